@@ -14,9 +14,9 @@ great-circle distance; the packed arrays keep this scan cache-friendly,
 which measured twice as fast as a dictionary of tuples per cell) and
 computes :func:`haversine_km` only for the few that can be among the ``k``
 nearest.  Pure Python was kept over numpy per-cell arrays, which measured
-no faster for the few dozen drivers a query looks at and slower to update.  An R-tree (rtree, shapely) remains the
-right tool for the zone polygons of :mod:`vtc_dispatch.geo.zones`, which
-rarely change.
+no faster for the few dozen drivers a query looks at and slower to update.
+An R-tree (rtree, shapely) remains the right tool for the zone polygons of
+:mod:`vtc_dispatch.geo.zones`, which rarely change.
 
 Results equal a brute-force sort by ``(haversine_km, driver_id)`` exactly:
 the dot-product filter keeps a safety margin (``_MARGIN_RAD``, 6 m) far
@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, _haversine_parts
@@ -116,7 +116,7 @@ def _angle_of(neg_cos: float) -> float:
 def _scan_cell(cell: _Cell, qx: float, qy: float, qz: float) -> list[float]:
     """Ranking keys of the drivers of ``cell``, in slot order."""
     it = iter(cell.xyz)
-    return [x * qx + y * qy + z * qz for x, y, z in zip(it, it, it)]
+    return [x * qx + y * qy + z * qz for x, y, z in zip(it, it, it, strict=True)]
 
 
 def _check_radius(max_km: float) -> float:
@@ -281,13 +281,21 @@ class DriverIndex:
 
     # -- geometry of the search ------------------------------------------
 
-    def _cells_of_cap(self, point: LatLng, angle_rad: float) -> list[int]:
-        """Keys of every grid cell that may hold a point within ``angle_rad``."""
+    def _cells_of_cap(
+        self, point: LatLng, angle_rad: float, grids: list[dict[int, _Cell]]
+    ) -> list[int]:
+        """Keys of the grid cells that may hold a point within ``angle_rad``.
+
+        The box's cells are listed when they are fewer than the occupied
+        cells of ``grids``; otherwise the occupied cells inside the box are,
+        so a continent-wide radius costs no more than a scan of the drivers.
+        """
         half_lat = angle_rad * _DEG + _PAD_DEG
         lat_lo = point.lat - half_lat
         lat_hi = point.lat + half_lat
         inv = self._inv
         ncols = self._ncols
+        cols: Sequence[int]
         if lat_hi >= 90.0 or lat_lo <= -90.0 or angle_rad >= _HALF_PI:
             # The cap holds a pole: every longitude.
             cols = range(ncols)
@@ -305,9 +313,21 @@ class DriverIndex:
                     cols = range(col_lo, col_hi + 1)
                 else:
                     # The box wraps over the antimeridian.
-                    cols = [c % ncols for c in range(col_lo, col_hi + 1)]  # type: ignore[assignment]
+                    cols = [c % ncols for c in range(col_lo, col_hi + 1)]
         row_lo = max(0, math.floor((lat_lo + 90.0) * inv))
         row_hi = min(self._nrows - 1, math.floor((lat_hi + 90.0) * inv))
+        if (row_hi - row_lo + 1) * len(cols) > sum(len(grid) for grid in grids):
+            key_lo = row_lo * ncols
+            key_hi = (row_hi + 1) * ncols
+            wanted = cols if type(cols) is range else frozenset(cols)
+            return list(
+                {
+                    key
+                    for grid in grids
+                    for key in grid
+                    if key_lo <= key < key_hi and key % ncols in wanted
+                }
+            )
         return [row * ncols + col for row in range(row_lo, row_hi + 1) for col in cols]
 
     def _grids_for(self, vehicle_types: Iterable[str] | None) -> list[dict[int, _Cell]]:
@@ -355,7 +375,7 @@ class DriverIndex:
             return []
         excluded = frozenset(exclude)
         qx, qy, qz = _query_vector(point)
-        max_angle = max_km / EARTH_RADIUS_KM
+        max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
         angle = min(self._cell_deg * _RAD, max_angle)
         seen: set[int] = set()
         # Ranking keys of the drivers scanned, the cells they came from in
@@ -364,7 +384,7 @@ class DriverIndex:
         cells: list[_Cell] = []
         starts: list[int] = []
         while True:
-            keys = self._cells_of_cap(point, angle)
+            keys = self._cells_of_cap(point, angle, grids)
             if seen:
                 keys = [key for key in keys if key not in seen]
             seen.update(keys)
@@ -430,7 +450,7 @@ class DriverIndex:
         max_km = _check_radius(max_km)
         if not self._drivers:
             return {}
-        max_angle = max_km / EARTH_RADIUS_KM
+        max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
         qx, qy, qz = _query_vector(point)
         sure_in = _neg_cos(max_angle - _MARGIN_RAD)
         sure_out = _neg_cos(max_angle + _MARGIN_RAD)
@@ -443,7 +463,7 @@ class DriverIndex:
         cos_phi1 = math.cos(phi1)
         grids = list(self._grids.items())
         counts = dict.fromkeys(self._grids, 0)
-        for key in self._cells_of_cap(point, max_angle):
+        for key in self._cells_of_cap(point, max_angle, list(self._grids.values())):
             cells = [(vt, cell) for vt, grid in grids if (cell := grid.get(key)) is not None]
             if not cells:
                 continue
