@@ -105,7 +105,7 @@ class IndexMachine(RuleBasedStateMachine):
 
 
 TestIndexMachine = IndexMachine.TestCase
-TestIndexMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestIndexMachine.settings = settings(max_examples=400, stateful_step_count=50, deadline=None)
 
 
 def _cluster(focus: tuple[float, float], n: int, seed: int) -> list[LatLng]:

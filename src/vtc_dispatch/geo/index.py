@@ -99,13 +99,18 @@ def _query_vector(point: LatLng) -> tuple[float, float, float]:
     return (-c * math.cos(lam), -c * math.sin(lam), -math.sin(phi))
 
 
+# Keys of unit vectors lie in [-1, 1] give or take rounding; excluded drivers
+# get a key above every threshold.
+_EXCLUDED_KEY = math.inf
+
+
 def _neg_cos(angle_rad: float) -> float:
-    """``-cos(angle)``, the ranking key; below any key under 0, above all near pi."""
+    """``-cos(angle)``, the ranking key; below every key under 0, above all near pi."""
     if angle_rad < 0.0:
         return -2.0
     if angle_rad >= math.pi - 1e-3:
         # Near the antipode the cosine flattens and stops separating angles.
-        return math.inf
+        return 2.0
     return -math.cos(angle_rad)
 
 
@@ -391,16 +396,16 @@ class DriverIndex:
             new_cells = [cell for grid in grids for key in keys if (cell := grid.get(key))]
             for cell in new_cells:
                 starts.append(len(found))
-                found += _scan_cell(cell, qx, qy, qz)
-            cells += new_cells
-            ranked = sorted(found)
-            if excluded:
-                # Excluded drivers still rank; their keys are set to +inf.
-                for n, cell in enumerate(cells):
+                keys_of_cell = _scan_cell(cell, qx, qy, qz)
+                if excluded:
+                    # Excluded drivers keep their place (slots must line up)
+                    # but rank after every threshold.
                     for slot, did in enumerate(cell.ids):
                         if did in excluded:
-                            found[starts[n] + slot] = math.inf
-                ranked = sorted(found)
+                            keys_of_cell[slot] = _EXCLUDED_KEY
+                found += keys_of_cell
+            cells += new_cells
+            ranked = sorted(found)
             if angle >= max_angle:
                 break
             if bisect_right(ranked, _neg_cos(angle - _MARGIN_RAD)) >= k:
