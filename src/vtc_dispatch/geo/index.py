@@ -118,10 +118,13 @@ def _angle_of(neg_cos: float) -> float:
     return math.acos(max(-1.0, min(1.0, -neg_cos)))
 
 
-def _scan_cell(cell: _Cell, qx: float, qy: float, qz: float) -> list[float]:
-    """Ranking keys of the drivers of ``cell``, in slot order."""
-    it = iter(cell.xyz)
-    return [x * qx + y * qy + z * qz for x, y, z in zip(it, it, it, strict=True)]
+def _scan(cells: list[_Cell], qx: float, qy: float, qz: float) -> list[float]:
+    """Ranking keys of the drivers of ``cells``, cell after cell in slot order."""
+    return [
+        x * qx + y * qy + z * qz
+        for cell in cells
+        for x, y, z in zip(*[iter(cell.xyz)] * 3, strict=True)
+    ]
 
 
 def _check_radius(max_km: float) -> float:
@@ -321,7 +324,8 @@ class DriverIndex:
                     cols = [c % ncols for c in range(col_lo, col_hi + 1)]
         row_lo = max(0, math.floor((lat_lo + 90.0) * inv))
         row_hi = min(self._nrows - 1, math.floor((lat_hi + 90.0) * inv))
-        if (row_hi - row_lo + 1) * len(cols) > sum(len(grid) for grid in grids):
+        box = (row_hi - row_lo + 1) * len(cols)
+        if box > 64 and box > sum(len(grid) for grid in grids):
             key_lo = row_lo * ncols
             key_hi = (row_hi + 1) * ncols
             wanted = cols if type(cols) is range else frozenset(cols)
@@ -378,11 +382,11 @@ class DriverIndex:
         grids = self._grids_for(vehicle_types)
         if k == 0 or not grids:
             return []
-        excluded = frozenset(exclude)
+        excluded = frozenset(exclude) if exclude else None
         qx, qy, qz = _query_vector(point)
         max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
         angle = min(self._cell_deg * _RAD, max_angle)
-        seen: set[int] = set()
+        seen: set[int] | None = None
         # Ranking keys of the drivers scanned, the cells they came from in
         # scan order and where each cell's drivers start in `found`.
         found: list[float] = []
@@ -390,20 +394,24 @@ class DriverIndex:
         starts: list[int] = []
         while True:
             keys = self._cells_of_cap(point, angle, grids)
-            if seen:
+            if seen is None:
+                seen = set(keys)
+            else:
                 keys = [key for key in keys if key not in seen]
-            seen.update(keys)
+                seen.update(keys)
             new_cells = [cell for grid in grids for key in keys if (cell := grid.get(key))]
+            first = len(found)
             for cell in new_cells:
-                starts.append(len(found))
-                keys_of_cell = _scan_cell(cell, qx, qy, qz)
-                if excluded:
-                    # Excluded drivers keep their place (slots must line up)
-                    # but rank after every threshold.
-                    for slot, did in enumerate(cell.ids):
+                starts.append(first)
+                first += len(cell.ids)
+            found += _scan(new_cells, qx, qy, qz)
+            if excluded:
+                # Excluded drivers keep their place (slots must line up) but
+                # rank after every threshold.
+                for n in range(len(cells), len(cells) + len(new_cells)):
+                    for slot, did in enumerate(new_cells[n - len(cells)].ids):
                         if did in excluded:
-                            keys_of_cell[slot] = _EXCLUDED_KEY
-                found += keys_of_cell
+                            found[starts[n] + slot] = _EXCLUDED_KEY
             cells += new_cells
             ranked = sorted(found)
             if angle >= max_angle:
@@ -421,12 +429,15 @@ class DriverIndex:
             cut = min(cut, _neg_cos(_angle_of(ranked[k - 1]) + _MARGIN_RAD))
         phi1 = point.lat * _RAD
         cos_phi1 = math.cos(phi1)
+        lng1 = point.lng
         exact = []
         for i in [i for i, key in enumerate(found) if key <= cut]:
             n = bisect_right(starts, i) - 1
             cell = cells[n]
             slot = i - starts[n]
-            d = self._distance_km(point, phi1, cos_phi1, cell, slot)
+            geo = cell.geo
+            j = 3 * slot
+            d = _haversine_parts(phi1, cos_phi1, lng1, geo[j], geo[j + 1], geo[j + 2])
             if d <= max_km:
                 exact.append((d, cell.ids[slot]))
         exact.sort()
@@ -486,7 +497,7 @@ class DriverIndex:
             elif _neg_cos(centre_angle - half_cell) <= sure_out:
                 for vt, cell in cells:
                     n = 0
-                    for slot, c in enumerate(_scan_cell(cell, qx, qy, qz)):
+                    for slot, c in enumerate(_scan([cell], qx, qy, qz)):
                         if c <= sure_in:
                             n += 1
                         elif c <= sure_out:
