@@ -127,6 +127,14 @@ def _scan(cells: list[_Cell], qx: float, qy: float, qz: float) -> list[float]:
     ]
 
 
+def _distance_km(phi1: float, cos_phi1: float, lng1: float, cell: _Cell, slot: int) -> float:
+    """:func:`haversine_km` from a point (latitude in radians, its cosine,
+    longitude in degrees) to the driver of ``cell`` at ``slot``."""
+    geo = cell.geo
+    i = 3 * slot
+    return _haversine_parts(phi1, cos_phi1, lng1, geo[i], geo[i + 1], geo[i + 2])
+
+
 def _check_radius(max_km: float) -> float:
     if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not max_km >= 0.0:
         raise InvalidCoordinates(f"max_km must be a number >= 0, got {max_km!r}")
@@ -348,13 +356,6 @@ class DriverIndex:
             )
         return [g for vt in vehicle_types if (g := self._grids.get(vt)) is not None]
 
-    @staticmethod
-    def _distance_km(point: LatLng, phi1: float, cos_phi1: float, cell: _Cell, slot: int) -> float:
-        """:func:`haversine_km` from ``point`` to the driver in ``cell`` at ``slot``."""
-        geo = cell.geo
-        i = 3 * slot
-        return _haversine_parts(phi1, cos_phi1, point.lng, geo[i], geo[i + 1], geo[i + 2])
-
     # -- queries -----------------------------------------------------------
 
     def nearest(
@@ -435,9 +436,7 @@ class DriverIndex:
             n = bisect_right(starts, i) - 1
             cell = cells[n]
             slot = i - starts[n]
-            geo = cell.geo
-            j = 3 * slot
-            d = _haversine_parts(phi1, cos_phi1, lng1, geo[j], geo[j + 1], geo[j + 2])
+            d = _distance_km(phi1, cos_phi1, lng1, cell, slot)
             if d <= max_km:
                 exact.append((d, cell.ids[slot]))
         exact.sort()
@@ -477,6 +476,7 @@ class DriverIndex:
         ncols = self._ncols
         phi1 = point.lat * _RAD
         cos_phi1 = math.cos(phi1)
+        lng1 = point.lng
         grids = list(self._grids.items())
         counts = dict.fromkeys(self._grids, 0)
         for key in self._cells_of_cap(point, max_angle, list(self._grids.values())):
@@ -501,7 +501,7 @@ class DriverIndex:
                         if c <= sure_in:
                             n += 1
                         elif c <= sure_out:
-                            d = self._distance_km(point, phi1, cos_phi1, cell, slot)
+                            d = _distance_km(phi1, cos_phi1, lng1, cell, slot)
                             n += d <= max_km
                     counts[vt] += n
         return {vt: n for vt, n in counts.items() if n}
