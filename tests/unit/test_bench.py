@@ -1,0 +1,138 @@
+"""The benchmark runner: ``python -m bench geo`` runs and reports in the agreed form."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OURS = "vtc_dispatch"
+OUR_OPS = ("build", "query", "update", "count")
+PEERS = ("rtree", "scipy", "numpy", "redis")
+REQUIRE_SERVICES = os.environ.get("VTC_REQUIRE_SERVICES") == "1"
+
+
+def _run_bench(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    paths = [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def geo_report() -> dict[str, Any]:
+    done = _run_bench("geo", "--json", "--n", "2000")
+    assert done.returncode == 0, done.stderr
+    # The whole of stdout is one JSON object: json.loads refuses anything more.
+    report = json.loads(done.stdout)
+    assert isinstance(report, dict)
+    return report
+
+
+def _rows(report: dict[str, Any], impl: str) -> dict[str, dict[str, Any]]:
+    return {row["op"]: row for row in report["results"] if row["impl"] == impl}
+
+
+def _is_positive_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def test_geo_json_has_the_suite_and_its_params(geo_report: dict[str, Any]) -> None:
+    assert geo_report["suite"] == "geo"
+    params = geo_report["params"]
+    assert params["n_drivers"] == 2000
+    assert params["k"] == 10
+    assert params["radius_km"] == 5.0
+    assert params["quick"] is False
+    assert isinstance(params["seed"], int)
+    assert params["verified"] is True
+    for row in geo_report["results"]:
+        assert isinstance(row["impl"], str)
+        assert isinstance(row["op"], str)
+
+
+def test_our_rows_are_all_measured(geo_report: dict[str, Any]) -> None:
+    ours = _rows(geo_report, OURS)
+    for op in OUR_OPS:
+        assert op in ours, f"no {OURS} row for {op}"
+        assert _is_positive_number(ours[op].get("us_per_op")), ours[op]
+        assert "skipped" not in ours[op]
+    assert _is_positive_number(ours["update"].get("bytes_per_driver")), ours["update"]
+    assert _is_positive_number(ours["build"].get("total_us")), ours["build"]
+
+
+def test_every_peer_is_measured_or_skipped(geo_report: dict[str, Any]) -> None:
+    for peer in PEERS:
+        rows = _rows(geo_report, peer)
+        assert rows, f"no row at all for {peer}"
+        for op, row in rows.items():
+            measured = "us_per_op" in row
+            assert measured != ("skipped" in row), (peer, op, row)
+            if measured:
+                assert _is_positive_number(row["us_per_op"]), row
+            else:
+                assert isinstance(row["skipped"], str), row
+                assert row["skipped"], row
+
+
+def test_ratios_are_peer_time_over_ours(geo_report: dict[str, Any]) -> None:
+    ours = _rows(geo_report, OURS)
+    for op in OUR_OPS:
+        measured = {
+            row["impl"]: row["us_per_op"]
+            for row in geo_report["results"]
+            if row["impl"] != OURS and row["op"] == op and "us_per_op" in row
+        }
+        ratios = ours[op].get("ratios", {})
+        assert set(ratios) == set(measured), (op, ratios, measured)
+        for peer, ratio in ratios.items():
+            expected = measured[peer] / ours[op]["us_per_op"]
+            assert ratio == pytest.approx(expected, rel=0.02, abs=0.01), (op, peer)
+
+
+@pytest.mark.skipif(not REQUIRE_SERVICES, reason="VTC_REQUIRE_SERVICES is not 1")
+def test_redis_is_measured_when_services_are_required(geo_report: dict[str, Any]) -> None:
+    rows = _rows(geo_report, "redis")
+    assert set(OUR_OPS) <= set(rows)
+    for row in rows.values():
+        assert "skipped" not in row, row
+        assert _is_positive_number(row["us_per_op"]), row
+
+
+def test_geo_table_shows_every_impl_and_the_ratios() -> None:
+    done = _run_bench("geo", "--quick", "--n", "200")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for impl in (OURS, *PEERS):
+        assert any(line.startswith(impl + " ") for line in lines), impl
+    ours_query = next(line for line in lines if line.split()[:2] == [OURS, "query"])
+    assert "numpy/ours = " in ours_query
+    assert "[bench]" not in done.stdout  # progress goes to stderr
+
+
+def test_unknown_suite_fails_and_lists_the_suites() -> None:
+    done = _run_bench("no-such-suite")
+    assert done.returncode != 0
+    assert "geo" in done.stderr
+    assert "no-such-suite" in done.stderr
+    assert done.stdout == ""
+
+
+def test_too_small_n_is_a_usage_error() -> None:
+    done = _run_bench("geo", "--n", "2")
+    assert done.returncode == 2
+    assert "--n" in done.stderr
