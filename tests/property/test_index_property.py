@@ -49,8 +49,8 @@ class IndexMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cell_deg = 0.003
-        self.index = DriverIndex(cell_deg=self.cell_deg)
+        self.row_deg = 0.003
+        self.index = DriverIndex(row_deg=self.row_deg)
         self.model: dict[str, tuple[LatLng, str]] = {}
 
     @rule(target=placed, did=st.sampled_from(IDS), point=points, vt=st.sampled_from(TYPES))
@@ -127,13 +127,13 @@ def _cluster(focus: tuple[float, float], n: int, seed: int) -> list[LatLng]:
     n=st.integers(0, 300),
     k=st.integers(1, 400),
     max_km=st.sampled_from([0.3, 2.0, 8.0, 100.0, math.inf]),
-    cell_deg=st.sampled_from([0.001, 0.003, 0.05, 1.0]),
+    row_deg=st.sampled_from([0.001, 0.003, 0.05, 1.0]),
 )
 def test_dense_clusters_match_brute_force(
-    focus: tuple[float, float], seed: int, n: int, k: int, max_km: float, cell_deg: float
+    focus: tuple[float, float], seed: int, n: int, k: int, max_km: float, row_deg: float
 ) -> None:
     pts = _cluster(focus, n, seed)
-    index = DriverIndex(cell_deg=cell_deg)
+    index = DriverIndex(row_deg=row_deg)
     model = {}
     for i, p in enumerate(pts):
         vt = TYPES[i % len(TYPES)]

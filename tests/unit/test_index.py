@@ -120,8 +120,8 @@ def test_bad_arguments_are_refused_and_change_nothing() -> None:
         index.upsert("d1", DOUALA, "")
     with pytest.raises(TypeError, match="driver_id must be a string, got 7"):
         index.upsert(7, DOUALA, "confort")  # type: ignore[arg-type]
-    with pytest.raises(InvalidCoordinates, match="cell_deg"):
-        DriverIndex(cell_deg=0.0)
+    with pytest.raises(InvalidCoordinates, match="row_deg"):
+        DriverIndex(row_deg=0.0)
     assert index.position("d1") == DOUALA
     assert index.vehicle_type("d1") == "confort"
     assert len(index) == 1

@@ -1,21 +1,33 @@
 """The live index of online drivers: nearest drivers and counts by real distance.
 
-Choice of structure (measured with ``python -m bench geo``, see the README):
-drivers are bucketed in a fixed latitude/longitude grid, one dictionary of
-cells per vehicle type.  A cell keeps its driver ids in a list and their
-unit-sphere vectors ``(x, y, z)`` packed in one ``array('d')``: a move
-inside the cell rewrites three doubles in place, a move to another cell is
-a swap-remove and an append, so an update costs a couple of microseconds
-where a naive R-tree pays a delete and an insert.  A query visits the cells
-of a growing bounding box of the spherical cap around the pickup (exact
-bounds, including boxes that wrap over the antimeridian or cover a pole),
-ranks the drivers found by the dot product of unit vectors (monotone in the
-great-circle distance; the packed arrays keep this scan cache-friendly,
-which measured twice as fast as a dictionary of tuples per cell) and
-computes :func:`haversine_km` only for the few that can be among the ``k``
-nearest.  Pure Python was kept over numpy per-cell arrays, which measured
-no faster for the few dozen drivers a query looks at and slower to update.
-An R-tree (rtree, shapely) remains the right tool for the zone polygons of
+Choice of structure (measured with ``python -m bench geo``; figures in the
+README): per vehicle type, the Earth is cut into latitude bands
+(``row_deg`` high, about 330 m by default) and each band keeps its drivers
+sorted by longitude in packed arrays: ``array('d')`` of longitudes, of
+unit-sphere vectors ``(x, y, z)`` and of what :func:`haversine_km` needs,
+plus a list of ids.
+
+* A move rewrites a driver's slot in place when its longitude order does
+  not change, and is otherwise a delete and an ``insort`` (a short
+  ``memmove`` in C), so an update costs a few microseconds where a naive
+  R-tree pays a delete and an insert.
+* A query takes the bounding box of the spherical cap around the pickup
+  (exact, including boxes that wrap over the antimeridian or cover a pole);
+  two bisections per band give the drivers inside the box as contiguous
+  slices, so no empty cell is ever visited and no driver outside the
+  box's longitudes is scanned.  Drivers are ranked by the dot product of
+  unit vectors (monotone in great-circle distance) and only the few that
+  can be among the ``k`` nearest are measured with :func:`haversine_km`.
+  The first box is sized from the density the previous query saw.
+* ``count_within`` counts the drivers whose whole band lies inside the
+  circle at their longitude by bisection alone; only drivers near the
+  circle's edge are measured.
+
+A grid of square cells was measured first: 1.7x slower on queries (every
+cell costs a lookup and a scan set-up whatever it holds) and 20x slower
+on counts.  Numpy per-cell arrays were no faster for the few dozen drivers
+a query looks at, and slower to update.  An R-tree (rtree, shapely)
+remains the right tool for the zone polygons of
 :mod:`vtc_dispatch.geo.zones`, which rarely change.
 
 Results equal a brute-force sort by ``(haversine_km, driver_id)`` exactly:
@@ -40,16 +52,16 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_right
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Iterable, Iterator
 
 from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, _haversine_parts
 
-__all__ = ["DEFAULT_CELL_DEG", "DriverIndex"]
+__all__ = ["DEFAULT_ROW_DEG", "DriverIndex"]
 
-DEFAULT_CELL_DEG = 0.003
-"""Default grid cell size in degrees (about 330 m at the equator)."""
+DEFAULT_ROW_DEG = 0.003
+"""Default height of a latitude band in degrees (about 330 m)."""
 
 _RAD = math.pi / 180.0
 _DEG = 180.0 / math.pi
@@ -59,35 +71,46 @@ _HALF_PI = math.pi / 2.0
 # it must stay far above the float error of a dot product of unit vectors
 # (about 3e-8 rad for nearly equal points).
 _MARGIN_RAD = 1e-6
-# Bounding boxes are widened by this much (degrees, about 1 cm) so that a
-# point rounding onto a cell border is never missed.
+# Boxes are widened by this much (degrees, about 1 cm) so that a point
+# rounding onto a border is never missed.
 _PAD_DEG = 1e-7
+# Keys of unit vectors lie in [-1, 1] give or take rounding; excluded
+# drivers get a key above every threshold.
+_EXCLUDED_KEY = math.inf
+
+_Interval = tuple[float, float]
 
 
-class _Cell:
-    """Drivers of one vehicle type in one grid cell, packed for scanning."""
+class _Band:
+    """Drivers of one vehicle type in one latitude band, sorted by longitude."""
 
-    __slots__ = ("geo", "ids", "xyz")
+    __slots__ = ("geo", "ids", "lngs", "xyz")
 
     def __init__(self) -> None:
+        self.lngs = array("d")
         self.ids: list[str] = []
         # Unit vector (x, y, z) per driver, scanned by every query.
         self.xyz = array("d")
-        # Latitude in radians, its cosine and longitude in degrees per
-        # driver: what haversine_km needs, read only for the best few.
+        # Latitude in radians and its cosine per driver: with the longitude,
+        # what haversine_km needs, read only for the best few.
         self.geo = array("d")
+
+    def slot_of(self, driver_id: str, lng: float) -> int:
+        i = bisect_left(self.lngs, lng)
+        ids = self.ids
+        while ids[i] != driver_id:
+            i += 1
+        return i
 
 
 class _Entry:
     """Where a driver is stored, and its position as given."""
 
-    __slots__ = ("cell", "key", "position", "slot", "vehicle_type")
+    __slots__ = ("position", "row", "vehicle_type")
 
-    def __init__(self, vehicle_type: str, key: int, cell: _Cell, slot: int, position: LatLng):
+    def __init__(self, vehicle_type: str, row: int, position: LatLng):
         self.vehicle_type = vehicle_type
-        self.key = key
-        self.cell = cell
-        self.slot = slot
+        self.row = row
         self.position = position
 
 
@@ -97,11 +120,6 @@ def _query_vector(point: LatLng) -> tuple[float, float, float]:
     lam = point.lng * _RAD
     c = math.cos(phi)
     return (-c * math.cos(lam), -c * math.sin(lam), -math.sin(phi))
-
-
-# Keys of unit vectors lie in [-1, 1] give or take rounding; excluded drivers
-# get a key above every threshold.
-_EXCLUDED_KEY = math.inf
 
 
 def _neg_cos(angle_rad: float) -> float:
@@ -118,21 +136,64 @@ def _angle_of(neg_cos: float) -> float:
     return math.acos(max(-1.0, min(1.0, -neg_cos)))
 
 
-def _scan(cells: list[_Cell], qx: float, qy: float, qz: float) -> list[float]:
-    """Ranking keys of the drivers of ``cells``, cell after cell in slot order."""
+def _intervals(lng: float, half_width_deg: float) -> list[_Interval]:
+    """Longitudes within ``half_width_deg`` of ``lng`` as non-wrapping intervals."""
+    if half_width_deg >= 180.0:
+        return [(-180.0, 180.0)]
+    lo = lng - half_width_deg
+    hi = lng + half_width_deg
+    if lo < -180.0:
+        return [(-180.0, hi), (lo + 360.0, 180.0)]
+    if hi >= 180.0:
+        return [(lo, 180.0), (-180.0, hi - 360.0)]
+    return [(lo, hi)]
+
+
+def _cap_half_width_deg(lat_rad: float, q_lat_rad: float, angle_rad: float) -> float:
+    """Half-width in longitude of the cap at one latitude; -1 when it misses it.
+
+    Solves ``cos(angle) = sin(lat) sin(q) + cos(lat) cos(q) cos(dlng)``.
+    """
+    denominator = math.cos(lat_rad) * math.cos(q_lat_rad)
+    numerator = math.cos(angle_rad) - math.sin(lat_rad) * math.sin(q_lat_rad)
+    if denominator <= 1e-15:
+        # At a pole every longitude is the same point.
+        return 180.0 if numerator <= 0.0 else -1.0
+    c = numerator / denominator
+    if c >= 1.0:
+        return 0.0 if c == 1.0 else -1.0
+    if c <= -1.0:
+        return 180.0
+    return math.acos(c) * _DEG
+
+
+def _scan(segments: list[tuple[_Band, int, int]], qx: float, qy: float, qz: float) -> list[float]:
+    """Ranking keys of the drivers of each ``(band, lo, hi)`` slice, in order."""
     return [
         x * qx + y * qy + z * qz
-        for cell in cells
-        for x, y, z in zip(*[iter(cell.xyz)] * 3, strict=True)
+        for band, lo, hi in segments
+        for x, y, z in zip(*[iter(band.xyz[3 * lo : 3 * hi])] * 3, strict=True)
     ]
 
 
-def _distance_km(phi1: float, cos_phi1: float, lng1: float, cell: _Cell, slot: int) -> float:
+def _distance_km(phi1: float, cos_phi1: float, lng1: float, band: _Band, slot: int) -> float:
     """:func:`haversine_km` from a point (latitude in radians, its cosine,
-    longitude in degrees) to the driver of ``cell`` at ``slot``."""
-    geo = cell.geo
-    i = 3 * slot
-    return _haversine_parts(phi1, cos_phi1, lng1, geo[i], geo[i + 1], geo[i + 2])
+    longitude in degrees) to the driver of ``band`` at ``slot``."""
+    geo = band.geo
+    return _haversine_parts(phi1, cos_phi1, lng1, geo[2 * slot], geo[2 * slot + 1], band.lngs[slot])
+
+
+def _without(lo: int, hi: int, holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The slots ``[lo, hi)`` less the ``holes``, as ranges."""
+    parts = [(lo, hi)]
+    for h_lo, h_hi in holes:
+        parts = [
+            piece
+            for p_lo, p_hi in parts
+            for piece in ((p_lo, min(p_hi, h_lo)), (max(p_lo, h_hi), p_hi))
+            if piece[0] < piece[1]
+        ]
+    return parts
 
 
 def _check_radius(max_km: float) -> float:
@@ -147,21 +208,24 @@ class DriverIndex:
     Driver ids are strings; ties in distance are broken by id.  Not
     thread-safe: the owner of an index serialises access to it.
 
-    ``cell_deg`` is the grid cell size in degrees; the default suits city
-    densities from a few hundred to a few hundred thousand drivers.
+    ``row_deg`` is the height of the latitude bands in degrees; the
+    default suits city densities from a few hundred to a few hundred
+    thousand drivers.
     """
 
-    __slots__ = ("_cell_deg", "_drivers", "_grids", "_inv", "_ncols", "_nrows")
+    __slots__ = ("_density", "_drivers", "_grids", "_inv", "_nrows", "_row_deg")
 
-    def __init__(self, *, cell_deg: float = DEFAULT_CELL_DEG) -> None:
-        if not (isinstance(cell_deg, int | float) and 1e-4 <= cell_deg <= 10.0):
-            raise InvalidCoordinates(f"cell_deg must be within [0.0001, 10], got {cell_deg!r}")
-        self._cell_deg = float(cell_deg)
-        self._inv = 1.0 / self._cell_deg
+    def __init__(self, *, row_deg: float = DEFAULT_ROW_DEG) -> None:
+        if not (isinstance(row_deg, int | float) and 1e-4 <= row_deg <= 10.0):
+            raise InvalidCoordinates(f"row_deg must be within [0.0001, 10], got {row_deg!r}")
+        self._row_deg = float(row_deg)
+        self._inv = 1.0 / self._row_deg
         self._nrows = math.ceil(180.0 * self._inv)
-        self._ncols = math.ceil(360.0 * self._inv)
         self._drivers: dict[str, _Entry] = {}
-        self._grids: dict[str, dict[int, _Cell]] = {}
+        self._grids: dict[str, dict[int, _Band]] = {}
+        # Drivers per square radian around the last pickups: sizes the
+        # first box of the next query (a hint, never affects results).
+        self._density = 0.0
 
     # -- maintenance -------------------------------------------------------
 
@@ -180,72 +244,65 @@ class DriverIndex:
             raise ValueError(f"vehicle_type must be a non-empty string, got {vehicle_type!r}")
         if type(driver_id) is not str:
             raise TypeError(f"driver_id must be a string, got {driver_id!r}")
-        row = int((position.lat + 90.0) * self._inv)
+        lat = position.lat
+        lng = position.lng
+        row = int((lat + 90.0) * self._inv)
         if row >= self._nrows:
             row = self._nrows - 1
-        col = int((position.lng + 180.0) * self._inv)
-        if col >= self._ncols:
-            col = self._ncols - 1
-        key = row * self._ncols + col
-        phi = position.lat * _RAD
-        lam = position.lng * _RAD
+        phi = lat * _RAD
+        lam = lng * _RAD
         cos_phi = math.cos(phi)
         x = cos_phi * math.cos(lam)
         y = cos_phi * math.sin(lam)
         z = math.sin(phi)
         entry = self._drivers.get(driver_id)
         if entry is not None:
-            if entry.key == key and entry.vehicle_type == vehicle_type:
-                xyz = entry.cell.xyz
-                i = 3 * entry.slot
-                xyz[i] = x
-                xyz[i + 1] = y
-                xyz[i + 2] = z
-                geo = entry.cell.geo
-                geo[i] = phi
-                geo[i + 1] = cos_phi
-                geo[i + 2] = position.lng
-                entry.position = position
-                return
-            self._unlink(entry)
+            if entry.row == row and entry.vehicle_type == vehicle_type:
+                band = self._grids[vehicle_type][row]
+                i = band.slot_of(driver_id, entry.position.lng)
+                lngs = band.lngs
+                if (i == 0 or lngs[i - 1] <= lng) and (i + 1 == len(lngs) or lng <= lngs[i + 1]):
+                    # Still in longitude order: rewrite the slot in place.
+                    lngs[i] = lng
+                    j = 3 * i
+                    xyz = band.xyz
+                    xyz[j] = x
+                    xyz[j + 1] = y
+                    xyz[j + 2] = z
+                    band.geo[2 * i] = phi
+                    band.geo[2 * i + 1] = cos_phi
+                    entry.position = position
+                    return
+            self._unlink(driver_id, entry)
         grid = self._grids.get(vehicle_type)
         if grid is None:
             grid = self._grids[vehicle_type] = {}
-        cell = grid.get(key)
-        if cell is None:
-            cell = grid[key] = _Cell()
-        slot = len(cell.ids)
-        cell.ids.append(driver_id)
-        cell.xyz.extend((x, y, z))
-        cell.geo.extend((phi, cos_phi, position.lng))
+        target = grid.get(row)
+        if target is None:
+            target = grid[row] = _Band()
+        band = target
+        i = bisect_right(band.lngs, lng)
+        band.lngs.insert(i, lng)
+        band.ids.insert(i, driver_id)
+        band.xyz[3 * i : 3 * i] = array("d", (x, y, z))
+        band.geo[2 * i : 2 * i] = array("d", (phi, cos_phi))
         if entry is None:
-            self._drivers[driver_id] = _Entry(vehicle_type, key, cell, slot, position)
+            self._drivers[driver_id] = _Entry(vehicle_type, row, position)
         else:
             entry.vehicle_type = vehicle_type
-            entry.key = key
-            entry.cell = cell
-            entry.slot = slot
+            entry.row = row
             entry.position = position
 
-    def _unlink(self, entry: _Entry) -> None:
-        """Take an entry out of its cell (the last driver of the cell fills the hole)."""
-        cell = entry.cell
-        ids = cell.ids
-        xyz = cell.xyz
-        last = len(ids) - 1
-        slot = entry.slot
-        if slot != last:
-            moved = ids[last]
-            ids[slot] = moved
-            xyz[3 * slot : 3 * slot + 3] = xyz[3 * last : 3 * last + 3]
-            cell.geo[3 * slot : 3 * slot + 3] = cell.geo[3 * last : 3 * last + 3]
-            self._drivers[moved].slot = slot
-        ids.pop()
-        del xyz[3 * last :]
-        del cell.geo[3 * last :]
-        if not ids:
-            grid = self._grids[entry.vehicle_type]
-            del grid[entry.key]
+    def _unlink(self, driver_id: str, entry: _Entry) -> None:
+        grid = self._grids[entry.vehicle_type]
+        band = grid[entry.row]
+        i = band.slot_of(driver_id, entry.position.lng)
+        del band.lngs[i]
+        del band.ids[i]
+        del band.xyz[3 * i : 3 * i + 3]
+        del band.geo[2 * i : 2 * i + 2]
+        if not band.ids:
+            del grid[entry.row]
             if not grid:
                 del self._grids[entry.vehicle_type]
 
@@ -261,7 +318,7 @@ class DriverIndex:
         entry = self._drivers.pop(driver_id, None)
         if entry is None:
             raise UnknownDriver(f"driver {driver_id!r} is not in the index")
-        self._unlink(entry)
+        self._unlink(driver_id, entry)
 
     def discard(self, driver_id: str) -> bool:
         """Remove a driver if present; tell whether it was there."""
@@ -297,57 +354,27 @@ class DriverIndex:
 
     # -- geometry of the search ------------------------------------------
 
-    def _cells_of_cap(
-        self, point: LatLng, angle_rad: float, grids: list[dict[int, _Cell]]
-    ) -> list[int]:
-        """Keys of the grid cells that may hold a point within ``angle_rad``.
+    def _rows(self, lat_lo: float, lat_hi: float) -> range:
+        inv = self._inv
+        row_lo = max(0, math.floor((lat_lo + 90.0) * inv))
+        row_hi = min(self._nrows - 1, math.floor((lat_hi + 90.0) * inv))
+        return range(row_lo, row_hi + 1)
 
-        The box's cells are listed when they are fewer than the occupied
-        cells of ``grids``; otherwise the occupied cells inside the box are,
-        so a continent-wide radius costs no more than a scan of the drivers.
-        """
+    def _box(self, point: LatLng, angle_rad: float) -> tuple[range, list[_Interval]]:
+        """Bands and longitude intervals of the bounding box of a spherical cap."""
         half_lat = angle_rad * _DEG + _PAD_DEG
         lat_lo = point.lat - half_lat
         lat_hi = point.lat + half_lat
-        inv = self._inv
-        ncols = self._ncols
-        cols: Sequence[int]
         if lat_hi >= 90.0 or lat_lo <= -90.0 or angle_rad >= _HALF_PI:
             # The cap holds a pole: every longitude.
-            cols = range(ncols)
-        else:
-            ratio = math.sin(angle_rad) / math.cos(point.lat * _RAD)
-            if ratio >= 1.0:
-                cols = range(ncols)
-            else:
-                half_lng = math.asin(ratio) * _DEG + _PAD_DEG
-                col_lo = math.floor((point.lng - half_lng + 180.0) * inv)
-                col_hi = math.floor((point.lng + half_lng + 180.0) * inv)
-                if col_hi - col_lo + 1 >= ncols:
-                    cols = range(ncols)
-                elif col_lo >= 0 and col_hi < ncols:
-                    cols = range(col_lo, col_hi + 1)
-                else:
-                    # The box wraps over the antimeridian.
-                    cols = [c % ncols for c in range(col_lo, col_hi + 1)]
-        row_lo = max(0, math.floor((lat_lo + 90.0) * inv))
-        row_hi = min(self._nrows - 1, math.floor((lat_hi + 90.0) * inv))
-        box = (row_hi - row_lo + 1) * len(cols)
-        if box > 64 and box > sum(len(grid) for grid in grids):
-            key_lo = row_lo * ncols
-            key_hi = (row_hi + 1) * ncols
-            wanted = cols if type(cols) is range else frozenset(cols)
-            return list(
-                {
-                    key
-                    for grid in grids
-                    for key in grid
-                    if key_lo <= key < key_hi and key % ncols in wanted
-                }
-            )
-        return [row * ncols + col for row in range(row_lo, row_hi + 1) for col in cols]
+            return self._rows(lat_lo, lat_hi), [(-180.0, 180.0)]
+        ratio = math.sin(angle_rad) / math.cos(point.lat * _RAD)
+        if ratio >= 1.0:
+            return self._rows(lat_lo, lat_hi), [(-180.0, 180.0)]
+        half_lng = math.asin(ratio) * _DEG + _PAD_DEG
+        return self._rows(lat_lo, lat_hi), _intervals(point.lng, half_lng)
 
-    def _grids_for(self, vehicle_types: Iterable[str] | None) -> list[dict[int, _Cell]]:
+    def _grids_for(self, vehicle_types: Iterable[str] | None) -> list[dict[int, _Band]]:
         if vehicle_types is None:
             return list(self._grids.values())
         if isinstance(vehicle_types, str):
@@ -386,40 +413,47 @@ class DriverIndex:
         excluded = frozenset(exclude) if exclude else None
         qx, qy, qz = _query_vector(point)
         max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
-        angle = min(self._cell_deg * _RAD, max_angle)
-        seen: set[int] | None = None
-        # Ranking keys of the drivers scanned, the cells they came from in
-        # scan order and where each cell's drivers start in `found`.
-        found: list[float] = []
-        cells: list[_Cell] = []
-        starts: list[int] = []
+        angle = self._row_deg * _RAD
+        if self._density > 0.0:
+            # Enough room for about 1.5 k drivers at the density seen last.
+            angle = max(angle, math.sqrt(1.5 * k / (math.pi * self._density)))
+        angle = min(angle, max_angle)
         while True:
-            keys = self._cells_of_cap(point, angle, grids)
-            if seen is None:
-                seen = set(keys)
-            else:
-                keys = [key for key in keys if key not in seen]
-                seen.update(keys)
-            new_cells = [cell for grid in grids for key in keys if (cell := grid.get(key))]
-            first = len(found)
-            for cell in new_cells:
-                starts.append(first)
-                first += len(cell.ids)
-            found += _scan(new_cells, qx, qy, qz)
+            rows, intervals = self._box(point, angle)
+            segments = []
+            for grid in grids:
+                if len(rows) > len(grid):
+                    bands = [(row, band) for row, band in grid.items() if row in rows]
+                else:
+                    bands = [(row, band) for row in rows if (band := grid.get(row)) is not None]
+                for _, band in bands:
+                    lngs = band.lngs
+                    for a, b in intervals:
+                        lo = bisect_left(lngs, a)
+                        hi = bisect_right(lngs, b, lo)
+                        if lo < hi:
+                            segments.append((band, lo, hi))
+            found = _scan(segments, qx, qy, qz)
             if excluded:
                 # Excluded drivers keep their place (slots must line up) but
                 # rank after every threshold.
-                for n in range(len(cells), len(cells) + len(new_cells)):
-                    for slot, did in enumerate(new_cells[n - len(cells)].ids):
-                        if did in excluded:
-                            found[starts[n] + slot] = _EXCLUDED_KEY
-            cells += new_cells
+                start = 0
+                for band, lo, hi in segments:
+                    for slot in range(lo, hi):
+                        if band.ids[slot] in excluded:
+                            found[start + slot - lo] = _EXCLUDED_KEY
+                    start += hi - lo
             ranked = sorted(found)
             if angle >= max_angle:
                 break
-            if bisect_right(ranked, _neg_cos(angle - _MARGIN_RAD)) >= k:
+            inside = bisect_right(ranked, _neg_cos(angle - _MARGIN_RAD))
+            if inside >= k:
                 break
-            angle = min(self._next_angle(angle, len(ranked), k), max_angle)
+            # Too few: grow the box to fit k at the density just seen.
+            density = max(inside, 1) / (math.pi * angle * angle)
+            angle = min(max(angle * 1.5, math.sqrt(2.0 * k / (math.pi * density))), max_angle)
+        if angle < max_angle and ranked:
+            self._density = inside / (math.pi * angle * angle)
         # Every driver that can be in the answer has a key up to `cut`: the
         # margin covers float error, haversine_km decides.
         end = bisect_right(ranked, _neg_cos(max_angle + _MARGIN_RAD))
@@ -432,30 +466,24 @@ class DriverIndex:
         cos_phi1 = math.cos(phi1)
         lng1 = point.lng
         exact = []
-        for i in [i for i, key in enumerate(found) if key <= cut]:
-            n = bisect_right(starts, i) - 1
-            cell = cells[n]
-            slot = i - starts[n]
-            d = _distance_km(phi1, cos_phi1, lng1, cell, slot)
-            if d <= max_km:
-                exact.append((d, cell.ids[slot]))
+        start = 0
+        for band, lo, hi in segments:
+            for i in range(start, start + hi - lo):
+                if found[i] <= cut:
+                    slot = lo + i - start
+                    d = _distance_km(phi1, cos_phi1, lng1, band, slot)
+                    if d <= max_km:
+                        exact.append((d, band.ids[slot]))
+            start += hi - lo
         exact.sort()
         return [(did, d) for d, did in exact[:k]]
-
-    @staticmethod
-    def _next_angle(angle: float, n_found: int, k: int) -> float:
-        """Radius of the next box: enough for ``k`` drivers at the density seen."""
-        if n_found == 0:
-            return angle * 3.0
-        # The box scanned so far is about (2 * angle) squared.
-        needed = angle * math.sqrt(4.0 * k / (math.pi * n_found)) * 1.2
-        return min(max(needed, angle * 1.25), angle * 4.0)
 
     def count_within(self, point: LatLng, max_km: float) -> dict[str, int]:
         """Number of drivers within ``max_km`` of ``point``, per vehicle type.
 
-        Types with no driver in range are left out.  Cells entirely inside
-        or outside the circle are counted without looking at each driver.
+        Types with no driver in range are left out.  In each band, the
+        drivers surely inside the circle are counted by bisection; only
+        those near its edge are measured.
 
         >>> index = DriverIndex()
         >>> index.upsert("d1", LatLng(4.05, 9.70), "confort")
@@ -469,39 +497,66 @@ class DriverIndex:
         qx, qy, qz = _query_vector(point)
         sure_in = _neg_cos(max_angle - _MARGIN_RAD)
         sure_out = _neg_cos(max_angle + _MARGIN_RAD)
-        # Every point of a cell is within this angle of the cell's centre:
-        # half the latitude span plus at most half the longitude span.
-        half_cell = self._cell_deg * _RAD
-        cell_deg = self._cell_deg
-        ncols = self._ncols
-        phi1 = point.lat * _RAD
-        cos_phi1 = math.cos(phi1)
+        q_lat = point.lat * _RAD
+        cos_q = math.cos(q_lat)
         lng1 = point.lng
-        grids = list(self._grids.items())
-        counts = dict.fromkeys(self._grids, 0)
-        for key in self._cells_of_cap(point, max_angle, list(self._grids.values())):
-            cells = [(vt, cell) for vt, grid in grids if (cell := grid.get(key)) is not None]
-            if not cells:
-                continue
-            row, col = divmod(key, ncols)
-            cx, cy, cz = _query_vector(
-                LatLng(
-                    min(90.0, (row + 0.5) * cell_deg - 90.0),
-                    ((col + 0.5) * cell_deg) % 360.0 - 180.0,
-                )
-            )
-            centre_angle = _angle_of(-(cx * qx + cy * qy + cz * qz))
-            if _neg_cos(centre_angle + half_cell) <= sure_in:
-                for vt, cell in cells:
-                    counts[vt] += len(cell.ids)
-            elif _neg_cos(centre_angle - half_cell) <= sure_out:
-                for vt, cell in cells:
-                    n = 0
-                    for slot, c in enumerate(_scan([cell], qx, qy, qz)):
-                        if c <= sure_in:
+        inner_angle = max(0.0, max_angle - _MARGIN_RAD)
+        outer_angle = min(math.pi, max_angle + _MARGIN_RAD)
+        # Latitude where the cap is widest, if it lies inside a band.
+        peak = math.asin(max(-1.0, min(1.0, math.sin(q_lat) / math.cos(outer_angle))))
+        rows, _ = self._box(point, max_angle)
+        row_deg = self._row_deg
+        # Per band: longitude half-widths surely inside and possibly inside.
+        widths: dict[int, tuple[float, float]] = {}
+        counts: dict[str, int] = {}
+        for vehicle_type, grid in self._grids.items():
+            n = 0
+            if len(rows) > len(grid):
+                bands = [(row, band) for row, band in grid.items() if row in rows]
+            else:
+                bands = [(row, band) for row in rows if (band := grid.get(row)) is not None]
+            for row, band in bands:
+                width = widths.get(row)
+                if width is None:
+                    south = max(-_HALF_PI, (row * row_deg - 90.0) * _RAD)
+                    north = min(_HALF_PI, ((row + 1) * row_deg - 90.0) * _RAD)
+                    width = widths[row] = (
+                        min(
+                            _cap_half_width_deg(south, q_lat, inner_angle),
+                            _cap_half_width_deg(north, q_lat, inner_angle),
+                        ),
+                        max(
+                            _cap_half_width_deg(south, q_lat, outer_angle),
+                            _cap_half_width_deg(north, q_lat, outer_angle),
+                            _cap_half_width_deg(peak, q_lat, outer_angle)
+                            if south < peak < north
+                            else -1.0,
+                        ),
+                    )
+                inner, outer = width
+                if outer < 0.0:
+                    continue
+                lngs = band.lngs
+                sure: list[tuple[int, int]] = []
+                if inner > _PAD_DEG:
+                    for a, b in _intervals(lng1, inner - _PAD_DEG):
+                        lo = bisect_left(lngs, a)
+                        hi = bisect_right(lngs, b, lo)
+                        n += hi - lo
+                        sure.append((lo, hi))
+                edges = []
+                for a, b in _intervals(lng1, outer + _PAD_DEG):
+                    lo = bisect_left(lngs, a)
+                    edges += _without(lo, bisect_right(lngs, b, lo), sure)
+                for lo, hi in edges:
+                    for slot, key in zip(
+                        range(lo, hi), _scan([(band, lo, hi)], qx, qy, qz), strict=True
+                    ):
+                        if key <= sure_in or (
+                            key <= sure_out
+                            and _distance_km(q_lat, cos_q, lng1, band, slot) <= max_km
+                        ):
                             n += 1
-                        elif c <= sure_out:
-                            d = _distance_km(phi1, cos_phi1, lng1, cell, slot)
-                            n += d <= max_km
-                    counts[vt] += n
-        return {vt: n for vt, n in counts.items() if n}
+            if n:
+                counts[vehicle_type] = n
+        return counts
