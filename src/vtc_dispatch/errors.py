@@ -13,7 +13,10 @@ from __future__ import annotations
 __all__ = [
     "DispatchError",
     "InvalidCoordinates",
+    "InvalidMoney",
+    "InvalidPricingConfig",
     "InvalidZone",
+    "PricingUnavailable",
     "UnknownDriver",
 ]
 
@@ -36,3 +39,15 @@ class UnknownDriver(DispatchError, KeyError):
     def __str__(self) -> str:
         # KeyError quotes its argument; a message reads better as it is.
         return str(self.args[0]) if self.args else ""
+
+
+class InvalidMoney(DispatchError, ValueError):
+    """An amount, currency or rounding rule is not usable."""
+
+
+class InvalidPricingConfig(DispatchError, ValueError):
+    """The pricing configuration cannot be loaded; the message names the field path."""
+
+
+class PricingUnavailable(DispatchError, LookupError):
+    """No tariff applies: the place is in no configured city, or the type has no tariff there."""

@@ -1,0 +1,105 @@
+"""Ports: the small interfaces through which the core reaches the outside world.
+
+Each is a :class:`typing.Protocol`; its docstring says what an
+implementation MUST and SHOULD do.  The in-memory defaults live beside the
+code that uses them; adapters implement the same protocols.
+
+>>> from vtc_dispatch.geo import LatLng
+>>> estimate = StraightLineEstimator().estimate(LatLng(4.05, 9.70), LatLng(4.05, 9.80))
+>>> round(estimate.distance_km, 2), round(estimate.duration_min, 1)
+(14.42, 34.6)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import attrs
+
+from vtc_dispatch.errors import InvalidCoordinates
+from vtc_dispatch.geo.sphere import LatLng, haversine_km
+
+__all__ = ["RouteEstimate", "RouteEstimator", "StraightLineEstimator"]
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (math.isfinite(value) and value >= 0.0):
+        raise InvalidCoordinates(f"{attribute.name} must be finite and >= 0, got {value!r}")
+
+
+@attrs.frozen
+class RouteEstimate:
+    """A trip's expected road distance (km) and duration (minutes), each with a range.
+
+    ``low <= expected <= high`` for both, or :class:`InvalidCoordinates`.
+    """
+
+    distance_km: float = attrs.field(validator=_non_negative)
+    duration_min: float = attrs.field(validator=_non_negative)
+    distance_low_km: float = attrs.field(validator=_non_negative)
+    distance_high_km: float = attrs.field(validator=_non_negative)
+    duration_low_min: float = attrs.field(validator=_non_negative)
+    duration_high_min: float = attrs.field(validator=_non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.distance_low_km <= self.distance_km <= self.distance_high_km:
+            raise InvalidCoordinates(
+                f"distance range must hold its estimate, got {self.distance_low_km} <= "
+                f"{self.distance_km} <= {self.distance_high_km}"
+            )
+        if not self.duration_low_min <= self.duration_min <= self.duration_high_min:
+            raise InvalidCoordinates(
+                f"duration range must hold its estimate, got {self.duration_low_min} <= "
+                f"{self.duration_min} <= {self.duration_high_min}"
+            )
+
+
+class RouteEstimator(Protocol):
+    """Estimates a trip's road distance and duration between two points.
+
+    An implementation MUST return a :class:`RouteEstimate` whose ranges
+    hold the estimate, MUST be deterministic for the same inputs and state,
+    and SHOULD answer from memory or a cache (it sits on the quote path);
+    a routing service that cannot answer MUST raise a
+    :class:`~vtc_dispatch.errors.DispatchError` subclass, never return a
+    made-up route.
+    """
+
+    def estimate(self, pickup: LatLng, dropoff: LatLng) -> RouteEstimate:
+        """Distance and duration of the trip from ``pickup`` to ``dropoff``."""
+        ...
+
+
+@attrs.frozen
+class StraightLineEstimator:
+    """The default estimator: great-circle distance times a detour factor.
+
+    Low and high are the estimate minus and plus ``spread`` (a share);
+    durations follow at ``speed_kmh``.
+
+    >>> from vtc_dispatch.geo import LatLng
+    >>> e = StraightLineEstimator(detour_factor=1.0, spread=0.0, speed_kmh=60.0)
+    >>> e.estimate(LatLng(0, 0), LatLng(0, 1)).duration_min
+    111.19508...
+    """
+
+    detour_factor: float = 1.3
+    spread: float = 0.15
+    speed_kmh: float = 25.0
+
+    def __attrs_post_init__(self) -> None:
+        if not (math.isfinite(self.detour_factor) and self.detour_factor >= 1.0):
+            raise InvalidCoordinates(f"detour_factor must be >= 1, got {self.detour_factor!r}")
+        if not (math.isfinite(self.spread) and 0.0 <= self.spread < 1.0):
+            raise InvalidCoordinates(f"spread must be within [0, 1), got {self.spread!r}")
+        if not (math.isfinite(self.speed_kmh) and self.speed_kmh > 0.0):
+            raise InvalidCoordinates(f"speed_kmh must be > 0, got {self.speed_kmh!r}")
+
+    def estimate(self, pickup: LatLng, dropoff: LatLng) -> RouteEstimate:
+        """See :class:`RouteEstimator`."""
+        km = haversine_km(pickup, dropoff) * self.detour_factor
+        minutes = km / self.speed_kmh * 60.0
+        low = 1.0 - self.spread
+        high = 1.0 + self.spread
+        return RouteEstimate(km, minutes, km * low, km * high, minutes * low, minutes * high)

@@ -1,0 +1,702 @@
+"""The pricing engine: quotes, final fares, promotions and cancellation fees.
+
+Precedence, in the order the breakdown lists its lines:
+
+1. **Fixed-price route** (pickup in the route's ``from_zone`` and drop-off in
+   its ``to_zone``, or the reverse when ``both_ways``; the first matching
+   route in configuration order wins): its fare replaces steps 2 to 7.
+2. **Meter**: base fare, distance beyond ``included_km`` (flat rate or
+   progressive sections), duration at the per-minute rate.
+3. **Vehicle type multiplier** on the meter.
+4. **Night window** (local time of the city at the quoted instant):
+   multiplier of the running total, or a fixed add-on.
+5. **Targeted zones**, in zone-id order, each when the trip touches it as
+   its ``applies_to`` says: multiplier of the running total, or fixed.
+6. **Demand multiplier** (surge), capped at ``surge.max_multiplier``.
+7. **Minimum and maximum fare** of the tariff.
+8. **Booking fee**, then **supplements** (then, at the end of a trip,
+   **waiting**).
+9. **Rounding** to the city's step, once, as its own line.
+
+Every multiplier line holds the amount it adds, so the lines sum exactly
+to the total.  Amounts stay exact Decimals until step 9.
+
+>>> from datetime import datetime, timezone
+>>> from vtc_dispatch.geo import LatLng
+>>> from vtc_dispatch.pricing.douala import douala_config
+>>> pricer = Pricer(douala_config())
+>>> at = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+>>> q = pricer.quote(LatLng(4.0511, 9.7043), LatLng(4.0300, 9.6950), "taxi_jaune", at)
+>>> q.display
+'between 1 000 and 1 250 XAF'
+>>> for line in q.breakdown:
+...     print(f"{line.code:<15} {line.amount:>10}  {line.label}")
+base_fare              300  Base fare
+distance           499.800  Distance 3.332 km
+time                 90.90  Duration 9.09 min
+zone:bonapriso   133.60500  Bonapriso (VIP) x1.15
+booking_fee            100  Booking fee
+rounding         -24.30500  Rounding
+>>> sum(line.amount for line in q.breakdown) == q.estimate == 1100
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from vtc_dispatch.errors import InvalidMoney, PricingUnavailable
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.geo.zones import ZoneMap
+from vtc_dispatch.ports import RouteEstimate, RouteEstimator, StraightLineEstimator
+from vtc_dispatch.pricing.config import (
+    City,
+    FixedRoute,
+    PricingConfig,
+    Promotion,
+    RoundingRule,
+    TargetedZone,
+    Tariff,
+)
+from vtc_dispatch.pricing.money import RoundingMode, round_to_step
+from vtc_dispatch.pricing.quote import (
+    BreakdownLine,
+    CancellationFee,
+    FareQuote,
+    FinalFare,
+    PriceChange,
+    format_amount,
+)
+
+__all__ = ["Pricer"]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_KM = Decimal("0.001")
+_MINUTE = Decimal("0.01")
+_Lines = list[BreakdownLine] | None
+
+
+def _decimal(value: float, quantum: Decimal) -> Decimal:
+    """A measured float as an exact Decimal, to metres or hundredths of a minute."""
+    return Decimal(repr(value)).quantize(quantum)
+
+
+def _check_aware(at: datetime, name: str = "at") -> None:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidMoney(f"{name} must be a datetime with a time zone, got {at!r}")
+
+
+def _check_measure(name: str, value: float) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value >= 0)
+    ):
+        raise InvalidMoney(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+@attrs.frozen
+class _Trip:
+    """What every vehicle type's fare shares for one pickup, drop-off and instant."""
+
+    city_id: str
+    city: City
+    currency: str
+    rounding: RoundingRule
+    local_time: datetime
+    pickup_zones: frozenset[str]
+    dropoff_zones: frozenset[str]
+    surcharge_zones: tuple[tuple[str, TargetedZone], ...]
+    surge: Decimal
+    route: RouteEstimate
+
+
+class Pricer:
+    """Prices trips from a :class:`~vtc_dispatch.pricing.config.PricingConfig`.
+
+    ``route_estimator`` defaults to a :class:`~vtc_dispatch.ports.StraightLineEstimator`
+    per city, with the city's detour factor, spread and average speed.
+    """
+
+    def __init__(
+        self, config: PricingConfig, *, route_estimator: RouteEstimator | None = None
+    ) -> None:
+        self._config = config
+        self._cities = ZoneMap()
+        for city_id, city in config.cities.items():
+            self._cities.add(city_id, city.area.geometry)
+        self._zones = ZoneMap()
+        for zone_id, zone in config.zones.items():
+            self._zones.add(zone_id, zone.area.geometry)
+        self._tariffs = {(t.city, t.vehicle_type): t for t in config.tariffs}
+        self._estimators: dict[str, RouteEstimator] = {
+            city_id: route_estimator
+            or StraightLineEstimator(city.detour_factor, city.route_spread, city.average_speed_kmh)
+            for city_id, city in config.cities.items()
+        }
+
+    @property
+    def config(self) -> PricingConfig:
+        """The configuration this pricer was built from."""
+        return self._config
+
+    # -- the shared part of a trip ---------------------------------------
+
+    def city_at(self, point: LatLng) -> str:
+        """Id of the city whose area holds ``point`` (first by id when several).
+
+        >>> from vtc_dispatch.pricing.douala import douala_config
+        >>> Pricer(douala_config()).city_at(LatLng(4.05, 9.70))
+        'douala'
+        """
+        found = self._cities.zones_at(point)
+        if not found:
+            raise PricingUnavailable(f"no configured city covers {point!r}")
+        return found[0].name
+
+    def _trip(
+        self, pickup: LatLng, dropoff: LatLng, at: datetime, demand_multiplier: Decimal
+    ) -> _Trip:
+        _check_aware(at)
+        if not isinstance(demand_multiplier, Decimal) or not demand_multiplier >= _ONE:
+            raise InvalidMoney(
+                f"demand_multiplier must be a Decimal >= 1, got {demand_multiplier!r}"
+            )
+        city_id = self.city_at(pickup)
+        city = self._config.cities[city_id]
+        country = self._config.countries[city.country]
+        pickup_zones = frozenset(z.name for z in self._zones.zones_at(pickup))
+        dropoff_zones = frozenset(z.name for z in self._zones.zones_at(dropoff))
+        surcharged = []
+        for zone_id in sorted(pickup_zones | dropoff_zones):
+            zone = self._config.zones[zone_id]
+            if zone.surcharge is None:
+                continue
+            at_pickup = zone_id in pickup_zones
+            at_dropoff = zone_id in dropoff_zones
+            applies = {
+                "pickup": at_pickup,
+                "dropoff": at_dropoff,
+                "either": True,
+                "both": at_pickup and at_dropoff,
+            }[zone.applies_to]
+            if applies:
+                surcharged.append((zone_id, zone))
+        return _Trip(
+            city_id=city_id,
+            city=city,
+            currency=country.currency,
+            rounding=self._rounding_of(city_id),
+            local_time=at.astimezone(ZoneInfo(city.timezone or country.timezone)),
+            pickup_zones=pickup_zones,
+            dropoff_zones=dropoff_zones,
+            surcharge_zones=tuple(surcharged),
+            surge=min(demand_multiplier, self._config.surge.max_multiplier),
+            route=self._estimators[city_id].estimate(pickup, dropoff),
+        )
+
+    def _fixed_route(self, trip: _Trip, vehicle_type: str) -> tuple[str, FixedRoute] | None:
+        for route_id, route in self._config.fixed_routes.items():
+            if vehicle_type not in route.fares:
+                continue
+            forward = route.from_zone in trip.pickup_zones and route.to_zone in trip.dropoff_zones
+            backward = route.both_ways and (
+                route.to_zone in trip.pickup_zones and route.from_zone in trip.dropoff_zones
+            )
+            if forward or backward:
+                return route_id, route
+        return None
+
+    def _tariff(self, city_id: str, vehicle_type: str) -> Tariff:
+        tariff = self._tariffs.get((city_id, vehicle_type))
+        if tariff is None:
+            if vehicle_type not in self._config.vehicle_types:
+                raise PricingUnavailable(f"unknown vehicle type {vehicle_type!r}")
+            raise PricingUnavailable(f"no tariff for {vehicle_type!r} in {city_id!r}")
+        return tariff
+
+    # -- the meter -------------------------------------------------------
+
+    def _metered(
+        self,
+        tariff: Tariff,
+        trip: _Trip,
+        distance_km: Decimal,
+        duration_min: Decimal,
+        lines: _Lines,
+        rules: list[str] | None,
+    ) -> Decimal:
+        """Steps 2 to 7 of the precedence; appends lines and rule ids when asked."""
+        total = tariff.base_fare
+        distance = self._distance_amount(tariff, distance_km)
+        time_amount = duration_min * tariff.per_minute
+        total += distance + time_amount
+        if lines is not None:
+            lines.append(BreakdownLine("base_fare", "Base fare", tariff.base_fare))
+            lines.append(BreakdownLine("distance", f"Distance {distance_km} km", distance))
+            if tariff.per_minute:
+                lines.append(BreakdownLine("time", f"Duration {duration_min} min", time_amount))
+        vt = self._config.vehicle_types[tariff.vehicle_type]
+        if vt.multiplier != _ONE:
+            total = self._multiply(total, vt.multiplier, "vehicle_type", vt.label, lines)
+        night = tariff.night
+        if night is not None and night.contains(trip.local_time.time()):
+            if rules is not None:
+                rules.append("night")
+            if night.multiplier is not None:
+                total = self._multiply(total, night.multiplier, "night", "Night", lines)
+            else:
+                total += night.fixed or _ZERO
+                if lines is not None:
+                    lines.append(BreakdownLine("night", "Night", night.fixed or _ZERO))
+        for zone_id, zone in trip.surcharge_zones:
+            surcharge = zone.surcharge
+            assert surcharge is not None  # only surcharged zones are listed
+            if rules is not None:
+                rules.append(f"zone:{zone_id}")
+            if surcharge.multiplier is not None:
+                total = self._multiply(
+                    total, surcharge.multiplier, f"zone:{zone_id}", zone.label, lines
+                )
+            else:
+                total += surcharge.fixed or _ZERO
+                if lines is not None:
+                    lines.append(
+                        BreakdownLine(f"zone:{zone_id}", zone.label, surcharge.fixed or _ZERO)
+                    )
+        if trip.surge != _ONE:
+            if rules is not None:
+                rules.append("surge")
+            total = self._multiply(total, trip.surge, "surge", "High demand", lines)
+        if total < tariff.minimum_fare:
+            if rules is not None:
+                rules.append("minimum_fare")
+            if lines is not None:
+                lines.append(
+                    BreakdownLine("minimum_fare", "Minimum fare", tariff.minimum_fare - total)
+                )
+            total = tariff.minimum_fare
+        elif tariff.maximum_fare is not None and total > tariff.maximum_fare:
+            if rules is not None:
+                rules.append("maximum_fare")
+            if lines is not None:
+                lines.append(
+                    BreakdownLine("maximum_fare", "Maximum fare", tariff.maximum_fare - total)
+                )
+            total = tariff.maximum_fare
+        return total
+
+    @staticmethod
+    def _multiply(total: Decimal, factor: Decimal, code: str, label: str, lines: _Lines) -> Decimal:
+        added = total * (factor - _ONE)
+        if lines is not None:
+            lines.append(BreakdownLine(code, f"{label} x{factor}", added))
+        return total + added
+
+    @staticmethod
+    def _distance_amount(tariff: Tariff, distance_km: Decimal) -> Decimal:
+        charged_from = tariff.included_km
+        if tariff.per_km is not None:
+            return max(_ZERO, distance_km - charged_from) * tariff.per_km
+        amount = _ZERO
+        for section in tariff.sections:
+            start = max(section.from_km, charged_from)
+            end = distance_km if section.to_km is None else min(section.to_km, distance_km)
+            if end > start:
+                amount += (end - start) * section.per_km
+        return amount
+
+    def _extras(self, tariff: Tariff, supplements: Iterable[str], lines: _Lines) -> Decimal:
+        """Booking fee and supplements (step 8)."""
+        total = tariff.booking_fee
+        if lines is not None and tariff.booking_fee:
+            lines.append(BreakdownLine("booking_fee", "Booking fee", tariff.booking_fee))
+        for code in supplements:
+            supplement = tariff.supplements[code]
+            total += supplement.amount
+            if lines is not None:
+                lines.append(
+                    BreakdownLine(f"supplement:{code}", supplement.label, supplement.amount)
+                )
+        return total
+
+    @staticmethod
+    def _rounded(total: Decimal, rule: RoundingRule, lines: _Lines) -> Decimal:
+        rounded = round_to_step(total, rule.step, rule.mode)
+        if lines is not None and rounded != total:
+            lines.append(BreakdownLine("rounding", "Rounding", rounded - total))
+        return rounded
+
+    # -- quotes ----------------------------------------------------------
+
+    def quote(
+        self,
+        pickup: LatLng,
+        dropoff: LatLng,
+        vehicle_type: str,
+        at: datetime,
+        *,
+        demand_multiplier: Decimal = _ONE,
+        supplements: Sequence[str] = (),
+    ) -> FareQuote:
+        """The fare range of one vehicle type for a trip starting at ``at``.
+
+        Raises :class:`~vtc_dispatch.errors.PricingUnavailable` when the
+        pickup is in no configured city or the type has no tariff there,
+        and :class:`~vtc_dispatch.errors.InvalidMoney` for a naive ``at``,
+        a demand multiplier below 1 or an unknown supplement.
+        """
+        trip = self._trip(pickup, dropoff, at, demand_multiplier)
+        return self._quote(trip, pickup, dropoff, vehicle_type, at, tuple(supplements))
+
+    def quote_all(
+        self,
+        pickup: LatLng,
+        dropoff: LatLng,
+        at: datetime,
+        vehicle_types: Iterable[str] | None = None,
+        *,
+        demand_multiplier: Decimal = _ONE,
+    ) -> dict[str, FareQuote]:
+        """Quotes of several vehicle types at once (the customer's search screen).
+
+        ``vehicle_types`` defaults to every configured type; types without
+        a tariff in the pickup's city are left out.  The city, zones, local
+        time and route are worked out once for all types.
+        """
+        trip = self._trip(pickup, dropoff, at, demand_multiplier)
+        wanted = self._config.vehicle_types if vehicle_types is None else vehicle_types
+        return {
+            vt: self._quote(trip, pickup, dropoff, vt, at, ())
+            for vt in wanted
+            if (trip.city_id, vt) in self._tariffs
+        }
+
+    def _quote(
+        self,
+        trip: _Trip,
+        pickup: LatLng,
+        dropoff: LatLng,
+        vehicle_type: str,
+        at: datetime,
+        supplements: tuple[str, ...],
+    ) -> FareQuote:
+        tariff = self._tariff(trip.city_id, vehicle_type)
+        self._check_supplements(tariff, trip.city_id, vehicle_type, supplements)
+        route = trip.route
+        lines: list[BreakdownLine] = []
+        rules = [f"tariff:{trip.city_id}/{vehicle_type}"]
+        fixed = self._fixed_route(trip, vehicle_type)
+        distance = _decimal(route.distance_km, _KM)
+        duration = _decimal(route.duration_min, _MINUTE)
+        extras = self._extras(tariff, supplements, None)
+        if fixed is not None:
+            route_id, fixed_route = fixed
+            rules.append(f"fixed_route:{route_id}")
+            fare = fixed_route.fares[vehicle_type]
+            lines.append(BreakdownLine(f"fixed_route:{route_id}", fixed_route.label, fare))
+            self._extras(tariff, supplements, lines)
+            estimate = low = high = self._rounded(fare + extras, trip.rounding, lines)
+        else:
+            metered = self._metered(tariff, trip, distance, duration, lines, rules)
+            self._extras(tariff, supplements, lines)
+            estimate = self._rounded(metered + extras, trip.rounding, lines)
+            low = self._rounded(
+                self._metered(
+                    tariff,
+                    trip,
+                    _decimal(route.distance_low_km, _KM),
+                    _decimal(route.duration_low_min, _MINUTE),
+                    None,
+                    None,
+                )
+                + extras,
+                trip.rounding,
+                None,
+            )
+            high = self._rounded(
+                self._metered(
+                    tariff,
+                    trip,
+                    _decimal(route.distance_high_km, _KM),
+                    _decimal(route.duration_high_min, _MINUTE),
+                    None,
+                    None,
+                )
+                + extras,
+                trip.rounding,
+                None,
+            )
+        return FareQuote(
+            vehicle_type=vehicle_type,
+            city=trip.city_id,
+            currency=trip.currency,
+            estimate=estimate,
+            minimum=low,
+            maximum=high,
+            display=self._display(estimate, low, high, trip.currency),
+            breakdown=tuple(lines),
+            rules_applied=tuple(rules),
+            route=route,
+            distance_km=distance,
+            duration_min=duration,
+            pickup=pickup,
+            dropoff=dropoff,
+            at=at,
+            demand_multiplier=trip.surge,
+            supplements=supplements,
+            fixed_route=None if fixed is None else fixed[0],
+        )
+
+    def _display(self, estimate: Decimal, low: Decimal, high: Decimal, currency: str) -> str:
+        if high - low <= self._config.about_threshold * estimate:
+            return f"about {format_amount(estimate, currency)}"
+        low_text = format_amount(low, currency, with_currency=False)
+        return f"between {low_text} and {format_amount(high, currency)}"
+
+    # -- after the trip ----------------------------------------------------
+
+    def final_fare(
+        self,
+        quote: FareQuote,
+        *,
+        distance_km: float,
+        duration_min: float,
+        at: datetime,
+        waiting_min: float = 0.0,
+        supplements: Sequence[str] = (),
+        route_changed: bool = False,
+    ) -> FinalFare:
+        """The fare charged for a finished trip, by the policy of :class:`FinalFarePolicy`.
+
+        * A fixed-price route is charged its fixed fare unless the route
+          changed (reason ``fixed_route``).
+        * The quoted estimate is charged when the route did not change and
+          the actual distance lies within the quoted range widened by
+          ``distance_tolerance`` and the duration under the quoted high
+          widened by ``duration_tolerance`` (``as_quoted``).
+        * Otherwise the meter runs again on the actual distance and
+          duration, with the quote's zones, local time and demand multiplier
+          (``recomputed``), capped at ``cap_above_max`` above the quoted
+          maximum (``recomputed_capped``).
+        * Waiting beyond the free minutes and the supplements given here
+          (on top of the quote's) are added; the minimum fare holds; the
+          total is rounded once.
+
+        ``at`` is when the trip ended, recorded in the price history.
+        """
+        _check_aware(at)
+        _check_measure("distance_km", distance_km)
+        _check_measure("duration_min", duration_min)
+        _check_measure("waiting_min", waiting_min)
+        trip = self._trip(quote.pickup, quote.dropoff, quote.at, quote.demand_multiplier)
+        tariff = self._tariff(quote.city, quote.vehicle_type)
+        extra = tuple(supplements)
+        self._check_supplements(tariff, quote.city, quote.vehicle_type, extra)
+        policy = self._config.final_fare
+        distance = _decimal(float(distance_km), _KM)
+        duration = _decimal(float(duration_min), _MINUTE)
+        lines: list[BreakdownLine] = []
+        rules = [f"tariff:{quote.city}/{quote.vehicle_type}"]
+        route = quote.route
+        if quote.fixed_route is not None and not route_changed:
+            reason = "fixed_route"
+            rules.append(f"fixed_route:{quote.fixed_route}")
+            fixed = self._config.fixed_routes[quote.fixed_route]
+            fare = fixed.fares[quote.vehicle_type]
+            lines.append(BreakdownLine(f"fixed_route:{quote.fixed_route}", fixed.label, fare))
+            total = fare + self._extras(tariff, quote.supplements, lines)
+        else:
+            low = Decimal(repr(route.distance_low_km)) * (_ONE - policy.distance_tolerance)
+            high = Decimal(repr(route.distance_high_km)) * (_ONE + policy.distance_tolerance)
+            slowest = Decimal(repr(route.duration_high_min)) * (_ONE + policy.duration_tolerance)
+            matched = (
+                quote.fixed_route is None
+                and not route_changed
+                and low <= distance <= high
+                and duration <= slowest
+            )
+            if matched:
+                reason = "as_quoted"
+                metered = self._metered(
+                    tariff, trip, quote.distance_km, quote.duration_min, lines, rules
+                )
+            else:
+                reason = "recomputed"
+                metered = self._metered(tariff, trip, distance, duration, lines, rules)
+            total = metered + self._extras(tariff, quote.supplements, lines)
+            cap = quote.maximum * (_ONE + policy.cap_above_max)
+            if not matched and total > cap:
+                reason = "recomputed_capped"
+                rules.append("cap")
+                lines.append(BreakdownLine("cap", "Capped above the quote", cap - total))
+                total = cap
+        waiting = tariff.waiting
+        if waiting is not None:
+            billable = _decimal(float(waiting_min), _MINUTE) - waiting.free_minutes
+            if billable > 0:
+                rules.append("waiting")
+                charge = billable * waiting.per_minute
+                lines.append(BreakdownLine("waiting", f"Waiting {billable} min", charge))
+                total += charge
+        total += self._extras_only_supplements(tariff, extra, lines)
+        amount = self._rounded(total, trip.rounding, lines)
+        changes = [PriceChange(None, quote.estimate, "quoted", quote.at)]
+        if amount != quote.estimate:
+            changes.append(PriceChange(quote.estimate, amount, reason, at))
+        return FinalFare(
+            amount=amount,
+            currency=quote.currency,
+            vehicle_type=quote.vehicle_type,
+            city=quote.city,
+            reason=reason,
+            breakdown=tuple(lines),
+            rules_applied=tuple(rules),
+            distance_km=distance,
+            duration_min=duration,
+            changes=tuple(changes),
+        )
+
+    def _extras_only_supplements(
+        self, tariff: Tariff, codes: tuple[str, ...], lines: list[BreakdownLine]
+    ) -> Decimal:
+        total = _ZERO
+        for code in codes:
+            supplement = tariff.supplements[code]
+            lines.append(BreakdownLine(f"supplement:{code}", supplement.label, supplement.amount))
+            total += supplement.amount
+        return total
+
+    @staticmethod
+    def _check_supplements(
+        tariff: Tariff, city_id: str, vehicle_type: str, codes: tuple[str, ...]
+    ) -> None:
+        for code in codes:
+            if code not in tariff.supplements:
+                raise InvalidMoney(
+                    f"unknown supplement {code!r} for {city_id}/{vehicle_type}"
+                    f" (known: {sorted(tariff.supplements)})"
+                )
+
+    def _rounding_of(self, city_id: str) -> RoundingRule:
+        city = self._config.cities[city_id]
+        return city.rounding or self._config.countries[city.country].rounding_rule()
+
+    # -- promotions and cancellation -------------------------------------
+
+    def promotions_for(
+        self,
+        vehicle_type: str,
+        at: datetime,
+        *,
+        segment: str | None = None,
+        code: str | None = None,
+    ) -> list[tuple[str, Promotion]]:
+        """Promotions valid at ``at`` for this type, customer segment and entered code."""
+        _check_aware(at)
+        return [
+            (promo_id, promo)
+            for promo_id, promo in self._config.promotions.items()
+            if promo.valid_from <= at < promo.valid_until
+            and (promo.vehicle_types is None or vehicle_type in promo.vehicle_types)
+            and (promo.segments is None or segment in promo.segments)
+            and (
+                promo.code is None
+                or (code is not None and code.casefold() == promo.code.casefold())
+            )
+        ]
+
+    def apply_promotion(
+        self,
+        fare: FinalFare,
+        at: datetime,
+        *,
+        segment: str | None = None,
+        code: str | None = None,
+    ) -> FinalFare:
+        """The fare with the best applicable promotion as its own line.
+
+        Promotions do not stack: the one giving the largest discount wins
+        (ties: the first by id).  The discount is rounded down to the
+        city's step, so the customer pays a round amount, and never takes
+        the fare below zero.  Without an applicable promotion the fare is
+        returned unchanged.
+        """
+        candidates = []
+        for promo_id, promo in sorted(
+            self.promotions_for(fare.vehicle_type, at, segment=segment, code=code)
+        ):
+            raw = fare.amount * promo.value / 100 if promo.kind == "percent" else promo.value
+            if promo.max_discount is not None:
+                raw = min(raw, promo.max_discount)
+            rule = self._rounding_of(fare.city)
+            discount = min(round_to_step(raw, rule.step, RoundingMode.DOWN), fare.amount)
+            candidates.append((-discount, promo_id, promo))
+        if not candidates:
+            return fare
+        negative, promo_id, promo = min(candidates, key=lambda c: (c[0], c[1]))
+        if not negative:
+            return fare
+        amount = fare.amount + negative
+        return attrs.evolve(
+            fare,
+            amount=amount,
+            reason=f"promotion:{promo_id}",
+            breakdown=(
+                *fare.breakdown,
+                BreakdownLine(f"promotion:{promo_id}", promo.label, negative),
+            ),
+            rules_applied=(*fare.rules_applied, f"promotion:{promo_id}"),
+            changes=(*fare.changes, PriceChange(fare.amount, amount, f"promotion:{promo_id}", at)),
+        )
+
+    def cancellation_fee(
+        self,
+        quote: FareQuote,
+        *,
+        cancelled_by: Literal["customer", "driver", "operator"],
+        cancelled_at: datetime,
+        accepted_at: datetime | None = None,
+        arrived_at: datetime | None = None,
+    ) -> CancellationFee:
+        """What a cancellation costs the customer, by :class:`CancellationPolicy`.
+
+        Nothing when the driver or the operator cancels, before a driver
+        accepted, or within the free minutes after acceptance; the
+        tariff's ``no_show_fee`` once the driver has waited at pickup for
+        ``no_show_after_minutes``; its ``cancellation_fee`` otherwise.
+        """
+        _check_aware(cancelled_at, "cancelled_at")
+        for name, moment in (("accepted_at", accepted_at), ("arrived_at", arrived_at)):
+            if moment is not None:
+                _check_aware(moment, name)
+                if moment > cancelled_at:
+                    raise InvalidMoney(f"{name} ({moment}) is after cancelled_at ({cancelled_at})")
+        tariff = self._tariff(quote.city, quote.vehicle_type)
+        policy = self._config.cancellation
+        rule = self._rounding_of(quote.city)
+
+        def fee(amount: Decimal, reason: str) -> CancellationFee:
+            return CancellationFee(
+                round_to_step(amount, rule.step, rule.mode), quote.currency, reason
+            )
+
+        if cancelled_by != "customer":
+            return fee(_ZERO, f"cancelled by the {cancelled_by}")
+        if accepted_at is None:
+            return fee(_ZERO, "before a driver accepted")
+        if arrived_at is not None and cancelled_at - arrived_at >= timedelta(
+            minutes=float(policy.no_show_after_minutes)
+        ):
+            return fee(tariff.no_show_fee, "no-show")
+        if cancelled_at - accepted_at <= timedelta(minutes=float(policy.free_minutes_after_accept)):
+            return fee(_ZERO, "within the free minutes after acceptance")
+        return fee(tariff.cancellation_fee, "after the free minutes")
