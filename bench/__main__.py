@@ -11,6 +11,7 @@ from bench.common import Options, SuiteReport, UsageError, emit
 
 SUITES: dict[str, str] = {
     "geo": "bench.geo",
+    "pricing": "bench.pricing",
 }
 """Suite name -> module defining ``run(options: Options) -> SuiteReport``.
 
