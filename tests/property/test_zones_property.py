@@ -72,8 +72,8 @@ polygons = st.one_of(boxes(), hulls(), multi_boxes())
 
 
 @st.composite
-def zone_lists(draw: st.DrawFn, max_size: int = 10) -> list[tuple[str, Any]]:
-    shapes = draw(st.lists(polygons, min_size=0, max_size=max_size))
+def zone_lists(draw: st.DrawFn, min_size: int = 0, max_size: int = 10) -> list[tuple[str, Any]]:
+    shapes = draw(st.lists(polygons, min_size=min_size, max_size=max_size))
     names = draw(
         st.lists(
             st.text("abcdefghij-_ABC", min_size=1, max_size=6),
@@ -115,7 +115,11 @@ def brute_force(zone_map: ZoneMap, point: LatLng) -> list[Zone]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.data(), zones=zone_lists())
+@given(
+    data=st.data(),
+    # Small maps are scanned, large ones (over 32 zones) go through the R-tree.
+    zones=st.one_of(zone_lists(), zone_lists(min_size=33, max_size=45)),
+)
 def test_zones_at_equals_brute_force(data: st.DataObject, zones: list[tuple[str, Any]]) -> None:
     zone_map = build(zones)
     assert zone_map.names() == sorted(name for name, _ in zones)
