@@ -104,6 +104,16 @@ def _check_measure(name: str, value: float) -> None:
 
 
 @attrs.frozen
+class _Adjustment:
+    """A step of the meter after distance and time: multiply by ``factor``, or add ``amount``."""
+
+    code: str
+    label: str
+    factor: Decimal | None
+    amount: Decimal
+
+
+@attrs.frozen
 class _Trip:
     """What every vehicle type's fare shares for one pickup, drop-off and instant."""
 
@@ -117,6 +127,14 @@ class _Trip:
     surcharge_zones: tuple[tuple[str, TargetedZone], ...]
     surge: Decimal
     route: RouteEstimate
+    # The route in exact units (km to the metre, minutes to the hundredth):
+    # expected, low and high.
+    distance_km: Decimal
+    duration_min: Decimal
+    distance_low_km: Decimal
+    duration_low_min: Decimal
+    distance_high_km: Decimal
+    duration_high_min: Decimal
 
 
 class Pricer:
@@ -190,6 +208,7 @@ class Pricer:
             }[zone.applies_to]
             if applies:
                 surcharged.append((zone_id, zone))
+        route = self._estimators[city_id].estimate(pickup, dropoff)
         return _Trip(
             city_id=city_id,
             city=city,
@@ -200,7 +219,13 @@ class Pricer:
             dropoff_zones=dropoff_zones,
             surcharge_zones=tuple(surcharged),
             surge=min(demand_multiplier, self._config.surge.max_multiplier),
-            route=self._estimators[city_id].estimate(pickup, dropoff),
+            route=route,
+            distance_km=_decimal(route.distance_km, _KM),
+            duration_min=_decimal(route.duration_min, _MINUTE),
+            distance_low_km=_decimal(route.distance_low_km, _KM),
+            duration_low_min=_decimal(route.duration_low_min, _MINUTE),
+            distance_high_km=_decimal(route.distance_high_km, _KM),
+            duration_high_min=_decimal(route.duration_high_min, _MINUTE),
         )
 
     def _fixed_route(self, trip: _Trip, vehicle_type: str) -> tuple[str, FixedRoute] | None:
@@ -225,81 +250,100 @@ class Pricer:
 
     # -- the meter -------------------------------------------------------
 
-    def _metered(
-        self,
-        tariff: Tariff,
-        trip: _Trip,
-        distance_km: Decimal,
-        duration_min: Decimal,
-        lines: _Lines,
-        rules: list[str] | None,
-    ) -> Decimal:
-        """Steps 2 to 7 of the precedence; appends lines and rule ids when asked."""
-        total = tariff.base_fare
-        distance = self._distance_amount(tariff, distance_km)
-        time_amount = duration_min * tariff.per_minute
-        total += distance + time_amount
-        if lines is not None:
-            lines.append(BreakdownLine("base_fare", "Base fare", tariff.base_fare))
-            lines.append(BreakdownLine("distance", f"Distance {distance_km} km", distance))
-            if tariff.per_minute:
-                lines.append(BreakdownLine("time", f"Duration {duration_min} min", time_amount))
+    def _adjustments(self, tariff: Tariff, trip: _Trip) -> list[_Adjustment]:
+        """Steps 3 to 6 of the precedence that apply to this tariff and trip."""
+        out = []
         vt = self._config.vehicle_types[tariff.vehicle_type]
         if vt.multiplier != _ONE:
-            total = self._multiply(total, vt.multiplier, "vehicle_type", vt.label, lines)
+            out.append(_Adjustment("vehicle_type", vt.label, vt.multiplier, _ZERO))
         night = tariff.night
         if night is not None and night.contains(trip.local_time.time()):
-            if rules is not None:
-                rules.append("night")
-            if night.multiplier is not None:
-                total = self._multiply(total, night.multiplier, "night", "Night", lines)
-            else:
-                total += night.fixed or _ZERO
-                if lines is not None:
-                    lines.append(BreakdownLine("night", "Night", night.fixed or _ZERO))
+            out.append(_Adjustment("night", "Night", night.multiplier, night.fixed or _ZERO))
         for zone_id, zone in trip.surcharge_zones:
             surcharge = zone.surcharge
             assert surcharge is not None  # only surcharged zones are listed
-            if rules is not None:
-                rules.append(f"zone:{zone_id}")
-            if surcharge.multiplier is not None:
-                total = self._multiply(
-                    total, surcharge.multiplier, f"zone:{zone_id}", zone.label, lines
+            out.append(
+                _Adjustment(
+                    f"zone:{zone_id}", zone.label, surcharge.multiplier, surcharge.fixed or _ZERO
                 )
-            else:
-                total += surcharge.fixed or _ZERO
-                if lines is not None:
-                    lines.append(
-                        BreakdownLine(f"zone:{zone_id}", zone.label, surcharge.fixed or _ZERO)
-                    )
+            )
         if trip.surge != _ONE:
-            if rules is not None:
-                rules.append("surge")
-            total = self._multiply(total, trip.surge, "surge", "High demand", lines)
-        if total < tariff.minimum_fare:
-            if rules is not None:
-                rules.append("minimum_fare")
-            if lines is not None:
-                lines.append(
-                    BreakdownLine("minimum_fare", "Minimum fare", tariff.minimum_fare - total)
-                )
-            total = tariff.minimum_fare
-        elif tariff.maximum_fare is not None and total > tariff.maximum_fare:
-            if rules is not None:
-                rules.append("maximum_fare")
-            if lines is not None:
-                lines.append(
-                    BreakdownLine("maximum_fare", "Maximum fare", tariff.maximum_fare - total)
-                )
-            total = tariff.maximum_fare
-        return total
+            out.append(_Adjustment("surge", "High demand", trip.surge, _ZERO))
+        return out
+
+    def _metered(
+        self,
+        tariff: Tariff,
+        adjustments: list[_Adjustment],
+        distance_km: Decimal,
+        duration_min: Decimal,
+        lines: list[BreakdownLine],
+        rules: list[str],
+    ) -> Decimal:
+        """Steps 2 to 7 of the precedence, line by line."""
+        distance = self._distance_amount(tariff, distance_km)
+        time_amount = duration_min * tariff.per_minute
+        total = tariff.base_fare + distance + time_amount
+        lines.append(BreakdownLine("base_fare", "Base fare", tariff.base_fare))
+        lines.append(BreakdownLine("distance", f"Distance {distance_km} km", distance))
+        if tariff.per_minute:
+            lines.append(BreakdownLine("time", f"Duration {duration_min} min", time_amount))
+        for adjustment in adjustments:
+            rules.append(adjustment.code)
+            if adjustment.factor is None:
+                added = adjustment.amount
+                label = adjustment.label
+            else:
+                added = total * (adjustment.factor - _ONE)
+                label = f"{adjustment.label} x{adjustment.factor}"
+            lines.append(BreakdownLine(adjustment.code, label, added))
+            total += added
+        clamped = self._clamp(tariff, total)
+        if clamped != total:
+            code = "minimum_fare" if clamped > total else "maximum_fare"
+            rules.append(code)
+            lines.append(BreakdownLine(code, code.replace("_", " ").capitalize(), clamped - total))
+        return clamped
+
+    def _metered_total(
+        self,
+        tariff: Tariff,
+        slope: Decimal,
+        intercept: Decimal,
+        distance_km: Decimal,
+        duration_min: Decimal,
+    ) -> Decimal:
+        """What :meth:`_metered` returns, without lines.
+
+        Steps 3 to 6 compose to one affine map ``slope * meter + intercept``;
+        Decimal products of these few short factors are exact, so the
+        result is the same to the last digit.
+        """
+        meter = (
+            tariff.base_fare
+            + self._distance_amount(tariff, distance_km)
+            + duration_min * tariff.per_minute
+        )
+        return self._clamp(tariff, slope * meter + intercept)
 
     @staticmethod
-    def _multiply(total: Decimal, factor: Decimal, code: str, label: str, lines: _Lines) -> Decimal:
-        added = total * (factor - _ONE)
-        if lines is not None:
-            lines.append(BreakdownLine(code, f"{label} x{factor}", added))
-        return total + added
+    def _affine(adjustments: list[_Adjustment]) -> tuple[Decimal, Decimal]:
+        slope, intercept = _ONE, _ZERO
+        for adjustment in adjustments:
+            if adjustment.factor is None:
+                intercept += adjustment.amount
+            else:
+                slope *= adjustment.factor
+                intercept *= adjustment.factor
+        return slope, intercept
+
+    @staticmethod
+    def _clamp(tariff: Tariff, total: Decimal) -> Decimal:
+        if total < tariff.minimum_fare:
+            return tariff.minimum_fare
+        if tariff.maximum_fare is not None and total > tariff.maximum_fare:
+            return tariff.maximum_fare
+        return total
 
     @staticmethod
     def _distance_amount(tariff: Tariff, distance_km: Decimal) -> Decimal:
@@ -391,12 +435,9 @@ class Pricer:
     ) -> FareQuote:
         tariff = self._tariff(trip.city_id, vehicle_type)
         self._check_supplements(tariff, trip.city_id, vehicle_type, supplements)
-        route = trip.route
         lines: list[BreakdownLine] = []
         rules = [f"tariff:{trip.city_id}/{vehicle_type}"]
         fixed = self._fixed_route(trip, vehicle_type)
-        distance = _decimal(route.distance_km, _KM)
-        duration = _decimal(route.duration_min, _MINUTE)
         extras = self._extras(tariff, supplements, None)
         if fixed is not None:
             route_id, fixed_route = fixed
@@ -406,34 +447,23 @@ class Pricer:
             self._extras(tariff, supplements, lines)
             estimate = low = high = self._rounded(fare + extras, trip.rounding, lines)
         else:
-            metered = self._metered(tariff, trip, distance, duration, lines, rules)
+            adjustments = self._adjustments(tariff, trip)
+            metered = self._metered(
+                tariff, adjustments, trip.distance_km, trip.duration_min, lines, rules
+            )
             self._extras(tariff, supplements, lines)
             estimate = self._rounded(metered + extras, trip.rounding, lines)
-            low = self._rounded(
-                self._metered(
-                    tariff,
-                    trip,
-                    _decimal(route.distance_low_km, _KM),
-                    _decimal(route.duration_low_min, _MINUTE),
-                    None,
+            slope, intercept = self._affine(adjustments)
+            low, high = (
+                self._rounded(
+                    self._metered_total(tariff, slope, intercept, km, minutes) + extras,
+                    trip.rounding,
                     None,
                 )
-                + extras,
-                trip.rounding,
-                None,
-            )
-            high = self._rounded(
-                self._metered(
-                    tariff,
-                    trip,
-                    _decimal(route.distance_high_km, _KM),
-                    _decimal(route.duration_high_min, _MINUTE),
-                    None,
-                    None,
+                for km, minutes in (
+                    (trip.distance_low_km, trip.duration_low_min),
+                    (trip.distance_high_km, trip.duration_high_min),
                 )
-                + extras,
-                trip.rounding,
-                None,
             )
         return FareQuote(
             vehicle_type=vehicle_type,
@@ -445,9 +475,9 @@ class Pricer:
             display=self._display(estimate, low, high, trip.currency),
             breakdown=tuple(lines),
             rules_applied=tuple(rules),
-            route=route,
-            distance_km=distance,
-            duration_min=duration,
+            route=trip.route,
+            distance_km=trip.distance_km,
+            duration_min=trip.duration_min,
             pickup=pickup,
             dropoff=dropoff,
             at=at,
@@ -524,14 +554,15 @@ class Pricer:
                 and low <= distance <= high
                 and duration <= slowest
             )
+            adjustments = self._adjustments(tariff, trip)
             if matched:
                 reason = "as_quoted"
                 metered = self._metered(
-                    tariff, trip, quote.distance_km, quote.duration_min, lines, rules
+                    tariff, adjustments, quote.distance_km, quote.duration_min, lines, rules
                 )
             else:
                 reason = "recomputed"
-                metered = self._metered(tariff, trip, distance, duration, lines, rules)
+                metered = self._metered(tariff, adjustments, distance, duration, lines, rules)
             total = metered + self._extras(tariff, quote.supplements, lines)
             cap = quote.maximum * (_ONE + policy.cap_above_max)
             if not matched and total > cap:
