@@ -43,10 +43,12 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -57,12 +59,10 @@ from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.geo.zones import ZoneMap
 from vtc_dispatch.ports import RouteEstimate, RouteEstimator, StraightLineEstimator
 from vtc_dispatch.pricing.config import (
-    City,
     FixedRoute,
     PricingConfig,
     Promotion,
     RoundingRule,
-    TargetedZone,
     Tariff,
 )
 from vtc_dispatch.pricing.money import RoundingMode, round_to_step
@@ -79,14 +79,14 @@ __all__ = ["Pricer"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_KM = Decimal("0.001")
-_MINUTE = Decimal("0.01")
+_KM = 3  # decimals of a distance: metres
+_MINUTE = 2  # decimals of a duration: hundredths of a minute
 _Lines = list[BreakdownLine] | None
 
 
-def _decimal(value: float, quantum: Decimal) -> Decimal:
-    """A measured float as an exact Decimal, to metres or hundredths of a minute."""
-    return Decimal(repr(value)).quantize(quantum)
+def _decimal(value: float, places: int) -> Decimal:
+    """A measured float as an exact Decimal with ``places`` decimals (metres, 1/100 min)."""
+    return Decimal(f"{value:.{places}f}")
 
 
 def _check_aware(at: datetime, name: str = "at") -> None:
@@ -114,17 +114,38 @@ class _Adjustment:
 
 
 @attrs.frozen
+class _Meter:
+    """A tariff compiled for speed: distance sections with the included km taken out."""
+
+    tariff: Tariff
+    sections: tuple[tuple[Decimal, Decimal | None, Decimal], ...]
+    """``(from_km, to_km or None, per_km)``, starting after ``included_km``."""
+    vehicle: _Adjustment | None
+    """The vehicle type's multiplier, when it is not 1."""
+
+    def distance_amount(self, distance_km: Decimal) -> Decimal:
+        amount = _ZERO
+        for start, end, rate in self.sections:
+            if end is not None and distance_km > end:
+                amount += (end - start) * rate
+            elif distance_km > start:
+                amount += (distance_km - start) * rate
+        return amount
+
+
+@attrs.frozen
 class _Trip:
     """What every vehicle type's fare shares for one pickup, drop-off and instant."""
 
     city_id: str
-    city: City
     currency: str
     rounding: RoundingRule
-    local_time: datetime
-    pickup_zones: frozenset[str]
-    dropoff_zones: frozenset[str]
-    surcharge_zones: tuple[tuple[str, TargetedZone], ...]
+    clock: time
+    """Local wall-clock time in the city at the quoted instant."""
+    fixed_routes: tuple[tuple[str, FixedRoute], ...]
+    """Fixed-price routes joining pickup and drop-off, in configuration order."""
+    shared: tuple[_Adjustment, ...]
+    """Zone surcharges then the capped demand multiplier (steps 5 and 6)."""
     surge: Decimal
     route: RouteEstimate
     # The route in exact units (km to the metre, minutes to the hundredth):
@@ -154,12 +175,44 @@ class Pricer:
         self._zones = ZoneMap()
         for zone_id, zone in config.zones.items():
             self._zones.add(zone_id, zone.area.geometry)
-        self._tariffs = {(t.city, t.vehicle_type): t for t in config.tariffs}
+        self._meters = {(t.city, t.vehicle_type): self._compile(t) for t in config.tariffs}
+        self._clocks: dict[str, ZoneInfo] = {}
+        self._roundings: dict[str, RoundingRule] = {}
+        for city_id, city in config.cities.items():
+            country = config.countries[city.country]
+            self._clocks[city_id] = ZoneInfo(city.timezone or country.timezone)
+            self._roundings[city_id] = city.rounding or country.rounding_rule()
+        # Fixed routes by the zone a trip must start in, in configuration order.
+        self._routes_from: dict[str, list[tuple[int, str, FixedRoute, str]]] = {}
+        for order, (route_id, route) in enumerate(config.fixed_routes.items()):
+            ends = [(route.from_zone, route.to_zone)]
+            if route.both_ways:
+                ends.append((route.to_zone, route.from_zone))
+            for start, end in ends:
+                self._routes_from.setdefault(start, []).append((order, route_id, route, end))
         self._estimators: dict[str, RouteEstimator] = {
             city_id: route_estimator
             or StraightLineEstimator(city.detour_factor, city.route_spread, city.average_speed_kmh)
             for city_id, city in config.cities.items()
         }
+
+    def _compile(self, tariff: Tariff) -> _Meter:
+        sections: tuple[tuple[Decimal, Decimal | None, Decimal], ...]
+        if tariff.per_km is not None:
+            sections = ((tariff.included_km, None, tariff.per_km),)
+        else:
+            sections = tuple(
+                (max(s.from_km, tariff.included_km), s.to_km, s.per_km)
+                for s in tariff.sections
+                if s.to_km is None or s.to_km > tariff.included_km
+            )
+        vt = self._config.vehicle_types[tariff.vehicle_type]
+        vehicle = (
+            None
+            if vt.multiplier == _ONE
+            else _Adjustment("vehicle_type", vt.label, vt.multiplier, _ZERO)
+        )
+        return _Meter(tariff, sections, vehicle)
 
     @property
     def config(self) -> PricingConfig:
@@ -193,10 +246,11 @@ class Pricer:
         country = self._config.countries[city.country]
         pickup_zones = frozenset(z.name for z in self._zones.zones_at(pickup))
         dropoff_zones = frozenset(z.name for z in self._zones.zones_at(dropoff))
-        surcharged = []
+        shared = []
         for zone_id in sorted(pickup_zones | dropoff_zones):
             zone = self._config.zones[zone_id]
-            if zone.surcharge is None:
+            surcharge = zone.surcharge
+            if surcharge is None:
                 continue
             at_pickup = zone_id in pickup_zones
             at_dropoff = zone_id in dropoff_zones
@@ -207,18 +261,38 @@ class Pricer:
                 "both": at_pickup and at_dropoff,
             }[zone.applies_to]
             if applies:
-                surcharged.append((zone_id, zone))
+                shared.append(
+                    _Adjustment(
+                        f"zone:{zone_id}",
+                        zone.label,
+                        surcharge.multiplier,
+                        surcharge.fixed or _ZERO,
+                    )
+                )
+        surge = min(demand_multiplier, self._config.surge.max_multiplier)
+        if surge != _ONE:
+            shared.append(_Adjustment("surge", "High demand", surge, _ZERO))
+        fixed_routes = tuple(
+            (route_id, route)
+            for _, route_id, route, end in sorted(
+                (
+                    candidate
+                    for zone_id in pickup_zones
+                    for candidate in self._routes_from.get(zone_id, ())
+                ),
+                key=itemgetter(0),
+            )
+            if end in dropoff_zones
+        )
         route = self._estimators[city_id].estimate(pickup, dropoff)
         return _Trip(
             city_id=city_id,
-            city=city,
             currency=country.currency,
-            rounding=self._rounding_of(city_id),
-            local_time=at.astimezone(ZoneInfo(city.timezone or country.timezone)),
-            pickup_zones=pickup_zones,
-            dropoff_zones=dropoff_zones,
-            surcharge_zones=tuple(surcharged),
-            surge=min(demand_multiplier, self._config.surge.max_multiplier),
+            rounding=self._roundings[city_id],
+            clock=at.astimezone(self._clocks[city_id]).time(),
+            fixed_routes=fixed_routes,
+            shared=tuple(shared),
+            surge=surge,
             route=route,
             distance_km=_decimal(route.distance_km, _KM),
             duration_min=_decimal(route.duration_min, _MINUTE),
@@ -228,52 +302,36 @@ class Pricer:
             duration_high_min=_decimal(route.duration_high_min, _MINUTE),
         )
 
-    def _fixed_route(self, trip: _Trip, vehicle_type: str) -> tuple[str, FixedRoute] | None:
-        for route_id, route in self._config.fixed_routes.items():
-            if vehicle_type not in route.fares:
-                continue
-            forward = route.from_zone in trip.pickup_zones and route.to_zone in trip.dropoff_zones
-            backward = route.both_ways and (
-                route.to_zone in trip.pickup_zones and route.from_zone in trip.dropoff_zones
-            )
-            if forward or backward:
+    @staticmethod
+    def _fixed_route(trip: _Trip, vehicle_type: str) -> tuple[str, FixedRoute] | None:
+        for route_id, route in trip.fixed_routes:
+            if vehicle_type in route.fares:
                 return route_id, route
         return None
 
-    def _tariff(self, city_id: str, vehicle_type: str) -> Tariff:
-        tariff = self._tariffs.get((city_id, vehicle_type))
-        if tariff is None:
+    def _meter(self, city_id: str, vehicle_type: str) -> _Meter:
+        meter = self._meters.get((city_id, vehicle_type))
+        if meter is None:
             if vehicle_type not in self._config.vehicle_types:
                 raise PricingUnavailable(f"unknown vehicle type {vehicle_type!r}")
             raise PricingUnavailable(f"no tariff for {vehicle_type!r} in {city_id!r}")
-        return tariff
+        return meter
 
     # -- the meter -------------------------------------------------------
 
-    def _adjustments(self, tariff: Tariff, trip: _Trip) -> list[_Adjustment]:
+    @staticmethod
+    def _adjustments(meter: _Meter, trip: _Trip) -> list[_Adjustment]:
         """Steps 3 to 6 of the precedence that apply to this tariff and trip."""
-        out = []
-        vt = self._config.vehicle_types[tariff.vehicle_type]
-        if vt.multiplier != _ONE:
-            out.append(_Adjustment("vehicle_type", vt.label, vt.multiplier, _ZERO))
-        night = tariff.night
-        if night is not None and night.contains(trip.local_time.time()):
+        out = [] if meter.vehicle is None else [meter.vehicle]
+        night = meter.tariff.night
+        if night is not None and night.contains(trip.clock):
             out.append(_Adjustment("night", "Night", night.multiplier, night.fixed or _ZERO))
-        for zone_id, zone in trip.surcharge_zones:
-            surcharge = zone.surcharge
-            assert surcharge is not None  # only surcharged zones are listed
-            out.append(
-                _Adjustment(
-                    f"zone:{zone_id}", zone.label, surcharge.multiplier, surcharge.fixed or _ZERO
-                )
-            )
-        if trip.surge != _ONE:
-            out.append(_Adjustment("surge", "High demand", trip.surge, _ZERO))
+        out += trip.shared
         return out
 
     def _metered(
         self,
-        tariff: Tariff,
+        meter: _Meter,
         adjustments: list[_Adjustment],
         distance_km: Decimal,
         duration_min: Decimal,
@@ -281,7 +339,8 @@ class Pricer:
         rules: list[str],
     ) -> Decimal:
         """Steps 2 to 7 of the precedence, line by line."""
-        distance = self._distance_amount(tariff, distance_km)
+        tariff = meter.tariff
+        distance = meter.distance_amount(distance_km)
         time_amount = duration_min * tariff.per_minute
         total = tariff.base_fare + distance + time_amount
         lines.append(BreakdownLine("base_fare", "Base fare", tariff.base_fare))
@@ -305,27 +364,6 @@ class Pricer:
             lines.append(BreakdownLine(code, code.replace("_", " ").capitalize(), clamped - total))
         return clamped
 
-    def _metered_total(
-        self,
-        tariff: Tariff,
-        slope: Decimal,
-        intercept: Decimal,
-        distance_km: Decimal,
-        duration_min: Decimal,
-    ) -> Decimal:
-        """What :meth:`_metered` returns, without lines.
-
-        Steps 3 to 6 compose to one affine map ``slope * meter + intercept``;
-        Decimal products of these few short factors are exact, so the
-        result is the same to the last digit.
-        """
-        meter = (
-            tariff.base_fare
-            + self._distance_amount(tariff, distance_km)
-            + duration_min * tariff.per_minute
-        )
-        return self._clamp(tariff, slope * meter + intercept)
-
     @staticmethod
     def _affine(adjustments: list[_Adjustment]) -> tuple[Decimal, Decimal]:
         slope, intercept = _ONE, _ZERO
@@ -344,19 +382,6 @@ class Pricer:
         if tariff.maximum_fare is not None and total > tariff.maximum_fare:
             return tariff.maximum_fare
         return total
-
-    @staticmethod
-    def _distance_amount(tariff: Tariff, distance_km: Decimal) -> Decimal:
-        charged_from = tariff.included_km
-        if tariff.per_km is not None:
-            return max(_ZERO, distance_km - charged_from) * tariff.per_km
-        amount = _ZERO
-        for section in tariff.sections:
-            start = max(section.from_km, charged_from)
-            end = distance_km if section.to_km is None else min(section.to_km, distance_km)
-            if end > start:
-                amount += (end - start) * section.per_km
-        return amount
 
     def _extras(self, tariff: Tariff, supplements: Iterable[str], lines: _Lines) -> Decimal:
         """Booking fee and supplements (step 8)."""
@@ -421,7 +446,7 @@ class Pricer:
         return {
             vt: self._quote(trip, pickup, dropoff, vt, at, ())
             for vt in wanted
-            if (trip.city_id, vt) in self._tariffs
+            if (trip.city_id, vt) in self._meters
         }
 
     def _quote(
@@ -433,38 +458,45 @@ class Pricer:
         at: datetime,
         supplements: tuple[str, ...],
     ) -> FareQuote:
-        tariff = self._tariff(trip.city_id, vehicle_type)
+        meter = self._meter(trip.city_id, vehicle_type)
+        tariff = meter.tariff
         self._check_supplements(tariff, trip.city_id, vehicle_type, supplements)
-        lines: list[BreakdownLine] = []
         rules = [f"tariff:{trip.city_id}/{vehicle_type}"]
         fixed = self._fixed_route(trip, vehicle_type)
         extras = self._extras(tariff, supplements, None)
+        adjustments: list[_Adjustment] = []
         if fixed is not None:
-            route_id, fixed_route = fixed
-            rules.append(f"fixed_route:{route_id}")
-            fare = fixed_route.fares[vehicle_type]
-            lines.append(BreakdownLine(f"fixed_route:{route_id}", fixed_route.label, fare))
-            self._extras(tariff, supplements, lines)
-            estimate = low = high = self._rounded(fare + extras, trip.rounding, lines)
-        else:
-            adjustments = self._adjustments(tariff, trip)
-            metered = self._metered(
-                tariff, adjustments, trip.distance_km, trip.duration_min, lines, rules
+            rules.append(f"fixed_route:{fixed[0]}")
+            estimate = low = high = self._rounded(
+                fixed[1].fares[vehicle_type] + extras, trip.rounding, None
             )
-            self._extras(tariff, supplements, lines)
-            estimate = self._rounded(metered + extras, trip.rounding, lines)
+        else:
+            adjustments = self._adjustments(meter, trip)
+            rules += (adjustment.code for adjustment in adjustments)
+            # Steps 3 to 6 compose to one affine map of the meter; Decimal
+            # products of these few short factors are exact, so each total
+            # equals what _metered adds up line by line (the breakdown).
             slope, intercept = self._affine(adjustments)
-            low, high = (
-                self._rounded(
-                    self._metered_total(tariff, slope, intercept, km, minutes) + extras,
-                    trip.rounding,
-                    None,
-                )
+            meter_of = meter.distance_amount
+            base = tariff.base_fare
+            per_minute = tariff.per_minute
+            unclamped = [
+                slope * (base + meter_of(km) + minutes * per_minute) + intercept
                 for km, minutes in (
+                    (trip.distance_km, trip.duration_min),
                     (trip.distance_low_km, trip.duration_low_min),
                     (trip.distance_high_km, trip.duration_high_min),
                 )
+            ]
+            rule = trip.rounding
+            estimate, low, high = (
+                round_to_step(self._clamp(tariff, total) + extras, rule.step, rule.mode)
+                for total in unclamped
             )
+            if unclamped[0] < tariff.minimum_fare:
+                rules.append("minimum_fare")
+            elif tariff.maximum_fare is not None and unclamped[0] > tariff.maximum_fare:
+                rules.append("maximum_fare")
         return FareQuote(
             vehicle_type=vehicle_type,
             city=trip.city_id,
@@ -473,7 +505,6 @@ class Pricer:
             minimum=low,
             maximum=high,
             display=self._display(estimate, low, high, trip.currency),
-            breakdown=tuple(lines),
             rules_applied=tuple(rules),
             route=trip.route,
             distance_km=trip.distance_km,
@@ -484,7 +515,35 @@ class Pricer:
             demand_multiplier=trip.surge,
             supplements=supplements,
             fixed_route=None if fixed is None else fixed[0],
+            explain=functools.partial(
+                self._explain, meter, fixed, adjustments, trip, supplements, estimate
+            ),
         )
+
+    def _explain(
+        self,
+        meter: _Meter,
+        fixed: tuple[str, FixedRoute] | None,
+        adjustments: list[_Adjustment],
+        trip: _Trip,
+        supplements: tuple[str, ...],
+        estimate: Decimal,
+    ) -> tuple[BreakdownLine, ...]:
+        """The lines of a quote's estimate, step by step (see the module docstring)."""
+        lines: list[BreakdownLine] = []
+        if fixed is not None:
+            route_id, route = fixed
+            fare = route.fares[meter.tariff.vehicle_type]
+            lines.append(BreakdownLine(f"fixed_route:{route_id}", route.label, fare))
+            total = fare
+        else:
+            total = self._metered(
+                meter, adjustments, trip.distance_km, trip.duration_min, lines, []
+            )
+        total += self._extras(meter.tariff, supplements, lines)
+        if self._rounded(total, trip.rounding, lines) != estimate:
+            raise AssertionError(f"breakdown total {total} does not round to {estimate}")
+        return tuple(lines)
 
     def _display(self, estimate: Decimal, low: Decimal, high: Decimal, currency: str) -> str:
         if high - low <= self._config.about_threshold * estimate:
@@ -528,7 +587,8 @@ class Pricer:
         _check_measure("duration_min", duration_min)
         _check_measure("waiting_min", waiting_min)
         trip = self._trip(quote.pickup, quote.dropoff, quote.at, quote.demand_multiplier)
-        tariff = self._tariff(quote.city, quote.vehicle_type)
+        meter = self._meter(quote.city, quote.vehicle_type)
+        tariff = meter.tariff
         extra = tuple(supplements)
         self._check_supplements(tariff, quote.city, quote.vehicle_type, extra)
         policy = self._config.final_fare
@@ -554,15 +614,15 @@ class Pricer:
                 and low <= distance <= high
                 and duration <= slowest
             )
-            adjustments = self._adjustments(tariff, trip)
+            adjustments = self._adjustments(meter, trip)
             if matched:
                 reason = "as_quoted"
                 metered = self._metered(
-                    tariff, adjustments, quote.distance_km, quote.duration_min, lines, rules
+                    meter, adjustments, quote.distance_km, quote.duration_min, lines, rules
                 )
             else:
                 reason = "recomputed"
-                metered = self._metered(tariff, adjustments, distance, duration, lines, rules)
+                metered = self._metered(meter, adjustments, distance, duration, lines, rules)
             total = metered + self._extras(tariff, quote.supplements, lines)
             cap = quote.maximum * (_ONE + policy.cap_above_max)
             if not matched and total > cap:
@@ -617,10 +677,6 @@ class Pricer:
                     f" (known: {sorted(tariff.supplements)})"
                 )
 
-    def _rounding_of(self, city_id: str) -> RoundingRule:
-        city = self._config.cities[city_id]
-        return city.rounding or self._config.countries[city.country].rounding_rule()
-
     # -- promotions and cancellation -------------------------------------
 
     def promotions_for(
@@ -668,7 +724,7 @@ class Pricer:
             raw = fare.amount * promo.value / 100 if promo.kind == "percent" else promo.value
             if promo.max_discount is not None:
                 raw = min(raw, promo.max_discount)
-            rule = self._rounding_of(fare.city)
+            rule = self._roundings[fare.city]
             discount = min(round_to_step(raw, rule.step, RoundingMode.DOWN), fare.amount)
             candidates.append((-discount, promo_id, promo))
         if not candidates:
@@ -711,9 +767,9 @@ class Pricer:
                 _check_aware(moment, name)
                 if moment > cancelled_at:
                     raise InvalidMoney(f"{name} ({moment}) is after cancelled_at ({cancelled_at})")
-        tariff = self._tariff(quote.city, quote.vehicle_type)
+        tariff = self._meter(quote.city, quote.vehicle_type).tariff
         policy = self._config.cancellation
-        rule = self._rounding_of(quote.city)
+        rule = self._roundings[quote.city]
 
         def fee(amount: Decimal, reason: str) -> CancellationFee:
             return CancellationFee(

@@ -87,5 +87,5 @@ def round_to_step(amount: Decimal, step: Decimal, mode: RoundingMode) -> Decimal
     """
     if not step > 0:
         raise InvalidMoney(f"rounding step must be > 0, got {step!r}")
-    units = (amount / step).quantize(_ONE, rounding=_DECIMAL_MODES[mode])
-    return (units * step).quantize(step)
+    # A whole number of steps times the step carries the step's exponent.
+    return (amount / step).quantize(_ONE, rounding=_DECIMAL_MODES[mode]) * step

@@ -6,6 +6,8 @@ sum exactly to the amount they explain.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -52,7 +54,9 @@ class FareQuote:
 
     ``estimate`` is what the customer will pay if the trip goes as planned;
     ``minimum``/``maximum`` bound it from the route's uncertainty.
-    ``breakdown`` sums exactly to ``estimate``.
+    :attr:`breakdown` sums exactly to ``estimate``; it is worked out the
+    first time it is read, since a search screen showing many quotes never
+    reads it.
     """
 
     vehicle_type: str
@@ -62,7 +66,6 @@ class FareQuote:
     minimum: Decimal
     maximum: Decimal
     display: str
-    breakdown: tuple[BreakdownLine, ...]
     rules_applied: tuple[str, ...]
     route: RouteEstimate
     distance_km: Decimal
@@ -73,6 +76,14 @@ class FareQuote:
     demand_multiplier: Decimal
     supplements: tuple[str, ...]
     fixed_route: str | None
+    _explain: Callable[[], tuple[BreakdownLine, ...]] = attrs.field(
+        eq=False, repr=False, alias="explain"
+    )
+
+    @functools.cached_property
+    def breakdown(self) -> tuple[BreakdownLine, ...]:
+        """Ordered lines (code, label, amount) summing exactly to :attr:`estimate`."""
+        return self._explain()
 
     @property
     def is_range(self) -> bool:
