@@ -460,10 +460,13 @@ class Pricer:
     ) -> FareQuote:
         meter = self._meter(trip.city_id, vehicle_type)
         tariff = meter.tariff
-        self._check_supplements(tariff, trip.city_id, vehicle_type, supplements)
+        if supplements:
+            self._check_supplements(tariff, trip.city_id, vehicle_type, supplements)
+            extras = self._extras(tariff, supplements, None)
+        else:
+            extras = tariff.booking_fee
         rules = [f"tariff:{trip.city_id}/{vehicle_type}"]
-        fixed = self._fixed_route(trip, vehicle_type)
-        extras = self._extras(tariff, supplements, None)
+        fixed = self._fixed_route(trip, vehicle_type) if trip.fixed_routes else None
         adjustments: list[_Adjustment] = []
         if fixed is not None:
             rules.append(f"fixed_route:{fixed[0]}")
