@@ -287,13 +287,17 @@ class GeoImpl(ABC):
     def count(self, c: CountAt) -> dict[str, int]:
         """Drivers per type within the radius (types with none left out)."""
 
-    @abstractmethod
     def run_queries(self, batch: Sequence[Query]) -> None:
         """Answer every query of the batch (timed)."""
+        nearest = self.nearest
+        for q in batch:
+            nearest(q)
 
-    @abstractmethod
     def run_counts(self, batch: Sequence[CountAt]) -> None:
         """Count around every point of the batch (timed)."""
+        count = self.count
+        for c in batch:
+            count(c)
 
     def run_updates(self, batch: Sequence[Move]) -> None:
         """Apply every move of the batch (timed)."""
@@ -417,16 +421,6 @@ class RTreeImpl(GeoImpl):
                 counts[vt] = n
         return counts
 
-    def run_queries(self, batch: Sequence[Query]) -> None:
-        nearest = self.nearest
-        for q in batch:
-            nearest(q)
-
-    def run_counts(self, batch: Sequence[CountAt]) -> None:
-        count = self.count
-        for c in batch:
-            count(c)
-
     def run_updates(self, batch: Sequence[Move]) -> None:
         pos = self.pos
         indexes = self.indexes
@@ -495,16 +489,6 @@ class ScipyImpl(GeoImpl):
             if n:
                 counts[vt] = n
         return counts
-
-    def run_queries(self, batch: Sequence[Query]) -> None:
-        nearest = self.nearest
-        for q in batch:
-            nearest(q)
-
-    def run_counts(self, batch: Sequence[CountAt]) -> None:
-        count = self.count
-        for c in batch:
-            count(c)
 
     def extra_rows(self, sizes: Sizes) -> list[Row]:
         xyz = self.xyz[VEHICLE_TYPES[0]]
@@ -577,16 +561,6 @@ class NumpyImpl(GeoImpl):
             if n:
                 counts[vt] = n
         return counts
-
-    def run_queries(self, batch: Sequence[Query]) -> None:
-        nearest = self.nearest
-        for q in batch:
-            nearest(q)
-
-    def run_counts(self, batch: Sequence[CountAt]) -> None:
-        count = self.count
-        for c in batch:
-            count(c)
 
     def run_updates(self, batch: Sequence[Move]) -> None:
         arrays = self.arrays
@@ -684,16 +658,6 @@ class RedisImpl(GeoImpl):
             pipe.geosearch(key, longitude=c.lng, latitude=c.lat, radius=RADIUS_KM, unit="km")
         results = pipe.execute()
         return {vt: len(r) for vt, r in zip(self.keys, results, strict=True) if r}
-
-    def run_queries(self, batch: Sequence[Query]) -> None:
-        nearest = self.nearest
-        for q in batch:
-            nearest(q)
-
-    def run_counts(self, batch: Sequence[CountAt]) -> None:
-        count = self.count
-        for c in batch:
-            count(c)
 
     def run_updates(self, batch: Sequence[Move]) -> None:
         geoadd = self.client.geoadd

@@ -236,10 +236,7 @@ class ZoneMap:
         ...
         vtc_dispatch.errors.InvalidZone: unknown zone 'akwa'
         """
-        entry = self._by_name.get(name)
-        if entry is None:
-            raise InvalidZone(f"unknown zone {name!r}")
-        zone_id, zone = entry
+        zone_id, zone = self._entry(name)
         self._index.delete(zone_id, zone.polygon.bounds)
         del self._by_name[name]
         del self._by_id[zone_id]
@@ -259,10 +256,13 @@ class ZoneMap:
         ...
         vtc_dispatch.errors.InvalidZone: unknown zone 'deido'
         """
+        return self._entry(name)[1]
+
+    def _entry(self, name: str) -> tuple[int, Zone]:
         entry = self._by_name.get(name)
         if entry is None:
             raise InvalidZone(f"unknown zone {name!r}")
-        return entry[1]
+        return entry
 
     def names(self) -> list[str]:
         """The zone names, sorted.
