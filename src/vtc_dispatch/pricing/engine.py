@@ -645,7 +645,12 @@ class Pricer:
         amount = self._rounded(total, trip.rounding, lines)
         changes = [PriceChange(None, quote.estimate, "quoted", quote.at)]
         if amount != quote.estimate:
-            changes.append(PriceChange(quote.estimate, amount, reason, at))
+            why = [reason]
+            if "waiting" in rules:
+                why.append("waiting")
+            if extra:
+                why.append("supplements")
+            changes.append(PriceChange(quote.estimate, amount, ", ".join(why), at))
         return FinalFare(
             amount=amount,
             currency=quote.currency,
