@@ -475,7 +475,7 @@ class Pricer:
             )
         else:
             adjustments = self._adjustments(meter, trip)
-            rules += (adjustment.code for adjustment in adjustments)
+            rules += [adjustment.code for adjustment in adjustments]
             # Steps 3 to 6 compose to one affine map of the meter; Decimal
             # products of these few short factors are exact, so each total
             # equals what _metered adds up line by line (the breakdown).
@@ -483,22 +483,22 @@ class Pricer:
             meter_of = meter.distance_amount
             base = tariff.base_fare
             per_minute = tariff.per_minute
-            unclamped = [
+            expected, shortest, longest = (
                 slope * (base + meter_of(km) + minutes * per_minute) + intercept
                 for km, minutes in (
                     (trip.distance_km, trip.duration_min),
                     (trip.distance_low_km, trip.duration_low_min),
                     (trip.distance_high_km, trip.duration_high_min),
                 )
-            ]
-            rule = trip.rounding
-            estimate, low, high = (
-                round_to_step(self._clamp(tariff, total) + extras, rule.step, rule.mode)
-                for total in unclamped
             )
-            if unclamped[0] < tariff.minimum_fare:
+            step, mode = trip.rounding.step, trip.rounding.mode
+            clamp = self._clamp
+            estimate = round_to_step(clamp(tariff, expected) + extras, step, mode)
+            low = round_to_step(clamp(tariff, shortest) + extras, step, mode)
+            high = round_to_step(clamp(tariff, longest) + extras, step, mode)
+            if expected < tariff.minimum_fare:
                 rules.append("minimum_fare")
-            elif tariff.maximum_fare is not None and unclamped[0] > tariff.maximum_fare:
+            elif tariff.maximum_fare is not None and expected > tariff.maximum_fare:
                 rules.append("maximum_fare")
         return FareQuote(
             vehicle_type=vehicle_type,
