@@ -11,11 +11,17 @@ log line alone tells an operator what to fix.
 from __future__ import annotations
 
 __all__ = [
+    "ConcurrencyConflict",
     "DispatchError",
+    "Forbidden",
     "InvalidCoordinates",
+    "InvalidDefinition",
     "InvalidMoney",
     "InvalidPricingConfig",
+    "InvalidTransition",
     "InvalidZone",
+    "NotFound",
+    "PaymentRefused",
     "PricingUnavailable",
     "UnknownDriver",
 ]
@@ -51,3 +57,38 @@ class InvalidPricingConfig(DispatchError, ValueError):
 
 class PricingUnavailable(DispatchError, LookupError):
     """No tariff applies: the place is in no configured city, or the type has no tariff there."""
+
+
+class InvalidDefinition(DispatchError, ValueError):
+    """A state machine definition is inconsistent (checked when it is built)."""
+
+
+class InvalidTransition(DispatchError):
+    """An event that the subject's current state does not allow.
+
+    Carries ``order_id``, ``event`` and ``state``; the subject is unchanged.
+    """
+
+    def __init__(self, order_id: str, event: str, state: str, detail: str = "") -> None:
+        self.order_id = order_id
+        self.event = event
+        self.state = state
+        self.detail = detail
+        message = f"order {order_id!r}: cannot {event!r} in state {state!r}"
+        super().__init__(f"{message} ({detail})" if detail else message)
+
+
+class Forbidden(DispatchError, PermissionError):
+    """The actor may not do this (wrong role, or not the party concerned)."""
+
+
+class ConcurrencyConflict(DispatchError):
+    """A save lost a race: the stored version moved on since it was read."""
+
+
+class NotFound(DispatchError, LookupError):
+    """No order, driver or customer with that id."""
+
+
+class PaymentRefused(DispatchError):
+    """The payment method cannot be used (disabled here, or not enough balance)."""
