@@ -10,13 +10,19 @@ LatLng(4.05, 9.7)
 
 from vtc_dispatch.errors import DispatchError, InvalidCoordinates, InvalidZone, UnknownDriver
 from vtc_dispatch.geo import DriverIndex, LatLng, haversine_km
+from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.service import DispatchService, ServiceSettings
 
 __all__ = [
+    "Actor",
     "DispatchError",
+    "DispatchService",
     "DriverIndex",
     "InvalidCoordinates",
     "InvalidZone",
     "LatLng",
+    "Order",
+    "ServiceSettings",
     "UnknownDriver",
     "haversine_km",
 ]

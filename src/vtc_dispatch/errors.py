@@ -21,8 +21,11 @@ __all__ = [
     "InvalidTransition",
     "InvalidZone",
     "NotFound",
+    "OfferExpired",
     "PaymentRefused",
     "PricingUnavailable",
+    "StorageUnavailable",
+    "TransportUnavailable",
     "UnknownDriver",
 ]
 
@@ -70,6 +73,8 @@ class InvalidTransition(DispatchError):
     """
 
     def __init__(self, order_id: str, event: str, state: str, detail: str = "") -> None:
+        # Plain strings: enum members (StrEnum) would print as their repr.
+        order_id, event, state = str(order_id), str(event), str(state)
         self.order_id = order_id
         self.event = event
         self.state = state
@@ -92,3 +97,15 @@ class NotFound(DispatchError, LookupError):
 
 class PaymentRefused(DispatchError):
     """The payment method cannot be used (disabled here, or not enough balance)."""
+
+
+class OfferExpired(DispatchError):
+    """The driver answered an offer after its deadline (or it was withdrawn)."""
+
+
+class StorageUnavailable(DispatchError):
+    """A storage backend did not answer; the command did not happen."""
+
+
+class TransportUnavailable(DispatchError):
+    """A message could not be handed to the transport."""

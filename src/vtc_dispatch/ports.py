@@ -13,14 +13,166 @@ code that uses them; adapters implement the same protocols.
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from collections.abc import Collection
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from vtc_dispatch.errors import InvalidCoordinates
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 
-__all__ = ["RouteEstimate", "RouteEstimator", "StraightLineEstimator"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from vtc_dispatch.order import DriverStatus, Order
+    from vtc_dispatch.wire import Recipient
+
+__all__ = [
+    "Clock",
+    "DriverRegistry",
+    "Notifier",
+    "OrderRepository",
+    "RouteEstimate",
+    "RouteEstimator",
+    "StraightLineEstimator",
+    "Wallet",
+]
+
+
+class Clock(Protocol):
+    """The current time.
+
+    MUST return an aware datetime (UTC recommended) that never goes
+    backwards between two calls of one process.
+    """
+
+    def now(self) -> datetime:
+        """The current instant."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """Where orders live.
+
+    Orders are immutable records with a ``version``.  An implementation
+    MUST make :meth:`save` atomic: it stores the order with
+    ``version = expected_version + 1`` only if the stored version is still
+    ``expected_version``, and otherwise raises
+    :class:`~vtc_dispatch.errors.ConcurrencyConflict` and stores nothing.
+    Backend failures MUST surface as
+    :class:`~vtc_dispatch.errors.StorageUnavailable`, with nothing
+    half-written.
+    """
+
+    def get(self, order_id: str) -> Order:
+        """The stored order; :class:`~vtc_dispatch.errors.NotFound` if unknown."""
+        ...
+
+    def add(self, order: Order) -> Order:
+        """Store a new order at version 1 and return it; ConcurrencyConflict if the id exists."""
+        ...
+
+    def save(self, order: Order, expected_version: int) -> Order:
+        """Store ``order`` as the next version of ``expected_version`` and return it."""
+        ...
+
+    def find(
+        self,
+        role: str,
+        party_id: str,
+        *,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> list[Order]:
+        """Orders of a customer or driver (``role``), newest first.
+
+        ``active`` filters on :attr:`Order.is_active` (``None``: all).
+        """
+        ...
+
+    def with_live_offer(self, due_by: datetime) -> list[Order]:
+        """Searching orders whose live offer expires at or before ``due_by``."""
+        ...
+
+
+class DriverRegistry(Protocol):
+    """Drivers' state, vehicle type and position; the available ones are indexed.
+
+    An implementation MUST keep exactly the available drivers
+    (:attr:`DriverStatus.available`) in its spatial index, so that
+    :meth:`nearest_available` and :meth:`count_available` never return a
+    driver who is offline, on an order or blocked.
+    """
+
+    def get(self, driver_id: str) -> DriverStatus:
+        """The driver's status; :class:`~vtc_dispatch.errors.NotFound` if never seen."""
+        ...
+
+    def put(self, status: DriverStatus) -> None:
+        """Store the status, indexing the driver iff it is available."""
+        ...
+
+    def nearest_available(
+        self,
+        point: LatLng,
+        k: int,
+        max_km: float,
+        vehicle_types: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, float]]:
+        """Available drivers by distance, as :meth:`DriverIndex.nearest`."""
+        ...
+
+    def count_available(self, point: LatLng, max_km: float) -> dict[str, int]:
+        """Available drivers within ``max_km``, per vehicle type."""
+        ...
+
+
+class Notifier(Protocol):
+    """Delivers wire messages to a driver, a customer or an order's watchers.
+
+    An implementation SHOULD NOT block the caller for long (queue and
+    return) and MUST NOT raise for a recipient who is not connected: the
+    message is for whoever listens.  A transport failure MAY raise
+    :class:`~vtc_dispatch.errors.DispatchError` subclasses; the service
+    has already saved its state by then.
+    """
+
+    def send(self, recipient: Recipient, message: BaseModel) -> None:
+        """Deliver one message."""
+        ...
+
+
+class Wallet(Protocol):
+    """The customer's in-app wallet.
+
+    Amounts are Decimals in ``currency``.  :meth:`hold` MUST refuse with
+    :class:`~vtc_dispatch.errors.PaymentRefused` when the free balance is
+    short, and MUST be atomic with respect to other holds.
+    """
+
+    def balance(self, customer_id: str, currency: str) -> Decimal:
+        """Free balance (not held)."""
+        ...
+
+    def hold(self, customer_id: str, amount: Decimal, currency: str, reference: str) -> str:
+        """Reserve ``amount``; returns a hold id."""
+        ...
+
+    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+        """Take ``amount`` from the hold (and from the free balance beyond it).
+
+        Releases whatever is left of the hold; returns what was taken,
+        which is less than ``amount`` when the balance did not cover it.
+        """
+        ...
+
+    def release(self, hold_id: str) -> None:
+        """Give the held amount back to the free balance."""
+        ...
 
 
 @attrs.frozen

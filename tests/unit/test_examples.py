@@ -30,3 +30,13 @@ def test_demo_command_prints_the_nearest_drivers_table() -> None:
     distances = [float(row.split()[2]) for row in table]
     assert distances == sorted(distances)
     assert 0 < len(distances) <= 5
+
+
+def test_full_ride_example_ends_done_paid_and_rated() -> None:
+    order = runpy.run_path(str(EXAMPLES / "full_ride.py"))["main"]()
+    assert order.state == "done"
+    assert order.final_fare.amount == order.quote.estimate
+    assert order.amount_paid == order.final_fare.amount
+    assert order.payment_status == "paid"
+    assert {r.by.role for r in order.ratings} == {"customer", "driver"}
+    assert order.tried == {"amadou"}  # the first driver let the offer expire

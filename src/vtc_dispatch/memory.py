@@ -1,0 +1,289 @@
+"""In-memory implementations of the ports: the embedded default and the test double.
+
+Every class is thread-safe (one lock each).  Nothing here persists: use the
+Redis or Django adapters when state must outlive the process or be shared
+between processes.
+
+>>> from datetime import datetime, timedelta, timezone
+>>> clock = ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc))
+>>> clock.advance(timedelta(seconds=30)).isoformat()
+'2026-11-21T08:00:30+00:00'
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import attrs
+from pydantic import BaseModel
+
+from vtc_dispatch.errors import ConcurrencyConflict, InvalidMoney, NotFound, PaymentRefused
+from vtc_dispatch.geo.index import DriverIndex
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.order import DriverStatus, Order
+from vtc_dispatch.wire import Recipient
+
+__all__ = [
+    "InMemoryDriverRegistry",
+    "InMemoryOrderRepository",
+    "InMemoryWallet",
+    "ManualClock",
+    "RecordingNotifier",
+    "SystemClock",
+]
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        """The current instant, aware, UTC."""
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told: for tests, examples and simulations.
+
+    >>> clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    >>> clock.set(datetime(2025, 1, 1, tzinfo=UTC))
+    Traceback (most recent call last):
+    ...
+    ValueError: a clock cannot go back: 2025-01-01 00:00:00+00:00 is before 2026-01-01 ...
+    """
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError(f"the clock needs an aware datetime, got {start!r}")
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The current instant."""
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta`` (>= 0) and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError(f"a clock cannot go back: advance by {delta}")
+        with self._lock:
+            self._now += delta
+            return self._now
+
+    def set(self, moment: datetime) -> None:
+        """Move forward to ``moment``."""
+        with self._lock:
+            if moment < self._now:
+                raise ValueError(f"a clock cannot go back: {moment} is before {self._now}")
+            self._now = moment
+
+
+class InMemoryOrderRepository:
+    """Orders in a dictionary, with the optimistic versions of the port."""
+
+    def __init__(self) -> None:
+        self._orders: dict[str, Order] = {}
+        self._by_party: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def get(self, order_id: str) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        try:
+            return self._orders[order_id]
+        except KeyError:
+            raise NotFound(f"no order {order_id!r}") from None
+
+    def add(self, order: Order) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with self._lock:
+            if order.id in self._orders:
+                raise ConcurrencyConflict(f"order {order.id!r} already exists")
+            stored = attrs.evolve(order, version=1)
+            self._orders[order.id] = stored
+            self._by_party["customer", order.customer_id].append(order.id)
+            if order.driver_id is not None:
+                self._by_party["driver", order.driver_id].append(order.id)
+            return stored
+
+    def save(self, order: Order, expected_version: int) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with self._lock:
+            current = self._orders.get(order.id)
+            if current is None:
+                raise NotFound(f"no order {order.id!r}")
+            if current.version != expected_version:
+                raise ConcurrencyConflict(
+                    f"order {order.id!r} is at version {current.version},"
+                    f" not {expected_version}: reload and retry"
+                )
+            stored = attrs.evolve(order, version=expected_version + 1)
+            self._orders[order.id] = stored
+            if order.driver_id is not None and order.driver_id != current.driver_id:
+                self._by_party["driver", order.driver_id].append(order.id)
+            return stored
+
+    def find(
+        self,
+        role: str,
+        party_id: str,
+        *,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        if offset < 0 or limit < 0:
+            raise ValueError(f"offset and limit must be >= 0, got {offset} and {limit}")
+        with self._lock:
+            ids = list(self._by_party.get((role, party_id), ()))
+        found = []
+        for order_id in reversed(ids):
+            order = self._orders[order_id]
+            if role == "driver" and order.driver_id != party_id:
+                continue  # the driver was assigned, then the order went back to searching
+            if active is None or order.is_active == active:
+                found.append(order)
+        return found[offset : offset + limit]
+
+    def with_live_offer(self, due_by: datetime) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with self._lock:
+            orders = list(self._orders.values())
+        return [
+            order
+            for order in orders
+            if order.offer_expires_at is not None and order.offer_expires_at <= due_by
+        ]
+
+
+class InMemoryDriverRegistry:
+    """Driver statuses in a dictionary; the available ones in a :class:`DriverIndex`."""
+
+    def __init__(self, *, index: DriverIndex | None = None) -> None:
+        self._drivers: dict[str, DriverStatus] = {}
+        self._index = DriverIndex() if index is None else index
+        self._lock = threading.Lock()
+
+    def get(self, driver_id: str) -> DriverStatus:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        try:
+            return self._drivers[driver_id]
+        except KeyError:
+            raise NotFound(f"no driver {driver_id!r}") from None
+
+    def put(self, status: DriverStatus) -> None:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with self._lock:
+            self._drivers[status.driver_id] = status
+            if status.available:
+                self._index.upsert(status.driver_id, status.position, status.vehicle_type)
+            else:
+                self._index.discard(status.driver_id)
+
+    def nearest_available(
+        self,
+        point: LatLng,
+        k: int,
+        max_km: float,
+        vehicle_types: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, float]]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with self._lock:
+            return self._index.nearest(point, k, max_km, vehicle_types, exclude)
+
+    def count_available(self, point: LatLng, max_km: float) -> dict[str, int]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with self._lock:
+            return self._index.count_within(point, max_km)
+
+
+class RecordingNotifier:
+    """Keeps every message sent, per recipient: the default when no transport is wired."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Recipient, BaseModel]] = []
+        self._lock = threading.Lock()
+
+    def send(self, recipient: Recipient, message: BaseModel) -> None:
+        """Record the message."""
+        with self._lock:
+            self.sent.append((recipient, message))
+
+    def messages_for(self, role: str, party_id: str) -> list[BaseModel]:
+        """What one driver, customer or order's watchers received, in order."""
+        with self._lock:
+            return [m for r, m in self.sent if r.role == role and r.id == party_id]
+
+    def clear(self) -> None:
+        """Forget what was sent."""
+        with self._lock:
+            self.sent.clear()
+
+
+@attrs.define
+class _Hold:
+    customer_id: str
+    currency: str
+    amount: Decimal
+    reference: str
+
+
+class InMemoryWallet:
+    """Balances per customer and currency, with holds."""
+
+    def __init__(self) -> None:
+        self._balances: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        self._holds: dict[str, _Hold] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def credit(self, customer_id: str, amount: Decimal, currency: str) -> None:
+        """Top up a wallet (the host's payment flow calls this)."""
+        if not (isinstance(amount, Decimal) and amount > 0):
+            raise InvalidMoney(f"a credit must be a Decimal > 0, got {amount!r}")
+        with self._lock:
+            self._balances[customer_id, currency] += amount
+
+    def balance(self, customer_id: str, currency: str) -> Decimal:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        return self._balances.get((customer_id, currency), Decimal(0))
+
+    def hold(self, customer_id: str, amount: Decimal, currency: str, reference: str) -> str:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        if not (isinstance(amount, Decimal) and amount >= 0):
+            raise InvalidMoney(f"a hold must be a Decimal >= 0, got {amount!r}")
+        with self._lock:
+            free = self._balances.get((customer_id, currency), Decimal(0))
+            if free < amount:
+                raise PaymentRefused(
+                    f"wallet of {customer_id!r} holds {free} {currency}, {amount} needed"
+                )
+            self._balances[customer_id, currency] = free - amount
+            hold_id = f"hold-{next(self._ids)}"
+            self._holds[hold_id] = _Hold(customer_id, currency, amount, reference)
+            return hold_id
+
+    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        with self._lock:
+            hold = self._holds.pop(hold_id, None)
+            if hold is None:
+                raise NotFound(f"no wallet hold {hold_id!r}")
+            key = (hold.customer_id, hold.currency)
+            available = hold.amount + self._balances.get(key, Decimal(0))
+            taken = min(amount, available)
+            self._balances[key] = available - taken
+            return taken
+
+    def release(self, hold_id: str) -> None:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        with self._lock:
+            hold = self._holds.pop(hold_id, None)
+            if hold is None:
+                raise NotFound(f"no wallet hold {hold_id!r}")
+            self._balances[hold.customer_id, hold.currency] += hold.amount

@@ -1,0 +1,174 @@
+"""The records the service keeps: orders, drivers, ratings (attrs frozen, replaced on change).
+
+An :class:`Order` is immutable: every command builds the next version with
+:func:`attrs.evolve`, and the repository stores it only if nobody saved
+another version in between (optimistic concurrency, ``version``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import attrs
+
+from vtc_dispatch.fsm import Lifecycle, RideState
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
+from vtc_dispatch.tracking import Track
+
+__all__ = [
+    "ACTIVE_STATES",
+    "Actor",
+    "Cancellation",
+    "DriverStatus",
+    "Order",
+    "PaymentStatus",
+    "Rating",
+]
+
+ACTIVE_STATES = frozenset(
+    {
+        RideState.DRAFT,
+        RideState.SEARCHING,
+        RideState.ACCEPTED,
+        RideState.ARRIVED,
+        RideState.IN_PROGRESS,
+        RideState.NO_DRIVER,
+    }
+)
+"""States in which an order still occupies its customer (and driver, once assigned)."""
+
+
+@attrs.frozen
+class Actor:
+    """Who does something: a role (``customer``, ``driver``, ``operator``, ``system``) and an id."""
+
+    role: str
+    id: str
+
+    @classmethod
+    def customer(cls, customer_id: str) -> Actor:
+        return cls("customer", customer_id)
+
+    @classmethod
+    def driver(cls, driver_id: str) -> Actor:
+        return cls("driver", driver_id)
+
+    @classmethod
+    def operator(cls, operator_id: str) -> Actor:
+        return cls("operator", operator_id)
+
+
+class PaymentStatus(StrEnum):
+    """Where the money of an order stands."""
+
+    NONE = "none"
+    """Nothing to pay yet (before the end of the trip, no wallet hold)."""
+    HELD = "held"
+    """The estimate is held on the customer's wallet."""
+    PENDING = "pending"
+    """To be collected (cash, mobile money) by the host."""
+    PAID = "paid"
+    """Captured from the wallet."""
+    PARTIALLY_PAID = "partially_paid"
+    """The wallet did not cover everything; the rest is pending."""
+    RELEASED = "released"
+    """The hold was released (cancelled order, nothing due)."""
+
+
+@attrs.frozen
+class Rating:
+    """Stars (1-5) given by one side of a finished order about the other."""
+
+    by: Actor
+    about_id: str
+    stars: int
+    comment: str | None
+    at: datetime
+
+
+@attrs.frozen
+class Cancellation:
+    """Who cancelled, why, and what it cost."""
+
+    by: Actor
+    reason: str
+    fee: Decimal
+    at: datetime
+
+
+@attrs.frozen
+class Order:
+    """One ride, from the quote to the ratings."""
+
+    id: str
+    customer_id: str
+    vehicle_type: str
+    pickup: LatLng
+    dropoff: LatLng
+    payment_method: str
+    quote: FareQuote
+    lifecycle: Lifecycle
+    created_at: datetime
+    version: int = 0
+    driver_id: str | None = None
+    offered_to: str | None = None
+    """The driver holding the live offer, while searching."""
+    offer_expires_at: datetime | None = None
+    offers_made: int = 0
+    tried: frozenset[str] = frozenset()
+    """Drivers who refused, let the offer expire or withdrew: not offered again."""
+    approach: Track = attrs.field(factory=Track)
+    """The assigned driver's positions on the way to the pickup."""
+    trip: Track = attrs.field(factory=Track)
+    """Positions while the trip is in progress: the final fare's distance."""
+    route_changed: bool = False
+    """A trip position left the corridor around the planned line."""
+    last_location_sent_at: datetime | None = None
+    arriving_sent: bool = False
+    final_fare: FinalFare | None = None
+    price_history: tuple[PriceChange, ...] = ()
+    payment_status: PaymentStatus = PaymentStatus.NONE
+    wallet_hold: str | None = None
+    amount_paid: Decimal = Decimal(0)
+    cancellation: Cancellation | None = None
+    ratings: tuple[Rating, ...] = ()
+
+    @property
+    def state(self) -> str:
+        """The current state of the ride (see :data:`vtc_dispatch.fsm.RIDE`)."""
+        return self.lifecycle.state
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the order still occupies its customer and driver."""
+        return self.lifecycle.state in ACTIVE_STATES
+
+
+@attrs.frozen
+class DriverStatus:
+    """A driver as the registry knows it."""
+
+    driver_id: str
+    vehicle_type: str
+    position: LatLng
+    online: bool
+    updated_at: datetime
+    order_id: str | None = None
+    """The order the driver is offered or assigned, if any."""
+    blocked: bool = False
+    """Under the rating threshold: no longer offered orders."""
+    rating_sum: int = 0
+    rating_count: int = 0
+
+    @property
+    def available(self) -> bool:
+        """Online, not on an order, not blocked: may receive an offer."""
+        return self.online and self.order_id is None and not self.blocked
+
+    @property
+    def rating(self) -> float | None:
+        """Average stars received, ``None`` before the first rating."""
+        return self.rating_sum / self.rating_count if self.rating_count else None

@@ -1,0 +1,855 @@
+"""The dispatch service: the one command API of a ride, from search to ratings.
+
+This is the composition root: every collaborator is a keyword-only argument
+and ``None`` means the in-memory default (:mod:`vtc_dispatch.memory`);
+nothing is built at import time.  Commands load an order, compute its next
+version, save it (optimistic concurrency) and then tell the parties, as
+domain events turned into wire messages (:mod:`vtc_dispatch.wire`).
+
+Until the dispatch pool lands (``vtc_dispatch.pool``), a nearest-first
+sequential stand-in makes the offers: the nearest available driver of the
+type within the search radius gets the offer and is reserved; a refusal or
+no answer within ``max_waiting_time_s`` passes it to the next one.
+
+>>> from datetime import datetime, timezone
+>>> from vtc_dispatch.geo import LatLng
+>>> from vtc_dispatch.memory import ManualClock
+>>> from vtc_dispatch.pricing import douala_config
+>>> clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc))
+>>> service = DispatchService(pricing=douala_config(), clock=clock)
+>>> service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
+>>> [(a.vehicle_type, a.count, a.quote.display)
+...  for a in service.search(LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250))]
+[('taxi_jaune', 1, 'between 950 and 1 150 XAF')]
+>>> order = service.create_order("chantal", LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250),
+...                              "taxi_jaune", "CASH")
+>>> order.state, order.offered_to
+('searching', 'amadou')
+>>> service.accept("amadou", order.id).state
+'accepted'
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import attrs
+from pydantic import BaseModel, ConfigDict, Field
+
+from vtc_dispatch.errors import (
+    DispatchError,
+    Forbidden,
+    InvalidCoordinates,
+    InvalidTransition,
+    NotFound,
+    OfferExpired,
+    PaymentRefused,
+)
+from vtc_dispatch.events import (
+    DriverArrived,
+    DriverArriving,
+    DriverAssigned,
+    DriverLocated,
+    DriverMoved,
+    DriverWentOffline,
+    DriverWentOnline,
+    Event,
+    NoDriverFound,
+    OfferRejected,
+    OfferSent,
+    OfferWithdrawn,
+    OrderCancelled,
+    OrderCreated,
+    PriceChanged,
+    RatingGiven,
+    SearchStarted,
+    TripCompleted,
+    TripStarted,
+)
+from vtc_dispatch.events import (
+    OfferExpired as OfferExpiredEvent,
+)
+from vtc_dispatch.fsm import RIDE, RideEvent, RideState
+from vtc_dispatch.geo.sphere import LatLng, haversine_km
+from vtc_dispatch.memory import (
+    InMemoryDriverRegistry,
+    InMemoryOrderRepository,
+    InMemoryWallet,
+    RecordingNotifier,
+    SystemClock,
+)
+from vtc_dispatch.order import Actor, Cancellation, DriverStatus, Order, PaymentStatus, Rating
+from vtc_dispatch.ports import (
+    Clock,
+    DriverRegistry,
+    Notifier,
+    OrderRepository,
+    RouteEstimator,
+    Wallet,
+)
+from vtc_dispatch.pricing.config import PricingConfig
+from vtc_dispatch.pricing.engine import Pricer
+from vtc_dispatch.pricing.quote import FareQuote, PriceChange
+from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s, location_due
+from vtc_dispatch.wire import to_wire
+
+__all__ = ["Availability", "DispatchService", "InvalidRating", "ServiceSettings"]
+
+DEFAULT_PAYMENT_METHODS: tuple[str, ...] = ("CASH", "OM", "MOMO", "WALLET")
+
+
+class InvalidRating(DispatchError, ValueError):
+    """Stars outside 1-5, or a comment that is not text."""
+
+
+class ServiceSettings(BaseModel):
+    """How the service behaves; every field has the default a VTC operator starts with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    search_radius_km: Annotated[float, Field(gt=0, le=100)] = 5.0
+    """Drivers shown by ``search`` and offered an order are within this distance."""
+    max_waiting_time_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """How long one driver has to answer an offer (seed 000: MAX_WAITING_TIME)."""
+    arrive_radius_km: Annotated[float, Field(gt=0, le=5)] = 0.1
+    """A driver may declare arrival only this close to the pickup."""
+    arriving_km: Annotated[float, Field(gt=0, le=10)] = 0.5
+    """The customer is told the driver is arriving within this distance."""
+    location_interval_s: Annotated[float, Field(ge=0, le=600)] = 5.0
+    """At most one ``driver_location`` per interval to the customer."""
+    rating_threshold: Annotated[float, Field(ge=1, le=5)] = 3.0
+    rating_min_count: Annotated[int, Field(ge=1)] = 5
+    """A driver under ``rating_threshold`` after this many ratings is not offered orders."""
+    max_speed_kmh: Annotated[float, Field(gt=0)] = 200.0
+    max_delay_s: Annotated[float, Field(gt=0)] = 120.0
+    corridor_km: Annotated[float, Field(gt=0)] = 1.0
+    """Half-width of the corridor around the pickup-drop-off line; leaving it
+    (or ending the trip outside it) makes the final fare follow the real trip."""
+    payment_methods: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {"*": DEFAULT_PAYMENT_METHODS}
+    )
+    """Enabled payment methods per country code; ``"*"`` for every other country."""
+
+    def track_policy(self) -> TrackPolicy:
+        """The plausibility rules of recorded positions."""
+        return TrackPolicy(
+            max_speed_kmh=self.max_speed_kmh,
+            max_delay_s=self.max_delay_s,
+            corridor_km=self.corridor_km,
+        )
+
+    def methods_for(self, country: str) -> tuple[str, ...]:
+        """Payment methods enabled in ``country``."""
+        return self.payment_methods.get(country, self.payment_methods.get("*", ()))
+
+
+@attrs.frozen
+class Availability:
+    """One line of the customer's search screen: a vehicle type with drivers nearby."""
+
+    vehicle_type: str
+    label: str
+    count: int
+    nearest_km: float
+    eta_s: float
+    quote: FareQuote
+
+
+_FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
+    "customer": "customer",
+    "driver": "driver",
+}
+"""Cancellation fee policy by role; the operator's rule applies to the system too."""
+
+_ON_ORDER = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
+
+
+class DispatchService:
+    """Every command of a ride: drivers online, search, order, offers, trip, ratings.
+
+    Thread-safe: commands are serialised by one lock (the in-memory default
+    is one process; the Redis adapter shares state between processes).
+    """
+
+    def __init__(
+        self,
+        *,
+        pricing: PricingConfig | Pricer,
+        settings: ServiceSettings | None = None,
+        orders: OrderRepository | None = None,
+        drivers: DriverRegistry | None = None,
+        notifier: Notifier | None = None,
+        clock: Clock | None = None,
+        wallet: Wallet | None = None,
+        route_estimator: RouteEstimator | None = None,
+        new_order_id: Callable[[], str] | None = None,
+    ) -> None:
+        self.pricer = (
+            pricing
+            if isinstance(pricing, Pricer)
+            else Pricer(pricing, route_estimator=route_estimator)
+        )
+        self.settings = ServiceSettings() if settings is None else settings
+        self.orders: OrderRepository = InMemoryOrderRepository() if orders is None else orders
+        self.drivers: DriverRegistry = InMemoryDriverRegistry() if drivers is None else drivers
+        self.notifier: Notifier = RecordingNotifier() if notifier is None else notifier
+        self.clock: Clock = SystemClock() if clock is None else clock
+        self.wallet: Wallet = InMemoryWallet() if wallet is None else wallet
+        self._new_order_id = new_order_id or (lambda: f"ord-{uuid.uuid4().hex[:16]}")
+        self._listeners: list[Callable[[Event], None]] = []
+        self._customer_ratings: dict[str, tuple[int, int]] = {}
+        self._lock = threading.RLock()
+
+    # -- events ------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` with every domain event, after the state is saved."""
+        self._listeners.append(listener)
+
+    def _publish(self, *events: Event) -> None:
+        for event in events:
+            for listener in self._listeners:
+                listener(event)
+            for recipient, message in to_wire(event):
+                self.notifier.send(recipient, message)
+
+    # -- drivers -----------------------------------------------------------
+
+    def driver_online(self, driver_id: str, vehicle_type: str, position: LatLng) -> None:
+        """A driver goes ON: available for offers of ``vehicle_type``."""
+        if vehicle_type not in self.pricer.config.vehicle_types:
+            raise NotFound(f"unknown vehicle type {vehicle_type!r}")
+        _check_point(position)
+        now = self.clock.now()
+        with self._lock:
+            try:
+                known = self.drivers.get(driver_id)
+            except NotFound:
+                status = DriverStatus(driver_id, vehicle_type, position, True, now)
+            else:
+                status = attrs.evolve(
+                    known, vehicle_type=vehicle_type, position=position, online=True, updated_at=now
+                )
+            self.drivers.put(status)
+        self._publish(DriverWentOnline(driver_id, vehicle_type, position, now))
+
+    def driver_offline(self, driver_id: str) -> None:
+        """A driver goes OFF.  A live offer counts as refused; an assigned ride must end first."""
+        now = self.clock.now()
+        with self._lock:
+            status = self.drivers.get(driver_id)
+            if status.order_id is not None:
+                order = self.orders.get(status.order_id)
+                if order.offered_to == driver_id:
+                    self._pass_offer(order, driver_id, now, expired=False)
+                    status = self.drivers.get(driver_id)
+                elif order.state in _ON_ORDER:
+                    raise Forbidden(
+                        f"driver {driver_id!r} is on order {order.id!r} ({order.state}):"
+                        " complete or cancel it before going offline"
+                    )
+            self.drivers.put(attrs.evolve(status, online=False, order_id=None, updated_at=now))
+        self._publish(DriverWentOffline(driver_id, now))
+
+    def update_position(self, driver_id: str, position: LatLng, at: datetime | None = None) -> None:
+        """A driver's new position; recorded on the track of the ride in course.
+
+        ``at`` is when the phone measured it (default: now).  On a ride,
+        implausible points (too fast, stale, out of order) are kept on the
+        track but flagged and do not move the driver.
+        """
+        _check_point(position)
+        now = self.clock.now()
+        at = now if at is None else at
+        with self._lock:
+            status = self.drivers.get(driver_id)
+            order = self.orders.get(status.order_id) if status.order_id else None
+            events: list[Event] = []
+            if order is not None and order.driver_id == driver_id and order.state in _ON_ORDER:
+                order, accepted, events = self._record_position(order, position, at, now)
+                if not accepted:
+                    return
+            self.drivers.put(attrs.evolve(status, position=position, updated_at=now))
+        self._publish(DriverMoved(driver_id, position, at, None if order is None else order.id))
+        self._publish(*events)
+
+    def _record_position(
+        self, order: Order, position: LatLng, at: datetime, now: datetime
+    ) -> tuple[Order, bool, list[Event]]:
+        settings = self.settings
+        events: list[Event] = []
+        on_trip = order.state == RideState.IN_PROGRESS
+        track = order.trip if on_trip else order.approach
+        track, point = track.add(position, at, received_at=now)
+        route_changed = order.route_changed
+        last_sent = order.last_location_sent_at
+        arriving_sent = order.arriving_sent
+        if point.accepted:
+            assert order.driver_id is not None
+            target = order.dropoff if on_trip else order.pickup
+            remaining = haversine_km(position, target)
+            eta = self._eta_s(order, remaining)
+            if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
+                settings.corridor_km
+            ):
+                route_changed = True
+            if location_due(last_sent, now, settings.location_interval_s):
+                last_sent = now
+                events.append(
+                    DriverLocated(order.id, order.driver_id, order.customer_id, position, eta, now)
+                )
+            if (
+                order.state == RideState.ACCEPTED
+                and not arriving_sent
+                and remaining <= settings.arriving_km
+            ):
+                arriving_sent = True
+                events.append(
+                    DriverArriving(
+                        order.id, order.driver_id, order.customer_id, remaining, eta, now
+                    )
+                )
+        order = self.orders.save(
+            attrs.evolve(
+                order,
+                trip=track if on_trip else order.trip,
+                approach=order.approach if on_trip else track,
+                route_changed=route_changed,
+                last_location_sent_at=last_sent,
+                arriving_sent=arriving_sent,
+            ),
+            order.version,
+        )
+        return order, point.accepted, events
+
+    # -- the customer's search ---------------------------------------------
+
+    def search(self, pickup: LatLng, dropoff: LatLng) -> list[Availability]:
+        """Vehicle types with available drivers within the search radius, with prices.
+
+        Each line gives the number of drivers, the nearest one's distance
+        and ETA, and the fare quote; types with no driver (or no tariff
+        here) are left out.
+        """
+        _check_point(pickup)
+        _check_point(dropoff)
+        now = self.clock.now()
+        radius = self.settings.search_radius_km
+        counts = self.drivers.count_available(pickup, radius)
+        if not counts:
+            return []
+        quotes = self.pricer.quote_all(pickup, dropoff, now, vehicle_types=counts)
+        lines = []
+        for vehicle_type, quote in quotes.items():
+            nearest = self.drivers.nearest_available(pickup, 1, radius, (vehicle_type,))
+            if not nearest:
+                continue  # the driver left between the count and now
+            km = nearest[0][1]
+            lines.append(
+                Availability(
+                    vehicle_type=vehicle_type,
+                    label=self.pricer.config.vehicle_types[vehicle_type].label,
+                    count=counts[vehicle_type],
+                    nearest_km=km,
+                    eta_s=eta_s(km, self._speed_kmh(quote.city)),
+                    quote=quote,
+                )
+            )
+        return lines
+
+    def _speed_kmh(self, city_id: str) -> float:
+        return self.pricer.config.cities[city_id].average_speed_kmh
+
+    def _eta_s(self, order: Order, distance_km: float) -> float:
+        return eta_s(distance_km, self._speed_kmh(order.quote.city))
+
+    # -- ordering ----------------------------------------------------------
+
+    def payment_methods(self, at: LatLng) -> tuple[str, ...]:
+        """Payment methods enabled where ``at`` is (its city's country)."""
+        city = self.pricer.config.cities[self.pricer.city_at(at)]
+        return self.settings.methods_for(city.country)
+
+    def create_order(
+        self,
+        customer_id: str,
+        pickup: LatLng,
+        dropoff: LatLng,
+        vehicle_type: str,
+        payment_method: str,
+        *,
+        supplements: Sequence[str] = (),
+    ) -> Order:
+        """Order a ride: quote it, take the payment method, and start the search.
+
+        WALLET holds the estimate on the customer's wallet (refused when the
+        balance is short).  A customer has at most one active order.
+        """
+        _check_point(pickup)
+        _check_point(dropoff)
+        now = self.clock.now()
+        with self._lock:
+            active = self.orders.find("customer", customer_id, active=True, limit=1)
+            if active:
+                raise Forbidden(
+                    f"customer {customer_id!r} already has an active order {active[0].id!r}"
+                )
+            methods = self.payment_methods(pickup)
+            if payment_method not in methods:
+                raise PaymentRefused(
+                    f"payment method {payment_method!r} is not enabled here"
+                    f" (enabled: {', '.join(methods)})"
+                )
+            quote = self.pricer.quote(pickup, dropoff, vehicle_type, now, supplements=supplements)
+            order_id = self._new_order_id()
+            hold = None
+            payment = PaymentStatus.NONE
+            if payment_method == "WALLET":
+                hold = self.wallet.hold(customer_id, quote.estimate, quote.currency, order_id)
+                payment = PaymentStatus.HELD
+            lifecycle = RIDE.start(order_id, now)
+            order = Order(
+                id=order_id,
+                customer_id=customer_id,
+                vehicle_type=vehicle_type,
+                pickup=pickup,
+                dropoff=dropoff,
+                payment_method=payment_method,
+                quote=quote,
+                lifecycle=lifecycle.fire(RideEvent.SEARCH, actor="customer", at=now),
+                created_at=now,
+                price_history=(quote_change := _first_price(quote),),
+                payment_status=payment,
+                wallet_hold=hold,
+            )
+            order = self.orders.add(order)
+            events: list[Event] = [
+                OrderCreated(
+                    order.id, customer_id, vehicle_type, pickup, dropoff, payment_method, quote, now
+                ),
+                PriceChanged(order.id, quote_change),
+                SearchStarted(order.id, now),
+            ]
+            order, offer_events = self._offer_next(order, now)
+        self._publish(*events, *offer_events)
+        return order
+
+    def search_again(self, customer_id: str, order_id: str) -> Order:
+        """After NO_DRIVER, the customer tries again (drivers who refused are skipped)."""
+        now = self.clock.now()
+        with self._lock:
+            order = self._owned(Actor.customer(customer_id), order_id)
+            lifecycle = order.lifecycle.fire(RideEvent.SEARCH_AGAIN, actor="customer", at=now)
+            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
+            order, events = self._offer_next(order, now)
+        self._publish(SearchStarted(order.id, now), *events)
+        return order
+
+    # -- offers (the stand-in pool) ----------------------------------------
+
+    def _offer_next(self, order: Order, now: datetime) -> tuple[Order, list[Event]]:
+        """Offer ``order`` to the nearest available driver not tried yet, or give up."""
+        found = self.drivers.nearest_available(
+            order.pickup,
+            1,
+            self.settings.search_radius_km,
+            (order.vehicle_type,),
+            exclude=order.tried,
+        )
+        if not found:
+            lifecycle = order.lifecycle.fire(RideEvent.NO_DRIVER, actor="system", at=now)
+            order = self.orders.save(
+                attrs.evolve(order, lifecycle=lifecycle, offered_to=None, offer_expires_at=None),
+                order.version,
+            )
+            return order, [NoDriverFound(order.id, order.customer_id, now)]
+        driver_id, km = found[0]
+        timeout = self.settings.max_waiting_time_s
+        expires = now + timedelta(seconds=timeout)
+        order = self.orders.save(
+            attrs.evolve(
+                order,
+                offered_to=driver_id,
+                offer_expires_at=expires,
+                offers_made=order.offers_made + 1,
+            ),
+            order.version,
+        )
+        status = self.drivers.get(driver_id)
+        self.drivers.put(attrs.evolve(status, order_id=order.id))
+        quote = order.quote
+        return order, [
+            OfferSent(
+                order.id,
+                driver_id,
+                order.pickup,
+                order.dropoff,
+                order.vehicle_type,
+                quote.minimum,
+                quote.maximum,
+                quote.currency,
+                km,
+                timeout,
+                expires,
+                now,
+            )
+        ]
+
+    def _release(self, driver_id: str) -> None:
+        status = self.drivers.get(driver_id)
+        self.drivers.put(attrs.evolve(status, order_id=None))
+
+    def _pass_offer(self, order: Order, driver_id: str, now: datetime, *, expired: bool) -> None:
+        """The offered driver refused or let it expire: release and offer to the next."""
+        self._release(driver_id)
+        order = self.orders.save(
+            attrs.evolve(
+                order,
+                offered_to=None,
+                offer_expires_at=None,
+                tried=order.tried | {driver_id},
+            ),
+            order.version,
+        )
+        passed: Event = (
+            OfferExpiredEvent(order.id, driver_id, now)
+            if expired
+            else OfferRejected(order.id, driver_id, now)
+        )
+        order, events = self._offer_next(order, now)
+        self._publish(passed, *events)
+
+    def accept(self, driver_id: str, order_id: str) -> Order:
+        """The offered driver accepts: the order is ACCEPTED and the customer told."""
+        now = self.clock.now()
+        with self._lock:
+            order = self.orders.get(order_id)
+            self._check_offer(order, driver_id, now)
+            lifecycle = order.lifecycle.fire(RideEvent.ACCEPT, actor="driver", at=now)
+            status = self.drivers.get(driver_id)
+            order = self.orders.save(
+                attrs.evolve(
+                    order,
+                    lifecycle=lifecycle,
+                    driver_id=driver_id,
+                    offered_to=None,
+                    offer_expires_at=None,
+                ),
+                order.version,
+            )
+            eta = self._eta_s(order, haversine_km(status.position, order.pickup))
+        self._publish(
+            DriverAssigned(
+                order.id,
+                driver_id,
+                order.customer_id,
+                order.vehicle_type,
+                status.position,
+                eta,
+                now,
+            )
+        )
+        return order
+
+    def reject(self, driver_id: str, order_id: str) -> Order:
+        """The offered driver refuses: the next driver gets the offer."""
+        now = self.clock.now()
+        with self._lock:
+            order = self.orders.get(order_id)
+            self._check_offer(order, driver_id, now)
+            self._pass_offer(order, driver_id, now, expired=False)
+            return self.orders.get(order_id)
+
+    def _check_offer(self, order: Order, driver_id: str, now: datetime) -> None:
+        if order.offered_to != driver_id:
+            if driver_id in order.tried:
+                raise OfferExpired(
+                    f"the offer of order {order.id!r} to driver {driver_id!r} is over"
+                )
+            raise Forbidden(f"driver {driver_id!r} holds no offer for order {order.id!r}")
+        assert order.offer_expires_at is not None
+        if now >= order.offer_expires_at:
+            raise OfferExpired(
+                f"the offer of order {order.id!r} to driver {driver_id!r} expired at"
+                f" {order.offer_expires_at.isoformat()}"
+            )
+
+    def expire_due(self, now: datetime | None = None) -> int:
+        """Pass every offer whose answer time is over to the next driver.
+
+        Idempotent: an offer is passed once; returns how many were.
+        """
+        now = self.clock.now() if now is None else now
+        passed = 0
+        with self._lock:
+            for order in self.orders.with_live_offer(now):
+                current = self.orders.get(order.id)
+                if (
+                    current.offered_to is None
+                    or current.offer_expires_at is None
+                    or current.offer_expires_at > now
+                ):
+                    continue
+                self._pass_offer(current, current.offered_to, now, expired=True)
+                passed += 1
+        return passed
+
+    # -- the trip ----------------------------------------------------------
+
+    def _assigned(self, driver_id: str, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order.driver_id != driver_id:
+            raise Forbidden(f"driver {driver_id!r} is not the driver of order {order_id!r}")
+        return order
+
+    def arrived(self, driver_id: str, order_id: str, *, operator_id: str | None = None) -> Order:
+        """The driver is at the pickup (within ``arrive_radius_km``, unless an operator says so)."""
+        now = self.clock.now()
+        with self._lock:
+            order = self._assigned(driver_id, order_id)
+            role = "driver" if operator_id is None else "operator"
+            if operator_id is None:
+                km = haversine_km(self.drivers.get(driver_id).position, order.pickup)
+                if km > self.settings.arrive_radius_km and order.state == RideState.ACCEPTED:
+                    raise InvalidTransition(
+                        order_id,
+                        RideEvent.ARRIVE,
+                        order.state,
+                        f"the driver is {km * 1000:.0f} m from the pickup; arrival counts within"
+                        f" {self.settings.arrive_radius_km * 1000:.0f} m",
+                    )
+            lifecycle = order.lifecycle.fire(RideEvent.ARRIVE, actor=role, at=now)
+            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
+        self._publish(DriverArrived(order.id, driver_id, order.customer_id, now))
+        return order
+
+    def start_trip(self, driver_id: str, order_id: str) -> Order:
+        """The customer is on board: the trip (and its track) starts."""
+        now = self.clock.now()
+        with self._lock:
+            order = self._assigned(driver_id, order_id)
+            lifecycle = order.lifecycle.fire(RideEvent.START, actor="driver", at=now)
+            position = self.drivers.get(driver_id).position
+            trip, _ = Track(policy=self.settings.track_policy()).add(position, now)
+            order = self.orders.save(
+                attrs.evolve(order, lifecycle=lifecycle, trip=trip), order.version
+            )
+        self._publish(TripStarted(order.id, driver_id, order.customer_id, now))
+        return order
+
+    def complete_trip(
+        self, driver_id: str, order_id: str, *, supplements: Sequence[str] = ()
+    ) -> Order:
+        """The trip ends: final fare from the recorded track, payment, driver free again.
+
+        Distance is the length of the trip's plausible positions; duration
+        runs from the start; waiting is the time between arrival and start;
+        the route counts as changed when a position left the corridor or
+        the trip ended outside it.
+        """
+        now = self.clock.now()
+        with self._lock:
+            order = self._assigned(driver_id, order_id)
+            lifecycle = order.lifecycle.fire(RideEvent.COMPLETE, actor="driver", at=now)
+            position = self.drivers.get(driver_id).position
+            trip = order.trip
+            if trip.last is None or trip.last.position != position:
+                trip, _ = trip.add(position, now)
+            started = order.lifecycle.time_in(RideState.IN_PROGRESS)
+            arrived = order.lifecycle.time_in(RideState.ARRIVED)
+            assert started is not None
+            assert arrived is not None
+            end = trip.last.position if trip.last is not None else position
+            route_changed = (
+                order.route_changed or haversine_km(end, order.dropoff) > self.settings.corridor_km
+            )
+            fare = self.pricer.final_fare(
+                order.quote,
+                distance_km=trip.distance_km,
+                duration_min=(now - started).total_seconds() / 60.0,
+                waiting_min=(started - arrived).total_seconds() / 60.0,
+                supplements=supplements,
+                route_changed=route_changed,
+                at=now,
+            )
+            payment, paid = PaymentStatus.PENDING, Decimal(0)
+            if order.wallet_hold is not None:
+                paid = self.wallet.capture(order.wallet_hold, fare.amount)
+                payment = (
+                    PaymentStatus.PAID if paid == fare.amount else PaymentStatus.PARTIALLY_PAID
+                )
+            order = self.orders.save(
+                attrs.evolve(
+                    order,
+                    lifecycle=lifecycle,
+                    trip=trip,
+                    route_changed=route_changed,
+                    final_fare=fare,
+                    price_history=order.price_history + fare.changes[1:],
+                    payment_status=payment,
+                    wallet_hold=None,
+                    amount_paid=paid,
+                ),
+                order.version,
+            )
+            self._release(driver_id)
+        self._publish(
+            *(PriceChanged(order.id, change) for change in fare.changes[1:]),
+            TripCompleted(order.id, driver_id, order.customer_id, fare, now),
+        )
+        return order
+
+    # -- cancellation ------------------------------------------------------
+
+    def _owned(self, actor: Actor, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if actor.role == "customer" and order.customer_id != actor.id:
+            raise Forbidden(f"customer {actor.id!r} does not own order {order_id!r}")
+        if actor.role == "driver" and order.driver_id != actor.id:
+            raise Forbidden(f"driver {actor.id!r} is not the driver of order {order_id!r}")
+        return order
+
+    def cancel(self, actor: Actor, order_id: str, reason: str) -> Order:
+        """Cancel, by an actor the state allows (see :data:`vtc_dispatch.fsm.RIDE`).
+
+        Live offers are withdrawn, the driver is freed, and the
+        cancellation fee of the pricing policy is charged (from the wallet
+        hold, or left pending).
+        """
+        if not (isinstance(reason, str) and reason.strip()):
+            raise InvalidTransition(order_id, RideEvent.CANCEL, "?", "a reason is required")
+        now = self.clock.now()
+        with self._lock:
+            order = self._owned(actor, order_id)
+            lifecycle = order.lifecycle.fire(
+                RideEvent.CANCEL, actor=actor.role, at=now, reason=reason
+            )
+            fee = self.pricer.cancellation_fee(
+                order.quote,
+                cancelled_by=_FEE_ROLES.get(actor.role, "operator"),
+                cancelled_at=now,
+                accepted_at=order.lifecycle.time_in(RideState.ACCEPTED),
+                arrived_at=order.lifecycle.time_in(RideState.ARRIVED),
+            ).amount
+            payment, paid = order.payment_status, order.amount_paid
+            if order.wallet_hold is not None:
+                if fee:
+                    paid = self.wallet.capture(order.wallet_hold, fee)
+                    payment = PaymentStatus.PAID if paid == fee else PaymentStatus.PARTIALLY_PAID
+                else:
+                    self.wallet.release(order.wallet_hold)
+                    payment = PaymentStatus.RELEASED
+            elif fee:
+                payment = PaymentStatus.PENDING
+            events: list[Event] = []
+            if order.offered_to is not None:
+                self._release(order.offered_to)
+                events.append(OfferWithdrawn(order.id, order.offered_to, "cancelled", now))
+            if order.driver_id is not None:
+                self._release(order.driver_id)
+            order = self.orders.save(
+                attrs.evolve(
+                    order,
+                    lifecycle=lifecycle,
+                    offered_to=None,
+                    offer_expires_at=None,
+                    cancellation=Cancellation(actor, reason, fee, now),
+                    payment_status=payment,
+                    wallet_hold=None,
+                    amount_paid=paid,
+                ),
+                order.version,
+            )
+            events.append(
+                OrderCancelled(
+                    order.id,
+                    order.customer_id,
+                    order.driver_id,
+                    actor.role,
+                    reason,
+                    fee,
+                    order.quote.currency,
+                    now,
+                )
+            )
+        self._publish(*events)
+        return order
+
+    # -- ratings -----------------------------------------------------------
+
+    def rate(self, actor: Actor, order_id: str, stars: int, comment: str | None = None) -> Order:
+        """Rate the other side of a finished ride, once per side, 1 to 5 stars."""
+        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+            raise InvalidRating(f"stars must be an integer from 1 to 5, got {stars!r}")
+        if comment is not None and not isinstance(comment, str):
+            raise InvalidRating(f"comment must be text, got {comment!r}")
+        if actor.role not in ("customer", "driver"):
+            raise Forbidden(f"only the customer and the driver rate a ride, not a {actor.role}")
+        now = self.clock.now()
+        with self._lock:
+            order = self._owned(actor, order_id)
+            if order.state != RideState.DONE:
+                raise InvalidTransition(order_id, "rate", order.state, "only a done ride is rated")
+            if any(r.by.role == actor.role for r in order.ratings):
+                raise Forbidden(f"the {actor.role} already rated order {order_id!r}")
+            assert order.driver_id is not None
+            about = order.driver_id if actor.role == "customer" else order.customer_id
+            rating = Rating(actor, about, stars, comment, now)
+            order = self.orders.save(
+                attrs.evolve(order, ratings=(*order.ratings, rating)), order.version
+            )
+            if actor.role == "customer":
+                status = self.drivers.get(about)
+                total, count = status.rating_sum + stars, status.rating_count + 1
+                blocked = (
+                    count >= self.settings.rating_min_count
+                    and total / count < self.settings.rating_threshold
+                )
+                self.drivers.put(
+                    attrs.evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
+                )
+            else:
+                total, count = self._customer_ratings.get(about, (0, 0))
+                self._customer_ratings[about] = (total + stars, count + 1)
+        self._publish(RatingGiven(order_id, actor.role, actor.id, about, stars, comment, now))
+        return order
+
+    def customer_rating(self, customer_id: str) -> float | None:
+        """Average stars drivers gave this customer (``None`` before the first)."""
+        total, count = self._customer_ratings.get(customer_id, (0, 0))
+        return total / count if count else None
+
+    # -- queries -----------------------------------------------------------
+
+    def get_order(self, actor: Actor, order_id: str) -> Order:
+        """An order, for its customer, its driver, an operator or the system."""
+        return self._owned(actor, order_id)
+
+    def current_order(self, actor: Actor) -> Order | None:
+        """The active order of a driver or customer, if any."""
+        found = self.orders.find(actor.role, actor.id, active=True, limit=1)
+        return found[0] if found else None
+
+    def history(self, actor: Actor, *, page: int = 1, page_size: int = 20) -> list[Order]:
+        """A driver's or customer's orders, newest first, by pages."""
+        if page < 1 or not 1 <= page_size <= 100:
+            raise ValueError(
+                f"page must be >= 1 and page_size within 1-100, got {page}, {page_size}"
+            )
+        return self.orders.find(
+            actor.role, actor.id, offset=(page - 1) * page_size, limit=page_size
+        )
+
+
+def _first_price(quote: FareQuote) -> PriceChange:
+    return PriceChange(None, quote.estimate, "quoted", quote.at)
+
+
+def _check_point(point: LatLng) -> None:
+    if not isinstance(point, LatLng):
+        raise InvalidCoordinates(f"a position must be a LatLng, got {point!r}")

@@ -1,0 +1,868 @@
+"""The JSON wire form: one pydantic model per message, each with a literal ``type``.
+
+Drivers send :data:`DriverInbound` messages and receive :data:`DriverOutbound`
+ones; customers send :data:`CustomerInbound` and receive
+:data:`CustomerOutbound`.  Any transport (WebSocket, HTTP, a push service)
+sends them unchanged: ``message.model_dump_json()`` on the way out,
+:func:`parse_driver_message` / :func:`parse_customer_message` on the way in.
+
+On the wire, positions are ``{"lat": .., "lng": ..}`` in degrees
+(:class:`WirePoint`); amounts are decimal strings (``"1250"``, never a
+float) beside their ISO 4217 ``currency``; times are ISO 8601 with an
+offset; distances are in km, durations in seconds (``eta_s``,
+``timeout_s``) or minutes (``duration_min``, ``waiting_min``).
+
+>>> msg = parse_customer_message(
+...     '{"type": "search", "pickup": {"lat": 4.0511, "lng": 9.7043},'
+...     ' "destination": {"lat": 4.08, "lng": 9.76}}')
+>>> msg.pickup.to_latlng()
+LatLng(4.0511, 9.7043)
+>>> parse_driver_message({"type": "accept"})
+Traceback (most recent call last):
+...
+vtc_dispatch.wire.InvalidMessage: accept message: order_id: Field required
+
+:func:`to_wire` says which messages a domain event produces and who gets them:
+
+>>> from datetime import datetime, timezone
+>>> from vtc_dispatch.events import NoDriverFound
+>>> [(r.role, r.id, m.model_dump_json()) for r, m in to_wire(
+...     NoDriverFound("o-1", "c-1", datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)))]
+[('customer', 'c-1', '{"type":"no_driver_found","order_id":"o-1","at":"2026-11-21T09:00:00Z"}')]
+
+``python -m vtc_dispatch.wire`` prints the JSON schema of every message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar, get_args
+
+import attrs
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaMode
+from pydantic_core import ErrorDetails
+
+from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.events import (
+    DriverArrived,
+    DriverArriving,
+    DriverAssigned,
+    DriverLocated,
+    DriverMoved,
+    DriverWentOffline,
+    DriverWentOnline,
+    Event,
+    NoDriverFound,
+    OfferExpired,
+    OfferRejected,
+    OfferSent,
+    OfferWithdrawn,
+    OrderCancelled,
+    OrderCreated,
+    PriceChanged,
+    RatingGiven,
+    SearchStarted,
+    TripCompleted,
+    TripStarted,
+)
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.pricing.quote import FareQuote
+
+__all__ = [
+    "AcceptMessage",
+    "ArrivedMessage",
+    "CancelMessage",
+    "CompleteMessage",
+    "CreateOrderMessage",
+    "CustomerInbound",
+    "CustomerOutbound",
+    "DriverArrivedMessage",
+    "DriverArrivingMessage",
+    "DriverAssignedMessage",
+    "DriverInbound",
+    "DriverLocationMessage",
+    "DriverOutbound",
+    "DriversAvailableMessage",
+    "InvalidMessage",
+    "LocationMessage",
+    "NoDriverFoundMessage",
+    "OfferMessage",
+    "OfferWithdrawnMessage",
+    "OrderCancelledMessage",
+    "OutboundMessage",
+    "Recipient",
+    "RejectMessage",
+    "SearchMessage",
+    "StartMessage",
+    "TripCompletedMessage",
+    "TripStartedMessage",
+    "VehicleTypeAvailability",
+    "WireBreakdownLine",
+    "WirePoint",
+    "json_schemas",
+    "main",
+    "parse_customer_message",
+    "parse_customer_outbound",
+    "parse_driver_message",
+    "parse_driver_outbound",
+    "to_wire",
+]
+
+
+class InvalidMessage(DispatchError, ValueError):
+    """A message that cannot be read: bad JSON, unknown ``type``, a missing or bad field.
+
+    ``message_type`` is the message's ``type`` when it was recognised and
+    ``field`` the path of the first bad field (``""`` for the message as a
+    whole), so that a transport can answer the sender precisely.
+    """
+
+    def __init__(self, text: str, *, message_type: str | None = None, field: str = "") -> None:
+        super().__init__(text)
+        self.message_type = message_type
+        self.field = field
+
+
+# -- field types -------------------------------------------------------------------
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+"""An order, driver or customer id: any non-empty string."""
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+"""A stable code: vehicle type, supplement, role."""
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["XAF"])]
+"""An ISO 4217 currency code."""
+PaymentMethod = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Z][A-Z0-9_]*$",
+        examples=["CASH", "OM", "MOMO", "WALLET"],
+    ),
+]
+"""``CASH``, ``OM`` (Orange Money), ``MOMO`` (MTN Mobile Money), ``WALLET`` or another code."""
+Km = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Minutes = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+WholeSeconds = Annotated[int, Field(ge=0)]
+
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _amount_in(value: object) -> object:
+    # Floats are refused: 0.1 + 0.2 must never reach a price.
+    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        return Decimal(value)
+    shown = _shown(value)
+    raise ValueError(f"an amount is a decimal string such as '1250' or '8.50', got {shown}")
+
+
+def _amount_out(value: Decimal) -> str:
+    # Fixed-point text, whatever the exponent ("1E+3" -> "1000"); no "-0".
+    return format(value.copy_abs() if value.is_zero() else value, "f")
+
+
+def _amount_schema(pattern: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern, "examples": ["1250", "8.50"]})
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount_in),
+    Field(ge=0, allow_inf_nan=False),
+    PlainSerializer(_amount_out, return_type=str, when_used="json"),
+    _amount_schema(r"^[0-9]+(\.[0-9]+)?$"),
+]
+"""A non-negative amount of money: a decimal string on the wire."""
+SignedAmount = Annotated[
+    Decimal,
+    BeforeValidator(_amount_in),
+    Field(allow_inf_nan=False),
+    PlainSerializer(_amount_out, return_type=str, when_used="json"),
+    _amount_schema(r"^-?[0-9]+(\.[0-9]+)?$"),
+]
+"""An amount that may be negative (a discount or rounding line of a breakdown)."""
+
+
+class _Wire(BaseModel):
+    # Field docstrings become descriptions in the JSON schemas.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _type_is_required(schema: dict[str, Any]) -> None:
+    # ``type`` has a default so that code can omit it, but every message
+    # on the wire carries it.
+    required = schema.setdefault("required", [])
+    if isinstance(required, list) and "type" not in required:
+        required.insert(0, "type")
+
+
+class _Message(_Wire):
+    model_config = ConfigDict(json_schema_extra=_type_is_required)
+
+
+class WirePoint(_Wire):
+    """A position on the wire: ``{"lat": .., "lng": ..}`` in degrees (WGS84).
+
+    ``lat`` in [-90, 90], ``lng`` in [-180, 180], JSON numbers only.
+
+    >>> WirePoint.from_latlng(LatLng(4.05, 9.7)).model_dump_json()
+    '{"lat":4.05,"lng":9.7}'
+    >>> WirePoint(lat=0, lng=180).to_latlng()
+    LatLng(0.0, -180.0)
+    """
+
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
+
+    @classmethod
+    def from_latlng(cls, point: LatLng) -> WirePoint:
+        """The wire form of a :class:`~vtc_dispatch.geo.sphere.LatLng`."""
+        return cls(lat=point.lat, lng=point.lng)
+
+    def to_latlng(self) -> LatLng:
+        """The domain point (longitude 180 becomes -180, as in :class:`LatLng`)."""
+        return LatLng(self.lat, self.lng)
+
+
+class WireBreakdownLine(_Wire):
+    """One line of a fare: a stable ``code``, a readable ``label``, a (signed) ``amount``."""
+
+    code: str
+    label: str
+    amount: SignedAmount
+
+
+# -- driver -> server ------------------------------------------------------------------
+
+
+class LocationMessage(_Message):
+    """Driver: my position; ``at`` when it was measured, ``order_id`` the order I serve.
+
+    >>> msg = parse_driver_message('{"type": "location", "position": {"lat": 4.05, "lng": 9.7}}')
+    >>> msg.at is None, msg.order_id is None
+    (True, True)
+    """
+
+    type: Literal["location"] = "location"
+    position: WirePoint
+    at: AwareDatetime | None = None
+    """When the device measured the position; ``None``: when the server received it."""
+    order_id: Id | None = None
+
+
+class AcceptMessage(_Message):
+    """Driver: I accept the offer for this order."""
+
+    type: Literal["accept"] = "accept"
+    order_id: Id
+
+
+class RejectMessage(_Message):
+    """Driver: I refuse the offer for this order."""
+
+    type: Literal["reject"] = "reject"
+    order_id: Id
+
+
+class ArrivedMessage(_Message):
+    """Driver: I am at the pickup."""
+
+    type: Literal["arrived"] = "arrived"
+    order_id: Id
+
+
+class StartMessage(_Message):
+    """Driver: the customer is on board, the trip starts."""
+
+    type: Literal["start"] = "start"
+    order_id: Id
+
+
+class CompleteMessage(_Message):
+    """Driver: the trip is over; waiting minutes and supplements to charge, if any."""
+
+    type: Literal["complete"] = "complete"
+    order_id: Id
+    waiting_min: Minutes | None = None
+    """Minutes the driver waited; ``None``: the server works it out."""
+    supplements: tuple[Code, ...] = ()
+    """Supplement codes to add to the quote's (``luggage``...)."""
+
+
+# -- server -> driver ------------------------------------------------------------------
+
+
+class OfferMessage(_Message):
+    """Server: an order for you; answer with ``accept`` or ``reject`` within ``timeout_s``."""
+
+    type: Literal["offer"] = "offer"
+    order_id: Id
+    pickup: WirePoint
+    destination: WirePoint
+    vehicle_type: Code
+    fare_min: Amount
+    fare_max: Amount
+    currency: Currency
+    distance_to_pickup_km: Km
+    timeout_s: Seconds
+    expires_at: AwareDatetime
+    """The answer must arrive before this instant (the server's clock decides)."""
+    at: AwareDatetime
+
+
+class OfferWithdrawnMessage(_Message):
+    """Server: the offer is no longer yours (``expired``, ``order_cancelled``...)."""
+
+    type: Literal["offer_withdrawn"] = "offer_withdrawn"
+    order_id: Id
+    reason: str
+    at: AwareDatetime
+
+
+class OrderCancelledMessage(_Message):
+    """Server (to the customer and the assigned driver): the order is cancelled.
+
+    ``cancelled_by`` is a role (``customer``, ``driver``, ``operator``,
+    ``system``); ``fee`` is what the cancellation costs, ``"0"`` when free.
+    """
+
+    type: Literal["order_cancelled"] = "order_cancelled"
+    order_id: Id
+    cancelled_by: Code
+    reason: str
+    fee: Amount
+    currency: Currency
+    at: AwareDatetime
+
+
+# -- customer -> server ----------------------------------------------------------------
+
+
+class SearchMessage(_Message):
+    """Customer: which vehicle types can take me to ``destination``, and for how much?
+
+    The answer is a ``drivers_available`` message.
+    """
+
+    type: Literal["search"] = "search"
+    pickup: WirePoint
+    destination: WirePoint
+
+
+class CreateOrderMessage(_Message):
+    """Customer: order this vehicle type, paying with this method."""
+
+    type: Literal["create_order"] = "create_order"
+    pickup: WirePoint
+    destination: WirePoint
+    vehicle_type: Code
+    payment_method: PaymentMethod
+    supplements: tuple[Code, ...] = ()
+
+
+class CancelMessage(_Message):
+    """Customer: cancel my order, for this reason."""
+
+    type: Literal["cancel"] = "cancel"
+    order_id: Id
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+# -- server -> customer ----------------------------------------------------------------
+
+
+class VehicleTypeAvailability(_Wire):
+    """One line of the search screen: a vehicle type with drivers nearby, and its price.
+
+    ``fare_estimate`` is the expected fare, ``display`` the text shown
+    (``between 1 750 and 2 250 XAF`` or ``about 6 200 XAF``).
+    """
+
+    vehicle_type: Code
+    label: str
+    count: Annotated[int, Field(ge=0)]
+    nearest_km: Km
+    eta_s: WholeSeconds
+    fare_min: Amount
+    fare_max: Amount
+    fare_estimate: Amount
+    currency: Currency
+    display: str
+
+    @classmethod
+    def from_quote(
+        cls, quote: FareQuote, *, label: str, count: int, nearest_km: float, eta_s: float
+    ) -> VehicleTypeAvailability:
+        """The line for ``quote``'s vehicle type; ``eta_s`` is rounded up to whole seconds.
+
+        >>> from datetime import datetime, timezone
+        >>> from vtc_dispatch.pricing import Pricer, douala_config
+        >>> quote = Pricer(douala_config()).quote(
+        ...     LatLng(4.0511, 9.7043), LatLng(4.08, 9.76), "taxi_jaune",
+        ...     datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc))
+        >>> line = VehicleTypeAvailability.from_quote(
+        ...     quote, label="Taxi Jaune", count=2, nearest_km=0.8, eta_s=130.2)
+        >>> line.eta_s, line.model_dump(mode="json")["fare_min"], line.display
+        (131, '1750', 'between 1 750 and 2 250 XAF')
+        """
+        return cls(
+            vehicle_type=quote.vehicle_type,
+            label=label,
+            count=count,
+            nearest_km=nearest_km,
+            eta_s=math.ceil(eta_s),
+            fare_min=quote.minimum,
+            fare_max=quote.maximum,
+            fare_estimate=quote.estimate,
+            currency=quote.currency,
+            display=quote.display,
+        )
+
+
+class DriversAvailableMessage(_Message):
+    """Server: the answer to ``search``, one entry per vehicle type that has drivers."""
+
+    type: Literal["drivers_available"] = "drivers_available"
+    vehicle_types: tuple[VehicleTypeAvailability, ...]
+
+
+class DriverAssignedMessage(_Message):
+    """Server: a driver accepted your order and is ``eta_s`` seconds away."""
+
+    type: Literal["driver_assigned"] = "driver_assigned"
+    order_id: Id
+    driver_id: Id
+    vehicle_type: Code
+    position: WirePoint
+    eta_s: WholeSeconds
+    at: AwareDatetime
+
+
+class DriverLocationMessage(_Message):
+    """Server: where your driver is (at ``at``), and the ETA when known."""
+
+    type: Literal["driver_location"] = "driver_location"
+    order_id: Id
+    driver_id: Id
+    position: WirePoint
+    eta_s: WholeSeconds | None
+    at: AwareDatetime
+
+
+class DriverArrivingMessage(_Message):
+    """Server: your driver is close (``distance_km`` away, ``eta_s`` seconds)."""
+
+    type: Literal["driver_arriving"] = "driver_arriving"
+    order_id: Id
+    distance_km: Km
+    eta_s: WholeSeconds
+    at: AwareDatetime
+
+
+class DriverArrivedMessage(_Message):
+    """Server: your driver is at the pickup."""
+
+    type: Literal["driver_arrived"] = "driver_arrived"
+    order_id: Id
+    at: AwareDatetime
+
+
+class TripStartedMessage(_Message):
+    """Server: the trip started."""
+
+    type: Literal["trip_started"] = "trip_started"
+    order_id: Id
+    at: AwareDatetime
+
+
+class TripCompletedMessage(_Message):
+    """Server (to the customer and the driver): the trip is over, here is the final fare.
+
+    ``reason`` says how the fare was set (``as_quoted``, ``fixed_route``,
+    ``recomputed``, ``recomputed_capped``, ``promotion:<id>``); the
+    ``breakdown`` lines sum exactly to ``amount``.
+    """
+
+    type: Literal["trip_completed"] = "trip_completed"
+    order_id: Id
+    amount: Amount
+    currency: Currency
+    reason: str
+    breakdown: tuple[WireBreakdownLine, ...]
+    distance_km: Km
+    duration_min: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    at: AwareDatetime
+
+
+class NoDriverFoundMessage(_Message):
+    """Server: no driver took the order; you may search again."""
+
+    type: Literal["no_driver_found"] = "no_driver_found"
+    order_id: Id
+    at: AwareDatetime
+
+
+# -- unions --------------------------------------------------------------------------
+
+DriverInbound: TypeAlias = Annotated[
+    LocationMessage | AcceptMessage | RejectMessage | ArrivedMessage | StartMessage
+    | CompleteMessage,
+    Field(discriminator="type"),
+]  # fmt: skip
+"""What a driver sends."""
+DriverOutbound: TypeAlias = Annotated[
+    OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage | TripCompletedMessage,
+    Field(discriminator="type"),
+]
+"""What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
+CustomerInbound: TypeAlias = Annotated[
+    SearchMessage | CreateOrderMessage | CancelMessage, Field(discriminator="type")
+]
+"""What a customer sends."""
+CustomerOutbound: TypeAlias = Annotated[
+    DriversAvailableMessage | DriverAssignedMessage | DriverLocationMessage
+    | DriverArrivingMessage | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage
+    | NoDriverFoundMessage | OrderCancelledMessage,
+    Field(discriminator="type"),
+]  # fmt: skip
+"""What a customer receives."""
+OutboundMessage: TypeAlias = (
+    OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage | DriversAvailableMessage
+    | DriverAssignedMessage | DriverLocationMessage | DriverArrivingMessage
+    | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
+)  # fmt: skip
+"""Any message the server sends (to a driver or a customer)."""
+
+_DRIVER_INBOUND: TypeAdapter[DriverInbound] = TypeAdapter(DriverInbound)
+_DRIVER_OUTBOUND: TypeAdapter[DriverOutbound] = TypeAdapter(DriverOutbound)
+_CUSTOMER_INBOUND: TypeAdapter[CustomerInbound] = TypeAdapter(CustomerInbound)
+_CUSTOMER_OUTBOUND: TypeAdapter[CustomerOutbound] = TypeAdapter(CustomerOutbound)
+
+# -- parsing -------------------------------------------------------------------------
+
+_M = TypeVar("_M")
+_SHOWN_MAX = 80
+
+
+def _shown(value: object) -> str:
+    # A hostile client may send megabytes; the error quotes only the start.
+    text = repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _invalid(error: ValidationError, who: str) -> InvalidMessage:
+    errors = error.errors(include_url=False)
+    first: ErrorDetails = errors[0]
+    kind, loc, given = first["type"], first["loc"], first.get("input")
+    if kind == "union_tag_invalid":
+        ctx = first.get("ctx", {})
+        tag = given.get("type") if isinstance(given, dict) else ctx.get("tag")
+        return InvalidMessage(
+            f"{who}: type: expected one of {ctx.get('expected_tags')}, got {_shown(tag)}",
+            field="type",
+        )
+    if kind == "union_tag_not_found":
+        return InvalidMessage(f"{who}: type: Field required", field="type")
+    if not loc:
+        if kind == "json_invalid":
+            return InvalidMessage(f"{who}: {first['msg']}")
+        return InvalidMessage(f"{who}: expected a JSON object, got {type(given).__name__}")
+    message_type = str(loc[0])
+    field = _path(loc[1:])
+    text = first["msg"].removeprefix("Value error, ")
+    if kind not in {"value_error", "missing"}:
+        text += f" (got {_shown(given)})"
+    more = len(errors) - 1
+    if more:
+        text += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return InvalidMessage(
+        f"{message_type} message: {field}: {text}", message_type=message_type, field=field
+    )
+
+
+def _parse(adapter: TypeAdapter[_M], data: str | bytes | Mapping[str, Any], who: str) -> _M:
+    try:
+        if isinstance(data, str | bytes | bytearray):
+            return adapter.validate_json(data)
+        if isinstance(data, Mapping):
+            return adapter.validate_python(dict(data))
+    except ValidationError as exc:
+        raise _invalid(exc, who) from None
+    raise InvalidMessage(f"{who}: expected JSON text or a mapping, got {type(data).__name__}")
+
+
+def parse_driver_message(data: str | bytes | Mapping[str, Any]) -> DriverInbound:
+    """Read what a driver sent (JSON text or an already decoded mapping).
+
+    Raises :class:`InvalidMessage` naming the message type, the field path
+    and the bad value.
+
+    >>> parse_driver_message(b'{"type": "reject", "order_id": "o-1"}')
+    RejectMessage(type='reject', order_id='o-1')
+    >>> parse_driver_message('{"type": "location", "position": {"lat": 91, "lng": 9.7}}')
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.wire.InvalidMessage: location message: position.lat: Input should ... 90 (got 91)
+    >>> parse_driver_message({"type": "search"})
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.wire.InvalidMessage: driver message: type: expected one of ... got 'search'
+    """
+    return _parse(_DRIVER_INBOUND, data, "driver message")
+
+
+def parse_customer_message(data: str | bytes | Mapping[str, Any]) -> CustomerInbound:
+    """Read what a customer sent (JSON text or an already decoded mapping).
+
+    Raises :class:`InvalidMessage` naming the message type, the field path
+    and the bad value.
+
+    >>> parse_customer_message({"type": "cancel", "order_id": "o-1", "reason": "too long"})
+    CancelMessage(type='cancel', order_id='o-1', reason='too long')
+    >>> parse_customer_message({"type": "create_order", "vehicle_type": "confort",
+    ...     "pickup": {"lat": 4.05, "lng": 9.7}, "destination": {"lat": 4.08, "lng": 9.76},
+    ...     "payment_method": "cash"})
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.wire.InvalidMessage: create_order message: payment_method: ... (got 'cash')
+    """
+    return _parse(_CUSTOMER_INBOUND, data, "customer message")
+
+
+def parse_driver_outbound(data: str | bytes | Mapping[str, Any]) -> DriverOutbound:
+    """Read a message sent to a driver (the driver's side: apps, simulations, tests).
+
+    >>> parse_driver_outbound({"type": "offer_withdrawn", "order_id": "o-1",
+    ...     "reason": "expired", "at": "2026-11-21T09:00:30Z"}).reason
+    'expired'
+    """
+    return _parse(_DRIVER_OUTBOUND, data, "message to a driver")
+
+
+def parse_customer_outbound(data: str | bytes | Mapping[str, Any]) -> CustomerOutbound:
+    """Read a message sent to a customer (the customer's side: apps, simulations, tests).
+
+    >>> parse_customer_outbound({"type": "trip_started", "order_id": "o-1",
+    ...     "at": "2026-11-21T09:10:00+01:00"}).at.isoformat()
+    '2026-11-21T09:10:00+01:00'
+    """
+    return _parse(_CUSTOMER_OUTBOUND, data, "message to a customer")
+
+
+# -- events -> messages ----------------------------------------------------------------
+
+
+@attrs.frozen
+class Recipient:
+    """Who receives a message: a ``driver`` or a ``customer`` by id, or an order's ``watchers``.
+
+    ``watchers`` (``id`` is the order id) are whoever follows an order
+    without taking part: an operator screen, a shared trip link.
+
+    >>> Recipient("driver", "d-7")
+    Recipient(role='driver', id='d-7')
+    """
+
+    role: Literal["driver", "customer", "watchers"]
+    id: str
+
+
+def _eta(eta_s: float) -> int:
+    # Rounded up: promising a driver earlier than expected is the worse error.
+    return math.ceil(eta_s)
+
+
+def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
+    """The messages an event produces, each with its recipient; ``[]`` for internal events.
+
+    ==================  =============================================
+    event               messages
+    ==================  =============================================
+    OfferSent           driver: ``offer``
+    OfferWithdrawn      driver: ``offer_withdrawn`` (its reason)
+    OfferExpired        driver: ``offer_withdrawn`` (reason ``expired``)
+    DriverAssigned      customer: ``driver_assigned``
+    DriverLocated       customer: ``driver_location``
+    DriverArriving      customer: ``driver_arriving``
+    DriverArrived       customer: ``driver_arrived``
+    TripStarted         customer: ``trip_started``
+    TripCompleted       customer and driver: ``trip_completed``
+    NoDriverFound       customer: ``no_driver_found``
+    OrderCancelled      customer, and the driver if any: ``order_cancelled``
+    ==================  =============================================
+
+    Driver presence and moves, order creation, search start, refusals,
+    ratings and price changes have no wire form: the sender of a command
+    gets its answer from the transport, and the customer follows the
+    driver through ``DriverLocated``.
+    """
+    match event:
+        case OfferSent():
+            offer = OfferMessage(
+                order_id=event.order_id,
+                pickup=WirePoint.from_latlng(event.pickup),
+                destination=WirePoint.from_latlng(event.dropoff),
+                vehicle_type=event.vehicle_type,
+                fare_min=event.fare_min,
+                fare_max=event.fare_max,
+                currency=event.currency,
+                distance_to_pickup_km=event.distance_to_pickup_km,
+                timeout_s=event.timeout_s,
+                expires_at=event.expires_at,
+                at=event.at,
+            )
+            return [(Recipient("driver", event.driver_id), offer)]
+        case OfferWithdrawn() | OfferExpired():
+            reason = event.reason if isinstance(event, OfferWithdrawn) else "expired"
+            withdrawn = OfferWithdrawnMessage(order_id=event.order_id, reason=reason, at=event.at)
+            return [(Recipient("driver", event.driver_id), withdrawn)]
+        case DriverAssigned():
+            assigned = DriverAssignedMessage(
+                order_id=event.order_id,
+                driver_id=event.driver_id,
+                vehicle_type=event.vehicle_type,
+                position=WirePoint.from_latlng(event.driver_position),
+                eta_s=_eta(event.eta_s),
+                at=event.at,
+            )
+            return [(Recipient("customer", event.customer_id), assigned)]
+        case DriverLocated():
+            located = DriverLocationMessage(
+                order_id=event.order_id,
+                driver_id=event.driver_id,
+                position=WirePoint.from_latlng(event.position),
+                eta_s=None if event.eta_s is None else _eta(event.eta_s),
+                at=event.at,
+            )
+            return [(Recipient("customer", event.customer_id), located)]
+        case DriverArriving():
+            arriving = DriverArrivingMessage(
+                order_id=event.order_id,
+                distance_km=event.distance_km,
+                eta_s=_eta(event.eta_s),
+                at=event.at,
+            )
+            return [(Recipient("customer", event.customer_id), arriving)]
+        case DriverArrived():
+            arrived = DriverArrivedMessage(order_id=event.order_id, at=event.at)
+            return [(Recipient("customer", event.customer_id), arrived)]
+        case TripStarted():
+            started = TripStartedMessage(order_id=event.order_id, at=event.at)
+            return [(Recipient("customer", event.customer_id), started)]
+        case TripCompleted():
+            fare = event.fare
+            completed = TripCompletedMessage(
+                order_id=event.order_id,
+                amount=fare.amount,
+                currency=fare.currency,
+                reason=fare.reason,
+                breakdown=tuple(
+                    WireBreakdownLine(code=line.code, label=line.label, amount=line.amount)
+                    for line in fare.breakdown
+                ),
+                distance_km=float(fare.distance_km),
+                duration_min=float(fare.duration_min),
+                at=event.at,
+            )
+            return [
+                (Recipient("customer", event.customer_id), completed),
+                (Recipient("driver", event.driver_id), completed),
+            ]
+        case NoDriverFound():
+            none_found = NoDriverFoundMessage(order_id=event.order_id, at=event.at)
+            return [(Recipient("customer", event.customer_id), none_found)]
+        case OrderCancelled():
+            cancelled = OrderCancelledMessage(
+                order_id=event.order_id,
+                cancelled_by=event.cancelled_by,
+                reason=event.reason,
+                fee=event.fee,
+                currency=event.currency,
+                at=event.at,
+            )
+            out: list[tuple[Recipient, OutboundMessage]] = [
+                (Recipient("customer", event.customer_id), cancelled)
+            ]
+            if event.driver_id is not None:
+                out.append((Recipient("driver", event.driver_id), cancelled))
+            return out
+        case (
+            DriverWentOnline()
+            | DriverWentOffline()
+            | DriverMoved()
+            | OrderCreated()
+            | SearchStarted()
+            | OfferRejected()
+            | RatingGiven()
+            | PriceChanged()
+        ):
+            return []
+
+
+# -- schemas -------------------------------------------------------------------------
+
+
+def _members(union: object) -> tuple[type[BaseModel], ...]:
+    return get_args(get_args(union)[0])
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON schema of every message, keyed by its ``type``.
+
+    Inbound messages (sent by drivers and customers) are described as the
+    server accepts them, outbound ones as the server writes them.
+
+    >>> schemas = json_schemas()
+    >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
+    ('string', 'type')
+    >>> len(schemas)
+    20
+    """
+    directions: tuple[tuple[object, JsonSchemaMode], ...] = (
+        (DriverInbound, "validation"),
+        (CustomerInbound, "validation"),
+        (DriverOutbound, "serialization"),
+        (CustomerOutbound, "serialization"),
+    )
+    schemas: dict[str, dict[str, Any]] = {}
+    for union, mode in directions:
+        for model in _members(union):
+            schemas[model.model_fields["type"].default] = model.model_json_schema(mode=mode)
+    return schemas
+
+
+def main() -> None:
+    """Print :func:`json_schemas` as one JSON document (``python -m vtc_dispatch.wire``)."""
+    print(json.dumps(json_schemas(), indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Random drivers, customers and commands against the service, checking its invariants."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.fsm import RideState
+from vtc_dispatch.geo import LatLng
+from vtc_dispatch.memory import (
+    InMemoryDriverRegistry,
+    InMemoryOrderRepository,
+    InMemoryWallet,
+    ManualClock,
+)
+from vtc_dispatch.order import Actor
+from vtc_dispatch.pricing import douala_config
+from vtc_dispatch.service import DispatchService, ServiceSettings
+
+DRIVERS = [f"d{i}" for i in range(5)]
+CUSTOMERS = [f"c{i}" for i in range(4)]
+TYPES = ["taxi_jaune", "confort"]
+CONFIG = douala_config()
+near_akwa = st.builds(LatLng, st.floats(4.045, 4.060), st.floats(9.700, 9.712))
+ON_RIDE = {RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS}
+
+
+class ServiceMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
+        self.wallet = InMemoryWallet()
+        self.orders = InMemoryOrderRepository()
+        self.drivers = InMemoryDriverRegistry()
+        self.service = DispatchService(
+            pricing=CONFIG,
+            settings=ServiceSettings(rating_min_count=2, arrive_radius_km=2.0),
+            clock=self.clock,
+            wallet=self.wallet,
+            orders=self.orders,
+            drivers=self.drivers,
+        )
+        for customer in CUSTOMERS[:2]:
+            self.wallet.credit(customer, Decimal(3000), "XAF")
+        self.order_ids: list[str] = []
+
+    def _state(self) -> object:
+        # The in-memory stores' contents: equal before and after a refused command.
+        return (
+            copy.copy(self.orders._orders),
+            copy.copy(self.drivers._drivers),
+            copy.copy(self.wallet._balances),
+        )
+
+    def attempt(self, command: object, *args: object, **kwargs: object) -> None:
+        before = self._state()
+        try:
+            command(*args, **kwargs)  # type: ignore[operator]
+        except DispatchError:
+            assert self._state() == before, "a refused command changed the state"
+
+    def pick(self, data: st.DataObject) -> str | None:
+        return data.draw(st.sampled_from(self.order_ids)) if self.order_ids else None
+
+    @initialize(where=st.lists(near_akwa, min_size=3, max_size=3))
+    def some_drivers_start_online(self, where: list[LatLng]) -> None:
+        for driver, vt, point in zip(
+            DRIVERS, ["taxi_jaune", "taxi_jaune", "confort"], where, strict=False
+        ):
+            self.service.driver_online(driver, vt, point)
+
+    @rule(driver=st.sampled_from(DRIVERS), vt=st.sampled_from(TYPES), where=near_akwa)
+    def online(self, driver: str, vt: str, where: LatLng) -> None:
+        self.attempt(self.service.driver_online, driver, vt, where)
+
+    @rule(driver=st.sampled_from(DRIVERS))
+    def offline(self, driver: str) -> None:
+        self.attempt(self.service.driver_offline, driver)
+
+    @rule(driver=st.sampled_from(DRIVERS), where=near_akwa)
+    def move(self, driver: str, where: LatLng) -> None:
+        self.attempt(self.service.update_position, driver, where)
+
+    @rule(
+        customer=st.sampled_from(CUSTOMERS),
+        vt=st.sampled_from(TYPES),
+        pay=st.sampled_from(["CASH", "WALLET", "OM"]),
+        a=near_akwa,
+        b=near_akwa,
+    )
+    def order(self, customer: str, vt: str, pay: str, a: LatLng, b: LatLng) -> None:
+        before = self._state()
+        try:
+            order = self.service.create_order(customer, a, b, vt, pay)
+        except DispatchError:
+            assert self._state() == before
+        else:
+            self.order_ids.append(order.id)
+
+    @rule(
+        data=st.data(),
+        driver=st.sampled_from(DRIVERS),
+        verb=st.sampled_from(["accept", "reject", "arrived", "start_trip", "complete_trip"]),
+    )
+    def driver_acts(self, data: st.DataObject, driver: str, verb: str) -> None:
+        order_id = self.pick(data)
+        if order_id is not None:
+            self.attempt(getattr(self.service, verb), driver, order_id)
+
+    @rule(
+        data=st.data(),
+        role=st.sampled_from(["customer", "driver", "operator", "system"]),
+        who=st.sampled_from(CUSTOMERS + DRIVERS + ["ops"]),
+    )
+    def cancel(self, data: st.DataObject, role: str, who: str) -> None:
+        order_id = self.pick(data)
+        if order_id is not None:
+            self.attempt(self.service.cancel, Actor(role, who), order_id, "test")
+
+    @rule(
+        data=st.data(),
+        role=st.sampled_from(["customer", "driver"]),
+        who=st.sampled_from(CUSTOMERS + DRIVERS),
+        stars=st.integers(0, 6),
+    )
+    def rate(self, data: st.DataObject, role: str, who: str, stars: int) -> None:
+        order_id = self.pick(data)
+        if order_id is not None:
+            self.attempt(self.service.rate, Actor(role, who), order_id, stars)
+
+    @rule(data=st.data(), customer=st.sampled_from(CUSTOMERS))
+    def search_again(self, data: st.DataObject, customer: str) -> None:
+        order_id = self.pick(data)
+        if order_id is not None:
+            self.attempt(self.service.search_again, customer, order_id)
+
+    @rule(data=st.data(), accept=st.booleans())
+    def offered_driver_answers(self, data: st.DataObject, accept: bool) -> None:
+        offered = [o for o in self.orders._orders.values() if o.offered_to]
+        if offered:
+            order = data.draw(st.sampled_from(offered))
+            verb = self.service.accept if accept else self.service.reject
+            self.attempt(verb, order.offered_to, order.id)
+
+    @rule(data=st.data())
+    def assigned_driver_moves_on(self, data: st.DataObject) -> None:
+        riding = [o for o in self.orders._orders.values() if o.state in ON_RIDE]
+        if riding:
+            order = data.draw(st.sampled_from(riding))
+            verb = {
+                RideState.ACCEPTED: self.service.arrived,
+                RideState.ARRIVED: self.service.start_trip,
+                RideState.IN_PROGRESS: self.service.complete_trip,
+            }[RideState(order.state)]
+            self.attempt(verb, order.driver_id, order.id)
+
+    @rule(data=st.data(), stars=st.integers(1, 5), by_customer=st.booleans())
+    def parties_rate(self, data: st.DataObject, stars: int, by_customer: bool) -> None:
+        done = [o for o in self.orders._orders.values() if o.state == RideState.DONE]
+        if done:
+            order = data.draw(st.sampled_from(done))
+            actor = (
+                Actor.customer(order.customer_id)
+                if by_customer
+                else Actor.driver(str(order.driver_id))
+            )
+            self.attempt(self.service.rate, actor, order.id, stars)
+
+    @rule(seconds=st.sampled_from([1, 10, 31, 300]))
+    def time_passes(self, seconds: int) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+        self.service.expire_due()
+
+    @invariant()
+    def one_order_per_driver_and_one_driver_per_order(self) -> None:
+        holding: dict[str, list[str]] = {}
+        for order in self.orders._orders.values():
+            if not order.is_active:
+                assert order.offered_to is None
+                continue
+            assert not (order.offered_to and order.driver_id and order.state not in ON_RIDE)
+            if order.state in ON_RIDE:
+                assert order.driver_id is not None
+                assert order.offered_to is None
+                holding.setdefault(order.driver_id, []).append(order.id)
+            elif order.offered_to is not None:
+                assert order.state == RideState.SEARCHING
+                holding.setdefault(order.offered_to, []).append(order.id)
+        for driver, orders in holding.items():
+            assert len(orders) == 1, (driver, orders)
+            assert self.drivers.get(driver).order_id == orders[0]
+        for status in self.drivers._drivers.values():
+            if status.order_id is not None:
+                assert holding.get(status.driver_id) == [status.order_id]
+
+    @invariant()
+    def money_is_decimal_in_xaf(self) -> None:
+        for order in self.orders._orders.values():
+            quote = order.quote
+            assert quote.currency == "XAF"
+            assert all(
+                isinstance(a, Decimal) for a in (quote.estimate, quote.minimum, quote.maximum)
+            )
+            if order.final_fare is not None:
+                assert isinstance(order.final_fare.amount, Decimal)
+                assert order.final_fare.currency == "XAF"
+            assert isinstance(order.amount_paid, Decimal)
+        for (_, currency), balance in self.wallet._balances.items():
+            assert currency == "XAF"
+            assert isinstance(balance, Decimal)
+            assert balance >= 0
+
+    def teardown(self) -> None:
+        for order in self.orders._orders.values():
+            event(f"reached {order.state}")
+
+
+TestServiceMachine = ServiceMachine.TestCase
+TestServiceMachine.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)

@@ -1,0 +1,175 @@
+"""Properties of GPS tracks and of the distance to a planned segment, near Douala."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vtc_dispatch.geo.sphere import (
+    LatLng,
+    destination_point,
+    haversine_km,
+    initial_bearing_deg,
+    path_length_km,
+)
+from vtc_dispatch.tracking import Flag, Track, TrackPoint, TrackPolicy, cross_track_km
+
+DOUALA = (4.05, 9.70)
+T0 = datetime(2024, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+def _near_douala(spread_deg: float) -> st.SearchStrategy[LatLng]:
+    offsets = st.floats(-spread_deg, spread_deg, allow_nan=False)
+    return st.builds(
+        lambda dlat, dlng: LatLng(DOUALA[0] + dlat, DOUALA[1] + dlng), offsets, offsets
+    )
+
+
+near_douala = _near_douala(0.1)
+
+# One report: a position (often a small move, sometimes a 10 km glitch, sometimes
+# the previous position again), a time step that may go back or stand still, and
+# an optional delivery delay.
+reports = st.lists(
+    st.tuples(
+        st.one_of(
+            st.none(),
+            _near_douala(0.002),
+            near_douala,
+        ),
+        st.one_of(
+            st.just(0.0),
+            st.floats(-60.0, 120.0, allow_nan=False),
+            st.integers(-5, 30).map(float),
+        ),
+        st.one_of(st.none(), st.floats(0.0, 300.0, allow_nan=False)),
+    ),
+    max_size=40,
+)
+
+policies = st.builds(
+    TrackPolicy,
+    max_speed_kmh=st.sampled_from([30.0, 200.0, 1_000.0]),
+    max_delay_s=st.sampled_from([10.0, 120.0]),
+)
+
+
+def _replay(
+    policy: TrackPolicy, steps: list[tuple[LatLng | None, float, float | None]]
+) -> tuple[Track, list[TrackPoint]]:
+    track = Track(policy=policy)
+    returned = []
+    position, at = LatLng(*DOUALA), T0
+    for new_position, step_s, delay_s in steps:
+        position = new_position or position
+        at += timedelta(seconds=step_s)
+        received_at = None if delay_s is None else at + timedelta(seconds=delay_s)
+        track, point = track.add(position, at, received_at=received_at)
+        returned.append(point)
+    return track, returned
+
+
+@given(policies, reports)
+def test_track_invariants(
+    policy: TrackPolicy, steps: list[tuple[LatLng | None, float, float | None]]
+) -> None:
+    track, returned = _replay(policy, steps)
+    assert len(track) == len(steps)
+    assert list(track.points) == returned
+    accepted = track.accepted_points
+    assert accepted == tuple(p for p in returned if p.flag is None)
+    for before, after in itertools.pairwise(accepted):
+        elapsed_s = (after.at - before.at).total_seconds()
+        assert elapsed_s > 0.0
+        speed_kmh = haversine_km(before.position, after.position) / elapsed_s * 3600.0
+        assert speed_kmh <= policy.max_speed_kmh * (1.0 + 1e-12)
+    assert math.isclose(
+        track.distance_km, path_length_km(p.position for p in accepted), abs_tol=1e-12
+    )
+    if accepted:
+        assert track.last == accepted[-1]
+        assert track.duration_s == (accepted[-1].at - accepted[0].at).total_seconds()
+    else:
+        assert track.last is None
+        assert track.duration_s == 0.0
+
+
+@given(policies, reports)
+def test_every_flag_is_justified_by_the_last_accepted_point(
+    policy: TrackPolicy, steps: list[tuple[LatLng | None, float, float | None]]
+) -> None:
+    track, _ = _replay(policy, steps)
+    last: TrackPoint | None = None
+    for point in track.points:
+        if point.flag is None:
+            last = point
+            continue
+        if point.flag is Flag.STALE:
+            continue  # needs received_at, which the point does not keep
+        assert last is not None
+        elapsed_s = (point.at - last.at).total_seconds()
+        if point.flag is Flag.DUPLICATE:
+            assert (point.at, point.position) == (last.at, last.position)
+        elif point.flag is Flag.OUT_OF_ORDER:
+            assert elapsed_s <= 0.0
+            assert (point.at, point.position) != (last.at, last.position)
+        else:
+            assert point.flag is Flag.JUMP
+            assert elapsed_s > 0.0
+            assert haversine_km(last.position, point.position) / elapsed_s * 3600.0 > (
+                policy.max_speed_kmh
+            )
+
+
+@given(policies, reports)
+def test_rebuilding_from_points_gives_the_same_track(
+    policy: TrackPolicy, steps: list[tuple[LatLng | None, float, float | None]]
+) -> None:
+    track, _ = _replay(policy, steps)
+    rebuilt = Track(track.points, policy)
+    assert rebuilt == track
+    assert (rebuilt.distance_km, rebuilt.duration_s, rebuilt.last) == (
+        track.distance_km,
+        track.duration_s,
+        track.last,
+    )
+
+
+@given(near_douala, near_douala, near_douala)
+def test_cross_track_is_bounded_by_the_endpoint_distances(
+    point: LatLng, start: LatLng, end: LatLng
+) -> None:
+    distance = cross_track_km(point, start, end)
+    assert distance >= 0.0
+    assert distance <= haversine_km(point, start)
+    assert distance <= haversine_km(point, end)
+
+
+@given(near_douala, near_douala, near_douala)
+def test_cross_track_matches_the_nearest_of_many_points_along_the_segment(
+    point: LatLng, start: LatLng, end: LatLng
+) -> None:
+    samples = 200
+    length_km = haversine_km(start, end)
+    bearing = initial_bearing_deg(start, end)
+    along = [destination_point(start, bearing, length_km * i / samples) for i in range(samples + 1)]
+    nearest_sample_km = min(haversine_km(point, p) for p in along)
+    distance = cross_track_km(point, start, end)
+    # The true nearest point lies within half a sample spacing of a sample.
+    assert nearest_sample_km - length_km / (2 * samples) - 1e-9 <= distance
+    assert distance <= nearest_sample_km + 1e-9
+    assert math.isclose(distance, cross_track_km(point, end, start), abs_tol=1e-6)
+
+
+@given(near_douala, near_douala, st.floats(0.0, 1.0))
+def test_a_point_on_the_segment_is_at_zero_distance(
+    start: LatLng, end: LatLng, fraction: float
+) -> None:
+    on = destination_point(
+        start, initial_bearing_deg(start, end), haversine_km(start, end) * fraction
+    )
+    assert math.isclose(cross_track_km(on, start, end), 0.0, abs_tol=1e-6)

@@ -1,0 +1,360 @@
+"""The presets: the ride table checked cell by cell, and the freight and delivery lifecycles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from vtc_dispatch.errors import Forbidden, InvalidTransition
+from vtc_dispatch.fsm import (
+    DELIVERY,
+    FREIGHT,
+    RIDE,
+    DeliveryEvent,
+    DeliveryState,
+    FreightEvent,
+    FreightState,
+    Lifecycle,
+    RideEvent,
+    RideState,
+    Role,
+    StateMachine,
+)
+from vtc_dispatch.fsm import presets as preset_module
+
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+
+S, E, R = RideState, RideEvent, Role
+
+# Written out by hand so that any change to the preset shows up here:
+# (state, event) -> (target, roles that may fire it).
+RIDE_TABLE: dict[tuple[str, str], tuple[str, set[str]]] = {
+    (S.DRAFT, E.SEARCH): (S.SEARCHING, {R.CUSTOMER, R.SYSTEM}),
+    (S.DRAFT, E.CANCEL): (S.CANCELLED, {R.CUSTOMER, R.OPERATOR, R.SYSTEM}),
+    (S.SEARCHING, E.ACCEPT): (S.ACCEPTED, {R.DRIVER}),
+    (S.SEARCHING, E.NO_DRIVER): (S.NO_DRIVER, {R.SYSTEM}),
+    (S.SEARCHING, E.CANCEL): (S.CANCELLED, {R.CUSTOMER, R.OPERATOR, R.SYSTEM}),
+    (S.NO_DRIVER, E.SEARCH_AGAIN): (S.SEARCHING, {R.CUSTOMER}),
+    (S.NO_DRIVER, E.CANCEL): (S.CANCELLED, {R.CUSTOMER, R.OPERATOR, R.SYSTEM}),
+    (S.ACCEPTED, E.REQUEUE): (S.SEARCHING, {R.SYSTEM}),
+    (S.ACCEPTED, E.ARRIVE): (S.ARRIVED, {R.DRIVER, R.OPERATOR}),
+    (S.ACCEPTED, E.CANCEL): (S.CANCELLED, {R.CUSTOMER, R.DRIVER, R.OPERATOR}),
+    (S.ARRIVED, E.START): (S.IN_PROGRESS, {R.DRIVER}),
+    (S.ARRIVED, E.CANCEL): (S.CANCELLED, {R.CUSTOMER, R.DRIVER, R.OPERATOR}),
+    (S.IN_PROGRESS, E.COMPLETE): (S.DONE, {R.DRIVER, R.OPERATOR}),
+    (S.IN_PROGRESS, E.CANCEL): (S.CANCELLED, {R.OPERATOR}),
+}
+RIDE_ROLES = [R.CUSTOMER, R.DRIVER, R.OPERATOR, R.SYSTEM]
+
+
+def at_state(machine: StateMachine, state: str) -> Lifecycle:
+    """A lifecycle as read back from storage, sitting in ``state``."""
+    return Lifecycle(
+        machine=machine,
+        subject_id="o-1",
+        state=state,
+        history=(),
+        entered_at={state: T0},
+        created_at=T0,
+    )
+
+
+def run(machine: StateMachine, steps: Sequence[tuple[str, str]], **context: object) -> Lifecycle:
+    life = machine.start("o-1", T0)
+    for minute, (event, actor) in enumerate(steps, start=1):
+        life = life.fire(
+            event, actor=actor, at=T0 + timedelta(minutes=minute), context=context or None
+        )
+    return life
+
+
+# -- ride -------------------------------------------------------------------------------
+
+
+def test_the_ride_has_the_states_of_the_design() -> None:
+    assert RIDE.states == {s.value for s in RideState}
+    assert RIDE.initial == "draft"
+    assert RIDE.terminal == {"done", "cancelled"}
+    assert set(RIDE.roles) == set(RIDE_ROLES)
+    assert {e.value for e in RideEvent} == {t.event for t in RIDE.transitions}
+
+
+@pytest.mark.parametrize("state", list(RideState))
+def test_every_state_event_and_role_of_the_ride_matches_the_table(state: RideState) -> None:
+    life = at_state(RIDE, state)
+    for event in RideEvent:
+        target, roles = RIDE_TABLE.get((state, event), ("", set()))
+        for role in RIDE_ROLES:
+            assert life.can_fire(event, role) is (role in roles), (state, event, role)
+            if role in roles:
+                assert life.fire(event, actor=role, at=T0).state == target
+        assert life.can_fire(event) is bool(roles), (state, event)
+
+
+def test_the_ride_happy_path() -> None:
+    ride = run(
+        RIDE,
+        [
+            (E.SEARCH, R.CUSTOMER),
+            (E.ACCEPT, R.DRIVER),
+            (E.ARRIVE, R.DRIVER),
+            (E.START, R.DRIVER),
+            (E.COMPLETE, R.DRIVER),
+        ],
+    )
+    assert ride.state == S.DONE
+    assert ride.is_terminal
+    assert [(h.source, h.target) for h in ride.history] == [
+        ("draft", "searching"),
+        ("searching", "accepted"),
+        ("accepted", "arrived"),
+        ("arrived", "in_progress"),
+        ("in_progress", "done"),
+    ]
+    assert ride.time_in(S.IN_PROGRESS) == T0 + timedelta(minutes=4)
+    assert ride.time_in(S.NO_DRIVER) is None
+
+
+REACH = {
+    S.DRAFT: [],
+    S.SEARCHING: [(E.SEARCH, R.SYSTEM)],
+    S.NO_DRIVER: [(E.SEARCH, R.SYSTEM), (E.NO_DRIVER, R.SYSTEM)],
+    S.ACCEPTED: [(E.SEARCH, R.SYSTEM), (E.ACCEPT, R.DRIVER)],
+    S.ARRIVED: [(E.SEARCH, R.SYSTEM), (E.ACCEPT, R.DRIVER), (E.ARRIVE, R.OPERATOR)],
+    S.IN_PROGRESS: [
+        (E.SEARCH, R.SYSTEM),
+        (E.ACCEPT, R.DRIVER),
+        (E.ARRIVE, R.DRIVER),
+        (E.START, R.DRIVER),
+    ],
+}
+CANCEL_PATHS = [(state, role) for state in REACH for role in RIDE_ROLES]
+
+
+@pytest.mark.parametrize(("state", "role"), CANCEL_PATHS)
+def test_every_cancel_path_of_the_ride(state: RideState, role: Role) -> None:
+    ride = run(RIDE, REACH[state])
+    assert ride.state == state
+    allowed = role in RIDE_TABLE[(state, E.CANCEL)][1]
+    if allowed:
+        cancelled = ride.fire(E.CANCEL, actor=role, at=T0 + timedelta(hours=1), reason="changed")
+        assert cancelled.state == S.CANCELLED
+        assert cancelled.history[-1].source == state
+        assert cancelled.history[-1].reason == "changed"
+        assert cancelled.allowed_events() == []
+    else:
+        with pytest.raises(Forbidden, match=f"role '{role}' may not 'cancel'"):
+            ride.fire(E.CANCEL, actor=role, at=T0 + timedelta(hours=1))
+
+
+def test_a_cancelled_or_done_ride_cannot_be_cancelled() -> None:
+    for state in (S.DONE, S.CANCELLED):
+        with pytest.raises(InvalidTransition, match="the state is terminal"):
+            at_state(RIDE, state).fire(E.CANCEL, actor=R.OPERATOR, at=T0)
+
+
+def test_no_driver_then_the_customer_searches_again() -> None:
+    ride = run(
+        RIDE,
+        [
+            (E.SEARCH, R.CUSTOMER),
+            (E.NO_DRIVER, R.SYSTEM),
+            (E.SEARCH_AGAIN, R.CUSTOMER),
+            (E.ACCEPT, R.DRIVER),
+        ],
+    )
+    assert ride.state == S.ACCEPTED
+    assert ride.time_in(S.SEARCHING) == T0 + timedelta(minutes=3)
+    assert ride.time_in(S.NO_DRIVER) == T0 + timedelta(minutes=2)
+
+
+def test_a_driver_withdrawing_sends_the_ride_back_to_the_pool() -> None:
+    ride = run(RIDE, [(E.SEARCH, R.CUSTOMER), (E.ACCEPT, R.DRIVER), (E.REQUEUE, R.SYSTEM)])
+    assert ride.state == S.SEARCHING
+    assert ride.fire(E.ACCEPT, actor=R.DRIVER, at=T0 + timedelta(hours=1)).state == S.ACCEPTED
+
+
+def _documented_table(machine_name: str) -> set[tuple[str, frozenset[str], str, frozenset[str]]]:
+    doc = preset_module.__doc__ or ""
+    block = doc.split(f"\n{machine_name},", 1)[1].split("::\n\n", 1)[1].split("\n\n", 1)[0]
+    table = set()
+    for row in block.splitlines()[2:]:
+        event, sources, target, roles = (cell.strip() for cell in row.split("|"))
+        table.add(
+            (
+                event,
+                frozenset(re.split(r",\s*", sources)),
+                target,
+                frozenset(re.split(r",\s*", roles)),
+            )
+        )
+    return table
+
+
+@pytest.mark.parametrize(
+    ("name", "machine"), [("RIDE", RIDE), ("FREIGHT", FREIGHT), ("DELIVERY", DELIVERY)]
+)
+def test_the_documented_table_is_the_definition(name: str, machine: StateMachine) -> None:
+    defined = {(t.event, t.sources, t.target, t.actors) for t in machine.transitions}
+    assert _documented_table(name) == defined
+    assert len(_documented_table(name)) == len(machine.transitions)
+
+
+# -- freight ----------------------------------------------------------------------------
+
+FS, FE = FreightState, FreightEvent
+ASSIGNED = [(FE.PUBLISH, R.SHIPPER), (FE.ACCEPT_BID, R.SHIPPER)]
+IN_TRANSIT = [*ASSIGNED, (FE.ARRIVE_AT_PICKUP, R.CARRIER), (FE.PICK_UP, R.CARRIER)]
+
+
+@attrs.frozen
+class Delivery:
+    proof_of_delivery: str | None
+
+
+def test_freight_bidding_path_to_closed() -> None:
+    load = run(FREIGHT, IN_TRANSIT)
+    assert load.state == FS.IN_TRANSIT
+    load = load.fire(
+        FE.DELIVER, actor=R.CARRIER, at=T0 + timedelta(hours=5), context=Delivery("sig.png")
+    )
+    assert load.state == FS.DELIVERED
+    load = load.fire(FE.CLOSE, actor=R.SHIPPER, at=T0 + timedelta(hours=6))
+    assert load.state == FS.CLOSED
+    assert load.is_terminal
+    assert [h.event for h in load.history] == [
+        "publish",
+        "accept_bid",
+        "arrive_at_pickup",
+        "pick_up",
+        "deliver",
+        "close",
+    ]
+
+
+def test_carriers_cannot_take_the_load_themselves() -> None:
+    load = run(FREIGHT, [(FE.PUBLISH, R.SHIPPER)])
+    with pytest.raises(Forbidden, match="allowed roles: operator, shipper"):
+        load.fire(FE.ACCEPT_BID, actor=R.CARRIER, at=T0 + timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    "context",
+    [None, {}, {"proof_of_delivery": ""}, Delivery(None), object()],
+    ids=["none", "empty-mapping", "empty-proof", "object-without-proof", "unrelated-object"],
+)
+@pytest.mark.parametrize("role", [R.CARRIER, R.OPERATOR])
+def test_freight_is_delivered_only_with_a_proof_of_delivery(context: object, role: Role) -> None:
+    load = run(FREIGHT, IN_TRANSIT)
+    assert not load.can_fire(FE.DELIVER, role, context)
+    with pytest.raises(InvalidTransition) as caught:
+        load.fire(FE.DELIVER, actor=role, at=T0 + timedelta(hours=5), context=context)
+    assert caught.value.detail == "guard has_proof_of_delivery failed"
+    assert caught.value.state == FS.IN_TRANSIT
+    with_proof = {"proof_of_delivery": "photo.jpg"}
+    assert load.can_fire(FE.DELIVER, role, with_proof)
+
+
+def test_bidding_expires_and_the_shipper_reopens_it() -> None:
+    load = run(FREIGHT, [(FE.PUBLISH, R.SHIPPER)])
+    with pytest.raises(Forbidden):
+        load.fire(FE.EXPIRE, actor=R.SHIPPER, at=T0 + timedelta(days=1))
+    expired = load.fire(FE.EXPIRE, actor=R.SYSTEM, at=T0 + timedelta(days=1))
+    assert expired.state == FS.EXPIRED
+    assert not expired.is_terminal
+    assert not expired.can_fire(FE.ACCEPT_BID)
+    reopened = expired.fire(FE.REOPEN, actor=R.SHIPPER, at=T0 + timedelta(days=2))
+    assert reopened.state == FS.OPEN
+    assert reopened.time_in(FS.OPEN) == T0 + timedelta(days=2)
+    assigned = reopened.fire(FE.ACCEPT_BID, actor=R.SHIPPER, at=T0 + timedelta(days=2, hours=1))
+    assert assigned.state == FS.ASSIGNED
+    assert expired.fire(FE.CANCEL, actor=R.SYSTEM, at=T0 + timedelta(days=3)).is_terminal
+
+
+def test_a_carrier_releasing_the_load_puts_it_back_to_bidding() -> None:
+    load = run(FREIGHT, [*ASSIGNED, (FE.RELEASE, R.CARRIER)])
+    assert load.state == FS.OPEN
+
+
+def test_freight_cancels_before_transit_only() -> None:
+    assert run(FREIGHT, [*ASSIGNED, (FE.CANCEL, R.CARRIER)]).state == FS.CANCELLED
+    assert run(FREIGHT, [(FE.CANCEL, R.SHIPPER)]).state == FS.CANCELLED
+    with pytest.raises(Forbidden):
+        run(FREIGHT, [(FE.PUBLISH, R.SHIPPER), (FE.CANCEL, R.CARRIER)])
+    with pytest.raises(InvalidTransition):
+        run(FREIGHT, [*IN_TRANSIT, (FE.CANCEL, R.OPERATOR)])
+
+
+def test_a_disputed_delivery_is_resolved_by_an_operator() -> None:
+    steps = [*IN_TRANSIT, (FE.DELIVER, R.CARRIER), (FE.DISPUTE, R.SHIPPER)]
+    disputed = run(FREIGHT, steps, proof_of_delivery="photo.jpg")
+    assert disputed.state == FS.DISPUTED
+    assert disputed.allowed_events() == ["resolve"]
+    closed = disputed.fire(FE.RESOLVE, actor=R.OPERATOR, at=T0 + timedelta(days=1))
+    assert closed.state == FS.CLOSED
+
+
+# -- delivery ---------------------------------------------------------------------------
+
+DS, DE = DeliveryState, DeliveryEvent
+PICKED_UP = [
+    (DE.CONFIRM, R.SYSTEM),
+    (DE.PREPARE, R.MERCHANT),
+    (DE.MARK_READY, R.MERCHANT),
+    (DE.PICK_UP, R.RIDER),
+]
+ON_THE_WAY = [*PICKED_UP, (DE.DEPART, R.RIDER)]
+
+
+def test_delivery_happy_path() -> None:
+    parcel = run(DELIVERY, [*ON_THE_WAY, (DE.DELIVER, R.RIDER)], proof_of_delivery="code 4711")
+    assert parcel.state == DS.DELIVERED
+    assert parcel.is_terminal
+    assert [h.target for h in parcel.history] == [
+        "confirmed",
+        "preparing",
+        "ready",
+        "picked_up",
+        "in_transit",
+        "delivered",
+    ]
+
+
+def test_a_failed_attempt_goes_out_again_then_is_delivered() -> None:
+    steps = [*ON_THE_WAY, (DE.FAIL, R.RIDER), (DE.RETRY, R.OPERATOR), (DE.DELIVER, R.RIDER)]
+    parcel = run(DELIVERY, steps, proof_of_delivery="photo.jpg")
+    assert parcel.state == DS.DELIVERED
+    assert parcel.time_in(DS.IN_TRANSIT) == T0 + timedelta(minutes=7)
+    assert parcel.time_in(DS.FAILED) == T0 + timedelta(minutes=6)
+
+
+def test_a_failed_delivery_is_returned() -> None:
+    parcel = run(DELIVERY, [*ON_THE_WAY, (DE.FAIL, R.RIDER), (DE.RETURN, R.RIDER)])
+    assert parcel.state == DS.RETURNED
+    assert parcel.is_terminal
+
+
+def test_a_delivery_needs_a_proof() -> None:
+    with pytest.raises(InvalidTransition, match="guard has_proof_of_delivery failed"):
+        run(DELIVERY, [*ON_THE_WAY, (DE.DELIVER, R.RIDER)])
+
+
+def test_delivery_cancels_before_pickup_only() -> None:
+    assert run(DELIVERY, [(DE.CANCEL, R.CUSTOMER)]).state == DS.CANCELLED
+    assert run(DELIVERY, [(DE.CONFIRM, R.MERCHANT), (DE.CANCEL, R.CUSTOMER)]).is_terminal
+    preparing = [(DE.CONFIRM, R.MERCHANT), (DE.PREPARE, R.MERCHANT)]
+    assert run(DELIVERY, [*preparing, (DE.CANCEL, R.MERCHANT)]).state == DS.CANCELLED
+    with pytest.raises(Forbidden, match="allowed roles: merchant, operator"):
+        run(DELIVERY, [*preparing, (DE.CANCEL, R.CUSTOMER)])
+    with pytest.raises(InvalidTransition):
+        run(DELIVERY, [*PICKED_UP, (DE.CANCEL, R.OPERATOR)])
+
+
+def test_each_preset_lists_its_own_roles() -> None:
+    assert FREIGHT.roles == {"shipper", "carrier", "operator", "system"}
+    assert DELIVERY.roles == {"customer", "merchant", "rider", "operator", "system"}
+    assert {r.value for r in Role} == RIDE.roles | FREIGHT.roles | DELIVERY.roles

@@ -1,0 +1,308 @@
+"""The ride through DispatchService: every rule of seed 000 on the in-memory defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from vtc_dispatch.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    OfferExpired,
+    PaymentRefused,
+)
+from vtc_dispatch.fsm import RideState
+from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
+from vtc_dispatch.memory import InMemoryWallet, ManualClock, RecordingNotifier
+from vtc_dispatch.order import Actor, PaymentStatus
+from vtc_dispatch.pricing import douala_config
+from vtc_dispatch.service import DispatchService, InvalidRating, ServiceSettings
+
+AKWA = LatLng(4.0511, 9.7043)
+DEIDO = LatLng(4.0650, 9.7250)
+T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+class Ride:
+    """A service with a manual clock, a recording notifier and a wallet."""
+
+    def __init__(self, **settings: object) -> None:
+        self.clock = ManualClock(T0)
+        self.notifier = RecordingNotifier()
+        self.wallet = InMemoryWallet()
+        self.service = DispatchService(
+            pricing=douala_config(),
+            settings=ServiceSettings(**settings),  # type: ignore[arg-type]
+            clock=self.clock,
+            notifier=self.notifier,
+            wallet=self.wallet,
+        )
+
+    def online(
+        self, driver: str, km_from_akwa: float, bearing: float = 0.0, vt: str = "taxi_jaune"
+    ) -> None:
+        self.service.driver_online(driver, vt, destination_point(AKWA, bearing, km_from_akwa))
+
+    def types(self, role: str, party: str) -> list[str]:
+        return [m.type for m in self.notifier.messages_for(role, party)]  # type: ignore[attr-defined]
+
+    def later(self, seconds: float) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+
+    def drive(self, driver: str, to: LatLng, steps: int = 5, step_s: float = 10.0) -> None:
+        start = self.service.drivers.get(driver).position
+        km = haversine_km(start, to)
+        bearing = initial_bearing_deg(start, to)
+        for i in range(1, steps + 1):
+            self.later(step_s)
+            self.service.update_position(driver, destination_point(start, bearing, km * i / steps))
+
+
+@pytest.fixture
+def ride() -> Ride:
+    return Ride()
+
+
+def test_search_lists_types_with_drivers_counts_nearest_and_prices(ride: Ride) -> None:
+    ride.online("t1", 0.5)
+    ride.online("t2", 1.5)
+    ride.online("c1", 2.0, vt="confort")
+    ride.online("far", 9.0)
+    lines = {line.vehicle_type: line for line in ride.service.search(AKWA, DEIDO)}
+    assert set(lines) == {"taxi_jaune", "confort"}
+    assert lines["taxi_jaune"].count == 2
+    assert lines["taxi_jaune"].nearest_km == pytest.approx(0.5, abs=1e-6)
+    assert lines["taxi_jaune"].eta_s == pytest.approx(0.5 / 22 * 3600, rel=1e-6)
+    assert lines["confort"].quote.vehicle_type == "confort"
+    assert lines["taxi_jaune"].label == "Taxi Jaune"
+    ride.service.driver_offline("c1")
+    assert {line.vehicle_type for line in ride.service.search(AKWA, DEIDO)} == {"taxi_jaune"}
+
+
+def test_offers_go_nearest_first_and_pass_on_refusal_and_timeout(ride: Ride) -> None:
+    ride.online("near", 0.3)
+    ride.online("mid", 0.8)
+    ride.online("far", 2.0)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert (order.state, order.offered_to) == (RideState.SEARCHING, "near")
+    assert ride.types("driver", "near") == ["offer"]
+    order = ride.service.reject("near", order.id)
+    assert order.offered_to == "mid"
+    ride.later(30)
+    assert ride.service.expire_due() == 1
+    assert ride.service.expire_due() == 0  # idempotent
+    order = ride.service.orders.get(order.id)
+    assert order.offered_to == "far"
+    assert order.tried == {"near", "mid"}
+    with pytest.raises(OfferExpired, match="is over"):
+        ride.service.accept("mid", order.id)
+    with pytest.raises(Forbidden, match="holds no offer"):
+        ride.service.accept("stranger", order.id)
+    ride.later(29)
+    accepted = ride.service.accept("far", order.id)
+    assert (accepted.state, accepted.driver_id) == (RideState.ACCEPTED, "far")
+    assert ride.types("customer", "cust") == ["driver_assigned"]
+    # The drivers who passed are free again; the assigned one is not.
+    assert ride.service.drivers.get("near").available
+    assert not ride.service.drivers.get("far").available
+
+
+def test_accept_after_the_deadline_is_refused(ride: Ride) -> None:
+    ride.online("d", 0.3)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.later(30)
+    with pytest.raises(OfferExpired, match="expired at"):
+        ride.service.accept("d", order.id)
+
+
+def test_no_driver_then_search_again(ride: Ride) -> None:
+    ride.online("d", 0.3)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    order = ride.service.reject("d", order.id)
+    assert order.state == RideState.NO_DRIVER
+    assert ride.types("customer", "cust")[-1] == "no_driver_found"
+    ride.online("new", 1.0)
+    again = ride.service.search_again("cust", order.id)
+    assert (again.state, again.offered_to) == (RideState.SEARCHING, "new")
+
+
+def test_a_reserved_driver_gets_no_other_offer(ride: Ride) -> None:
+    ride.online("only", 0.3)
+    first = ride.service.create_order("a", AKWA, DEIDO, "taxi_jaune", "CASH")
+    second = ride.service.create_order("b", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert first.offered_to == "only"
+    assert second.state == RideState.NO_DRIVER
+
+
+def test_full_ride_with_track_final_fare_wallet_and_ratings(ride: Ride) -> None:
+    ride.wallet.credit("cust", Decimal(5000), "XAF")
+    ride.online("d", 1.0, bearing=200)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "WALLET")
+    held = order.quote.estimate
+    assert order.payment_status == PaymentStatus.HELD
+    assert ride.wallet.balance("cust", "XAF") == 5000 - held
+    ride.service.accept("d", order.id)
+    with pytest.raises(InvalidTransition, match=r"m from the pickup"):
+        ride.service.arrived("d", order.id)
+    ride.drive("d", AKWA)
+    assert "driver_arriving" in ride.types("customer", "cust")
+    ride.service.arrived("d", order.id)
+    ride.later(120)
+    ride.service.start_trip("d", order.id)
+    ride.drive("d", DEIDO, steps=12, step_s=30)
+    done = ride.service.complete_trip("d", order.id)
+    assert done.state == RideState.DONE
+    assert done.final_fare is not None
+    assert done.final_fare.amount == done.quote.estimate  # trip as planned
+    assert done.trip.distance_km == pytest.approx(haversine_km(AKWA, DEIDO), rel=1e-6)
+    assert done.payment_status == PaymentStatus.PAID
+    assert ride.wallet.balance("cust", "XAF") == 5000 - done.final_fare.amount
+    assert ride.types("customer", "cust")[-2:] == ["trip_started", "trip_completed"] or (
+        ride.types("customer", "cust")[-1] == "trip_completed"
+    )
+    assert ride.service.drivers.get("d").available
+    assert [c.reason for c in done.price_history][:1] == ["quoted"]
+    ride.service.rate(Actor.customer("cust"), order.id, 5, "merci")
+    rated = ride.service.rate(Actor.driver("d"), order.id, 4)
+    assert len(rated.ratings) == 2
+    assert ride.service.drivers.get("d").rating == 5.0
+    assert ride.service.customer_rating("cust") == 4.0
+    with pytest.raises(Forbidden, match="already rated"):
+        ride.service.rate(Actor.customer("cust"), order.id, 3)
+
+
+def test_location_updates_are_throttled_and_jumps_ignored(ride: Ride) -> None:
+    ride.online("d", 2.0)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.accept("d", order.id)
+    start = ride.service.drivers.get("d").position
+    for _ in range(4):
+        ride.later(2)
+        ride.service.update_position("d", start)
+    assert ride.types("customer", "cust").count("driver_location") == 2  # every 5 s at most
+    ride.later(1)
+    ride.service.update_position("d", destination_point(start, 90, 50.0))  # 50 km in 1 s
+    assert ride.service.drivers.get("d").position == start
+    stored = ride.service.orders.get(order.id)
+    assert stored.approach.points[-1].flag == "jump"
+
+
+def test_route_change_makes_the_final_fare_follow_the_trip(ride: Ride) -> None:
+    ride.online("d", 0.05)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.accept("d", order.id)
+    ride.service.arrived("d", order.id)
+    ride.service.start_trip("d", order.id)
+    detour = destination_point(AKWA, 180, 3.0)  # south, away from Deido
+    ride.drive("d", detour, steps=6, step_s=60)
+    ride.drive("d", DEIDO, steps=10, step_s=60)
+    done = ride.service.complete_trip("d", order.id)
+    assert done.route_changed
+    assert done.final_fare is not None
+    assert done.final_fare.reason.startswith("recomputed")
+    assert done.final_fare.amount > done.quote.estimate
+    assert done.payment_status == PaymentStatus.PENDING
+
+
+def test_cancellations_by_role_and_state(ride: Ride) -> None:
+    ride.wallet.credit("cust", Decimal(5000), "XAF")
+    ride.online("d", 0.3)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "WALLET")
+    cancelled = ride.service.cancel(Actor.customer("cust"), order.id, "changed my mind")
+    assert cancelled.state == RideState.CANCELLED
+    assert cancelled.payment_status == PaymentStatus.RELEASED
+    assert ride.wallet.balance("cust", "XAF") == 5000
+    assert ride.types("driver", "d") == ["offer", "offer_withdrawn"]
+    assert ride.service.drivers.get("d").available
+    # After the free minutes, the customer pays the fee from the hold.
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "WALLET")
+    ride.service.accept("d", order.id)
+    ride.later(5 * 60)
+    late = ride.service.cancel(Actor.customer("cust"), order.id, "too long")
+    assert late.cancellation is not None
+    assert late.cancellation.fee == 300
+    assert ride.wallet.balance("cust", "XAF") == 5000 - 300
+    assert ride.types("driver", "d")[-1] == "order_cancelled"
+    # In progress, only an operator may cancel.
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.accept("d", order.id)
+    ride.drive("d", AKWA, steps=1)
+    ride.service.arrived("d", order.id)
+    ride.service.start_trip("d", order.id)
+    with pytest.raises(Forbidden):
+        ride.service.cancel(Actor.customer("cust"), order.id, "stop here")
+    assert ride.service.orders.get(order.id).state == RideState.IN_PROGRESS
+    stopped = ride.service.cancel(Actor.operator("ops"), order.id, "accident")
+    assert stopped.state == RideState.CANCELLED
+
+
+def test_payment_methods_and_wallet_balance(ride: Ride) -> None:
+    ride.online("d", 0.3)
+    with pytest.raises(PaymentRefused, match=r"'BITCOIN' is not enabled here \(enabled: CASH, OM"):
+        ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "BITCOIN")
+    with pytest.raises(PaymentRefused, match="holds 0 XAF"):
+        ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "WALLET")
+    assert ride.service.orders.find("customer", "cust") == []  # nothing half-written
+    assert ride.service.drivers.get("d").available
+    limited = Ride(payment_methods={"CM": ("CASH",)})
+    assert limited.service.payment_methods(AKWA) == ("CASH",)
+
+
+def test_one_active_order_per_customer_and_history(ride: Ride) -> None:
+    ride.online("d", 0.3)
+    first = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    with pytest.raises(Forbidden, match="already has an active order"):
+        ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.cancel(Actor.customer("cust"), first.id, "wrong address")
+    second = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert ride.service.current_order(Actor.customer("cust")) == ride.service.orders.get(second.id)
+    assert [o.id for o in ride.service.history(Actor.customer("cust"))] == [second.id, first.id]
+    assert [o.id for o in ride.service.history(Actor.customer("cust"), page=2, page_size=1)] == [
+        first.id
+    ]
+
+
+def test_low_rated_driver_gets_no_more_offers() -> None:
+    ride = Ride(rating_min_count=2)
+    ride.online("bad", 0.05)
+    for i in range(2):
+        order = ride.service.create_order(f"c{i}", AKWA, DEIDO, "taxi_jaune", "CASH")
+        ride.service.accept("bad", order.id)
+        ride.service.arrived("bad", order.id)
+        ride.service.start_trip("bad", order.id)
+        ride.service.complete_trip("bad", order.id)
+        ride.service.rate(Actor.customer(f"c{i}"), order.id, 1)
+    assert ride.service.drivers.get("bad").blocked
+    order = ride.service.create_order("c9", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.state == RideState.NO_DRIVER
+
+
+def test_bad_input_is_refused_naming_it(ride: Ride) -> None:
+    ride.online("d", 0.3)
+    with pytest.raises(NotFound, match="unknown vehicle type 'bus'"):
+        ride.service.driver_online("x", "bus", AKWA)
+    with pytest.raises(NotFound, match="no order 'nope'"):
+        ride.service.accept("d", "nope")
+    with pytest.raises(NotFound, match="no driver 'ghost'"):
+        ride.service.update_position("ghost", AKWA)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.accept("d", order.id)
+    for stars in (0, 6, 4.5, True):
+        with pytest.raises(InvalidRating, match="stars must be an integer from 1 to 5"):
+            ride.service.rate(Actor.customer("cust"), order.id, stars)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTransition, match="only a done ride is rated"):
+        ride.service.rate(Actor.customer("cust"), order.id, 5)
+    with pytest.raises(Forbidden, match="complete or cancel it before going offline"):
+        ride.service.driver_offline("d")
+
+
+def test_driver_going_offline_with_an_offer_passes_it(ride: Ride) -> None:
+    ride.online("a", 0.3)
+    ride.online("b", 0.6)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.driver_offline("a")
+    assert ride.service.orders.get(order.id).offered_to == "b"
+    assert not ride.service.drivers.get("a").online
