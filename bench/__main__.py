@@ -12,6 +12,7 @@ from bench.common import Options, SuiteReport, UsageError, emit
 SUITES: dict[str, str] = {
     "geo": "bench.geo",
     "pricing": "bench.pricing",
+    "service": "bench.service",
 }
 """Suite name -> module defining ``run(options: Options) -> SuiteReport``.
 
