@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -203,10 +203,16 @@ class InMemoryDriverRegistry:
 
 
 class RecordingNotifier:
-    """Keeps every message sent, per recipient: the default when no transport is wired."""
+    """Keeps the messages sent, per recipient: the default when no transport is wired.
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[Recipient, BaseModel]] = []
+    Only the last ``keep`` messages are kept, so an embedded service that
+    nobody reads from does not grow without bound.
+    """
+
+    def __init__(self, *, keep: int = 10_000) -> None:
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        self.sent: deque[tuple[Recipient, BaseModel]] = deque(maxlen=keep)
         self._lock = threading.Lock()
 
     def send(self, recipient: Recipient, message: BaseModel) -> None:
