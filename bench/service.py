@@ -33,9 +33,7 @@ TRACK_POINTS = 20
 def _random_point(rng: random.Random) -> LatLng:
     dlat = HALF_KM / 111.195
     dlng = HALF_KM / (111.195 * math.cos(math.radians(CENTRE.lat)))
-    return LatLng(
-        CENTRE.lat + rng.uniform(-dlat, dlat), CENTRE.lng + rng.uniform(-dlng, dlng)
-    )
+    return LatLng(CENTRE.lat + rng.uniform(-dlat, dlat), CENTRE.lng + rng.uniform(-dlng, dlng))
 
 
 def run(options: Options) -> SuiteReport:

@@ -6,3 +6,4 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "property"))
+sys.path.insert(0, str(Path(__file__).parent / "contract"))

@@ -88,7 +88,15 @@ class InMemoryOrderRepository:
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
         self._by_party: dict[tuple[str, str], list[str]] = defaultdict(list)
+        # Deadlines of the live offers, so that expiry never scans old orders.
+        self._deadlines: dict[str, datetime] = {}
         self._lock = threading.Lock()
+
+    def _track_deadline(self, order: Order) -> None:
+        if order.offer_expires_at is None:
+            self._deadlines.pop(order.id, None)
+        else:
+            self._deadlines[order.id] = order.offer_expires_at
 
     def get(self, order_id: str) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
@@ -104,6 +112,7 @@ class InMemoryOrderRepository:
                 raise ConcurrencyConflict(f"order {order.id!r} already exists")
             stored = attrs.evolve(order, version=1)
             self._orders[order.id] = stored
+            self._track_deadline(stored)
             self._by_party["customer", order.customer_id].append(order.id)
             if order.driver_id is not None:
                 self._by_party["driver", order.driver_id].append(order.id)
@@ -122,6 +131,7 @@ class InMemoryOrderRepository:
                 )
             stored = attrs.evolve(order, version=expected_version + 1)
             self._orders[order.id] = stored
+            self._track_deadline(stored)
             if order.driver_id is not None and order.driver_id != current.driver_id:
                 self._by_party["driver", order.driver_id].append(order.id)
             return stored
@@ -152,12 +162,11 @@ class InMemoryOrderRepository:
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with self._lock:
-            orders = list(self._orders.values())
-        return [
-            order
-            for order in orders
-            if order.offer_expires_at is not None and order.offer_expires_at <= due_by
-        ]
+            return [
+                self._orders[order_id]
+                for order_id, deadline in self._deadlines.items()
+                if deadline <= due_by
+            ]
 
 
 class InMemoryDriverRegistry:

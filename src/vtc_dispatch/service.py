@@ -427,7 +427,12 @@ class DispatchService:
                 payment_status=payment,
                 wallet_hold=hold,
             )
-            order = self.orders.add(order)
+            try:
+                order = self.orders.add(order)
+            except DispatchError:
+                if hold is not None:
+                    self.wallet.release(hold)
+                raise
             events: list[Event] = [
                 OrderCreated(
                     order.id, customer_id, vehicle_type, pickup, dropoff, payment_method, quote, now

@@ -1,0 +1,32 @@
+"""Implementations under contract: each port's tests run against every one of them.
+
+Adapters add themselves to these lists (Redis, Django) as they land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from vtc_dispatch.memory import InMemoryDriverRegistry, InMemoryOrderRepository, InMemoryWallet
+from vtc_dispatch.ports import DriverRegistry, OrderRepository, Wallet
+
+REPOSITORIES: dict[str, Callable[[], OrderRepository]] = {"memory": InMemoryOrderRepository}
+REGISTRIES: dict[str, Callable[[], DriverRegistry]] = {"memory": InMemoryDriverRegistry}
+WALLETS: dict[str, Callable[[], Wallet]] = {"memory": InMemoryWallet}
+
+
+@pytest.fixture(params=sorted(REPOSITORIES))
+def repository(request: pytest.FixtureRequest) -> OrderRepository:
+    return REPOSITORIES[request.param]()
+
+
+@pytest.fixture(params=sorted(REGISTRIES))
+def registry(request: pytest.FixtureRequest) -> DriverRegistry:
+    return REGISTRIES[request.param]()
+
+
+@pytest.fixture(params=sorted(WALLETS))
+def wallet(request: pytest.FixtureRequest) -> Wallet:
+    return WALLETS[request.param]()

@@ -1,0 +1,39 @@
+"""The DriverRegistry contract: only available drivers are found."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from samples import AKWA, T0
+
+from vtc_dispatch.errors import NotFound
+from vtc_dispatch.geo import destination_point
+from vtc_dispatch.order import DriverStatus
+from vtc_dispatch.ports import DriverRegistry
+
+
+def test_only_available_drivers_are_found(registry: DriverRegistry) -> None:
+    near = DriverStatus("near", "taxi_jaune", destination_point(AKWA, 0, 0.2), True, T0)
+    far = DriverStatus("far", "taxi_jaune", destination_point(AKWA, 90, 1.0), True, T0)
+    comfy = DriverStatus("comfy", "confort", destination_point(AKWA, 180, 0.5), True, T0)
+    for status in (near, far, comfy):
+        registry.put(status)
+    assert [d for d, _ in registry.nearest_available(AKWA, 5, 3.0, ["taxi_jaune"])] == [
+        "near",
+        "far",
+    ]
+    assert registry.count_available(AKWA, 3.0) == {"taxi_jaune": 2, "confort": 1}
+    registry.put(attrs.evolve(near, order_id="o1"))
+    registry.put(attrs.evolve(far, online=False))
+    registry.put(attrs.evolve(comfy, blocked=True))
+    assert registry.nearest_available(AKWA, 5, 3.0) == []
+    assert registry.count_available(AKWA, 3.0) == {}
+    assert registry.get("near").order_id == "o1"
+    registry.put(attrs.evolve(near, order_id=None))
+    assert [d for d, _ in registry.nearest_available(AKWA, 5, 3.0, exclude={"x"})] == ["near"]
+    assert registry.nearest_available(AKWA, 5, 3.0, exclude={"near"}) == []
+
+
+def test_unknown_driver(registry: DriverRegistry) -> None:
+    with pytest.raises(NotFound, match="no driver 'ghost'"):
+        registry.get("ghost")

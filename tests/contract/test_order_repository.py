@@ -1,0 +1,71 @@
+"""The OrderRepository contract: versions, conflicts, queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+import pytest
+from samples import T0, new_order
+
+from vtc_dispatch.errors import ConcurrencyConflict, NotFound
+from vtc_dispatch.fsm import RideEvent
+from vtc_dispatch.ports import OrderRepository
+
+
+def test_add_get_and_versions(repository: OrderRepository) -> None:
+    stored = repository.add(new_order("o1"))
+    assert stored.version == 1
+    assert repository.get("o1") == stored
+    saved = repository.save(attrs.evolve(stored, offers_made=1), expected_version=1)
+    assert saved.version == 2
+    assert repository.get("o1").offers_made == 1
+    with pytest.raises(ConcurrencyConflict, match="already exists"):
+        repository.add(new_order("o1"))
+    with pytest.raises(NotFound, match="no order 'o9'"):
+        repository.get("o9")
+
+
+def test_a_stale_save_is_refused_and_changes_nothing(repository: OrderRepository) -> None:
+    stored = repository.add(new_order("o1"))
+    first = repository.save(attrs.evolve(stored, offers_made=1), expected_version=1)
+    with pytest.raises(ConcurrencyConflict, match="version 2, not 1"):
+        repository.save(attrs.evolve(stored, offers_made=7), expected_version=1)
+    assert repository.get("o1") == first
+
+
+def test_find_by_party_newest_first_with_pages(repository: OrderRepository) -> None:
+    for i in range(5):
+        repository.add(new_order(f"o{i}", "alice"))
+    repository.add(new_order("x", "bob"))
+    assert [o.id for o in repository.find("customer", "alice")] == ["o4", "o3", "o2", "o1", "o0"]
+    assert [o.id for o in repository.find("customer", "alice", offset=1, limit=2)] == ["o3", "o2"]
+    done = repository.get("o2")
+    cancelled = attrs.evolve(
+        done, lifecycle=done.lifecycle.fire(RideEvent.CANCEL, actor="customer", at=T0)
+    )
+    repository.save(cancelled, expected_version=1)
+    assert "o2" not in [o.id for o in repository.find("customer", "alice", active=True)]
+    assert [o.id for o in repository.find("customer", "alice", active=False)] == ["o2"]
+    assert repository.find("driver", "nobody") == []
+
+
+def test_drivers_find_the_orders_they_drive(repository: OrderRepository) -> None:
+    stored = repository.add(new_order("o1"))
+    repository.save(attrs.evolve(stored, driver_id="d1"), expected_version=1)
+    assert [o.id for o in repository.find("driver", "d1")] == ["o1"]
+
+
+def test_live_offers_by_deadline(repository: OrderRepository) -> None:
+    a = repository.add(new_order("a"))
+    b = repository.add(new_order("b"))
+    repository.save(
+        attrs.evolve(a, offered_to="d1", offer_expires_at=T0 + timedelta(seconds=30)), 1
+    )
+    repository.save(
+        attrs.evolve(b, offered_to="d2", offer_expires_at=T0 + timedelta(seconds=60)), 1
+    )
+    assert [o.id for o in repository.with_live_offer(T0 + timedelta(seconds=30))] == ["a"]
+    assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))} == {"a", "b"}
+    repository.save(attrs.evolve(repository.get("a"), offered_to=None, offer_expires_at=None), 2)
+    assert [o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))] == ["b"]
