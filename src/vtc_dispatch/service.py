@@ -684,10 +684,7 @@ class DispatchService:
             )
             payment, paid = PaymentStatus.PENDING, Decimal(0)
             if order.wallet_hold is not None:
-                paid = self.wallet.capture(order.wallet_hold, fare.amount)
-                payment = (
-                    PaymentStatus.PAID if paid == fare.amount else PaymentStatus.PARTIALLY_PAID
-                )
+                payment, paid = self._capture(order.wallet_hold, fare.amount)
             order = self.orders.save(
                 attrs.evolve(
                     order,
@@ -708,6 +705,11 @@ class DispatchService:
             TripCompleted(order.id, driver_id, order.customer_id, fare, now),
         )
         return order
+
+    def _capture(self, hold: str, amount: Decimal) -> tuple[PaymentStatus, Decimal]:
+        """Take ``amount`` through a wallet hold: paid in full, or partly."""
+        paid = self.wallet.capture(hold, amount)
+        return (PaymentStatus.PAID if paid == amount else PaymentStatus.PARTIALLY_PAID), paid
 
     # -- cancellation ------------------------------------------------------
 
@@ -744,8 +746,7 @@ class DispatchService:
             payment, paid = order.payment_status, order.amount_paid
             if order.wallet_hold is not None:
                 if fee:
-                    paid = self.wallet.capture(order.wallet_hold, fee)
-                    payment = PaymentStatus.PAID if paid == fee else PaymentStatus.PARTIALLY_PAID
+                    payment, paid = self._capture(order.wallet_hold, fee)
                 else:
                     self.wallet.release(order.wallet_hold)
                     payment = PaymentStatus.RELEASED
