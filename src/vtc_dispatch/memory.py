@@ -25,12 +25,13 @@ from pydantic import BaseModel
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidMoney, NotFound, PaymentRefused
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import DriverStatus, Order
+from vtc_dispatch.order import DriverStatus, Order, RideProgress
 from vtc_dispatch.wire import Recipient
 
 __all__ = [
     "InMemoryDriverRegistry",
     "InMemoryOrderRepository",
+    "InMemoryProgressStore",
     "InMemoryWallet",
     "ManualClock",
     "RecordingNotifier",
@@ -167,6 +168,38 @@ class InMemoryOrderRepository:
                 for order_id, deadline in self._deadlines.items()
                 if deadline <= due_by
             ]
+
+
+class InMemoryProgressStore:
+    """Live ride progress in a dictionary, with optimistic versions."""
+
+    def __init__(self) -> None:
+        self._progress: dict[str, RideProgress] = {}
+        self._lock = threading.Lock()
+
+    def get(self, order_id: str) -> RideProgress:
+        """See :class:`~vtc_dispatch.ports.ProgressStore`."""
+        found = self._progress.get(order_id)
+        return RideProgress(order_id) if found is None else found
+
+    def save(self, progress: RideProgress, expected_version: int) -> RideProgress:
+        """See :class:`~vtc_dispatch.ports.ProgressStore`."""
+        with self._lock:
+            current = self._progress.get(progress.order_id)
+            version = 0 if current is None else current.version
+            if version != expected_version:
+                raise ConcurrencyConflict(
+                    f"progress of order {progress.order_id!r} is at version {version},"
+                    f" not {expected_version}: reload and retry"
+                )
+            stored = attrs.evolve(progress, version=expected_version + 1)
+            self._progress[progress.order_id] = stored
+            return stored
+
+    def discard(self, order_id: str) -> None:
+        """See :class:`~vtc_dispatch.ports.ProgressStore`."""
+        with self._lock:
+            self._progress.pop(order_id, None)
 
 
 class InMemoryDriverRegistry:

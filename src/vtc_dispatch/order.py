@@ -26,6 +26,7 @@ __all__ = [
     "Order",
     "PaymentStatus",
     "Rating",
+    "RideProgress",
 ]
 
 ACTIVE_STATES = frozenset(
@@ -121,13 +122,11 @@ class Order:
     tried: frozenset[str] = frozenset()
     """Drivers who refused, let the offer expire or withdrew: not offered again."""
     approach: Track = attrs.field(factory=Track)
-    """The assigned driver's positions on the way to the pickup."""
+    """The driver's positions on the way to the pickup, once the ride is over."""
     trip: Track = attrs.field(factory=Track)
-    """Positions while the trip is in progress: the final fare's distance."""
+    """The trip's positions (the final fare's distance), once the ride is over."""
     route_changed: bool = False
-    """A trip position left the corridor around the planned line."""
-    last_location_sent_at: datetime | None = None
-    arriving_sent: bool = False
+    """The trip left the corridor around the planned line, or ended outside it."""
     final_fare: FinalFare | None = None
     price_history: tuple[PriceChange, ...] = ()
     payment_status: PaymentStatus = PaymentStatus.NONE
@@ -145,6 +144,28 @@ class Order:
     def is_active(self) -> bool:
         """Whether the order still occupies its customer and driver."""
         return self.lifecycle.state in ACTIVE_STATES
+
+
+@attrs.frozen
+class RideProgress:
+    """The live part of a ride, written at every GPS fix: kept apart from the order.
+
+    Positions come every few seconds; keeping them out of :class:`Order`
+    means a fix never rewrites (nor conflicts with) the order itself.  The
+    service copies the tracks into the order when the ride ends.
+    """
+
+    order_id: str
+    approach: Track = attrs.field(factory=Track)
+    """The assigned driver's positions on the way to the pickup."""
+    trip: Track = attrs.field(factory=Track)
+    """Positions while the trip is in progress."""
+    route_changed: bool = False
+    """A trip position left the corridor around the planned line."""
+    last_location_sent_at: datetime | None = None
+    """When the customer was last sent the driver's position (throttling)."""
+    arriving_sent: bool = False
+    version: int = 0
 
 
 @attrs.frozen

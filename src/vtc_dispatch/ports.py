@@ -26,7 +26,7 @@ from vtc_dispatch.geo.sphere import LatLng, haversine_km
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from vtc_dispatch.order import DriverStatus, Order
+    from vtc_dispatch.order import DriverStatus, Order, RideProgress
     from vtc_dispatch.wire import Recipient
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "DriverRegistry",
     "Notifier",
     "OrderRepository",
+    "ProgressStore",
     "RouteEstimate",
     "RouteEstimator",
     "StraightLineEstimator",
@@ -95,6 +96,28 @@ class OrderRepository(Protocol):
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """Searching orders whose live offer expires at or before ``due_by``."""
+        ...
+
+
+class ProgressStore(Protocol):
+    """The live progress of rides (tracks, notification marks), one record per order.
+
+    Written at every GPS fix, so an implementation SHOULD make :meth:`save`
+    cheap; it MUST be atomic with the same optimistic rule as
+    :meth:`OrderRepository.save`, raising
+    :class:`~vtc_dispatch.errors.ConcurrencyConflict` on a stale version.
+    """
+
+    def get(self, order_id: str) -> RideProgress:
+        """The stored progress, or a new empty one (version 0) if none."""
+        ...
+
+    def save(self, progress: RideProgress, expected_version: int) -> RideProgress:
+        """Store ``progress`` as the next version of ``expected_version`` and return it."""
+        ...
+
+    def discard(self, order_id: str) -> None:
+        """Forget the progress of a ride that ended."""
         ...
 
 

@@ -79,16 +79,26 @@ from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.memory import (
     InMemoryDriverRegistry,
     InMemoryOrderRepository,
+    InMemoryProgressStore,
     InMemoryWallet,
     RecordingNotifier,
     SystemClock,
 )
-from vtc_dispatch.order import Actor, Cancellation, DriverStatus, Order, PaymentStatus, Rating
+from vtc_dispatch.order import (
+    Actor,
+    Cancellation,
+    DriverStatus,
+    Order,
+    PaymentStatus,
+    Rating,
+    RideProgress,
+)
 from vtc_dispatch.ports import (
     Clock,
     DriverRegistry,
     Notifier,
     OrderRepository,
+    ProgressStore,
     RouteEstimator,
     Wallet,
 )
@@ -186,6 +196,7 @@ class DispatchService:
         notifier: Notifier | None = None,
         clock: Clock | None = None,
         wallet: Wallet | None = None,
+        progress: ProgressStore | None = None,
         route_estimator: RouteEstimator | None = None,
         new_order_id: Callable[[], str] | None = None,
     ) -> None:
@@ -200,6 +211,7 @@ class DispatchService:
         self.notifier: Notifier = RecordingNotifier() if notifier is None else notifier
         self.clock: Clock = SystemClock() if clock is None else clock
         self.wallet: Wallet = InMemoryWallet() if wallet is None else wallet
+        self.progress: ProgressStore = InMemoryProgressStore() if progress is None else progress
         self._new_order_id = new_order_id or (lambda: f"ord-{uuid.uuid4().hex[:16]}")
         self._listeners: list[Callable[[Event], None]] = []
         self._customer_ratings: dict[str, tuple[int, int]] = {}
@@ -271,7 +283,7 @@ class DispatchService:
             order = self.orders.get(status.order_id) if status.order_id else None
             events: list[Event] = []
             if order is not None and order.driver_id == driver_id and order.state in _ON_ORDER:
-                order, accepted, events = self._record_position(order, position, at, now)
+                accepted, events = self._record_position(order, position, at, now)
                 if not accepted:
                     return
             self.drivers.put(attrs.evolve(status, position=position, updated_at=now))
@@ -280,19 +292,21 @@ class DispatchService:
 
     def _record_position(
         self, order: Order, position: LatLng, at: datetime, now: datetime
-    ) -> tuple[Order, bool, list[Event]]:
+    ) -> tuple[bool, list[Event]]:
+        """Add a fix to the ride's progress; tell the customer when it is due."""
         settings = self.settings
         events: list[Event] = []
+        progress = self.progress.get(order.id)
         on_trip = order.state == RideState.IN_PROGRESS
-        track = order.trip if on_trip else order.approach
-        track, point = track.add(position, at, received_at=now)
-        route_changed = order.route_changed
-        last_sent = order.last_location_sent_at
-        arriving_sent = order.arriving_sent
+        track, point = (progress.trip if on_trip else progress.approach).add(
+            position, at, received_at=now
+        )
+        route_changed = progress.route_changed
+        last_sent = progress.last_location_sent_at
+        arriving_sent = progress.arriving_sent
         if point.accepted:
             assert order.driver_id is not None
-            target = order.dropoff if on_trip else order.pickup
-            remaining = haversine_km(position, target)
+            remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
             eta = self._eta_s(order, remaining)
             if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
                 settings.corridor_km
@@ -314,18 +328,23 @@ class DispatchService:
                         order.id, order.driver_id, order.customer_id, remaining, eta, now
                     )
                 )
-        order = self.orders.save(
+        self.progress.save(
             attrs.evolve(
-                order,
-                trip=track if on_trip else order.trip,
-                approach=order.approach if on_trip else track,
+                progress,
+                trip=track if on_trip else progress.trip,
+                approach=progress.approach if on_trip else track,
                 route_changed=route_changed,
                 last_location_sent_at=last_sent,
                 arriving_sent=arriving_sent,
             ),
-            order.version,
+            progress.version,
         )
-        return order, point.accepted, events
+        return point.accepted, events
+
+    def ride_progress(self, actor: Actor, order_id: str) -> RideProgress:
+        """The live tracks of a ride (for its customer, driver, an operator)."""
+        order = self._owned(actor, order_id)
+        return self.progress.get(order.id)
 
     # -- the customer's search ---------------------------------------------
 
@@ -640,10 +659,10 @@ class DispatchService:
             order = self._assigned(driver_id, order_id)
             lifecycle = order.lifecycle.fire(RideEvent.START, actor="driver", at=now)
             position = self.drivers.get(driver_id).position
+            progress = self.progress.get(order.id)
             trip, _ = Track(policy=self.settings.track_policy()).add(position, now)
-            order = self.orders.save(
-                attrs.evolve(order, lifecycle=lifecycle, trip=trip), order.version
-            )
+            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
+            self.progress.save(attrs.evolve(progress, trip=trip), progress.version)
         self._publish(TripStarted(order.id, driver_id, order.customer_id, now))
         return order
 
@@ -662,7 +681,8 @@ class DispatchService:
             order = self._assigned(driver_id, order_id)
             lifecycle = order.lifecycle.fire(RideEvent.COMPLETE, actor="driver", at=now)
             position = self.drivers.get(driver_id).position
-            trip = order.trip
+            progress = self.progress.get(order.id)
+            trip = progress.trip
             if trip.last is None or trip.last.position != position:
                 trip, _ = trip.add(position, now)
             started = order.lifecycle.time_in(RideState.IN_PROGRESS)
@@ -671,7 +691,8 @@ class DispatchService:
             assert arrived is not None
             end = trip.last.position if trip.last is not None else position
             route_changed = (
-                order.route_changed or haversine_km(end, order.dropoff) > self.settings.corridor_km
+                progress.route_changed
+                or haversine_km(end, order.dropoff) > self.settings.corridor_km
             )
             fare = self.pricer.final_fare(
                 order.quote,
@@ -689,6 +710,7 @@ class DispatchService:
                 attrs.evolve(
                     order,
                     lifecycle=lifecycle,
+                    approach=progress.approach,
                     trip=trip,
                     route_changed=route_changed,
                     final_fare=fare,
@@ -700,6 +722,7 @@ class DispatchService:
                 order.version,
             )
             self._release(driver_id)
+            self.progress.discard(order.id)
         self._publish(
             *(PriceChanged(order.id, change) for change in fare.changes[1:]),
             TripCompleted(order.id, driver_id, order.customer_id, fare, now),
@@ -758,12 +781,15 @@ class DispatchService:
                 events.append(OfferWithdrawn(order.id, order.offered_to, "cancelled", now))
             if order.driver_id is not None:
                 self._release(order.driver_id)
+            progress = self.progress.get(order.id)
             order = self.orders.save(
                 attrs.evolve(
                     order,
                     lifecycle=lifecycle,
                     offered_to=None,
                     offer_expires_at=None,
+                    approach=progress.approach,
+                    trip=progress.trip,
                     cancellation=Cancellation(actor, reason, fee, now),
                     payment_status=payment,
                     wallet_hold=None,
@@ -771,6 +797,7 @@ class DispatchService:
                 ),
                 order.version,
             )
+            self.progress.discard(order.id)
             events.append(
                 OrderCancelled(
                     order.id,

@@ -9,12 +9,18 @@ from collections.abc import Callable
 
 import pytest
 
-from vtc_dispatch.memory import InMemoryDriverRegistry, InMemoryOrderRepository, InMemoryWallet
-from vtc_dispatch.ports import DriverRegistry, OrderRepository, Wallet
+from vtc_dispatch.memory import (
+    InMemoryDriverRegistry,
+    InMemoryOrderRepository,
+    InMemoryProgressStore,
+    InMemoryWallet,
+)
+from vtc_dispatch.ports import DriverRegistry, OrderRepository, ProgressStore, Wallet
 
 REPOSITORIES: dict[str, Callable[[], OrderRepository]] = {"memory": InMemoryOrderRepository}
 REGISTRIES: dict[str, Callable[[], DriverRegistry]] = {"memory": InMemoryDriverRegistry}
 WALLETS: dict[str, Callable[[], Wallet]] = {"memory": InMemoryWallet}
+PROGRESS_STORES: dict[str, Callable[[], ProgressStore]] = {"memory": InMemoryProgressStore}
 
 
 @pytest.fixture(params=sorted(REPOSITORIES))
@@ -30,3 +36,8 @@ def registry(request: pytest.FixtureRequest) -> DriverRegistry:
 @pytest.fixture(params=sorted(WALLETS))
 def wallet(request: pytest.FixtureRequest) -> Wallet:
     return WALLETS[request.param]()
+
+
+@pytest.fixture(params=sorted(PROGRESS_STORES))
+def progress_store(request: pytest.FixtureRequest) -> ProgressStore:
+    return PROGRESS_STORES[request.param]()
