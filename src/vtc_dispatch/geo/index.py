@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, _haversine_parts
@@ -504,59 +504,66 @@ class DriverIndex:
         outer_angle = min(math.pi, max_angle + _MARGIN_RAD)
         # Latitude where the cap is widest, if it lies inside a band.
         peak = math.asin(max(-1.0, min(1.0, math.sin(q_lat) / math.cos(outer_angle))))
+        rows: Sequence[int]
         rows, _ = self._box(point, max_angle)
         row_deg = self._row_deg
-        # Per band: longitude half-widths surely inside and possibly inside.
-        widths: dict[int, tuple[float, float]] = {}
+        # Per band: the longitude intervals surely inside the circle, and
+        # those that may be (the edges), worked out once for every type.
+        spans: dict[int, tuple[list[_Interval], list[_Interval]]] = {}
+        occupied = sum(len(grid) for grid in self._grids.values())
+        if len(rows) > occupied:
+            # A continent-wide circle: only the bands that hold drivers.
+            rows = sorted({row for grid in self._grids.values() for row in grid if row in rows})
+        for row in rows:
+            south = max(-_HALF_PI, (row * row_deg - 90.0) * _RAD)
+            north = min(_HALF_PI, ((row + 1) * row_deg - 90.0) * _RAD)
+            outer = max(
+                _cap_half_width_deg(south, q_lat, outer_angle),
+                _cap_half_width_deg(north, q_lat, outer_angle),
+                _cap_half_width_deg(peak, q_lat, outer_angle) if south < peak < north else -1.0,
+            )
+            if outer < 0.0:
+                continue
+            inner = min(
+                _cap_half_width_deg(south, q_lat, inner_angle),
+                _cap_half_width_deg(north, q_lat, inner_angle),
+            )
+            spans[row] = (
+                _intervals(lng1, inner - _PAD_DEG) if inner > _PAD_DEG else [],
+                _intervals(lng1, outer + _PAD_DEG),
+            )
         counts: dict[str, int] = {}
         for vehicle_type, grid in self._grids.items():
             n = 0
-            if len(rows) > len(grid):
-                bands = [(row, band) for row, band in grid.items() if row in rows]
-            else:
-                bands = [(row, band) for row in rows if (band := grid.get(row)) is not None]
-            for row, band in bands:
-                width = widths.get(row)
-                if width is None:
-                    south = max(-_HALF_PI, (row * row_deg - 90.0) * _RAD)
-                    north = min(_HALF_PI, ((row + 1) * row_deg - 90.0) * _RAD)
-                    width = widths[row] = (
-                        min(
-                            _cap_half_width_deg(south, q_lat, inner_angle),
-                            _cap_half_width_deg(north, q_lat, inner_angle),
-                        ),
-                        max(
-                            _cap_half_width_deg(south, q_lat, outer_angle),
-                            _cap_half_width_deg(north, q_lat, outer_angle),
-                            _cap_half_width_deg(peak, q_lat, outer_angle)
-                            if south < peak < north
-                            else -1.0,
-                        ),
-                    )
-                inner, outer = width
-                if outer < 0.0:
+            edges: list[tuple[_Band, int, int]] = []
+            for row, (inside, around) in spans.items():
+                band = grid.get(row)
+                if band is None:
                     continue
                 lngs = band.lngs
-                sure: list[tuple[int, int]] = []
-                if inner > _PAD_DEG:
-                    for a, b in _intervals(lng1, inner - _PAD_DEG):
-                        lo = bisect_left(lngs, a)
-                        hi = bisect_right(lngs, b, lo)
-                        n += hi - lo
-                        sure.append((lo, hi))
-                edges = []
-                for a, b in _intervals(lng1, outer + _PAD_DEG):
+                sure = []
+                for a, b in inside:
                     lo = bisect_left(lngs, a)
-                    edges += _without(lo, bisect_right(lngs, b, lo), sure)
-                for lo, hi in edges:
-                    for slot, key in zip(
-                        range(lo, hi), _scan([(band, lo, hi)], qx, qy, qz), strict=True
-                    ):
-                        if key <= sure_in or (
-                            key <= sure_out
-                            and _distance_km(q_lat, cos_q, lng1, band, slot) <= max_km
-                        ):
-                            n += 1
+                    hi = bisect_right(lngs, b, lo)
+                    n += hi - lo
+                    sure.append((lo, hi))
+                for a, b in around:
+                    lo = bisect_left(lngs, a)
+                    edges += [
+                        (band, e_lo, e_hi)
+                        for e_lo, e_hi in _without(lo, bisect_right(lngs, b, lo), sure)
+                    ]
+            keys = _scan(edges, qx, qy, qz)
+            ranked = sorted(keys)
+            n += bisect_right(ranked, sure_in)
+            if bisect_right(ranked, sure_out) > bisect_right(ranked, sure_in):
+                # A few drivers lie within the margin of the circle: measure them.
+                i = 0
+                for band, lo, hi in edges:
+                    for slot in range(lo, hi):
+                        if sure_in < keys[i] <= sure_out:
+                            n += _distance_km(q_lat, cos_q, lng1, band, slot) <= max_km
+                        i += 1
             if n:
                 counts[vehicle_type] = n
         return counts
