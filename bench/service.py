@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from bench.common import OURS, Options, Row, SuiteReport, progress
+from bench.common import OURS, Options, Row, SuiteReport, UsageError, progress
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor
@@ -87,6 +87,8 @@ def run(options: Options) -> SuiteReport:
         steps["complete_and_rate"] += perf() - t
         done += 1
     total = perf() - t_all
+    if not done:
+        raise UsageError(f"no ride could be served with {n_drivers} drivers; use a larger --n")
     rows = [
         Row(
             OURS,

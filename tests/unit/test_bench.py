@@ -136,3 +136,21 @@ def test_too_small_n_is_a_usage_error() -> None:
     done = _run_bench("geo", "--n", "2")
     assert done.returncode == 2
     assert "--n" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("suite", "ops"),
+    [
+        ("pricing", {"quote_all", "quote", "final_fare"}),
+        ("service", {"ride_cycle", "search", "create_order", "track_20_points"}),
+    ],
+)
+def test_other_suites_report_our_ops_as_json(suite: str, ops: set[str]) -> None:
+    done = _run_bench(suite, "--json", "--quick", "--n", "300")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["suite"] == suite
+    assert report["params"]["quick"] is True
+    ours = _rows(report, OURS)
+    assert ops <= set(ours)
+    assert all(_is_positive_number(ours[op]["us_per_op"]) for op in ops)
