@@ -287,7 +287,8 @@ class DispatchService:
                 if not accepted:
                     return
             self.drivers.put(attrs.evolve(status, position=position, updated_at=now))
-        self._publish(DriverMoved(driver_id, position, at, None if order is None else order.id))
+        if self._listeners:  # a move has no wire form: only listeners want it
+            self._publish(DriverMoved(driver_id, position, at, None if order is None else order.id))
         self._publish(*events)
 
     def _record_position(

@@ -307,3 +307,28 @@ def test_driver_going_offline_with_an_offer_passes_it(ride: Ride) -> None:
     ride.service.driver_offline("a")
     assert ride.service.orders.get(order.id).offered_to == "b"
     assert not ride.service.drivers.get("a").online
+
+
+def test_listeners_get_every_domain_event_after_it_is_saved(ride: Ride) -> None:
+    seen: list[str] = []
+
+    def listener(event: object) -> None:
+        if hasattr(event, "order_id") and event.order_id:
+            # The state the event reports is already stored.
+            assert ride.service.orders.get(event.order_id) is not None
+        seen.append(type(event).__name__)
+
+    ride.service.subscribe(listener)
+    ride.online("d", 0.3)
+    ride.service.update_position("d", AKWA)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.accept("d", order.id)
+    assert seen == [
+        "DriverWentOnline",
+        "DriverMoved",
+        "OrderCreated",
+        "PriceChanged",
+        "SearchStarted",
+        "OfferSent",
+        "DriverAssigned",
+    ]
