@@ -12,6 +12,10 @@ the last *accepted* point, with the first rule that matches:
 * ``stale``: it was taken more than :attr:`TrackPolicy.max_delay_s` before
   it was received (a phone that was offline replays its buffer); too old to
   show the customer where the car is now.
+* ``future``: it claims to be taken more than
+  :attr:`TrackPolicy.max_clock_skew_s` after it was received (a phone whose
+  clock runs fast); accepting it would make every real fix after it look
+  out of order until real time caught up.
 * ``duplicate``: same time and same position as the last accepted point
   (the same fix delivered twice).
 * ``out_of_order``: not later than the last accepted point (messages
@@ -90,12 +94,13 @@ class TrackPolicy:
 
     ``max_speed_kmh``: a point implying a faster move from the last accepted
     point is a ``jump``.  ``max_delay_s``: a point taken longer than this
-    before it was received is ``stale``.  ``corridor_km``: half-width of the
-    corridor around the planned line (see :func:`off_corridor`).  Each must
-    be a finite number above zero.
+    before it was received is ``stale``.  ``max_clock_skew_s``: a point
+    dated further than this after it was received is ``future``.
+    ``corridor_km``: half-width of the corridor around the planned line (see
+    :func:`off_corridor`).  Each must be a finite number above zero.
 
     >>> TrackPolicy()
-    TrackPolicy(max_speed_kmh=200.0, max_delay_s=120.0, corridor_km=1.0)
+    TrackPolicy(max_speed_kmh=200.0, max_delay_s=120.0, corridor_km=1.0, max_clock_skew_s=30.0)
     >>> TrackPolicy(max_speed_kmh=0)
     Traceback (most recent call last):
     ...
@@ -105,6 +110,7 @@ class TrackPolicy:
     max_speed_kmh: float = 200.0
     max_delay_s: float = 120.0
     corridor_km: float = 1.0
+    max_clock_skew_s: float = 30.0
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(TrackPolicy):
@@ -117,13 +123,14 @@ class Flag(StrEnum):
     >>> Flag.JUMP == "jump"
     True
     >>> [flag.value for flag in Flag]
-    ['jump', 'stale', 'out_of_order', 'duplicate']
+    ['jump', 'stale', 'out_of_order', 'duplicate', 'future']
     """
 
     JUMP = "jump"
     STALE = "stale"
     OUT_OF_ORDER = "out_of_order"
     DUPLICATE = "duplicate"
+    FUTURE = "future"
 
 
 @attrs.frozen
@@ -225,8 +232,11 @@ class Track:
         _require_aware("at", at)
         if received_at is not None:
             _require_aware("received_at", received_at)
-            if (received_at - at).total_seconds() > self.policy.max_delay_s:
+            delay_s = (received_at - at).total_seconds()
+            if delay_s > self.policy.max_delay_s:
                 return Flag.STALE
+            if -delay_s > self.policy.max_clock_skew_s:
+                return Flag.FUTURE
         last = self._summary.last
         if last is None:
             return None

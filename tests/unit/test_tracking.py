@@ -323,3 +323,21 @@ def test_location_due_refuses_bad_values_naming_them() -> None:
         location_due(None, naive, 5.0)
     with pytest.raises(InvalidCoordinates, match=r"^last_sent_at .*2024, 5, 1, 8, 0\)$"):
         location_due(naive, T0, 5.0)
+
+
+def test_a_fix_dated_in_the_future_is_set_aside_and_does_not_block_later_ones() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from vtc_dispatch.tracking import Flag
+
+    now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    track, first = Track().add(LatLng(4.05, 9.70), now, received_at=now)
+    track, ahead = track.add(LatLng(4.0501, 9.70), now + timedelta(minutes=5), received_at=now)
+    assert ahead.flag == Flag.FUTURE
+    assert track.last == first
+    later = now + timedelta(seconds=10)
+    track, real = track.add(LatLng(4.0502, 9.70), later, received_at=later)
+    assert real.accepted
+    # Within the allowed skew, a fix is taken as it is.
+    _, close = track.add(LatLng(4.0503, 9.70), later + timedelta(seconds=20), received_at=later)
+    assert close.accepted
