@@ -1,0 +1,127 @@
+"""Dispatch pool settings: how long a driver has to answer, how far to look, when to stop.
+
+Defaults are what seed 000 describes (MAX_WAITING_TIME 30 s); operators
+override them per city and vehicle type.
+
+>>> config = PoolConfig.model_validate({
+...     "default": {"max_waiting_time_s": 25},
+...     "overrides": [{"city": "douala", "vehicle_type": "confort",
+...                    "settings": {"radius_max_km": 15}}],
+... })
+>>> [config.settings_for("douala", vt).radius_max_km for vt in ("confort", "moto")]
+[15.0, 10.0]
+>>> config.settings_for("douala", "confort").max_waiting_time_s
+25.0
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+__all__ = ["PoolConfig", "PoolOverride", "PoolSettings"]
+
+
+class PoolSettings(BaseModel):
+    """How the pool offers one order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_waiting_time_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """How long one driver has to answer an offer (seed 000: MAX_WAITING_TIME)."""
+    radius_min_km: Annotated[float, Field(gt=0, le=200)] = 3.0
+    """The first search radius around the pickup."""
+    radius_max_km: Annotated[float, Field(gt=0, le=200)] = 10.0
+    """The radius is widened up to this when nobody is left closer."""
+    radius_step_km: Annotated[float, Field(gt=0, le=200)] = 1.0
+    max_offers: Annotated[int, Field(ge=1)] | None = 20
+    """Offers made for one order before giving up (``None``: no limit)."""
+    search_timeout_s: Annotated[float, Field(gt=0)] = 300.0
+    """A search ends with NO_DRIVER this long after it started, at the latest."""
+    ranking: Literal["distance", "eta", "scored"] = "distance"
+    """Nearest first, soonest first (route ETA) or a score mixing distance and reliability."""
+    on_driver_cancel: Literal["requeue", "cancel"] = "requeue"
+    """A driver who accepted then cancels: search again without them, or cancel the order."""
+
+    @model_validator(mode="after")
+    def _radii(self) -> PoolSettings:
+        if self.radius_min_km > self.radius_max_km:
+            raise ValueError(
+                f"radius_min_km ({self.radius_min_km}) is above radius_max_km"
+                f" ({self.radius_max_km})"
+            )
+        return self
+
+    def radii(self) -> list[float]:
+        """The successive search radii, from min to max by step.
+
+        >>> PoolSettings(radius_min_km=3, radius_max_km=5.5, radius_step_km=1).radii()
+        [3.0, 4.0, 5.0, 5.5]
+        """
+        out = [self.radius_min_km]
+        while out[-1] < self.radius_max_km:
+            out.append(min(self.radius_max_km, out[-1] + self.radius_step_km))
+        return out
+
+
+class PoolOverride(BaseModel):
+    """Settings for one city and/or vehicle type (``None`` matches any)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    city: str | None = None
+    vehicle_type: str | None = None
+    settings: dict[str, Any]
+
+
+class PoolConfig(BaseModel):
+    """Default pool settings and their overrides; the most specific override wins."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: PoolSettings = PoolSettings()
+    overrides: tuple[PoolOverride, ...] = ()
+    _resolved: dict[tuple[str, str], PoolSettings] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _overrides_are_valid(self) -> PoolConfig:
+        for i, override in enumerate(self.overrides):
+            try:
+                self._merge(override)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"])
+                raise ValueError(
+                    f"overrides[{i}].settings.{where}: {first['msg']} (got {first['input']!r})"
+                    if where
+                    else f"overrides[{i}].settings: {first['msg']}"
+                ) from None
+        return self
+
+    def _merge(self, override: PoolOverride) -> PoolSettings:
+        return PoolSettings.model_validate({**self.default.model_dump(), **override.settings})
+
+    def settings_for(self, city: str, vehicle_type: str) -> PoolSettings:
+        """The settings for orders of ``vehicle_type`` in ``city``.
+
+        An override naming both wins over one naming the vehicle type, which
+        wins over one naming the city; among equals, the last one listed.
+        """
+        cached = self._resolved.get((city, vehicle_type))
+        if cached is not None:
+            return cached
+        best: tuple[int, int] | None = None
+        chosen = self.default
+        for i, override in enumerate(self.overrides):
+            if override.city not in (None, city) or override.vehicle_type not in (
+                None,
+                vehicle_type,
+            ):
+                continue
+            rank = (2 if override.vehicle_type else 0) + (1 if override.city else 0)
+            if best is None or (rank, i) >= best:
+                best = (rank, i)
+                chosen = self._merge(override)
+        self._resolved[city, vehicle_type] = chosen
+        return chosen

@@ -1,0 +1,120 @@
+"""Pool configuration, driver statistics and rankers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+from pydantic import ValidationError
+
+from vtc_dispatch.geo import LatLng, destination_point
+from vtc_dispatch.pool import (
+    Candidate,
+    DistanceRanker,
+    EtaRanker,
+    PoolConfig,
+    PoolSettings,
+    ScoredRanker,
+    StatsBook,
+)
+from vtc_dispatch.ports import RouteEstimate
+
+T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+PICKUP = LatLng(4.05, 9.70)
+
+
+def test_radii_grow_by_steps_to_the_maximum() -> None:
+    assert PoolSettings().radii() == [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    assert PoolSettings(radius_min_km=2, radius_max_km=2).radii() == [2.0]
+    with pytest.raises(ValidationError, match=r"radius_min_km \(12.0\) is above radius_max_km"):
+        PoolSettings(radius_min_km=12)
+
+
+def test_the_most_specific_override_wins() -> None:
+    config = PoolConfig.model_validate(
+        {
+            "overrides": [
+                {"vehicle_type": "confort", "settings": {"max_waiting_time_s": 20}},
+                {"city": "douala", "settings": {"max_waiting_time_s": 40}},
+                {"city": "douala", "vehicle_type": "confort", "settings": {"max_offers": 3}},
+            ]
+        }
+    )
+    assert config.settings_for("douala", "confort").max_offers == 3
+    assert config.settings_for("douala", "confort").max_waiting_time_s == 30.0
+    assert config.settings_for("dakar", "confort").max_waiting_time_s == 20.0
+    assert config.settings_for("douala", "moto").max_waiting_time_s == 40.0
+    assert config.settings_for("dakar", "moto") == PoolSettings()
+
+
+def test_an_invalid_override_is_refused_at_load() -> None:
+    with pytest.raises(
+        ValidationError,
+        match=r"overrides\[0\]\.settings\.max_waiting_time_s: Input should be greater than 0"
+        r" \(got -1\)",
+    ):
+        PoolConfig.model_validate({"overrides": [{"settings": {"max_waiting_time_s": -1}}]})
+
+
+def test_stats_count_and_slide() -> None:
+    book = StatsBook(window=timedelta(hours=1))
+    for outcome, minutes in [
+        ("offered", 0),
+        ("accepted", 0),
+        ("offered", 10),
+        ("refused", 10),
+        ("offered", 50),
+        ("expired", 50),
+        ("cancelled_after_accept", 55),
+    ]:
+        book.record("d", outcome, T0 + timedelta(minutes=minutes))  # type: ignore[arg-type]
+    stats = book.get("d")
+    assert (stats.offered, stats.accepted, stats.refused, stats.expired) == (3, 1, 1, 1)
+    assert stats.acceptance_rate(T0 + timedelta(minutes=55)) == pytest.approx(1 / 3)
+    assert stats.cancellation_rate(T0 + timedelta(minutes=55)) == 1.0
+    # An hour later the acceptance has left the window.
+    assert stats.acceptance_rate(T0 + timedelta(minutes=61)) == pytest.approx(0.0)
+    assert book.get("nobody").acceptance_rate(T0) is None
+    with pytest.raises(ValueError, match="unknown outcome 'ignored'"):
+        book.record("d", "ignored", T0)  # type: ignore[arg-type]
+
+
+def candidate(name: str, km: float, bearing: float = 0.0) -> Candidate:
+    return Candidate(name, km, destination_point(PICKUP, bearing, km))
+
+
+def test_distance_ranking_breaks_ties_by_id() -> None:
+    ranked = DistanceRanker().rank(
+        PICKUP, [candidate("b", 1.0), candidate("a", 1.0), candidate("c", 0.5)], T0
+    )
+    assert [c.driver_id for c, _ in ranked] == ["c", "a", "b"]
+
+
+@attrs.frozen
+class SlowNorth:
+    """A router where going south is twice as fast as going north."""
+
+    def estimate(self, pickup: LatLng, dropoff: LatLng) -> RouteEstimate:
+        minutes = abs(pickup.lat - dropoff.lat) * 1000 * (2.0 if dropoff.lat > pickup.lat else 1.0)
+        return RouteEstimate(1.0, minutes, 1.0, 1.0, minutes, minutes)
+
+
+def test_eta_ranking_follows_the_router() -> None:
+    north = candidate("north", 1.0, bearing=180)  # south of the pickup, drives north
+    south = candidate("south", 1.5, bearing=0)  # north of the pickup, drives south
+    ranked = EtaRanker(SlowNorth()).rank(PICKUP, [north, south], T0)
+    assert [c.driver_id for c, _ in ranked] == ["south", "north"]
+
+
+def test_scored_ranking_puts_unreliable_drivers_later() -> None:
+    book = StatsBook()
+    for _ in range(4):
+        book.record("flaky", "refused", T0)
+    book.record("steady", "accepted", T0)
+    ranked = ScoredRanker(book).rank(
+        PICKUP, [candidate("flaky", 1.0), candidate("steady", 1.5), candidate("new", 1.2)], T0
+    )
+    assert [c.driver_id for c, _ in ranked] == ["new", "steady", "flaky"]
+    with pytest.raises(ValueError, match="needs the current time"):
+        ScoredRanker(book).rank(PICKUP, [], None)
