@@ -43,6 +43,7 @@ __all__ = [
     "DriverMoved",
     "DriverWentOffline",
     "DriverWentOnline",
+    "DriverWithdrew",
     "Event",
     "InvalidEvent",
     "NoDriverFound",
@@ -203,6 +204,17 @@ class NoDriverFound:
     at: datetime = attrs.field(validator=_aware)
 
 
+@attrs.frozen
+class DriverWithdrew:
+    """The driver who accepted cancelled: the order is searching again without them."""
+
+    order_id: str
+    driver_id: str
+    customer_id: str
+    reason: str
+    at: datetime = attrs.field(validator=_aware)
+
+
 # -- the ride ----------------------------------------------------------------------
 
 
@@ -343,6 +355,7 @@ Event: TypeAlias = (
     | OfferRejected
     | OfferExpired
     | NoDriverFound
+    | DriverWithdrew
     | DriverAssigned
     | DriverLocated
     | DriverArriving

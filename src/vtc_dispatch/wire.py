@@ -66,6 +66,7 @@ from vtc_dispatch.events import (
     DriverMoved,
     DriverWentOffline,
     DriverWentOnline,
+    DriverWithdrew,
     Event,
     NoDriverFound,
     OfferExpired,
@@ -97,6 +98,7 @@ __all__ = [
     "DriverInbound",
     "DriverLocationMessage",
     "DriverOutbound",
+    "DriverWithdrewMessage",
     "DriversAvailableMessage",
     "InvalidMessage",
     "LocationMessage",
@@ -520,6 +522,15 @@ class NoDriverFoundMessage(_Message):
     at: AwareDatetime
 
 
+class DriverWithdrewMessage(_Message):
+    """Server: your driver cancelled; another one is being looked for."""
+
+    type: Literal["driver_withdrew"] = "driver_withdrew"
+    order_id: Id
+    reason: str
+    at: AwareDatetime
+
+
 # -- unions --------------------------------------------------------------------------
 
 DriverInbound: TypeAlias = Annotated[
@@ -540,7 +551,7 @@ CustomerInbound: TypeAlias = Annotated[
 CustomerOutbound: TypeAlias = Annotated[
     DriversAvailableMessage | DriverAssignedMessage | DriverLocationMessage
     | DriverArrivingMessage | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage
-    | NoDriverFoundMessage | OrderCancelledMessage,
+    | NoDriverFoundMessage | OrderCancelledMessage | DriverWithdrewMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a customer receives."""
@@ -548,6 +559,7 @@ OutboundMessage: TypeAlias = (
     OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage | DriversAvailableMessage
     | DriverAssignedMessage | DriverLocationMessage | DriverArrivingMessage
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
+    | DriverWithdrewMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -796,6 +808,11 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 (Recipient("customer", event.customer_id), completed),
                 (Recipient("driver", event.driver_id), completed),
             ]
+        case DriverWithdrew():
+            withdrew = DriverWithdrewMessage(
+                order_id=event.order_id, reason=event.reason, at=event.at
+            )
+            return [(Recipient("customer", event.customer_id), withdrew)]
         case NoDriverFound():
             none_found = NoDriverFoundMessage(order_id=event.order_id, at=event.at)
             return [(Recipient("customer", event.customer_id), none_found)]
@@ -844,7 +861,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    20
+    21
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),

@@ -23,6 +23,7 @@ from vtc_dispatch.events import (
     DriverMoved,
     DriverWentOffline,
     DriverWentOnline,
+    DriverWithdrew,
     Event,
     InvalidEvent,
     NoDriverFound,
@@ -51,6 +52,7 @@ from vtc_dispatch.wire import (
     DriverAssignedMessage,
     DriverLocationMessage,
     DriversAvailableMessage,
+    DriverWithdrewMessage,
     InvalidMessage,
     LocationMessage,
     NoDriverFoundMessage,
@@ -89,6 +91,8 @@ DESIGN_TYPES = {
     "search", "create_order", "cancel",
     "drivers_available", "driver_assigned", "driver_location", "driver_arriving",
     "driver_arrived", "trip_started", "trip_completed", "no_driver_found",
+    # beyond DESIGN: the driver who accepted cancelled, the search goes on
+    "driver_withdrew",
 }  # fmt: skip
 
 
@@ -203,6 +207,7 @@ def customer_outbound() -> list[BaseModel]:
         TripStartedMessage(order_id="o-1", at=AT),
         completed(),
         NoDriverFoundMessage(order_id="o-1", at=AT),
+        DriverWithdrewMessage(order_id="o-1", reason="flat tyre", at=AT),
         cancelled(),
     ]  # fmt: skip
 
@@ -453,6 +458,7 @@ def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
         OfferRejected("o-1", "d-7", AT),
         OfferExpired("o-1", "d-7", AT),
         NoDriverFound("o-1", "c-1", AT),
+        DriverWithdrew("o-1", "d-7", "c-1", "flat tyre", AT),
         DriverAssigned("o-1", "d-7", "c-1", "taxi_jaune", DRIVER_AT, 179.2, AT),
         DriverLocated("o-1", "d-7", "c-1", DRIVER_AT, 61.0, AT),
         DriverArriving("o-1", "d-7", "c-1", 0.25, 40.5, AT),
@@ -479,6 +485,7 @@ EXPECTED: dict[type, list[tuple[Recipient, str]]] = {
     OfferRejected: [],
     OfferExpired: [(DRIVER, "offer_withdrawn")],
     NoDriverFound: [(CUSTOMER, "no_driver_found")],
+    DriverWithdrew: [(CUSTOMER, "driver_withdrew")],
     DriverAssigned: [(CUSTOMER, "driver_assigned")],
     DriverLocated: [(CUSTOMER, "driver_location")],
     DriverArriving: [(CUSTOMER, "driver_arriving")],
