@@ -6,10 +6,13 @@ nothing is built at import time.  Commands load an order, compute its next
 version, save it (optimistic concurrency) and then tell the parties, as
 domain events turned into wire messages (:mod:`vtc_dispatch.wire`).
 
-Until the dispatch pool lands (``vtc_dispatch.pool``), a nearest-first
-sequential stand-in makes the offers: the nearest available driver of the
-type within the search radius gets the offer and is reserved; a refusal or
-no answer within ``max_waiting_time_s`` passes it to the next one.
+Offers follow the pool settings of the order's city and vehicle type
+(:class:`~vtc_dispatch.pool.PoolSettings`): the best-ranked available driver
+within the current radius gets the offer and is reserved; a refusal or no
+answer within ``max_waiting_time_s`` passes it to the next one, ranked
+again at that moment; the radius widens by steps when nobody is left; the
+search ends with NO_DRIVER at the maximum radius, after ``max_offers`` or
+after ``search_timeout_s``.
 
 >>> from datetime import datetime, timezone
 >>> from vtc_dispatch.geo import LatLng
@@ -58,6 +61,7 @@ from vtc_dispatch.events import (
     DriverMoved,
     DriverWentOffline,
     DriverWentOnline,
+    DriverWithdrew,
     Event,
     NoDriverFound,
     OfferRejected,
@@ -93,6 +97,16 @@ from vtc_dispatch.order import (
     Rating,
     RideProgress,
 )
+from vtc_dispatch.pool import (
+    Candidate,
+    DistanceRanker,
+    EtaRanker,
+    PoolConfig,
+    PoolSettings,
+    Ranker,
+    ScoredRanker,
+    StatsBook,
+)
 from vtc_dispatch.ports import (
     Clock,
     DriverRegistry,
@@ -123,9 +137,7 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     search_radius_km: Annotated[float, Field(gt=0, le=100)] = 5.0
-    """Drivers shown by ``search`` and offered an order are within this distance."""
-    max_waiting_time_s: Annotated[float, Field(gt=0, le=600)] = 30.0
-    """How long one driver has to answer an offer (seed 000: MAX_WAITING_TIME)."""
+    """Drivers shown by ``search`` are within this distance (offers follow the pool's radii)."""
     arrive_radius_km: Annotated[float, Field(gt=0, le=5)] = 0.1
     """A driver may declare arrival only this close to the pickup."""
     arriving_km: Annotated[float, Field(gt=0, le=10)] = 0.5
@@ -176,6 +188,10 @@ _FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
 }
 """Cancellation fee policy by role; the operator's rule applies to the system too."""
 
+_DISTANCE_FIRST = DistanceRanker()
+# Drivers looked up per offer: the ranker chooses among them.
+_CANDIDATES = 10
+
 _ON_ORDER = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
 
 
@@ -197,6 +213,9 @@ class DispatchService:
         clock: Clock | None = None,
         wallet: Wallet | None = None,
         progress: ProgressStore | None = None,
+        pool: PoolConfig | None = None,
+        ranker: Ranker | None = None,
+        stats: StatsBook | None = None,
         route_estimator: RouteEstimator | None = None,
         new_order_id: Callable[[], str] | None = None,
     ) -> None:
@@ -212,6 +231,9 @@ class DispatchService:
         self.clock: Clock = SystemClock() if clock is None else clock
         self.wallet: Wallet = InMemoryWallet() if wallet is None else wallet
         self.progress: ProgressStore = InMemoryProgressStore() if progress is None else progress
+        self.pool = PoolConfig() if pool is None else pool
+        self.stats = StatsBook() if stats is None else stats
+        self._ranker = ranker
         self._new_order_id = new_order_id or (lambda: f"ord-{uuid.uuid4().hex[:16]}")
         self._listeners: list[Callable[[Event], None]] = []
         self._customer_ratings: dict[str, tuple[int, int]] = {}
@@ -470,22 +492,48 @@ class DispatchService:
         with self._lock:
             order = self._owned(Actor.customer(customer_id), order_id)
             lifecycle = order.lifecycle.fire(RideEvent.SEARCH_AGAIN, actor="customer", at=now)
-            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
+            order = self.orders.save(
+                attrs.evolve(order, lifecycle=lifecycle, offers_made=0), order.version
+            )
             order, events = self._offer_next(order, now)
         self._publish(SearchStarted(order.id, now), *events)
         return order
 
     # -- offers (the stand-in pool) ----------------------------------------
 
+    def _pool_settings(self, order: Order) -> PoolSettings:
+        return self.pool.settings_for(order.quote.city, order.vehicle_type)
+
+    def _ranker_for(self, order: Order, settings: PoolSettings) -> Ranker:
+        if self._ranker is not None:
+            return self._ranker
+        if settings.ranking == "eta":
+            return EtaRanker(self.pricer.route_estimator(order.quote.city))
+        if settings.ranking == "scored":
+            return ScoredRanker(self.stats)
+        return _DISTANCE_FIRST
+
     def _offer_next(self, order: Order, now: datetime) -> tuple[Order, list[Event]]:
-        """Offer ``order`` to the nearest available driver not tried yet, or give up."""
-        found = self.drivers.nearest_available(
-            order.pickup,
-            1,
-            self.settings.search_radius_km,
-            (order.vehicle_type,),
-            exclude=order.tried,
-        )
+        """Offer ``order`` to the best available driver not tried yet, or give up.
+
+        Candidates are looked for within the pool's radii, widening by
+        steps; they are ranked now, so drivers who moved or came online
+        since the last offer are taken into account.
+        """
+        settings = self._pool_settings(order)
+        started = order.lifecycle.time_in(RideState.SEARCHING)
+        assert started is not None
+        deadline = started + timedelta(seconds=settings.search_timeout_s)
+        found: list[tuple[str, float]] = []
+        if now < deadline and (
+            settings.max_offers is None or order.offers_made < settings.max_offers
+        ):
+            for radius in settings.radii():
+                found = self.drivers.nearest_available(
+                    order.pickup, _CANDIDATES, radius, (order.vehicle_type,), exclude=order.tried
+                )
+                if found:
+                    break
         if not found:
             lifecycle = order.lifecycle.fire(RideEvent.NO_DRIVER, actor="system", at=now)
             order = self.orders.save(
@@ -493,9 +541,14 @@ class DispatchService:
                 order.version,
             )
             return order, [NoDriverFound(order.id, order.customer_id, now)]
-        driver_id, km = found[0]
-        timeout = self.settings.max_waiting_time_s
-        expires = now + timedelta(seconds=timeout)
+        candidates = [
+            Candidate(driver_id, km, self.drivers.get(driver_id).position)
+            for driver_id, km in found
+        ]
+        best, _ = self._ranker_for(order, settings).rank(order.pickup, candidates, now)[0]
+        driver_id, km = best.driver_id, best.distance_km
+        expires = min(now + timedelta(seconds=settings.max_waiting_time_s), deadline)
+        timeout = (expires - now).total_seconds()
         order = self.orders.save(
             attrs.evolve(
                 order,
@@ -507,6 +560,7 @@ class DispatchService:
         )
         status = self.drivers.get(driver_id)
         self.drivers.put(attrs.evolve(status, order_id=order.id))
+        self.stats.record(driver_id, "offered", now)
         quote = order.quote
         return order, [
             OfferSent(
@@ -541,6 +595,7 @@ class DispatchService:
             ),
             order.version,
         )
+        self.stats.record(driver_id, "expired" if expired else "refused", now)
         passed: Event = (
             OfferExpiredEvent(order.id, driver_id, now)
             if expired
@@ -568,6 +623,7 @@ class DispatchService:
                 order.version,
             )
             eta = self._eta_s(order, haversine_km(status.position, order.pickup))
+            self.stats.record(driver_id, "accepted", now)
         self._publish(
             DriverAssigned(
                 order.id,
@@ -757,6 +813,12 @@ class DispatchService:
         now = self.clock.now()
         with self._lock:
             order = self._owned(actor, order_id)
+            if (
+                actor.role == "driver"
+                and order.state == RideState.ACCEPTED
+                and self._pool_settings(order).on_driver_cancel == "requeue"
+            ):
+                return self._requeue(order, actor.id, reason, now)
             lifecycle = order.lifecycle.fire(
                 RideEvent.CANCEL, actor=actor.role, at=now, reason=reason
             )
@@ -812,6 +874,30 @@ class DispatchService:
                 )
             )
         self._publish(*events)
+        return order
+
+    def _requeue(self, order: Order, driver_id: str, reason: str, now: datetime) -> Order:
+        """The driver who accepted withdraws: search again without them."""
+        lifecycle = order.lifecycle.fire(RideEvent.REQUEUE, actor="system", at=now, reason=reason)
+        self._release(driver_id)
+        self.stats.record(driver_id, "cancelled_after_accept", now)
+        self.progress.discard(order.id)
+        order = self.orders.save(
+            attrs.evolve(
+                order,
+                lifecycle=lifecycle,
+                driver_id=None,
+                tried=order.tried | {driver_id},
+                offers_made=0,
+            ),
+            order.version,
+        )
+        order, events = self._offer_next(order, now)
+        self._publish(
+            DriverWithdrew(order.id, driver_id, order.customer_id, reason, now),
+            SearchStarted(order.id, now),
+            *events,
+        )
         return order
 
     # -- ratings -----------------------------------------------------------

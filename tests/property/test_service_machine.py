@@ -200,6 +200,18 @@ class ServiceMachine(RuleBasedStateMachine):
                 assert holding.get(status.driver_id) == [status.order_id]
 
     @invariant()
+    def every_search_ends_by_its_total_timeout(self) -> None:
+        now = self.clock.now()
+        for order in self.orders._orders.values():
+            if order.state != RideState.SEARCHING:
+                continue
+            started = order.lifecycle.time_in(RideState.SEARCHING)
+            assert started is not None
+            deadline = started + timedelta(seconds=self.service.pool.default.search_timeout_s)
+            assert order.offer_expires_at is not None
+            assert now <= order.offer_expires_at <= deadline
+
+    @invariant()
     def money_is_decimal_in_xaf(self) -> None:
         for order in self.orders._orders.values():
             quote = order.quote
@@ -222,4 +234,4 @@ class ServiceMachine(RuleBasedStateMachine):
 
 
 TestServiceMachine = ServiceMachine.TestCase
-TestServiceMachine.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)
+TestServiceMachine.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)

@@ -332,3 +332,84 @@ def test_listeners_get_every_domain_event_after_it_is_saved(ride: Ride) -> None:
         "OfferSent",
         "DriverAssigned",
     ]
+
+
+def test_radius_grows_by_steps_and_offers_are_reranked_at_each_pass() -> None:
+    ride = Ride()
+    ride.online("far", 7.5)  # beyond the first radii (3, 4, ... km)
+    ride.online("near", 2.0)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.offered_to == "near"
+    ride.online("newcomer", 0.2)  # comes online while "near" holds the offer
+    order = ride.service.reject("near", order.id)
+    assert order.offered_to == "newcomer"
+    order = ride.service.reject("newcomer", order.id)
+    assert order.offered_to == "far"  # found only once the radius reached 8 km
+    order = ride.service.reject("far", order.id)
+    assert order.state == RideState.NO_DRIVER
+
+
+def test_search_stops_after_max_offers_and_at_the_total_timeout() -> None:
+    from vtc_dispatch.pool import PoolConfig
+
+    ride = Ride()
+    ride.service.pool = PoolConfig.model_validate(
+        {"default": {"max_offers": 2, "search_timeout_s": 45, "max_waiting_time_s": 30}}
+    )
+    for i in range(4):
+        ride.online(f"d{i}", 0.2 * (i + 1))
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    order = ride.service.reject("d0", order.id)
+    assert order.offered_to == "d1"
+    assert order.offer_expires_at == T0 + timedelta(seconds=30)
+    order = ride.service.reject("d1", order.id)
+    assert order.state == RideState.NO_DRIVER  # two offers made: the limit
+    ride.service.search_again("cust", order.id)
+    again = ride.service.orders.get(order.id)
+    assert again.offered_to == "d2"
+    ride.later(30)
+    ride.service.expire_due()
+    again = ride.service.orders.get(order.id)
+    # The next offer is cut short by the search's total timeout (45 s after it restarted).
+    assert again.offered_to == "d3"
+    assert again.offer_expires_at == T0 + timedelta(seconds=45)
+    ride.later(15)
+    ride.service.expire_due()
+    assert ride.service.orders.get(order.id).state == RideState.NO_DRIVER
+
+
+def test_a_driver_who_accepted_then_cancels_is_replaced_or_the_order_cancelled() -> None:
+    from vtc_dispatch.pool import PoolConfig
+
+    ride = Ride()
+    ride.online("a", 0.2)
+    ride.online("b", 0.4)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.accept("a", order.id)
+    order = ride.service.cancel(Actor.driver("a"), order.id, "flat tyre")
+    assert (order.state, order.offered_to) == (RideState.SEARCHING, "b")
+    assert order.tried == frozenset({"a"})
+    assert "driver_withdrew" in ride.types("customer", "cust")
+    assert ride.service.stats.get("a").cancelled_after_accept == 1
+    assert ride.service.drivers.get("a").available
+    ride.service.pool = PoolConfig.model_validate({"default": {"on_driver_cancel": "cancel"}})
+    ride.service.accept("b", order.id)
+    order = ride.service.cancel(Actor.driver("b"), order.id, "no fuel")
+    assert order.state == RideState.CANCELLED
+
+
+def test_the_pool_keeps_each_drivers_statistics() -> None:
+    ride = Ride()
+    ride.online("d", 0.2)
+    for i in range(3):
+        order = ride.service.create_order(f"c{i}", AKWA, DEIDO, "taxi_jaune", "CASH")
+        if i == 0:
+            ride.service.reject("d", order.id)
+        elif i == 1:
+            ride.later(30)
+            ride.service.expire_due()
+        else:
+            ride.service.accept("d", order.id)
+    stats = ride.service.stats.get("d")
+    assert (stats.offered, stats.refused, stats.expired, stats.accepted) == (3, 1, 1, 1)
+    assert stats.acceptance_rate(ride.clock.now()) == pytest.approx(1 / 3)

@@ -76,5 +76,7 @@ def test_a_driver_cancels_only_a_ride_it_drives(service: DispatchService) -> Non
     order = accepted(service)
     with pytest.raises(Forbidden, match="driver 'other' is not the driver"):
         service.cancel(Actor.driver("other"), order.id, "no")
-    cancelled = service.cancel(Actor.driver("mine"), order.id, "flat tyre")
-    assert cancelled.state == RideState.CANCELLED
+    requeued = service.cancel(Actor.driver("mine"), order.id, "flat tyre")
+    assert requeued.state == RideState.SEARCHING
+    assert requeued.driver_id is None
+    assert requeued.offered_to == "other"

@@ -214,6 +214,13 @@ class Pricer:
         )
         return _Meter(tariff, sections, vehicle)
 
+    def route_estimator(self, city_id: str) -> RouteEstimator:
+        """The route estimator used for trips in ``city_id``."""
+        try:
+            return self._estimators[city_id]
+        except KeyError:
+            raise PricingUnavailable(f"unknown city {city_id!r}") from None
+
     @property
     def config(self) -> PricingConfig:
         """The configuration this pricer was built from."""
