@@ -22,6 +22,7 @@ __all__ = [
     "InvalidZone",
     "NotFound",
     "OfferExpired",
+    "OfferWithdrawn",
     "PaymentRefused",
     "PricingUnavailable",
     "StorageUnavailable",
@@ -100,7 +101,11 @@ class PaymentRefused(DispatchError):
 
 
 class OfferExpired(DispatchError):
-    """The driver answered an offer after its deadline (or it was withdrawn)."""
+    """The driver answered an offer after its deadline."""
+
+
+class OfferWithdrawn(DispatchError):
+    """The offer was withdrawn: another driver took the order, or it was cancelled."""
 
 
 class StorageUnavailable(DispatchError):

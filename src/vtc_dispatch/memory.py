@@ -94,10 +94,11 @@ class InMemoryOrderRepository:
         self._lock = threading.Lock()
 
     def _track_deadline(self, order: Order) -> None:
-        if order.offer_expires_at is None:
+        deadline = order.next_deadline
+        if deadline is None:
             self._deadlines.pop(order.id, None)
         else:
-            self._deadlines[order.id] = order.offer_expires_at
+            self._deadlines[order.id] = deadline
 
     def get(self, order_id: str) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""

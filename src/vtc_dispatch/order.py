@@ -23,6 +23,7 @@ __all__ = [
     "Actor",
     "Cancellation",
     "DriverStatus",
+    "LiveOffer",
     "Order",
     "PaymentStatus",
     "Rating",
@@ -101,6 +102,21 @@ class Cancellation:
 
 
 @attrs.frozen
+class LiveOffer:
+    """The order offered to one driver, waiting for the answer.
+
+    In batch mode with a stagger, an offer may be made (the driver is
+    reserved) before it is shown: ``shown`` turns true at ``sent_at``.
+    """
+
+    driver_id: str
+    distance_km: float
+    sent_at: datetime
+    expires_at: datetime
+    shown: bool = True
+
+
+@attrs.frozen
 class Order:
     """One ride, from the quote to the ratings."""
 
@@ -115,9 +131,8 @@ class Order:
     created_at: datetime
     version: int = 0
     driver_id: str | None = None
-    offered_to: str | None = None
-    """The driver holding the live offer, while searching."""
-    offer_expires_at: datetime | None = None
+    offers: tuple[LiveOffer, ...] = ()
+    """The live offers, best ranked first (one in sequential mode)."""
     offers_made: int = 0
     tried: frozenset[str] = frozenset()
     """Drivers who refused, let the offer expire or withdrew: not offered again."""
@@ -134,6 +149,25 @@ class Order:
     amount_paid: Decimal = Decimal(0)
     cancellation: Cancellation | None = None
     ratings: tuple[Rating, ...] = ()
+
+    @property
+    def offered_to(self) -> str | None:
+        """The driver of the first live offer (the only one in sequential mode)."""
+        return self.offers[0].driver_id if self.offers else None
+
+    @property
+    def offer_expires_at(self) -> datetime | None:
+        """When the first live offer expires."""
+        return self.offers[0].expires_at if self.offers else None
+
+    def offer_to(self, driver_id: str) -> LiveOffer | None:
+        """The live offer made to ``driver_id``, if any."""
+        return next((o for o in self.offers if o.driver_id == driver_id), None)
+
+    @property
+    def next_deadline(self) -> datetime | None:
+        """When an offer must next be shown or expired; ``None`` without live offers."""
+        return min((o.expires_at if o.shown else o.sent_at for o in self.offers), default=None)
 
     @property
     def state(self) -> str:

@@ -95,7 +95,7 @@ class OrderRepository(Protocol):
         ...
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
-        """Searching orders whose live offer expires at or before ``due_by``."""
+        """Orders whose :attr:`Order.next_deadline` (an offer to show or to expire) is due."""
         ...
 
 

@@ -51,6 +51,7 @@ from vtc_dispatch.errors import (
     InvalidTransition,
     NotFound,
     OfferExpired,
+    OfferWithdrawn,
     PaymentRefused,
 )
 from vtc_dispatch.events import (
@@ -66,7 +67,6 @@ from vtc_dispatch.events import (
     NoDriverFound,
     OfferRejected,
     OfferSent,
-    OfferWithdrawn,
     OrderCancelled,
     OrderCreated,
     PriceChanged,
@@ -77,6 +77,9 @@ from vtc_dispatch.events import (
 )
 from vtc_dispatch.events import (
     OfferExpired as OfferExpiredEvent,
+)
+from vtc_dispatch.events import (
+    OfferWithdrawn as OfferWithdrawnEvent,
 )
 from vtc_dispatch.fsm import RIDE, RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
@@ -92,6 +95,7 @@ from vtc_dispatch.order import (
     Actor,
     Cancellation,
     DriverStatus,
+    LiveOffer,
     Order,
     PaymentStatus,
     Rating,
@@ -279,8 +283,9 @@ class DispatchService:
             status = self.drivers.get(driver_id)
             if status.order_id is not None:
                 order = self.orders.get(status.order_id)
-                if order.offered_to == driver_id:
-                    self._pass_offer(order, driver_id, now, expired=False)
+                if order.offer_to(driver_id) is not None:
+                    order, events = self._drop_offer(order, driver_id, now, expired=False)
+                    self._publish(*events)
                     status = self.drivers.get(driver_id)
                 elif order.state in _ON_ORDER:
                     raise Forbidden(
@@ -514,117 +519,132 @@ class DispatchService:
         return _DISTANCE_FIRST
 
     def _offer_next(self, order: Order, now: datetime) -> tuple[Order, list[Event]]:
-        """Offer ``order`` to the best available driver not tried yet, or give up.
+        """Offer ``order`` to the best available drivers not tried yet, or give up.
 
         Candidates are looked for within the pool's radii, widening by
         steps; they are ranked now, so drivers who moved or came online
-        since the last offer are taken into account.
+        since the last offer are taken into account.  Sequential mode makes
+        one offer, batch mode ``batch_size`` (shown ``stagger_s`` apart).
         """
         settings = self._pool_settings(order)
         started = order.lifecycle.time_in(RideState.SEARCHING)
         assert started is not None
         deadline = started + timedelta(seconds=settings.search_timeout_s)
+        room = 1 if settings.mode == "sequential" else settings.batch_size
+        if settings.max_offers is not None:
+            room = min(room, settings.max_offers - order.offers_made)
         found: list[tuple[str, float]] = []
-        if now < deadline and (
-            settings.max_offers is None or order.offers_made < settings.max_offers
-        ):
+        if now < deadline and room > 0:
             for radius in settings.radii():
                 found = self.drivers.nearest_available(
-                    order.pickup, _CANDIDATES, radius, (order.vehicle_type,), exclude=order.tried
+                    order.pickup,
+                    max(room, _CANDIDATES),
+                    radius,
+                    (order.vehicle_type,),
+                    exclude=order.tried,
                 )
                 if found:
                     break
         if not found:
             lifecycle = order.lifecycle.fire(RideEvent.NO_DRIVER, actor="system", at=now)
             order = self.orders.save(
-                attrs.evolve(order, lifecycle=lifecycle, offered_to=None, offer_expires_at=None),
-                order.version,
+                attrs.evolve(order, lifecycle=lifecycle, offers=()), order.version
             )
             return order, [NoDriverFound(order.id, order.customer_id, now)]
         candidates = [
             Candidate(driver_id, km, self.drivers.get(driver_id).position)
             for driver_id, km in found
         ]
-        best, _ = self._ranker_for(order, settings).rank(order.pickup, candidates, now)[0]
-        driver_id, km = best.driver_id, best.distance_km
-        expires = min(now + timedelta(seconds=settings.max_waiting_time_s), deadline)
-        timeout = (expires - now).total_seconds()
+        ranked = self._ranker_for(order, settings).rank(order.pickup, candidates, now)[:room]
+        wait = timedelta(seconds=settings.max_waiting_time_s)
+        offers = []
+        for rank, (candidate, _) in enumerate(ranked):
+            shown_at = now + timedelta(seconds=settings.stagger_s * rank)
+            if shown_at >= deadline:
+                break
+            offers.append(
+                LiveOffer(
+                    candidate.driver_id,
+                    candidate.distance_km,
+                    shown_at,
+                    min(shown_at + wait, deadline),
+                    shown=shown_at <= now,
+                )
+            )
         order = self.orders.save(
-            attrs.evolve(
-                order,
-                offered_to=driver_id,
-                offer_expires_at=expires,
-                offers_made=order.offers_made + 1,
-            ),
+            attrs.evolve(order, offers=tuple(offers), offers_made=order.offers_made + len(offers)),
             order.version,
         )
-        status = self.drivers.get(driver_id)
-        self.drivers.put(attrs.evolve(status, order_id=order.id))
-        self.stats.record(driver_id, "offered", now)
+        for offer in offers:
+            status = self.drivers.get(offer.driver_id)
+            self.drivers.put(attrs.evolve(status, order_id=order.id))
+        return order, [self._offer_sent(order, o, now) for o in offers if o.shown]
+
+    def _offer_sent(self, order: Order, offer: LiveOffer, now: datetime) -> Event:
+        self.stats.record(offer.driver_id, "offered", now)
         quote = order.quote
-        return order, [
-            OfferSent(
-                order.id,
-                driver_id,
-                order.pickup,
-                order.dropoff,
-                order.vehicle_type,
-                quote.minimum,
-                quote.maximum,
-                quote.currency,
-                km,
-                timeout,
-                expires,
-                now,
-            )
-        ]
+        return OfferSent(
+            order.id,
+            offer.driver_id,
+            order.pickup,
+            order.dropoff,
+            order.vehicle_type,
+            quote.minimum,
+            quote.maximum,
+            quote.currency,
+            offer.distance_km,
+            (offer.expires_at - now).total_seconds(),
+            offer.expires_at,
+            now,
+        )
 
     def _release(self, driver_id: str) -> None:
         status = self.drivers.get(driver_id)
         self.drivers.put(attrs.evolve(status, order_id=None))
 
-    def _pass_offer(self, order: Order, driver_id: str, now: datetime, *, expired: bool) -> None:
-        """The offered driver refused or let it expire: release and offer to the next."""
+    def _drop_offer(
+        self, order: Order, driver_id: str, now: datetime, *, expired: bool
+    ) -> tuple[Order, list[Event]]:
+        """The driver refused or let the offer expire: release; with no offer left, go on."""
         self._release(driver_id)
+        self.stats.record(driver_id, "expired" if expired else "refused", now)
         order = self.orders.save(
             attrs.evolve(
                 order,
-                offered_to=None,
-                offer_expires_at=None,
+                offers=tuple(o for o in order.offers if o.driver_id != driver_id),
                 tried=order.tried | {driver_id},
             ),
             order.version,
         )
-        self.stats.record(driver_id, "expired" if expired else "refused", now)
         passed: Event = (
             OfferExpiredEvent(order.id, driver_id, now)
             if expired
             else OfferRejected(order.id, driver_id, now)
         )
+        if order.offers:
+            return order, [passed]
         order, events = self._offer_next(order, now)
-        self._publish(passed, *events)
+        return order, [passed, *events]
 
     def accept(self, driver_id: str, order_id: str) -> Order:
-        """The offered driver accepts: the order is ACCEPTED and the customer told."""
+        """A driver accepts a live offer: the order is ACCEPTED, the other offers withdrawn."""
         now = self.clock.now()
         with self._lock:
             order = self.orders.get(order_id)
             self._check_offer(order, driver_id, now)
             lifecycle = order.lifecycle.fire(RideEvent.ACCEPT, actor="driver", at=now)
             status = self.drivers.get(driver_id)
+            others = [o.driver_id for o in order.offers if o.driver_id != driver_id]
             order = self.orders.save(
-                attrs.evolve(
-                    order,
-                    lifecycle=lifecycle,
-                    driver_id=driver_id,
-                    offered_to=None,
-                    offer_expires_at=None,
-                ),
+                attrs.evolve(order, lifecycle=lifecycle, driver_id=driver_id, offers=()),
                 order.version,
             )
+            for other in others:
+                self._release(other)
             eta = self._eta_s(order, haversine_km(status.position, order.pickup))
             self.stats.record(driver_id, "accepted", now)
         self._publish(
+            *(OfferWithdrawnEvent(order.id, other, "taken", now) for other in others),
             DriverAssigned(
                 order.id,
                 driver_id,
@@ -633,52 +653,87 @@ class DispatchService:
                 status.position,
                 eta,
                 now,
-            )
+            ),
         )
         return order
 
     def reject(self, driver_id: str, order_id: str) -> Order:
-        """The offered driver refuses: the next driver gets the offer."""
+        """A driver refuses a live offer; in sequential mode the next driver gets it."""
         now = self.clock.now()
         with self._lock:
             order = self.orders.get(order_id)
             self._check_offer(order, driver_id, now)
-            self._pass_offer(order, driver_id, now, expired=False)
-            return self.orders.get(order_id)
+            order, events = self._drop_offer(order, driver_id, now, expired=False)
+        self._publish(*events)
+        return order
 
     def _check_offer(self, order: Order, driver_id: str, now: datetime) -> None:
-        if order.offered_to != driver_id:
+        offer = order.offer_to(driver_id)
+        if offer is None or not offer.shown:
+            if order.driver_id is not None and order.driver_id != driver_id:
+                raise OfferWithdrawn(f"order {order.id!r} went to another driver")
+            if order.state == RideState.CANCELLED:
+                raise OfferWithdrawn(f"order {order.id!r} was cancelled")
             if driver_id in order.tried:
                 raise OfferExpired(
                     f"the offer of order {order.id!r} to driver {driver_id!r} is over"
                 )
             raise Forbidden(f"driver {driver_id!r} holds no offer for order {order.id!r}")
-        assert order.offer_expires_at is not None
-        if now >= order.offer_expires_at:
+        if now >= offer.expires_at:
             raise OfferExpired(
                 f"the offer of order {order.id!r} to driver {driver_id!r} expired at"
-                f" {order.offer_expires_at.isoformat()}"
+                f" {offer.expires_at.isoformat()}"
             )
 
     def expire_due(self, now: datetime | None = None) -> int:
-        """Pass every offer whose answer time is over to the next driver.
+        """Show staggered offers that are due and pass expired ones to the next drivers.
 
-        Idempotent: an offer is passed once; returns how many were.
+        Idempotent: a deadline is handled once; returns how many offers
+        were shown or expired.
         """
         now = self.clock.now() if now is None else now
-        passed = 0
+        handled = 0
         with self._lock:
-            for order in self.orders.with_live_offer(now):
-                current = self.orders.get(order.id)
-                if (
-                    current.offered_to is None
-                    or current.offer_expires_at is None
-                    or current.offer_expires_at > now
-                ):
-                    continue
-                self._pass_offer(current, current.offered_to, now, expired=True)
-                passed += 1
-        return passed
+            for due in self.orders.with_live_offer(now):
+                _, events, count = self._advance(self.orders.get(due.id), now)
+                handled += count
+                self._publish(*events)
+        return handled
+
+    def _advance(self, order: Order, now: datetime) -> tuple[Order, list[Event], int]:
+        """Show the staggered offers that are due and drop the expired ones."""
+        events: list[Event] = []
+        # A staggered offer whose whole answer time went by before it could
+        # be shown (the scheduler was late) is dropped unseen.
+        unseen = {o.driver_id for o in order.offers if not o.shown and o.expires_at <= now}
+        reveal = {o.driver_id for o in order.offers if not o.shown and o.sent_at <= now}
+        reveal -= unseen
+        if unseen or reveal:
+            for driver_id in unseen:
+                self._release(driver_id)
+            order = self.orders.save(
+                attrs.evolve(
+                    order,
+                    offers=tuple(
+                        attrs.evolve(o, shown=True) if o.driver_id in reveal else o
+                        for o in order.offers
+                        if o.driver_id not in unseen
+                    ),
+                ),
+                order.version,
+            )
+            events += [
+                self._offer_sent(order, o, now) for o in order.offers if o.driver_id in reveal
+            ]
+        count = len(unseen) + len(reveal)
+        for offer in [o for o in order.offers if o.shown and o.expires_at <= now]:
+            order, dropped = self._drop_offer(order, offer.driver_id, now, expired=True)
+            events += dropped
+            count += 1
+        if not order.offers and order.state == RideState.SEARCHING:
+            order, more = self._offer_next(order, now)
+            events += more
+        return order, events, count
 
     # -- the trip ----------------------------------------------------------
 
@@ -839,9 +894,10 @@ class DispatchService:
             elif fee:
                 payment = PaymentStatus.PENDING
             events: list[Event] = []
-            if order.offered_to is not None:
-                self._release(order.offered_to)
-                events.append(OfferWithdrawn(order.id, order.offered_to, "cancelled", now))
+            for offer in order.offers:
+                self._release(offer.driver_id)
+                if offer.shown:
+                    events.append(OfferWithdrawnEvent(order.id, offer.driver_id, "cancelled", now))
             if order.driver_id is not None:
                 self._release(order.driver_id)
             progress = self.progress.get(order.id)
@@ -849,8 +905,7 @@ class DispatchService:
                 attrs.evolve(
                     order,
                     lifecycle=lifecycle,
-                    offered_to=None,
-                    offer_expires_at=None,
+                    offers=(),
                     approach=progress.approach,
                     trip=progress.trip,
                     cancellation=Cancellation(actor, reason, fee, now),

@@ -10,6 +10,7 @@ from samples import T0, new_order
 
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
 from vtc_dispatch.fsm import RideEvent
+from vtc_dispatch.order import LiveOffer
 from vtc_dispatch.ports import OrderRepository
 
 
@@ -56,16 +57,21 @@ def test_drivers_find_the_orders_they_drive(repository: OrderRepository) -> None
     assert [o.id for o in repository.find("driver", "d1")] == ["o1"]
 
 
+def offer(driver: str, seconds: float, *, shown_after: float = 0.0) -> LiveOffer:
+    sent = T0 + timedelta(seconds=shown_after)
+    return LiveOffer(driver, 1.0, sent, T0 + timedelta(seconds=seconds), shown=shown_after == 0)
+
+
 def test_live_offers_by_deadline(repository: OrderRepository) -> None:
     a = repository.add(new_order("a"))
     b = repository.add(new_order("b"))
-    repository.save(
-        attrs.evolve(a, offered_to="d1", offer_expires_at=T0 + timedelta(seconds=30)), 1
-    )
-    repository.save(
-        attrs.evolve(b, offered_to="d2", offer_expires_at=T0 + timedelta(seconds=60)), 1
-    )
-    assert [o.id for o in repository.with_live_offer(T0 + timedelta(seconds=30))] == ["a"]
-    assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))} == {"a", "b"}
-    repository.save(attrs.evolve(repository.get("a"), offered_to=None, offer_expires_at=None), 2)
-    assert [o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))] == ["b"]
+    c = repository.add(new_order("c"))
+    repository.save(attrs.evolve(a, offers=(offer("d1", 30),)), 1)
+    repository.save(attrs.evolve(b, offers=(offer("d2", 60),)), 1)
+    # A staggered offer not shown yet is due when it must be shown.
+    repository.save(attrs.evolve(c, offers=(offer("d3", 90), offer("d4", 100, shown_after=20))), 1)
+    assert [o.id for o in repository.with_live_offer(T0 + timedelta(seconds=19))] == []
+    assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=30))} == {"a", "c"}
+    assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))} == {"a", "b", "c"}
+    repository.save(attrs.evolve(repository.get("a"), offers=()), 2)
+    assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))} == {"b", "c"}

@@ -20,6 +20,7 @@ from vtc_dispatch.memory import (
     ManualClock,
 )
 from vtc_dispatch.order import Actor
+from vtc_dispatch.pool import PoolConfig
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService, ServiceSettings
 
@@ -32,6 +33,8 @@ ON_RIDE = {RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS}
 
 
 class ServiceMachine(RuleBasedStateMachine):
+    pool = PoolConfig()
+
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
@@ -45,6 +48,7 @@ class ServiceMachine(RuleBasedStateMachine):
             wallet=self.wallet,
             orders=self.orders,
             drivers=self.drivers,
+            pool=self.pool,
         )
         for customer in CUSTOMERS[:2]:
             self.wallet.credit(customer, Decimal(3000), "XAF")
@@ -142,11 +146,15 @@ class ServiceMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), accept=st.booleans())
     def offered_driver_answers(self, data: st.DataObject, accept: bool) -> None:
-        offered = [o for o in self.orders._orders.values() if o.offered_to]
+        offered = [
+            (order.id, offer.driver_id)
+            for order in self.orders._orders.values()
+            for offer in order.offers
+        ]
         if offered:
-            order = data.draw(st.sampled_from(offered))
+            order_id, driver = data.draw(st.sampled_from(offered))
             verb = self.service.accept if accept else self.service.reject
-            self.attempt(verb, order.offered_to, order.id)
+            self.attempt(verb, driver, order_id)
 
     @rule(data=st.data())
     def assigned_driver_moves_on(self, data: st.DataObject) -> None:
@@ -181,17 +189,17 @@ class ServiceMachine(RuleBasedStateMachine):
     def one_order_per_driver_and_one_driver_per_order(self) -> None:
         holding: dict[str, list[str]] = {}
         for order in self.orders._orders.values():
+            if order.offers:
+                assert order.state == RideState.SEARCHING
+                assert order.driver_id is None
             if not order.is_active:
-                assert order.offered_to is None
                 continue
-            assert not (order.offered_to and order.driver_id and order.state not in ON_RIDE)
             if order.state in ON_RIDE:
                 assert order.driver_id is not None
-                assert order.offered_to is None
                 holding.setdefault(order.driver_id, []).append(order.id)
-            elif order.offered_to is not None:
-                assert order.state == RideState.SEARCHING
-                holding.setdefault(order.offered_to, []).append(order.id)
+            for offer in order.offers:
+                # A driver is reserved by every offer, shown or not.
+                holding.setdefault(offer.driver_id, []).append(order.id)
         for driver, orders in holding.items():
             assert len(orders) == 1, (driver, orders)
             assert self.drivers.get(driver).order_id == orders[0]
@@ -208,8 +216,10 @@ class ServiceMachine(RuleBasedStateMachine):
             started = order.lifecycle.time_in(RideState.SEARCHING)
             assert started is not None
             deadline = started + timedelta(seconds=self.service.pool.default.search_timeout_s)
-            assert order.offer_expires_at is not None
-            assert now <= order.offer_expires_at <= deadline
+            assert order.offers
+            for offer in order.offers:
+                assert offer.expires_at <= deadline
+                assert now <= (offer.expires_at if offer.shown else offer.sent_at)
 
     @invariant()
     def money_is_decimal_in_xaf(self) -> None:
@@ -235,3 +245,15 @@ class ServiceMachine(RuleBasedStateMachine):
 
 TestServiceMachine = ServiceMachine.TestCase
 TestServiceMachine.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)
+
+
+class BatchMachine(ServiceMachine):
+    """The same checks with offers made three at a time, shown 10 s apart."""
+
+    pool = PoolConfig.model_validate(
+        {"default": {"mode": "batch", "batch_size": 3, "stagger_s": 10}}
+    )
+
+
+TestBatchMachine = BatchMachine.TestCase
+TestBatchMachine.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)

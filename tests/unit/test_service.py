@@ -413,3 +413,77 @@ def test_the_pool_keeps_each_drivers_statistics() -> None:
     stats = ride.service.stats.get("d")
     assert (stats.offered, stats.refused, stats.expired, stats.accepted) == (3, 1, 1, 1)
     assert stats.acceptance_rate(ride.clock.now()) == pytest.approx(1 / 3)
+
+
+def batch_ride(**pool: object) -> Ride:
+    from vtc_dispatch.pool import PoolConfig
+
+    ride = Ride()
+    ride.service.pool = PoolConfig.model_validate({"default": {"mode": "batch", **pool}})
+    for i, km in enumerate([0.2, 0.4, 0.6, 0.8]):
+        ride.online(f"d{i}", km)
+    return ride
+
+
+def test_batch_first_accept_wins_and_the_others_are_withdrawn() -> None:
+    from vtc_dispatch.errors import OfferWithdrawn
+
+    ride = batch_ride(batch_size=3)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert [o.driver_id for o in order.offers] == ["d0", "d1", "d2"]
+    assert all(ride.types("driver", d) == ["offer"] for d in ("d0", "d1", "d2"))
+    ride.service.accept("d1", order.id)
+    with pytest.raises(OfferWithdrawn, match="went to another driver"):
+        ride.service.accept("d0", order.id)
+    assert ride.types("driver", "d0") == ["offer", "offer_withdrawn"]
+    assert ride.types("driver", "d2") == ["offer", "offer_withdrawn"]
+    assert ride.service.drivers.get("d0").available
+    assert ride.service.orders.get(order.id).driver_id == "d1"
+
+
+def test_batch_refusals_wait_for_the_whole_batch_then_the_next_one() -> None:
+    ride = batch_ride(batch_size=2)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    order = ride.service.reject("d0", order.id)
+    assert [o.driver_id for o in order.offers] == ["d1"]  # no new batch yet
+    order = ride.service.reject("d1", order.id)
+    assert [o.driver_id for o in order.offers] == ["d2", "d3"]
+
+
+def test_stagger_shows_the_next_driver_later() -> None:
+    ride = batch_ride(batch_size=3, stagger_s=10)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert [(o.driver_id, o.shown) for o in order.offers] == [
+        ("d0", True),
+        ("d1", False),
+        ("d2", False),
+    ]
+    assert ride.types("driver", "d1") == []
+    with pytest.raises(Forbidden, match="holds no offer"):
+        ride.service.accept("d1", order.id)  # not shown yet
+    ride.later(10)
+    assert ride.service.expire_due() == 1
+    assert ride.types("driver", "d1") == ["offer"]
+    offer = ride.service.orders.get(order.id).offer_to("d1")
+    assert offer is not None
+    assert offer.expires_at == T0 + timedelta(seconds=40)
+    ride.service.accept("d1", order.id)
+    assert not ride.service.drivers.get("d2").order_id  # the unseen offer was released
+
+
+def test_cancel_during_a_batch_withdraws_every_live_offer() -> None:
+    ride = batch_ride(batch_size=3)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.cancel(Actor.customer("cust"), order.id, "found a taxi")
+    for driver in ("d0", "d1", "d2"):
+        assert ride.types("driver", driver) == ["offer", "offer_withdrawn"]
+        assert ride.service.drivers.get(driver).available
+
+
+def test_a_late_scheduler_drops_offers_whose_time_passed_unseen() -> None:
+    ride = batch_ride(batch_size=2, stagger_s=10)
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.later(300)  # nobody called expire_due for five minutes
+    ride.service.expire_due()
+    assert ride.types("driver", "d1") == []  # never shown an already expired offer
+    assert ride.service.orders.get(order.id).state == RideState.NO_DRIVER

@@ -39,6 +39,11 @@ class PoolSettings(BaseModel):
     """Offers made for one order before giving up (``None``: no limit)."""
     search_timeout_s: Annotated[float, Field(gt=0)] = 300.0
     """A search ends with NO_DRIVER this long after it started, at the latest."""
+    mode: Literal["sequential", "batch"] = "sequential"
+    """One driver at a time, or ``batch_size`` at once (first to accept wins)."""
+    batch_size: Annotated[int, Field(ge=1, le=50)] = 3
+    stagger_s: Annotated[float, Field(ge=0, le=600)] = 0.0
+    """In batch mode, each next driver of the batch sees the offer this much later."""
     ranking: Literal["distance", "eta", "scored"] = "distance"
     """Nearest first, soonest first (route ETA) or a score mixing distance and reliability."""
     on_driver_cancel: Literal["requeue", "cancel"] = "requeue"
