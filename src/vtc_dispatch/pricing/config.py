@@ -24,9 +24,7 @@ vtc_dispatch.errors.InvalidPricingConfig: tariffs[0].per_km: Input should be gre
 
 from __future__ import annotations
 
-import json
 import os
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime, time
 from decimal import Decimal
@@ -48,6 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from vtc_dispatch.errors import InvalidPricingConfig
+from vtc_dispatch.loading import describe_error, read_config_file
 from vtc_dispatch.pricing.money import CURRENCY_MINOR_UNITS, RoundingMode
 
 __all__ = [
@@ -439,37 +438,6 @@ def _ref_error(path: str, what: str, value: str) -> ValueError:
     return ValueError(f"{path}: unknown {what} {value!r}")
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not out:
-            out = part
-        else:
-            out += f".{part}"
-    return out
-
-
-def _describe(error: ValidationError) -> str:
-    errors = error.errors(include_url=False)
-    # A bad item also makes its container fail (e.g. "too short" once the
-    # item is dropped); only the innermost problems are worth reporting.
-    leaves = [
-        e
-        for e in errors
-        if not any(o is not e and o["loc"][: len(e["loc"])] == e["loc"] for o in errors)
-    ]
-    first = leaves[0]
-    where = _location(first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if "input" in first and first["type"] not in {"value_error", "missing"}:
-        message += f" (got {first['input']!r})"
-    extra = len(leaves) - 1
-    more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
-
-
 def load_pricing_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> PricingConfig:
     """Load and check a pricing configuration from a mapping or a file.
 
@@ -480,7 +448,7 @@ def load_pricing_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> P
     if isinstance(source, Mapping):
         data: object = source
     else:
-        data = _read_file(Path(source))
+        data = read_config_file(Path(source))
     if not isinstance(data, Mapping):
         raise InvalidPricingConfig(
             f"a pricing configuration is a mapping, got {type(data).__name__}"
@@ -488,26 +456,4 @@ def load_pricing_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> P
     try:
         return PricingConfig.model_validate(data)
     except ValidationError as exc:
-        raise InvalidPricingConfig(_describe(exc)) from None
-
-
-def _read_file(path: Path) -> object:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidPricingConfig(f"cannot read {path}: {exc.strerror}") from None
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".json":
-            return json.loads(text)
-        if suffix == ".toml":
-            return tomllib.loads(text)
-        if suffix in {".yaml", ".yml"}:
-            import yaml  # noqa: PLC0415  (only needed for YAML files)
-
-            return yaml.safe_load(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidPricingConfig(f"{path}: not valid {suffix[1:].upper()}: {exc}") from None
-    except Exception as exc:  # yaml.YAMLError and friends
-        raise InvalidPricingConfig(f"{path}: not valid YAML: {exc}") from None
-    raise InvalidPricingConfig(f"{path}: unknown format {suffix!r} (use .json, .yaml or .toml)")
+        raise InvalidPricingConfig(describe_error(exc)) from None
