@@ -161,6 +161,11 @@ class InMemoryOrderRepository:
                 found.append(order)
         return found[offset : offset + limit]
 
+    def next_deadline(self) -> datetime | None:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with self._lock:
+            return min(self._deadlines.values(), default=None)
+
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with self._lock:

@@ -98,6 +98,10 @@ class OrderRepository(Protocol):
         """Orders whose :attr:`Order.next_deadline` (an offer to show or to expire) is due."""
         ...
 
+    def next_deadline(self) -> datetime | None:
+        """The earliest :attr:`Order.next_deadline` of all orders, ``None`` if none."""
+        ...
+
 
 class ProgressStore(Protocol):
     """The live progress of rides (tracks, notification marks), one record per order.

@@ -71,7 +71,11 @@ def test_live_offers_by_deadline(repository: OrderRepository) -> None:
     # A staggered offer not shown yet is due when it must be shown.
     repository.save(attrs.evolve(c, offers=(offer("d3", 90), offer("d4", 100, shown_after=20))), 1)
     assert [o.id for o in repository.with_live_offer(T0 + timedelta(seconds=19))] == []
+    assert repository.next_deadline() == T0 + timedelta(seconds=20)
     assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=30))} == {"a", "c"}
     assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))} == {"a", "b", "c"}
     repository.save(attrs.evolve(repository.get("a"), offers=()), 2)
+    repository.save(attrs.evolve(repository.get("c"), offers=()), 2)
+    assert repository.next_deadline() == T0 + timedelta(seconds=60)
+    repository.save(attrs.evolve(repository.get("c"), offers=(offer("d3", 90),)), 3)
     assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))} == {"b", "c"}

@@ -7,6 +7,7 @@
 
 from vtc_dispatch.pool.config import PoolConfig, PoolOverride, PoolSettings
 from vtc_dispatch.pool.ranking import Candidate, DistanceRanker, EtaRanker, Ranker, ScoredRanker
+from vtc_dispatch.pool.runner import run_deadlines
 from vtc_dispatch.pool.stats import DriverStats, StatsBook
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "Ranker",
     "ScoredRanker",
     "StatsBook",
+    "run_deadlines",
 ]
