@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.events import OfferSent
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import (
@@ -34,6 +35,7 @@ ON_RIDE = {RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS}
 
 class ServiceMachine(RuleBasedStateMachine):
     pool = PoolConfig()
+    check_ranking = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,9 +52,24 @@ class ServiceMachine(RuleBasedStateMachine):
             drivers=self.drivers,
             pool=self.pool,
         )
+        self.misranked: list[str] = []
+        if self.check_ranking:
+            self.service.subscribe(self._offer_went_to_the_nearest)
         for customer in CUSTOMERS[:2]:
             self.wallet.credit(customer, Decimal(3000), "XAF")
         self.order_ids: list[str] = []
+
+    def _offer_went_to_the_nearest(self, event: object) -> None:
+        """At the moment an offer is made, no untried available driver is nearer."""
+        if not isinstance(event, OfferSent):
+            return
+        order = self.orders.get(event.order_id)
+        radius = self.service.pool.default.radius_max_km
+        for driver_id, km in self.drivers.nearest_available(
+            order.pickup, 50, radius, (order.vehicle_type,), exclude=order.tried
+        ):
+            if (km, driver_id) < (event.distance_to_pickup_km, event.driver_id):
+                self.misranked.append(f"{event.driver_id} offered while {driver_id} was nearer")
 
     def _state(self) -> object:
         # The in-memory stores' contents: equal before and after a refused command.
@@ -208,6 +225,10 @@ class ServiceMachine(RuleBasedStateMachine):
                 assert holding.get(status.driver_id) == [status.order_id]
 
     @invariant()
+    def offers_go_to_the_best_ranked_driver(self) -> None:
+        assert self.misranked == []
+
+    @invariant()
     def every_search_ends_by_its_total_timeout(self) -> None:
         now = self.clock.now()
         for order in self.orders._orders.values():
@@ -253,6 +274,8 @@ class BatchMachine(ServiceMachine):
     pool = PoolConfig.model_validate(
         {"default": {"mode": "batch", "batch_size": 3, "stagger_s": 10}}
     )
+    # Staggered offers are shown later, after drivers may have moved.
+    check_ranking = False
 
 
 TestBatchMachine = BatchMachine.TestCase
