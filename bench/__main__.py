@@ -13,6 +13,7 @@ SUITES: dict[str, str] = {
     "geo": "bench.geo",
     "pricing": "bench.pricing",
     "service": "bench.service",
+    "pool": "bench.pool",
 }
 """Suite name -> module defining ``run(options: Options) -> SuiteReport``.
 
