@@ -36,6 +36,7 @@ from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
 
 __all__ = [
+    "BidSubmitted",
     "DriverArrived",
     "DriverArriving",
     "DriverAssigned",
@@ -205,6 +206,19 @@ class NoDriverFound:
 
 
 @attrs.frozen
+class BidSubmitted:
+    """A carrier offered to do the job for ``amount`` (bidding mode)."""
+
+    order_id: str
+    driver_id: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    distance_km: float
+    at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
 class DriverWithdrew:
     """The driver who accepted cancelled: the order is searching again without them."""
 
@@ -356,6 +370,7 @@ Event: TypeAlias = (
     | OfferExpired
     | NoDriverFound
     | DriverWithdrew
+    | BidSubmitted
     | DriverAssigned
     | DriverLocated
     | DriverArriving

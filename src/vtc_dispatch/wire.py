@@ -59,6 +59,7 @@ from pydantic_core import ErrorDetails
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
+    BidSubmitted,
     DriverArrived,
     DriverArriving,
     DriverAssigned,
@@ -85,8 +86,11 @@ from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.pricing.quote import FareQuote
 
 __all__ = [
+    "AcceptBidMessage",
     "AcceptMessage",
     "ArrivedMessage",
+    "BidMessage",
+    "BidReceivedMessage",
     "CancelMessage",
     "CompleteMessage",
     "CreateOrderMessage",
@@ -298,6 +302,14 @@ class StartMessage(_Message):
     order_id: Id
 
 
+class BidMessage(_Message):
+    """Driver (bidding mode): I will do this job for ``amount`` (replaces my earlier bid)."""
+
+    type: Literal["bid"] = "bid"
+    order_id: Id
+    amount: Amount
+
+
 class CompleteMessage(_Message):
     """Driver: the trip is over; waiting minutes and supplements to charge, if any."""
 
@@ -386,6 +398,14 @@ class CancelMessage(_Message):
     type: Literal["cancel"] = "cancel"
     order_id: Id
     reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class AcceptBidMessage(_Message):
+    """Customer (bidding mode): I take this carrier's bid."""
+
+    type: Literal["accept_bid"] = "accept_bid"
+    order_id: Id
+    driver_id: Id
 
 
 # -- server -> customer ----------------------------------------------------------------
@@ -522,6 +542,18 @@ class NoDriverFoundMessage(_Message):
     at: AwareDatetime
 
 
+class BidReceivedMessage(_Message):
+    """Server (bidding mode): a carrier bid on your order."""
+
+    type: Literal["bid_received"] = "bid_received"
+    order_id: Id
+    driver_id: Id
+    amount: Amount
+    currency: Currency
+    distance_km: Km
+    at: AwareDatetime
+
+
 class DriverWithdrewMessage(_Message):
     """Server: your driver cancelled; another one is being looked for."""
 
@@ -535,7 +567,7 @@ class DriverWithdrewMessage(_Message):
 
 DriverInbound: TypeAlias = Annotated[
     LocationMessage | AcceptMessage | RejectMessage | ArrivedMessage | StartMessage
-    | CompleteMessage,
+    | CompleteMessage | BidMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver sends."""
@@ -545,13 +577,15 @@ DriverOutbound: TypeAlias = Annotated[
 ]
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
 CustomerInbound: TypeAlias = Annotated[
-    SearchMessage | CreateOrderMessage | CancelMessage, Field(discriminator="type")
+    SearchMessage | CreateOrderMessage | CancelMessage | AcceptBidMessage,
+    Field(discriminator="type"),
 ]
 """What a customer sends."""
 CustomerOutbound: TypeAlias = Annotated[
     DriversAvailableMessage | DriverAssignedMessage | DriverLocationMessage
     | DriverArrivingMessage | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage
-    | NoDriverFoundMessage | OrderCancelledMessage | DriverWithdrewMessage,
+    | NoDriverFoundMessage | OrderCancelledMessage | DriverWithdrewMessage
+    | BidReceivedMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a customer receives."""
@@ -559,7 +593,7 @@ OutboundMessage: TypeAlias = (
     OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage | DriversAvailableMessage
     | DriverAssignedMessage | DriverLocationMessage | DriverArrivingMessage
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
-    | DriverWithdrewMessage
+    | DriverWithdrewMessage | BidReceivedMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -808,6 +842,16 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 (Recipient("customer", event.customer_id), completed),
                 (Recipient("driver", event.driver_id), completed),
             ]
+        case BidSubmitted():
+            bid = BidReceivedMessage(
+                order_id=event.order_id,
+                driver_id=event.driver_id,
+                amount=event.amount,
+                currency=event.currency,
+                distance_km=event.distance_km,
+                at=event.at,
+            )
+            return [(Recipient("customer", event.customer_id), bid)]
         case DriverWithdrew():
             withdrew = DriverWithdrewMessage(
                 order_id=event.order_id, reason=event.reason, at=event.at
@@ -861,7 +905,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    21
+    24
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
+    BidSubmitted,
     DriverArrived,
     DriverArriving,
     DriverAssigned,
@@ -42,8 +43,11 @@ from vtc_dispatch.events import (
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.pricing import FareQuote, FinalFare, PriceChange, Pricer, douala_config
 from vtc_dispatch.wire import (
+    AcceptBidMessage,
     AcceptMessage,
     ArrivedMessage,
+    BidMessage,
+    BidReceivedMessage,
     CancelMessage,
     CompleteMessage,
     CreateOrderMessage,
@@ -93,6 +97,8 @@ DESIGN_TYPES = {
     "driver_arrived", "trip_started", "trip_completed", "no_driver_found",
     # beyond DESIGN: the driver who accepted cancelled, the search goes on
     "driver_withdrew",
+    # beyond DESIGN: bidding mode (freight, seed 001)
+    "bid", "accept_bid", "bid_received",
 }  # fmt: skip
 
 
@@ -129,6 +135,7 @@ def driver_inbound() -> list[BaseModel]:
         StartMessage(order_id="o-1"),
         CompleteMessage(order_id="o-1"),
         CompleteMessage(order_id="o-1", waiting_min=7.5, supplements=("luggage",)),
+        BidMessage(order_id="o-1", amount=Decimal("45000")),
     ]
 
 
@@ -144,6 +151,7 @@ def customer_inbound() -> list[BaseModel]:
             payment_method="CASH",
         ),
         CancelMessage(order_id="o-1", reason="driver too far"),
+        AcceptBidMessage(order_id="o-1", driver_id="d-7"),
     ]  # fmt: skip
 
 
@@ -208,6 +216,10 @@ def customer_outbound() -> list[BaseModel]:
         completed(),
         NoDriverFoundMessage(order_id="o-1", at=AT),
         DriverWithdrewMessage(order_id="o-1", reason="flat tyre", at=AT),
+        BidReceivedMessage(
+            order_id="o-1", driver_id="d-7", amount=Decimal(45000), currency="XOF",
+            distance_km=3.2, at=AT,
+        ),
         cancelled(),
     ]  # fmt: skip
 
@@ -331,7 +343,7 @@ def test_an_unknown_type_lists_the_types_this_side_may_send() -> None:
         parse_driver_message('{"type": "teleport", "order_id": "o-1"}')
     assert str(caught.value) == (
         "driver message: type: expected one of 'location', 'accept', 'reject', 'arrived',"
-        " 'start', 'complete', got 'teleport'"
+        " 'start', 'complete', 'bid', got 'teleport'"
     )
     assert (caught.value.message_type, caught.value.field) == (None, "type")
 
@@ -459,6 +471,7 @@ def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
         OfferExpired("o-1", "d-7", AT),
         NoDriverFound("o-1", "c-1", AT),
         DriverWithdrew("o-1", "d-7", "c-1", "flat tyre", AT),
+        BidSubmitted("o-1", "d-7", "c-1", Decimal("45000"), "XOF", 3.2, AT),
         DriverAssigned("o-1", "d-7", "c-1", "taxi_jaune", DRIVER_AT, 179.2, AT),
         DriverLocated("o-1", "d-7", "c-1", DRIVER_AT, 61.0, AT),
         DriverArriving("o-1", "d-7", "c-1", 0.25, 40.5, AT),
@@ -486,6 +499,7 @@ EXPECTED: dict[type, list[tuple[Recipient, str]]] = {
     OfferExpired: [(DRIVER, "offer_withdrawn")],
     NoDriverFound: [(CUSTOMER, "no_driver_found")],
     DriverWithdrew: [(CUSTOMER, "driver_withdrew")],
+    BidSubmitted: [(CUSTOMER, "bid_received")],
     DriverAssigned: [(CUSTOMER, "driver_assigned")],
     DriverLocated: [(CUSTOMER, "driver_location")],
     DriverArriving: [(CUSTOMER, "driver_arriving")],
