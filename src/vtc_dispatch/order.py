@@ -21,6 +21,7 @@ from vtc_dispatch.tracking import Track
 __all__ = [
     "ACTIVE_STATES",
     "Actor",
+    "Bid",
     "Cancellation",
     "DriverStatus",
     "LiveOffer",
@@ -102,6 +103,15 @@ class Cancellation:
 
 
 @attrs.frozen
+class Bid:
+    """A carrier's price for the job (bidding mode)."""
+
+    driver_id: str
+    amount: Decimal
+    at: datetime
+
+
+@attrs.frozen
 class LiveOffer:
     """The order offered to one driver, waiting for the answer.
 
@@ -134,6 +144,10 @@ class Order:
     offers: tuple[LiveOffer, ...] = ()
     """The live offers, best ranked first (one in sequential mode)."""
     offers_made: int = 0
+    bids: tuple[Bid, ...] = ()
+    """Bids of the invited carriers still in the running (bidding mode)."""
+    agreed_price: Decimal | None = None
+    """The accepted bid: the price of the ride, instead of the meter."""
     tried: frozenset[str] = frozenset()
     """Drivers who refused, let the offer expire or withdrew: not offered again."""
     approach: Track = attrs.field(factory=Track)

@@ -48,6 +48,7 @@ from vtc_dispatch.errors import (
     DispatchError,
     Forbidden,
     InvalidCoordinates,
+    InvalidMoney,
     InvalidTransition,
     NotFound,
     OfferExpired,
@@ -55,6 +56,7 @@ from vtc_dispatch.errors import (
     PaymentRefused,
 )
 from vtc_dispatch.events import (
+    BidSubmitted,
     DriverArrived,
     DriverArriving,
     DriverAssigned,
@@ -93,6 +95,7 @@ from vtc_dispatch.memory import (
 )
 from vtc_dispatch.order import (
     Actor,
+    Bid,
     Cancellation,
     DriverStatus,
     LiveOffer,
@@ -122,7 +125,7 @@ from vtc_dispatch.ports import (
 )
 from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
-from vtc_dispatch.pricing.quote import FareQuote, PriceChange
+from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare, PriceChange
 from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s, location_due
 from vtc_dispatch.wire import to_wire
 
@@ -530,7 +533,9 @@ class DispatchService:
         started = order.lifecycle.time_in(RideState.SEARCHING)
         assert started is not None
         deadline = started + timedelta(seconds=settings.search_timeout_s)
-        room = 1 if settings.mode == "sequential" else settings.batch_size
+        room = {"sequential": 1, "batch": settings.batch_size, "bidding": settings.bidders}[
+            settings.mode
+        ]
         if settings.max_offers is not None:
             room = min(room, settings.max_offers - order.offers_made)
         found: list[tuple[str, float]] = []
@@ -556,7 +561,11 @@ class DispatchService:
             for driver_id, km in found
         ]
         ranked = self._ranker_for(order, settings).rank(order.pickup, candidates, now)[:room]
-        wait = timedelta(seconds=settings.max_waiting_time_s)
+        wait = timedelta(
+            seconds=settings.bidding_window_s
+            if settings.mode == "bidding"
+            else settings.max_waiting_time_s
+        )
         offers = []
         for rank, (candidate, _) in enumerate(ranked):
             shown_at = now + timedelta(seconds=settings.stagger_s * rank)
@@ -612,6 +621,7 @@ class DispatchService:
             attrs.evolve(
                 order,
                 offers=tuple(o for o in order.offers if o.driver_id != driver_id),
+                bids=tuple(b for b in order.bids if b.driver_id != driver_id),
                 tried=order.tried | {driver_id},
             ),
             order.version,
@@ -632,19 +642,44 @@ class DispatchService:
         with self._lock:
             order = self.orders.get(order_id)
             self._check_offer(order, driver_id, now)
-            lifecycle = order.lifecycle.fire(RideEvent.ACCEPT, actor="driver", at=now)
-            status = self.drivers.get(driver_id)
-            others = [o.driver_id for o in order.offers if o.driver_id != driver_id]
-            order = self.orders.save(
-                attrs.evolve(order, lifecycle=lifecycle, driver_id=driver_id, offers=()),
-                order.version,
-            )
-            for other in others:
-                self._release(other)
-            eta = self._eta_s(order, haversine_km(status.position, order.pickup))
-            self.stats.record(driver_id, "accepted", now)
-        self._publish(
-            *(OfferWithdrawnEvent(order.id, other, "taken", now) for other in others),
+            if self._pool_settings(order).mode == "bidding":
+                raise Forbidden(f"order {order_id!r} takes bids: send a bid, the customer chooses")
+            order, events = self._assign(order, driver_id, now)
+        self._publish(*events)
+        return order
+
+    def _assign(
+        self, order: Order, driver_id: str, now: datetime, *, price: Decimal | None = None
+    ) -> tuple[Order, list[Event]]:
+        """Give the order to ``driver_id``; the other offers are withdrawn."""
+        lifecycle = order.lifecycle.fire(RideEvent.ACCEPT, actor="driver", at=now)
+        status = self.drivers.get(driver_id)
+        others = [o.driver_id for o in order.offers if o.driver_id != driver_id]
+        history = order.price_history
+        if price is not None:
+            history += (PriceChange(order.quote.estimate, price, "bid accepted", now),)
+        order = self.orders.save(
+            attrs.evolve(
+                order,
+                lifecycle=lifecycle,
+                driver_id=driver_id,
+                offers=(),
+                bids=(),
+                agreed_price=price,
+                price_history=history,
+            ),
+            order.version,
+        )
+        for other in others:
+            self._release(other)
+        eta = self._eta_s(order, haversine_km(status.position, order.pickup))
+        self.stats.record(driver_id, "accepted", now)
+        events: list[Event] = [
+            OfferWithdrawnEvent(order.id, other, "taken", now) for other in others
+        ]
+        if price is not None:
+            events.append(PriceChanged(order.id, history[-1]))
+        events.append(
             DriverAssigned(
                 order.id,
                 driver_id,
@@ -653,8 +688,53 @@ class DispatchService:
                 status.position,
                 eta,
                 now,
-            ),
+            )
         )
+        return order, events
+
+    def submit_bid(self, driver_id: str, order_id: str, amount: Decimal) -> Order:
+        """An invited carrier bids (bidding mode); a new bid replaces the carrier's last one."""
+        now = self.clock.now()
+        with self._lock:
+            order = self.orders.get(order_id)
+            self._check_offer(order, driver_id, now)
+            if self._pool_settings(order).mode != "bidding":
+                raise Forbidden(f"order {order_id!r} takes no bids: accept or reject the offer")
+            if not (isinstance(amount, Decimal) and amount.is_finite() and amount > 0):
+                raise InvalidMoney(f"a bid must be a Decimal > 0, got {amount!r}")
+            offer = order.offer_to(driver_id)
+            assert offer is not None
+            bids = (
+                *(b for b in order.bids if b.driver_id != driver_id),
+                Bid(driver_id, amount, now),
+            )
+            order = self.orders.save(attrs.evolve(order, bids=bids), order.version)
+        self._publish(
+            BidSubmitted(
+                order.id,
+                driver_id,
+                order.customer_id,
+                amount,
+                order.quote.currency,
+                offer.distance_km,
+                now,
+            )
+        )
+        return order
+
+    def accept_bid(self, customer_id: str, order_id: str, driver_id: str) -> Order:
+        """The customer takes a carrier's bid: that carrier gets the job at that price."""
+        now = self.clock.now()
+        with self._lock:
+            order = self._owned(Actor.customer(customer_id), order_id)
+            bid = next((b for b in order.bids if b.driver_id == driver_id), None)
+            if bid is None:
+                if order.state != RideState.SEARCHING:
+                    raise InvalidTransition(order_id, "accept_bid", order.state)
+                raise NotFound(f"no live bid from {driver_id!r} on order {order_id!r}")
+            self._check_offer(order, driver_id, now)
+            order, events = self._assign(order, driver_id, now, price=bid.amount)
+        self._publish(*events)
         return order
 
     def reject(self, driver_id: str, order_id: str) -> Order:
@@ -806,8 +886,8 @@ class DispatchService:
                 progress.route_changed
                 or haversine_km(end, order.dropoff) > self.settings.corridor_km
             )
-            fare = self.pricer.final_fare(
-                order.quote,
+            fare = self._final_fare(
+                order,
                 distance_km=trip.distance_km,
                 duration_min=(now - started).total_seconds() / 60.0,
                 waiting_min=(started - arrived).total_seconds() / 60.0,
@@ -815,6 +895,8 @@ class DispatchService:
                 route_changed=route_changed,
                 at=now,
             )
+            # The fare's history starts with the order's; only what follows is new.
+            new_prices = fare.changes[len(order.price_history) :]
             payment, paid = PaymentStatus.PENDING, Decimal(0)
             if order.wallet_hold is not None:
                 payment, paid = self._capture(order.wallet_hold, fare.amount)
@@ -826,7 +908,7 @@ class DispatchService:
                     trip=trip,
                     route_changed=route_changed,
                     final_fare=fare,
-                    price_history=order.price_history + fare.changes[1:],
+                    price_history=order.price_history + new_prices,
                     payment_status=payment,
                     wallet_hold=None,
                     amount_paid=paid,
@@ -836,10 +918,46 @@ class DispatchService:
             self._release(driver_id)
             self.progress.discard(order.id)
         self._publish(
-            *(PriceChanged(order.id, change) for change in fare.changes[1:]),
+            *(PriceChanged(order.id, change) for change in new_prices),
             TripCompleted(order.id, driver_id, order.customer_id, fare, now),
         )
         return order
+
+    def _final_fare(
+        self,
+        order: Order,
+        *,
+        distance_km: float,
+        duration_min: float,
+        waiting_min: float,
+        supplements: Sequence[str],
+        route_changed: bool,
+        at: datetime,
+    ) -> FinalFare:
+        """The pricing policy's final fare, or the accepted bid as it is."""
+        if order.agreed_price is None:
+            return self.pricer.final_fare(
+                order.quote,
+                distance_km=distance_km,
+                duration_min=duration_min,
+                waiting_min=waiting_min,
+                supplements=supplements,
+                route_changed=route_changed,
+                at=at,
+            )
+        quote = order.quote
+        return FinalFare(
+            amount=order.agreed_price,
+            currency=quote.currency,
+            vehicle_type=quote.vehicle_type,
+            city=quote.city,
+            reason="agreed_bid",
+            breakdown=(BreakdownLine("agreed_bid", "Agreed price", order.agreed_price),),
+            rules_applied=("agreed_bid",),
+            distance_km=Decimal(f"{distance_km:.3f}"),
+            duration_min=Decimal(f"{duration_min:.2f}"),
+            changes=order.price_history,
+        )
 
     def _capture(self, hold: str, amount: Decimal) -> tuple[PaymentStatus, Decimal]:
         """Take ``amount`` through a wallet hold: paid in full, or partly."""

@@ -197,6 +197,27 @@ class ServiceMachine(RuleBasedStateMachine):
             )
             self.attempt(self.service.rate, actor, order.id, stars)
 
+    @rule(data=st.data(), amount=st.integers(-10, 5000))
+    def carrier_bids(self, data: st.DataObject, amount: int) -> None:
+        invited = [
+            (order.id, offer.driver_id)
+            for order in self.orders._orders.values()
+            for offer in order.offers
+        ]
+        if invited:
+            order_id, driver = data.draw(st.sampled_from(invited))
+            self.attempt(self.service.submit_bid, driver, order_id, Decimal(amount))
+
+    @rule(data=st.data())
+    def customer_takes_a_bid(self, data: st.DataObject) -> None:
+        bids = [
+            (order.customer_id, order.id, bid.driver_id)
+            for order in self.orders._orders.values()
+            for bid in order.bids
+        ]
+        if bids:
+            self.attempt(self.service.accept_bid, *data.draw(st.sampled_from(bids)))
+
     @rule(seconds=st.sampled_from([1, 10, 31, 300]))
     def time_passes(self, seconds: int) -> None:
         self.clock.advance(timedelta(seconds=seconds))
@@ -280,3 +301,22 @@ class BatchMachine(ServiceMachine):
 
 TestBatchMachine = BatchMachine.TestCase
 TestBatchMachine.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)
+
+
+class BiddingMachine(ServiceMachine):
+    """The same checks with carriers invited to bid for 60 s."""
+
+    pool = PoolConfig.model_validate(
+        {"default": {"mode": "bidding", "bidders": 3, "bidding_window_s": 60}}
+    )
+
+    @invariant()
+    def bids_come_from_invited_carriers(self) -> None:
+        for order in self.orders._orders.values():
+            invited = {offer.driver_id for offer in order.offers}
+            assert {bid.driver_id for bid in order.bids} <= invited
+            assert all(bid.amount > 0 for bid in order.bids)
+
+
+TestBiddingMachine = BiddingMachine.TestCase
+TestBiddingMachine.settings = settings(max_examples=100, stateful_step_count=50, deadline=None)

@@ -31,6 +31,12 @@ def test_radii_grow_by_steps_to_the_maximum() -> None:
         PoolSettings(radius_min_km=12)
 
 
+def test_bids_must_fit_in_the_search() -> None:
+    with pytest.raises(ValidationError, match=r"bidding_window_s \(400.0\) is longer than"):
+        PoolSettings(mode="bidding", bidding_window_s=400, search_timeout_s=300)
+    assert PoolSettings(mode="batch", bidding_window_s=400, search_timeout_s=300).mode == "batch"
+
+
 def test_the_most_specific_override_wins() -> None:
     config = PoolConfig.model_validate(
         {

@@ -487,3 +487,72 @@ def test_a_late_scheduler_drops_offers_whose_time_passed_unseen() -> None:
     ride.service.expire_due()
     assert ride.types("driver", "d1") == []  # never shown an already expired offer
     assert ride.service.orders.get(order.id).state == RideState.NO_DRIVER
+
+
+def bidding_ride() -> Ride:
+    from vtc_dispatch.pool import PoolConfig
+
+    ride = Ride()
+    ride.service.pool = PoolConfig.model_validate(
+        {
+            "default": {
+                "mode": "bidding",
+                "bidders": 3,
+                "bidding_window_s": 600,
+                "search_timeout_s": 3600,
+            }
+        }
+    )
+    for i, km in enumerate([0.2, 0.4, 0.6, 0.8]):
+        ride.online(f"d{i}", km)
+    return ride
+
+
+def test_bidding_carriers_bid_the_customer_chooses_the_others_are_told() -> None:
+    from vtc_dispatch.errors import InvalidMoney
+
+    ride = bidding_ride()
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert [o.driver_id for o in order.offers] == ["d0", "d1", "d2"]
+    with pytest.raises(Forbidden, match="takes bids"):
+        ride.service.accept("d0", order.id)
+    ride.service.submit_bid("d0", order.id, Decimal(1500))
+    ride.service.submit_bid("d1", order.id, Decimal(1200))
+    ride.service.submit_bid("d0", order.id, Decimal(1100))  # replaces d0's first bid
+    with pytest.raises(InvalidMoney, match="a bid must be a Decimal > 0, got Decimal"):
+        ride.service.submit_bid("d2", order.id, Decimal(-5))
+    with pytest.raises(Forbidden, match="holds no offer"):
+        ride.service.submit_bid("d3", order.id, Decimal(900))
+    bids = ride.service.orders.get(order.id).bids
+    assert [(b.driver_id, b.amount) for b in bids] == [("d1", Decimal(1200)), ("d0", Decimal(1100))]
+    assert ride.types("customer", "cust").count("bid_received") == 3
+    with pytest.raises(NotFound, match="no live bid from 'd2'"):
+        ride.service.accept_bid("cust", order.id, "d2")
+    taken = ride.service.accept_bid("cust", order.id, "d1")
+    assert (taken.state, taken.driver_id) == (RideState.ACCEPTED, "d1")
+    assert taken.agreed_price == 1200
+    assert [c.reason for c in taken.price_history] == ["quoted", "bid accepted"]
+    for loser in ("d0", "d2"):
+        assert ride.types("driver", loser)[-1] == "offer_withdrawn"
+        assert ride.service.drivers.get(loser).available
+    ride.drive("d1", AKWA, steps=2)
+    ride.service.arrived("d1", order.id)
+    ride.service.start_trip("d1", order.id)
+    ride.drive("d1", DEIDO, steps=10, step_s=60)
+    done = ride.service.complete_trip("d1", order.id)
+    assert done.final_fare is not None
+    assert (done.final_fare.amount, done.final_fare.reason) == (Decimal(1200), "agreed_bid")
+    assert [c.reason for c in done.price_history] == ["quoted", "bid accepted"]
+
+
+def test_bids_end_with_the_window_and_the_next_carriers_are_invited() -> None:
+    ride = bidding_ride()
+    order = ride.service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "CASH")
+    ride.service.submit_bid("d0", order.id, Decimal(1500))
+    ride.later(600)
+    ride.service.expire_due()
+    order = ride.service.orders.get(order.id)
+    assert order.bids == ()
+    assert [o.driver_id for o in order.offers] == ["d3"]
+    with pytest.raises(NotFound, match="no live bid from 'd0'"):
+        ride.service.accept_bid("cust", order.id, "d0")

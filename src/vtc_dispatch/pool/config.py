@@ -39,11 +39,15 @@ class PoolSettings(BaseModel):
     """Offers made for one order before giving up (``None``: no limit)."""
     search_timeout_s: Annotated[float, Field(gt=0)] = 300.0
     """A search ends with NO_DRIVER this long after it started, at the latest."""
-    mode: Literal["sequential", "batch"] = "sequential"
-    """One driver at a time, or ``batch_size`` at once (first to accept wins)."""
+    mode: Literal["sequential", "batch", "bidding"] = "sequential"
+    """One driver at a time, ``batch_size`` at once (first to accept wins), or
+    ``bidders`` carriers invited to bid until ``bidding_window_s`` is over."""
     batch_size: Annotated[int, Field(ge=1, le=50)] = 3
     stagger_s: Annotated[float, Field(ge=0, le=600)] = 0.0
     """In batch mode, each next driver of the batch sees the offer this much later."""
+    bidders: Annotated[int, Field(ge=1, le=100)] = 10
+    bidding_window_s: Annotated[float, Field(gt=0, le=86_400)] = 120.0
+    """In bidding mode, how long the invited carriers may bid."""
     ranking: Literal["distance", "eta", "scored"] = "distance"
     """Nearest first, soonest first (route ETA) or a score mixing distance and reliability."""
     on_driver_cancel: Literal["requeue", "cancel"] = "requeue"
@@ -55,6 +59,11 @@ class PoolSettings(BaseModel):
             raise ValueError(
                 f"radius_min_km ({self.radius_min_km}) is above radius_max_km"
                 f" ({self.radius_max_km})"
+            )
+        if self.mode == "bidding" and self.bidding_window_s > self.search_timeout_s:
+            raise ValueError(
+                f"bidding_window_s ({self.bidding_window_s}) is longer than search_timeout_s"
+                f" ({self.search_timeout_s}): the search would end before the bids"
             )
         return self
 
