@@ -1024,6 +1024,7 @@ class DispatchService:
                     order,
                     lifecycle=lifecycle,
                     offers=(),
+                    bids=(),
                     approach=progress.approach,
                     trip=progress.trip,
                     cancellation=Cancellation(actor, reason, fee, now),

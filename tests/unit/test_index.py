@@ -145,3 +145,12 @@ def test_swap_remove_keeps_the_other_drivers_of_the_cell() -> None:
     assert [d for d, _ in got] == ["d3", "d0", "d2", "d4"]
     for did, km in got:
         assert km == haversine_km(DOUALA, index.position(did))
+
+
+def test_the_antipode_is_measured_exactly_not_assumed_inside() -> None:
+    index = DriverIndex()
+    index.upsert("south", LatLng(-90.0, 0.0), "confort")
+    pole_to_pole = haversine_km(LatLng(90.0, 0.0), LatLng(-90.0, 0.0))
+    assert index.count_within(LatLng(90.0, 0.0), pole_to_pole - 0.01) == {}
+    assert index.count_within(LatLng(90.0, 0.0), pole_to_pole) == {"confort": 1}
+    assert index.nearest(LatLng(90.0, 0.0), 1, pole_to_pole - 0.01) == []

@@ -132,6 +132,16 @@ def _neg_cos(angle_rad: float) -> float:
     return -math.cos(angle_rad)
 
 
+def _surely_within(angle_rad: float) -> float:
+    """A key under which a driver is surely within ``angle_rad`` (margin taken off).
+
+    Unlike :func:`_neg_cos`, it never saturates near the antipode, where keys
+    stop separating angles: there it stays below, and the drivers beyond it
+    are measured exactly.
+    """
+    return _neg_cos(min(angle_rad - _MARGIN_RAD, math.pi - 2e-3))
+
+
 def _angle_of(neg_cos: float) -> float:
     return math.acos(max(-1.0, min(1.0, -neg_cos)))
 
@@ -446,7 +456,7 @@ class DriverIndex:
             ranked = sorted(found)
             if angle >= max_angle:
                 break
-            inside = bisect_right(ranked, _neg_cos(angle - _MARGIN_RAD))
+            inside = bisect_right(ranked, _surely_within(angle))
             if inside >= k:
                 break
             # Too few: grow the box to fit k at the density just seen.
@@ -495,7 +505,7 @@ class DriverIndex:
             return {}
         max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
         qx, qy, qz = _query_vector(point)
-        sure_in = _neg_cos(max_angle - _MARGIN_RAD)
+        sure_in = _surely_within(max_angle)
         sure_out = _neg_cos(max_angle + _MARGIN_RAD)
         q_lat = point.lat * _RAD
         cos_q = math.cos(q_lat)
