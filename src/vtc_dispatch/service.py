@@ -539,11 +539,15 @@ class DispatchService:
         if settings.max_offers is not None:
             room = min(room, settings.max_offers - order.offers_made)
         found: list[tuple[str, float]] = []
+        ranker = self._ranker_for(order, settings)
+        # Nearest first needs no more drivers than offers; other rankings
+        # choose among a few more.
+        wanted = room if ranker is _DISTANCE_FIRST else max(room, _CANDIDATES)
         if now < deadline and room > 0:
             for radius in settings.radii():
                 found = self.drivers.nearest_available(
                     order.pickup,
-                    max(room, _CANDIDATES),
+                    wanted,
                     radius,
                     (order.vehicle_type,),
                     exclude=order.tried,
@@ -560,7 +564,7 @@ class DispatchService:
             Candidate(driver_id, km, self.drivers.get(driver_id).position)
             for driver_id, km in found
         ]
-        ranked = self._ranker_for(order, settings).rank(order.pickup, candidates, now)[:room]
+        ranked = ranker.rank(order.pickup, candidates, now)[:room]
         wait = timedelta(
             seconds=settings.bidding_window_s
             if settings.mode == "bidding"
