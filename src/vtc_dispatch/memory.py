@@ -232,6 +232,27 @@ class InMemoryDriverRegistry:
             else:
                 self._index.discard(status.driver_id)
 
+    def reserve(self, driver_id: str, order_id: str) -> bool:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with self._lock:
+            status = self._drivers.get(driver_id)
+            if status is None or not status.available:
+                return False
+            self._drivers[driver_id] = attrs.evolve(status, order_id=order_id)
+            self._index.discard(driver_id)
+            return True
+
+    def release(self, driver_id: str, order_id: str) -> None:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with self._lock:
+            status = self._drivers.get(driver_id)
+            if status is None or status.order_id != order_id:
+                return
+            freed = attrs.evolve(status, order_id=None)
+            self._drivers[driver_id] = freed
+            if freed.available:
+                self._index.upsert(driver_id, freed.position, freed.vehicle_type)
+
     def nearest_available(
         self,
         point: LatLng,

@@ -157,6 +157,18 @@ class DriverRegistry(Protocol):
         """Available drivers within ``max_km``, per vehicle type."""
         ...
 
+    def reserve(self, driver_id: str, order_id: str) -> bool:
+        """Give ``order_id`` to the driver if it is available; tell whether it was.
+
+        MUST be atomic: of several workers reserving one driver at once,
+        exactly one succeeds.  A reserved driver is no longer available.
+        """
+        ...
+
+    def release(self, driver_id: str, order_id: str) -> None:
+        """Free the driver if it is held by ``order_id`` (and only then), atomically."""
+        ...
+
 
 class Notifier(Protocol):
     """Delivers wire messages to a driver, a customer or an order's watchers.

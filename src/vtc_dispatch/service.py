@@ -564,33 +564,40 @@ class DispatchService:
             Candidate(driver_id, km, self.drivers.get(driver_id).position)
             for driver_id, km in found
         ]
-        ranked = ranker.rank(order.pickup, candidates, now)[:room]
         wait = timedelta(
             seconds=settings.bidding_window_s
             if settings.mode == "bidding"
             else settings.max_waiting_time_s
         )
-        offers = []
-        for rank, (candidate, _) in enumerate(ranked):
-            shown_at = now + timedelta(seconds=settings.stagger_s * rank)
-            if shown_at >= deadline:
+        offers: list[LiveOffer] = []
+        for candidate, _ in ranker.rank(order.pickup, candidates, now):
+            shown_at = now + timedelta(seconds=settings.stagger_s * len(offers))
+            if len(offers) == room or shown_at >= deadline:
                 break
-            offers.append(
-                LiveOffer(
-                    candidate.driver_id,
-                    candidate.distance_km,
-                    shown_at,
-                    min(shown_at + wait, deadline),
-                    shown=shown_at <= now,
+            # Another worker may have taken the driver since the query.
+            if self.drivers.reserve(candidate.driver_id, order.id):
+                offers.append(
+                    LiveOffer(
+                        candidate.driver_id,
+                        candidate.distance_km,
+                        shown_at,
+                        min(shown_at + wait, deadline),
+                        shown=shown_at <= now,
+                    )
                 )
+        if not offers:
+            return self._offer_next(order, now)  # they were all taken: look again
+        try:
+            order = self.orders.save(
+                attrs.evolve(
+                    order, offers=tuple(offers), offers_made=order.offers_made + len(offers)
+                ),
+                order.version,
             )
-        order = self.orders.save(
-            attrs.evolve(order, offers=tuple(offers), offers_made=order.offers_made + len(offers)),
-            order.version,
-        )
-        for offer in offers:
-            status = self.drivers.get(offer.driver_id)
-            self.drivers.put(attrs.evolve(status, order_id=order.id))
+        except DispatchError:
+            for offer in offers:
+                self.drivers.release(offer.driver_id, order.id)
+            raise
         return order, [self._offer_sent(order, o, now) for o in offers if o.shown]
 
     def _offer_sent(self, order: Order, offer: LiveOffer, now: datetime) -> Event:
@@ -611,15 +618,14 @@ class DispatchService:
             now,
         )
 
-    def _release(self, driver_id: str) -> None:
-        status = self.drivers.get(driver_id)
-        self.drivers.put(attrs.evolve(status, order_id=None))
+    def _release(self, driver_id: str, order_id: str) -> None:
+        self.drivers.release(driver_id, order_id)
 
     def _drop_offer(
         self, order: Order, driver_id: str, now: datetime, *, expired: bool
     ) -> tuple[Order, list[Event]]:
         """The driver refused or let the offer expire: release; with no offer left, go on."""
-        self._release(driver_id)
+        self._release(driver_id, order.id)
         self.stats.record(driver_id, "expired" if expired else "refused", now)
         order = self.orders.save(
             attrs.evolve(
@@ -675,7 +681,7 @@ class DispatchService:
             order.version,
         )
         for other in others:
-            self._release(other)
+            self._release(other, order.id)
         eta = self._eta_s(order, haversine_km(status.position, order.pickup))
         self.stats.record(driver_id, "accepted", now)
         events: list[Event] = [
@@ -794,7 +800,7 @@ class DispatchService:
         reveal -= unseen
         if unseen or reveal:
             for driver_id in unseen:
-                self._release(driver_id)
+                self._release(driver_id, order.id)
             order = self.orders.save(
                 attrs.evolve(
                     order,
@@ -919,7 +925,7 @@ class DispatchService:
                 ),
                 order.version,
             )
-            self._release(driver_id)
+            self._release(driver_id, order.id)
             self.progress.discard(order.id)
         self._publish(
             *(PriceChanged(order.id, change) for change in new_prices),
@@ -1017,11 +1023,11 @@ class DispatchService:
                 payment = PaymentStatus.PENDING
             events: list[Event] = []
             for offer in order.offers:
-                self._release(offer.driver_id)
+                self._release(offer.driver_id, order.id)
                 if offer.shown:
                     events.append(OfferWithdrawnEvent(order.id, offer.driver_id, "cancelled", now))
             if order.driver_id is not None:
-                self._release(order.driver_id)
+                self._release(order.driver_id, order.id)
             progress = self.progress.get(order.id)
             order = self.orders.save(
                 attrs.evolve(
@@ -1057,7 +1063,7 @@ class DispatchService:
     def _requeue(self, order: Order, driver_id: str, reason: str, now: datetime) -> Order:
         """The driver who accepted withdraws: search again without them."""
         lifecycle = order.lifecycle.fire(RideEvent.REQUEUE, actor="system", at=now, reason=reason)
-        self._release(driver_id)
+        self._release(driver_id, order.id)
         self.stats.record(driver_id, "cancelled_after_accept", now)
         self.progress.discard(order.id)
         order = self.orders.save(

@@ -37,3 +37,39 @@ def test_only_available_drivers_are_found(registry: DriverRegistry) -> None:
 def test_unknown_driver(registry: DriverRegistry) -> None:
     with pytest.raises(NotFound, match="no driver 'ghost'"):
         registry.get("ghost")
+
+
+def test_reserve_and_release(registry: DriverRegistry) -> None:
+    registry.put(DriverStatus("d", "taxi_jaune", AKWA, True, T0))
+    registry.put(DriverStatus("off", "taxi_jaune", AKWA, False, T0))
+    assert registry.reserve("d", "o1") is True
+    assert registry.get("d").order_id == "o1"
+    assert registry.nearest_available(AKWA, 5, 1.0) == []
+    assert registry.reserve("d", "o2") is False
+    registry.release("d", "o2")  # not its order: nothing happens
+    assert registry.get("d").order_id == "o1"
+    registry.release("d", "o1")
+    assert [d for d, _ in registry.nearest_available(AKWA, 5, 1.0)] == ["d"]
+    assert registry.reserve("off", "o1") is False
+    assert registry.reserve("ghost", "o1") is False
+
+
+def test_one_reservation_wins_a_race(registry: DriverRegistry) -> None:
+    import threading
+
+    registry.put(DriverStatus("d", "taxi_jaune", AKWA, True, T0))
+    start = threading.Barrier(8)
+    won: list[str] = []
+
+    def grab(order_id: str) -> None:
+        start.wait()
+        if registry.reserve("d", order_id):
+            won.append(order_id)
+
+    threads = [threading.Thread(target=grab, args=(f"o{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1
+    assert registry.get("d").order_id == won[0]
