@@ -226,11 +226,12 @@ class DispatchService:
         route_estimator: RouteEstimator | None = None,
         new_order_id: Callable[[], str] | None = None,
     ) -> None:
-        self.pricer = (
-            pricing
-            if isinstance(pricing, Pricer)
-            else Pricer(pricing, route_estimator=route_estimator)
-        )
+        if isinstance(pricing, Pricer):
+            if route_estimator is not None:
+                raise ValueError("give the route_estimator to the Pricer that is passed in")
+            self.pricer = pricing
+        else:
+            self.pricer = Pricer(pricing, route_estimator=route_estimator)
         self.settings = ServiceSettings() if settings is None else settings
         self.orders: OrderRepository = InMemoryOrderRepository() if orders is None else orders
         self.drivers: DriverRegistry = InMemoryDriverRegistry() if drivers is None else drivers

@@ -80,3 +80,11 @@ def test_a_driver_cancels_only_a_ride_it_drives(service: DispatchService) -> Non
     assert requeued.state == RideState.SEARCHING
     assert requeued.driver_id is None
     assert requeued.offered_to == "other"
+
+
+def test_a_route_estimator_beside_a_ready_pricer_is_refused() -> None:
+    from vtc_dispatch.ports import StraightLineEstimator
+    from vtc_dispatch.pricing import Pricer
+
+    with pytest.raises(ValueError, match="give the route_estimator to the Pricer"):
+        DispatchService(pricing=Pricer(douala_config()), route_estimator=StraightLineEstimator())
