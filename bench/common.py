@@ -10,12 +10,16 @@ for operations too slow to batch), collects one :class:`Row` per
 from __future__ import annotations
 
 import json
+import math
+import random
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias, TypeVar
+
+from vtc_dispatch.geo import LatLng
 
 __all__ = [
     "OURS",
@@ -237,3 +241,14 @@ def emit(report: SuiteReport, as_json: bool) -> None:
     else:
         sys.stdout.write(format_table(report) + "\n")
     sys.stdout.flush()
+
+
+DOUALA = LatLng(4.05, 9.70)
+"""The centre of the workloads: Douala."""
+
+
+def douala_point(rng: random.Random, half_km: float = 15.0) -> LatLng:
+    """A point uniform in a square of side ``2 * half_km`` around :data:`DOUALA`."""
+    dlat = half_km / 111.195
+    dlng = half_km / (111.195 * math.cos(math.radians(DOUALA.lat)))
+    return LatLng(DOUALA.lat + rng.uniform(-dlat, dlat), DOUALA.lng + rng.uniform(-dlng, dlng))

@@ -10,32 +10,21 @@ dispatch pool, so the rows are ours alone.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import OURS, Options, Row, SuiteReport, progress
-from vtc_dispatch.geo import LatLng
+from bench.common import OURS, Options, Row, SuiteReport, douala_point, progress
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
-
-CENTRE = LatLng(4.05, 9.70)
-HALF_KM = 15.0
-
-
-def _point(rng: random.Random) -> LatLng:
-    dlat = HALF_KM / 111.195
-    dlng = HALF_KM / (111.195 * math.cos(math.radians(CENTRE.lat)))
-    return LatLng(CENTRE.lat + rng.uniform(-dlat, dlat), CENTRE.lng + rng.uniform(-dlng, dlng))
 
 
 def _service(n_drivers: int, rng: random.Random) -> tuple[DispatchService, ManualClock]:
     clock = ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
     service = DispatchService(pricing=douala_config(), clock=clock)
     for i in range(n_drivers):
-        service.driver_online(f"d{i}", "taxi_jaune", _point(rng))
+        service.driver_online(f"d{i}", "taxi_jaune", douala_point(rng))
     return service, clock
 
 
@@ -49,7 +38,7 @@ def run(options: Options) -> SuiteReport:
     perf = time.perf_counter
 
     orders = [
-        service.create_order(f"c{i}", _point(rng), _point(rng), "taxi_jaune", "CASH")
+        service.create_order(f"c{i}", douala_point(rng), douala_point(rng), "taxi_jaune", "CASH")
         for i in range(500 if options.quick else 2_000)
     ]
     decisions = 0
@@ -67,7 +56,7 @@ def run(options: Options) -> SuiteReport:
     for i in range(live):
         if i == due:
             clock.advance(timedelta(seconds=10))  # the rest are made later, not due yet
-        service.create_order(f"e{i}", _point(rng), _point(rng), "taxi_jaune", "CASH")
+        service.create_order(f"e{i}", douala_point(rng), douala_point(rng), "taxi_jaune", "CASH")
     clock.advance(timedelta(seconds=21))
     t = perf()
     handled = service.expire_due()

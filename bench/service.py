@@ -11,29 +11,20 @@ a ride, so the rows are ours alone.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from bench.common import OURS, Options, Row, SuiteReport, UsageError, progress
-from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
+from bench.common import OURS, Options, Row, SuiteReport, UsageError, douala_point, progress
+from vtc_dispatch.geo import destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
 
-CENTRE = LatLng(4.05, 9.70)
-HALF_KM = 15.0
 TYPES = ("taxi_jaune", "confort")
 TRACK_POINTS = 20
-
-
-def _random_point(rng: random.Random) -> LatLng:
-    dlat = HALF_KM / 111.195
-    dlng = HALF_KM / (111.195 * math.cos(math.radians(CENTRE.lat)))
-    return LatLng(CENTRE.lat + rng.uniform(-dlat, dlat), CENTRE.lng + rng.uniform(-dlng, dlng))
 
 
 def run(options: Options) -> SuiteReport:
@@ -45,8 +36,8 @@ def run(options: Options) -> SuiteReport:
     service = DispatchService(pricing=douala_config(), clock=clock)
     progress(f"service: {n_drivers} drivers online")
     for i in range(n_drivers):
-        service.driver_online(f"d{i}", TYPES[i % 2], _random_point(rng))
-    trips = [(_random_point(rng), _random_point(rng)) for _ in range(n_rides)]
+        service.driver_online(f"d{i}", TYPES[i % 2], douala_point(rng))
+    trips = [(douala_point(rng), douala_point(rng)) for _ in range(n_rides)]
     steps: dict[str, float] = defaultdict(float)
     done = 0
     perf = time.perf_counter
