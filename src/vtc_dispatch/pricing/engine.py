@@ -392,10 +392,15 @@ class Pricer:
 
     def _extras(self, tariff: Tariff, supplements: Iterable[str], lines: _Lines) -> Decimal:
         """Booking fee and supplements (step 8)."""
-        total = tariff.booking_fee
         if lines is not None and tariff.booking_fee:
             lines.append(BreakdownLine("booking_fee", "Booking fee", tariff.booking_fee))
-        for code in supplements:
+        return tariff.booking_fee + self._supplements(tariff, supplements, lines)
+
+    @staticmethod
+    def _supplements(tariff: Tariff, codes: Iterable[str], lines: _Lines) -> Decimal:
+        """The named supplements, each as its own line when asked."""
+        total = _ZERO
+        for code in codes:
             supplement = tariff.supplements[code]
             total += supplement.amount
             if lines is not None:
@@ -648,7 +653,7 @@ class Pricer:
                 charge = billable * waiting.per_minute
                 lines.append(BreakdownLine("waiting", f"Waiting {billable} min", charge))
                 total += charge
-        total += self._extras_only_supplements(tariff, extra, lines)
+        total += self._supplements(tariff, extra, lines)
         amount = self._rounded(total, trip.rounding, lines)
         changes = [PriceChange(None, quote.estimate, "quoted", quote.at)]
         if amount != quote.estimate:
@@ -670,16 +675,6 @@ class Pricer:
             duration_min=duration,
             changes=tuple(changes),
         )
-
-    def _extras_only_supplements(
-        self, tariff: Tariff, codes: tuple[str, ...], lines: list[BreakdownLine]
-    ) -> Decimal:
-        total = _ZERO
-        for code in codes:
-            supplement = tariff.supplements[code]
-            lines.append(BreakdownLine(f"supplement:{code}", supplement.label, supplement.amount))
-            total += supplement.amount
-        return total
 
     @staticmethod
     def _check_supplements(
