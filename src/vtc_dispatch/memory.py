@@ -265,10 +265,12 @@ class InMemoryDriverRegistry:
         with self._lock:
             return self._index.nearest(point, k, max_km, vehicle_types, exclude)
 
-    def count_available(self, point: LatLng, max_km: float) -> dict[str, int]:
+    def count_available(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
-            return self._index.count_within(point, max_km)
+            return self._index.count_within(point, max_km, cap=cap)
 
 
 class RecordingNotifier:

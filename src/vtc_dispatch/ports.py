@@ -153,8 +153,14 @@ class DriverRegistry(Protocol):
         """Available drivers by distance, as :meth:`DriverIndex.nearest`."""
         ...
 
-    def count_available(self, point: LatLng, max_km: float) -> dict[str, int]:
-        """Available drivers within ``max_km``, per vehicle type."""
+    def count_available(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
+        """Available drivers within ``max_km``, per vehicle type (types with none left out).
+
+        With ``cap``, each count MUST be ``min(exact count, cap)``; an
+        implementation SHOULD use the cap to stop counting early.
+        """
         ...
 
     def reserve(self, driver_id: str, order_id: str) -> bool:

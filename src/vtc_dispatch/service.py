@@ -145,6 +145,10 @@ class ServiceSettings(BaseModel):
 
     search_radius_km: Annotated[float, Field(gt=0, le=100)] = 5.0
     """Drivers shown by ``search`` are within this distance (offers follow the pool's radii)."""
+    search_count_cap: Annotated[int, Field(ge=1)] | None = 50
+    """``search`` counts drivers up to this number and says "or more" beyond
+    (``Availability.count_capped``); ``None`` counts them all, which costs a
+    scan of every driver in the radius."""
     arrive_radius_km: Annotated[float, Field(gt=0, le=5)] = 0.1
     """A driver may declare arrival only this close to the pickup."""
     arriving_km: Annotated[float, Field(gt=0, le=10)] = 0.5
@@ -184,9 +188,12 @@ class Availability:
     vehicle_type: str
     label: str
     count: int
+    """Available drivers within the search radius (at most the settings' cap)."""
     nearest_km: float
     eta_s: float
     quote: FareQuote
+    count_capped: bool = False
+    """True when there are more than ``count`` drivers (shown as "50+")."""
 
 
 _FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
@@ -391,7 +398,9 @@ class DispatchService:
         _check_point(dropoff)
         now = self.clock.now()
         radius = self.settings.search_radius_km
-        counts = self.drivers.count_available(pickup, radius)
+        cap = self.settings.search_count_cap
+        # One more than the cap tells "exactly cap" from "more than cap".
+        counts = self.drivers.count_available(pickup, radius, cap=None if cap is None else cap + 1)
         if not counts:
             return []
         quotes = self.pricer.quote_all(pickup, dropoff, now, vehicle_types=counts)
@@ -405,10 +414,11 @@ class DispatchService:
                 Availability(
                     vehicle_type=vehicle_type,
                     label=self.pricer.config.vehicle_types[vehicle_type].label,
-                    count=counts[vehicle_type],
+                    count=counts[vehicle_type] if cap is None else min(counts[vehicle_type], cap),
                     nearest_km=km,
                     eta_s=eta_s(km, self._speed_kmh(quote.city)),
                     quote=quote,
+                    count_capped=cap is not None and counts[vehicle_type] > cap,
                 )
             )
         return lines

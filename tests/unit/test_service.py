@@ -82,6 +82,21 @@ def test_search_lists_types_with_drivers_counts_nearest_and_prices(ride: Ride) -
     assert {line.vehicle_type for line in ride.service.search(AKWA, DEIDO)} == {"taxi_jaune"}
 
 
+@pytest.mark.parametrize(
+    ("cap", "count", "capped"), [(3, 3, True), (4, 4, False), (None, 4, False)]
+)
+def test_search_counts_stop_at_the_cap_and_say_there_are_more(
+    cap: int | None, count: int, capped: bool
+) -> None:
+    ride = Ride(search_count_cap=cap)
+    for i in range(4):
+        ride.online(f"t{i}", 0.5 + i * 0.3, bearing=90.0 * i)
+    ride.online("c1", 1.0, vt="confort")
+    lines = {line.vehicle_type: line for line in ride.service.search(AKWA, DEIDO)}
+    assert (lines["taxi_jaune"].count, lines["taxi_jaune"].count_capped) == (count, capped)
+    assert (lines["confort"].count, lines["confort"].count_capped) == (1, False)
+
+
 def test_offers_go_nearest_first_and_pass_on_refusal_and_timeout(ride: Ride) -> None:
     ride.online("near", 0.3)
     ride.online("mid", 0.8)
