@@ -22,6 +22,7 @@ from decimal import Decimal
 import attrs
 from pydantic import BaseModel
 
+from vtc_dispatch._records import evolve
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidMoney, NotFound, PaymentRefused
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng
@@ -112,7 +113,7 @@ class InMemoryOrderRepository:
         with self._lock:
             if order.id in self._orders:
                 raise ConcurrencyConflict(f"order {order.id!r} already exists")
-            stored = attrs.evolve(order, version=1)
+            stored = evolve(order, version=1)
             self._orders[order.id] = stored
             self._track_deadline(stored)
             self._by_party["customer", order.customer_id].append(order.id)
@@ -131,7 +132,7 @@ class InMemoryOrderRepository:
                     f"order {order.id!r} is at version {current.version},"
                     f" not {expected_version}: reload and retry"
                 )
-            stored = attrs.evolve(order, version=expected_version + 1)
+            stored = evolve(order, version=expected_version + 1)
             self._orders[order.id] = stored
             self._track_deadline(stored)
             if order.driver_id is not None and order.driver_id != current.driver_id:
@@ -198,7 +199,7 @@ class InMemoryProgressStore:
                     f"progress of order {progress.order_id!r} is at version {version},"
                     f" not {expected_version}: reload and retry"
                 )
-            stored = attrs.evolve(progress, version=expected_version + 1)
+            stored = evolve(progress, version=expected_version + 1)
             self._progress[progress.order_id] = stored
             return stored
 
@@ -238,7 +239,7 @@ class InMemoryDriverRegistry:
             status = self._drivers.get(driver_id)
             if status is None or not status.available:
                 return False
-            self._drivers[driver_id] = attrs.evolve(status, order_id=order_id)
+            self._drivers[driver_id] = evolve(status, order_id=order_id)
             self._index.discard(driver_id)
             return True
 
@@ -248,7 +249,7 @@ class InMemoryDriverRegistry:
             status = self._drivers.get(driver_id)
             if status is None or status.order_id != order_id:
                 return
-            freed = attrs.evolve(status, order_id=None)
+            freed = evolve(status, order_id=None)
             self._drivers[driver_id] = freed
             if freed.available:
                 self._index.upsert(driver_id, freed.position, freed.vehicle_type)

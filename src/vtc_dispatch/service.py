@@ -44,6 +44,7 @@ from typing import Annotated, Literal
 import attrs
 from pydantic import BaseModel, ConfigDict, Field
 
+from vtc_dispatch._records import evolve
 from vtc_dispatch.errors import (
     DispatchError,
     Forbidden,
@@ -126,7 +127,7 @@ from vtc_dispatch.ports import (
 from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare, PriceChange
-from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s, location_due
+from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s
 from vtc_dispatch.wire import to_wire
 
 __all__ = ["Availability", "DispatchService", "InvalidRating", "ServiceSettings"]
@@ -252,6 +253,8 @@ class DispatchService:
         self._new_order_id = new_order_id or (lambda: f"ord-{uuid.uuid4().hex[:16]}")
         self._listeners: list[Callable[[Event], None]] = []
         self._customer_ratings: dict[str, tuple[int, int]] = {}
+        # Average speed per city (the pricing configuration is fixed for a Pricer).
+        self._speeds: dict[str, float] = {}
         self._lock = threading.RLock()
 
     # -- events ------------------------------------------------------------
@@ -281,7 +284,7 @@ class DispatchService:
             except NotFound:
                 status = DriverStatus(driver_id, vehicle_type, position, True, now)
             else:
-                status = attrs.evolve(
+                status = evolve(
                     known, vehicle_type=vehicle_type, position=position, online=True, updated_at=now
                 )
             self.drivers.put(status)
@@ -303,7 +306,7 @@ class DispatchService:
                         f"driver {driver_id!r} is on order {order.id!r} ({order.state}):"
                         " complete or cancel it before going offline"
                     )
-            self.drivers.put(attrs.evolve(status, online=False, order_id=None, updated_at=now))
+            self.drivers.put(evolve(status, online=False, order_id=None, updated_at=now))
         self._publish(DriverWentOffline(driver_id, now))
 
     def update_position(self, driver_id: str, position: LatLng, at: datetime | None = None) -> None:
@@ -324,7 +327,7 @@ class DispatchService:
                 accepted, events = self._record_position(order, position, at, now)
                 if not accepted:
                     return
-            self.drivers.put(attrs.evolve(status, position=position, updated_at=now))
+            self.drivers.put(evolve(status, position=position, updated_at=now))
         if self._listeners:  # a move has no wire form: only listeners want it
             self._publish(DriverMoved(driver_id, position, at, None if order is None else order.id))
         self._publish(*events)
@@ -346,12 +349,15 @@ class DispatchService:
         if point.accepted:
             assert order.driver_id is not None
             remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
-            eta = self._eta_s(order, remaining)
+            eta = remaining / self._speed_kmh(order.quote.city) * 3600.0
             if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
                 settings.corridor_km
             ):
                 route_changed = True
-            if location_due(last_sent, now, settings.location_interval_s):
+            if last_sent is None or not (
+                # location_due, without checking the service's own values again
+                0.0 <= (now - last_sent).total_seconds() < settings.location_interval_s
+            ):
                 last_sent = now
                 events.append(
                     DriverLocated(order.id, order.driver_id, order.customer_id, position, eta, now)
@@ -368,7 +374,7 @@ class DispatchService:
                     )
                 )
         self.progress.save(
-            attrs.evolve(
+            evolve(
                 progress,
                 trip=track if on_trip else progress.trip,
                 approach=progress.approach if on_trip else track,
@@ -424,7 +430,10 @@ class DispatchService:
         return lines
 
     def _speed_kmh(self, city_id: str) -> float:
-        return self.pricer.config.cities[city_id].average_speed_kmh
+        speed = self._speeds.get(city_id)
+        if speed is None:
+            speed = self._speeds[city_id] = self.pricer.config.cities[city_id].average_speed_kmh
+        return speed
 
     def _eta_s(self, order: Order, distance_km: float) -> float:
         return eta_s(distance_km, self._speed_kmh(order.quote.city))
@@ -512,7 +521,7 @@ class DispatchService:
             order = self._owned(Actor.customer(customer_id), order_id)
             lifecycle = order.lifecycle.fire(RideEvent.SEARCH_AGAIN, actor="customer", at=now)
             order = self.orders.save(
-                attrs.evolve(order, lifecycle=lifecycle, offers_made=0), order.version
+                evolve(order, lifecycle=lifecycle, offers_made=0), order.version
             )
             order, events = self._offer_next(order, now)
         self._publish(SearchStarted(order.id, now), *events)
@@ -567,9 +576,7 @@ class DispatchService:
                     break
         if not found:
             lifecycle = order.lifecycle.fire(RideEvent.NO_DRIVER, actor="system", at=now)
-            order = self.orders.save(
-                attrs.evolve(order, lifecycle=lifecycle, offers=()), order.version
-            )
+            order = self.orders.save(evolve(order, lifecycle=lifecycle, offers=()), order.version)
             return order, [NoDriverFound(order.id, order.customer_id, now)]
         candidates = [
             Candidate(driver_id, km, self.drivers.get(driver_id).position)
@@ -600,9 +607,7 @@ class DispatchService:
             return self._offer_next(order, now)  # they were all taken: look again
         try:
             order = self.orders.save(
-                attrs.evolve(
-                    order, offers=tuple(offers), offers_made=order.offers_made + len(offers)
-                ),
+                evolve(order, offers=tuple(offers), offers_made=order.offers_made + len(offers)),
                 order.version,
             )
         except DispatchError:
@@ -639,7 +644,7 @@ class DispatchService:
         self._release(driver_id, order.id)
         self.stats.record(driver_id, "expired" if expired else "refused", now)
         order = self.orders.save(
-            attrs.evolve(
+            evolve(
                 order,
                 offers=tuple(o for o in order.offers if o.driver_id != driver_id),
                 bids=tuple(b for b in order.bids if b.driver_id != driver_id),
@@ -680,7 +685,7 @@ class DispatchService:
         if price is not None:
             history += (PriceChange(order.quote.estimate, price, "bid accepted", now),)
         order = self.orders.save(
-            attrs.evolve(
+            evolve(
                 order,
                 lifecycle=lifecycle,
                 driver_id=driver_id,
@@ -729,7 +734,7 @@ class DispatchService:
                 *(b for b in order.bids if b.driver_id != driver_id),
                 Bid(driver_id, amount, now),
             )
-            order = self.orders.save(attrs.evolve(order, bids=bids), order.version)
+            order = self.orders.save(evolve(order, bids=bids), order.version)
         self._publish(
             BidSubmitted(
                 order.id,
@@ -813,10 +818,10 @@ class DispatchService:
             for driver_id in unseen:
                 self._release(driver_id, order.id)
             order = self.orders.save(
-                attrs.evolve(
+                evolve(
                     order,
                     offers=tuple(
-                        attrs.evolve(o, shown=True) if o.driver_id in reveal else o
+                        evolve(o, shown=True) if o.driver_id in reveal else o
                         for o in order.offers
                         if o.driver_id not in unseen
                     ),
@@ -861,7 +866,7 @@ class DispatchService:
                         f" {self.settings.arrive_radius_km * 1000:.0f} m",
                     )
             lifecycle = order.lifecycle.fire(RideEvent.ARRIVE, actor=role, at=now)
-            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
+            order = self.orders.save(evolve(order, lifecycle=lifecycle), order.version)
         self._publish(DriverArrived(order.id, driver_id, order.customer_id, now))
         return order
 
@@ -874,8 +879,8 @@ class DispatchService:
             position = self.drivers.get(driver_id).position
             progress = self.progress.get(order.id)
             trip, _ = Track(policy=self.settings.track_policy()).add(position, now)
-            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
-            self.progress.save(attrs.evolve(progress, trip=trip), progress.version)
+            order = self.orders.save(evolve(order, lifecycle=lifecycle), order.version)
+            self.progress.save(evolve(progress, trip=trip), progress.version)
         self._publish(TripStarted(order.id, driver_id, order.customer_id, now))
         return order
 
@@ -922,7 +927,7 @@ class DispatchService:
             if order.wallet_hold is not None:
                 payment, paid = self._capture(order.wallet_hold, fare.amount)
             order = self.orders.save(
-                attrs.evolve(
+                evolve(
                     order,
                     lifecycle=lifecycle,
                     approach=progress.approach,
@@ -1041,7 +1046,7 @@ class DispatchService:
                 self._release(order.driver_id, order.id)
             progress = self.progress.get(order.id)
             order = self.orders.save(
-                attrs.evolve(
+                evolve(
                     order,
                     lifecycle=lifecycle,
                     offers=(),
@@ -1078,7 +1083,7 @@ class DispatchService:
         self.stats.record(driver_id, "cancelled_after_accept", now)
         self.progress.discard(order.id)
         order = self.orders.save(
-            attrs.evolve(
+            evolve(
                 order,
                 lifecycle=lifecycle,
                 driver_id=None,
@@ -1115,9 +1120,7 @@ class DispatchService:
             assert order.driver_id is not None
             about = order.driver_id if actor.role == "customer" else order.customer_id
             rating = Rating(actor, about, stars, comment, now)
-            order = self.orders.save(
-                attrs.evolve(order, ratings=(*order.ratings, rating)), order.version
-            )
+            order = self.orders.save(evolve(order, ratings=(*order.ratings, rating)), order.version)
             if actor.role == "customer":
                 status = self.drivers.get(about)
                 total, count = status.rating_sum + stars, status.rating_count + 1
@@ -1126,7 +1129,7 @@ class DispatchService:
                     and total / count < self.settings.rating_threshold
                 )
                 self.drivers.put(
-                    attrs.evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
+                    evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
                 )
             else:
                 total, count = self._customer_ratings.get(about, (0, 0))
