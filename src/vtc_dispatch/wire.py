@@ -779,13 +779,17 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     ratings and price changes have no wire form: the sender of a command
     gets its answer from the transport, and the customer follows the
     driver through ``DriverLocated``.
+
+    Messages are built from events without being validated again: an
+    event's values are already checked domain values (a property test
+    parses every message built here back through its validator).
     """
     match event:
         case OfferSent():
-            offer = OfferMessage(
+            offer = OfferMessage.model_construct(
                 order_id=event.order_id,
-                pickup=WirePoint.from_latlng(event.pickup),
-                destination=WirePoint.from_latlng(event.dropoff),
+                pickup=_point(event.pickup),
+                destination=_point(event.dropoff),
                 vehicle_type=event.vehicle_type,
                 fare_min=event.fare_min,
                 fare_max=event.fare_max,
@@ -798,29 +802,31 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             return [(Recipient("driver", event.driver_id), offer)]
         case OfferWithdrawn() | OfferExpired():
             reason = event.reason if isinstance(event, OfferWithdrawn) else "expired"
-            withdrawn = OfferWithdrawnMessage(order_id=event.order_id, reason=reason, at=event.at)
+            withdrawn = OfferWithdrawnMessage.model_construct(
+                order_id=event.order_id, reason=reason, at=event.at
+            )
             return [(Recipient("driver", event.driver_id), withdrawn)]
         case DriverAssigned():
-            assigned = DriverAssignedMessage(
+            assigned = DriverAssignedMessage.model_construct(
                 order_id=event.order_id,
                 driver_id=event.driver_id,
                 vehicle_type=event.vehicle_type,
-                position=WirePoint.from_latlng(event.driver_position),
+                position=_point(event.driver_position),
                 eta_s=_eta(event.eta_s),
                 at=event.at,
             )
             return [(Recipient("customer", event.customer_id), assigned)]
         case DriverLocated():
-            located = DriverLocationMessage(
+            located = DriverLocationMessage.model_construct(
                 order_id=event.order_id,
                 driver_id=event.driver_id,
-                position=WirePoint.from_latlng(event.position),
+                position=_point(event.position),
                 eta_s=None if event.eta_s is None else _eta(event.eta_s),
                 at=event.at,
             )
             return [(Recipient("customer", event.customer_id), located)]
         case DriverArriving():
-            arriving = DriverArrivingMessage(
+            arriving = DriverArrivingMessage.model_construct(
                 order_id=event.order_id,
                 distance_km=event.distance_km,
                 eta_s=_eta(event.eta_s),
@@ -828,20 +834,22 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             )
             return [(Recipient("customer", event.customer_id), arriving)]
         case DriverArrived():
-            arrived = DriverArrivedMessage(order_id=event.order_id, at=event.at)
+            arrived = DriverArrivedMessage.model_construct(order_id=event.order_id, at=event.at)
             return [(Recipient("customer", event.customer_id), arrived)]
         case TripStarted():
-            started = TripStartedMessage(order_id=event.order_id, at=event.at)
+            started = TripStartedMessage.model_construct(order_id=event.order_id, at=event.at)
             return [(Recipient("customer", event.customer_id), started)]
         case TripCompleted():
             fare = event.fare
-            completed = TripCompletedMessage(
+            completed = TripCompletedMessage.model_construct(
                 order_id=event.order_id,
                 amount=fare.amount,
                 currency=fare.currency,
                 reason=fare.reason,
                 breakdown=tuple(
-                    WireBreakdownLine(code=line.code, label=line.label, amount=line.amount)
+                    WireBreakdownLine.model_construct(
+                        code=line.code, label=line.label, amount=line.amount
+                    )
                     for line in fare.breakdown
                 ),
                 distance_km=float(fare.distance_km),
@@ -853,7 +861,7 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 (Recipient("driver", event.driver_id), completed),
             ]
         case BidSubmitted():
-            bid = BidReceivedMessage(
+            bid = BidReceivedMessage.model_construct(
                 order_id=event.order_id,
                 driver_id=event.driver_id,
                 amount=event.amount,
@@ -863,15 +871,15 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             )
             return [(Recipient("customer", event.customer_id), bid)]
         case DriverWithdrew():
-            withdrew = DriverWithdrewMessage(
+            withdrew = DriverWithdrewMessage.model_construct(
                 order_id=event.order_id, reason=event.reason, at=event.at
             )
             return [(Recipient("customer", event.customer_id), withdrew)]
         case NoDriverFound():
-            none_found = NoDriverFoundMessage(order_id=event.order_id, at=event.at)
+            none_found = NoDriverFoundMessage.model_construct(order_id=event.order_id, at=event.at)
             return [(Recipient("customer", event.customer_id), none_found)]
         case OrderCancelled():
-            cancelled = OrderCancelledMessage(
+            cancelled = OrderCancelledMessage.model_construct(
                 order_id=event.order_id,
                 cancelled_by=event.cancelled_by,
                 reason=event.reason,
@@ -896,6 +904,10 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             | PriceChanged()
         ):
             return []
+
+
+def _point(point: LatLng) -> WirePoint:
+    return WirePoint.model_construct(lat=point.lat, lng=point.lng)
 
 
 # -- schemas -------------------------------------------------------------------------
