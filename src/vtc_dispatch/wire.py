@@ -779,17 +779,13 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     ratings and price changes have no wire form: the sender of a command
     gets its answer from the transport, and the customer follows the
     driver through ``DriverLocated``.
-
-    Messages are built from events without being validated again: an
-    event's values are already checked domain values (a property test
-    parses every message built here back through its validator).
     """
     match event:
         case OfferSent():
-            offer = OfferMessage.model_construct(
+            offer = OfferMessage(
                 order_id=event.order_id,
-                pickup=_point(event.pickup),
-                destination=_point(event.dropoff),
+                pickup=WirePoint.from_latlng(event.pickup),
+                destination=WirePoint.from_latlng(event.dropoff),
                 vehicle_type=event.vehicle_type,
                 fare_min=event.fare_min,
                 fare_max=event.fare_max,
@@ -802,31 +798,29 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             return [(Recipient("driver", event.driver_id), offer)]
         case OfferWithdrawn() | OfferExpired():
             reason = event.reason if isinstance(event, OfferWithdrawn) else "expired"
-            withdrawn = OfferWithdrawnMessage.model_construct(
-                order_id=event.order_id, reason=reason, at=event.at
-            )
+            withdrawn = OfferWithdrawnMessage(order_id=event.order_id, reason=reason, at=event.at)
             return [(Recipient("driver", event.driver_id), withdrawn)]
         case DriverAssigned():
-            assigned = DriverAssignedMessage.model_construct(
+            assigned = DriverAssignedMessage(
                 order_id=event.order_id,
                 driver_id=event.driver_id,
                 vehicle_type=event.vehicle_type,
-                position=_point(event.driver_position),
+                position=WirePoint.from_latlng(event.driver_position),
                 eta_s=_eta(event.eta_s),
                 at=event.at,
             )
             return [(Recipient("customer", event.customer_id), assigned)]
         case DriverLocated():
-            located = DriverLocationMessage.model_construct(
+            located = DriverLocationMessage(
                 order_id=event.order_id,
                 driver_id=event.driver_id,
-                position=_point(event.position),
+                position=WirePoint.from_latlng(event.position),
                 eta_s=None if event.eta_s is None else _eta(event.eta_s),
                 at=event.at,
             )
             return [(Recipient("customer", event.customer_id), located)]
         case DriverArriving():
-            arriving = DriverArrivingMessage.model_construct(
+            arriving = DriverArrivingMessage(
                 order_id=event.order_id,
                 distance_km=event.distance_km,
                 eta_s=_eta(event.eta_s),
@@ -834,22 +828,20 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             )
             return [(Recipient("customer", event.customer_id), arriving)]
         case DriverArrived():
-            arrived = DriverArrivedMessage.model_construct(order_id=event.order_id, at=event.at)
+            arrived = DriverArrivedMessage(order_id=event.order_id, at=event.at)
             return [(Recipient("customer", event.customer_id), arrived)]
         case TripStarted():
-            started = TripStartedMessage.model_construct(order_id=event.order_id, at=event.at)
+            started = TripStartedMessage(order_id=event.order_id, at=event.at)
             return [(Recipient("customer", event.customer_id), started)]
         case TripCompleted():
             fare = event.fare
-            completed = TripCompletedMessage.model_construct(
+            completed = TripCompletedMessage(
                 order_id=event.order_id,
                 amount=fare.amount,
                 currency=fare.currency,
                 reason=fare.reason,
                 breakdown=tuple(
-                    WireBreakdownLine.model_construct(
-                        code=line.code, label=line.label, amount=line.amount
-                    )
+                    WireBreakdownLine(code=line.code, label=line.label, amount=line.amount)
                     for line in fare.breakdown
                 ),
                 distance_km=float(fare.distance_km),
@@ -861,7 +853,7 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 (Recipient("driver", event.driver_id), completed),
             ]
         case BidSubmitted():
-            bid = BidReceivedMessage.model_construct(
+            bid = BidReceivedMessage(
                 order_id=event.order_id,
                 driver_id=event.driver_id,
                 amount=event.amount,
@@ -871,15 +863,15 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             )
             return [(Recipient("customer", event.customer_id), bid)]
         case DriverWithdrew():
-            withdrew = DriverWithdrewMessage.model_construct(
+            withdrew = DriverWithdrewMessage(
                 order_id=event.order_id, reason=event.reason, at=event.at
             )
             return [(Recipient("customer", event.customer_id), withdrew)]
         case NoDriverFound():
-            none_found = NoDriverFoundMessage.model_construct(order_id=event.order_id, at=event.at)
+            none_found = NoDriverFoundMessage(order_id=event.order_id, at=event.at)
             return [(Recipient("customer", event.customer_id), none_found)]
         case OrderCancelled():
-            cancelled = OrderCancelledMessage.model_construct(
+            cancelled = OrderCancelledMessage(
                 order_id=event.order_id,
                 cancelled_by=event.cancelled_by,
                 reason=event.reason,
@@ -904,10 +896,6 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             | PriceChanged()
         ):
             return []
-
-
-def _point(point: LatLng) -> WirePoint:
-    return WirePoint.model_construct(lat=point.lat, lng=point.lng)
 
 
 # -- schemas -------------------------------------------------------------------------

@@ -252,8 +252,7 @@ class ServiceMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_message_sent_is_valid_on_the_wire(self) -> None:
-        # to_wire builds messages without validating them: each must still
-        # pass its own validator and come back equal from JSON.
+        # Each message must pass its own validator and come back equal from JSON.
         sent = list(self.notifier.sent)
         for recipient, message in sent[self.checked :]:
             assert type(message).model_validate(message.model_dump()) == message
