@@ -43,7 +43,7 @@ def evolve(inst: T, **changes: Any) -> T:
     try:
         return copier(inst, **changes)  # type: ignore[no-any-return]
     except TypeError:
-        unknown = set(changes) - {a.name for a in attrs.fields(cls) if a.init}
+        unknown = set(changes) - {a.name for a in attrs.fields(cls) if a.init}  # type: ignore[arg-type]
         if unknown:
             raise TypeError(f"{cls.__name__} has no field {min(unknown)!r} to change") from None
         raise

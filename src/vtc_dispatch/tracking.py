@@ -179,11 +179,15 @@ class _Summary:
     first: TrackPoint | None = None
     last: TrackPoint | None = None
 
-    def then(self, point: TrackPoint) -> _Summary:
-        """The summary once the accepted ``point`` follows the points summarised here."""
+    def then(self, point: TrackPoint, step_km: float | None = None) -> _Summary:
+        """The summary once the accepted ``point`` follows the points summarised here.
+
+        ``step_km``, when known, is the distance from the last accepted point.
+        """
         if self.last is None:
             return _Summary(0.0, point, point)
-        step_km = haversine_km(self.last.position, point.position)
+        if step_km is None:
+            step_km = haversine_km(self.last.position, point.position)
         return _Summary(self.distance_km + step_km, self.first, point)
 
 
@@ -227,28 +231,29 @@ class Track:
 
     def _classify(
         self, position: LatLng, at: datetime, received_at: datetime | None
-    ) -> Flag | None:
-        """The flag for a point reported now, or ``None`` to accept it (rules: module docstring)."""
+    ) -> tuple[Flag | None, float | None]:
+        """The flag for a point reported now (``None`` to accept it; rules: module
+        docstring) and, when measured, its distance from the last accepted point."""
         _require_aware("at", at)
         if received_at is not None:
             _require_aware("received_at", received_at)
             delay_s = (received_at - at).total_seconds()
             if delay_s > self.policy.max_delay_s:
-                return Flag.STALE
+                return Flag.STALE, None
             if -delay_s > self.policy.max_clock_skew_s:
-                return Flag.FUTURE
+                return Flag.FUTURE, None
         last = self._summary.last
         if last is None:
-            return None
+            return None, None
         elapsed_s = (at - last.at).total_seconds()
         if elapsed_s <= 0.0:
             if elapsed_s == 0.0 and position == last.position:
-                return Flag.DUPLICATE
-            return Flag.OUT_OF_ORDER
-        speed_kmh = haversine_km(last.position, position) / elapsed_s * 3600.0
-        if speed_kmh > self.policy.max_speed_kmh:
-            return Flag.JUMP
-        return None
+                return Flag.DUPLICATE, None
+            return Flag.OUT_OF_ORDER, None
+        step_km = haversine_km(last.position, position)
+        if step_km / elapsed_s * 3600.0 > self.policy.max_speed_kmh:
+            return Flag.JUMP, step_km
+        return None, step_km
 
     def add(
         self, position: LatLng, at: datetime, *, received_at: datetime | None = None
@@ -275,8 +280,9 @@ class Track:
         point = object.__new__(TrackPoint)
         object.__setattr__(point, "position", position)
         object.__setattr__(point, "at", at)
-        object.__setattr__(point, "flag", self._classify(position, at, received_at))
-        summary = self._summary.then(point) if point.accepted else self._summary
+        flag, step_km = self._classify(position, at, received_at)
+        object.__setattr__(point, "flag", flag)
+        summary = self._summary.then(point, step_km) if flag is None else self._summary
         return self._appended(point, summary), point
 
     @property
