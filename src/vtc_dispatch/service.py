@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -149,6 +150,10 @@ class ServiceSettings(BaseModel):
 
     search_radius_km: Annotated[float, Field(gt=0, le=100)] = 5.0
     """Drivers shown by ``search`` are within this distance (offers follow the pool's radii)."""
+    quote_valid_s: Annotated[float, Field(ge=0, le=3600)] = 120.0
+    """An order placed this soon after a ``search``, for the same trip and type
+    (and no supplement), keeps the quote the customer was shown; ``0`` always
+    prices the order again."""
     search_count_cap: Annotated[int, Field(ge=1)] | None = 50
     """``search`` counts drivers up to this number and says "or more" beyond
     (``Availability.count_capped``); ``None`` counts them all, which costs a
@@ -207,6 +212,8 @@ _FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
 """Cancellation fee policy by role; the operator's rule applies to the system too."""
 
 _DISTANCE_FIRST = DistanceRanker()
+# Quotes kept from searches for the orders that follow them.
+_SHOWN_QUOTES = 4096
 # Drivers looked up per offer: the ranker chooses among them.
 _CANDIDATES = 10
 
@@ -259,6 +266,8 @@ class DispatchService:
         self._listeners: list[Callable[[Event], None]] = []
         # Average speed per city (the pricing configuration is fixed for a Pricer).
         self._speeds: dict[str, float] = {}
+        # Quotes shown by search, for the order that follows (oldest first).
+        self._shown: OrderedDict[tuple[LatLng, LatLng, str], FareQuote] = OrderedDict()
         self._lock = threading.RLock()
 
     # -- events ------------------------------------------------------------
@@ -414,6 +423,14 @@ class DispatchService:
         if not counts:
             return []
         quotes = self.pricer.quote_all(pickup, dropoff, now, vehicle_types=counts)
+        if self.settings.quote_valid_s > 0:
+            with self._lock:
+                shown = self._shown
+                for vehicle_type, quote in quotes.items():
+                    shown[pickup, dropoff, vehicle_type] = quote
+                    shown.move_to_end((pickup, dropoff, vehicle_type))
+                while len(shown) > _SHOWN_QUOTES:
+                    shown.popitem(last=False)
         lines = []
         for vehicle_type, quote in quotes.items():
             nearest = self.drivers.nearest_available(pickup, 1, radius, (vehicle_type,))
@@ -461,8 +478,11 @@ class DispatchService:
     ) -> Order:
         """Order a ride: quote it, take the payment method, and start the search.
 
-        WALLET holds the estimate on the customer's wallet (refused when the
-        balance is short).  A customer has at most one active order.
+        The quote is the one ``search`` showed for this trip and type when
+        it is at most ``quote_valid_s`` old (and no supplement is asked),
+        else a new one.  WALLET holds the estimate on the customer's wallet
+        (refused when the balance is short).  A customer has at most one
+        active order.
         """
         _check_point(pickup)
         _check_point(dropoff)
@@ -479,7 +499,15 @@ class DispatchService:
                     f"payment method {payment_method!r} is not enabled here"
                     f" (enabled: {', '.join(methods)})"
                 )
-            quote = self.pricer.quote(pickup, dropoff, vehicle_type, now, supplements=supplements)
+            quote = self._shown.get((pickup, dropoff, vehicle_type))
+            if (
+                quote is None
+                or supplements
+                or not 0.0 <= (now - quote.at).total_seconds() <= self.settings.quote_valid_s
+            ):
+                quote = self.pricer.quote(
+                    pickup, dropoff, vehicle_type, now, supplements=supplements
+                )
             order_id = self._new_order_id()
             hold = None
             payment = PaymentStatus.NONE

@@ -571,3 +571,40 @@ def test_bids_end_with_the_window_and_the_next_carriers_are_invited() -> None:
     assert [o.driver_id for o in order.offers] == ["d3"]
     with pytest.raises(NotFound, match="no live bid from 'd0'"):
         ride.service.accept_bid("cust", order.id, "d0")
+
+
+def test_an_order_keeps_the_price_its_search_showed_for_a_while() -> None:
+    # 21:59:30 in Douala (UTC+1): the day tariff shown, the night one at 22:00.
+    ride = Ride()
+    ride.clock.set(datetime(2026, 11, 21, 20, 59, 30, tzinfo=UTC))
+    ride.online("t1", 0.5)
+    ride.online("t2", 0.7)
+    [shown] = ride.service.search(AKWA, DEIDO)
+    ride.later(60)
+    order = ride.service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.quote is shown.quote
+    assert "night" not in order.quote.rules_applied
+    ride.service.cancel(Actor.customer("c1"), order.id, "changed my mind")
+    ride.later(61)  # 121 s after the search: priced again, at night
+    again = ride.service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert again.quote.at == ride.clock.now()
+    assert "night" in again.quote.rules_applied
+    assert again.quote.estimate > shown.quote.estimate
+
+
+def test_quotes_are_not_kept_when_disabled_or_with_supplements() -> None:
+    ride = Ride(quote_valid_s=0)
+    ride.online("t1", 0.5)
+    [shown] = ride.service.search(AKWA, DEIDO)
+    ride.later(1)
+    order = ride.service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.quote.at == ride.clock.now() != shown.quote.at
+    ride = Ride()
+    ride.online("t1", 0.5)
+    [shown] = ride.service.search(AKWA, DEIDO)
+    ride.later(1)
+    order = ride.service.create_order(
+        "c1", AKWA, DEIDO, "taxi_jaune", "CASH", supplements=["luggage"]
+    )
+    assert order.quote.supplements == ("luggage",)
+    assert order.quote.estimate == shown.quote.estimate + 200
