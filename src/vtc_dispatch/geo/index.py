@@ -445,14 +445,7 @@ class DriverIndex:
                             segments.append((band, lo, hi))
             found = _scan(segments, qx, qy, qz)
             if excluded:
-                # Excluded drivers keep their place (slots must line up) but
-                # rank after every threshold.
-                start = 0
-                for band, lo, hi in segments:
-                    for slot in range(lo, hi):
-                        if band.ids[slot] in excluded:
-                            found[start + slot - lo] = _EXCLUDED_KEY
-                    start += hi - lo
+                self._exclude(found, segments, excluded)
             ranked = sorted(found)
             if angle >= max_angle:
                 break
@@ -487,6 +480,39 @@ class DriverIndex:
             start += hi - lo
         exact.sort()
         return [(did, d) for d, did in exact[:k]]
+
+    def _exclude(
+        self,
+        found: list[float],
+        segments: list[tuple[_Band, int, int]],
+        excluded: frozenset[str],
+    ) -> None:
+        """Rank the ``excluded`` drivers of the scanned ``segments`` after every threshold.
+
+        They keep their place in ``found`` (slots must line up).  Each
+        excluded driver is located through its entry, so the cost follows
+        the few excluded drivers, not the many scanned ones.
+        """
+        starts: dict[int, list[tuple[int, int, int]]] = {}
+        start = 0
+        for band, lo, hi in segments:
+            starts.setdefault(id(band), []).append((lo, hi, start))
+            start += hi - lo
+        drivers = self._drivers
+        grids = self._grids
+        for driver_id in excluded:
+            entry = drivers.get(driver_id)
+            if entry is None:
+                continue
+            band = grids[entry.vehicle_type][entry.row]
+            pieces = starts.get(id(band))
+            if pieces is None:
+                continue
+            slot = band.slot_of(driver_id, entry.position.lng)
+            for lo, hi, offset in pieces:
+                if lo <= slot < hi:
+                    found[offset + slot - lo] = _EXCLUDED_KEY
+                    break
 
     def count_within(
         self, point: LatLng, max_km: float, *, cap: int | None = None
