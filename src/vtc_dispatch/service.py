@@ -675,23 +675,21 @@ class DispatchService:
         """The driver refused or let the offer expire: release; with no offer left, go on."""
         self._release(driver_id, order.id)
         self.stats.record(driver_id, "expired" if expired else "refused", now)
-        order = self.orders.save(
-            evolve(
-                order,
-                offers=tuple(o for o in order.offers if o.driver_id != driver_id),
-                bids=tuple(b for b in order.bids if b.driver_id != driver_id),
-                tried=order.tried | {driver_id},
-            ),
-            order.version,
+        dropped = evolve(
+            order,
+            offers=tuple(o for o in order.offers if o.driver_id != driver_id),
+            bids=tuple(b for b in order.bids if b.driver_id != driver_id),
+            tried=order.tried | {driver_id},
         )
         passed: Event = (
             OfferExpiredEvent(order.id, driver_id, now)
             if expired
             else OfferRejected(order.id, driver_id, now)
         )
-        if order.offers:
-            return order, [passed]
-        order, events = self._offer_next(order, now)
+        if dropped.offers:
+            return self.orders.save(dropped, order.version), [passed]
+        # The next offer is saved with the drop, in one version.
+        order, events = self._offer_next(dropped, now)
         return order, [passed, *events]
 
     def accept(self, driver_id: str, order_id: str) -> Order:
