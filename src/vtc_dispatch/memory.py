@@ -36,6 +36,7 @@ __all__ = [
     "InMemoryRatingStore",
     "InMemoryWallet",
     "ManualClock",
+    "NullNotifier",
     "RecordingNotifier",
     "SystemClock",
 ]
@@ -291,6 +292,26 @@ class InMemoryRatingStore:
     def totals(self, party_id: str) -> tuple[int, int]:
         """See :class:`~vtc_dispatch.ports.RatingStore`."""
         return self._totals.get(party_id, (0, 0))
+
+
+class NullNotifier:
+    """No transport at all: nothing is sent, and the service does not even build
+    wire messages (a simulation or a batch job that follows the domain events
+    through :meth:`~vtc_dispatch.service.DispatchService.subscribe`).
+
+    >>> from datetime import datetime, timezone
+    >>> from vtc_dispatch.pricing import douala_config
+    >>> from vtc_dispatch.service import DispatchService
+    >>> service = DispatchService(pricing=douala_config(), notifier=NullNotifier())
+    >>> seen = []
+    >>> service.subscribe(seen.append)
+    >>> service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
+    >>> type(seen[0]).__name__
+    'DriverWentOnline'
+    """
+
+    def send(self, recipient: Recipient, message: BaseModel) -> None:
+        """Drop the message."""
 
 
 class RecordingNotifier:

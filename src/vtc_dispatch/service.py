@@ -93,6 +93,7 @@ from vtc_dispatch.memory import (
     InMemoryProgressStore,
     InMemoryRatingStore,
     InMemoryWallet,
+    NullNotifier,
     RecordingNotifier,
     SystemClock,
 )
@@ -277,11 +278,13 @@ class DispatchService:
         self._listeners.append(listener)
 
     def _publish(self, *events: Event) -> None:
+        wired = not isinstance(self.notifier, NullNotifier)
         for event in events:
             for listener in self._listeners:
                 listener(event)
-            for recipient, message in to_wire(event):
-                self.notifier.send(recipient, message)
+            if wired:
+                for recipient, message in to_wire(event):
+                    self.notifier.send(recipient, message)
 
     # -- drivers -----------------------------------------------------------
 

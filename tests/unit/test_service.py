@@ -608,3 +608,24 @@ def test_quotes_are_not_kept_when_disabled_or_with_supplements() -> None:
     )
     assert order.quote.supplements == ("luggage",)
     assert order.quote.estimate == shown.quote.estimate + 200
+
+
+def test_without_a_transport_the_ride_runs_and_listeners_see_every_event() -> None:
+    from vtc_dispatch.events import DriverAssigned, TripCompleted
+    from vtc_dispatch.memory import NullNotifier
+
+    clock = ManualClock(T0)
+    service = DispatchService(pricing=douala_config(), clock=clock, notifier=NullNotifier())
+    seen: list[object] = []
+    service.subscribe(seen.append)
+    service.driver_online("t1", "taxi_jaune", AKWA)
+    order = service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    service.accept("t1", order.id)
+    service.arrived("t1", order.id)
+    service.start_trip("t1", order.id)
+    clock.advance(timedelta(minutes=5))
+    service.update_position("t1", DEIDO)
+    done = service.complete_trip("t1", order.id)
+    assert done.state == RideState.DONE
+    kinds = {type(e) for e in seen}
+    assert {DriverAssigned, TripCompleted} <= kinds
