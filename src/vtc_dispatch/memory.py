@@ -32,6 +32,7 @@ __all__ = [
     "InMemoryDriverRegistry",
     "InMemoryOrderRepository",
     "InMemoryProgressStore",
+    "InMemoryRatingStore",
     "InMemoryWallet",
     "ManualClock",
     "RecordingNotifier",
@@ -269,6 +270,24 @@ class InMemoryDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
             return self._index.count_within(point, max_km)
+
+
+class InMemoryRatingStore:
+    """Sums of stars per rated party, in a dictionary."""
+
+    def __init__(self) -> None:
+        self._totals: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, party_id: str, stars: int) -> None:
+        """See :class:`~vtc_dispatch.ports.RatingStore`."""
+        with self._lock:
+            total, count = self._totals.get(party_id, (0, 0))
+            self._totals[party_id] = (total + stars, count + 1)
+
+    def totals(self, party_id: str) -> tuple[int, int]:
+        """See :class:`~vtc_dispatch.ports.RatingStore`."""
+        return self._totals.get(party_id, (0, 0))
 
 
 class RecordingNotifier:

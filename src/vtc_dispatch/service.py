@@ -89,6 +89,7 @@ from vtc_dispatch.memory import (
     InMemoryDriverRegistry,
     InMemoryOrderRepository,
     InMemoryProgressStore,
+    InMemoryRatingStore,
     InMemoryWallet,
     RecordingNotifier,
     SystemClock,
@@ -120,7 +121,9 @@ from vtc_dispatch.ports import (
     Notifier,
     OrderRepository,
     ProgressStore,
+    RatingStore,
     RouteEstimator,
+    StatsStore,
     Wallet,
 )
 from vtc_dispatch.pricing.config import PricingConfig
@@ -222,7 +225,8 @@ class DispatchService:
         progress: ProgressStore | None = None,
         pool: PoolConfig | None = None,
         ranker: Ranker | None = None,
-        stats: StatsBook | None = None,
+        stats: StatsStore | None = None,
+        ratings: RatingStore | None = None,
         route_estimator: RouteEstimator | None = None,
         new_order_id: Callable[[], str] | None = None,
     ) -> None:
@@ -240,11 +244,11 @@ class DispatchService:
         self.wallet: Wallet = InMemoryWallet() if wallet is None else wallet
         self.progress: ProgressStore = InMemoryProgressStore() if progress is None else progress
         self.pool = PoolConfig() if pool is None else pool
-        self.stats = StatsBook() if stats is None else stats
+        self.stats: StatsStore = StatsBook() if stats is None else stats
+        self.ratings: RatingStore = InMemoryRatingStore() if ratings is None else ratings
         self._ranker = ranker
         self._new_order_id = new_order_id or (lambda: f"ord-{uuid.uuid4().hex[:16]}")
         self._listeners: list[Callable[[Event], None]] = []
-        self._customer_ratings: dict[str, tuple[int, int]] = {}
         self._lock = threading.RLock()
 
     # -- events ------------------------------------------------------------
@@ -1119,14 +1123,13 @@ class DispatchService:
                     attrs.evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
                 )
             else:
-                total, count = self._customer_ratings.get(about, (0, 0))
-                self._customer_ratings[about] = (total + stars, count + 1)
+                self.ratings.add(about, stars)
         self._publish(RatingGiven(order_id, actor.role, actor.id, about, stars, comment, now))
         return order
 
     def customer_rating(self, customer_id: str) -> float | None:
         """Average stars drivers gave this customer (``None`` before the first)."""
-        total, count = self._customer_ratings.get(customer_id, (0, 0))
+        total, count = self.ratings.totals(customer_id)
         return total / count if count else None
 
     # -- queries -----------------------------------------------------------

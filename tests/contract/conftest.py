@@ -13,14 +13,25 @@ from vtc_dispatch.memory import (
     InMemoryDriverRegistry,
     InMemoryOrderRepository,
     InMemoryProgressStore,
+    InMemoryRatingStore,
     InMemoryWallet,
 )
-from vtc_dispatch.ports import DriverRegistry, OrderRepository, ProgressStore, Wallet
+from vtc_dispatch.pool import StatsBook
+from vtc_dispatch.ports import (
+    DriverRegistry,
+    OrderRepository,
+    ProgressStore,
+    RatingStore,
+    StatsStore,
+    Wallet,
+)
 
 REPOSITORIES: dict[str, Callable[[], OrderRepository]] = {"memory": InMemoryOrderRepository}
 REGISTRIES: dict[str, Callable[[], DriverRegistry]] = {"memory": InMemoryDriverRegistry}
 WALLETS: dict[str, Callable[[], Wallet]] = {"memory": InMemoryWallet}
 PROGRESS_STORES: dict[str, Callable[[], ProgressStore]] = {"memory": InMemoryProgressStore}
+STATS_STORES: dict[str, Callable[[], StatsStore]] = {"memory": StatsBook}
+RATING_STORES: dict[str, Callable[[], RatingStore]] = {"memory": InMemoryRatingStore}
 
 
 @pytest.fixture(params=sorted(REPOSITORIES))
@@ -41,3 +52,13 @@ def wallet(request: pytest.FixtureRequest) -> Wallet:
 @pytest.fixture(params=sorted(PROGRESS_STORES))
 def progress_store(request: pytest.FixtureRequest) -> ProgressStore:
     return PROGRESS_STORES[request.param]()
+
+
+@pytest.fixture(params=sorted(STATS_STORES))
+def stats_store(request: pytest.FixtureRequest) -> StatsStore:
+    return STATS_STORES[request.param]()
+
+
+@pytest.fixture(params=sorted(RATING_STORES))
+def rating_store(request: pytest.FixtureRequest) -> RatingStore:
+    return RATING_STORES[request.param]()
