@@ -7,6 +7,7 @@ amounts are Decimal strings, so nothing is rounded.  A quote's breakdown is
 worked out lazily by the pricer; it is stored as its lines and rebuilt as a
 closure returning them, so the decoded quote explains itself the same way.
 
+>>> import attrs
 >>> from datetime import UTC, datetime
 >>> from vtc_dispatch.fsm import RIDE
 >>> from vtc_dispatch.geo import LatLng
