@@ -75,14 +75,19 @@ def work(
     answers: tuple[float, float, float] = (0.75, 0.15, 0.10),
     cancel_share: float = 0.03,
     answer_s: float = 0.4,
+    start_at: float | None = None,
+    customers: str = "c",
 ) -> Counter[str]:
-    """Order ``n_orders`` rides for customers ``c-<worker>-<n>`` and play them to their end.
+    """Order ``n_orders`` rides for customers ``<customers>-<worker>-<n>``; play them to the end.
 
     ``answers`` are the shares of offers accepted, refused and left to
     expire.  Orders of these customers still active (left by a worker
-    that died) are taken over first.  Returns the final states counted.
+    that died) are taken over first.  ``start_at`` (``time.time()``)
+    makes several workers start together.  Returns the final states counted.
     """
     service = service_for(settings, answer_s)
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
     rng = random.Random(seed * 1000 + worker)
     ended: Counter[str] = Counter()
     live: dict[str, str] = {}  # order id -> customer
@@ -91,16 +96,16 @@ def work(
     created = 0
     next_expiry = 0.0
     for n in range(n_orders):
-        found = service.current_order(Actor.customer(f"c-{worker}-{n}"))
+        found = service.current_order(Actor.customer(f"{customers}-{worker}-{n}"))
         if found is not None:
             live[found.id] = found.customer_id
             created = n + 1
-        elif service.history(Actor.customer(f"c-{worker}-{n}")):
+        elif service.history(Actor.customer(f"{customers}-{worker}-{n}")):
             created = n + 1
     ended["taken_over"] = len(live)
     while created < n_orders or live:
         while created < n_orders and len(live) < in_flight:
-            customer = f"c-{worker}-{created}"
+            customer = f"{customers}-{worker}-{created}"
             order = service.create_order(
                 customer, around(rng, 5.0), around(rng, 5.0), "taxi_jaune", "CASH"
             )
