@@ -24,7 +24,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from bench.common import Options, Row, SuiteReport, add_ratios, douala_point, progress
+from vtc_dispatch.geo import LatLng, destination_point, haversine_km
+from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
+from vtc_dispatch.order import Actor
+from vtc_dispatch.pricing import douala_config
+from vtc_dispatch.service import DispatchService
+
+try:
+    import redis
+    from vtc_dispatch_redis import RedisSettings, RedisStorage
+    from vtc_dispatch_redis.drivers import REDIS_EARTH_RADIUS_KM
+except ImportError as exc:  # the suite reports itself skipped
+    MISSING: str | None = f"the redis extra is not installed: {exc}"
+else:
+    MISSING = None
 
 OURS_REDIS = "vtc_dispatch_redis"
 REDIS_URL = os.environ.get("VTC_REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -60,12 +76,43 @@ def _ride_cycle(example: Any, settings: Any, workers: int, rides: int) -> float:
     return rides / elapsed
 
 
+def _geo_edge(client: Any, key: str, seed: int, n: int = 2_000) -> dict[str, float]:
+    """How GEOSEARCH's circle differs from haversine's, for drivers near a 3 km edge.
+
+    Returns how many of ``n`` drivers within +-0.5 % of the radius
+    GEOSEARCH (same radius) classifies otherwise than haversine, and the
+    largest gap (metres) between Redis's distance, scaled to our sphere,
+    and the exact one: the rounding of positions to the geohash.
+    """
+    rng = random.Random(seed)
+    centre = LatLng(4.0511, 9.7043)
+    radius = 3.0
+    points = {
+        f"p{i}": destination_point(centre, rng.uniform(0, 360), radius * rng.uniform(0.995, 1.005))
+        for i in range(n)
+    }
+    client.geoadd(key, [v for name, p in points.items() for v in (p.lng, p.lat, name)])
+    inside = set(
+        client.geosearch(key, longitude=centre.lng, latitude=centre.lat, radius=radius, unit="km")
+    )
+    exact = {name for name, p in points.items() if haversine_km(centre, p) <= radius}
+    hits = client.geosearch(
+        key, longitude=centre.lng, latitude=centre.lat, radius=radius * 2, unit="km", withdist=True
+    )
+    scale = REDIS_EARTH_RADIUS_KM / EARTH_RADIUS_KM
+    worst_m = max(
+        abs(float(d) / scale - haversine_km(centre, points[name])) * 1000 for name, d in hits
+    )
+    client.delete(key)
+    return {
+        "geo_edge_disagreements": len(inside ^ exact),
+        "geo_edge_drivers": n,
+        "geo_scaled_max_error_m": round(worst_m, 3),
+    }
+
+
 def _memory_rides(n_drivers: int, rides: int, seed: int) -> float:
     """Rides per second of the same commands on the in-memory ports, one process."""
-    from vtc_dispatch.order import Actor
-    from vtc_dispatch.pricing import douala_config
-    from vtc_dispatch.service import DispatchService
-
     rng = random.Random(seed)
     service = DispatchService(pricing=douala_config())
     for i in range(n_drivers):
@@ -86,20 +133,13 @@ def _memory_rides(n_drivers: int, rides: int, seed: int) -> float:
 
 
 def _moved(status: Any, point: Any) -> Any:
-    import attrs
-
     return attrs.evolve(status, position=point)
 
 
 def run(options: Options) -> SuiteReport:
     """Ride cycles on 1, 2, 4 workers; query and update against raw redis-py; memory."""
-    try:
-        import redis
-
-        from vtc_dispatch_redis import RedisSettings, RedisStorage
-    except ImportError as exc:
-        reason = f"the redis extra is not installed: {exc}"
-        return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=reason)])
+    if MISSING is not None:
+        return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=MISSING)])
     n_drivers = options.n or (2_000 if options.quick else 20_000)
     rides = 120 if options.quick else 2_000
     settings = RedisSettings(url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}")
@@ -112,6 +152,7 @@ def run(options: Options) -> SuiteReport:
     example = _example()
     rows: list[Row] = []
     memory: dict[str, int] = {}
+    edge: dict[str, float] = {}
     client: Any = storage.client
     try:
         progress(f"redis: {n_drivers} drivers online")
@@ -175,6 +216,7 @@ def run(options: Options) -> SuiteReport:
             Row("redis", "update", raw_update),
         ]
         add_ratios(rows, OURS_REDIS)
+        edge = _geo_edge(client, settings.key("bench-edge"), options.seed)
 
         per_driver = sum(
             int(client.memory_usage(settings.key("d", f"drv-{i}")) or 0) for i in range(200)
@@ -203,6 +245,7 @@ def run(options: Options) -> SuiteReport:
             "quick": options.quick,
             "seed": options.seed,
             **memory,
+            **edge,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         rows=rows,
