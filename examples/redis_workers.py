@@ -220,6 +220,8 @@ def check(settings: RedisSettings, workers: int, n_orders: int) -> list[str]:
         for (_, end, first), (start, _, second) in itertools.pairwise(spans):
             if start < end:
                 problems.append(f"driver {driver} was on {first} and {second} at once")
+    # A search gives up the reservations of workers that died before confirming them.
+    storage.drivers.nearest_available(DOUALA, 1, 1.0)
     for key in storage.client.scan_iter(match=settings.key("d", "*"), count=1000):
         held: Any = storage.client.hget(key, "o")
         if held:

@@ -4,8 +4,10 @@ Keys (``P`` is the prefix):
 
 * ``P:d:<id>`` hash: ``vt`` vehicle type, ``lat``/``lng`` (exact, as
   Python writes floats), ``on`` online, ``at`` last update, ``o`` order
-  held (offered or assigned), ``b`` blocked, ``rs``/``rc`` rating sum and
-  count;
+  held (offered or assigned), ``ru`` until when a reservation not yet
+  confirmed by its order holds (Redis time, ms; 0 once confirmed), ``b``
+  blocked, ``rs``/``rc`` rating sum and count;
+* ``P:lease`` sorted set: driver -> ``ru`` of the unconfirmed reservations;
 * ``P:g:<vehicle type>`` GEO set of the *available* drivers of that type;
 * ``P:vts`` set of the vehicle types seen.
 
@@ -50,6 +52,23 @@ _EDGE_KM = 0.002
 _SLACK = 8
 """Candidates asked beyond k: ranks may swap between drivers less than a metre apart."""
 
+HOLD_LUA = """
+local function free_driver(p, d)
+  local k = p .. ':d:' .. d
+  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng')
+  redis.call('HSET', k, 'o', '', 'ru', 0)
+  redis.call('ZREM', p .. ':lease', d)
+  if s[1] == '1' and s[2] ~= '1' then
+    redis.call('GEOADD', p .. ':g:' .. s[3], s[5], s[4], d)
+  end
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+"""Lua shared with the order scripts: free a driver; Redis's clock in milliseconds."""
+
 # KEYS[1] driver hash; ARGV prefix, id, vt, lat, lng, online, at, blocked,
 # order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc
 _PUT = """
@@ -68,6 +87,10 @@ if ARGV[12] == 'delta' then
 end
 redis.call('HSET', KEYS[1], 'vt', vt, 'lat', ARGV[4], 'lng', ARGV[5], 'on', ARGV[6],
   'at', ARGV[7], 'b', ARGV[8], 'o', order, 'rs', rs, 'rc', rc)
+if ARGV[9] ~= 'keep' then
+  redis.call('HSET', KEYS[1], 'ru', 0)
+  redis.call('ZREM', p .. ':lease', id)
+end
 if old[1] and old[1] ~= vt then redis.call('ZREM', p .. ':g:' .. old[1], id) end
 if ARGV[6] == '1' and order == '' and ARGV[8] == '0' then
   redis.call('GEOADD', p .. ':g:' .. vt, ARGV[5], ARGV[4], id)
@@ -78,29 +101,45 @@ end
 return {1, order, tostring(rs), tostring(rc)}
 """
 
-# KEYS[1] driver hash; ARGV prefix, id, order
-_RESERVE = """
+# KEYS[1] driver hash; ARGV prefix, id, order, lease (ms)
+_RESERVE = (
+    HOLD_LUA
+    + """
 local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt')
 if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'o', ARGV[3])
+local until_ms = now_ms() + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'o', ARGV[3], 'ru', until_ms)
+redis.call('ZADD', ARGV[1] .. ':lease', until_ms, ARGV[2])
 redis.call('ZREM', ARGV[1] .. ':g:' .. s[4], ARGV[2])
 return 1
 """
+)
 
 # KEYS[1] driver hash; ARGV prefix, id, order
-_RELEASE = """
-local s = redis.call('HMGET', KEYS[1], 'o', 'on', 'b', 'vt', 'lat', 'lng')
-if s[1] ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], 'o', '')
-if s[2] == '1' and s[3] ~= '1' then
-  redis.call('GEOADD', ARGV[1] .. ':g:' .. s[4], s[6], s[5], ARGV[2])
-end
+_RELEASE = (
+    HOLD_LUA
+    + """
+if redis.call('HGET', KEYS[1], 'o') ~= ARGV[3] then return 0 end
+free_driver(ARGV[1], ARGV[2])
 return 1
 """
+)
 
 # KEYS[1] the types set; ARGV prefix, lng, lat, radius km, count, n types, types..., excluded...
-_NEAREST = """
+_NEAREST = (
+    HOLD_LUA
+    + """
 local p = ARGV[1]
+-- Reservations never confirmed by an order (their worker died) are given up.
+local now = now_ms()
+for _, d in ipairs(redis.call('ZRANGEBYSCORE', p .. ':lease', '-inf', now, 'LIMIT', 0, 20)) do
+  local ru = tonumber(redis.call('HGET', p .. ':d:' .. d, 'ru') or '0')
+  if ru > 0 and ru <= now then
+    free_driver(p, d)
+  else
+    redis.call('ZREM', p .. ':lease', d)
+  end
+end
 local n = tonumber(ARGV[6])
 local types = {}
 if n == 0 then
@@ -125,6 +164,7 @@ for _, vt in ipairs(types) do
 end
 return out
 """
+)
 
 # KEYS[1] the types set; ARGV prefix, lng, lat, outer radius km, inner radius (Redis km)
 _COUNT = """
@@ -180,7 +220,13 @@ class RedisDriverRegistry:
     """The :class:`~vtc_dispatch.ports.DriverRegistry` in Redis, shared by every worker.
 
     :meth:`reserve` and :meth:`release` are scripts, so of several workers
-    reserving one driver exactly one wins.  :meth:`put` writes what the
+    reserving one driver exactly one wins.  A reservation is confirmed
+    when the :class:`~vtc_dispatch_redis.orders.RedisOrderRepository` of
+    the same prefix saves the order with an offer to that driver (or with
+    the driver assigned); one not confirmed within
+    ``settings.reservation_lease_s`` (its worker died between the two) is
+    given up by the next search.  Likewise a save of an order that no
+    longer names a driver it held frees that driver in the same script.  :meth:`put` writes what the
     caller changed since *its* last :meth:`get` of that driver: the service
     reads a driver, changes a field (position, online) and writes it back,
     while another worker may reserve or release that driver in between.
@@ -194,6 +240,7 @@ class RedisDriverRegistry:
     def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
+        self._lease_ms = round(settings.reservation_lease_s * 1000)
         self._put = client.register_script(_PUT)
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
@@ -283,7 +330,9 @@ class RedisDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with guarded(f"reserving driver {driver_id!r}"):
             won = bool(
-                self._reserve(keys=[self._key(driver_id)], args=[self._p, driver_id, order_id])
+                self._reserve(
+                    keys=[self._key(driver_id)], args=[self._p, driver_id, order_id, self._lease_ms]
+                )
             )
         if won:
             self._remember_order(driver_id, order_id)

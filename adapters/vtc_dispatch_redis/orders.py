@@ -3,7 +3,8 @@
 Keys (``P`` is the prefix):
 
 * ``P:o:<id>`` hash: ``v`` version, ``d`` the order (:mod:`.codec` JSON),
-  ``n`` creation sequence, ``c`` customer, ``r`` driver;
+  ``n`` creation sequence, ``c`` customer, ``r`` driver, ``h`` the drivers
+  it holds (live offers, the assigned driver until the ride ends);
 * ``P:oseq`` counter giving each new order its sequence;
 * ``P:oc:<customer>`` / ``P:od:<driver>`` sorted sets of order ids by
   sequence (history, newest first), ``P:ac:<customer>`` / ``P:ad:<driver>``
@@ -14,7 +15,10 @@ Keys (``P`` is the prefix):
   :meth:`RedisOrderRepository.with_live_offer`).
 
 Every write is one script, so a save changes the order, its indexes and
-its deadline together or not at all.
+its deadline together or not at all; it also confirms the reservations of
+the drivers the order holds and frees those it no longer holds (see
+:class:`~vtc_dispatch_redis.drivers.RedisDriverRegistry`), so a worker
+dying between two of its commands leaves no driver held for nothing.
 """
 
 from __future__ import annotations
@@ -27,13 +31,36 @@ import attrs
 import redis
 
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
+from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import Order
 from vtc_dispatch_redis.codec import decode_order, encode_order
 from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
+from vtc_dispatch_redis.drivers import HOLD_LUA
 
 __all__ = ["RedisOrderRepository"]
 
-_INDEXES = """
+_DRIVER_HELD = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
+"""States in which the assigned driver stays held by the order."""
+
+_INDEXES = (
+    HOLD_LUA
+    + """
+local function hold(p, id, old, new)
+  local keep = {}
+  for d in string.gmatch(new, '[^\\31]+') do
+    keep[d] = true
+    local k = p .. ':d:' .. d
+    if redis.call('HGET', k, 'o') == id then
+      redis.call('HSET', k, 'ru', 0)
+      redis.call('ZREM', p .. ':lease', d)
+    end
+  end
+  for d in string.gmatch(old, '[^\\31]+') do
+    if not keep[d] and redis.call('HGET', p .. ':d:' .. d, 'o') == id then
+      free_driver(p, d)
+    end
+  end
+end
 local function index(p, id, n, customer, old_driver, driver, active)
   if active == '1' then
     redis.call('ZADD', p .. ':ac:' .. customer, n, id)
@@ -63,15 +90,18 @@ local function deadline(p, id, at)
   redis.call('HDEL', p .. ':cw', id)
 end
 """
+)
 
-# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline
+# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers
 _ADD = (
     _INDEXES
     + """
 local p, id = ARGV[1], ARGV[2]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local n = redis.call('INCR', p .. ':oseq')
-redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[3], 'n', n, 'c', ARGV[5], 'r', ARGV[6])
+redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[3], 'n', n, 'c', ARGV[5], 'r', ARGV[6],
+  'h', ARGV[8])
+hold(p, id, '', ARGV[8])
 redis.call('ZADD', p .. ':oc:' .. ARGV[5], n, id)
 index(p, id, n, ARGV[5], '', ARGV[6], ARGV[4])
 deadline(p, id, ARGV[7])
@@ -79,16 +109,18 @@ return 1
 """
 )
 
-# KEYS[1] order hash; ARGV prefix, id, expected version, data, active, driver, deadline
+# KEYS[1] order hash; ARGV prefix, id, expected version, data, active, driver, deadline,
+# held drivers
 _SAVE = (
     _INDEXES
     + """
 local p, id = ARGV[1], ARGV[2]
-local cur = redis.call('HMGET', KEYS[1], 'v', 'n', 'c', 'r')
+local cur = redis.call('HMGET', KEYS[1], 'v', 'n', 'c', 'r', 'h')
 if not cur[1] then return -1 end
 if cur[1] ~= ARGV[3] then return -2 - tonumber(cur[1]) end
 local v = tonumber(cur[1]) + 1
-redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[4], 'r', ARGV[6])
+redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[4], 'r', ARGV[6], 'h', ARGV[8])
+hold(p, id, cur[5] or '', ARGV[8])
 index(p, id, cur[2], cur[3], cur[4], ARGV[6], ARGV[5])
 deadline(p, id, ARGV[7])
 return v
@@ -175,13 +207,17 @@ class RedisOrderRepository:
         return f"{self._p}:o:{order_id}"
 
     @staticmethod
-    def _fields(order: Order) -> tuple[str, str, str, str]:
+    def _fields(order: Order) -> tuple[str, str, str, str, str]:
         deadline = order.next_deadline
+        held = [o.driver_id for o in order.offers]
+        if order.driver_id is not None and order.state in _DRIVER_HELD:
+            held.append(order.driver_id)
         return (
             encode_order(order),
             "1" if order.is_active else "0",
             order.driver_id or "",
             "" if deadline is None else str(to_us(deadline)),
+            "\x1f".join(held),
         )
 
     def get(self, order_id: str) -> Order:
@@ -194,11 +230,11 @@ class RedisOrderRepository:
 
     def add(self, order: Order) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline = self._fields(order)
+        data, active, driver, deadline, held = self._fields(order)
         with guarded(f"adding order {order.id!r}"):
             added = self._add(
                 keys=[self._key(order.id)],
-                args=[self._p, order.id, data, active, order.customer_id, driver, deadline],
+                args=[self._p, order.id, data, active, order.customer_id, driver, deadline, held],
             )
         if not added:
             raise ConcurrencyConflict(f"order {order.id!r} already exists")
@@ -206,14 +242,10 @@ class RedisOrderRepository:
 
     def save(self, order: Order, expected_version: int) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline = self._fields(order)
+        data, active, driver, deadline, held = self._fields(order)
+        args = [self._p, order.id, str(expected_version), data, active, driver, deadline, held]
         with guarded(f"saving order {order.id!r}"):
-            result = int(
-                self._save(
-                    keys=[self._key(order.id)],
-                    args=[self._p, order.id, str(expected_version), data, active, driver, deadline],
-                )
-            )
+            result = int(self._save(keys=[self._key(order.id)], args=args))
         if result == -1:
             raise NotFound(f"no order {order.id!r}")
         if result < -1:

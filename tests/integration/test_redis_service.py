@@ -185,3 +185,52 @@ def test_the_retry_helper_gives_up_after_its_attempts() -> None:
     with pytest.raises(ConcurrencyConflict, match="again"):
         retry_conflicts(always, attempts=3, backoff_s=0.0)
     assert len(calls) == 3
+
+
+def test_a_reservation_no_order_confirms_is_given_up_after_its_lease() -> None:
+    import time
+
+    from samples import new_order
+
+    from vtc_dispatch.order import LiveOffer
+
+    storage = redis_support.fresh_storage(reservation_lease_s=0.2)
+    t0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    for name in ("lost", "kept"):
+        storage.drivers.put(DriverStatus(name, "taxi_jaune", AKWA, True, t0))
+    assert storage.drivers.reserve("lost", "o-dead")  # its worker dies before saving
+    assert storage.drivers.reserve("kept", "o1")
+    order = storage.orders.add(new_order("o1"))
+    storage.orders.save(
+        attrs.evolve(order, offers=(LiveOffer("kept", 0.0, t0, t0 + timedelta(seconds=30)),)), 1
+    )
+    assert storage.drivers.nearest_available(AKWA, 5, 1.0) == []
+    time.sleep(0.3)
+    assert [d for d, _ in storage.drivers.nearest_available(AKWA, 5, 1.0)] == ["lost"]
+    assert storage.drivers.get("lost").order_id is None
+    assert storage.drivers.get("kept").order_id == "o1"
+
+
+def test_saving_an_order_that_no_longer_holds_a_driver_frees_that_driver() -> None:
+    from samples import new_order
+
+    from vtc_dispatch.order import LiveOffer
+
+    storage = redis_support.fresh_storage()
+    t0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    offers = []
+    for name in ("a", "b"):
+        storage.drivers.put(DriverStatus(name, "taxi_jaune", AKWA, True, t0))
+        assert storage.drivers.reserve(name, "o1")
+        offers.append(LiveOffer(name, 0.0, t0, t0 + timedelta(seconds=30)))
+    order = storage.orders.add(attrs.evolve(new_order("o1"), offers=tuple(offers)))
+    # "a" accepts; the worker dies before releasing "b": the save frees "b" itself.
+    accepted = attrs.evolve(
+        order,
+        lifecycle=order.lifecycle.fire("accept", actor="driver", at=t0),
+        driver_id="a",
+        offers=(),
+    )
+    storage.orders.save(accepted, 1)
+    assert (storage.drivers.get("a").order_id, storage.drivers.get("b").order_id) == ("o1", None)
+    assert [d for d, _ in storage.drivers.nearest_available(AKWA, 5, 1.0)] == ["b"]

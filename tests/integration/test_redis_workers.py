@@ -41,7 +41,10 @@ def live_offers(storage: RedisStorage, worker: int, share: int) -> dict[str, str
 def test_four_workers_one_killed_every_order_ends_once() -> None:
     redis_support.need_redis()
     settings = RedisSettings(
-        url=redis_support.REDIS_URL, prefix=redis_support.fresh_prefix(), claim_s=1.0
+        url=redis_support.REDIS_URL,
+        prefix=redis_support.fresh_prefix(),
+        claim_s=1.0,
+        reservation_lease_s=2.0,
     )
     storage = RedisStorage(settings)
     processes: list[Any] = []

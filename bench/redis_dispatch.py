@@ -35,6 +35,7 @@ from vtc_dispatch.service import DispatchService
 
 try:
     import redis
+
     from vtc_dispatch_redis import RedisSettings, RedisStorage
     from vtc_dispatch_redis.drivers import REDIS_EARTH_RADIUS_KM
 except ImportError as exc:  # the suite reports itself skipped
