@@ -5,9 +5,10 @@ Adapters add themselves to these lists (Redis, Django) as they land.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis_support
 
 from vtc_dispatch.memory import (
     InMemoryDriverRegistry,
@@ -32,6 +33,20 @@ WALLETS: dict[str, Callable[[], Wallet]] = {"memory": InMemoryWallet}
 PROGRESS_STORES: dict[str, Callable[[], ProgressStore]] = {"memory": InMemoryProgressStore}
 STATS_STORES: dict[str, Callable[[], StatsStore]] = {"memory": StatsBook}
 RATING_STORES: dict[str, Callable[[], RatingStore]] = {"memory": InMemoryRatingStore}
+
+# Redis: each implementation in a fresh key prefix, removed after the test.
+REPOSITORIES["redis"] = lambda: redis_support.fresh_storage().orders
+REGISTRIES["redis"] = lambda: redis_support.fresh_storage().drivers
+WALLETS["redis"] = lambda: redis_support.fresh_storage().wallet
+PROGRESS_STORES["redis"] = lambda: redis_support.fresh_storage().progress
+STATS_STORES["redis"] = lambda: redis_support.fresh_storage().stats
+RATING_STORES["redis"] = lambda: redis_support.fresh_storage().ratings
+
+
+@pytest.fixture(autouse=True)
+def _remove_redis_keys() -> Iterator[None]:
+    yield
+    redis_support.clean_up()
 
 
 @pytest.fixture(params=sorted(REPOSITORIES))
