@@ -6,6 +6,8 @@ Adapters add themselves to these lists (Redis, Django) as they land.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,35 @@ REPOSITORIES: dict[str, Callable[[], OrderRepository]] = {"memory": InMemoryOrde
 REGISTRIES: dict[str, Callable[[], DriverRegistry]] = {"memory": InMemoryDriverRegistry}
 WALLETS: dict[str, Callable[[], Wallet]] = {"memory": InMemoryWallet}
 PROGRESS_STORES: dict[str, Callable[[], ProgressStore]] = {"memory": InMemoryProgressStore}
+
+
+
+def _django(name: str) -> Callable[[], Any]:
+    # Imported when used: the models need Django set up, after this file loads.
+    def make() -> Any:
+        from vtc_dispatch_django import repositories
+
+        return getattr(repositories, name)()
+
+    return make
+
+
+REPOSITORIES["django"] = _django("DjangoOrderRepository")
+REGISTRIES["django"] = _django("DjangoDriverRegistry")
+WALLETS["django"] = _django("DjangoWallet")
+PROGRESS_STORES["django"] = _django("DjangoProgressStore")
+
+# Implementations that need the Django test database (transactional, so
+# that the threads of the race tests see each other's rows).
+DJANGO_DB = frozenset({"django"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if item.path.parent == here and params and DJANGO_DB & set(params.params.values()):
+            item.add_marker(pytest.mark.django_db(transaction=True))
 
 
 @pytest.fixture(params=sorted(REPOSITORIES))

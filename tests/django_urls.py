@@ -1,0 +1,10 @@
+"""The URLs of the Django tests: the app's endpoints as a host mounts them."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/v1/order/", include("vtc_dispatch_django.urls")),
+    path("api/", include("vtc_dispatch_django.docs_urls")),
+]
