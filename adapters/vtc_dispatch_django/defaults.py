@@ -1,6 +1,6 @@
 """Settings a host project starts from: ``REST_FRAMEWORK = {**REST_FRAMEWORK, ...}``.
 
-Token and session authentication, page-number pagination of the histories,
+Token and session authentication,
 the OpenAPI schema of drf-spectacular, and this app's error answers.
 """
 
@@ -18,7 +18,6 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vtc_dispatch_django.errors.exception_handler",
-    "PAGE_SIZE": 20,
 }
 
 SPECTACULAR_SETTINGS: dict[str, Any] = {

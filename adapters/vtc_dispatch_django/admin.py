@@ -1,0 +1,102 @@
+"""The admin: the pricing and dispatch configuration, and a read-only view of the state.
+
+Areas are GeoJSON polygons, checked with shapely when saved (the error
+says what is wrong and where).  Every change rebuilds the service's
+configuration (:mod:`vtc_dispatch_django.signals`); a change that makes the
+whole configuration invalid is refused with the core's message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from vtc_dispatch.errors import DispatchError
+from vtc_dispatch_django import models as m
+
+__all__: list[str] = []
+
+
+class _Checked(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Saves only what keeps the whole configuration loadable."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.Form, change: bool) -> None:
+        from django.db import transaction
+
+        from vtc_dispatch_django.config import load_from_db
+
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if m.City.objects.exists() and m.Tariff.objects.exists():
+                try:
+                    load_from_db()
+                except DispatchError as exc:
+                    raise ValidationError(f"the configuration would be invalid: {exc}") from exc
+
+
+@admin.register(m.Country)
+class CountryAdmin(_Checked):
+    list_display = ("code", "name", "currency", "timezone")
+
+
+@admin.register(m.City)
+class CityAdmin(_Checked):
+    list_display = ("code", "name", "country", "average_speed_kmh")
+
+
+@admin.register(m.VehicleType)
+class VehicleTypeAdmin(_Checked):
+    list_display = ("code", "label", "seats")
+
+
+@admin.register(m.Tariff)
+class TariffAdmin(_Checked):
+    list_display = ("city", "vehicle_type", "base_fare", "per_km", "minimum_fare")
+
+
+@admin.register(m.Zone)
+class ZoneAdmin(_Checked):
+    list_display = ("code", "label", "surcharge_multiplier", "surcharge_fixed", "applies_to")
+
+
+@admin.register(m.FixedPriceRoute)
+class FixedPriceRouteAdmin(_Checked):
+    list_display = ("code", "label", "from_zone", "to_zone", "both_ways")
+
+
+@admin.register(m.PaymentMethod)
+class PaymentMethodAdmin(_Checked):
+    list_display = ("country", "code", "enabled")
+    list_filter = ("country", "enabled")
+
+
+@admin.register(m.DispatchSettings)
+class DispatchSettingsAdmin(_Checked):
+    list_display = ("__str__", "max_waiting_time_s", "search_radius_km", "rating_threshold")
+
+
+@admin.register(m.OrderRecord)
+class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("order_id", "state", "customer_id", "driver_id", "estimate", "final_amount")
+    list_filter = ("state", "vehicle_type", "payment_method")
+    search_fields = ("order_id", "customer_id", "driver_id")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # orders change through the service only
+
+
+@admin.register(m.DriverPresence)
+class DriverPresenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("driver_id", "vehicle_type", "online", "available", "order_id", "blocked")
+    list_filter = ("online", "available", "vehicle_type")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.register(m.DriverProfile)
+admin.site.register(m.WalletAccount)
