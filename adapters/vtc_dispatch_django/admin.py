@@ -21,7 +21,7 @@ from vtc_dispatch_django import models as m
 __all__: list[str] = []
 
 
-class _Checked(admin.ModelAdmin):  # type: ignore[type-arg]
+class _Checked(admin.ModelAdmin):
     """Saves only what keeps the whole configuration loadable."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: forms.Form, change: bool) -> None:
@@ -80,7 +80,7 @@ class DispatchSettingsAdmin(_Checked):
 
 
 @admin.register(m.OrderRecord)
-class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrderAdmin(admin.ModelAdmin):
     list_display = ("order_id", "state", "customer_id", "driver_id", "estimate", "final_amount")
     list_filter = ("state", "vehicle_type", "payment_method")
     search_fields = ("order_id", "customer_id", "driver_id")
@@ -90,7 +90,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(m.DriverPresence)
-class DriverPresenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DriverPresenceAdmin(admin.ModelAdmin):
     list_display = ("driver_id", "vehicle_type", "online", "available", "order_id", "blocked")
     list_filter = ("online", "available", "vehicle_type")
 

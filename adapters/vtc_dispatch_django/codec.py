@@ -239,7 +239,9 @@ def _lifecycle_back(order_id: str, v: Json) -> Lifecycle:
         subject_id=order_id,
         state=v["state"],
         history=tuple(
-            HistoryEntry(h["event"], h["source"], h["target"], h["actor"], _at(h["at"]), h["reason"])
+            HistoryEntry(
+                h["event"], h["source"], h["target"], h["actor"], _at(h["at"]), h["reason"]
+            )
             for h in v["history"]
         ),
         entered_at={k: _at(t) for k, t in v["entered_at"].items()},

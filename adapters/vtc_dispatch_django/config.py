@@ -222,7 +222,7 @@ def import_config(data: Mapping[str, Any]) -> DispatchConfig:
     pool = checked.pool.default
     general.max_waiting_time_s = pool.max_waiting_time_s
     general.radius_max_km = pool.radius_max_km
-    general.pool = {k: v for k, v in dict(data.get("pool", {})).items()}
+    general.pool = dict(dict(data.get("pool", {})).items())
     general.search_radius_km = checked.service.search_radius_km
     general.rating_threshold = checked.service.rating_threshold
     general.rating_min_count = checked.service.rating_min_count

@@ -53,7 +53,5 @@ def status_for(error: DispatchError) -> int:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus the core's errors with their status and message."""
     if isinstance(exc, DispatchError):
-        return Response(
-            {"error": type(exc).__name__, "detail": str(exc)}, status=status_for(exc)
-        )
+        return Response({"error": type(exc).__name__, "detail": str(exc)}, status=status_for(exc))
     return drf_exception_handler(exc, context)

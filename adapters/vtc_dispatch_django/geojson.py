@@ -8,7 +8,7 @@ ValueError: invalid Polygon: Self-intersection[9.75 4.05]
 >>> validate_area("a square")
 Traceback (most recent call last):
 ...
-ValueError: an area must be a GeoJSON object such as {"type": "Polygon", "coordinates": [...]}, got 'a square'
+ValueError: an area must be a GeoJSON object such as {"type": "Polygon", ...}, got 'a square'
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ def validate_area(value: Any) -> GeoJSONArea:
     """The area, checked (valid, non-empty polygon within lng/lat bounds), or ValueError."""
     if not isinstance(value, dict):
         raise ValueError(
-            'an area must be a GeoJSON object such as {"type": "Polygon", "coordinates": [...]},'
-            f" got {value!r}"[:300]
+            f'an area must be a GeoJSON object such as {{"type": "Polygon", ...}}, got {value!r}'[
+                :300
+            ]
         )
     try:
         return GeoJSONArea.model_validate(value)

@@ -282,7 +282,7 @@ class DjangoDriverRegistry:
         if abs(point.lat) + dlat < 89.0:
             rows = rows.filter(lat__gte=point.lat - dlat, lat__lte=point.lat + dlat)
             dlng = dlat / math.cos(math.radians(abs(point.lat) + dlat))
-            if dlng < 179.0 and -180.0 <= point.lng - dlng and point.lng + dlng <= 180.0:
+            if dlng < 179.0 and point.lng - dlng >= -180.0 and point.lng + dlng <= 180.0:
                 rows = rows.filter(lng__gte=point.lng - dlng, lng__lte=point.lng + dlng)
         if vehicle_types is not None:
             rows = rows.filter(vehicle_type__in=list(vehicle_types))
@@ -406,9 +406,7 @@ class DjangoWallet:
             account, _ = WalletAccount.objects.get_or_create(
                 customer_id=hold.customer_id, currency=hold.currency
             )
-            WalletAccount.objects.filter(pk=account.pk).update(
-                balance=F("balance") + hold.amount
-            )
+            WalletAccount.objects.filter(pk=account.pk).update(balance=F("balance") + hold.amount)
 
 
 def _plain(value: Decimal) -> Decimal:

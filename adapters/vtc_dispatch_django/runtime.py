@@ -71,7 +71,9 @@ def _stores() -> tuple[OrderRepository, DriverRegistry, ProgressStore]:
     try:
         factory = import_string(path)
     except ImportError as exc:
-        raise BackendUnavailable(f"VTC_DISPATCH['STORES'] = {path!r} cannot be imported: {exc}") from exc
+        raise BackendUnavailable(
+            f"VTC_DISPATCH['STORES'] = {path!r} cannot be imported: {exc}"
+        ) from exc
     stores: tuple[OrderRepository, DriverRegistry, ProgressStore] = factory()
     return stores
 
@@ -84,9 +86,7 @@ def _notifier() -> Notifier:
         return ChannelsNotifier()
     if kind == "none":
         return RecordingNotifier(keep=1000)
-    raise BackendUnavailable(
-        f"VTC_DISPATCH['NOTIFIER'] must be 'channels' or 'none', got {kind!r}"
-    )
+    raise BackendUnavailable(f"VTC_DISPATCH['NOTIFIER'] must be 'channels' or 'none', got {kind!r}")
 
 
 def _build() -> DispatchService:

@@ -172,7 +172,10 @@ def order_data(order: Order) -> dict[str, Any]:
         "quote": quote_data(order.quote),
         "offer": None
         if not order.offers
-        else {"driver_id": order.offers[0].driver_id, "expires_at": order.offers[0].expires_at.isoformat()},
+        else {
+            "driver_id": order.offers[0].driver_id,
+            "expires_at": order.offers[0].expires_at.isoformat(),
+        },
         "final_fare": None
         if fare is None
         else {

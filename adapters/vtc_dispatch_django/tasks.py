@@ -19,7 +19,7 @@ from vtc_dispatch_django.runtime import get_service
 __all__ = ["expire_due"]
 
 
-@shared_task(name="vtc_dispatch_django.expire_due", ignore_result=True)  # type: ignore[misc]
+@shared_task(name="vtc_dispatch_django.expire_due", ignore_result=True)
 def expire_due() -> int:
     """Handle every offer deadline that is due; how many were handled."""
     return get_service().expire_due()

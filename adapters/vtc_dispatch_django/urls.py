@@ -1,4 +1,7 @@
-"""The REST endpoints; mount them with ``path("api/v1/order/", include("vtc_dispatch_django.urls"))``."""
+"""The REST endpoints.
+
+Mount them with ``path("api/v1/order/", include("vtc_dispatch_django.urls"))``.
+"""
 
 from __future__ import annotations
 

@@ -88,7 +88,9 @@ async def ride(base: str, driver_token: str, customer_token: str) -> dict[str, A
             print(f"{who} -> {json.dumps(message)[:160]}")
             await ws.send(json.dumps(message))
 
-        await send(customer, "customer", {"type": "search", "pickup": pickup, "destination": destination})
+        await send(
+            customer, "customer", {"type": "search", "pickup": pickup, "destination": destination}
+        )
         await expect(customer, "customer", "drivers_available")
         await send(
             customer,
@@ -124,12 +126,14 @@ async def ride(base: str, driver_token: str, customer_token: str) -> dict[str, A
         await send(driver, "driver", {"type": "complete", "order_id": order_id})
         done = await expect(customer, "customer", "trip_completed")
         await expect(driver, "driver", "trip_completed")
-    rest(base, customer_token, "POST", f"customer/rate/{order_id}/", {"stars": 5, "comment": "Merci"})
+    rest(
+        base, customer_token, "POST", f"customer/rate/{order_id}/", {"stars": 5, "comment": "Merci"}
+    )
     order = rest(base, driver_token, "POST", f"driver/rate/{order_id}/", {"stars": 4})
     print(f"order {order_id}: {order['state']}, ratings {order['ratings']}")
     assert math.isfinite(float(done["amount"]))
     print(f"final fare: {done['amount']} {done['currency']}")
-    return dict(order)
+    return {**order}
 
 
 def main() -> None:

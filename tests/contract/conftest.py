@@ -25,7 +25,6 @@ WALLETS: dict[str, Callable[[], Wallet]] = {"memory": InMemoryWallet}
 PROGRESS_STORES: dict[str, Callable[[], ProgressStore]] = {"memory": InMemoryProgressStore}
 
 
-
 def _django(name: str) -> Callable[[], Any]:
     # Imported when used: the models need Django set up, after this file loads.
     def make() -> Any:

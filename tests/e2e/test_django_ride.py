@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django_support import postgres_answers, postgres_dsn, services_required
 
+from django_support import postgres_answers, postgres_dsn, services_required
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.pricing import Pricer, douala_config
 
@@ -75,8 +75,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = (tmp_path_factory.mktemp("e2e-log") / "daphne.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        + ["demo.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "demo.asgi:application",
+        ],
         cwd=PROJECT,
         env=env,
         stdout=log,
@@ -127,7 +135,8 @@ def test_the_websocket_client_plays_a_whole_ride(server: str) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("final fare: ") and last.endswith(" XAF"), last
+    assert last.startswith("final fare: "), last
+    assert last.endswith(" XAF"), last
     fare = Decimal(last.split()[2])
     status, history = call(server, "chantal", "GET", "customer/history/")
     assert status == 200
@@ -189,4 +198,7 @@ def test_two_concurrent_accepts_of_one_order_give_one_200(server: str) -> None:
     winner = next(d for d, (code, _) in answers.items() if code == 200)
     status, final = call(server, "didier", "GET", f"{order['id']}/")
     assert (final["state"], final["driver_id"]) == ("accepted", answers[winner][1]["driver_id"])
-    assert call(server, "didier", "POST", f"customer/cancel/{order['id']}/", {"reason": "test"})[0] == 200
+    assert (
+        call(server, "didier", "POST", f"customer/cancel/{order['id']}/", {"reason": "test"})[0]
+        == 200
+    )

@@ -119,4 +119,3 @@ def configure() -> bool:
         VTC_DISPATCH={"CONFIG_CHECK_S": 0.0},
     )
     return True
-
