@@ -12,30 +12,50 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch_django import models as m
 
-__all__: list[str] = []
+__all__ = ["CheckedForm"]
 
 
-class _Checked(admin.ModelAdmin):
-    """Saves only what keeps the whole configuration loadable."""
+class _Rollback(Exception):
+    pass
 
-    def save_model(self, request: HttpRequest, obj: Any, form: forms.Form, change: bool) -> None:
-        from django.db import transaction
 
+class CheckedForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Refuses a change that would make the whole configuration fail to load.
+
+    The change is tried in a transaction that is rolled back, and the
+    core's message (field path and bad value) becomes the form's error.
+    """
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
         from vtc_dispatch_django.config import load_from_db
 
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if m.City.objects.exists() and m.Tariff.objects.exists():
-                try:
+        instance = self.instance
+        adding, pk = instance._state.adding, instance.pk
+        try:
+            with transaction.atomic():
+                instance.save()
+                if m.City.objects.exists() and m.Tariff.objects.exists():
                     load_from_db()
-                except DispatchError as exc:
-                    raise ValidationError(f"the configuration would be invalid: {exc}") from exc
+                raise _Rollback
+        except _Rollback:
+            pass
+        except DispatchError as exc:
+            self.add_error(None, f"the configuration would be invalid: {exc}")
+        finally:
+            instance._state.adding, instance.pk = adding, pk
+
+
+class _Checked(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = CheckedForm
 
 
 @admin.register(m.Country)

@@ -114,6 +114,7 @@ def configure() -> bool:
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
         ROOT_URLCONF="django_urls",
+        STATIC_URL="static/",
         REST_FRAMEWORK=REST_FRAMEWORK,
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         VTC_DISPATCH={"CONFIG_CHECK_S": 0.0},
