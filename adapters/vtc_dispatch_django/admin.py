@@ -25,7 +25,7 @@ class _Rollback(Exception):
     pass
 
 
-class CheckedForm(forms.ModelForm):  # type: ignore[type-arg]
+class CheckedForm(forms.ModelForm):
     """Refuses a change that would make the whole configuration fail to load.
 
     The change is tried in a transaction that is rolled back, and the
@@ -54,7 +54,7 @@ class CheckedForm(forms.ModelForm):  # type: ignore[type-arg]
             instance._state.adding, instance.pk = adding, pk
 
 
-class _Checked(admin.ModelAdmin):  # type: ignore[type-arg]
+class _Checked(admin.ModelAdmin):
     form = CheckedForm
 
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from conftest import Demo
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django_demo import Demo
 
 from vtc_dispatch.errors import InvalidPricingConfig
 from vtc_dispatch.geo import LatLng
@@ -57,7 +57,7 @@ def test_a_refused_file_writes_nothing(demo: Demo) -> None:
     from vtc_dispatch_django.models import Tariff
 
     broken = {**DOUALA_CONFIG, "tariffs": [{**DOUALA_CONFIG["tariffs"][0], "city": "yaounde"}]}
-    with pytest.raises(InvalidPricingConfig, match="tariffs\\[0\\].city: unknown city 'yaounde'"):
+    with pytest.raises(InvalidPricingConfig, match=r"tariffs\[0\]\.city: unknown city 'yaounde'"):
         import_config(broken)
     assert Tariff.objects.count() == 2
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from conftest import AKWA, DEIDO, Demo
 from django.db import connections
+from django_demo import AKWA, DEIDO, Demo
 
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch_django.routing import websocket_application

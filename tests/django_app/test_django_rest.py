@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import AKWA, DEIDO, Demo
 from django.core.management import call_command
+from django_demo import AKWA, DEIDO, Demo
 from rest_framework.test import APIClient
 
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
@@ -165,7 +165,7 @@ def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
     assert sum(Decimal(x["amount"]) for x in done["final_fare"]["breakdown"]) == fare
     assert done["payment_status"] == "paid"
     assert wallet.balance(demo.ids["chantal"], "XAF") == 10000 - fare
-    assert [p["reason"] for p in done["price_history"]][0] == "quoted"
+    assert next(p["reason"] for p in done["price_history"]) == "quoted"
     rated = post(demo, "chantal", f"customer/rate/{order_id}/", {"stars": 6})
     assert rated.status_code == 400
     assert post(demo, "chantal", f"customer/rate/{order_id}/", {"stars": 5}).status_code == 200
