@@ -1,4 +1,4 @@
-"""Fixtures of the Django app's tests (see django_demo)."""
+"""Fixtures of the Django app's tests (the world they build is in django_demo)."""
 
 from __future__ import annotations
 
