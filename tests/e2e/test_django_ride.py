@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from django_support import postgres_answers, postgres_dsn, services_required
+
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.pricing import Pricer, douala_config
 
@@ -202,3 +202,55 @@ def test_two_concurrent_accepts_of_one_order_give_one_200(server: str) -> None:
         call(server, "didier", "POST", f"customer/cancel/{order['id']}/", {"reason": "test"})[0]
         == 200
     )
+
+
+POSTMAN = PROJECT / "postman"
+
+
+def _requests(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        if "item" in item:
+            yield from _requests(item["item"])
+        else:
+            yield item
+
+
+def test_the_postman_collection_plays_the_whole_ride(server: str) -> None:
+    """Folders 1 to 5 in order, as the Collection Runner with its delay would send them."""
+    collection = json.loads((POSTMAN / "vtc-dispatch.postman_collection.json").read_text())
+    environment = json.loads((POSTMAN / "local.postman_environment.json").read_text())
+    variables = {v["key"]: v["value"] for v in environment["values"]}
+    assert variables["driver_token"] == _token("amadou")
+    assert variables["customer_token"] == _token("chantal")
+    variables["base_url"] = server
+    folders = [f for f in collection["item"] if f["name"][0].isdigit()]
+    last: Any = None
+    for item in _requests(folders):
+        request = item["request"]
+
+        def fill(text: str) -> str:
+            for key, value in variables.items():
+                text = text.replace("{{" + key + "}}", value)
+            return text
+
+        if "update-location" in request["url"]["raw"]:
+            time.sleep(4.5)  # the Runner's delay: positions at a plausible speed
+        body = request.get("body", {}).get("raw")
+        answer = urllib.request.Request(
+            fill(request["url"]["raw"]),
+            method=request["method"],
+            data=None if body is None else fill(body).encode(),
+            headers={h["key"]: fill(h["value"]) for h in request["header"]},
+        )
+        try:
+            with urllib.request.urlopen(answer, timeout=10) as response:
+                last = json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"{item['name']}: {error.code} {error.read()[:500]!r}")
+        if item["name"] == "Create order":
+            variables["order_id"] = last["id"]
+        if item["name"] == "Complete":
+            assert last["state"] == "done"
+            assert last["final_fare"]["reason"] == "as_quoted"
+    assert last is not None
+    assert last["online"] is False
