@@ -278,7 +278,9 @@ class DjangoDriverRegistry:
     ) -> list[tuple[float, str, str]]:
         """(distance, driver, vehicle type) of the available drivers within ``max_km``."""
         rows = DriverPresence.objects.filter(available=True)
-        dlat = max_km / _KM_PER_DEG_LAT
+        # Padded so that float rounding never leaves out a driver the exact
+        # distance keeps (radius 0 around a subnormal longitude, say).
+        dlat = max_km / _KM_PER_DEG_LAT * (1 + 1e-9) + 1e-9
         if abs(point.lat) + dlat < 89.0:
             rows = rows.filter(lat__gte=point.lat - dlat, lat__lte=point.lat + dlat)
             dlng = dlat / math.cos(math.radians(abs(point.lat) + dlat))

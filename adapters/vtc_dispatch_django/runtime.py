@@ -39,7 +39,8 @@ from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.memory import RecordingNotifier
 from vtc_dispatch.ports import Clock, DriverRegistry, Notifier, OrderRepository, ProgressStore
 from vtc_dispatch.service import DispatchService
-from vtc_dispatch_django.config import general_settings, load_from_db
+from vtc_dispatch_django.config import load_from_db
+from vtc_dispatch_django.models import DispatchSettings
 from vtc_dispatch_django.repositories import (
     DjangoDriverRegistry,
     DjangoOrderRepository,
@@ -49,7 +50,9 @@ from vtc_dispatch_django.repositories import (
 
 __all__ = ["BackendUnavailable", "dispatch_setting", "get_service", "reset_service"]
 
-_lock = threading.Lock()
+# Reentrant: building the service may save the general settings, whose signal
+# resets the service from the same thread.
+_lock = threading.RLock()
 _service: DispatchService | None = None
 _revision = -1
 _checked_at = 0.0
@@ -114,7 +117,9 @@ def get_service() -> DispatchService:
     with _lock:
         if _service is not None and now - _checked_at < dispatch_setting("CONFIG_CHECK_S", 2.0):
             return _service
-        revision = general_settings().revision
+        revision = (
+            DispatchSettings.objects.filter(pk=1).values_list("revision", flat=True).first() or 0
+        )
         _checked_at = now
         if _service is None or revision != _revision:
             _service = _build()

@@ -124,3 +124,14 @@ def test_the_admin_refuses_a_change_that_breaks_the_configuration(demo: Demo) ->
     answer = client.post("/admin/vtc_dispatch/country/CM/change/", {**form, "currency": "XAF"})
     assert answer.status_code == 302
     assert Country.objects.get(code="CM").name == "Cameroun"
+
+
+def test_the_service_builds_when_the_general_settings_row_is_missing(demo: Demo) -> None:
+    from vtc_dispatch_django.models import DispatchSettings
+    from vtc_dispatch_django.runtime import get_service, reset_service
+
+    DispatchSettings.objects.all().delete()
+    reset_service()
+    service = get_service()  # creates the row with its defaults on the way
+    assert service.pool.settings_for("douala", "taxi_jaune").max_waiting_time_s == 30.0
+    assert DispatchSettings.objects.filter(pk=1).exists()

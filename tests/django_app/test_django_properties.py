@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from strategies import points, radii_km
 
@@ -114,6 +114,12 @@ drivers = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(fleet=drivers, center=points, radius=radii_km, k=st.integers(0, 30))
+@example(
+    fleet=[(LatLng(0.0, 0.0), "taxi_jaune", True)],
+    center=LatLng(0.0, 1.5195897556596139e-304),
+    radius=0.0,
+    k=1,
+)
 def test_the_orm_registry_finds_what_the_index_finds(
     db: object, fleet: list[tuple[LatLng, str, bool]], center: LatLng, radius: float, k: int
 ) -> None:

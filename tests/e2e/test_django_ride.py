@@ -6,6 +6,7 @@ when it answers or services are required, else a temporary SQLite file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -42,72 +43,94 @@ def _free_port() -> int:
         return port
 
 
-def _fresh_postgres(dsn: str) -> str:
+def _fresh_postgres(dsn: str, name: str) -> str:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {E2E_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {E2E_DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
     base, _, _ = dsn.rpartition("/")
-    return f"{base}/{E2E_DATABASE}"
+    return f"{base}/{name}"
 
 
-def _drop_postgres(dsn: str) -> None:
+def _drop_postgres(dsn: str, name: str) -> None:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {E2E_DATABASE} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "DJANGO_DEBUG": "0"}
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/schema/", timeout=2).close()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"daphne did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def example_project(
+    tmp: Path, database: str, seed: list[str], env_extra: dict[str, str], *, worker: bool
+) -> Iterator[str]:
+    """The example project migrated, seeded and served by daphne (and a dispatch_worker)."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "DJANGO_DEBUG": "0", **env_extra}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     dsn = postgres_dsn()
     use_postgres = services_required() or postgres_answers(dsn)
     if use_postgres:
-        env["DATABASE_URL"] = _fresh_postgres(dsn)
+        env["DATABASE_URL"] = _fresh_postgres(dsn, database)
     else:
-        env["SQLITE_PATH"] = str(tmp_path_factory.mktemp("e2e") / "demo.sqlite3")
+        env["SQLITE_PATH"] = str(tmp / "demo.sqlite3")
     manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "-v0"], ["seed_demo", "--pool-mode", "batch"]):
+    for command in (["migrate", "-v0"], ["seed_demo", *seed]):
         subprocess.run(manage + command, cwd=PROJECT, env=env, check=True, capture_output=True)
     port = _free_port()
-    log = (tmp_path_factory.mktemp("e2e-log") / "daphne.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "demo.asgi:application",
-        ],
-        cwd=PROJECT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/schema/", timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"daphne did not start: {Path(log.name).read_text()[-2000:]}")
-                time.sleep(0.2)
+    log_path = tmp / "server.log"
+    processes: list[subprocess.Popen[bytes]] = []
+    with log_path.open("w") as log:
+        try:
+            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+            processes.append(
+                subprocess.Popen(
+                    [*command, "demo.asgi:application"],
+                    cwd=PROJECT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            if worker:
+                processes.append(
+                    subprocess.Popen(
+                        [*manage, "dispatch_worker", "--max-sleep", "0.2"],
+                        cwd=PROJECT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_up(base, processes[0], log_path)
+            yield base
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=10)
+            if use_postgres:
+                _drop_postgres(dsn, database)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server process, SQLite or PostgreSQL, the in-memory layer, deadlines in the server."""
+    with example_project(
+        tmp_path_factory.mktemp("e2e"), E2E_DATABASE, ["--pool-mode", "batch"], {}, worker=False
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-        if use_postgres:
-            _drop_postgres(dsn)
 
 
 def call(base: str, who: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -254,3 +277,81 @@ def test_the_postman_collection_plays_the_whole_ride(server: str) -> None:
             assert last["final_fare"]["reason"] == "as_quoted"
     assert last is not None
     assert last["online"] is False
+
+
+REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
+CHANNELS_PREFIX = "vtc-django-e2e"
+
+
+def _redis_url() -> str:
+    url = os.environ.get("VTC_REDIS_URL") or REDIS_URL_DEFAULT
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if services_required():
+            pytest.fail(f"Redis at {url} does not answer ({exc}) and VTC_REQUIRE_SERVICES=1")
+        pytest.skip(f"Redis at {url} does not answer: {exc}")
+    return url
+
+
+def _forget_channels_keys(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{CHANNELS_PREFIX}*"))
+    if keys:
+        client.delete(*keys)
+
+
+def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
+    tmp_path: Path,
+) -> None:
+    """Server and dispatch_worker in two processes, messages through the Redis layer."""
+    import asyncio
+
+    import websockets
+
+    url = _redis_url()
+    extra = {"REDIS_URL": url, "CHANNELS_PREFIX": CHANNELS_PREFIX, "VTC_IN_PROCESS_WORKER": "0"}
+    seed = ["--pool-mode", "sequential", "--max-waiting", "2"]
+    try:
+        with example_project(tmp_path, f"{E2E_DATABASE}_mp", seed, extra, worker=True) as base:
+            ids = {}
+            for driver, lat in (("amadou", 4.0515), ("brice", 4.0530)):
+                position = {"lat": lat, "lng": 9.7045}
+                status, answer = call(
+                    base, driver, "POST", "driver/toggle-status/",
+                    {"online": True, "position": position},
+                )  # fmt: skip
+                assert status == 200
+                ids[driver] = answer["driver_id"]
+
+            async def play() -> tuple[str, str, dict[str, Any]]:
+                ws = "ws" + base.removeprefix("http")
+                async with (
+                    websockets.connect(f"{ws}/ws/driver/?token={_token('amadou')}") as first,
+                    websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
+                ):
+                    status, order = await asyncio.to_thread(
+                        call, base, "didier", "POST", "customer/create/",
+                        {"pickup": {"lat": 4.0511, "lng": 9.7043},
+                         "destination": {"lat": 4.0650, "lng": 9.7250},
+                         "vehicle_type": "taxi_jaune", "payment_method": "CASH"},
+                    )  # fmt: skip
+                    assert status == 201, order
+                    offer = json.loads(await asyncio.wait_for(first.recv(), 10))
+                    # amadou does not answer: the worker process expires the offer
+                    # and the server's consumers receive its messages through Redis.
+                    withdrawn = json.loads(await asyncio.wait_for(first.recv(), 10))
+                    passed = json.loads(await asyncio.wait_for(second.recv(), 10))
+                    return offer["type"], withdrawn["reason"], passed
+
+            first_type, reason, passed = asyncio.run(play())
+            assert (first_type, reason) == ("offer", "expired")
+            assert passed["type"] == "offer"
+            status, order = call(base, "didier", "GET", f"{passed['order_id']}/")
+            assert (order["state"], order["offer"]["driver_id"]) == ("searching", ids["brice"])
+    finally:
+        _forget_channels_keys(url)

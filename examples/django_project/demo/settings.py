@@ -3,8 +3,9 @@
 Default: SQLite (``db.sqlite3`` here) and the in-memory Channels layer, one
 server process.  ``DATABASE_URL=postgresql://user@host:5432/name`` uses
 PostgreSQL; ``REDIS_URL=redis://host:6379/0`` uses the Redis Channels layer
-(package ``channels-redis``) and, with ``VTC_STORES=redis``, the Redis
-adapter for the dispatch state (``vtc_dispatch_redis``, when installed).
+(package ``channels-redis``, keys prefixed with ``CHANNELS_PREFIX``) and,
+with ``VTC_STORES=redis``, the Redis adapter for the dispatch state
+(``vtc_dispatch_redis``, when installed).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ CHANNEL_LAYERS: dict[str, Any] = (
     {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "asgi")},
         }
     }
     if REDIS_URL

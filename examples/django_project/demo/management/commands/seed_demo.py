@@ -40,9 +40,17 @@ class Command(BaseCommand):
             default="sequential",
             help="offer to one driver at a time (sequential) or to several (batch)",
         )
+        parser.add_argument(
+            "--max-waiting",
+            type=float,
+            default=30.0,
+            help="MAX_WAITING_TIME: seconds a driver has to answer an offer (30)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        pool = {"default": {"mode": options["pool_mode"]}}
+        pool = {
+            "default": {"mode": options["pool_mode"], "max_waiting_time_s": options["max_waiting"]}
+        }
         import_config({**DOUALA_CONFIG, "pool": pool})
         users = get_user_model()
         wallet = DjangoWallet()
