@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -135,3 +136,35 @@ def test_the_service_builds_when_the_general_settings_row_is_missing(demo: Demo)
     service = get_service()  # creates the row with its defaults on the way
     assert service.pool.settings_for("douala", "taxi_jaune").max_waiting_time_s == 30.0
     assert DispatchSettings.objects.filter(pk=1).exists()
+
+
+def memory_stores() -> tuple[Any, Any, Any]:
+    """A STORES factory for the test below."""
+    from vtc_dispatch.memory import (
+        InMemoryDriverRegistry,
+        InMemoryOrderRepository,
+        InMemoryProgressStore,
+    )
+
+    return InMemoryOrderRepository(), InMemoryDriverRegistry(), InMemoryProgressStore()
+
+
+def test_the_stores_setting_chooses_the_repositories(demo: Demo, settings: Any) -> None:
+    from vtc_dispatch.memory import InMemoryOrderRepository
+    from vtc_dispatch_django.repositories import DjangoWallet
+    from vtc_dispatch_django.runtime import BackendUnavailable, get_service, reset_service
+
+    here = __name__
+    settings.VTC_DISPATCH = {"CONFIG_CHECK_S": 0.0, "STORES": f"{here}.memory_stores"}
+    reset_service()
+    service = get_service()
+    assert isinstance(service.orders, InMemoryOrderRepository)
+    assert isinstance(service.wallet, DjangoWallet)
+    settings.VTC_DISPATCH = {"STORES": f"{here}.no_such_factory"}
+    reset_service()
+    with pytest.raises(BackendUnavailable, match="no_such_factory"):
+        get_service()
+    settings.VTC_DISPATCH = {"NOTIFIER": "pigeon"}
+    reset_service()
+    with pytest.raises(BackendUnavailable, match="'channels' or 'none', got 'pigeon'"):
+        get_service()

@@ -22,14 +22,10 @@ def redis_stores() -> tuple[Any, Any, Any]:
             f"VTC_STORES=redis needs the vtc_dispatch_redis adapter ({exc});"
             " install vtc-dispatch[redis] or unset VTC_STORES"
         ) from exc
-    factory = getattr(adapter, "stores_from_url", None)
-    if factory is None:
-        raise ImproperlyConfigured(
-            "this vtc_dispatch_redis has no stores_from_url(url, prefix=...) returning"
-            " (orders, drivers, progress); see its documentation"
-        )
-    stores: tuple[Any, Any, Any] = factory(
+    # RedisStorage.from_url(url, prefix=...) builds every Redis port of one prefix.
+    storage = adapter.RedisStorage.from_url(
         os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         prefix=os.environ.get("VTC_PREFIX", "vtc-demo"),
     )
+    stores: tuple[Any, Any, Any] = (storage.orders, storage.drivers, storage.progress)
     return stores
