@@ -99,14 +99,63 @@ class DispatchSettingsAdmin(_Checked):
     list_display = ("__str__", "max_waiting_time_s", "search_radius_km", "rating_threshold")
 
 
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OfferInline(_ReadOnlyInline):
+    model = m.OfferRecord
+
+
+class RatingInline(_ReadOnlyInline):
+    model = m.RatingRecord
+
+
 @admin.register(m.OrderRecord)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("order_id", "state", "customer_id", "driver_id", "estimate", "final_amount")
     list_filter = ("state", "vehicle_type", "payment_method")
     search_fields = ("order_id", "customer_id", "driver_id")
+    exclude = ("data",)
+    readonly_fields = ("quote", "price_history", "final_fare", "lifecycle")
+    inlines = (OfferInline, RatingInline)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # orders change through the service only
+
+    @admin.display(description="quote")
+    def quote(self, obj: m.OrderRecord) -> str:
+        quote = obj.data["quote"]
+        lines = ", ".join(f"{x['label']} {x['amount']}" for x in quote["breakdown"])
+        return f"{quote['display']} (estimate {quote['estimate']} {quote['currency']}: {lines})"
+
+    @admin.display(description="price history")
+    def price_history(self, obj: m.OrderRecord) -> str:
+        return "; ".join(
+            f"{c['at']}: {c['from'] or '-'} -> {c['to']} ({c['reason']})"
+            for c in obj.data["price_history"]
+        )
+
+    @admin.display(description="final fare")
+    def final_fare(self, obj: m.OrderRecord) -> str:
+        fare = obj.data["final_fare"]
+        if fare is None:
+            return "-"
+        lines = ", ".join(f"{x['label']} {x['amount']}" for x in fare["breakdown"])
+        return f"{fare['amount']} {fare['currency']} ({fare['reason']}: {lines})"
+
+    @admin.display(description="states")
+    def lifecycle(self, obj: m.OrderRecord) -> str:
+        return " -> ".join(
+            f"{h['target']} ({h['actor']}, {h['at']})" for h in obj.data["lifecycle"]["history"]
+        )
 
 
 @admin.register(m.DriverPresence)

@@ -1,8 +1,11 @@
 """Tables of the dispatch state and of the operator's configuration.
 
 State: orders (the whole order as JSON beside the columns that are
-queried: parties, state, deadline, amounts), ride progress, driver
-presence, wallets and holds, driver profiles.  Parties are the host's
+queried: parties, state, deadline, amounts; the live offers and the
+ratings also as rows of their own, for queries and the admin), ride
+progress, driver presence, wallets and holds, driver profiles.  The JSON
+is what the repositories read back; the other columns and rows follow it
+in the same transaction.  Parties are the host's
 users referenced by id (``str(user.pk)``), so any ``AUTH_USER_MODEL`` works.
 
 Configuration (edited in the admin, read by the service, see
@@ -28,9 +31,11 @@ __all__ = [
     "DriverPresence",
     "DriverProfile",
     "FixedPriceRoute",
+    "OfferRecord",
     "OrderRecord",
     "PaymentMethod",
     "ProgressRecord",
+    "RatingRecord",
     "Tariff",
     "VehicleType",
     "WalletAccount",
@@ -78,6 +83,44 @@ class OrderRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} ({self.state})"
+
+
+class OfferRecord(models.Model):
+    """A live offer of an order (rewritten with the order): who holds which offer until when."""
+
+    order = models.ForeignKey(OrderRecord, on_delete=models.CASCADE, related_name="offers")
+    driver_id = models.CharField(max_length=200, db_index=True)
+    distance_km = models.FloatField()
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    shown = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "live offer"
+
+    def __str__(self) -> str:
+        return f"offer of {self.order_id} to {self.driver_id}"
+
+
+class RatingRecord(models.Model):
+    """Stars given by one side of a done order about the other (written with the order)."""
+
+    order = models.ForeignKey(OrderRecord, on_delete=models.CASCADE, related_name="ratings")
+    by_role = models.CharField(max_length=16)
+    by_id = models.CharField(max_length=200)
+    about_id = models.CharField(max_length=200, db_index=True)
+    stars = models.PositiveSmallIntegerField()
+    comment = models.TextField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "rating"
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["order", "by_role"], name="vtc_rating_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stars} stars by the {self.by_role} of {self.order_id}"
 
 
 class ProgressRecord(models.Model):

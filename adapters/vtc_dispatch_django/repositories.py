@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Min
 
@@ -42,8 +43,10 @@ from vtc_dispatch_django.codec import (
 )
 from vtc_dispatch_django.models import (
     DriverPresence,
+    OfferRecord,
     OrderRecord,
     ProgressRecord,
+    RatingRecord,
     WalletAccount,
     WalletHold,
 )
@@ -89,6 +92,36 @@ def _columns(order: Order) -> dict[str, Any]:
     }
 
 
+def _children(record_pk: int, order: Order) -> None:
+    """The order's live offers and ratings as rows (inside the order's transaction)."""
+    OfferRecord.objects.filter(order_id=record_pk).delete()
+    OfferRecord.objects.bulk_create(
+        OfferRecord(
+            order_id=record_pk,
+            driver_id=o.driver_id,
+            distance_km=o.distance_km,
+            sent_at=o.sent_at,
+            expires_at=o.expires_at,
+            shown=o.shown,
+        )
+        for o in order.offers
+    )
+    if order.ratings:
+        stored = RatingRecord.objects.filter(order_id=record_pk).count()
+        RatingRecord.objects.bulk_create(
+            RatingRecord(
+                order_id=record_pk,
+                by_role=r.by.role,
+                by_id=r.by.id,
+                about_id=r.about_id,
+                stars=r.stars,
+                comment=r.comment,
+                at=r.at,
+            )
+            for r in order.ratings[stored:]
+        )
+
+
 def _order(record: OrderRecord) -> Order:
     return order_from_json(record.data, record.version)
 
@@ -108,7 +141,8 @@ class DjangoOrderRepository:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         try:
             with _storage(f"adding order {order.id!r}"), transaction.atomic():
-                OrderRecord.objects.create(order_id=order.id, version=1, **_columns(order))
+                record = OrderRecord.objects.create(order_id=order.id, version=1, **_columns(order))
+                _children(record.pk, order)
         except IntegrityError:
             raise ConcurrencyConflict(f"order {order.id!r} already exists") from None
         return self.get(order.id)
@@ -116,11 +150,12 @@ class DjangoOrderRepository:
     def save(self, order: Order, expected_version: int) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with _storage(f"saving order {order.id!r}"):
-            updated = OrderRecord.objects.filter(
-                order_id=order.id, version=expected_version
-            ).update(version=expected_version + 1, **_columns(order))
-            if updated:
-                return self.get(order.id)
+            with transaction.atomic():
+                rows = OrderRecord.objects.filter(order_id=order.id, version=expected_version)
+                if rows.update(version=expected_version + 1, **_columns(order)):
+                    pk = OrderRecord.objects.values_list("pk", flat=True).get(order_id=order.id)
+                    _children(pk, order)
+                    return attrs.evolve(order, version=expected_version + 1)
             current = OrderRecord.objects.filter(order_id=order.id).values("version").first()
         if current is None:
             raise NotFound(f"no order {order.id!r}")

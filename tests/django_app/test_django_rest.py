@@ -105,6 +105,10 @@ def test_roles_and_owners(demo: Demo) -> None:
 
 
 def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from vtc_dispatch_django.models import OfferRecord, OrderRecord, RatingRecord
     from vtc_dispatch_django.repositories import DjangoWallet
 
     wallet = DjangoWallet()
@@ -140,9 +144,12 @@ def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
     assert (order["state"], order["payment_status"]) == ("searching", "held")
     assert wallet.balance(demo.ids["chantal"], "XAF") == 10000 - Decimal(estimate["estimate"])
     order_id = order["id"]
+    offers = OfferRecord.objects.filter(order__order_id=order_id)
+    assert list(offers.values_list("driver_id", flat=True)) == [demo.ids["amadou"]]
     assert get(demo, "amadou", "driver/current/").json()["order"] is None
     accepted = post(demo, "amadou", f"driver/accept/{order_id}/")
     assert accepted.status_code == 200
+    assert not offers.exists()
     assert accepted.json()["driver_id"] == demo.ids["amadou"]
     assert get(demo, "amadou", "driver/current/").json()["order"]["id"] == order_id
     drive(demo, "amadou", LatLng(4.0540, 9.7060), LatLng(AKWA["lat"], AKWA["lng"]), 5)
@@ -173,6 +180,18 @@ def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
     again = post(demo, "chantal", f"customer/rate/{order_id}/", {"stars": 5})
     assert again.status_code == 403
     assert demo.service.drivers.get(demo.ids["amadou"]).rating_count == 1
+    ratings = RatingRecord.objects.filter(order__order_id=order_id)
+    assert sorted(ratings.values_list("by_role", "about_id", "stars")) == [
+        ("customer", demo.ids["amadou"], 5),
+        ("driver", demo.ids["chantal"], 4),
+    ]
+    User.objects.create_superuser("root", password="root")
+    admin = Client()
+    admin.login(username="root", password="root")
+    record = OrderRecord.objects.get(order_id=order_id)
+    page = admin.get(f"/admin/vtc_dispatch/orderrecord/{record.pk}/change/").content.decode()
+    assert f"{fare} XAF" in page
+    assert "customer" in page
     driver_history = get(demo, "amadou", "driver/history/").json()
     assert [o["id"] for o in driver_history["results"]] == [order_id]
 
