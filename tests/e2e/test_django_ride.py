@@ -30,6 +30,7 @@ from vtc_dispatch.pricing import Pricer, douala_config
 
 PROJECT = Path(__file__).resolve().parents[2] / "examples" / "django_project"
 E2E_DATABASE = "test_vtc_django_e2e"
+MAX_WAITING_S = 8
 
 
 def _token(name: str) -> str:
@@ -128,7 +129,11 @@ def example_project(
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One server process, SQLite or PostgreSQL, the in-memory layer, deadlines in the server."""
     with example_project(
-        tmp_path_factory.mktemp("e2e"), E2E_DATABASE, ["--pool-mode", "batch"], {}, worker=False
+        tmp_path_factory.mktemp("e2e"),
+        E2E_DATABASE,
+        ["--pool-mode", "batch", "--max-waiting", str(MAX_WAITING_S)],
+        {},
+        worker=False,
     ) as base:
         yield base
 
@@ -277,6 +282,55 @@ def test_the_postman_collection_plays_the_whole_ride(server: str) -> None:
             assert last["final_fare"]["reason"] == "as_quoted"
     assert last is not None
     assert last["online"] is False
+
+
+def test_unanswered_offers_expire_inside_the_server(server: str) -> None:
+    """One process, the in-memory layer: the server's own task runs the deadlines."""
+    import asyncio
+
+    import websockets
+
+    for driver, lat in (("amadou", 4.0515), ("brice", 4.0530)):
+        position = {"lat": lat, "lng": 9.7045}
+        status, _ = call(
+            server, driver, "POST", "driver/toggle-status/", {"online": True, "position": position}
+        )
+        assert status == 200
+
+    async def play() -> list[dict[str, Any]]:
+        ws = "ws" + server.removeprefix("http")
+        async with (
+            websockets.connect(f"{ws}/ws/driver/?token={_token('amadou')}") as first,
+            websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
+            websockets.connect(f"{ws}/ws/customer/?token={_token('didier')}") as customer,
+        ):
+            await customer.send(
+                json.dumps(
+                    {"type": "create_order", "pickup": {"lat": 4.0511, "lng": 9.7043},
+                     "destination": {"lat": 4.0650, "lng": 9.7250},
+                     "vehicle_type": "taxi_jaune", "payment_method": "CASH"}
+                )
+            )  # fmt: skip
+            wait = MAX_WAITING_S + 5
+            seen = [json.loads(await asyncio.wait_for(customer.recv(), wait))]
+            for driver in (first, second):
+                seen.append(json.loads(await asyncio.wait_for(driver.recv(), wait)))
+                seen.append(json.loads(await asyncio.wait_for(driver.recv(), wait)))
+            seen.append(json.loads(await asyncio.wait_for(customer.recv(), wait)))
+            return seen
+
+    created, offer1, gone1, offer2, gone2, told = asyncio.run(play())
+    assert created["type"] == "order_created"
+    assert [m["type"] for m in (offer1, offer2)] == ["offer", "offer"]
+    assert [(m["type"], m["reason"]) for m in (gone1, gone2)] == [
+        ("offer_withdrawn", "expired")
+    ] * 2
+    assert (told["type"], told["order_id"]) == ("no_driver_found", created["order_id"])
+    status, order = call(server, "didier", "GET", f"{created['order_id']}/")
+    assert (status, order["state"]) == (200, "no_driver")
+    assert (
+        call(server, "didier", "POST", f"customer/cancel/{order['id']}/", {"reason": "x"})[0] == 200
+    )
 
 
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
