@@ -13,6 +13,7 @@ refused command is answered with ``{"type": "error", "error": ..,
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -83,8 +84,6 @@ class _Consumer(AsyncWebsocketConsumer):
             await self.send(text_data=reply)
 
     async def send_json(self, data: dict[str, Any]) -> None:
-        import json
-
         await self.send(text_data=json.dumps(data))
 
     def handle(self, data: str | bytes) -> str | None:
@@ -161,6 +160,4 @@ class CustomerConsumer(_Consumer):
 
 
 def _json(data: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(data)

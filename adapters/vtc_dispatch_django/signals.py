@@ -14,8 +14,6 @@ def _changed(sender: type, **kwargs: Any) -> None:
     from vtc_dispatch_django.models import DispatchSettings
     from vtc_dispatch_django.runtime import reset_service
 
-    if kwargs.get("update_fields") == frozenset({"revision"}):
-        return
     DispatchSettings.objects.get_or_create(pk=1)
     DispatchSettings.objects.filter(pk=1).update(revision=F("revision") + 1)
     reset_service()
