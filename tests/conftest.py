@@ -1,4 +1,4 @@
-"""Shared test set-up: import paths for the property helpers and service checks."""
+"""Shared test set-up: import paths for the property helpers and service checks; Django."""
 
 from __future__ import annotations
 
@@ -7,3 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "property"))
 sys.path.insert(0, str(Path(__file__).parent / "contract"))
+
+
+def pytest_configure() -> None:
+    # Settings only: core tests never touch Django; the Django adapter's
+    # tests (tests/django_app, the contract suites) get its database.
+    import django_support
+
+    django_support.configure()

@@ -56,7 +56,7 @@ from enum import StrEnum
 import attrs
 
 from vtc_dispatch.errors import InvalidCoordinates
-from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, haversine_km
+from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, haversine_km, initial_bearing_deg
 
 __all__ = [
     "Flag",
@@ -357,9 +357,10 @@ def cross_track_km(point: LatLng, start: LatLng, end: LatLng) -> float:
     ny = az * bx - ax * bz
     nz = ax * by - ay * bx
     norm = math.sqrt(nx * nx + ny * ny + nz * nz)
-    if norm < 1e-12:
-        # Antipodal or nearly equal ends: no single great circle, use the ends.
-        return min(to_start_km, to_end_km)
+    if norm < _SHORT_SEGMENT:
+        # Ends a few metres apart (the normal's direction would carry the
+        # rounding of the unit vectors) or antipodal: bearings instead.
+        return _cross_track_by_bearings(point, start, end, to_start_km, to_end_km)
     from_a = (ay * pz - az * py) * nx + (az * px - ax * pz) * ny + (ax * py - ay * px) * nz
     to_b = (py * bz - pz * by) * nx + (pz * bx - px * bz) * ny + (px * by - py * bx) * nz
     if from_a >= 0.0 and to_b >= 0.0 and ax * bx + ay * by + az * bz > -1.0:
@@ -367,6 +368,25 @@ def cross_track_km(point: LatLng, start: LatLng, end: LatLng) -> float:
         cross_km = abs(math.asin(max(-1.0, min(1.0, sin_cross)))) * EARTH_RADIUS_KM
         # Never above an endpoint distance, which rounding could otherwise give.
         return min(cross_km, to_start_km, to_end_km)
+    return min(to_start_km, to_end_km)
+
+
+_SHORT_SEGMENT = 1e-5
+"""Below this sine of the segment's angle (64 m), :func:`cross_track_km` uses bearings."""
+
+
+def _cross_track_by_bearings(
+    point: LatLng, start: LatLng, end: LatLng, to_start_km: float, to_end_km: float
+) -> float:
+    d13 = to_start_km / EARTH_RADIUS_KM
+    d12 = haversine_km(start, end) / EARTH_RADIUS_KM
+    angle = (initial_bearing_deg(start, point) - initial_bearing_deg(start, end)) * _RAD
+    cross = math.asin(max(-1.0, min(1.0, math.sin(d13) * math.sin(angle))))
+    # Along-track angle from start, signed; atan2 keeps it accurate for short
+    # distances, where the textbook acos(cos d13 / cos dxt) loses all digits.
+    along = math.atan2(math.sin(d13) * math.cos(angle), math.cos(d13))
+    if 0.0 <= along <= d12:
+        return min(abs(cross) * EARTH_RADIUS_KM, to_start_km, to_end_km)
     return min(to_start_km, to_end_km)
 
 

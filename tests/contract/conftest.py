@@ -6,6 +6,8 @@ Adapters add themselves to these lists (Redis, Django) as they land.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis_support
@@ -47,6 +49,34 @@ RATING_STORES["redis"] = lambda: redis_support.fresh_storage().ratings
 def _remove_redis_keys() -> Iterator[None]:
     yield
     redis_support.clean_up()
+
+
+def _django(name: str) -> Callable[[], Any]:
+    # Imported when used: the models need Django set up, after this file loads.
+    def make() -> Any:
+        from vtc_dispatch_django import repositories
+
+        return getattr(repositories, name)()
+
+    return make
+
+
+REPOSITORIES["django"] = _django("DjangoOrderRepository")
+REGISTRIES["django"] = _django("DjangoDriverRegistry")
+WALLETS["django"] = _django("DjangoWallet")
+PROGRESS_STORES["django"] = _django("DjangoProgressStore")
+
+# Implementations that need the Django test database (transactional, so
+# that the threads of the race tests see each other's rows).
+DJANGO_DB = frozenset({"django"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if item.path.parent == here and params and DJANGO_DB & set(params.params.values()):
+            item.add_marker(pytest.mark.django_db(transaction=True))
 
 
 @pytest.fixture(params=sorted(REPOSITORIES))

@@ -6,7 +6,7 @@ import itertools
 import math
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from vtc_dispatch.geo.sphere import (
@@ -150,6 +150,11 @@ def test_cross_track_is_bounded_by_the_endpoint_distances(
 
 
 @given(near_douala, near_douala, near_douala)
+@example(  # a segment 7 mm long, 7 km away: its direction must not come from rounding
+    point=LatLng(4.05, 9.699999940395355),
+    start=LatLng(4.115992061635275, 9.7),
+    end=LatLng(4.115992061635275, 9.699999940395355),
+)
 def test_cross_track_matches_the_nearest_of_many_points_along_the_segment(
     point: LatLng, start: LatLng, end: LatLng
 ) -> None:

@@ -1,0 +1,21 @@
+"""The Django app configuration: label ``vtc_dispatch``."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+__all__ = ["VtcDispatchConfig"]
+
+
+class VtcDispatchConfig(AppConfig):
+    """Connects the signals that refresh the service when the configuration changes."""
+
+    name = "vtc_dispatch_django"
+    label = "vtc_dispatch"
+    verbose_name = "Dispatch"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from vtc_dispatch_django import signals
+
+        signals.connect()

@@ -1,0 +1,458 @@
+"""The ports on the Django ORM: orders, ride progress, drivers, wallets.
+
+Every write that must be atomic is one conditional ``UPDATE`` (the
+optimistic version of an order, the reservation of a driver, a wallet
+debit) or a short transaction, so that several worker processes sharing
+the database never both win.  Database errors surface as
+:class:`~vtc_dispatch.errors.StorageUnavailable`.
+
+The nearest-driver query asks the database for the available drivers in
+the bounding box of the search circle (an indexed range on latitude), and
+exact great-circle distances decide, as the in-memory index does.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Min
+
+from vtc_dispatch.errors import (
+    ConcurrencyConflict,
+    InvalidCoordinates,
+    InvalidMoney,
+    NotFound,
+    PaymentRefused,
+    StorageUnavailable,
+)
+from vtc_dispatch.geo.sphere import LatLng, haversine_km
+from vtc_dispatch.order import DriverStatus, Order, RideProgress
+from vtc_dispatch_django.codec import (
+    order_from_json,
+    order_to_json,
+    progress_from_json,
+    progress_to_json,
+)
+from vtc_dispatch_django.models import (
+    DriverPresence,
+    OfferRecord,
+    OrderRecord,
+    ProgressRecord,
+    RatingRecord,
+    WalletAccount,
+    WalletHold,
+)
+
+__all__ = [
+    "DjangoDriverRegistry",
+    "DjangoOrderRepository",
+    "DjangoProgressStore",
+    "DjangoWallet",
+]
+
+_T = TypeVar("_T")
+_KM_PER_DEG_LAT = 111.19
+
+
+@contextmanager
+def _storage(what: str) -> Iterator[None]:
+    """Database errors (other than the ones a method handles itself) as StorageUnavailable."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DatabaseError as exc:
+        raise StorageUnavailable(f"{what}: the database failed: {exc}") from exc
+
+
+def _columns(order: Order) -> dict[str, Any]:
+    fare = order.final_fare
+    return {
+        "customer_id": order.customer_id,
+        "driver_id": order.driver_id,
+        "vehicle_type": order.vehicle_type,
+        "state": order.state,
+        "active": order.is_active,
+        "payment_method": order.payment_method,
+        "payment_status": str(order.payment_status),
+        "currency": order.quote.currency,
+        "estimate": order.quote.estimate,
+        "final_amount": None if fare is None else fare.amount,
+        "next_deadline": order.next_deadline,
+        "created_at": order.created_at,
+        "data": order_to_json(order),
+    }
+
+
+def _children(record_pk: int, order: Order) -> None:
+    """The order's live offers and ratings as rows (inside the order's transaction)."""
+    OfferRecord.objects.filter(order_id=record_pk).delete()
+    OfferRecord.objects.bulk_create(
+        OfferRecord(
+            order_id=record_pk,
+            driver_id=o.driver_id,
+            distance_km=o.distance_km,
+            sent_at=o.sent_at,
+            expires_at=o.expires_at,
+            shown=o.shown,
+        )
+        for o in order.offers
+    )
+    if order.ratings:
+        stored = RatingRecord.objects.filter(order_id=record_pk).count()
+        RatingRecord.objects.bulk_create(
+            RatingRecord(
+                order_id=record_pk,
+                by_role=r.by.role,
+                by_id=r.by.id,
+                about_id=r.about_id,
+                stars=r.stars,
+                comment=r.comment,
+                at=r.at,
+            )
+            for r in order.ratings[stored:]
+        )
+
+
+def _order(record: OrderRecord) -> Order:
+    return order_from_json(record.data, record.version)
+
+
+class DjangoOrderRepository:
+    """Orders in :class:`~vtc_dispatch_django.models.OrderRecord` rows, optimistic versions."""
+
+    def get(self, order_id: str) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with _storage(f"reading order {order_id!r}"):
+            record = OrderRecord.objects.filter(order_id=order_id).first()
+        if record is None:
+            raise NotFound(f"no order {order_id!r}")
+        return _order(record)
+
+    def add(self, order: Order) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        try:
+            with _storage(f"adding order {order.id!r}"), transaction.atomic():
+                record = OrderRecord.objects.create(order_id=order.id, version=1, **_columns(order))
+                _children(record.pk, order)
+        except IntegrityError:
+            raise ConcurrencyConflict(f"order {order.id!r} already exists") from None
+        return self.get(order.id)
+
+    def save(self, order: Order, expected_version: int) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with _storage(f"saving order {order.id!r}"):
+            with transaction.atomic():
+                rows = OrderRecord.objects.filter(order_id=order.id, version=expected_version)
+                if rows.update(version=expected_version + 1, **_columns(order)):
+                    pk = OrderRecord.objects.values_list("pk", flat=True).get(order_id=order.id)
+                    _children(pk, order)
+                    return attrs.evolve(order, version=expected_version + 1)
+            current = OrderRecord.objects.filter(order_id=order.id).values("version").first()
+        if current is None:
+            raise NotFound(f"no order {order.id!r}")
+        raise ConcurrencyConflict(
+            f"order {order.id!r} is at version {current['version']},"
+            f" not {expected_version}: reload and retry"
+        )
+
+    def find(
+        self,
+        role: str,
+        party_id: str,
+        *,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        if offset < 0 or limit < 0:
+            raise ValueError(f"offset and limit must be >= 0, got {offset} and {limit}")
+        if role not in ("customer", "driver"):
+            raise ValueError(f"role must be 'customer' or 'driver', got {role!r}")
+        if limit == 0:
+            return []
+        rows = OrderRecord.objects.filter(**{f"{role}_id": party_id})
+        if active is not None:
+            rows = rows.filter(active=active)
+        with _storage(f"finding the orders of {role} {party_id!r}"):
+            return [_order(r) for r in rows.order_by("-seq")[offset : offset + limit]]
+
+    def with_live_offer(self, due_by: datetime) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with _storage("finding orders with a due offer"):
+            rows = OrderRecord.objects.filter(next_deadline__lte=due_by).order_by("next_deadline")
+            return [_order(r) for r in rows]
+
+    def next_deadline(self) -> datetime | None:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with _storage("reading the next deadline"):
+            found: datetime | None = OrderRecord.objects.aggregate(d=Min("next_deadline"))["d"]
+        return found
+
+
+class DjangoProgressStore:
+    """Ride progress in :class:`~vtc_dispatch_django.models.ProgressRecord` rows."""
+
+    def get(self, order_id: str) -> RideProgress:
+        """See :class:`~vtc_dispatch.ports.ProgressStore`."""
+        with _storage(f"reading the progress of order {order_id!r}"):
+            record = ProgressRecord.objects.filter(order_id=order_id).first()
+        if record is None:
+            return RideProgress(order_id)
+        return progress_from_json(order_id, record.data, record.version)
+
+    def save(self, progress: RideProgress, expected_version: int) -> RideProgress:
+        """See :class:`~vtc_dispatch.ports.ProgressStore`."""
+        order_id = progress.order_id
+        data = progress_to_json(progress)
+        with _storage(f"saving the progress of order {order_id!r}"):
+            if expected_version == 0:
+                try:
+                    with transaction.atomic():
+                        ProgressRecord.objects.create(order_id=order_id, version=1, data=data)
+                except IntegrityError:
+                    pass
+                else:
+                    return progress_from_json(order_id, data, 1)
+            elif ProgressRecord.objects.filter(order_id=order_id, version=expected_version).update(
+                version=expected_version + 1, data=data
+            ):
+                return progress_from_json(order_id, data, expected_version + 1)
+            current = ProgressRecord.objects.filter(order_id=order_id).values("version").first()
+        version = 0 if current is None else current["version"]
+        raise ConcurrencyConflict(
+            f"progress of order {order_id!r} is at version {version},"
+            f" not {expected_version}: reload and retry"
+        )
+
+    def discard(self, order_id: str) -> None:
+        """See :class:`~vtc_dispatch.ports.ProgressStore`."""
+        with _storage(f"discarding the progress of order {order_id!r}"):
+            ProgressRecord.objects.filter(order_id=order_id).delete()
+
+
+def _status(row: DriverPresence) -> DriverStatus:
+    return DriverStatus(
+        driver_id=row.driver_id,
+        vehicle_type=row.vehicle_type,
+        position=LatLng(row.lat, row.lng),
+        online=row.online,
+        updated_at=row.updated_at,
+        order_id=row.order_id,
+        blocked=row.blocked,
+        rating_sum=row.rating_sum,
+        rating_count=row.rating_count,
+    )
+
+
+def _radius(max_km: float) -> float:
+    if isinstance(max_km, bool) or not isinstance(max_km, int | float):
+        raise InvalidCoordinates(f"max_km must be a number >= 0, got {max_km!r}")
+    if math.isnan(max_km) or max_km < 0:
+        raise InvalidCoordinates(f"max_km must be a number >= 0, got {max_km!r}")
+    return float(max_km)
+
+
+class DjangoDriverRegistry:
+    """Drivers in :class:`~vtc_dispatch_django.models.DriverPresence` rows."""
+
+    def get(self, driver_id: str) -> DriverStatus:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with _storage(f"reading driver {driver_id!r}"):
+            row = DriverPresence.objects.filter(driver_id=driver_id).first()
+        if row is None:
+            raise NotFound(f"no driver {driver_id!r}")
+        return _status(row)
+
+    def put(self, status: DriverStatus) -> None:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with _storage(f"storing driver {status.driver_id!r}"):
+            DriverPresence.objects.update_or_create(
+                driver_id=status.driver_id,
+                defaults={
+                    "vehicle_type": status.vehicle_type,
+                    "lat": status.position.lat,
+                    "lng": status.position.lng,
+                    "online": status.online,
+                    "order_id": status.order_id,
+                    "blocked": status.blocked,
+                    "available": status.available,
+                    "rating_sum": status.rating_sum,
+                    "rating_count": status.rating_count,
+                    "updated_at": status.updated_at,
+                },
+            )
+
+    def reserve(self, driver_id: str, order_id: str) -> bool:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""
+        with _storage(f"reserving driver {driver_id!r}"):
+            return bool(
+                DriverPresence.objects.filter(
+                    driver_id=driver_id, online=True, order_id__isnull=True, blocked=False
+                ).update(order_id=order_id, available=False)
+            )
+
+    def release(self, driver_id: str, order_id: str) -> None:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""
+        with _storage(f"releasing driver {driver_id!r}"):
+            held = DriverPresence.objects.filter(driver_id=driver_id, order_id=order_id)
+            held.filter(online=True, blocked=False).update(order_id=None, available=True)
+            held.update(order_id=None)
+
+    def _within(
+        self, point: LatLng, max_km: float, vehicle_types: Collection[str] | None
+    ) -> list[tuple[float, str, str]]:
+        """(distance, driver, vehicle type) of the available drivers within ``max_km``."""
+        rows = DriverPresence.objects.filter(available=True)
+        # Padded so that float rounding never leaves out a driver the exact
+        # distance keeps (radius 0 around a subnormal longitude, say).
+        dlat = max_km / _KM_PER_DEG_LAT * (1 + 1e-9) + 1e-9
+        if abs(point.lat) + dlat < 89.0:
+            rows = rows.filter(lat__gte=point.lat - dlat, lat__lte=point.lat + dlat)
+            dlng = dlat / math.cos(math.radians(abs(point.lat) + dlat))
+            if dlng < 179.0 and point.lng - dlng >= -180.0 and point.lng + dlng <= 180.0:
+                rows = rows.filter(lng__gte=point.lng - dlng, lng__lte=point.lng + dlng)
+        if vehicle_types is not None:
+            rows = rows.filter(vehicle_type__in=list(vehicle_types))
+        found = []
+        with _storage("finding available drivers"):
+            for driver_id, vehicle_type, lat, lng in rows.values_list(
+                "driver_id", "vehicle_type", "lat", "lng"
+            ):
+                km = haversine_km(point, LatLng(lat, lng))
+                if km <= max_km:
+                    found.append((km, driver_id, vehicle_type))
+        return found
+
+    def nearest_available(
+        self,
+        point: LatLng,
+        k: int,
+        max_km: float,
+        vehicle_types: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, float]]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"k must be an integer >= 0, got {k!r}")
+        max_km = _radius(max_km)
+        if k == 0:
+            return []
+        excluded = set(exclude)
+        found = sorted(
+            (km, d) for km, d, _ in self._within(point, max_km, vehicle_types) if d not in excluded
+        )
+        return [(d, km) for km, d in found[:k]]
+
+    def count_available(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
+        counts: dict[str, int] = {}
+        for _, _, vehicle_type in self._within(point, _radius(max_km), None):
+            counts[vehicle_type] = counts.get(vehicle_type, 0) + 1
+        if cap is not None:
+            counts = {vt: min(n, cap) for vt, n in counts.items()}
+        return counts
+
+
+def _amount(amount: object, what: str, *, positive: bool) -> Decimal:
+    if not (isinstance(amount, Decimal) and amount.is_finite()) or amount < 0:
+        raise InvalidMoney(f"{what} must be a Decimal >= 0, got {amount!r}")
+    if positive and amount == 0:
+        raise InvalidMoney(f"{what} must be a Decimal > 0, got {amount!r}")
+    return amount
+
+
+class DjangoWallet:
+    """Wallets in :class:`~vtc_dispatch_django.models.WalletAccount` rows, holds beside them."""
+
+    def __init__(self, *, new_hold_id: Callable[[], str] | None = None) -> None:
+        self._new_hold_id = new_hold_id or (lambda: f"hold-{uuid.uuid4().hex}")
+
+    def credit(self, customer_id: str, amount: Decimal, currency: str) -> None:
+        """Top up a wallet (the host's payment flow calls this)."""
+        amount = _amount(amount, "a credit", positive=True)
+        with _storage(f"crediting the wallet of {customer_id!r}"), transaction.atomic():
+            account, _ = WalletAccount.objects.get_or_create(
+                customer_id=customer_id, currency=currency
+            )
+            WalletAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
+
+    def balance(self, customer_id: str, currency: str) -> Decimal:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        with _storage(f"reading the wallet of {customer_id!r}"):
+            found = (
+                WalletAccount.objects.filter(customer_id=customer_id, currency=currency)
+                .values_list("balance", flat=True)
+                .first()
+            )
+        return Decimal(0) if found is None else _plain(found)
+
+    def hold(self, customer_id: str, amount: Decimal, currency: str, reference: str) -> str:
+        """See :class:`~vtc_dispatch.ports.Wallet` (a conditional debit, then the hold row)."""
+        amount = _amount(amount, "a hold", positive=False)
+        hold_id = self._new_hold_id()
+        with _storage(f"holding on the wallet of {customer_id!r}"), transaction.atomic():
+            debited = WalletAccount.objects.filter(
+                customer_id=customer_id, currency=currency, balance__gte=amount
+            ).update(balance=F("balance") - amount)
+            if not debited and amount > 0:
+                free = self.balance(customer_id, currency)
+                raise PaymentRefused(
+                    f"wallet of {customer_id!r} holds {free} {currency}, {amount} needed"
+                )
+            WalletHold.objects.create(
+                hold_id=hold_id,
+                customer_id=customer_id,
+                currency=currency,
+                amount=amount,
+                reference=reference,
+            )
+        return hold_id
+
+    def _take_hold(self, hold_id: str) -> WalletHold:
+        hold = WalletHold.objects.select_for_update().filter(hold_id=hold_id).first()
+        if hold is None or not WalletHold.objects.filter(hold_id=hold_id).delete()[0]:
+            raise NotFound(f"no wallet hold {hold_id!r}")
+        return hold
+
+    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        amount = _amount(amount, "a capture", positive=False)
+        with _storage(f"capturing wallet hold {hold_id!r}"), transaction.atomic():
+            hold = self._take_hold(hold_id)
+            account, _ = WalletAccount.objects.select_for_update().get_or_create(
+                customer_id=hold.customer_id, currency=hold.currency
+            )
+            available = _plain(hold.amount) + _plain(account.balance)
+            taken = min(amount, available)
+            account.balance = available - taken
+            account.save(update_fields=["balance"])
+        return taken
+
+    def release(self, hold_id: str) -> None:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        with _storage(f"releasing wallet hold {hold_id!r}"), transaction.atomic():
+            hold = self._take_hold(hold_id)
+            account, _ = WalletAccount.objects.get_or_create(
+                customer_id=hold.customer_id, currency=hold.currency
+            )
+            WalletAccount.objects.filter(pk=account.pk).update(balance=F("balance") + hold.amount)
+
+
+def _plain(value: Decimal) -> Decimal:
+    """A stored amount without the column's trailing zeros (``1500.0000`` -> ``1500``)."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal

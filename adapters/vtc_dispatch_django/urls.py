@@ -1,0 +1,39 @@
+"""The REST endpoints.
+
+Mount them with ``path("api/v1/order/", include("vtc_dispatch_django.urls"))``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from vtc_dispatch_django import views as v
+
+app_name = "vtc_dispatch"
+
+urlpatterns = [
+    path("driver/toggle-status/", v.ToggleStatusView.as_view(), name="driver-toggle-status"),
+    path("driver/update-location/", v.UpdateLocationView.as_view(), name="driver-location"),
+    path("driver/accept/<str:order_id>/", v.AcceptView.as_view(), name="driver-accept"),
+    path("driver/reject/<str:order_id>/", v.RejectView.as_view(), name="driver-reject"),
+    path("driver/arrived/<str:order_id>/", v.ArrivedView.as_view(), name="driver-arrived"),
+    path("driver/start/<str:order_id>/", v.StartView.as_view(), name="driver-start"),
+    path("driver/complete/<str:order_id>/", v.CompleteView.as_view(), name="driver-complete"),
+    path("driver/rate/<str:order_id>/", v.DriverRateView.as_view(), name="driver-rate"),
+    path("driver/current/", v.CurrentView.as_view(), name="driver-current"),
+    path("driver/history/", v.DriverHistoryView.as_view(), name="driver-history"),
+    path("customer/search-drivers/", v.SearchDriversView.as_view(), name="customer-search"),
+    path("customer/estimate-price/", v.EstimatePriceView.as_view(), name="customer-estimate"),
+    path("customer/create/", v.CreateOrderView.as_view(), name="customer-create"),
+    path("customer/cancel/<str:order_id>/", v.CancelView.as_view(), name="customer-cancel"),
+    path("customer/track/<str:order_id>/", v.TrackView.as_view(), name="customer-track"),
+    path("customer/rate/<str:order_id>/", v.RateView.as_view(), name="customer-rate"),
+    path("customer/history/", v.CustomerHistoryView.as_view(), name="customer-history"),
+    path("payment-methods/", v.PaymentMethodsView.as_view(), name="payment-methods"),
+    path(
+        "vehicle-types/available/",
+        v.AvailableVehicleTypesView.as_view(),
+        name="vehicle-types-available",
+    ),
+    path("<str:order_id>/", v.OrderDetailView.as_view(), name="order-detail"),
+]

@@ -1,0 +1,395 @@
+"""REST endpoints of a ride (seed 000's list, under ``/api/v1/order/``): thin calls to the service.
+
+Drivers are users with a driver profile, customers any other
+authenticated user (:mod:`vtc_dispatch_django.auth`); every order endpoint
+checks that the caller takes part in the order (the service's owner
+rule).  Errors of the core answer with their status
+(:mod:`vtc_dispatch_django.errors`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.order import Actor
+from vtc_dispatch.service import DispatchService
+from vtc_dispatch_django import serializers as s
+from vtc_dispatch_django.auth import actor_for, is_driver
+from vtc_dispatch_django.models import DriverProfile
+from vtc_dispatch_django.runtime import get_service
+
+__all__ = [
+    "IsCustomer",
+    "IsDriver",
+]
+
+
+class IsDriver(permissions.BasePermission):
+    """Authenticated users with a driver profile."""
+
+    message = "only drivers may do this"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_driver(request.user)
+
+
+class IsCustomer(permissions.BasePermission):
+    """Authenticated users without a driver profile."""
+
+    message = "only customers may do this"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated) and not is_driver(request.user)
+
+
+def _valid(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _query_point(request: Request) -> LatLng:
+    data = _valid(s.PointSerializer, request.query_params)
+    return s.point(data)
+
+
+def _page(request: Request) -> tuple[int, int]:
+    try:
+        page = int(request.query_params.get("page", 1))
+        size = int(request.query_params.get("page_size", 20))
+    except ValueError:
+        raise ValidationError({"page": "page and page_size must be integers"}) from None
+    if page < 1 or not 1 <= size <= 100:
+        raise ValidationError(
+            {"page": f"page must be >= 1 and page_size within 1-100, got {page}, {size}"}
+        )
+    return page, size
+
+
+class _View(APIView):
+    role = "customer"
+
+    @property
+    def service(self) -> DispatchService:
+        return get_service()
+
+    def actor(self) -> Actor:
+        return actor_for(self.request.user, self.role)
+
+
+class _DriverView(_View):
+    role = "driver"
+    permission_classes = (IsDriver,)
+
+
+class _CustomerView(_View):
+    permission_classes = (IsCustomer,)
+
+
+_ORDER = {200: OpenApiTypes.OBJECT}
+
+
+# -- driver ------------------------------------------------------------------------
+
+
+class ToggleStatusView(_DriverView):
+    """Go online (available for offers) or offline."""
+
+    @extend_schema(request=s.ToggleStatusSerializer, responses=_ORDER)
+    def post(self, request: Request) -> Response:
+        data = _valid(s.ToggleStatusSerializer, request.data)
+        driver_id = self.actor().id
+        if data["online"]:
+            vehicle_type = data.get("vehicle_type") or (
+                DriverProfile.objects.get(user_id=request.user.pk).vehicle_type
+            )
+            self.service.driver_online(driver_id, vehicle_type, s.point(data["position"]))
+        else:
+            self.service.driver_offline(driver_id)
+        status = self.service.drivers.get(driver_id)
+        return Response(
+            {
+                "driver_id": driver_id,
+                "online": status.online,
+                "vehicle_type": status.vehicle_type,
+                "order_id": status.order_id,
+            }
+        )
+
+
+class UpdateLocationView(_DriverView):
+    """The driver's position (recorded on the ride in course)."""
+
+    @extend_schema(request=s.LocationSerializer, responses=_ORDER)
+    def post(self, request: Request) -> Response:
+        data = _valid(s.LocationSerializer, request.data)
+        self.service.update_position(self.actor().id, s.point(data["position"]), data.get("at"))
+        return Response({"ok": True})
+
+
+class _DriverOrderCommand(_DriverView):
+    command = ""
+
+    @extend_schema(request=None, responses=_ORDER)
+    def post(self, request: Request, order_id: str) -> Response:
+        order = getattr(self.service, self.command)(self.actor().id, order_id)
+        return Response(s.order_data(order))
+
+
+class AcceptView(_DriverOrderCommand):
+    """Accept the offer of this order."""
+
+    command = "accept"
+
+
+class RejectView(_DriverOrderCommand):
+    """Refuse the offer of this order."""
+
+    command = "reject"
+
+
+class ArrivedView(_DriverOrderCommand):
+    """At the pickup."""
+
+    command = "arrived"
+
+
+class StartView(_DriverOrderCommand):
+    """The customer is on board."""
+
+    command = "start_trip"
+
+
+class CompleteView(_DriverView):
+    """The trip is over: final fare."""
+
+    @extend_schema(request=s.CompleteSerializer, responses=_ORDER)
+    def post(self, request: Request, order_id: str) -> Response:
+        data = _valid(s.CompleteSerializer, request.data or {})
+        order = self.service.complete_trip(
+            self.actor().id, order_id, supplements=data["supplements"]
+        )
+        return Response(s.order_data(order))
+
+
+class CurrentView(_View):
+    """The caller's active order, if any (``{"order": null}`` otherwise)."""
+
+    permission_classes = (IsDriver,)
+    role = "driver"
+
+    @extend_schema(responses=_ORDER)
+    def get(self, request: Request) -> Response:
+        order = self.service.current_order(self.actor())
+        return Response({"order": None if order is None else s.order_data(order)})
+
+
+class _HistoryView(_View):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, description="1 and up"),
+            OpenApiParameter("page_size", int, description="1 to 100 (20)"),
+        ],
+        responses=_ORDER,
+    )
+    def get(self, request: Request) -> Response:
+        page, size = _page(request)
+        actor = self.actor()
+        orders = self.service.orders.find(
+            actor.role, actor.id, offset=(page - 1) * size, limit=size + 1
+        )
+        return Response(
+            {
+                "page": page,
+                "page_size": size,
+                "has_next": len(orders) > size,
+                "results": [s.order_data(o) for o in orders[:size]],
+            }
+        )
+
+
+class DriverHistoryView(_HistoryView):
+    """The driver's orders, newest first, by pages."""
+
+    permission_classes = (IsDriver,)
+    role = "driver"
+
+
+class DriverRateView(_DriverView):
+    """The driver rates the customer of a done ride."""
+
+    @extend_schema(request=s.RateSerializer, responses=_ORDER)
+    def post(self, request: Request, order_id: str) -> Response:
+        data = _valid(s.RateSerializer, request.data)
+        order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
+        return Response(s.order_data(order))
+
+
+# -- customer ----------------------------------------------------------------------
+
+
+class SearchDriversView(_CustomerView):
+    """Vehicle types with drivers nearby, with the fare range of the trip."""
+
+    @extend_schema(request=s.SearchSerializer, responses=_ORDER)
+    def post(self, request: Request) -> Response:
+        data = _valid(s.SearchSerializer, request.data)
+        lines = self.service.search(s.point(data["pickup"]), s.point(data["destination"]))
+        return Response({"vehicle_types": [s.availability_data(x) for x in lines]})
+
+
+class EstimatePriceView(_CustomerView):
+    """The quote of a trip for one vehicle type."""
+
+    @extend_schema(request=s.EstimateSerializer, responses=_ORDER)
+    def post(self, request: Request) -> Response:
+        data = _valid(s.EstimateSerializer, request.data)
+        service = self.service
+        quote = service.pricer.quote(
+            s.point(data["pickup"]),
+            s.point(data["destination"]),
+            data["vehicle_type"],
+            service.clock.now(),
+            supplements=data["supplements"],
+        )
+        return Response(s.quote_data(quote))
+
+
+class CreateOrderView(_CustomerView):
+    """Order a ride: the search for a driver starts."""
+
+    @extend_schema(request=s.CreateOrderSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        data = _valid(s.CreateOrderSerializer, request.data)
+        order = self.service.create_order(
+            self.actor().id,
+            s.point(data["pickup"]),
+            s.point(data["destination"]),
+            data["vehicle_type"],
+            data["payment_method"],
+            supplements=data["supplements"],
+        )
+        return Response(s.order_data(order), status=201)
+
+
+class CancelView(_View):
+    """Cancel an order (customer, or the assigned driver), with a reason."""
+
+    permission_classes = (permissions.IsAuthenticated,)
+
+    @extend_schema(request=s.CancelSerializer, responses=_ORDER)
+    def post(self, request: Request, order_id: str) -> Response:
+        data = _valid(s.CancelSerializer, request.data)
+        role = "driver" if is_driver(request.user) else "customer"
+        order = self.service.cancel(actor_for(request.user, role), order_id, data["reason"])
+        return Response(s.order_data(order))
+
+
+class TrackView(_CustomerView):
+    """The order with the driver's last position and the live track."""
+
+    @extend_schema(responses=_ORDER)
+    def get(self, request: Request, order_id: str) -> Response:
+        service = self.service
+        order = service.get_order(self.actor(), order_id)
+        driver = None
+        if order.driver_id is not None and order.is_active:
+            status = service.drivers.get(order.driver_id)
+            driver = {
+                "driver_id": status.driver_id,
+                "position": {"lat": status.position.lat, "lng": status.position.lng},
+                "updated_at": status.updated_at.isoformat(),
+            }
+        progress = service.progress.get(order.id)
+        track = progress.trip if len(progress.trip) else progress.approach
+        return Response(
+            {
+                "order": s.order_data(order),
+                "driver": driver,
+                "track": [
+                    {"lat": p.position.lat, "lng": p.position.lng, "at": p.at.isoformat()}
+                    for p in track.points
+                    if p.accepted
+                ],
+            }
+        )
+
+
+class RateView(_CustomerView):
+    """The customer rates the driver of a done ride."""
+
+    @extend_schema(request=s.RateSerializer, responses=_ORDER)
+    def post(self, request: Request, order_id: str) -> Response:
+        data = _valid(s.RateSerializer, request.data)
+        order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
+        return Response(s.order_data(order))
+
+
+class CustomerHistoryView(_HistoryView):
+    """The customer's orders, newest first, by pages."""
+
+    permission_classes = (IsCustomer,)
+
+
+# -- common ------------------------------------------------------------------------
+
+
+class PaymentMethodsView(_View):
+    """Payment methods enabled where the customer is (``?lat=..&lng=..``)."""
+
+    permission_classes = (permissions.IsAuthenticated,)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("lat", float), OpenApiParameter("lng", float)],
+        responses=_ORDER,
+    )
+    def get(self, request: Request) -> Response:
+        methods = self.service.payment_methods(_query_point(request))
+        return Response({"payment_methods": list(methods)})
+
+
+class OrderDetailView(_View):
+    """One order, for its customer or its driver."""
+
+    permission_classes = (permissions.IsAuthenticated,)
+
+    @extend_schema(responses=_ORDER)
+    def get(self, request: Request, order_id: str) -> Response:
+        role = "driver" if is_driver(request.user) else "customer"
+        order = self.service.get_order(actor_for(request.user, role), order_id)
+        return Response(s.order_data(order))
+
+
+class AvailableVehicleTypesView(_View):
+    """Vehicle types with available drivers within the search radius of ``?lat=..&lng=..``."""
+
+    permission_classes = (permissions.IsAuthenticated,)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("lat", float), OpenApiParameter("lng", float)],
+        responses=_ORDER,
+    )
+    def get(self, request: Request) -> Response:
+        service = self.service
+        counts = service.drivers.count_available(
+            _query_point(request), service.settings.search_radius_km
+        )
+        types = service.pricer.config.vehicle_types
+        return Response(
+            {
+                "vehicle_types": [
+                    {"vehicle_type": code, "label": types[code].label, "count": counts[code]}
+                    for code in sorted(counts)
+                    if code in types
+                ]
+            }
+        )

@@ -1,0 +1,104 @@
+"""The websocket consumers through channels' WebsocketCommunicator: auth, wire messages, groups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+from django_demo import AKWA, DEIDO, Demo
+
+from vtc_dispatch.geo import LatLng
+from vtc_dispatch_django.routing import websocket_application
+
+
+def run(demo: Demo, body: Callable[[Any], Awaitable[None]]) -> None:
+    """Run ``body(application)``, then close the consumers' database connection."""
+
+    async def main() -> None:
+        try:
+            await body(websocket_application())
+        finally:
+            await database_sync_to_async(connections.close_all)()
+
+    asyncio.run(main())
+
+
+def connect(app: Any, demo: Demo, role: str, name: str | None) -> WebsocketCommunicator:
+    query = "" if name is None else f"?token={demo.tokens[name]}"
+    return WebsocketCommunicator(app, f"/ws/{role}/{query}")
+
+
+async def receive(comm: WebsocketCommunicator) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await comm.receive_from(timeout=5))
+    return message
+
+
+def test_connections_need_a_token_and_the_right_role(live_demo: Demo) -> None:
+    async def body(app: Any) -> None:
+        for role, name, code in (
+            ("driver", None, 4401),
+            ("customer", None, 4401),
+            ("driver", "chantal", 4403),
+            ("customer", "amadou", 4403),
+        ):
+            connected, close_code = await connect(app, live_demo, role, name).connect()
+            assert (connected, close_code) == (False, code), (role, name)
+        header = WebsocketCommunicator(
+            app,
+            "/ws/customer/",
+            headers=[(b"authorization", f"Token {live_demo.tokens['chantal']}".encode())],
+        )
+        assert (await header.connect())[0] is True
+        await header.disconnect()
+
+    run(live_demo, body)
+
+
+def test_search_order_offer_location_accept_over_websockets(live_demo: Demo) -> None:
+    service = live_demo.service
+    amadou = live_demo.ids["amadou"]
+    service.driver_online(amadou, "taxi_jaune", LatLng(4.0530, 9.7050))
+
+    async def body(app: Any) -> None:
+        driver = connect(app, live_demo, "driver", "amadou")
+        customer = connect(app, live_demo, "customer", "chantal")
+        assert (await driver.connect())[0]
+        assert (await customer.connect())[0]
+        await customer.send_json_to({"type": "search", "pickup": AKWA, "destination": DEIDO})
+        found = await receive(customer)
+        assert found["type"] == "drivers_available"
+        assert [(x["vehicle_type"], x["count"]) for x in found["vehicle_types"]] == [
+            ("taxi_jaune", 1)
+        ]
+        await customer.send_json_to(
+            {"type": "create_order", "pickup": AKWA, "destination": DEIDO,
+             "vehicle_type": "taxi_jaune", "payment_method": "CASH"}
+        )  # fmt: skip
+        created = await receive(customer)
+        assert created["type"] == "order_created"
+        offer = await receive(driver)
+        assert (offer["type"], offer["order_id"]) == ("offer", created["order_id"])
+        assert offer["fare_min"] == found["vehicle_types"][0]["fare_min"]
+        await driver.send_json_to({"type": "location", "position": {"lat": 4.0525, "lng": 9.705}})
+        await driver.send_json_to({"type": "accept", "order_id": created["order_id"]})
+        assigned = await receive(customer)
+        assert assigned["type"] == "driver_assigned"
+        assert assigned["driver_id"] == amadou
+        assert assigned["position"] == {"lat": 4.0525, "lng": 9.705}
+        await driver.send_json_to({"type": "accept", "order_id": "nope"})
+        error = await receive(driver)
+        assert (error["type"], error["error"]) == ("error", "NotFound")
+        await driver.send_json_to({"type": "location", "position": {"lat": 95, "lng": 9.7}})
+        bad = await receive(driver)
+        assert bad["error"] == "InvalidMessage"
+        assert "position.lat" in bad["detail"]
+        await driver.disconnect()
+        await customer.disconnect()
+
+    run(live_demo, body)
+    assert service.drivers.get(amadou).position == LatLng(4.0525, 9.705)

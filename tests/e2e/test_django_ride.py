@@ -1,0 +1,411 @@
+"""The example project for real: daphne on a free loopback port, the websocket client, REST.
+
+The database is PostgreSQL (a database of its own, ``test_vtc_django_e2e``)
+when it answers or services are required, else a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django_support import postgres_answers, postgres_dsn, services_required
+
+from vtc_dispatch.geo import LatLng
+from vtc_dispatch.pricing import Pricer, douala_config
+
+PROJECT = Path(__file__).resolve().parents[2] / "examples" / "django_project"
+E2E_DATABASE = "test_vtc_django_e2e"
+MAX_WAITING_S = 8
+
+
+def _token(name: str) -> str:
+    return f"demo-{name}-".ljust(40, "0")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _fresh_postgres(dsn: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    base, _, _ = dsn.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _drop_postgres(dsn: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/schema/", timeout=2).close()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"daphne did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def example_project(
+    tmp: Path, database: str, seed: list[str], env_extra: dict[str, str], *, worker: bool
+) -> Iterator[str]:
+    """The example project migrated, seeded and served by daphne (and a dispatch_worker)."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "DJANGO_DEBUG": "0", **env_extra}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    dsn = postgres_dsn()
+    use_postgres = services_required() or postgres_answers(dsn)
+    if use_postgres:
+        env["DATABASE_URL"] = _fresh_postgres(dsn, database)
+    else:
+        env["SQLITE_PATH"] = str(tmp / "demo.sqlite3")
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "-v0"], ["seed_demo", *seed]):
+        subprocess.run(manage + command, cwd=PROJECT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    log_path = tmp / "server.log"
+    processes: list[subprocess.Popen[bytes]] = []
+    with log_path.open("w") as log:
+        try:
+            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+            processes.append(
+                subprocess.Popen(
+                    [*command, "demo.asgi:application"],
+                    cwd=PROJECT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            if worker:
+                processes.append(
+                    subprocess.Popen(
+                        [*manage, "dispatch_worker", "--max-sleep", "0.2"],
+                        cwd=PROJECT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_up(base, processes[0], log_path)
+            yield base
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=10)
+            if use_postgres:
+                _drop_postgres(dsn, database)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server process, SQLite or PostgreSQL, the in-memory layer, deadlines in the server."""
+    with example_project(
+        tmp_path_factory.mktemp("e2e"),
+        E2E_DATABASE,
+        ["--pool-mode", "batch", "--max-waiting", str(MAX_WAITING_S)],
+        {},
+        worker=False,
+    ) as base:
+        yield base
+
+
+def call(base: str, who: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{base}/api/v1/order/{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Token {_token(who)}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_the_websocket_client_plays_a_whole_ride(server: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "ws_client.py", "--base", server],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("final fare: "), last
+    assert last.endswith(" XAF"), last
+    fare = Decimal(last.split()[2])
+    status, history = call(server, "chantal", "GET", "customer/history/")
+    assert status == 200
+    order = history["results"][0]
+    assert order["state"] == "done"
+    assert [r["stars"] for r in order["ratings"]] == [5, 4]
+    # The trip went as planned (north then east, as long as the quoted route):
+    # the final fare is the quote, as the pricing computes it at the order's time.
+    expected = Pricer(douala_config()).quote(
+        LatLng(order["pickup"]["lat"], order["pickup"]["lng"]),
+        LatLng(order["destination"]["lat"], order["destination"]["lng"]),
+        "taxi_jaune",
+        datetime.fromisoformat(order["created_at"]),
+    )
+    assert order["final_fare"]["reason"] == "as_quoted"
+    assert Decimal(order["final_fare"]["amount"]) == fare == expected.estimate
+    assert order["price_history"][0]["to"] == str(expected.estimate)
+    # Only the order's parties see it.
+    assert call(server, "didier", "GET", f"{order['id']}/")[0] == 403
+
+
+def test_two_concurrent_accepts_of_one_order_give_one_200(server: str) -> None:
+    for driver, lat in (("amadou", 4.0520), ("brice", 4.0522)):
+        status, _ = call(
+            server,
+            driver,
+            "POST",
+            "driver/toggle-status/",
+            {"online": True, "position": {"lat": lat, "lng": 9.7045}},
+        )
+        assert status == 200
+    status, order = call(
+        server,
+        "didier",
+        "POST",
+        "customer/create/",
+        {
+            "pickup": {"lat": 4.0511, "lng": 9.7043},
+            "destination": {"lat": 4.0650, "lng": 9.7250},
+            "vehicle_type": "taxi_jaune",
+            "payment_method": "CASH",
+        },
+    )
+    assert status == 201, order
+    start = threading.Barrier(2)
+    answers: dict[str, tuple[int, Any]] = {}
+
+    def accept(driver: str) -> None:
+        start.wait()
+        answers[driver] = call(server, driver, "POST", f"driver/accept/{order['id']}/")
+
+    threads = [threading.Thread(target=accept, args=(d,)) for d in ("amadou", "brice")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(code for code, _ in answers.values())
+    assert statuses == [200, 409], answers
+    winner = next(d for d, (code, _) in answers.items() if code == 200)
+    status, final = call(server, "didier", "GET", f"{order['id']}/")
+    assert (final["state"], final["driver_id"]) == ("accepted", answers[winner][1]["driver_id"])
+    assert (
+        call(server, "didier", "POST", f"customer/cancel/{order['id']}/", {"reason": "test"})[0]
+        == 200
+    )
+
+
+POSTMAN = PROJECT / "postman"
+
+
+def _requests(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        if "item" in item:
+            yield from _requests(item["item"])
+        else:
+            yield item
+
+
+def test_the_postman_collection_plays_the_whole_ride(server: str) -> None:
+    """Folders 1 to 5 in order, as the Collection Runner with its delay would send them."""
+    collection = json.loads((POSTMAN / "vtc-dispatch.postman_collection.json").read_text())
+    environment = json.loads((POSTMAN / "local.postman_environment.json").read_text())
+    variables = {v["key"]: v["value"] for v in environment["values"]}
+    assert variables["driver_token"] == _token("amadou")
+    assert variables["customer_token"] == _token("chantal")
+    variables["base_url"] = server
+    folders = [f for f in collection["item"] if f["name"][0].isdigit()]
+    last: Any = None
+    for item in _requests(folders):
+        request = item["request"]
+
+        def fill(text: str) -> str:
+            for key, value in variables.items():
+                text = text.replace("{{" + key + "}}", value)
+            return text
+
+        if "update-location" in request["url"]["raw"]:
+            time.sleep(4.5)  # the Runner's delay: positions at a plausible speed
+        body = request.get("body", {}).get("raw")
+        answer = urllib.request.Request(
+            fill(request["url"]["raw"]),
+            method=request["method"],
+            data=None if body is None else fill(body).encode(),
+            headers={h["key"]: fill(h["value"]) for h in request["header"]},
+        )
+        try:
+            with urllib.request.urlopen(answer, timeout=10) as response:
+                last = json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"{item['name']}: {error.code} {error.read()[:500]!r}")
+        if item["name"] == "Create order":
+            variables["order_id"] = last["id"]
+        if item["name"] == "Complete":
+            assert last["state"] == "done"
+            assert last["final_fare"]["reason"] == "as_quoted"
+    assert last is not None
+    assert last["online"] is False
+
+
+def test_unanswered_offers_expire_inside_the_server(server: str) -> None:
+    """One process, the in-memory layer: the server's own task runs the deadlines."""
+    import asyncio
+
+    import websockets
+
+    for driver, lat in (("amadou", 4.0515), ("brice", 4.0530)):
+        position = {"lat": lat, "lng": 9.7045}
+        status, _ = call(
+            server, driver, "POST", "driver/toggle-status/", {"online": True, "position": position}
+        )
+        assert status == 200
+
+    async def play() -> list[dict[str, Any]]:
+        ws = "ws" + server.removeprefix("http")
+        async with (
+            websockets.connect(f"{ws}/ws/driver/?token={_token('amadou')}") as first,
+            websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
+            websockets.connect(f"{ws}/ws/customer/?token={_token('didier')}") as customer,
+        ):
+            await customer.send(
+                json.dumps(
+                    {"type": "create_order", "pickup": {"lat": 4.0511, "lng": 9.7043},
+                     "destination": {"lat": 4.0650, "lng": 9.7250},
+                     "vehicle_type": "taxi_jaune", "payment_method": "CASH"}
+                )
+            )  # fmt: skip
+            wait = MAX_WAITING_S + 5
+            seen = [json.loads(await asyncio.wait_for(customer.recv(), wait))]
+            for driver in (first, second):
+                seen.append(json.loads(await asyncio.wait_for(driver.recv(), wait)))
+                seen.append(json.loads(await asyncio.wait_for(driver.recv(), wait)))
+            seen.append(json.loads(await asyncio.wait_for(customer.recv(), wait)))
+            return seen
+
+    created, offer1, gone1, offer2, gone2, told = asyncio.run(play())
+    assert created["type"] == "order_created"
+    assert [m["type"] for m in (offer1, offer2)] == ["offer", "offer"]
+    assert [(m["type"], m["reason"]) for m in (gone1, gone2)] == [
+        ("offer_withdrawn", "expired")
+    ] * 2
+    assert (told["type"], told["order_id"]) == ("no_driver_found", created["order_id"])
+    status, order = call(server, "didier", "GET", f"{created['order_id']}/")
+    assert (status, order["state"]) == (200, "no_driver")
+    assert (
+        call(server, "didier", "POST", f"customer/cancel/{order['id']}/", {"reason": "x"})[0] == 200
+    )
+
+
+REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
+CHANNELS_PREFIX = "vtc-django-e2e"
+
+
+def _redis_url() -> str:
+    url = os.environ.get("VTC_REDIS_URL") or REDIS_URL_DEFAULT
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if services_required():
+            pytest.fail(f"Redis at {url} does not answer ({exc}) and VTC_REQUIRE_SERVICES=1")
+        pytest.skip(f"Redis at {url} does not answer: {exc}")
+    return url
+
+
+def _forget_channels_keys(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{CHANNELS_PREFIX}*"))
+    if keys:
+        client.delete(*keys)
+
+
+def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
+    tmp_path: Path,
+) -> None:
+    """Server and dispatch_worker in two processes, messages through the Redis layer."""
+    import asyncio
+
+    import websockets
+
+    url = _redis_url()
+    extra = {"REDIS_URL": url, "CHANNELS_PREFIX": CHANNELS_PREFIX, "VTC_IN_PROCESS_WORKER": "0"}
+    seed = ["--pool-mode", "sequential", "--max-waiting", "2"]
+    try:
+        with example_project(tmp_path, f"{E2E_DATABASE}_mp", seed, extra, worker=True) as base:
+            ids = {}
+            for driver, lat in (("amadou", 4.0515), ("brice", 4.0530)):
+                position = {"lat": lat, "lng": 9.7045}
+                status, answer = call(
+                    base, driver, "POST", "driver/toggle-status/",
+                    {"online": True, "position": position},
+                )  # fmt: skip
+                assert status == 200
+                ids[driver] = answer["driver_id"]
+
+            async def play() -> tuple[str, str, dict[str, Any]]:
+                ws = "ws" + base.removeprefix("http")
+                async with (
+                    websockets.connect(f"{ws}/ws/driver/?token={_token('amadou')}") as first,
+                    websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
+                ):
+                    status, order = await asyncio.to_thread(
+                        call, base, "didier", "POST", "customer/create/",
+                        {"pickup": {"lat": 4.0511, "lng": 9.7043},
+                         "destination": {"lat": 4.0650, "lng": 9.7250},
+                         "vehicle_type": "taxi_jaune", "payment_method": "CASH"},
+                    )  # fmt: skip
+                    assert status == 201, order
+                    offer = json.loads(await asyncio.wait_for(first.recv(), 10))
+                    # amadou does not answer: the worker process expires the offer
+                    # and the server's consumers receive its messages through Redis.
+                    withdrawn = json.loads(await asyncio.wait_for(first.recv(), 10))
+                    passed = json.loads(await asyncio.wait_for(second.recv(), 10))
+                    return offer["type"], withdrawn["reason"], passed
+
+            first_type, reason, passed = asyncio.run(play())
+            assert (first_type, reason) == ("offer", "expired")
+            assert passed["type"] == "offer"
+            status, order = call(base, "didier", "GET", f"{passed['order_id']}/")
+            assert (order["state"], order["offer"]["driver_id"]) == ("searching", ids["brice"])
+    finally:
+        _forget_channels_keys(url)
