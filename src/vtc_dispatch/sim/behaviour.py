@@ -196,7 +196,9 @@ class ModelDecider:
         plans: list[ShiftPlan] = []
         n = 0
         for group in scenario.fleet:
-            for shift, count in zip(group.shifts, allocate(group.drivers, [s.share for s in group.shifts]), strict=True):
+            for shift, count in zip(
+                group.shifts, allocate(group.drivers, [s.share for s in group.shifts]), strict=True
+            ):
                 for _ in range(count):
                     n += 1
                     driver_id = f"d{n}"
@@ -214,7 +216,9 @@ class ModelDecider:
                         home = self._pickups.draw(rng, self.hour_of_day(max(0.0, begin_s)))
                         if end_us <= begin_us or end_us <= 0 or begin_us >= horizon_us:
                             continue
-                        plans.append(ShiftPlan(driver_id, group.vehicle_type, begin_us, end_us, home))
+                        plans.append(
+                            ShiftPlan(driver_id, group.vehicle_type, begin_us, end_us, home)
+                        )
         return plans
 
     # -- customers ---------------------------------------------------------
@@ -297,7 +301,11 @@ class ModelDecider:
             return NO_ANSWER, 0.0
         delay = _span(rng, behaviour.answer_delay_s)
         accept = self._accept
-        z = self._base_logit + accept.per_km * km + accept.per_fare * (fare_mid / self._reference - 1.0)
+        z = (
+            self._base_logit
+            + accept.per_km * km
+            + accept.per_fare * (fare_mid / self._reference - 1.0)
+        )
         p = 0.0 if z < -500.0 else 1.0 / (1.0 + math.exp(-z))
         return (ACCEPT if rng.random() < p else REJECT), delay
 

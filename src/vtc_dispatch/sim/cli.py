@@ -42,13 +42,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help=f"a scenario file (YAML, TOML, JSON) or a built-in name"
         f" ({', '.join(BUILTIN_SCENARIOS)}); default {DEFAULT_SCENARIO}",
     )
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the scenario's)"
+    )
     parser.add_argument("--json", metavar="FILE", help="write the result as JSON ('-': stdout)")
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots there (needs matplotlib)")
     parser.add_argument(
         "--compare", metavar="SCENARIO", help="run this other scenario too, same seed, side by side"
     )
-    parser.add_argument("--events-log", metavar="FILE", help="write the run's event log (JSON lines)")
+    parser.add_argument(
+        "--events-log", metavar="FILE", help="write the run's event log (JSON lines)"
+    )
     parser.add_argument(
         "--replay", metavar="FILE", help="replay an event log and check it gives the same run"
     )
@@ -111,7 +115,9 @@ def _timing(result: SimResult) -> str:
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Carry out ``simulate`` with parsed arguments; returns the exit status."""
     if args.replay and (args.scenario or args.compare or args.events_log):
-        parser.error("--replay takes the scenario from the log: no scenario, --compare or --events-log")
+        parser.error(
+            "--replay takes the scenario from the log: no scenario, --compare or --events-log"
+        )
     if args.compare and args.events_log:
         parser.error("--events-log records one run: not with --compare")
     if args.drivers is not None and args.drivers < 0:
@@ -135,7 +141,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.replay:
         out.write(f"replay of {args.replay}: every outcome and the KPIs match the log\n")
     if args.json:
-        data = results[0].to_json() if len(results) == 1 else {"runs": [r.to_json() for r in results]}
+        data = (
+            results[0].to_json() if len(results) == 1 else {"runs": [r.to_json() for r in results]}
+        )
         text = json.dumps(data, indent=2) + "\n"
         if args.json == "-":
             out.write(text)

@@ -64,8 +64,8 @@ class _Request:
     """A customer's request, from the search to its one terminal outcome."""
 
     __slots__ = (
-        "assigned_us",
         "arrived_us",
+        "assigned_us",
         "boarding_s",
         "customer_id",
         "done_us",
@@ -120,7 +120,9 @@ class _Leg:
             self.n = 1
             self.plat = self.plng = 0.0
         else:
-            self.n = max(2, math.ceil(duration_us / interval_us))
+            # A trip needs a midway fix for its track to have the road's length.
+            least = 2 if kind == _TRIP else 1
+            self.n = max(least, math.ceil(duration_us / interval_us))
             detour = max(1.0, route_km / straight)
             # Each segment between fixes goes (straight / n) along the line and
             # swings 2 * amp across it: amp makes it detour times longer.
@@ -136,7 +138,9 @@ class _Leg:
         f = i / self.n
         side = 1.0 if i % 2 else -1.0
         a = self.a
-        return LatLng(a.lat + f * self.dlat + side * self.plat, a.lng + f * self.dlng + side * self.plng)
+        return LatLng(
+            a.lat + f * self.dlat + side * self.plat, a.lng + f * self.dlng + side * self.plng
+        )
 
 
 class _Driver:
@@ -364,7 +368,6 @@ class Simulation:
                 break
             t_us, _, kind, subject, payload = pop(heap)
             if t_us != self._now_us:
-                obs.integrate(t_us)
                 self._now_us = t_us
                 clock.set(start + timedelta(microseconds=t_us))
             handlers[kind](subject, payload)
@@ -408,8 +411,12 @@ class Simulation:
             if recorded != kpis:
                 from vtc_dispatch.sim.eventlog import ReplayMismatch  # noqa: PLC0415
 
-                differ = sorted(k for k in set(recorded) | set(kpis) if recorded.get(k) != kpis.get(k))
-                raise ReplayMismatch(f"the replay's KPIs differ from the log's in: {', '.join(differ)}")
+                differ = sorted(
+                    k for k in set(recorded) | set(kpis) if recorded.get(k) != kpis.get(k)
+                )
+                raise ReplayMismatch(
+                    f"the replay's KPIs differ from the log's in: {', '.join(differ)}"
+                )
         return result
 
     def _seen(self, driver_id: str) -> bool:
@@ -440,7 +447,7 @@ class Simulation:
         self._call(self.service.driver_online, driver.id, driver.vehicle_type, plan.home)
         driver.online = True
         driver.online_since = self._now_us
-        self._obs.online += 1
+        self._obs.count(self._now_us, online=1)
 
     def _shift_end(self, driver: _Driver, end_us: int) -> None:
         if end_us != driver.shift_end_us or not driver.online:
@@ -456,7 +463,7 @@ class Simulation:
         self._call(self.service.driver_offline, driver.id)
         driver.online = False
         driver.online_us += self._now_us - driver.online_since
-        self._obs.online -= 1
+        self._obs.count(self._now_us, online=-1)
         self._watch_deadlines()
 
     # -- requests ----------------------------------------------------------------
@@ -609,7 +616,7 @@ class Simulation:
         driver.offer = None
         driver.token += 1
         driver.busy_since = self._now_us
-        self._obs.busy += 1
+        self._obs.count(self._now_us, busy=1)
         position = LatLng(message.position.lat, message.position.lng)
         self._drive(driver, position, request.plan.pickup, _APPROACH)
         assert request.order_id is not None
@@ -665,7 +672,7 @@ class Simulation:
         driver.leg = None
         driver.token += 1
         driver.busy_us += self._now_us - driver.busy_since
-        self._obs.busy -= 1
+        self._obs.count(self._now_us, busy=-1)
         if driver.going_off:
             # Not from inside a message handler: the service is still publishing.
             self._push(self._now_us, _SHIFT_END, driver, driver.shift_end_us)

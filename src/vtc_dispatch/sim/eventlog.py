@@ -78,8 +78,13 @@ class LogWriter:
     def outcome(self, t_us: int, customer_id: str, order_id: str | None, outcome: str) -> None:
         """A request reached its terminal outcome."""
         self.write(
-            {"k": "outcome", "t_us": t_us, "customer": customer_id, "order": order_id,
-             "outcome": outcome}
+            {
+                "k": "outcome",
+                "t_us": t_us,
+                "customer": customer_id,
+                "order": order_id,
+                "outcome": outcome,
+            }
         )
 
 
@@ -95,8 +100,14 @@ class RecordingDecider:
         plans = self._inner.shifts()
         for p in plans:
             self._log.write(
-                {"k": "shift", "driver": p.driver_id, "vt": p.vehicle_type,
-                 "start_us": p.start_us, "end_us": p.end_us, "home": _point(p.home)}
+                {
+                    "k": "shift",
+                    "driver": p.driver_id,
+                    "vt": p.vehicle_type,
+                    "start_us": p.start_us,
+                    "end_us": p.end_us,
+                    "home": _point(p.home),
+                }
             )
         return plans
 
@@ -107,10 +118,16 @@ class RecordingDecider:
             self._log.write({"k": "end_of_demand"})
         else:
             self._log.write(
-                {"k": "request", "t_us": plan.t_us, "customer": plan.customer_id,
-                 "pickup": _point(plan.pickup), "dropoff": _point(plan.dropoff),
-                 "pay": plan.payment_method, "patience_s": plan.patience_s,
-                 "boarding_s": plan.boarding_s}
+                {
+                    "k": "request",
+                    "t_us": plan.t_us,
+                    "customer": plan.customer_id,
+                    "pickup": _point(plan.pickup),
+                    "dropoff": _point(plan.dropoff),
+                    "pay": plan.payment_method,
+                    "patience_s": plan.patience_s,
+                    "boarding_s": plan.boarding_s,
+                }
             )
         return plan
 
@@ -118,8 +135,7 @@ class RecordingDecider:
         """See :class:`~vtc_dispatch.sim.behaviour.Decider`."""
         choice = self._inner.choose(t_us, customer_id, shown)
         self._log.write(
-            {"k": "choose", "t_us": t_us, "customer": customer_id, "shown": shown,
-             "choice": choice}
+            {"k": "choose", "t_us": t_us, "customer": customer_id, "shown": shown, "choice": choice}
         )
         return choice
 
@@ -129,8 +145,14 @@ class RecordingDecider:
         """See :class:`~vtc_dispatch.sim.behaviour.Decider`."""
         action, delay = self._inner.answer(t_us, driver_id, order_id, km, fare_mid)
         self._log.write(
-            {"k": "answer", "t_us": t_us, "driver": driver_id, "order": order_id,
-             "action": _ACTIONS[action], "delay_s": delay}
+            {
+                "k": "answer",
+                "t_us": t_us,
+                "driver": driver_id,
+                "order": order_id,
+                "action": _ACTIONS[action],
+                "delay_s": delay,
+            }
         )
         return action, delay
 
@@ -144,8 +166,13 @@ class RecordingDecider:
         """See :class:`~vtc_dispatch.sim.behaviour.Decider`."""
         after = self._inner.withdraw(t_us, driver_id, order_id)
         self._log.write(
-            {"k": "withdraw", "t_us": t_us, "driver": driver_id, "order": order_id,
-             "after_s": after}
+            {
+                "k": "withdraw",
+                "t_us": t_us,
+                "driver": driver_id,
+                "order": order_id,
+                "after_s": after,
+            }
         )
         return after
 

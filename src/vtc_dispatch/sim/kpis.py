@@ -121,6 +121,12 @@ class Observations:
             t = end
         self._t_us = max(self._t_us, t_us)
 
+    def count(self, t_us: int, *, online: int = 0, busy: int = 0) -> None:
+        """At ``t_us``, ``online`` more drivers online and ``busy`` more on a ride (or fewer)."""
+        self.integrate(t_us)
+        self.online += online
+        self.busy += busy
+
     def requested(self, t_us: int) -> None:
         """A request at ``t_us``."""
         hour = t_us // _HOUR_US
@@ -235,9 +241,7 @@ def compute_kpis(
         },
         "retries": obs.retries,
         "driver_withdrawals": obs.withdrawals,
-        "time_to_assignment_s": _summary(
-            [(r.assigned_us - r.ordered_us) / _US for r in assigned]
-        ),
+        "time_to_assignment_s": _summary([(r.assigned_us - r.ordered_us) / _US for r in assigned]),
         "pickup_eta_s": _summary([r.eta_s for r in assigned]),
         "wait_s": _summary([w for hour in obs.waits_h for w in hour]),
         "drivers": {
@@ -310,8 +314,10 @@ def format_kpis(results: Sequence[SimResult]) -> str:
     add("no vehicle shown", lambda k: f"{k['no_supply_pct']:.1f} %")
     add(
         "cancelled (customer/driver)",
-        lambda k: f"{k['cancelled_pct']:.1f} % ({k['cancellations']['customer']}"
-        f"/{k['cancellations']['driver']})",
+        lambda k: (
+            f"{k['cancelled_pct']:.1f} % ({k['cancellations']['customer']}"
+            f"/{k['cancellations']['driver']})"
+        ),
     )
     add("offers per order", lambda k: f"{k['offers']['per_order']:.2f}")
     add(
@@ -337,13 +343,21 @@ def format_kpis(results: Sequence[SimResult]) -> str:
     header = ["", *(f"{r.scenario} (seed {r.seed})" for r in results)]
     width0 = max(len(label) for label, _ in rows)
     widths = [
-        max(len(header[i + 1]), *(len(values[i]) for _, values in rows)) for i in range(len(results))
+        max(len(header[i + 1]), *(len(values[i]) for _, values in rows))
+        for i in range(len(results))
     ]
     lines = [
-        "  ".join([header[0].ljust(width0), *(h.rjust(w) for h, w in zip(header[1:], widths, strict=True))])
+        "  ".join(
+            [
+                header[0].ljust(width0),
+                *(h.rjust(w) for h, w in zip(header[1:], widths, strict=True)),
+            ]
+        )
     ]
     for label, values in rows:
         lines.append(
-            "  ".join([label.ljust(width0), *(v.rjust(w) for v, w in zip(values, widths, strict=True))])
+            "  ".join(
+                [label.ljust(width0), *(v.rjust(w) for v, w in zip(values, widths, strict=True))]
+            )
         )
     return "\n".join(lines)

@@ -35,7 +35,7 @@ class PlotsUnavailable(DispatchError, RuntimeError):
 
 
 def require_matplotlib() -> Any:
-    """The ``matplotlib.pyplot`` module on the file-only Agg backend, or :class:`PlotsUnavailable`."""
+    """``matplotlib.pyplot`` on the file-only Agg backend, or :class:`PlotsUnavailable`."""
     try:
         import matplotlib  # noqa: PLC0415  (optional: the sim extra)
     except ImportError:
@@ -83,9 +83,7 @@ def write_plots(results: Sequence[SimResult], directory: str | Path) -> list[Pat
         top.plot(
             hours, [h["done"] for h in result.hourly], linestyle="--", label=f"served, {label}"
         )
-        bottom.plot(
-            hours, [h["online_drivers"] for h in result.hourly], label=f"online, {label}"
-        )
+        bottom.plot(hours, [h["online_drivers"] for h in result.hourly], label=f"online, {label}")
         bottom.plot(
             hours,
             [h["busy_drivers"] for h in result.hourly],

@@ -16,7 +16,7 @@ self-contained: files it names are read in, so its JSON dump
 >>> load_scenario({**scenario.model_dump(mode="json"), "duration_h": -1})
 Traceback (most recent call last):
 ...
-vtc_dispatch.sim.scenario.InvalidScenario: scenario: duration_h: Input should be greater than 0 (got -1)
+vtc_dispatch.sim.scenario.InvalidScenario: scenario: duration_h: Input should be greater than 0 ...
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -83,9 +83,7 @@ class _Model(BaseModel):
 
 
 Probability = Annotated[float, Field(ge=0, le=1)]
-Point = tuple[
-    Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]
-]
+Point = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
 """``[lat, lng]`` in degrees."""
 
 
@@ -184,13 +182,9 @@ class Demand(_Model):
 
     @model_validator(mode="after")
     def _somewhere(self) -> Demand:
-        if self.background_weight == 0 and not any(
-            h.pickup_weight > 0 for h in self.hotspots
-        ):
+        if self.background_weight == 0 and not any(h.pickup_weight > 0 for h in self.hotspots):
             raise ValueError("no pickup place: give background_weight > 0 or a hotspot")
-        if self.background_weight == 0 and not any(
-            h.dropoff_weight > 0 for h in self.hotspots
-        ):
+        if self.background_weight == 0 and not any(h.dropoff_weight > 0 for h in self.hotspots):
             raise ValueError("no drop-off place: give background_weight > 0 or a hotspot")
         return self
 
@@ -333,7 +327,9 @@ class Scenario(_Model):
     def dispatch_config(self) -> DispatchConfig:
         """The pricing, pool and service configuration, checked."""
         pricing = self.dispatch.pricing
-        data: dict[str, Any] = dict(BUILTIN_PRICING[pricing] if isinstance(pricing, str) else pricing)
+        data: dict[str, Any] = dict(
+            BUILTIN_PRICING[pricing] if isinstance(pricing, str) else pricing
+        )
         for name in ("pool", "service"):
             section = getattr(self.dispatch, name)
             if section is not None:
@@ -348,7 +344,9 @@ class Scenario(_Model):
         """Drivers of every fleet group."""
         return sum(group.drivers for group in self.fleet)
 
-    def scaled(self, *, requests_per_day: float | None = None, drivers: int | None = None) -> Scenario:
+    def scaled(
+        self, *, requests_per_day: float | None = None, drivers: int | None = None
+    ) -> Scenario:
         """The same scenario with another demand volume and/or fleet size (shares kept).
 
         >>> s = load_scenario("douala").scaled(requests_per_day=100, drivers=10)
@@ -383,11 +381,11 @@ def _check_against_config(scenario: Scenario) -> None:
                 f"scenario {scenario.name}: customers.vehicle_preference: unknown vehicle type"
                 f" {vehicle_type!r} (the pricing has {', '.join(sorted(types))})"
             )
-    for city in pricing.cities:
+    for city_id in pricing.cities:
         for vehicle_type in sorted(types):
-            if config.pool.settings_for(city, vehicle_type).mode == "bidding":
+            if config.pool.settings_for(city_id, vehicle_type).mode == "bidding":
                 raise InvalidScenario(
-                    f"scenario {scenario.name}: dispatch.pool: mode 'bidding' ({city},"
+                    f"scenario {scenario.name}: dispatch.pool: mode 'bidding' ({city_id},"
                     f" {vehicle_type}) is not simulated (use 'sequential' or 'batch')"
                 )
     pricer = Pricer(pricing)
