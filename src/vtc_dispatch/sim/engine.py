@@ -363,10 +363,11 @@ class Simulation:
             self._shift_start,
             self._shift_end,
         ]
+        horizon_us = self._horizon_us
         while heap:
-            if self._demand_done and self._live == 0:
-                break
             t_us, _, kind, subject, payload = pop(heap)
+            if t_us > horizon_us and self._demand_done and self._live == 0:
+                break  # what is left are shifts and stale deadlines after the end
             if t_us != self._now_us:
                 self._now_us = t_us
                 clock.set(start + timedelta(microseconds=t_us))
