@@ -29,7 +29,7 @@ import heapq
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -42,7 +42,13 @@ from vtc_dispatch.order import Actor
 from vtc_dispatch.ports import RouteEstimator, StraightLineEstimator
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch.sim.behaviour import ACCEPT, NO_ANSWER, Decider, ModelDecider, RequestPlan
-from vtc_dispatch.sim.eventlog import FORMAT, LogWriter, RecordingDecider, ReplayDecider
+from vtc_dispatch.sim.eventlog import (
+    FORMAT,
+    LogWriter,
+    RecordingDecider,
+    ReplayDecider,
+    ReplayMismatch,
+)
 from vtc_dispatch.sim.kpis import Observations, SimResult, Timing, compute_kpis
 from vtc_dispatch.sim.scenario import Scenario
 from vtc_dispatch.wire import Recipient
@@ -317,7 +323,7 @@ class Simulation:
 
     def _watch_deadlines(self) -> None:
         """Put an event at the pool's next deadline unless one comes before it."""
-        deadline = self.service.orders.next_deadline()
+        deadline = self._call(self.service.orders.next_deadline)
         if deadline is None:
             return
         t_us = max(self._now_us, (deadline - self.scenario.start) // _ONE_US)
@@ -325,9 +331,6 @@ class Simulation:
         if not pending or t_us < min(pending):
             pending.add(t_us)
             self._push(t_us, _DEADLINE, None)
-
-    def _moment(self, t_us: int) -> datetime:
-        return self.scenario.start + timedelta(microseconds=t_us)
 
     # -- the run ---------------------------------------------------------------
 
@@ -410,8 +413,6 @@ class Simulation:
         if self._replay is not None:
             recorded = self._replay.recorded_kpis()
             if recorded != kpis:
-                from vtc_dispatch.sim.eventlog import ReplayMismatch  # noqa: PLC0415
-
                 differ = sorted(
                     k for k in set(recorded) | set(kpis) if recorded.get(k) != kpis.get(k)
                 )
@@ -551,7 +552,7 @@ class Simulation:
 
     def _deadline(self, _: Any, __: Any) -> None:
         self._deadlines.discard(self._now_us)
-        deadline = self.service.orders.next_deadline()
+        deadline = self._call(self.service.orders.next_deadline)
         if deadline is not None and deadline <= self.clock.now():
             self._call(self.service.expire_due, self.clock.now())
         self._watch_deadlines()
