@@ -115,6 +115,15 @@ def test_errors_name_the_field_and_the_value() -> None:
     assert "low <= mode <= high, got [10.0, 5.0, 20.0]" in message
 
     data = douala_data()
+    data["demand"]["background_weight"] = 0
+    for spot in data["demand"]["hotspots"]:
+        spot["dropoff_weight"] = 0
+    assert _error(data) == (
+        "scenario: demand: no dropoff place at hour 0: background_weight is 0 and so is"
+        " every hotspot's dropoff_weight then"
+    )
+
+    data = douala_data()
     data["customers"]["unknown_field"] = 3
     assert "customers.unknown_field: Extra inputs are not permitted" in _error(data)
 

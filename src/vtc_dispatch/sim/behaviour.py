@@ -139,11 +139,16 @@ class _Places:
         return base * (1.0 if hotspot.hourly is None else hotspot.hourly[hour])
 
     def draw(self, rng: random.Random, hour: int) -> LatLng:
+        """A point at ``hour``; anywhere in the city in an hour where every weight is 0.
+
+        The scenario's checks make that happen only outside the demand's
+        hours, to drivers starting a shift.
+        """
         running = self.cumulative[hour]
-        if running[-1] <= 0.0:
-            running = self.cumulative[0] if self.cumulative[0][-1] > 0 else [1.0]
-        pick = bisect.bisect_right(running, rng.random() * running[-1])
-        center, radius = self.discs[min(pick, len(running) - 1)]
+        pick = 0
+        if running[-1] > 0.0:
+            pick = min(bisect.bisect_right(running, rng.random() * running[-1]), len(running) - 1)
+        center, radius = self.discs[pick]
         return disc_point(rng, center, radius)
 
 
@@ -173,9 +178,7 @@ class ModelDecider:
         self._n = 0
         methods = [(m, w) for m, w in scenario.customers.payment_methods.items() if w > 0]
         self._methods = [m for m, _ in methods]
-        self._method_weights = list(
-            _cumulate([w for _, w in methods]),
-        )
+        self._method_weights = _cumulate([w for _, w in methods])
         self._accept = scenario.drivers.accept
         self._base_logit = math.log(self._accept.base / (1.0 - self._accept.base))
         self._reference = float(self._accept.reference_fare)

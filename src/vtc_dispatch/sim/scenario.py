@@ -182,10 +182,19 @@ class Demand(_Model):
 
     @model_validator(mode="after")
     def _somewhere(self) -> Demand:
-        if self.background_weight == 0 and not any(h.pickup_weight > 0 for h in self.hotspots):
-            raise ValueError("no pickup place: give background_weight > 0 or a hotspot")
-        if self.background_weight == 0 and not any(h.dropoff_weight > 0 for h in self.hotspots):
-            raise ValueError("no drop-off place: give background_weight > 0 or a hotspot")
+        for hour, share in enumerate(self.hourly_profile):
+            if share <= 0:
+                continue
+            for kind in ("pickup", "dropoff"):
+                spots = sum(
+                    getattr(h, f"{kind}_weight") * (1.0 if h.hourly is None else h.hourly[hour])
+                    for h in self.hotspots
+                )
+                if self.background_weight + spots <= 0:
+                    raise ValueError(
+                        f"no {kind} place at hour {hour}: background_weight is 0 and so is"
+                        f" every hotspot's {kind}_weight then"
+                    )
         return self
 
 
