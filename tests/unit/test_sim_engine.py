@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sim_scenarios import douala_data, small_scenario
 
-from vtc_dispatch.events import Event, OfferExpired, OfferSent
+from vtc_dispatch.events import Event, OfferExpired, OfferSent, TripCompleted
 from vtc_dispatch.geo import LatLng, haversine_km
 from vtc_dispatch.sim import OUTCOMES, ReplayMismatch, Simulation, replay, simulate
 from vtc_dispatch.sim.behaviour import ACCEPT, NO_ANSWER, REJECT, ModelDecider
@@ -316,3 +316,26 @@ def test_kpis_add_up() -> None:
     timing = result.timing
     assert timing.service_s + timing.sim_s == pytest.approx(timing.wall_s)
     assert timing.service_calls > k["requests"]
+
+
+@pytest.mark.parametrize("interval_s", [20.0, 3600.0])
+def test_trips_are_tracked_with_the_roads_length_within_the_corridor(interval_s: float) -> None:
+    simulation = Simulation(
+        small_scenario(requests_per_day=500, drivers=25, tracking__interval_s=interval_s), seed=1
+    )
+    reasons: Counter[str] = Counter()
+    quoted: list[float] = []
+
+    def listen(event: Event) -> None:
+        if isinstance(event, TripCompleted):
+            reasons[event.fare.reason] += 1
+            order = simulation.service.orders.get(event.order_id)
+            quoted.append(order.trip.distance_km / float(order.quote.distance_km))
+
+    simulation.service.subscribe(listen)
+    simulation.run()
+    # The final fare follows the quote: the track has the road's length and
+    # never leaves the corridor, however seldom positions come.
+    assert set(reasons) <= {"as_quoted", "fixed_route"}
+    assert reasons["as_quoted"] > 50
+    assert 0.9 < statistics.fmean(quoted) < 1.1

@@ -111,7 +111,14 @@ class _Leg:
     __slots__ = ("a", "b", "dlat", "dlng", "kind", "n", "plat", "plng", "step_us")
 
     def __init__(
-        self, a: LatLng, b: LatLng, duration_us: int, route_km: float, interval_us: int, kind: int
+        self,
+        a: LatLng,
+        b: LatLng,
+        duration_us: int,
+        route_km: float,
+        interval_us: int,
+        kind: int,
+        max_swing_km: float,
     ) -> None:
         self.a = a
         self.b = b
@@ -126,13 +133,15 @@ class _Leg:
             self.n = 1
             self.plat = self.plng = 0.0
         else:
-            # A trip needs a midway fix for its track to have the road's length.
-            least = 2 if kind == _TRIP else 1
-            self.n = max(least, math.ceil(duration_us / interval_us))
             detour = max(1.0, route_km / straight)
+            swing = straight * math.sqrt(detour * detour - 1.0) / 2.0
+            # A trip needs a midway fix for its track to have the road's length,
+            # and enough of them for the zigzag to stay within the corridor.
+            least = max(2, math.ceil(swing / max_swing_km)) if kind == _TRIP else 1
+            self.n = max(least, math.ceil(duration_us / interval_us))
             # Each segment between fixes goes (straight / n) along the line and
             # swings 2 * amp across it: amp makes it detour times longer.
-            amp = straight / self.n * math.sqrt(detour * detour - 1.0) / 2.0
+            amp = swing / self.n
             self.plat = dx / straight * amp / ky
             self.plng = -dy / straight * amp / kx
         self.step_us = max(1, duration_us // self.n)
@@ -298,6 +307,8 @@ class Simulation:
         self._route = route_estimator
         self._currency = pricer.config.countries[city.country].currency
         self._interval_us = round(scenario.tracking.interval_s * _US)
+        # Half the corridor: a trip's positions never make the fare follow the real trip.
+        self._max_swing_km = config.service.corridor_km / 2.0
         self._horizon_us = round(scenario.duration_h * _HOUR_US)
         self._progress = progress
         self._heap: list[tuple[int, int, int, Any, Any]] = []
@@ -629,7 +640,9 @@ class Simulation:
     def _drive(self, driver: _Driver, a: LatLng, b: LatLng, kind: int) -> None:
         estimate = self._route.estimate(a, b)
         duration_us = round(estimate.duration_min * 60.0 * _US)
-        leg = _Leg(a, b, duration_us, estimate.distance_km, self._interval_us, kind)
+        leg = _Leg(
+            a, b, duration_us, estimate.distance_km, self._interval_us, kind, self._max_swing_km
+        )
         driver.leg = leg
         driver.fix = 0
         self._push(self._now_us + leg.step_us, _FIX, driver, driver.token)
