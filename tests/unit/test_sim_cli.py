@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from sim_scenarios import douala_data
 
 from vtc_dispatch.cli import main
+from vtc_dispatch.sim.cli import _Bar
 from vtc_dispatch.sim.plots import PLOT_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +145,25 @@ def test_the_simulation_runs_without_matplotlib_and_plots_say_so(tmp_path: Path)
     assert "served" in done.stdout
     assert "plots need matplotlib: pip install 'vtc-dispatch[sim]'" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_progress_bar_follows_simulated_time() -> None:
+    stream = io.StringIO()
+    bar = _Bar("douala", stream)
+    for fraction in (0.0, 0.5, 0.51, 1.0):
+        bar(fraction)
+    drawn = stream.getvalue()
+    assert drawn.count("\r") == 3  # 0.51 is the same fortieth as 0.5: not redrawn
+    assert "\rdouala [" + "#" * 20 + "-" * 20 + "]  50%" in drawn
+    assert drawn.endswith("\n")
+
+
+def test_hours_cut_the_demand(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    args = ["--requests-per-day", "2000", "--drivers", "20", "--hours", "8", "--quiet"]
+    assert main(["simulate", *args, "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    asked = [h["requests"] for h in data["hourly"]]
+    assert data["kpis"]["requests"] > 50
+    assert sum(asked[:8]) == data["kpis"]["requests"]
+    assert data["kpis"]["simulated_hours"] >= 8.0
