@@ -224,21 +224,28 @@ class _Phones:
         }
 
     def send(self, recipient: Recipient, message: BaseModel) -> None:
-        """See :class:`~vtc_dispatch.ports.Notifier`."""
-        t0 = time.perf_counter()
+        """See :class:`~vtc_dispatch.ports.Notifier`.
+
+        Messages nobody simulates (positions for the customer...) return at
+        once; the time spent in the others is the simulation's, not the service's.
+        """
         kind: str = message.type  # type: ignore[attr-defined]
         sim = self._sim
         if recipient.role == "driver":
             on_driver = self._driver.get(kind)
-            if on_driver is not None:
-                on_driver(sim._drivers[recipient.id], message)
-        elif recipient.role == "customer":
+            if on_driver is None:
+                return
+            t0 = time.perf_counter()
+            on_driver(sim._drivers[recipient.id], message)
+        else:
             on_customer = self._customer.get(kind)
-            if on_customer is not None:
-                request = sim._customers[recipient.id]
-                if request.order_id is None:  # the answer to create_order is on its way
-                    request.order_id = message.order_id  # type: ignore[attr-defined]
-                on_customer(request, message)
+            if on_customer is None or recipient.role != "customer":
+                return
+            t0 = time.perf_counter()
+            request = sim._customers[recipient.id]
+            if request.order_id is None:  # the answer to create_order is on its way
+                request.order_id = message.order_id  # type: ignore[attr-defined]
+            on_customer(request, message)
         sim._in_handlers += time.perf_counter() - t0
 
 
