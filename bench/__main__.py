@@ -14,6 +14,7 @@ SUITES: dict[str, str] = {
     "pricing": "bench.pricing",
     "service": "bench.service",
     "pool": "bench.pool",
+    "redis": "bench.redis_dispatch",
     "sim": "bench.sim",
 }
 """Suite name -> module defining ``run(options: Options) -> SuiteReport``.

@@ -22,6 +22,7 @@ from decimal import Decimal
 import attrs
 from pydantic import BaseModel
 
+from vtc_dispatch._records import evolve
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidMoney, NotFound, PaymentRefused
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng
@@ -32,8 +33,10 @@ __all__ = [
     "InMemoryDriverRegistry",
     "InMemoryOrderRepository",
     "InMemoryProgressStore",
+    "InMemoryRatingStore",
     "InMemoryWallet",
     "ManualClock",
+    "NullNotifier",
     "RecordingNotifier",
     "SystemClock",
 ]
@@ -112,7 +115,7 @@ class InMemoryOrderRepository:
         with self._lock:
             if order.id in self._orders:
                 raise ConcurrencyConflict(f"order {order.id!r} already exists")
-            stored = attrs.evolve(order, version=1)
+            stored = evolve(order, version=1)
             self._orders[order.id] = stored
             self._track_deadline(stored)
             self._by_party["customer", order.customer_id].append(order.id)
@@ -131,7 +134,7 @@ class InMemoryOrderRepository:
                     f"order {order.id!r} is at version {current.version},"
                     f" not {expected_version}: reload and retry"
                 )
-            stored = attrs.evolve(order, version=expected_version + 1)
+            stored = evolve(order, version=expected_version + 1)
             self._orders[order.id] = stored
             self._track_deadline(stored)
             if order.driver_id is not None and order.driver_id != current.driver_id:
@@ -198,7 +201,7 @@ class InMemoryProgressStore:
                     f"progress of order {progress.order_id!r} is at version {version},"
                     f" not {expected_version}: reload and retry"
                 )
-            stored = attrs.evolve(progress, version=expected_version + 1)
+            stored = evolve(progress, version=expected_version + 1)
             self._progress[progress.order_id] = stored
             return stored
 
@@ -238,7 +241,7 @@ class InMemoryDriverRegistry:
             status = self._drivers.get(driver_id)
             if status is None or not status.available:
                 return False
-            self._drivers[driver_id] = attrs.evolve(status, order_id=order_id)
+            self._drivers[driver_id] = evolve(status, order_id=order_id)
             self._index.discard(driver_id)
             return True
 
@@ -248,7 +251,7 @@ class InMemoryDriverRegistry:
             status = self._drivers.get(driver_id)
             if status is None or status.order_id != order_id:
                 return
-            freed = attrs.evolve(status, order_id=None)
+            freed = evolve(status, order_id=None)
             self._drivers[driver_id] = freed
             if freed.available:
                 self._index.upsert(driver_id, freed.position, freed.vehicle_type)
@@ -265,10 +268,50 @@ class InMemoryDriverRegistry:
         with self._lock:
             return self._index.nearest(point, k, max_km, vehicle_types, exclude)
 
-    def count_available(self, point: LatLng, max_km: float) -> dict[str, int]:
+    def count_available(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
-            return self._index.count_within(point, max_km)
+            return self._index.count_within(point, max_km, cap=cap)
+
+
+class InMemoryRatingStore:
+    """Sums of stars per rated party, in a dictionary."""
+
+    def __init__(self) -> None:
+        self._totals: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, party_id: str, stars: int) -> None:
+        """See :class:`~vtc_dispatch.ports.RatingStore`."""
+        with self._lock:
+            total, count = self._totals.get(party_id, (0, 0))
+            self._totals[party_id] = (total + stars, count + 1)
+
+    def totals(self, party_id: str) -> tuple[int, int]:
+        """See :class:`~vtc_dispatch.ports.RatingStore`."""
+        return self._totals.get(party_id, (0, 0))
+
+
+class NullNotifier:
+    """No transport at all: nothing is sent, and the service does not even build
+    wire messages (a simulation or a batch job that follows the domain events
+    through :meth:`~vtc_dispatch.service.DispatchService.subscribe`).
+
+    >>> from datetime import datetime, timezone
+    >>> from vtc_dispatch.pricing import douala_config
+    >>> from vtc_dispatch.service import DispatchService
+    >>> service = DispatchService(pricing=douala_config(), notifier=NullNotifier())
+    >>> seen = []
+    >>> service.subscribe(seen.append)
+    >>> service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
+    >>> type(seen[0]).__name__
+    'DriverWentOnline'
+    """
+
+    def send(self, recipient: Recipient, message: BaseModel) -> None:
+        """Drop the message."""
 
 
 class RecordingNotifier:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from vtc_dispatch.order import DriverStatus, Order, RideProgress
+    from vtc_dispatch.pool.stats import DriverStats, Outcome
     from vtc_dispatch.wire import Recipient
 
 __all__ = [
@@ -35,8 +36,10 @@ __all__ = [
     "Notifier",
     "OrderRepository",
     "ProgressStore",
+    "RatingStore",
     "RouteEstimate",
     "RouteEstimator",
+    "StatsStore",
     "StraightLineEstimator",
     "Wallet",
 ]
@@ -153,8 +156,14 @@ class DriverRegistry(Protocol):
         """Available drivers by distance, as :meth:`DriverIndex.nearest`."""
         ...
 
-    def count_available(self, point: LatLng, max_km: float) -> dict[str, int]:
-        """Available drivers within ``max_km``, per vehicle type."""
+    def count_available(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
+        """Available drivers within ``max_km``, per vehicle type (types with none left out).
+
+        With ``cap``, each count MUST be ``min(exact count, cap)``; an
+        implementation SHOULD use the cap to stop counting early.
+        """
         ...
 
     def reserve(self, driver_id: str, order_id: str) -> bool:
@@ -167,6 +176,38 @@ class DriverRegistry(Protocol):
 
     def release(self, driver_id: str, order_id: str) -> None:
         """Free the driver if it is held by ``order_id`` (and only then), atomically."""
+        ...
+
+
+class StatsStore(Protocol):
+    """What each driver did with the offers made (ranking, operators' screens).
+
+    :class:`~vtc_dispatch.pool.StatsBook` is the in-memory one.  An
+    implementation shared by several workers MUST count every
+    :meth:`record` exactly once.
+    """
+
+    def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
+        """Count one outcome of an offer; ValueError for an unknown outcome."""
+        ...
+
+    def get(self, driver_id: str) -> DriverStats:
+        """The driver's statistics (all zero for a driver never offered anything)."""
+        ...
+
+
+class RatingStore(Protocol):
+    """Stars given to customers by drivers, summed per customer.
+
+    An implementation MUST add atomically (two ratings at once both count).
+    """
+
+    def add(self, party_id: str, stars: int) -> None:
+        """Count one rating of ``stars`` for ``party_id``."""
+        ...
+
+    def totals(self, party_id: str) -> tuple[int, int]:
+        """The sum of stars and the number of ratings, ``(0, 0)`` before the first."""
         ...
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -44,6 +45,7 @@ from typing import Annotated, Literal
 import attrs
 from pydantic import BaseModel, ConfigDict, Field
 
+from vtc_dispatch._records import evolve
 from vtc_dispatch.errors import (
     DispatchError,
     Forbidden,
@@ -89,7 +91,9 @@ from vtc_dispatch.memory import (
     InMemoryDriverRegistry,
     InMemoryOrderRepository,
     InMemoryProgressStore,
+    InMemoryRatingStore,
     InMemoryWallet,
+    NullNotifier,
     RecordingNotifier,
     SystemClock,
 )
@@ -120,13 +124,15 @@ from vtc_dispatch.ports import (
     Notifier,
     OrderRepository,
     ProgressStore,
+    RatingStore,
     RouteEstimator,
+    StatsStore,
     Wallet,
 )
 from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare, PriceChange
-from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s, location_due
+from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s
 from vtc_dispatch.wire import to_wire
 
 __all__ = ["Availability", "DispatchService", "InvalidRating", "ServiceSettings"]
@@ -145,6 +151,14 @@ class ServiceSettings(BaseModel):
 
     search_radius_km: Annotated[float, Field(gt=0, le=100)] = 5.0
     """Drivers shown by ``search`` are within this distance (offers follow the pool's radii)."""
+    quote_valid_s: Annotated[float, Field(ge=0, le=3600)] = 120.0
+    """An order placed this soon after a ``search``, for the same trip and type
+    (and no supplement), keeps the quote the customer was shown; ``0`` always
+    prices the order again."""
+    search_count_cap: Annotated[int, Field(ge=1)] | None = 50
+    """``search`` counts drivers up to this number and says "or more" beyond
+    (``Availability.count_capped``); ``None`` counts them all, which costs a
+    scan of every driver in the radius."""
     arrive_radius_km: Annotated[float, Field(gt=0, le=5)] = 0.1
     """A driver may declare arrival only this close to the pickup."""
     arriving_km: Annotated[float, Field(gt=0, le=10)] = 0.5
@@ -184,9 +198,12 @@ class Availability:
     vehicle_type: str
     label: str
     count: int
+    """Available drivers within the search radius (at most the settings' cap)."""
     nearest_km: float
     eta_s: float
     quote: FareQuote
+    count_capped: bool = False
+    """True when there are more than ``count`` drivers (shown as "50+")."""
 
 
 _FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
@@ -196,6 +213,8 @@ _FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
 """Cancellation fee policy by role; the operator's rule applies to the system too."""
 
 _DISTANCE_FIRST = DistanceRanker()
+# Quotes kept from searches for the orders that follow them.
+_SHOWN_QUOTES = 4096
 # Drivers looked up per offer: the ranker chooses among them.
 _CANDIDATES = 10
 
@@ -222,7 +241,8 @@ class DispatchService:
         progress: ProgressStore | None = None,
         pool: PoolConfig | None = None,
         ranker: Ranker | None = None,
-        stats: StatsBook | None = None,
+        stats: StatsStore | None = None,
+        ratings: RatingStore | None = None,
         route_estimator: RouteEstimator | None = None,
         new_order_id: Callable[[], str] | None = None,
     ) -> None:
@@ -240,11 +260,15 @@ class DispatchService:
         self.wallet: Wallet = InMemoryWallet() if wallet is None else wallet
         self.progress: ProgressStore = InMemoryProgressStore() if progress is None else progress
         self.pool = PoolConfig() if pool is None else pool
-        self.stats = StatsBook() if stats is None else stats
+        self.stats: StatsStore = StatsBook() if stats is None else stats
+        self.ratings: RatingStore = InMemoryRatingStore() if ratings is None else ratings
         self._ranker = ranker
         self._new_order_id = new_order_id or (lambda: f"ord-{uuid.uuid4().hex[:16]}")
         self._listeners: list[Callable[[Event], None]] = []
-        self._customer_ratings: dict[str, tuple[int, int]] = {}
+        # Average speed per city (the pricing configuration is fixed for a Pricer).
+        self._speeds: dict[str, float] = {}
+        # Quotes shown by search, for the order that follows (oldest first).
+        self._shown: OrderedDict[tuple[LatLng, LatLng, str], FareQuote] = OrderedDict()
         self._lock = threading.RLock()
 
     # -- events ------------------------------------------------------------
@@ -254,11 +278,13 @@ class DispatchService:
         self._listeners.append(listener)
 
     def _publish(self, *events: Event) -> None:
+        wired = not isinstance(self.notifier, NullNotifier)
         for event in events:
             for listener in self._listeners:
                 listener(event)
-            for recipient, message in to_wire(event):
-                self.notifier.send(recipient, message)
+            if wired:
+                for recipient, message in to_wire(event):
+                    self.notifier.send(recipient, message)
 
     # -- drivers -----------------------------------------------------------
 
@@ -274,7 +300,7 @@ class DispatchService:
             except NotFound:
                 status = DriverStatus(driver_id, vehicle_type, position, True, now)
             else:
-                status = attrs.evolve(
+                status = evolve(
                     known, vehicle_type=vehicle_type, position=position, online=True, updated_at=now
                 )
             self.drivers.put(status)
@@ -296,7 +322,7 @@ class DispatchService:
                         f"driver {driver_id!r} is on order {order.id!r} ({order.state}):"
                         " complete or cancel it before going offline"
                     )
-            self.drivers.put(attrs.evolve(status, online=False, order_id=None, updated_at=now))
+            self.drivers.put(evolve(status, online=False, order_id=None, updated_at=now))
         self._publish(DriverWentOffline(driver_id, now))
 
     def update_position(self, driver_id: str, position: LatLng, at: datetime | None = None) -> None:
@@ -317,7 +343,7 @@ class DispatchService:
                 accepted, events = self._record_position(order, position, at, now)
                 if not accepted:
                     return
-            self.drivers.put(attrs.evolve(status, position=position, updated_at=now))
+            self.drivers.put(evolve(status, position=position, updated_at=now))
         if self._listeners:  # a move has no wire form: only listeners want it
             self._publish(DriverMoved(driver_id, position, at, None if order is None else order.id))
         self._publish(*events)
@@ -339,12 +365,15 @@ class DispatchService:
         if point.accepted:
             assert order.driver_id is not None
             remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
-            eta = self._eta_s(order, remaining)
+            eta = remaining / self._speed_kmh(order.quote.city) * 3600.0
             if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
                 settings.corridor_km
             ):
                 route_changed = True
-            if location_due(last_sent, now, settings.location_interval_s):
+            if last_sent is None or not (
+                # location_due, without checking the service's own values again
+                0.0 <= (now - last_sent).total_seconds() < settings.location_interval_s
+            ):
                 last_sent = now
                 events.append(
                     DriverLocated(order.id, order.driver_id, order.customer_id, position, eta, now)
@@ -361,7 +390,7 @@ class DispatchService:
                     )
                 )
         self.progress.save(
-            attrs.evolve(
+            evolve(
                 progress,
                 trip=track if on_trip else progress.trip,
                 approach=progress.approach if on_trip else track,
@@ -391,10 +420,20 @@ class DispatchService:
         _check_point(dropoff)
         now = self.clock.now()
         radius = self.settings.search_radius_km
-        counts = self.drivers.count_available(pickup, radius)
+        cap = self.settings.search_count_cap
+        # One more than the cap tells "exactly cap" from "more than cap".
+        counts = self.drivers.count_available(pickup, radius, cap=None if cap is None else cap + 1)
         if not counts:
             return []
         quotes = self.pricer.quote_all(pickup, dropoff, now, vehicle_types=counts)
+        if self.settings.quote_valid_s > 0:
+            with self._lock:
+                shown = self._shown
+                for vehicle_type, quote in quotes.items():
+                    shown[pickup, dropoff, vehicle_type] = quote
+                    shown.move_to_end((pickup, dropoff, vehicle_type))
+                while len(shown) > _SHOWN_QUOTES:
+                    shown.popitem(last=False)
         lines = []
         for vehicle_type, quote in quotes.items():
             nearest = self.drivers.nearest_available(pickup, 1, radius, (vehicle_type,))
@@ -405,16 +444,20 @@ class DispatchService:
                 Availability(
                     vehicle_type=vehicle_type,
                     label=self.pricer.config.vehicle_types[vehicle_type].label,
-                    count=counts[vehicle_type],
+                    count=counts[vehicle_type] if cap is None else min(counts[vehicle_type], cap),
                     nearest_km=km,
                     eta_s=eta_s(km, self._speed_kmh(quote.city)),
                     quote=quote,
+                    count_capped=cap is not None and counts[vehicle_type] > cap,
                 )
             )
         return lines
 
     def _speed_kmh(self, city_id: str) -> float:
-        return self.pricer.config.cities[city_id].average_speed_kmh
+        speed = self._speeds.get(city_id)
+        if speed is None:
+            speed = self._speeds[city_id] = self.pricer.config.cities[city_id].average_speed_kmh
+        return speed
 
     def _eta_s(self, order: Order, distance_km: float) -> float:
         return eta_s(distance_km, self._speed_kmh(order.quote.city))
@@ -438,8 +481,11 @@ class DispatchService:
     ) -> Order:
         """Order a ride: quote it, take the payment method, and start the search.
 
-        WALLET holds the estimate on the customer's wallet (refused when the
-        balance is short).  A customer has at most one active order.
+        The quote is the one ``search`` showed for this trip and type when
+        it is at most ``quote_valid_s`` old (and no supplement is asked),
+        else a new one.  WALLET holds the estimate on the customer's wallet
+        (refused when the balance is short).  A customer has at most one
+        active order.
         """
         _check_point(pickup)
         _check_point(dropoff)
@@ -456,7 +502,15 @@ class DispatchService:
                     f"payment method {payment_method!r} is not enabled here"
                     f" (enabled: {', '.join(methods)})"
                 )
-            quote = self.pricer.quote(pickup, dropoff, vehicle_type, now, supplements=supplements)
+            quote = self._shown.get((pickup, dropoff, vehicle_type))
+            if (
+                quote is None
+                or supplements
+                or not 0.0 <= (now - quote.at).total_seconds() <= self.settings.quote_valid_s
+            ):
+                quote = self.pricer.quote(
+                    pickup, dropoff, vehicle_type, now, supplements=supplements
+                )
             order_id = self._new_order_id()
             hold = None
             payment = PaymentStatus.NONE
@@ -502,7 +556,7 @@ class DispatchService:
             order = self._owned(Actor.customer(customer_id), order_id)
             lifecycle = order.lifecycle.fire(RideEvent.SEARCH_AGAIN, actor="customer", at=now)
             order = self.orders.save(
-                attrs.evolve(order, lifecycle=lifecycle, offers_made=0), order.version
+                evolve(order, lifecycle=lifecycle, offers_made=0), order.version
             )
             order, events = self._offer_next(order, now)
         self._publish(SearchStarted(order.id, now), *events)
@@ -557,9 +611,7 @@ class DispatchService:
                     break
         if not found:
             lifecycle = order.lifecycle.fire(RideEvent.NO_DRIVER, actor="system", at=now)
-            order = self.orders.save(
-                attrs.evolve(order, lifecycle=lifecycle, offers=()), order.version
-            )
+            order = self.orders.save(evolve(order, lifecycle=lifecycle, offers=()), order.version)
             return order, [NoDriverFound(order.id, order.customer_id, now)]
         candidates = [
             Candidate(driver_id, km, self.drivers.get(driver_id).position)
@@ -590,9 +642,7 @@ class DispatchService:
             return self._offer_next(order, now)  # they were all taken: look again
         try:
             order = self.orders.save(
-                attrs.evolve(
-                    order, offers=tuple(offers), offers_made=order.offers_made + len(offers)
-                ),
+                evolve(order, offers=tuple(offers), offers_made=order.offers_made + len(offers)),
                 order.version,
             )
         except DispatchError:
@@ -628,23 +678,21 @@ class DispatchService:
         """The driver refused or let the offer expire: release; with no offer left, go on."""
         self._release(driver_id, order.id)
         self.stats.record(driver_id, "expired" if expired else "refused", now)
-        order = self.orders.save(
-            attrs.evolve(
-                order,
-                offers=tuple(o for o in order.offers if o.driver_id != driver_id),
-                bids=tuple(b for b in order.bids if b.driver_id != driver_id),
-                tried=order.tried | {driver_id},
-            ),
-            order.version,
+        dropped = evolve(
+            order,
+            offers=tuple(o for o in order.offers if o.driver_id != driver_id),
+            bids=tuple(b for b in order.bids if b.driver_id != driver_id),
+            tried=order.tried | {driver_id},
         )
         passed: Event = (
             OfferExpiredEvent(order.id, driver_id, now)
             if expired
             else OfferRejected(order.id, driver_id, now)
         )
-        if order.offers:
-            return order, [passed]
-        order, events = self._offer_next(order, now)
+        if dropped.offers:
+            return self.orders.save(dropped, order.version), [passed]
+        # The next offer is saved with the drop, in one version.
+        order, events = self._offer_next(dropped, now)
         return order, [passed, *events]
 
     def accept(self, driver_id: str, order_id: str) -> Order:
@@ -670,7 +718,7 @@ class DispatchService:
         if price is not None:
             history += (PriceChange(order.quote.estimate, price, "bid accepted", now),)
         order = self.orders.save(
-            attrs.evolve(
+            evolve(
                 order,
                 lifecycle=lifecycle,
                 driver_id=driver_id,
@@ -719,7 +767,7 @@ class DispatchService:
                 *(b for b in order.bids if b.driver_id != driver_id),
                 Bid(driver_id, amount, now),
             )
-            order = self.orders.save(attrs.evolve(order, bids=bids), order.version)
+            order = self.orders.save(evolve(order, bids=bids), order.version)
         self._publish(
             BidSubmitted(
                 order.id,
@@ -803,10 +851,10 @@ class DispatchService:
             for driver_id in unseen:
                 self._release(driver_id, order.id)
             order = self.orders.save(
-                attrs.evolve(
+                evolve(
                     order,
                     offers=tuple(
-                        attrs.evolve(o, shown=True) if o.driver_id in reveal else o
+                        evolve(o, shown=True) if o.driver_id in reveal else o
                         for o in order.offers
                         if o.driver_id not in unseen
                     ),
@@ -851,7 +899,7 @@ class DispatchService:
                         f" {self.settings.arrive_radius_km * 1000:.0f} m",
                     )
             lifecycle = order.lifecycle.fire(RideEvent.ARRIVE, actor=role, at=now)
-            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
+            order = self.orders.save(evolve(order, lifecycle=lifecycle), order.version)
         self._publish(DriverArrived(order.id, driver_id, order.customer_id, now))
         return order
 
@@ -864,8 +912,8 @@ class DispatchService:
             position = self.drivers.get(driver_id).position
             progress = self.progress.get(order.id)
             trip, _ = Track(policy=self.settings.track_policy()).add(position, now)
-            order = self.orders.save(attrs.evolve(order, lifecycle=lifecycle), order.version)
-            self.progress.save(attrs.evolve(progress, trip=trip), progress.version)
+            order = self.orders.save(evolve(order, lifecycle=lifecycle), order.version)
+            self.progress.save(evolve(progress, trip=trip), progress.version)
         self._publish(TripStarted(order.id, driver_id, order.customer_id, now))
         return order
 
@@ -912,7 +960,7 @@ class DispatchService:
             if order.wallet_hold is not None:
                 payment, paid = self._capture(order.wallet_hold, fare.amount)
             order = self.orders.save(
-                attrs.evolve(
+                evolve(
                     order,
                     lifecycle=lifecycle,
                     approach=progress.approach,
@@ -1031,7 +1079,7 @@ class DispatchService:
                 self._release(order.driver_id, order.id)
             progress = self.progress.get(order.id)
             order = self.orders.save(
-                attrs.evolve(
+                evolve(
                     order,
                     lifecycle=lifecycle,
                     offers=(),
@@ -1068,7 +1116,7 @@ class DispatchService:
         self.stats.record(driver_id, "cancelled_after_accept", now)
         self.progress.discard(order.id)
         order = self.orders.save(
-            attrs.evolve(
+            evolve(
                 order,
                 lifecycle=lifecycle,
                 driver_id=None,
@@ -1105,9 +1153,7 @@ class DispatchService:
             assert order.driver_id is not None
             about = order.driver_id if actor.role == "customer" else order.customer_id
             rating = Rating(actor, about, stars, comment, now)
-            order = self.orders.save(
-                attrs.evolve(order, ratings=(*order.ratings, rating)), order.version
-            )
+            order = self.orders.save(evolve(order, ratings=(*order.ratings, rating)), order.version)
             if actor.role == "customer":
                 status = self.drivers.get(about)
                 total, count = status.rating_sum + stars, status.rating_count + 1
@@ -1116,17 +1162,16 @@ class DispatchService:
                     and total / count < self.settings.rating_threshold
                 )
                 self.drivers.put(
-                    attrs.evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
+                    evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
                 )
             else:
-                total, count = self._customer_ratings.get(about, (0, 0))
-                self._customer_ratings[about] = (total + stars, count + 1)
+                self.ratings.add(about, stars)
         self._publish(RatingGiven(order_id, actor.role, actor.id, about, stars, comment, now))
         return order
 
     def customer_rating(self, customer_id: str) -> float | None:
         """Average stars drivers gave this customer (``None`` before the first)."""
-        total, count = self._customer_ratings.get(customer_id, (0, 0))
+        total, count = self.ratings.totals(customer_id)
         return total / count if count else None
 
     # -- queries -----------------------------------------------------------

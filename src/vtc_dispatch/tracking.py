@@ -56,7 +56,7 @@ from enum import StrEnum
 import attrs
 
 from vtc_dispatch.errors import InvalidCoordinates
-from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, haversine_km, initial_bearing_deg
+from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, haversine_km
 
 __all__ = [
     "Flag",
@@ -179,11 +179,15 @@ class _Summary:
     first: TrackPoint | None = None
     last: TrackPoint | None = None
 
-    def then(self, point: TrackPoint) -> _Summary:
-        """The summary once the accepted ``point`` follows the points summarised here."""
+    def then(self, point: TrackPoint, step_km: float | None = None) -> _Summary:
+        """The summary once the accepted ``point`` follows the points summarised here.
+
+        ``step_km``, when known, is the distance from the last accepted point.
+        """
         if self.last is None:
             return _Summary(0.0, point, point)
-        step_km = haversine_km(self.last.position, point.position)
+        if step_km is None:
+            step_km = haversine_km(self.last.position, point.position)
         return _Summary(self.distance_km + step_km, self.first, point)
 
 
@@ -227,28 +231,29 @@ class Track:
 
     def _classify(
         self, position: LatLng, at: datetime, received_at: datetime | None
-    ) -> Flag | None:
-        """The flag for a point reported now, or ``None`` to accept it (rules: module docstring)."""
+    ) -> tuple[Flag | None, float | None]:
+        """The flag for a point reported now (``None`` to accept it; rules: module
+        docstring) and, when measured, its distance from the last accepted point."""
         _require_aware("at", at)
         if received_at is not None:
             _require_aware("received_at", received_at)
             delay_s = (received_at - at).total_seconds()
             if delay_s > self.policy.max_delay_s:
-                return Flag.STALE
+                return Flag.STALE, None
             if -delay_s > self.policy.max_clock_skew_s:
-                return Flag.FUTURE
+                return Flag.FUTURE, None
         last = self._summary.last
         if last is None:
-            return None
+            return None, None
         elapsed_s = (at - last.at).total_seconds()
         if elapsed_s <= 0.0:
             if elapsed_s == 0.0 and position == last.position:
-                return Flag.DUPLICATE
-            return Flag.OUT_OF_ORDER
-        speed_kmh = haversine_km(last.position, position) / elapsed_s * 3600.0
-        if speed_kmh > self.policy.max_speed_kmh:
-            return Flag.JUMP
-        return None
+                return Flag.DUPLICATE, None
+            return Flag.OUT_OF_ORDER, None
+        step_km = haversine_km(last.position, position)
+        if step_km / elapsed_s * 3600.0 > self.policy.max_speed_kmh:
+            return Flag.JUMP, step_km
+        return None, step_km
 
     def add(
         self, position: LatLng, at: datetime, *, received_at: datetime | None = None
@@ -271,8 +276,13 @@ class Track:
         >>> track.add(LatLng(4.05, 9.70), t0, received_at=t0 + timedelta(minutes=5))[1].flag
         <Flag.STALE: 'stale'>
         """
-        point = TrackPoint(position, at, self._classify(position, at, received_at))
-        summary = self._summary.then(point) if point.accepted else self._summary
+        # _classify checked `at`: build the point without checking it twice.
+        point = object.__new__(TrackPoint)
+        object.__setattr__(point, "position", position)
+        object.__setattr__(point, "at", at)
+        flag, step_km = self._classify(position, at, received_at)
+        object.__setattr__(point, "flag", flag)
+        summary = self._summary.then(point, step_km) if flag is None else self._summary
         return self._appended(point, summary), point
 
     @property
@@ -336,17 +346,35 @@ def cross_track_km(point: LatLng, start: LatLng, end: LatLng) -> float:
     to_end_km = haversine_km(end, point)
     if start == end:
         return to_start_km
-    d13 = to_start_km / EARTH_RADIUS_KM
-    d12 = haversine_km(start, end) / EARTH_RADIUS_KM
-    angle = (initial_bearing_deg(start, point) - initial_bearing_deg(start, end)) * _RAD
-    cross = math.asin(max(-1.0, min(1.0, math.sin(d13) * math.sin(angle))))
-    # Along-track angle from start, signed; atan2 keeps it accurate for short
-    # distances, where the textbook acos(cos d13 / cos dxt) loses all digits.
-    along = math.atan2(math.sin(d13) * math.cos(angle), math.cos(d13))
-    if 0.0 <= along <= d12:
+    # Unit vectors: the segment's great circle has the normal a x b; the
+    # point's signed distance to that circle is asin(p . n / |n|), and the
+    # foot of the perpendicular lies between a and b when p is on the inner
+    # side of both a and b (a x p and p x b along n).
+    ax, ay, az = _unit(start)
+    bx, by, bz = _unit(end)
+    px, py, pz = _unit(point)
+    nx = ay * bz - az * by
+    ny = az * bx - ax * bz
+    nz = ax * by - ay * bx
+    norm = math.sqrt(nx * nx + ny * ny + nz * nz)
+    if norm < 1e-12:
+        # Antipodal or nearly equal ends: no single great circle, use the ends.
+        return min(to_start_km, to_end_km)
+    from_a = (ay * pz - az * py) * nx + (az * px - ax * pz) * ny + (ax * py - ay * px) * nz
+    to_b = (py * bz - pz * by) * nx + (pz * bx - px * bz) * ny + (px * by - py * bx) * nz
+    if from_a >= 0.0 and to_b >= 0.0 and ax * bx + ay * by + az * bz > -1.0:
+        sin_cross = (px * nx + py * ny + pz * nz) / norm
+        cross_km = abs(math.asin(max(-1.0, min(1.0, sin_cross)))) * EARTH_RADIUS_KM
         # Never above an endpoint distance, which rounding could otherwise give.
-        return min(abs(cross) * EARTH_RADIUS_KM, to_start_km, to_end_km)
+        return min(cross_km, to_start_km, to_end_km)
     return min(to_start_km, to_end_km)
+
+
+def _unit(point: LatLng) -> tuple[float, float, float]:
+    phi = point.lat * _RAD
+    lam = point.lng * _RAD
+    cos_phi = math.cos(phi)
+    return cos_phi * math.cos(lam), cos_phi * math.sin(lam), math.sin(phi)
 
 
 def off_corridor(point: LatLng, start: LatLng, end: LatLng, corridor_km: float) -> bool:

@@ -421,6 +421,8 @@ class VehicleTypeAvailability(_Wire):
     vehicle_type: Code
     label: str
     count: Annotated[int, Field(ge=0)]
+    count_capped: bool = False
+    """``count`` is a floor: there are more drivers (the screen shows "50+")."""
     nearest_km: Km
     eta_s: WholeSeconds
     fare_min: Amount
@@ -431,7 +433,14 @@ class VehicleTypeAvailability(_Wire):
 
     @classmethod
     def from_quote(
-        cls, quote: FareQuote, *, label: str, count: int, nearest_km: float, eta_s: float
+        cls,
+        quote: FareQuote,
+        *,
+        label: str,
+        count: int,
+        nearest_km: float,
+        eta_s: float,
+        count_capped: bool = False,
     ) -> VehicleTypeAvailability:
         """The line for ``quote``'s vehicle type; ``eta_s`` is rounded up to whole seconds.
 
@@ -449,6 +458,7 @@ class VehicleTypeAvailability(_Wire):
             vehicle_type=quote.vehicle_type,
             label=label,
             count=count,
+            count_capped=count_capped,
             nearest_km=nearest_km,
             eta_s=math.ceil(eta_s),
             fare_min=quote.minimum,

@@ -5,22 +5,48 @@ Adapters add themselves to these lists (Redis, Django) as they land.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis_support
 
 from vtc_dispatch.memory import (
     InMemoryDriverRegistry,
     InMemoryOrderRepository,
     InMemoryProgressStore,
+    InMemoryRatingStore,
     InMemoryWallet,
 )
-from vtc_dispatch.ports import DriverRegistry, OrderRepository, ProgressStore, Wallet
+from vtc_dispatch.pool import StatsBook
+from vtc_dispatch.ports import (
+    DriverRegistry,
+    OrderRepository,
+    ProgressStore,
+    RatingStore,
+    StatsStore,
+    Wallet,
+)
 
 REPOSITORIES: dict[str, Callable[[], OrderRepository]] = {"memory": InMemoryOrderRepository}
 REGISTRIES: dict[str, Callable[[], DriverRegistry]] = {"memory": InMemoryDriverRegistry}
 WALLETS: dict[str, Callable[[], Wallet]] = {"memory": InMemoryWallet}
 PROGRESS_STORES: dict[str, Callable[[], ProgressStore]] = {"memory": InMemoryProgressStore}
+STATS_STORES: dict[str, Callable[[], StatsStore]] = {"memory": StatsBook}
+RATING_STORES: dict[str, Callable[[], RatingStore]] = {"memory": InMemoryRatingStore}
+
+# Redis: each implementation in a fresh key prefix, removed after the test.
+REPOSITORIES["redis"] = lambda: redis_support.fresh_storage().orders
+REGISTRIES["redis"] = lambda: redis_support.fresh_storage().drivers
+WALLETS["redis"] = lambda: redis_support.fresh_storage().wallet
+PROGRESS_STORES["redis"] = lambda: redis_support.fresh_storage().progress
+STATS_STORES["redis"] = lambda: redis_support.fresh_storage().stats
+RATING_STORES["redis"] = lambda: redis_support.fresh_storage().ratings
+
+
+@pytest.fixture(autouse=True)
+def _remove_redis_keys() -> Iterator[None]:
+    yield
+    redis_support.clean_up()
 
 
 @pytest.fixture(params=sorted(REPOSITORIES))
@@ -41,3 +67,13 @@ def wallet(request: pytest.FixtureRequest) -> Wallet:
 @pytest.fixture(params=sorted(PROGRESS_STORES))
 def progress_store(request: pytest.FixtureRequest) -> ProgressStore:
     return PROGRESS_STORES[request.param]()
+
+
+@pytest.fixture(params=sorted(STATS_STORES))
+def stats_store(request: pytest.FixtureRequest) -> StatsStore:
+    return STATS_STORES[request.param]()
+
+
+@pytest.fixture(params=sorted(RATING_STORES))
+def rating_store(request: pytest.FixtureRequest) -> RatingStore:
+    return RATING_STORES[request.param]()

@@ -73,3 +73,15 @@ def test_one_reservation_wins_a_race(registry: DriverRegistry) -> None:
         t.join()
     assert len(won) == 1
     assert registry.get("d").order_id == won[0]
+
+
+def test_counts_stop_at_the_cap(registry: DriverRegistry) -> None:
+    for i in range(5):
+        point = destination_point(AKWA, 72.0 * i, 0.3 + 0.2 * i)
+        registry.put(DriverStatus(f"t{i}", "taxi_jaune", point, True, T0))
+    registry.put(DriverStatus("c0", "confort", destination_point(AKWA, 10, 0.4), True, T0))
+    assert registry.count_available(AKWA, 3.0) == {"taxi_jaune": 5, "confort": 1}
+    assert registry.count_available(AKWA, 3.0, cap=3) == {"taxi_jaune": 3, "confort": 1}
+    assert registry.count_available(AKWA, 3.0, cap=5) == {"taxi_jaune": 5, "confort": 1}
+    with pytest.raises(ValueError, match="cap must be"):
+        registry.count_available(AKWA, 3.0, cap=0)

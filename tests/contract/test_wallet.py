@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 import pytest
 
 from vtc_dispatch.errors import NotFound, PaymentRefused
-from vtc_dispatch.memory import InMemoryWallet
 from vtc_dispatch.ports import Wallet
 
 
+@runtime_checkable
+class Fundable(Protocol):
+    """How the host tops up a wallet: every implementation has ``credit``."""
+
+    def credit(self, customer_id: str, amount: Decimal, currency: str) -> None: ...
+
+
 def funded(wallet: Wallet, amount: str) -> Wallet:
-    assert isinstance(wallet, InMemoryWallet)  # how each implementation is topped up
+    assert isinstance(wallet, Fundable)
     wallet.credit("alice", Decimal(amount), "XAF")
     return wallet
 

@@ -95,6 +95,12 @@ class IndexMachine(RuleBasedStateMachine):
     def count(self, point: LatLng, max_km: float) -> None:
         assert self.index.count_within(point, max_km) == brute_count(self.model, point, max_km)
 
+    @rule(point=points, max_km=radii_km, cap=st.integers(1, 12))
+    def capped_count(self, point: LatLng, max_km: float, cap: int) -> None:
+        exact = brute_count(self.model, point, max_km)
+        expected = {vt: min(n, cap) for vt, n in exact.items()}
+        assert self.index.count_within(point, max_km, cap=cap) == expected
+
     @invariant()
     def same_population(self) -> None:
         assert len(self.index) == len(self.model)

@@ -19,11 +19,13 @@ from vtc_dispatch.memory import (
     InMemoryOrderRepository,
     InMemoryWallet,
     ManualClock,
+    RecordingNotifier,
 )
 from vtc_dispatch.order import Actor
 from vtc_dispatch.pool import PoolConfig
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService, ServiceSettings
+from vtc_dispatch.wire import parse_customer_outbound, parse_driver_outbound
 
 DRIVERS = [f"d{i}" for i in range(5)]
 CUSTOMERS = [f"c{i}" for i in range(4)]
@@ -43,6 +45,8 @@ class ServiceMachine(RuleBasedStateMachine):
         self.wallet = InMemoryWallet()
         self.orders = InMemoryOrderRepository()
         self.drivers = InMemoryDriverRegistry()
+        self.notifier = RecordingNotifier()
+        self.checked = 0
         self.service = DispatchService(
             pricing=CONFIG,
             settings=ServiceSettings(rating_min_count=2, arrive_radius_km=2.0),
@@ -51,6 +55,7 @@ class ServiceMachine(RuleBasedStateMachine):
             orders=self.orders,
             drivers=self.drivers,
             pool=self.pool,
+            notifier=self.notifier,
         )
         self.misranked: list[str] = []
         if self.check_ranking:
@@ -244,6 +249,16 @@ class ServiceMachine(RuleBasedStateMachine):
         for status in self.drivers._drivers.values():
             if status.order_id is not None:
                 assert holding.get(status.driver_id) == [status.order_id]
+
+    @invariant()
+    def every_message_sent_is_valid_on_the_wire(self) -> None:
+        # Each message must pass its own validator and come back equal from JSON.
+        sent = list(self.notifier.sent)
+        for recipient, message in sent[self.checked :]:
+            assert type(message).model_validate(message.model_dump()) == message
+            parse = parse_driver_outbound if recipient.role == "driver" else parse_customer_outbound
+            assert parse(message.model_dump_json()) == message
+        self.checked = len(sent)
 
     @invariant()
     def offers_go_to_the_best_ranked_driver(self) -> None:

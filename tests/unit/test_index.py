@@ -154,3 +154,26 @@ def test_the_antipode_is_measured_exactly_not_assumed_inside() -> None:
     assert index.count_within(LatLng(90.0, 0.0), pole_to_pole - 0.01) == {}
     assert index.count_within(LatLng(90.0, 0.0), pole_to_pole) == {"confort": 1}
     assert index.nearest(LatLng(90.0, 0.0), 1, pole_to_pole - 0.01) == []
+
+
+def test_capped_count_is_exact_below_the_cap_and_the_cap_above() -> None:
+    import random
+
+    rng = random.Random(7)
+    index = DriverIndex()
+    for i in range(3000):
+        point = LatLng(DOUALA.lat + rng.uniform(-0.1, 0.1), DOUALA.lng + rng.uniform(-0.1, 0.1))
+        index.upsert(f"d{i}", point, "taxi_jaune" if i % 50 else "confort")
+    exact = index.count_within(DOUALA, 6.0)
+    assert exact["taxi_jaune"] > 500 > exact["confort"] > 5
+    capped = index.count_within(DOUALA, 6.0, cap=100)
+    assert capped == {"taxi_jaune": 100, "confort": exact["confort"]}
+    assert index.count_within(DOUALA, 6.0, cap=10_000) == exact
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_bad_cap_is_refused(bad: object) -> None:
+    index = DriverIndex()
+    index.upsert("d1", DOUALA, "confort")
+    with pytest.raises(ValueError, match="cap must be"):
+        index.count_within(DOUALA, 1.0, cap=bad)  # type: ignore[arg-type]

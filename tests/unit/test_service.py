@@ -82,6 +82,21 @@ def test_search_lists_types_with_drivers_counts_nearest_and_prices(ride: Ride) -
     assert {line.vehicle_type for line in ride.service.search(AKWA, DEIDO)} == {"taxi_jaune"}
 
 
+@pytest.mark.parametrize(
+    ("cap", "count", "capped"), [(3, 3, True), (4, 4, False), (None, 4, False)]
+)
+def test_search_counts_stop_at_the_cap_and_say_there_are_more(
+    cap: int | None, count: int, capped: bool
+) -> None:
+    ride = Ride(search_count_cap=cap)
+    for i in range(4):
+        ride.online(f"t{i}", 0.5 + i * 0.3, bearing=90.0 * i)
+    ride.online("c1", 1.0, vt="confort")
+    lines = {line.vehicle_type: line for line in ride.service.search(AKWA, DEIDO)}
+    assert (lines["taxi_jaune"].count, lines["taxi_jaune"].count_capped) == (count, capped)
+    assert (lines["confort"].count, lines["confort"].count_capped) == (1, False)
+
+
 def test_offers_go_nearest_first_and_pass_on_refusal_and_timeout(ride: Ride) -> None:
     ride.online("near", 0.3)
     ride.online("mid", 0.8)
@@ -556,3 +571,61 @@ def test_bids_end_with_the_window_and_the_next_carriers_are_invited() -> None:
     assert [o.driver_id for o in order.offers] == ["d3"]
     with pytest.raises(NotFound, match="no live bid from 'd0'"):
         ride.service.accept_bid("cust", order.id, "d0")
+
+
+def test_an_order_keeps_the_price_its_search_showed_for_a_while() -> None:
+    # 21:59:30 in Douala (UTC+1): the day tariff shown, the night one at 22:00.
+    ride = Ride()
+    ride.clock.set(datetime(2026, 11, 21, 20, 59, 30, tzinfo=UTC))
+    ride.online("t1", 0.5)
+    ride.online("t2", 0.7)
+    [shown] = ride.service.search(AKWA, DEIDO)
+    ride.later(60)
+    order = ride.service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.quote is shown.quote
+    assert "night" not in order.quote.rules_applied
+    ride.service.cancel(Actor.customer("c1"), order.id, "changed my mind")
+    ride.later(61)  # 121 s after the search: priced again, at night
+    again = ride.service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert again.quote.at == ride.clock.now()
+    assert "night" in again.quote.rules_applied
+    assert again.quote.estimate > shown.quote.estimate
+
+
+def test_quotes_are_not_kept_when_disabled_or_with_supplements() -> None:
+    ride = Ride(quote_valid_s=0)
+    ride.online("t1", 0.5)
+    [shown] = ride.service.search(AKWA, DEIDO)
+    ride.later(1)
+    order = ride.service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.quote.at == ride.clock.now() != shown.quote.at
+    ride = Ride()
+    ride.online("t1", 0.5)
+    [shown] = ride.service.search(AKWA, DEIDO)
+    ride.later(1)
+    order = ride.service.create_order(
+        "c1", AKWA, DEIDO, "taxi_jaune", "CASH", supplements=["luggage"]
+    )
+    assert order.quote.supplements == ("luggage",)
+    assert order.quote.estimate == shown.quote.estimate + 200
+
+
+def test_without_a_transport_the_ride_runs_and_listeners_see_every_event() -> None:
+    from vtc_dispatch.events import DriverAssigned, TripCompleted
+    from vtc_dispatch.memory import NullNotifier
+
+    clock = ManualClock(T0)
+    service = DispatchService(pricing=douala_config(), clock=clock, notifier=NullNotifier())
+    seen: list[object] = []
+    service.subscribe(seen.append)
+    service.driver_online("t1", "taxi_jaune", AKWA)
+    order = service.create_order("c1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    service.accept("t1", order.id)
+    service.arrived("t1", order.id)
+    service.start_trip("t1", order.id)
+    clock.advance(timedelta(minutes=5))
+    service.update_position("t1", DEIDO)
+    done = service.complete_trip("t1", order.id)
+    assert done.state == RideState.DONE
+    kinds = {type(e) for e in seen}
+    assert {DriverAssigned, TripCompleted} <= kinds

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from vtc_dispatch._records import evolve
 from vtc_dispatch.errors import Forbidden, InvalidDefinition, InvalidTransition
 
 __all__ = ["Guard", "HistoryEntry", "Lifecycle", "StateMachine", "Transition"]
@@ -466,7 +467,7 @@ class Lifecycle:
                 f"at {at.isoformat()} is before the last change at {self.changed_at.isoformat()}",
             )
         entry = HistoryEntry(event, self.state, transition.target, actor, at, reason)
-        return attrs.evolve(
+        return evolve(
             self,
             state=transition.target,
             history=(*self.history, entry),

@@ -445,14 +445,7 @@ class DriverIndex:
                             segments.append((band, lo, hi))
             found = _scan(segments, qx, qy, qz)
             if excluded:
-                # Excluded drivers keep their place (slots must line up) but
-                # rank after every threshold.
-                start = 0
-                for band, lo, hi in segments:
-                    for slot in range(lo, hi):
-                        if band.ids[slot] in excluded:
-                            found[start + slot - lo] = _EXCLUDED_KEY
-                    start += hi - lo
+                self._exclude(found, segments, excluded)
             ranked = sorted(found)
             if angle >= max_angle:
                 break
@@ -488,27 +481,70 @@ class DriverIndex:
         exact.sort()
         return [(did, d) for d, did in exact[:k]]
 
-    def count_within(self, point: LatLng, max_km: float) -> dict[str, int]:
+    def _exclude(
+        self,
+        found: list[float],
+        segments: list[tuple[_Band, int, int]],
+        excluded: frozenset[str],
+    ) -> None:
+        """Rank the ``excluded`` drivers of the scanned ``segments`` after every threshold.
+
+        They keep their place in ``found`` (slots must line up).  Each
+        excluded driver is located through its entry, so the cost follows
+        the few excluded drivers, not the many scanned ones.
+        """
+        starts: dict[int, list[tuple[int, int, int]]] = {}
+        start = 0
+        for band, lo, hi in segments:
+            starts.setdefault(id(band), []).append((lo, hi, start))
+            start += hi - lo
+        drivers = self._drivers
+        grids = self._grids
+        for driver_id in excluded:
+            entry = drivers.get(driver_id)
+            if entry is None:
+                continue
+            band = grids[entry.vehicle_type][entry.row]
+            pieces = starts.get(id(band))
+            if pieces is None:
+                continue
+            slot = band.slot_of(driver_id, entry.position.lng)
+            for lo, hi, offset in pieces:
+                if lo <= slot < hi:
+                    found[offset + slot - lo] = _EXCLUDED_KEY
+                    break
+
+    def count_within(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
         """Number of drivers within ``max_km`` of ``point``, per vehicle type.
 
         Types with no driver in range are left out.  In each band, the
         drivers surely inside the circle are counted by bisection; only
         those near its edge are measured.
 
+        With ``cap``, a count stops at ``cap``: a type with ``cap`` or more
+        drivers in range reports ``cap``, fewer are counted exactly.  Bands
+        are visited from the circle's middle outwards and a type is done as
+        soon as the drivers surely inside reach the cap, so a dense city
+        costs a few bisections instead of measuring thousands of drivers.
+
         >>> index = DriverIndex()
         >>> index.upsert("d1", LatLng(4.05, 9.70), "confort")
         >>> index.count_within(LatLng(4.05, 9.70), 0.0)
         {'confort': 1}
+        >>> for i in range(5):
+        ...     index.upsert(f"t{i}", LatLng(4.05 + i / 1000, 9.70), "taxi_jaune")
+        >>> index.count_within(LatLng(4.05, 9.70), 2.0, cap=3)
+        {'confort': 1, 'taxi_jaune': 3}
         """
         max_km = _check_radius(max_km)
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
         if not self._drivers:
             return {}
         max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
-        qx, qy, qz = _query_vector(point)
-        sure_in = _surely_within(max_angle)
-        sure_out = _neg_cos(max_angle + _MARGIN_RAD)
         q_lat = point.lat * _RAD
-        cos_q = math.cos(q_lat)
         lng1 = point.lng
         inner_angle = max(0.0, max_angle - _MARGIN_RAD)
         outer_angle = min(math.pi, max_angle + _MARGIN_RAD)
@@ -516,15 +552,21 @@ class DriverIndex:
         peak = math.asin(max(-1.0, min(1.0, math.sin(q_lat) / math.cos(outer_angle))))
         rows: Sequence[int]
         rows, _ = self._box(point, max_angle)
-        row_deg = self._row_deg
-        # Per band: the longitude intervals surely inside the circle, and
-        # those that may be (the edges), worked out once for every type.
-        spans: dict[int, tuple[list[_Interval], list[_Interval]]] = {}
         occupied = sum(len(grid) for grid in self._grids.values())
         if len(rows) > occupied:
             # A continent-wide circle: only the bands that hold drivers.
             rows = sorted({row for grid in self._grids.values() for row in grid if row in rows})
+        if cap is not None:
+            # Widest bands first: they hold the most drivers surely inside.
+            middle = (point.lat + 90.0) * self._inv
+            rows = sorted(rows, key=lambda row: abs(row + 0.5 - middle))
+        row_deg = self._row_deg
+        sure_counts = dict.fromkeys(self._grids, 0)
+        edges: dict[str, list[tuple[_Band, int, int]]] = {vt: [] for vt in self._grids}
+        open_types = dict(self._grids)
         for row in rows:
+            # The longitude intervals surely inside the circle in this band,
+            # and those that may be (its edges), for every type.
             south = max(-_HALF_PI, (row * row_deg - 90.0) * _RAD)
             north = min(_HALF_PI, ((row + 1) * row_deg - 90.0) * _RAD)
             outer = max(
@@ -538,42 +580,64 @@ class DriverIndex:
                 _cap_half_width_deg(south, q_lat, inner_angle),
                 _cap_half_width_deg(north, q_lat, inner_angle),
             )
-            spans[row] = (
-                _intervals(lng1, inner - _PAD_DEG) if inner > _PAD_DEG else [],
-                _intervals(lng1, outer + _PAD_DEG),
-            )
-        counts: dict[str, int] = {}
-        for vehicle_type, grid in self._grids.items():
-            n = 0
-            edges: list[tuple[_Band, int, int]] = []
-            for row, (inside, around) in spans.items():
+            inside = _intervals(lng1, inner - _PAD_DEG) if inner > _PAD_DEG else []
+            around = _intervals(lng1, outer + _PAD_DEG)
+            for vehicle_type, grid in list(open_types.items()):
                 band = grid.get(row)
                 if band is None:
                     continue
                 lngs = band.lngs
                 sure = []
+                n = 0
                 for a, b in inside:
                     lo = bisect_left(lngs, a)
                     hi = bisect_right(lngs, b, lo)
                     n += hi - lo
                     sure.append((lo, hi))
+                sure_counts[vehicle_type] += n
+                if cap is not None and sure_counts[vehicle_type] >= cap:
+                    del open_types[vehicle_type]
+                    continue
+                type_edges = edges[vehicle_type]
                 for a, b in around:
                     lo = bisect_left(lngs, a)
-                    edges += [
+                    type_edges += [
                         (band, e_lo, e_hi)
                         for e_lo, e_hi in _without(lo, bisect_right(lngs, b, lo), sure)
                     ]
-            keys = _scan(edges, qx, qy, qz)
-            ranked = sorted(keys)
-            n += bisect_right(ranked, sure_in)
-            if bisect_right(ranked, sure_out) > bisect_right(ranked, sure_in):
-                # A few drivers lie within the margin of the circle: measure them.
-                i = 0
-                for band, lo, hi in edges:
-                    for slot in range(lo, hi):
-                        if sure_in < keys[i] <= sure_out:
-                            n += _distance_km(q_lat, cos_q, lng1, band, slot) <= max_km
-                        i += 1
+            if not open_types:
+                break
+        counts: dict[str, int] = {}
+        for vehicle_type in self._grids:
+            if vehicle_type in open_types:
+                n = sure_counts[vehicle_type] + self._count_edges(
+                    edges[vehicle_type], point, max_km, max_angle
+                )
+            else:
+                n = sure_counts[vehicle_type]
             if n:
-                counts[vehicle_type] = n
+                counts[vehicle_type] = n if cap is None else min(n, cap)
         return counts
+
+    @staticmethod
+    def _count_edges(
+        edges: list[tuple[_Band, int, int]], point: LatLng, max_km: float, max_angle: float
+    ) -> int:
+        """How many drivers of the ``edges`` slices lie within ``max_km`` of ``point``."""
+        qx, qy, qz = _query_vector(point)
+        sure_in = _surely_within(max_angle)
+        sure_out = _neg_cos(max_angle + _MARGIN_RAD)
+        keys = _scan(edges, qx, qy, qz)
+        ranked = sorted(keys)
+        n = bisect_right(ranked, sure_in)
+        if bisect_right(ranked, sure_out) > n:
+            # A few drivers lie within the margin of the circle: measure them.
+            q_lat = point.lat * _RAD
+            cos_q = math.cos(q_lat)
+            i = 0
+            for band, lo, hi in edges:
+                for slot in range(lo, hi):
+                    if sure_in < keys[i] <= sure_out:
+                        n += _distance_km(q_lat, cos_q, point.lng, band, slot) <= max_km
+                    i += 1
+        return n

@@ -20,8 +20,7 @@ from typing import Protocol
 import attrs
 
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.pool.stats import StatsBook
-from vtc_dispatch.ports import RouteEstimator
+from vtc_dispatch.ports import RouteEstimator, StatsStore
 
 __all__ = ["Candidate", "DistanceRanker", "EtaRanker", "Ranker", "ScoredRanker"]
 
@@ -88,7 +87,7 @@ class ScoredRanker:
     (``prior_acceptance`` for a driver with no recent answer).
     """
 
-    stats: StatsBook
+    stats: StatsStore
     refusal_weight: float = 1.0
     cancel_weight: float = 2.0
     prior_acceptance: float = 0.8

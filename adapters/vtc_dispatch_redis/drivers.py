@@ -1,0 +1,417 @@
+"""Drivers in Redis: one hash per driver, the available ones in a GEO set per vehicle type.
+
+Keys (``P`` is the prefix):
+
+* ``P:d:<id>`` hash: ``vt`` vehicle type, ``lat``/``lng`` (exact, as
+  Python writes floats), ``on`` online, ``at`` last update, ``o`` order
+  held (offered or assigned), ``ru`` until when a reservation not yet
+  confirmed by its order holds (Redis time, ms; 0 once confirmed), ``b``
+  blocked, ``rs``/``rc`` rating sum and count;
+* ``P:lease`` sorted set: driver -> ``ru`` of the unconfirmed reservations;
+* ``P:g:<vehicle type>`` GEO set of the *available* drivers of that type;
+* ``P:vts`` set of the vehicle types seen.
+
+Redis measures GEO distances on its own sphere (radius 6 372 797.56 m,
+against 6 371 008.8 m here) from positions rounded to a 52-bit geohash
+(well under a metre).  So GEOSEARCH only proposes candidates within a
+slightly larger radius; the exact positions then decide with
+:func:`~vtc_dispatch.geo.haversine_km`, as the in-memory registry does.
+Counting spares most of that work: drivers whose Redis distance is surely
+inside (by more than the error) are counted in the script, and only those
+near the edge are measured here.  ``docs/redis.md`` has the measurement.
+
+Positions must lie within Redis's GEO latitudes (+-85.05112878 degrees):
+others are refused with :class:`~vtc_dispatch.errors.InvalidCoordinates`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Collection
+from typing import NamedTuple, cast
+
+import redis
+
+from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
+from vtc_dispatch.geo import LatLng, haversine_km
+from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
+from vtc_dispatch.order import DriverStatus
+from vtc_dispatch_redis.codec import _dt, _t
+from vtc_dispatch_redis.connection import RedisSettings, guarded
+
+__all__ = ["GEO_MAX_LAT", "REDIS_EARTH_RADIUS_KM", "RedisDriverRegistry"]
+
+GEO_MAX_LAT = 85.05112878
+"""Highest absolute latitude Redis accepts in a GEO set."""
+REDIS_EARTH_RADIUS_KM = 6372.797560856
+"""The sphere of Redis's GEO commands."""
+_SCALE = REDIS_EARTH_RADIUS_KM / EARTH_RADIUS_KM
+_EDGE_KM = 0.002
+"""Bound on how far a geohash-rounded position may lie from the exact one (measured < 0.5 m)."""
+_SLACK = 8
+"""Candidates asked beyond k: ranks may swap between drivers less than a metre apart."""
+
+HOLD_LUA = """
+local function free_driver(p, d)
+  local k = p .. ':d:' .. d
+  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng')
+  redis.call('HSET', k, 'o', '', 'ru', 0)
+  redis.call('ZREM', p .. ':lease', d)
+  if s[1] == '1' and s[2] ~= '1' then
+    redis.call('GEOADD', p .. ':g:' .. s[3], s[5], s[4], d)
+  end
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+"""Lua shared with the order scripts: free a driver; Redis's clock in milliseconds."""
+
+# KEYS[1] driver hash; ARGV prefix, id, vt, lat, lng, online, at, blocked,
+# order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc
+_PUT = """
+local p, id, vt = ARGV[1], ARGV[2], ARGV[3]
+local old = redis.call('HMGET', KEYS[1], 'vt', 'o', 'rs', 'rc')
+local order = ARGV[10]
+if ARGV[9] == 'keep' then
+  order = old[2] or ''
+elseif ARGV[9] == 'cas' and (old[2] or '') ~= ARGV[11] then
+  return {0, old[2] or ''}
+end
+local rs, rc = ARGV[13], ARGV[14]
+if ARGV[12] == 'delta' then
+  rs = (tonumber(old[3]) or 0) + tonumber(rs)
+  rc = (tonumber(old[4]) or 0) + tonumber(rc)
+end
+redis.call('HSET', KEYS[1], 'vt', vt, 'lat', ARGV[4], 'lng', ARGV[5], 'on', ARGV[6],
+  'at', ARGV[7], 'b', ARGV[8], 'o', order, 'rs', rs, 'rc', rc)
+if ARGV[9] ~= 'keep' then
+  redis.call('HSET', KEYS[1], 'ru', 0)
+  redis.call('ZREM', p .. ':lease', id)
+end
+if old[1] and old[1] ~= vt then redis.call('ZREM', p .. ':g:' .. old[1], id) end
+if ARGV[6] == '1' and order == '' and ARGV[8] == '0' then
+  redis.call('GEOADD', p .. ':g:' .. vt, ARGV[5], ARGV[4], id)
+  redis.call('SADD', p .. ':vts', vt)
+else
+  redis.call('ZREM', p .. ':g:' .. vt, id)
+end
+return {1, order, tostring(rs), tostring(rc)}
+"""
+
+# KEYS[1] driver hash; ARGV prefix, id, order, lease (ms)
+_RESERVE = (
+    HOLD_LUA
+    + """
+local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt')
+if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' then return 0 end
+local until_ms = now_ms() + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'o', ARGV[3], 'ru', until_ms)
+redis.call('ZADD', ARGV[1] .. ':lease', until_ms, ARGV[2])
+redis.call('ZREM', ARGV[1] .. ':g:' .. s[4], ARGV[2])
+return 1
+"""
+)
+
+# KEYS[1] driver hash; ARGV prefix, id, order
+_RELEASE = (
+    HOLD_LUA
+    + """
+if redis.call('HGET', KEYS[1], 'o') ~= ARGV[3] then return 0 end
+free_driver(ARGV[1], ARGV[2])
+return 1
+"""
+)
+
+# KEYS[1] the types set; ARGV prefix, lng, lat, radius km, count, n types, types..., excluded...
+_NEAREST = (
+    HOLD_LUA
+    + """
+local p = ARGV[1]
+-- Reservations never confirmed by an order (their worker died) are given up.
+local now = now_ms()
+for _, d in ipairs(redis.call('ZRANGEBYSCORE', p .. ':lease', '-inf', now, 'LIMIT', 0, 20)) do
+  local ru = tonumber(redis.call('HGET', p .. ':d:' .. d, 'ru') or '0')
+  if ru > 0 and ru <= now then
+    free_driver(p, d)
+  else
+    redis.call('ZREM', p .. ':lease', d)
+  end
+end
+local n = tonumber(ARGV[6])
+local types = {}
+if n == 0 then
+  types = redis.call('SMEMBERS', KEYS[1])
+else
+  for i = 1, n do types[i] = ARGV[6 + i] end
+end
+local skip = {}
+for i = 7 + n, #ARGV do skip[ARGV[i]] = true end
+local out = {}
+for _, vt in ipairs(types) do
+  local found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
+    'BYRADIUS', ARGV[4], 'km', 'ASC', 'COUNT', ARGV[5])
+  for _, id in ipairs(found) do
+    if not skip[id] then
+      local pos = redis.call('HMGET', p .. ':d:' .. id, 'lat', 'lng')
+      table.insert(out, id)
+      table.insert(out, pos[1])
+      table.insert(out, pos[2])
+    end
+  end
+end
+return out
+"""
+)
+
+# KEYS[1] the types set; ARGV prefix, lng, lat, outer radius km, inner radius (Redis km)
+_COUNT = """
+local p = ARGV[1]
+local inner = tonumber(ARGV[5])
+local out = {}
+for _, vt in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
+    'BYRADIUS', ARGV[4], 'km', 'ASC', 'WITHDIST')
+  local sure = 0
+  local edge = {}
+  for _, hit in ipairs(found) do
+    if tonumber(hit[2]) <= inner then
+      sure = sure + 1
+    else
+      local pos = redis.call('HMGET', p .. ':d:' .. hit[1], 'lat', 'lng')
+      table.insert(edge, pos[1])
+      table.insert(edge, pos[2])
+    end
+  end
+  if #found > 0 then
+    table.insert(out, vt)
+    table.insert(out, sure)
+    table.insert(out, edge)
+  end
+end
+return out
+"""
+
+
+class _Seen(NamedTuple):
+    order_id: str | None
+    rating_sum: int
+    rating_count: int
+
+
+def _check_radius(max_km: float) -> float:
+    if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not max_km >= 0:
+        raise InvalidCoordinates(f"max_km must be a finite number >= 0, got {max_km!r}")
+    if math.isinf(max_km):
+        raise InvalidCoordinates(f"max_km must be a finite number >= 0, got {max_km!r}")
+    return float(max_km)
+
+
+def _check_geo(position: LatLng) -> None:
+    if abs(position.lat) > GEO_MAX_LAT:
+        raise InvalidCoordinates(
+            f"Redis GEO sets hold latitudes within +-{GEO_MAX_LAT}, got {position.lat}"
+        )
+
+
+class RedisDriverRegistry:
+    """The :class:`~vtc_dispatch.ports.DriverRegistry` in Redis, shared by every worker.
+
+    :meth:`reserve` and :meth:`release` are scripts, so of several workers
+    reserving one driver exactly one wins.  A reservation is confirmed
+    when the :class:`~vtc_dispatch_redis.orders.RedisOrderRepository` of
+    the same prefix saves the order with an offer to that driver (or with
+    the driver assigned); one not confirmed within
+    ``settings.reservation_lease_s`` (its worker died between the two) is
+    given up by the next search.  Likewise a save of an order that no
+    longer names a driver it held frees that driver in the same script.  :meth:`put` writes what the
+    caller changed since *its* last :meth:`get` of that driver: the service
+    reads a driver, changes a field (position, online) and writes it back,
+    while another worker may reserve or release that driver in between.
+    So a put keeps the stored order unless the caller changed the order
+    itself (then it must still be the one read, else
+    :class:`~vtc_dispatch.errors.ConcurrencyConflict`), and adds the
+    caller's new ratings to the stored ones.  A put of a driver this
+    process never read writes the status as it is.
+    """
+
+    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+        self._client = client
+        self._p = settings.prefix
+        self._lease_ms = round(settings.reservation_lease_s * 1000)
+        self._put = client.register_script(_PUT)
+        self._reserve = client.register_script(_RESERVE)
+        self._release = client.register_script(_RELEASE)
+        self._nearest = client.register_script(_NEAREST)
+        self._count = client.register_script(_COUNT)
+        self._seen: dict[str, _Seen] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, driver_id: str) -> str:
+        return f"{self._p}:d:{driver_id}"
+
+    def get(self, driver_id: str) -> DriverStatus:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with guarded(f"reading driver {driver_id!r}"):
+            h = cast(dict[str, str], self._client.hgetall(self._key(driver_id)))
+        if not h:
+            raise NotFound(f"no driver {driver_id!r}")
+        status = DriverStatus(
+            driver_id=driver_id,
+            vehicle_type=h["vt"],
+            position=LatLng(float(h["lat"]), float(h["lng"])),
+            online=h["on"] == "1",
+            updated_at=_dt(int(h["at"]) if h["at"].isdigit() else h["at"]),
+            order_id=h["o"] or None,
+            blocked=h["b"] == "1",
+            rating_sum=int(h["rs"]),
+            rating_count=int(h["rc"]),
+        )
+        with self._lock:
+            self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)
+        return status
+
+    def put(self, status: DriverStatus) -> None:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` and the class docstring."""
+        _check_geo(status.position)
+        driver_id = status.driver_id
+        with self._lock:
+            seen = self._seen.get(driver_id)
+        order = status.order_id or ""
+        if seen is None:
+            order_mode, expected = "set", ""
+            ratings_mode, rs, rc = "set", status.rating_sum, status.rating_count
+        else:
+            order_mode = "keep" if status.order_id == seen.order_id else "cas"
+            expected = seen.order_id or ""
+            ratings_mode = "delta"
+            rs = status.rating_sum - seen.rating_sum
+            rc = status.rating_count - seen.rating_count
+        at = _t(status.updated_at)
+        with guarded(f"storing driver {driver_id!r}"):
+            done, stored, *totals = self._put(
+                keys=[self._key(driver_id)],
+                args=[
+                    self._p,
+                    driver_id,
+                    status.vehicle_type,
+                    repr(status.position.lat),
+                    repr(status.position.lng),
+                    "1" if status.online else "0",
+                    str(at),
+                    "1" if status.blocked else "0",
+                    order_mode,
+                    order,
+                    expected,
+                    ratings_mode,
+                    rs,
+                    rc,
+                ],
+            )
+        if not done:
+            with self._lock:
+                self._seen.pop(driver_id, None)
+            raise ConcurrencyConflict(
+                f"driver {driver_id!r} now holds order {stored or None!r},"
+                f" not {seen.order_id if seen else None!r}: reload and retry"
+            )
+        with self._lock:
+            self._seen[driver_id] = _Seen(stored or None, int(totals[0]), int(totals[1]))
+
+    def _remember_order(self, driver_id: str, order_id: str | None) -> None:
+        with self._lock:
+            seen = self._seen.get(driver_id)
+            if seen is not None:
+                self._seen[driver_id] = seen._replace(order_id=order_id)
+
+    def reserve(self, driver_id: str, order_id: str) -> bool:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with guarded(f"reserving driver {driver_id!r}"):
+            won = bool(
+                self._reserve(
+                    keys=[self._key(driver_id)], args=[self._p, driver_id, order_id, self._lease_ms]
+                )
+            )
+        if won:
+            self._remember_order(driver_id, order_id)
+        return won
+
+    def release(self, driver_id: str, order_id: str) -> None:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        with guarded(f"releasing driver {driver_id!r}"):
+            freed = self._release(keys=[self._key(driver_id)], args=[self._p, driver_id, order_id])
+        if freed:
+            self._remember_order(driver_id, None)
+
+    def nearest_available(
+        self,
+        point: LatLng,
+        k: int,
+        max_km: float,
+        vehicle_types: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, float]]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"k must be an integer >= 0, got {k!r}")
+        max_km = _check_radius(max_km)
+        _check_geo(point)
+        types = [] if vehicle_types is None else list(vehicle_types)
+        if k == 0 or (vehicle_types is not None and not types):
+            return []
+        excluded = list(exclude)
+        search_km = (max_km + _EDGE_KM) * _SCALE
+        with guarded("searching the nearest drivers"):
+            flat = self._nearest(
+                keys=[f"{self._p}:vts"],
+                args=[
+                    self._p,
+                    point.lng,
+                    point.lat,
+                    repr(search_km),
+                    k + len(excluded) + _SLACK,
+                    len(types),
+                    *types,
+                    *excluded,
+                ],
+            )
+        found = []
+        for i in range(0, len(flat), 3):
+            if flat[i + 1] is None:
+                continue  # the driver's hash went away: nothing to offer
+            km = haversine_km(point, LatLng(float(flat[i + 1]), float(flat[i + 2])))
+            if km <= max_km:
+                found.append((flat[i], km))
+        found.sort(key=lambda pair: (pair[1], pair[0]))
+        return found[:k]
+
+    def count_available(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
+        max_km = _check_radius(max_km)
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
+        _check_geo(point)
+        outer = (max_km + _EDGE_KM) * _SCALE
+        # Redis rounds WITHDIST to 0.1 m, well within the margin; below it nothing is sure.
+        inner = (max_km - _EDGE_KM) * _SCALE if max_km > _EDGE_KM else -1.0
+        with guarded("counting the available drivers"):
+            flat = self._count(
+                keys=[f"{self._p}:vts"],
+                args=[self._p, point.lng, point.lat, repr(outer), repr(inner)],
+            )
+        counts: dict[str, int] = {}
+        for i in range(0, len(flat), 3):
+            edge = flat[i + 2]
+            count = int(flat[i + 1]) + sum(
+                1
+                for j in range(0, len(edge), 2)
+                if edge[j] is not None
+                and haversine_km(point, LatLng(float(edge[j]), float(edge[j + 1]))) <= max_km
+            )
+            if count:
+                counts[flat[i]] = count if cap is None else min(count, cap)
+        return counts

@@ -1,0 +1,300 @@
+"""Orders in Redis: one hash per order, compare-and-set saves in Lua, deadlines in a sorted set.
+
+Keys (``P`` is the prefix):
+
+* ``P:o:<id>`` hash: ``v`` version, ``d`` the order (:mod:`.codec` JSON),
+  ``n`` creation sequence, ``c`` customer, ``r`` driver, ``h`` the drivers
+  it holds (live offers, the assigned driver until the ride ends);
+* ``P:oseq`` counter giving each new order its sequence;
+* ``P:oc:<customer>`` / ``P:od:<driver>`` sorted sets of order ids by
+  sequence (history, newest first), ``P:ac:<customer>`` / ``P:ad:<driver>``
+  the active ones only;
+* ``P:dl`` sorted set: order id -> next deadline (microseconds since the
+  epoch) of orders with live offers; ``P:cl`` sorted set: order id -> until
+  when a worker holds it, ``P:cw`` hash: order id -> which worker (see
+  :meth:`RedisOrderRepository.with_live_offer`).
+
+Every write is one script, so a save changes the order, its indexes and
+its deadline together or not at all; it also confirms the reservations of
+the drivers the order holds and frees those it no longer holds (see
+:class:`~vtc_dispatch_redis.drivers.RedisDriverRegistry`), so a worker
+dying between two of its commands leaves no driver held for nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import attrs
+import redis
+
+from vtc_dispatch.errors import ConcurrencyConflict, NotFound
+from vtc_dispatch.fsm import RideState
+from vtc_dispatch.order import Order
+from vtc_dispatch_redis.codec import decode_order, encode_order
+from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
+from vtc_dispatch_redis.drivers import HOLD_LUA
+
+__all__ = ["RedisOrderRepository"]
+
+_DRIVER_HELD = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
+"""States in which the assigned driver stays held by the order."""
+
+_INDEXES = (
+    HOLD_LUA
+    + """
+local function hold(p, id, old, new)
+  local keep = {}
+  for d in string.gmatch(new, '[^\\31]+') do
+    keep[d] = true
+    local k = p .. ':d:' .. d
+    if redis.call('HGET', k, 'o') == id then
+      redis.call('HSET', k, 'ru', 0)
+      redis.call('ZREM', p .. ':lease', d)
+    end
+  end
+  for d in string.gmatch(old, '[^\\31]+') do
+    if not keep[d] and redis.call('HGET', p .. ':d:' .. d, 'o') == id then
+      free_driver(p, d)
+    end
+  end
+end
+local function index(p, id, n, customer, old_driver, driver, active)
+  if active == '1' then
+    redis.call('ZADD', p .. ':ac:' .. customer, n, id)
+  else
+    redis.call('ZREM', p .. ':ac:' .. customer, id)
+  end
+  if old_driver ~= driver and old_driver ~= '' then
+    redis.call('ZREM', p .. ':od:' .. old_driver, id)
+    redis.call('ZREM', p .. ':ad:' .. old_driver, id)
+  end
+  if driver ~= '' then
+    redis.call('ZADD', p .. ':od:' .. driver, n, id)
+    if active == '1' then
+      redis.call('ZADD', p .. ':ad:' .. driver, n, id)
+    else
+      redis.call('ZREM', p .. ':ad:' .. driver, id)
+    end
+  end
+end
+local function deadline(p, id, at)
+  if at ~= '' then
+    redis.call('ZADD', p .. ':dl', at, id)
+  else
+    redis.call('ZREM', p .. ':dl', id)
+  end
+  redis.call('ZREM', p .. ':cl', id)
+  redis.call('HDEL', p .. ':cw', id)
+end
+"""
+)
+
+# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers
+_ADD = (
+    _INDEXES
+    + """
+local p, id = ARGV[1], ARGV[2]
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = redis.call('INCR', p .. ':oseq')
+redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[3], 'n', n, 'c', ARGV[5], 'r', ARGV[6],
+  'h', ARGV[8])
+hold(p, id, '', ARGV[8])
+redis.call('ZADD', p .. ':oc:' .. ARGV[5], n, id)
+index(p, id, n, ARGV[5], '', ARGV[6], ARGV[4])
+deadline(p, id, ARGV[7])
+return 1
+"""
+)
+
+# KEYS[1] order hash; ARGV prefix, id, expected version, data, active, driver, deadline,
+# held drivers
+_SAVE = (
+    _INDEXES
+    + """
+local p, id = ARGV[1], ARGV[2]
+local cur = redis.call('HMGET', KEYS[1], 'v', 'n', 'c', 'r', 'h')
+if not cur[1] then return -1 end
+if cur[1] ~= ARGV[3] then return -2 - tonumber(cur[1]) end
+local v = tonumber(cur[1]) + 1
+redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[4], 'r', ARGV[6], 'h', ARGV[8])
+hold(p, id, cur[5] or '', ARGV[8])
+index(p, id, cur[2], cur[3], cur[4], ARGV[6], ARGV[5])
+deadline(p, id, ARGV[7])
+return v
+"""
+)
+
+# KEYS[1] the index; ARGV prefix, offset, limit, filter ('all', 'active' or 'ended'),
+# the matching active index.
+_FIND = """
+local p, offset, limit, mode = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local ids
+if mode == 'all' then
+  ids = redis.call('ZREVRANGE', KEYS[1], offset, offset + limit - 1)
+else
+  ids = {}
+  local skipped = 0
+  for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
+    if #ids >= limit then break end
+    if not redis.call('ZSCORE', ARGV[5], id) then
+      if skipped < offset then skipped = skipped + 1 else table.insert(ids, id) end
+    end
+  end
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local r = redis.call('HMGET', p .. ':o:' .. id, 'v', 'd')
+  if r[1] then
+    table.insert(out, r[1])
+    table.insert(out, r[2])
+  end
+end
+return out
+"""
+
+# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer
+_CLAIM = """
+local p = ARGV[1]
+local due = tonumber(ARGV[2])
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do
+  local held = redis.call('ZSCORE', p .. ':cl', id)
+  if (not held) or tonumber(held) <= due or redis.call('HGET', p .. ':cw', id) == ARGV[4] then
+    local r = redis.call('HMGET', p .. ':o:' .. id, 'v', 'd')
+    if r[1] then
+      redis.call('ZADD', p .. ':cl', ARGV[3], id)
+      redis.call('HSET', p .. ':cw', id, ARGV[4])
+      table.insert(out, r[1])
+      table.insert(out, r[2])
+    end
+  end
+end
+return out
+"""
+
+
+def _decode_pairs(flat: list[str]) -> list[Order]:
+    return [decode_order(flat[i + 1], version=int(flat[i])) for i in range(0, len(flat), 2)]
+
+
+class RedisOrderRepository:
+    """The :class:`~vtc_dispatch.ports.OrderRepository` in Redis, shared by every worker.
+
+    :meth:`with_live_offer` *claims* what it returns: each due order is
+    handed to one repository (one worker) at a time and hidden from the
+    others for ``settings.claim_s`` (in the time of ``due_by``), until a
+    save of the order clears the claim; the claiming repository itself
+    still sees it.  Several workers calling ``expire_due`` thus
+    share the work instead of colliding, and the orders of a worker that
+    died are handed to another one once the claim runs out.
+    """
+
+    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+        self._client = client
+        self._settings = settings
+        self._p = settings.prefix
+        self._add = client.register_script(_ADD)
+        self._save = client.register_script(_SAVE)
+        self._find = client.register_script(_FIND)
+        self._claim = client.register_script(_CLAIM)
+        self._claim_for = timedelta(seconds=settings.claim_s)
+        self._claimer = uuid.uuid4().hex
+
+    def _key(self, order_id: str) -> str:
+        return f"{self._p}:o:{order_id}"
+
+    @staticmethod
+    def _fields(order: Order) -> tuple[str, str, str, str, str]:
+        deadline = order.next_deadline
+        held = [o.driver_id for o in order.offers]
+        if order.driver_id is not None and order.state in _DRIVER_HELD:
+            held.append(order.driver_id)
+        return (
+            encode_order(order),
+            "1" if order.is_active else "0",
+            order.driver_id or "",
+            "" if deadline is None else str(to_us(deadline)),
+            "\x1f".join(held),
+        )
+
+    def get(self, order_id: str) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with guarded(f"reading order {order_id!r}"):
+            version, data = self._client.hmget(self._key(order_id), ["v", "d"])
+        if version is None:
+            raise NotFound(f"no order {order_id!r}")
+        return decode_order(cast(str, data), version=int(version))
+
+    def add(self, order: Order) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        data, active, driver, deadline, held = self._fields(order)
+        with guarded(f"adding order {order.id!r}"):
+            added = self._add(
+                keys=[self._key(order.id)],
+                args=[self._p, order.id, data, active, order.customer_id, driver, deadline, held],
+            )
+        if not added:
+            raise ConcurrencyConflict(f"order {order.id!r} already exists")
+        return _evolve_version(order, 1)
+
+    def save(self, order: Order, expected_version: int) -> Order:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        data, active, driver, deadline, held = self._fields(order)
+        args = [self._p, order.id, str(expected_version), data, active, driver, deadline, held]
+        with guarded(f"saving order {order.id!r}"):
+            result = int(self._save(keys=[self._key(order.id)], args=args))
+        if result == -1:
+            raise NotFound(f"no order {order.id!r}")
+        if result < -1:
+            raise ConcurrencyConflict(
+                f"order {order.id!r} is at version {-2 - result},"
+                f" not {expected_version}: reload and retry"
+            )
+        return _evolve_version(order, result)
+
+    def find(
+        self,
+        role: str,
+        party_id: str,
+        *,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        if offset < 0 or limit < 0:
+            raise ValueError(f"offset and limit must be >= 0, got {offset} and {limit}")
+        kind = {"customer": "c", "driver": "d"}.get(role)
+        if kind is None or limit == 0:
+            return []
+        every, live = f"{self._p}:o{kind}:{party_id}", f"{self._p}:a{kind}:{party_id}"
+        if active is None:
+            keys, mode = [every], "all"
+        elif active:
+            keys, mode = [live], "all"
+        else:
+            keys, mode = [every], "ended"
+        with guarded(f"finding the orders of {role} {party_id!r}"):
+            flat = self._find(keys=keys, args=[self._p, offset, limit, mode, live])
+        return _decode_pairs(flat)
+
+    def with_live_offer(self, due_by: datetime) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`; claims what it returns (above)."""
+        due = to_us(due_by)
+        until = to_us(due_by + self._claim_for)
+        with guarded("claiming the due offers"):
+            flat = self._claim(keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer])
+        return _decode_pairs(flat)
+
+    def next_deadline(self) -> datetime | None:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        with guarded("reading the next deadline"):
+            first: Any = self._client.zrange(f"{self._p}:dl", 0, 0, withscores=True)
+        return from_us(first[0][1]) if first else None
+
+
+def _evolve_version(order: Order, version: int) -> Order:
+    return attrs.evolve(order, version=version)

@@ -1,0 +1,98 @@
+"""Every Redis port of one tenant, built from one URL and prefix, sharing one client.
+
+>>> from vtc_dispatch_redis import RedisStorage
+>>> storage = RedisStorage.from_url("redis://127.0.0.1:6379/0", prefix="vtc:{douala}")
+>>> sorted(storage.ports())
+['drivers', 'notifier', 'orders', 'progress', 'ratings', 'stats', 'wallet']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import redis
+
+from vtc_dispatch_redis.connection import RedisSettings, guarded
+from vtc_dispatch_redis.drivers import RedisDriverRegistry
+from vtc_dispatch_redis.orders import RedisOrderRepository
+from vtc_dispatch_redis.progress import RedisProgressStore
+from vtc_dispatch_redis.stats import RedisRatingStore, RedisStatsStore
+from vtc_dispatch_redis.streams import RedisStreamNotifier
+from vtc_dispatch_redis.wallet import RedisWallet
+
+__all__ = ["RedisStorage"]
+
+
+class RedisStorage:
+    """The Redis ports of one prefix; :meth:`ports` gives them as DispatchService arguments.
+
+    Nothing connects until the first command.  ``DispatchService(pricing=...,
+    **storage.ports())`` makes a service whose state lives in Redis: run it
+    in as many worker processes as needed, each with its own storage.
+    """
+
+    def __init__(
+        self,
+        settings: RedisSettings,
+        *,
+        client: redis.Redis | None = None,
+        stats_window: timedelta = timedelta(days=7),
+    ) -> None:
+        self.settings = settings
+        self.client = settings.connect() if client is None else client
+        self.orders = RedisOrderRepository(self.client, settings)
+        self.drivers = RedisDriverRegistry(self.client, settings)
+        self.progress = RedisProgressStore(self.client, settings)
+        self.wallet = RedisWallet(self.client, settings)
+        self.stats = RedisStatsStore(self.client, settings, window=stats_window)
+        self.ratings = RedisRatingStore(self.client, settings)
+        self.notifier = RedisStreamNotifier(self.client, settings)
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "vtc", **settings: Any) -> RedisStorage:
+        """Storage for ``url`` (``redis://host:port/db``) under ``prefix``; see RedisSettings."""
+        return cls(RedisSettings(url=url, prefix=prefix, **settings))
+
+    def ports(self) -> dict[str, Any]:
+        """The keyword arguments of :class:`~vtc_dispatch.service.DispatchService` it provides."""
+        return {
+            "orders": self.orders,
+            "drivers": self.drivers,
+            "progress": self.progress,
+            "wallet": self.wallet,
+            "stats": self.stats,
+            "ratings": self.ratings,
+            "notifier": self.notifier,
+        }
+
+    def ping(self) -> None:
+        """Check that Redis answers; StorageUnavailable otherwise."""
+        with guarded(f"pinging {self.settings.url}"):
+            self.client.ping()
+
+    def keys(self) -> Iterator[str]:
+        """Every key under the prefix (SCAN: safe on a live server)."""
+        with guarded("listing keys"):
+            yield from self.client.scan_iter(match=_glob(self.settings.prefix) + ":*", count=1000)
+
+    def clear(self) -> int:
+        """Delete every key under the prefix (and nothing else); returns how many."""
+        removed = 0
+        batch: list[str] = []
+        for key in self.keys():
+            batch.append(key)
+            if len(batch) == 500:
+                removed += self._unlink(batch)
+                batch = []
+        return removed + (self._unlink(batch) if batch else 0)
+
+    def _unlink(self, keys: list[str]) -> int:
+        with guarded("deleting keys"):
+            return int(self.client.unlink(*keys))
+
+
+def _glob(prefix: str) -> str:
+    """The prefix with glob characters escaped, for SCAN MATCH."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in prefix)

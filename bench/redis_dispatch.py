@@ -1,0 +1,253 @@
+"""Redis suite: whole rides on 1, 2 and 4 worker processes sharing one local Redis.
+
+``ride_cycle`` (impl ``vtc_dispatch_redis/<n>workers``) is 1e6 / the
+aggregate rides per second: each worker orders rides and plays their
+drivers (accept, arrive, start, complete) through the service on the
+Redis ports (examples/redis_workers.py), all starting at once.
+``vtc_dispatch/memory`` runs the same commands in one process on the
+in-memory ports: the core's own share of a ride.  ``query`` (nearest
+available driver within 3 km) and ``update`` (a driver's new position)
+go through the adapter against the raw GEOSEARCH / GEOADD of redis-py on
+the same data.  Memory in Redis per driver and per finished order is
+MEMORY USAGE of their keys.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from bench.common import Options, Row, SuiteReport, add_ratios, douala_point, progress
+from vtc_dispatch.geo import LatLng, destination_point, haversine_km
+from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
+from vtc_dispatch.order import Actor
+from vtc_dispatch.pricing import douala_config
+from vtc_dispatch.service import DispatchService
+
+try:
+    import redis
+
+    from vtc_dispatch_redis import RedisSettings, RedisStorage
+    from vtc_dispatch_redis.drivers import REDIS_EARTH_RADIUS_KM
+except ImportError as exc:  # the suite reports itself skipped
+    MISSING: str | None = f"the redis extra is not installed: {exc}"
+else:
+    MISSING = None
+
+OURS_REDIS = "vtc_dispatch_redis"
+REDIS_URL = os.environ.get("VTC_REDIS_URL") or "redis://127.0.0.1:6379/0"
+_EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _example() -> Any:
+    if str(_EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(_EXAMPLES))
+    return importlib.import_module("redis_workers")
+
+
+def _ride_cycle(example: Any, settings: Any, workers: int, rides: int) -> float:
+    """Aggregate rides per second of ``workers`` processes doing ``rides`` in all."""
+    start_at = time.time() + 2.0 + 0.5 * workers  # after the processes have imported
+    processes, results = example.start_workers(
+        settings,
+        workers,
+        rides,
+        answers=(1.0, 0.0, 0.0),
+        cancel_share=0.0,
+        start_at=start_at,
+        customers=f"w{workers}",
+    )
+    done = 0
+    for _ in processes:
+        done += results.get(timeout=600)[1].get("done", 0)
+    elapsed = time.time() - start_at
+    for process in processes:
+        process.join()
+    if done != rides:
+        raise RuntimeError(f"{done} rides of {rides} ended DONE")
+    return rides / elapsed
+
+
+def _geo_edge(client: Any, key: str, seed: int, n: int = 2_000) -> dict[str, float]:
+    """How GEOSEARCH's circle differs from haversine's, for drivers near a 3 km edge.
+
+    Returns how many of ``n`` drivers within +-0.5 % of the radius
+    GEOSEARCH (same radius) classifies otherwise than haversine, and the
+    largest gap (metres) between Redis's distance, scaled to our sphere,
+    and the exact one: the rounding of positions to the geohash.
+    """
+    rng = random.Random(seed)
+    centre = LatLng(4.0511, 9.7043)
+    radius = 3.0
+    points = {
+        f"p{i}": destination_point(centre, rng.uniform(0, 360), radius * rng.uniform(0.995, 1.005))
+        for i in range(n)
+    }
+    client.geoadd(key, [v for name, p in points.items() for v in (p.lng, p.lat, name)])
+    inside = set(
+        client.geosearch(key, longitude=centre.lng, latitude=centre.lat, radius=radius, unit="km")
+    )
+    exact = {name for name, p in points.items() if haversine_km(centre, p) <= radius}
+    hits = client.geosearch(
+        key, longitude=centre.lng, latitude=centre.lat, radius=radius * 2, unit="km", withdist=True
+    )
+    scale = REDIS_EARTH_RADIUS_KM / EARTH_RADIUS_KM
+    worst_m = max(
+        abs(float(d) / scale - haversine_km(centre, points[name])) * 1000 for name, d in hits
+    )
+    client.delete(key)
+    return {
+        "geo_edge_disagreements": len(inside ^ exact),
+        "geo_edge_drivers": n,
+        "geo_scaled_max_error_m": round(worst_m, 3),
+    }
+
+
+def _memory_rides(n_drivers: int, rides: int, seed: int) -> float:
+    """Rides per second of the same commands on the in-memory ports, one process."""
+    rng = random.Random(seed)
+    service = DispatchService(pricing=douala_config())
+    for i in range(n_drivers):
+        service.driver_online(f"m{i}", "taxi_jaune", douala_point(rng))
+    t = time.perf_counter()
+    for i in range(rides):
+        order = service.create_order(
+            f"mc{i}", douala_point(rng), douala_point(rng), "taxi_jaune", "CASH"
+        )
+        driver = order.offered_to
+        assert driver is not None
+        service.accept(driver, order.id)
+        service.arrived(driver, order.id, operator_id="bench")
+        service.start_trip(driver, order.id)
+        service.complete_trip(driver, order.id)
+        assert service.get_order(Actor.operator("bench"), order.id).state == "done"
+    return rides / (time.perf_counter() - t)
+
+
+def _moved(status: Any, point: Any) -> Any:
+    return attrs.evolve(status, position=point)
+
+
+def run(options: Options) -> SuiteReport:
+    """Ride cycles on 1, 2, 4 workers; query and update against raw redis-py; memory."""
+    if MISSING is not None:
+        return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=MISSING)])
+    n_drivers = options.n or (2_000 if options.quick else 20_000)
+    rides = 120 if options.quick else 2_000
+    settings = RedisSettings(url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}")
+    storage = RedisStorage(settings)
+    try:
+        storage.ping()
+    except Exception as exc:
+        reason = f"no Redis at {REDIS_URL}: {exc}"
+        return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=reason)])
+    example = _example()
+    rows: list[Row] = []
+    memory: dict[str, int] = {}
+    edge: dict[str, float] = {}
+    client: Any = storage.client
+    try:
+        progress(f"redis: {n_drivers} drivers online")
+        example.put_drivers_online(settings, n_drivers, options.seed)
+        for workers in (1, 2, 4):
+            progress(f"redis: {rides} rides on {workers} worker(s)")
+            per_s = _ride_cycle(example, settings, workers, rides)
+            rows.append(
+                Row(
+                    f"{OURS_REDIS}/{workers}worker{'s' if workers > 1 else ''}",
+                    "ride_cycle",
+                    1e6 / per_s,
+                    extra={"rides_per_s": round(per_s)},
+                )
+            )
+        progress("redis: the same rides in memory, one process")
+        per_s = _memory_rides(n_drivers, min(rides, 500), options.seed)
+        rows.append(
+            Row(
+                "vtc_dispatch/memory",
+                "ride_cycle",
+                1e6 / per_s,
+                extra={"rides_per_s": round(per_s)},
+            )
+        )
+
+        rng = random.Random(options.seed)
+        points = [douala_point(rng) for _ in range(500 if options.quick else 2_000)]
+        geo_key = settings.key("g", "taxi_jaune")
+        drivers = storage.drivers
+        t = time.perf_counter()
+        for p in points:
+            drivers.nearest_available(p, 1, 3.0, ("taxi_jaune",))
+        ours_query = (time.perf_counter() - t) / len(points) * 1e6
+        t = time.perf_counter()
+        for p in points:
+            client.geosearch(
+                geo_key,
+                longitude=p.lng,
+                latitude=p.lat,
+                radius=3.0,
+                unit="km",
+                sort="ASC",
+                count=1,
+                withdist=True,
+            )
+        raw_query = (time.perf_counter() - t) / len(points) * 1e6
+        statuses = [drivers.get(f"drv-{i}") for i in range(len(points))]
+        t = time.perf_counter()
+        for status, p in zip(statuses, points, strict=True):
+            drivers.put(_moved(status, p))
+        ours_update = (time.perf_counter() - t) / len(points) * 1e6
+        t = time.perf_counter()
+        for i, p in enumerate(points):
+            client.geoadd(geo_key, (p.lng, p.lat, f"drv-{i}"))
+        raw_update = (time.perf_counter() - t) / len(points) * 1e6
+        rows += [
+            Row(OURS_REDIS, "query", ours_query),
+            Row("redis", "query", raw_query),
+            Row(OURS_REDIS, "update", ours_update),
+            Row("redis", "update", raw_update),
+        ]
+        add_ratios(rows, OURS_REDIS)
+        edge = _geo_edge(client, settings.key("bench-edge"), options.seed)
+
+        per_driver = sum(
+            int(client.memory_usage(settings.key("d", f"drv-{i}")) or 0) for i in range(200)
+        ) / 200 + int(client.memory_usage(geo_key) or 0) / max(1, int(client.zcard(geo_key)))
+        order_keys = list(client.scan_iter(match=settings.key("o", "*"), count=1000))[:200]
+        per_order = sum(int(client.memory_usage(k) or 0) for k in order_keys) / max(
+            1, len(order_keys)
+        )
+        customer_sets = list(client.scan_iter(match=settings.key("oc", "*"), count=1000))[:200]
+        per_order += sum(int(client.memory_usage(k) or 0) for k in customer_sets) / max(
+            1, len(customer_sets)
+        )
+        memory = {
+            "bytes_per_driver": round(per_driver),
+            "bytes_per_finished_order": round(per_order),
+        }
+    except redis.RedisError as exc:
+        rows.append(Row(OURS_REDIS, "ride_cycle", skipped=f"Redis failed: {exc}"))
+    finally:
+        storage.clear()
+    return SuiteReport(
+        suite="redis",
+        params={
+            "n_drivers": n_drivers,
+            "rides": rides,
+            "quick": options.quick,
+            "seed": options.seed,
+            **memory,
+            **edge,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        rows=rows,
+    )

@@ -1,0 +1,82 @@
+"""Four worker processes share one Redis: every order ends once, no driver on two rides.
+
+A worker is killed with SIGKILL while its offers are live: the others
+expire those offers, and a replacement worker takes its orders over to
+their end.  Real Redis, real processes (examples/redis_workers.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import redis_support
+
+from vtc_dispatch.fsm import RideState
+from vtc_dispatch_redis import RedisSettings, RedisStorage
+
+# Imported as a module (not run as a path) so that the spawned workers can import it too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+EXAMPLE: Any = importlib.import_module("redis_workers")
+WORKERS, DRIVERS, ORDERS = 4, 2000, 5000
+ANSWER_S = 0.4
+
+
+def live_offers(storage: RedisStorage, worker: int, share: int) -> dict[str, str]:
+    """Order id -> driver offered, for the worker's orders waiting on an offer."""
+    offers = {}
+    for n in range(share):
+        found = storage.orders.find("customer", f"c-{worker}-{n}", active=True, limit=1)
+        if found and found[0].state == RideState.SEARCHING and found[0].offered_to:
+            offers[found[0].id] = found[0].offered_to
+    return offers
+
+
+def test_four_workers_one_killed_every_order_ends_once() -> None:
+    redis_support.need_redis()
+    settings = RedisSettings(
+        url=redis_support.REDIS_URL,
+        prefix=redis_support.fresh_prefix(),
+        claim_s=1.0,
+        reservation_lease_s=2.0,
+    )
+    storage = RedisStorage(settings)
+    processes: list[Any] = []
+    try:
+        EXAMPLE.put_drivers_online(settings, DRIVERS, 7)
+        processes, results = EXAMPLE.start_workers(
+            settings, WORKERS, ORDERS, seed=7, answer_s=ANSWER_S
+        )
+        victim = WORKERS - 1
+        share = ORDERS // WORKERS
+        offers: dict[str, str] = {}
+        give_up = time.monotonic() + 120
+        while not offers and time.monotonic() < give_up:
+            time.sleep(0.5)
+            offers = live_offers(storage, victim, share)
+        assert offers, "the worker to kill never had a live offer"
+        os.kill(processes[victim].pid, signal.SIGKILL)
+        offers = live_offers(storage, victim, share)  # what it left behind
+        assert offers
+        time.sleep(ANSWER_S * 3 + settings.claim_s)  # the other workers' expire_due runs
+        for order_id, driver in offers.items():
+            order = storage.orders.get(order_id)
+            # Expired by another worker: offered to someone else, or the search ended.
+            assert driver in order.tried, (order_id, driver, order.state, order.offered_to)
+        ended: Counter[str] = Counter()
+        for _ in range(WORKERS - 1):
+            ended.update(results.get(timeout=300)[1])
+        replacement = EXAMPLE.work(settings, victim, share, seed=8, answer_s=ANSWER_S)
+        assert replacement["taken_over"] > 0
+        assert EXAMPLE.check(settings, WORKERS, ORDERS) == []
+        assert ended[RideState.DONE] + replacement[RideState.DONE] > ORDERS // 2
+    finally:
+        for process in processes:
+            process.kill()
+        storage.clear()
