@@ -12,15 +12,18 @@ set before each event (no wall time anywhere).  The events are:
 * the pool's deadlines: after each command that may create one, the
   engine asks ``orders.next_deadline()`` and puts an event at that instant
   that calls ``expire_due`` (the simulation clock is the scheduler);
-* drivers' answers, scheduled when their phone receives the ``offer``
-  message and dropped when an ``offer_withdrawn`` comes first;
+* drivers' answers, scheduled when the service sends an offer
+  (:class:`~vtc_dispatch.events.OfferSent`) and dropped when the offer is
+  withdrawn or expires first;
 * positions of drivers on a ride only, one every ``tracking.interval_s``
   on the way to the pickup and on the trip (a zigzag around the straight
   line whose length is the road distance), then ``arrived``,
   ``start_trip`` after boarding, ``complete_trip``.
 
-The simulated phones are the service's :class:`~vtc_dispatch.ports.Notifier`:
-drivers and customers react to the wire messages a real app receives.
+Drivers and customers react to the service's domain events (through
+:meth:`~vtc_dispatch.service.DispatchService.subscribe`), the facts the
+wire messages of a real app are made from; the service runs with a
+:class:`~vtc_dispatch.memory.NullNotifier`, so it builds no message.
 """
 
 from __future__ import annotations
@@ -33,11 +36,21 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import IO, Any
 
-from pydantic import BaseModel
-
-from vtc_dispatch.errors import InvalidTransition, OfferExpired, OfferWithdrawn, PricingUnavailable
+from vtc_dispatch.errors import InvalidTransition, PricingUnavailable
+from vtc_dispatch.errors import OfferExpired as OfferOver
+from vtc_dispatch.errors import OfferWithdrawn as OfferTaken
+from vtc_dispatch.events import (
+    DriverAssigned,
+    Event,
+    NoDriverFound,
+    OfferExpired,
+    OfferSent,
+    OfferWithdrawn,
+    OrderCancelled,
+    TripCompleted,
+)
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.memory import ManualClock
+from vtc_dispatch.memory import ManualClock, NullNotifier
 from vtc_dispatch.order import Actor
 from vtc_dispatch.ports import RouteEstimator, StraightLineEstimator
 from vtc_dispatch.service import DispatchService
@@ -51,7 +64,6 @@ from vtc_dispatch.sim.eventlog import (
 )
 from vtc_dispatch.sim.kpis import Observations, SimResult, Timing, compute_kpis
 from vtc_dispatch.sim.scenario import Scenario
-from vtc_dispatch.wire import Recipient
 
 __all__ = ["Simulation"]
 
@@ -205,48 +217,63 @@ class _Driver:
         self.rides = 0
 
 
-class _Phones:
-    """The service's notifier: each message goes to the simulated app that receives it."""
+class _Listener:
+    """The service's subscriber: each domain event goes to the simulated people it concerns.
+
+    The events are the facts the wire messages are made from (an app would
+    receive ``offer`` for :class:`OfferSent`...); the service runs with a
+    :class:`~vtc_dispatch.memory.NullNotifier`, so it builds no message.
+    Time spent here is the simulation's, not the service's.
+    """
 
     def __init__(self, sim: Simulation) -> None:
         self._sim = sim
-        self._driver: dict[str, Callable[[_Driver, Any], None]] = {
-            "offer": sim._on_offer,
-            "offer_withdrawn": sim._on_offer_withdrawn,
-            "order_cancelled": sim._on_driver_order_cancelled,
-            "trip_completed": sim._on_driver_trip_completed,
-        }
-        self._customer: dict[str, Callable[[_Request, Any], None]] = {
-            "driver_assigned": sim._on_driver_assigned,
-            "no_driver_found": sim._on_no_driver,
-            "order_cancelled": sim._on_order_cancelled,
-            "trip_completed": sim._on_trip_completed,
+        self._routes: dict[type, Callable[[Any], None]] = {
+            OfferSent: self._offer,
+            OfferWithdrawn: self._withdrawn,
+            OfferExpired: self._withdrawn,
+            DriverAssigned: self._assigned,
+            NoDriverFound: self._no_driver,
+            OrderCancelled: self._cancelled,
+            TripCompleted: self._completed,
         }
 
-    def send(self, recipient: Recipient, message: BaseModel) -> None:
-        """See :class:`~vtc_dispatch.ports.Notifier`.
+    def __call__(self, event: Event) -> None:
+        route = self._routes.get(type(event))
+        if route is None:
+            return
+        t0 = time.perf_counter()
+        route(event)
+        self._sim._in_handlers += time.perf_counter() - t0
 
-        Messages nobody simulates (positions for the customer...) return at
-        once; the time spent in the others is the simulation's, not the service's.
-        """
-        kind: str = message.type  # type: ignore[attr-defined]
+    def _request(self, customer_id: str, order_id: str) -> _Request:
+        request = self._sim._customers[customer_id]
+        if request.order_id is None:  # the answer to create_order is on its way
+            request.order_id = order_id
+        return request
+
+    def _offer(self, event: OfferSent) -> None:
+        self._sim._on_offer(self._sim._drivers[event.driver_id], event)
+
+    def _withdrawn(self, event: OfferWithdrawn | OfferExpired) -> None:
+        self._sim._on_offer_withdrawn(self._sim._drivers[event.driver_id], event)
+
+    def _assigned(self, event: DriverAssigned) -> None:
+        self._sim._on_driver_assigned(self._request(event.customer_id, event.order_id), event)
+
+    def _no_driver(self, event: NoDriverFound) -> None:
+        self._sim._on_no_driver(self._request(event.customer_id, event.order_id), event)
+
+    def _cancelled(self, event: OrderCancelled) -> None:
         sim = self._sim
-        if recipient.role == "driver":
-            on_driver = self._driver.get(kind)
-            if on_driver is None:
-                return
-            t0 = time.perf_counter()
-            on_driver(sim._drivers[recipient.id], message)
-        else:
-            on_customer = self._customer.get(kind)
-            if on_customer is None or recipient.role != "customer":
-                return
-            t0 = time.perf_counter()
-            request = sim._customers[recipient.id]
-            if request.order_id is None:  # the answer to create_order is on its way
-                request.order_id = message.order_id  # type: ignore[attr-defined]
-            on_customer(request, message)
-        sim._in_handlers += time.perf_counter() - t0
+        if event.driver_id is not None:
+            sim._on_driver_order_cancelled(sim._drivers[event.driver_id], event)
+        sim._on_order_cancelled(self._request(event.customer_id, event.order_id), event)
+
+    def _completed(self, event: TripCompleted) -> None:
+        sim = self._sim
+        sim._on_driver_trip_completed(sim._drivers[event.driver_id], event)
+        sim._on_trip_completed(self._request(event.customer_id, event.order_id), event)
 
 
 class Simulation:
@@ -274,14 +301,14 @@ class Simulation:
         self.seed = scenario.seed if seed is None else seed
         config = scenario.dispatch_config()
         self.clock = ManualClock(scenario.start)
-        self._phones = _Phones(self)
+        self._listener = _Listener(self)
         counter = iter(range(1, 1 << 62))
         self.service = DispatchService(
             pricing=config.pricing,
             settings=config.service,
             pool=config.pool,
             clock=self.clock,
-            notifier=self._phones,
+            notifier=NullNotifier(),
             new_order_id=lambda: f"o{next(counter)}",
         )
         self._replay = decider if isinstance(decider, ReplayDecider) else None
@@ -299,6 +326,7 @@ class Simulation:
             )
             model = RecordingDecider(model, self._writer)
         self.decider = model
+        self.service.subscribe(self._listener)
         pricer = self.service.pricer
         city_id = pricer.city_at(scenario.city.center_point)
         city = pricer.config.cities[city_id]
@@ -592,7 +620,7 @@ class Simulation:
             )
 
     def _on_offer_withdrawn(self, driver: _Driver, message: Any) -> None:
-        if message.reason == "expired":
+        if isinstance(message, OfferExpired):
             self._obs.offers_expired += 1
         if driver.offer == message.order_id:
             driver.offer = None
@@ -609,7 +637,7 @@ class Simulation:
             else:
                 self._obs.rejects += 1
                 self._call(self.service.reject, driver.id, order_id)
-        except (OfferExpired, OfferWithdrawn):
+        except (OfferOver, OfferTaken):
             self._obs.answers_too_late += 1
         self._watch_deadlines()
 
@@ -630,15 +658,14 @@ class Simulation:
         driver = self._drivers[message.driver_id]
         if request.assigned_us is None:
             request.assigned_us = self._now_us
-            request.eta_s = float(message.eta_s)
+            request.eta_s = message.eta_s
         request.driver = driver
         driver.request = request
         driver.offer = None
         driver.token += 1
         driver.busy_since = self._now_us
         self._obs.count(self._now_us, busy=1)
-        position = LatLng(message.position.lat, message.position.lng)
-        self._drive(driver, position, request.plan.pickup, _APPROACH)
+        self._drive(driver, message.driver_position, request.plan.pickup, _APPROACH)
         assert request.order_id is not None
         after_s = self.decider.withdraw(self._now_us, driver.id, request.order_id)
         if after_s is not None:
@@ -696,7 +723,7 @@ class Simulation:
         driver.busy_us += self._now_us - driver.busy_since
         self._obs.count(self._now_us, busy=-1)
         if driver.going_off:
-            # Not from inside a message handler: the service is still publishing.
+            # Not from inside an event handler: the service is still publishing.
             self._push(self._now_us, _SHIFT_END, driver, driver.shift_end_us)
 
     def _withdraw(self, driver: _Driver, token: int) -> None:
@@ -709,7 +736,7 @@ class Simulation:
         self._call(
             self.service.cancel, Actor.driver(driver.id), request.order_id, "driver withdrew"
         )
-        if driver.request is request:  # requeued: the order_cancelled message did not come
+        if driver.request is request:  # requeued: no OrderCancelled came
             self._end_ride(driver)
         self._watch_deadlines()
 
@@ -719,7 +746,7 @@ class Simulation:
             self._end_ride(driver)
 
     def _on_driver_trip_completed(self, driver: _Driver, message: Any) -> None:
-        driver.earnings += message.amount
+        driver.earnings += message.fare.amount
         driver.rides += 1
 
     def _on_order_cancelled(self, request: _Request, message: Any) -> None:
@@ -728,7 +755,7 @@ class Simulation:
         self._finish(request, f"cancelled_by_{message.cancelled_by}")
 
     def _on_trip_completed(self, request: _Request, message: Any) -> None:
-        request.fare = message.amount
+        request.fare = message.fare.amount
         self._finish(request, "done")
 
 
