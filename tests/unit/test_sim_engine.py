@@ -238,6 +238,22 @@ def test_same_seed_same_run_other_seed_other_run() -> None:
     assert first.kpis != other.kpis
 
 
+def test_other_dispatch_settings_see_the_same_customers() -> None:
+    logs = []
+    for pool in ({"max_waiting_time_s": 10}, {"max_waiting_time_s": 60, "mode": "batch"}):
+        log = io.StringIO()
+        scenario = small_scenario(
+            requests_per_day=400, drivers=15, dispatch__pool={"default": pool}
+        )
+        simulate(scenario, seed=4, event_log=log)
+        logs.append(_log_records(log.getvalue()))
+    requests = [[r for r in records if r["k"] in ("request", "shift")] for records in logs]
+    assert len(requests[0]) > 300
+    assert requests[0] == requests[1]
+    outcomes = [[r["outcome"] for r in records if r["k"] == "outcome"] for records in logs]
+    assert outcomes[0] != outcomes[1]  # the settings did change something
+
+
 def test_runs_are_the_same_in_processes_with_other_hash_seeds() -> None:
     code = (
         "import json, sys; sys.path.insert(0, 'tests/property');"
