@@ -15,6 +15,7 @@ SUITES: dict[str, str] = {
     "service": "bench.service",
     "pool": "bench.pool",
     "redis": "bench.redis_dispatch",
+    "sim": "bench.sim",
 }
 """Suite name -> module defining ``run(options: Options) -> SuiteReport``.
 

@@ -1,4 +1,7 @@
-"""The ``vtc-dispatch`` command; for now a demo of the in-memory driver index around Douala.
+"""The ``vtc-dispatch`` command: ``simulate`` (the default) and ``demo``.
+
+``vtc-dispatch`` alone simulates a day of dispatch in Douala
+(:mod:`vtc_dispatch.sim.cli`); ``demo`` shows the in-memory driver index:
 
 >>> main(["demo", "--drivers", "200", "--seed", "7", "--nearest", "2"])  # doctest: +ELLIPSIS
 200 drivers online within 15 km of Douala (seed 7)
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng, destination_point, initial_bearing_deg
+from vtc_dispatch.sim import cli as sim_cli
 
 __all__ = ["main"]
 
@@ -63,10 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--type", dest="vehicle_type", default="confort", choices=VEHICLE_TYPES)
     demo.add_argument("--radius-km", type=float, default=3.0, help="search radius")
     demo.add_argument("--nearest", type=int, default=5, help="how many drivers to list")
+    simulate = sim_cli.add_parser(sub)
     args = parser.parse_args(argv)
-    if args.command in (None, "demo"):
+    if args.command in (None, "simulate"):
         if args.command is None:
-            args = demo.parse_args([])
+            args = simulate.parse_args([])
+        return sim_cli.run(args, simulate)
+    if args.command == "demo":
         if args.drivers < 0 or args.nearest < 0 or not args.radius_km >= 0.0:
             parser.error("--drivers, --nearest and --radius-km must be >= 0")
         _demo(args.drivers, args.seed, args.vehicle_type, args.radius_km, args.nearest)

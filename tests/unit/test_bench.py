@@ -144,6 +144,7 @@ def test_too_small_n_is_a_usage_error() -> None:
         ("pricing", {"quote_all", "quote", "final_fare"}),
         ("service", {"ride_cycle", "search", "create_order", "track_20_points"}),
         ("pool", {"offer_decision", "expire_due"}),
+        ("sim", {"request"}),
     ],
 )
 def test_other_suites_report_our_ops_as_json(suite: str, ops: set[str]) -> None:
@@ -155,3 +156,19 @@ def test_other_suites_report_our_ops_as_json(suite: str, ops: set[str]) -> None:
     ours = _rows(report, OURS)
     assert ops <= set(ours)
     assert all(_is_positive_number(ours[op]["us_per_op"]) for op in ops)
+
+
+def test_sim_suite_splits_our_time_and_measures_or_skips_ridepy() -> None:
+    done = _run_bench("sim", "--json", "--quick", "--n", "400")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["params"]["requests_per_day"] == 400
+    ours = _rows(report, OURS)["request"]
+    assert ours["requests"] > 0
+    assert ours["service_us"] + ours["sim_us"] == pytest.approx(ours["us_per_op"], rel=0.01)
+    (peer,) = _rows(report, "ridepy").values()
+    assert ("us_per_op" in peer) != ("skipped" in peer), peer
+    if "us_per_op" in peer:
+        assert ours["ratios"]["ridepy"] == pytest.approx(
+            peer["us_per_op"] / ours["us_per_op"], rel=0.02, abs=0.01
+        )

@@ -57,6 +57,7 @@ def test_wheel_holds_the_core_and_every_adapter_package(wheel: zipfile.ZipFile) 
     missing = _expected_files() - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
     assert "vtc_dispatch/py.typed" in names
+    assert "vtc_dispatch/sim/scenarios/douala.yaml" in names  # the default scenario
     strays = [n for n in names if n.startswith(("tests/", "bench/", "src/", "adapters/", "README"))]
     assert strays == []
 
