@@ -58,6 +58,8 @@ class RedisSettings(BaseModel):
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     claim_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
     """How long a due order handed to one worker by ``with_live_offer`` is hidden from others."""
+    stall_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    """An order searching without any offer for this long is handed out again (worker died)."""
     reservation_lease_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
     """A driver reserved for an order that no saved order confirms is freed after this."""
     stream_maxlen: Annotated[int, Field(ge=100)] = 100_000

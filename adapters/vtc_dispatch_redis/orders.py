@@ -12,7 +12,8 @@ Keys (``P`` is the prefix):
 * ``P:dl`` sorted set: order id -> next deadline (microseconds since the
   epoch) of orders with live offers; ``P:cl`` sorted set: order id -> until
   when a worker holds it, ``P:cw`` hash: order id -> which worker (see
-  :meth:`RedisOrderRepository.with_live_offer`).
+  :meth:`RedisOrderRepository.with_live_offer`); ``P:stall`` sorted set:
+  order id -> when (Redis time, ms) it was saved searching without an offer.
 
 Every write is one script, so a save changes the order, its indexes and
 its deadline together or not at all; it also confirms the reservations of
@@ -80,11 +81,16 @@ local function index(p, id, n, customer, old_driver, driver, active)
     end
   end
 end
-local function deadline(p, id, at)
+local function deadline(p, id, at, stalled)
   if at ~= '' then
     redis.call('ZADD', p .. ':dl', at, id)
   else
     redis.call('ZREM', p .. ':dl', id)
+  end
+  if stalled == '1' then
+    redis.call('ZADD', p .. ':stall', now_ms(), id)
+  else
+    redis.call('ZREM', p .. ':stall', id)
   end
   redis.call('ZREM', p .. ':cl', id)
   redis.call('HDEL', p .. ':cw', id)
@@ -92,7 +98,8 @@ end
 """
 )
 
-# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers
+# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers,
+# stalled
 _ADD = (
     _INDEXES
     + """
@@ -104,13 +111,13 @@ redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[3], 'n', n, 'c', ARGV[5], 'r', ARG
 hold(p, id, '', ARGV[8])
 redis.call('ZADD', p .. ':oc:' .. ARGV[5], n, id)
 index(p, id, n, ARGV[5], '', ARGV[6], ARGV[4])
-deadline(p, id, ARGV[7])
+deadline(p, id, ARGV[7], ARGV[9])
 return 1
 """
 )
 
 # KEYS[1] order hash; ARGV prefix, id, expected version, data, active, driver, deadline,
-# held drivers
+# held drivers, stalled
 _SAVE = (
     _INDEXES
     + """
@@ -122,7 +129,7 @@ local v = tonumber(cur[1]) + 1
 redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[4], 'r', ARGV[6], 'h', ARGV[8])
 hold(p, id, cur[5] or '', ARGV[8])
 index(p, id, cur[2], cur[3], cur[4], ARGV[6], ARGV[5])
-deadline(p, id, ARGV[7])
+deadline(p, id, ARGV[7], ARGV[9])
 return v
 """
 )
@@ -155,12 +162,14 @@ end
 return out
 """
 
-# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer
-_CLAIM = """
+# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer, stall grace (ms)
+_CLAIM = (
+    HOLD_LUA
+    + """
 local p = ARGV[1]
 local due = tonumber(ARGV[2])
 local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do
+local function claim(id)
   local held = redis.call('ZSCORE', p .. ':cl', id)
   if (not held) or tonumber(held) <= due or redis.call('HGET', p .. ':cw', id) == ARGV[4] then
     local r = redis.call('HMGET', p .. ':o:' .. id, 'v', 'd')
@@ -172,8 +181,14 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do
     end
   end
 end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do claim(id) end
+local stalled_before = now_ms() - tonumber(ARGV[5])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. ':stall', '-inf', stalled_before)) do
+  if not redis.call('ZSCORE', KEYS[1], id) then claim(id) end
+end
 return out
 """
+)
 
 
 def _decode_pairs(flat: list[str]) -> list[Order]:
@@ -187,7 +202,13 @@ class RedisOrderRepository:
     handed to one repository (one worker) at a time and hidden from the
     others for ``settings.claim_s`` (in the time of ``due_by``), until a
     save of the order clears the claim; the claiming repository itself
-    still sees it.  Several workers calling ``expire_due`` thus
+    still sees it.
+
+    It also hands out *stalled* orders: searching without any offer for
+    more than ``settings.stall_s`` (Redis's clock).  The service saves an
+    order twice in some commands (the offer dropped, then the next one
+    made); a worker dying in between leaves such an order, which
+    ``expire_due`` then offers again.  Several workers calling ``expire_due`` thus
     share the work instead of colliding, and the orders of a worker that
     died are handed to another one once the claim runs out.
     """
@@ -202,12 +223,13 @@ class RedisOrderRepository:
         self._claim = client.register_script(_CLAIM)
         self._claim_for = timedelta(seconds=settings.claim_s)
         self._claimer = uuid.uuid4().hex
+        self._stall_ms = round(settings.stall_s * 1000)
 
     def _key(self, order_id: str) -> str:
         return f"{self._p}:o:{order_id}"
 
     @staticmethod
-    def _fields(order: Order) -> tuple[str, str, str, str, str]:
+    def _fields(order: Order) -> tuple[str, str, str, str, str, str]:
         deadline = order.next_deadline
         held = [o.driver_id for o in order.offers]
         if order.driver_id is not None and order.state in _DRIVER_HELD:
@@ -218,6 +240,7 @@ class RedisOrderRepository:
             order.driver_id or "",
             "" if deadline is None else str(to_us(deadline)),
             "\x1f".join(held),
+            "1" if order.state == RideState.SEARCHING and not order.offers else "0",
         )
 
     def get(self, order_id: str) -> Order:
@@ -230,20 +253,21 @@ class RedisOrderRepository:
 
     def add(self, order: Order) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline, held = self._fields(order)
+        data, active, driver, deadline, held, stalled = self._fields(order)
+        args = [self._p, order.id, data, active, order.customer_id, driver, deadline, held, stalled]
         with guarded(f"adding order {order.id!r}"):
-            added = self._add(
-                keys=[self._key(order.id)],
-                args=[self._p, order.id, data, active, order.customer_id, driver, deadline, held],
-            )
+            added = self._add(keys=[self._key(order.id)], args=args)
         if not added:
             raise ConcurrencyConflict(f"order {order.id!r} already exists")
         return _evolve_version(order, 1)
 
     def save(self, order: Order, expected_version: int) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline, held = self._fields(order)
-        args = [self._p, order.id, str(expected_version), data, active, driver, deadline, held]
+        data, active, driver, deadline, held, stalled = self._fields(order)
+        args = [
+            *(self._p, order.id, str(expected_version), data, active, driver, deadline),
+            *(held, stalled),
+        ]
         with guarded(f"saving order {order.id!r}"):
             result = int(self._save(keys=[self._key(order.id)], args=args))
         if result == -1:
@@ -286,7 +310,9 @@ class RedisOrderRepository:
         due = to_us(due_by)
         until = to_us(due_by + self._claim_for)
         with guarded("claiming the due offers"):
-            flat = self._claim(keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer])
+            flat = self._claim(
+                keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer, self._stall_ms]
+            )
         return _decode_pairs(flat)
 
     def next_deadline(self) -> datetime | None:

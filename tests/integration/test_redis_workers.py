@@ -72,7 +72,9 @@ def test_four_workers_one_killed_every_order_ends_once() -> None:
         ended: Counter[str] = Counter()
         for _ in range(WORKERS - 1):
             ended.update(results.get(timeout=300)[1])
-        replacement = EXAMPLE.work(settings, victim, share, seed=8, answer_s=ANSWER_S)
+        replacement = EXAMPLE.work(
+            settings, victim, share, seed=8, answer_s=ANSWER_S, take_over=True
+        )
         assert replacement["taken_over"] > 0
         assert EXAMPLE.check(settings, WORKERS, ORDERS) == []
         assert ended[RideState.DONE] + replacement[RideState.DONE] > ORDERS // 2
