@@ -3,7 +3,8 @@
 ``ride_cycle`` (impl ``vtc_dispatch_redis/<n>workers``) is 1e6 / the
 aggregate rides per second: each worker orders rides and plays their
 drivers (accept, arrive, start, complete) through the service on the
-Redis ports (examples/redis_workers.py), all starting at once.
+Redis ports (examples/redis_workers.py), all starting at once; wire
+messages go to the streams from a background thread (``stream_background``).
 ``vtc_dispatch/memory`` runs the same commands in one process on the
 in-memory ports: the core's own share of a ride.  ``query`` (nearest
 available driver within 3 km) and ``update`` (a driver's new position)
@@ -143,7 +144,10 @@ def run(options: Options) -> SuiteReport:
         return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=MISSING)])
     n_drivers = options.n or (2_000 if options.quick else 20_000)
     rides = 120 if options.quick else 2_000
-    settings = RedisSettings(url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}")
+    # Messages go to the streams from a background thread, in batches (stream_background).
+    settings = RedisSettings(
+        url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}", stream_background=True
+    )
     storage = RedisStorage(settings)
     try:
         storage.ping()

@@ -62,6 +62,8 @@ class RedisSettings(BaseModel):
     """An order searching without any offer for this long is handed out again (worker died)."""
     reservation_lease_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
     """A driver reserved for an order that no saved order confirms is freed after this."""
+    stream_background: bool = False
+    """Append messages to the streams from a background thread, in batches (see the notifier)."""
     stream_maxlen: Annotated[int, Field(ge=100)] = 100_000
     """Approximate length kept in each message stream (older entries are trimmed)."""
 

@@ -253,3 +253,20 @@ def test_an_order_left_searching_without_an_offer_is_offered_again() -> None:
     service.expire_due()
     resumed = service.orders.get(order.id)
     assert (resumed.state, resumed.offered_to) == ("searching", "brice")
+
+
+def test_background_streams_append_every_message_in_order() -> None:
+    storage = redis_support.fresh_storage(stream_background=True)
+    clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    orders = []
+    for i in range(20):
+        service.driver_online(f"d{i}", "taxi_jaune", destination_point(AKWA, 18 * i, 0.5))
+    for i in range(20):
+        orders.append(service.create_order(f"c{i}", AKWA, DEIDO, "taxi_jaune", "CASH"))
+        service.accept(orders[-1].offered_to or "", orders[-1].id)
+    storage.notifier.flush()
+    client: Any = storage.client
+    sent = [(f["to"], f["type"]) for _, f in client.xrange(storage.settings.key("s", "customer"))]
+    assert sent == [(f"c{i}", "driver_assigned") for i in range(20)]
+    assert len(client.xrange(storage.settings.key("s", "driver"))) == 20
