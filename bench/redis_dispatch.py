@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from bench.common import Options, Row, SuiteReport, add_ratios, douala_point, progress
+from vtc_dispatch.errors import StorageUnavailable
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import Actor
@@ -148,10 +149,10 @@ def run(options: Options) -> SuiteReport:
     settings = RedisSettings(
         url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}", stream_background=True
     )
-    storage = RedisStorage(settings)
     try:
+        storage = RedisStorage(settings)
         storage.ping()
-    except Exception as exc:
+    except StorageUnavailable as exc:
         reason = f"no Redis at {REDIS_URL}: {exc}"
         return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=reason)])
     example = _example()

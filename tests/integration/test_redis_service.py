@@ -152,14 +152,30 @@ def test_a_due_order_goes_to_one_worker_until_its_claim_runs_out() -> None:
     assert [o.id for o in second.orders.with_live_offer(due + timedelta(seconds=10))] == [order.id]
 
 
-def test_redis_down_is_storage_unavailable_and_nothing_is_written() -> None:
+def test_redis_down_is_storage_unavailable() -> None:
     from vtc_dispatch_redis import RedisStorage
 
-    storage = RedisStorage.from_url("redis://127.0.0.1:1/0", prefix="nowhere", retries=0)
-    with pytest.raises(StorageUnavailable, match="Redis failed while reading order 'o1'"):
-        storage.orders.get("o1")
-    with pytest.raises(StorageUnavailable, match="reserving driver 'd'"):
-        storage.drivers.reserve("d", "o1")
+    with pytest.raises(
+        StorageUnavailable, match=r"Redis failed while connecting to redis://127\.0\.0\.1:1/0"
+    ):
+        RedisStorage.from_url("redis://127.0.0.1:1/0", prefix="nowhere", retries=0)
+
+
+def test_redis_gone_midway_is_storage_unavailable_and_nothing_is_half_written() -> None:
+    storage = redis_support.fresh_storage(retries=0)
+    t0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    storage.drivers.put(DriverStatus("d", "taxi_jaune", AKWA, True, t0))
+    connection: Any = storage.client.connection
+    real_port = connection.port
+    connection.disconnect()
+    connection.port = 1  # Redis "moves away"
+    try:
+        with pytest.raises(StorageUnavailable, match="reserving driver 'd'"):
+            storage.drivers.reserve("d", "o1")
+    finally:
+        connection.port = real_port
+    assert storage.drivers.get("d").order_id is None  # the reservation did not happen
+    assert storage.drivers.reserve("d", "o1")
 
 
 def test_positions_beyond_redis_geo_latitudes_are_refused() -> None:
