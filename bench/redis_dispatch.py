@@ -225,15 +225,23 @@ def run(options: Options) -> SuiteReport:
         edge = _geo_edge(client, settings.key("bench-edge"), options.seed)
 
         per_driver = sum(
-            int(client.memory_usage(settings.key("d", f"drv-{i}")) or 0) for i in range(200)
-        ) / 200 + int(client.memory_usage(geo_key) or 0) / max(1, int(client.zcard(geo_key)))
+            int(client.memory_usage(settings.key("d", f"drv-{i}"), samples=0) or 0)
+            for i in range(200)
+        ) / 200 + int(client.memory_usage(geo_key, samples=0) or 0) / max(
+            1, int(client.zcard(geo_key))
+        )
         order_keys = list(client.scan_iter(match=settings.key("o", "*"), count=1000))[:200]
-        per_order = sum(int(client.memory_usage(k) or 0) for k in order_keys) / max(
+        per_order = sum(int(client.memory_usage(k, samples=0) or 0) for k in order_keys) / max(
             1, len(order_keys)
         )
         customer_sets = list(client.scan_iter(match=settings.key("oc", "*"), count=1000))[:200]
-        per_order += sum(int(client.memory_usage(k) or 0) for k in customer_sets) / max(
+        per_order += sum(int(client.memory_usage(k, samples=0) or 0) for k in customer_sets) / max(
             1, len(customer_sets)
+        )
+        # The driver's history holds the order too: its share of those sets.
+        driver_sets = list(client.scan_iter(match=settings.key("od", "*"), count=1000))[:200]
+        per_order += sum(int(client.memory_usage(k, samples=0) or 0) for k in driver_sets) / max(
+            1, sum(int(client.zcard(k)) for k in driver_sets)
         )
         memory = {
             "bytes_per_driver": round(per_driver),
