@@ -24,7 +24,9 @@ dying between two of its commands leaves no driver held for nothing.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -34,7 +36,7 @@ import redis
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import Order
-from vtc_dispatch_redis.codec import decode_order, encode_order
+from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
 from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
 from vtc_dispatch_redis.drivers import HOLD_LUA
 
@@ -191,8 +193,8 @@ return out
 )
 
 
-def _decode_pairs(flat: list[str]) -> list[Order]:
-    return [decode_order(flat[i + 1], version=int(flat[i])) for i in range(0, len(flat), 2)]
+_CACHED = 4096
+"""Orders kept decoded per repository: orders are immutable, so (id, version) names one."""
 
 
 class RedisOrderRepository:
@@ -224,6 +226,26 @@ class RedisOrderRepository:
         self._claim_for = timedelta(seconds=settings.claim_s)
         self._claimer = uuid.uuid4().hex
         self._stall_ms = round(settings.stall_s * 1000)
+        self._decoded: OrderedDict[str, Order] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def _remember(self, order: Order) -> Order:
+        with self._cache_lock:
+            self._decoded[order.id] = order
+            self._decoded.move_to_end(order.id)
+            if len(self._decoded) > _CACHED:
+                self._decoded.popitem(last=False)
+        return order
+
+    def _decode(self, version: str, data: str) -> Order:
+        """The stored order; decoding (the costly part of a read) is skipped for a known version."""
+        known = self._decoded.get(json_id(data))
+        if known is not None and known.version == int(version):
+            return known
+        return self._remember(decode_order(data, version=int(version)))
+
+    def _decode_pairs(self, flat: list[str]) -> list[Order]:
+        return [self._decode(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
     def _key(self, order_id: str) -> str:
         return f"{self._p}:o:{order_id}"
@@ -249,7 +271,10 @@ class RedisOrderRepository:
             version, data = self._client.hmget(self._key(order_id), ["v", "d"])
         if version is None:
             raise NotFound(f"no order {order_id!r}")
-        return decode_order(cast(str, data), version=int(version))
+        known = self._decoded.get(order_id)
+        if known is not None and known.version == int(version):
+            return known
+        return self._remember(decode_order(cast(str, data), version=int(version)))
 
     def add(self, order: Order) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
@@ -259,7 +284,7 @@ class RedisOrderRepository:
             added = self._add(keys=[self._key(order.id)], args=args)
         if not added:
             raise ConcurrencyConflict(f"order {order.id!r} already exists")
-        return _evolve_version(order, 1)
+        return self._remember(_evolve_version(order, 1))
 
     def save(self, order: Order, expected_version: int) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
@@ -277,7 +302,7 @@ class RedisOrderRepository:
                 f"order {order.id!r} is at version {-2 - result},"
                 f" not {expected_version}: reload and retry"
             )
-        return _evolve_version(order, result)
+        return self._remember(_evolve_version(order, result))
 
     def find(
         self,
@@ -303,7 +328,7 @@ class RedisOrderRepository:
             keys, mode = [every], "ended"
         with guarded(f"finding the orders of {role} {party_id!r}"):
             flat = self._find(keys=keys, args=[self._p, offset, limit, mode, live])
-        return _decode_pairs(flat)
+        return self._decode_pairs(flat)
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`; claims what it returns (above)."""
@@ -313,7 +338,7 @@ class RedisOrderRepository:
             flat = self._claim(
                 keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer, self._stall_ms]
             )
-        return _decode_pairs(flat)
+        return self._decode_pairs(flat)
 
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
