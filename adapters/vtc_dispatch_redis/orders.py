@@ -4,7 +4,8 @@ Keys (``P`` is the prefix):
 
 * ``P:o:<id>`` hash: ``v`` version, ``d`` the order (:mod:`.codec` JSON),
   ``n`` creation sequence, ``c`` customer, ``r`` driver, ``h`` the drivers
-  it holds (live offers, the assigned driver until the ride ends);
+  it holds (live offers, and ``=`` with the assigned driver until the ride
+  ends);
 * ``P:oseq`` counter giving each new order its sequence;
 * ``P:oc:<customer>`` / ``P:od:<driver>`` sorted sets of order ids by
   sequence (history, newest first), ``P:ac:<customer>`` / ``P:ad:<driver>``
@@ -16,8 +17,10 @@ Keys (``P`` is the prefix):
   order id -> when (Redis time, ms) it was saved searching without an offer.
 
 Every write is one script, so a save changes the order, its indexes and
-its deadline together or not at all; it also confirms the reservations of
-the drivers the order holds and frees those it no longer holds (see
+its deadline together or not at all; it refuses (ConcurrencyConflict,
+nothing written) to make the order hold a driver whom another order holds
+or nobody reserved, confirms the reservations of the drivers the order
+holds and frees those it no longer holds (see
 :class:`~vtc_dispatch_redis.drivers.RedisDriverRegistry`), so a worker
 dying between two of its commands leaves no driver held for nothing.
 """
@@ -48,9 +51,23 @@ _DRIVER_HELD = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PR
 _INDEXES = (
     HOLD_LUA
     + """
+-- Held entries: a driver id for a live offer, '=' and the id for the assigned driver.
+local function taken(p, id, old, new)
+  local before = {}
+  for e in string.gmatch(old, '[^\\31]+') do before[e] = true end
+  for e in string.gmatch(new, '[^\\31]+') do
+    if not before[e] then
+      local d = string.gsub(e, '^=', '')
+      local o = redis.call('HGET', p .. ':d:' .. d, 'o')
+      if o and o ~= id then return {d, o} end
+    end
+  end
+  return nil
+end
 local function hold(p, id, old, new)
   local keep = {}
-  for d in string.gmatch(new, '[^\\31]+') do
+  for e in string.gmatch(new, '[^\\31]+') do
+    local d = string.gsub(e, '^=', '')
     keep[d] = true
     local k = p .. ':d:' .. d
     if redis.call('HGET', k, 'o') == id then
@@ -58,7 +75,8 @@ local function hold(p, id, old, new)
       redis.call('ZREM', p .. ':lease', d)
     end
   end
-  for d in string.gmatch(old, '[^\\31]+') do
+  for e in string.gmatch(old, '[^\\31]+') do
+    local d = string.gsub(e, '^=', '')
     if not keep[d] and redis.call('HGET', p .. ':d:' .. d, 'o') == id then
       free_driver(p, d)
     end
@@ -107,6 +125,8 @@ _ADD = (
     + """
 local p, id = ARGV[1], ARGV[2]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local clash = taken(p, id, '', ARGV[8])
+if clash then return clash end
 local n = redis.call('INCR', p .. ':oseq')
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[3], 'n', n, 'c', ARGV[5], 'r', ARGV[6],
   'h', ARGV[8])
@@ -127,6 +147,8 @@ local p, id = ARGV[1], ARGV[2]
 local cur = redis.call('HMGET', KEYS[1], 'v', 'n', 'c', 'r', 'h')
 if not cur[1] then return -1 end
 if cur[1] ~= ARGV[3] then return -2 - tonumber(cur[1]) end
+local clash = taken(p, id, cur[5] or '', ARGV[8])
+if clash then return clash end
 local v = tonumber(cur[1]) + 1
 redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[4], 'r', ARGV[6], 'h', ARGV[8])
 hold(p, id, cur[5] or '', ARGV[8])
@@ -255,7 +277,7 @@ class RedisOrderRepository:
         deadline = order.next_deadline
         held = [o.driver_id for o in order.offers]
         if order.driver_id is not None and order.state in _DRIVER_HELD:
-            held.append(order.driver_id)
+            held.append("=" + order.driver_id)
         return (
             encode_order(order),
             "1" if order.is_active else "0",
@@ -282,6 +304,7 @@ class RedisOrderRepository:
         args = [self._p, order.id, data, active, order.customer_id, driver, deadline, held, stalled]
         with guarded(f"adding order {order.id!r}"):
             added = self._add(keys=[self._key(order.id)], args=args)
+        _refuse_taken(order, added)
         if not added:
             raise ConcurrencyConflict(f"order {order.id!r} already exists")
         return self._remember(_evolve_version(order, 1))
@@ -294,7 +317,9 @@ class RedisOrderRepository:
             *(held, stalled),
         ]
         with guarded(f"saving order {order.id!r}"):
-            result = int(self._save(keys=[self._key(order.id)], args=args))
+            reply = self._save(keys=[self._key(order.id)], args=args)
+        _refuse_taken(order, reply)
+        result = int(reply)
         if result == -1:
             raise NotFound(f"no order {order.id!r}")
         if result < -1:
@@ -345,6 +370,16 @@ class RedisOrderRepository:
         with guarded("reading the next deadline"):
             first: Any = self._client.zrange(f"{self._p}:dl", 0, 0, withscores=True)
         return from_us(first[0][1]) if first else None
+
+
+def _refuse_taken(order: Order, reply: Any) -> None:
+    """A save that would give the order a driver another order holds stores nothing."""
+    if isinstance(reply, list):
+        driver, holder = reply
+        raise ConcurrencyConflict(
+            f"order {order.id!r} cannot hold driver {driver!r}:"
+            f" {'nobody reserved them' if holder == '' else f'order {holder!r} holds them'}"
+        )
 
 
 def _evolve_version(order: Order, version: int) -> Order:

@@ -286,3 +286,20 @@ def test_background_streams_append_every_message_in_order() -> None:
     sent = [(f["to"], f["type"]) for _, f in client.xrange(storage.settings.key("s", "customer"))]
     assert sent == [(f"c{i}", "driver_assigned") for i in range(20)]
     assert len(client.xrange(storage.settings.key("s", "driver"))) == 20
+
+
+def test_a_driver_held_by_another_order_cannot_be_assigned() -> None:
+    storage = redis_support.fresh_storage()
+    clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
+    first = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    # A worker refusing for amadou released him, then died before saving the order.
+    storage.drivers.release("amadou", first.id)
+    second = service.create_order("paul", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert second.offered_to == "amadou"
+    with pytest.raises(ConcurrencyConflict, match=f"order '{second.id}' holds them"):
+        service.accept("amadou", first.id)
+    assert service.orders.get(first.id).state == "searching"
+    assert service.accept("amadou", second.id).driver_id == "amadou"
+    assert storage.drivers.get("amadou").order_id == second.id
