@@ -3,7 +3,8 @@
 ``ride_cycle`` (impl ``vtc_dispatch_redis/<n>workers``) is 1e6 / the
 aggregate rides per second: each worker orders rides and plays their
 drivers (accept, arrive, start, complete) through the service on the
-Redis ports (examples/redis_workers.py), all starting at once.
+Redis ports (examples/redis_workers.py), all starting at once; wire
+messages go to the streams from a background thread (``stream_background``).
 ``vtc_dispatch/memory`` runs the same commands in one process on the
 in-memory ports: the core's own share of a ride.  ``query`` (nearest
 available driver within 3 km) and ``update`` (a driver's new position)
@@ -27,6 +28,7 @@ from typing import Any
 import attrs
 
 from bench.common import Options, Row, SuiteReport, add_ratios, douala_point, progress
+from vtc_dispatch.errors import StorageUnavailable
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import Actor
@@ -143,11 +145,14 @@ def run(options: Options) -> SuiteReport:
         return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=MISSING)])
     n_drivers = options.n or (2_000 if options.quick else 20_000)
     rides = 120 if options.quick else 2_000
-    settings = RedisSettings(url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}")
-    storage = RedisStorage(settings)
+    # Messages go to the streams from a background thread, in batches (stream_background).
+    settings = RedisSettings(
+        url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}", stream_background=True
+    )
     try:
+        storage = RedisStorage(settings)
         storage.ping()
-    except Exception as exc:
+    except StorageUnavailable as exc:
         reason = f"no Redis at {REDIS_URL}: {exc}"
         return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=reason)])
     example = _example()
@@ -220,15 +225,23 @@ def run(options: Options) -> SuiteReport:
         edge = _geo_edge(client, settings.key("bench-edge"), options.seed)
 
         per_driver = sum(
-            int(client.memory_usage(settings.key("d", f"drv-{i}")) or 0) for i in range(200)
-        ) / 200 + int(client.memory_usage(geo_key) or 0) / max(1, int(client.zcard(geo_key)))
+            int(client.memory_usage(settings.key("d", f"drv-{i}"), samples=0) or 0)
+            for i in range(200)
+        ) / 200 + int(client.memory_usage(geo_key, samples=0) or 0) / max(
+            1, int(client.zcard(geo_key))
+        )
         order_keys = list(client.scan_iter(match=settings.key("o", "*"), count=1000))[:200]
-        per_order = sum(int(client.memory_usage(k) or 0) for k in order_keys) / max(
+        per_order = sum(int(client.memory_usage(k, samples=0) or 0) for k in order_keys) / max(
             1, len(order_keys)
         )
         customer_sets = list(client.scan_iter(match=settings.key("oc", "*"), count=1000))[:200]
-        per_order += sum(int(client.memory_usage(k) or 0) for k in customer_sets) / max(
+        per_order += sum(int(client.memory_usage(k, samples=0) or 0) for k in customer_sets) / max(
             1, len(customer_sets)
+        )
+        # The driver's history holds the order too: its share of those sets.
+        driver_sets = list(client.scan_iter(match=settings.key("od", "*"), count=1000))[:200]
+        per_order += sum(int(client.memory_usage(k, samples=0) or 0) for k in driver_sets) / max(
+            1, sum(int(client.zcard(k)) for k in driver_sets)
         )
         memory = {
             "bytes_per_driver": round(per_driver),

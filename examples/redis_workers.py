@@ -15,7 +15,6 @@ Run it from the repository root (Redis at ``VTC_REDIS_URL`` or
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import multiprocessing
 import os
@@ -77,73 +76,85 @@ def work(
     answer_s: float = 0.4,
     start_at: float | None = None,
     customers: str = "c",
+    take_over: bool = False,
 ) -> Counter[str]:
     """Order ``n_orders`` rides for customers ``<customers>-<worker>-<n>``; play them to the end.
 
     ``answers`` are the shares of offers accepted, refused and left to
-    expire.  Orders of these customers still active (left by a worker
-    that died) are taken over first.  ``start_at`` (``time.time()``)
-    makes several workers start together.  Returns the final states counted.
+    expire.  With ``take_over``, the orders of these customers still
+    active (left by a worker that died) are taken over first.
+    ``start_at`` (``time.time()``) makes several workers start together.
+    Returns the final states counted.
     """
     service = service_for(settings, answer_s)
-    if start_at is not None:
-        time.sleep(max(0.0, start_at - time.time()))
     rng = random.Random(seed * 1000 + worker)
     ended: Counter[str] = Counter()
-    live: dict[str, str] = {}  # order id -> customer
+    # Order id -> the order as this worker last saw it (None: read it again).
+    live: dict[str, Order | None] = {}
     ignored: set[tuple[str, str]] = set()
     wake: dict[str, datetime] = {}
     created = 0
     next_expiry = 0.0
-    for n in range(n_orders):
-        found = service.current_order(Actor.customer(f"{customers}-{worker}-{n}"))
-        if found is not None:
-            live[found.id] = found.customer_id
-            created = n + 1
-        elif service.history(Actor.customer(f"{customers}-{worker}-{n}")):
-            created = n + 1
+    if take_over:
+        for n in range(n_orders):
+            customer = Actor.customer(f"{customers}-{worker}-{n}")
+            found = service.current_order(customer)
+            if found is not None:
+                live[found.id] = None
+            if found is not None or service.history(customer):
+                created = n + 1
     ended["taken_over"] = len(live)
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
     while created < n_orders or live:
         while created < n_orders and len(live) < in_flight:
-            customer = f"{customers}-{worker}-{created}"
             order = service.create_order(
-                customer, around(rng, 5.0), around(rng, 5.0), "taxi_jaune", "CASH"
+                f"{customers}-{worker}-{created}",
+                around(rng, 5.0),
+                around(rng, 5.0),
+                "taxi_jaune",
+                "CASH",
             )
-            live[order.id] = customer
+            live[order.id] = order
             created += 1
         if time.monotonic() >= next_expiry:  # every worker looks, a few times per answer time
             retry_conflicts(service.expire_due)
             next_expiry = time.monotonic() + answer_s / 4
         now = datetime.now(UTC)
-        for order_id in list(live):
+        for order_id, last_seen in list(live.items()):
             if wake.get(order_id, now) > now:
                 continue  # its driver lets the offer expire: nothing to do before
             try:
-                order = retry_conflicts(
-                    functools.partial(step, service, order_id, rng, ignored, answers, cancel_share)
-                )
+                if last_seen is None or order_id in wake:
+                    wake.pop(order_id, None)
+                    last_seen = service.orders.get(order_id)  # noqa: PLW2901
+                order = step(service, last_seen, rng, ignored, answers, cancel_share)
             except DispatchError:
-                continue  # an offer taken or expired meanwhile: look again next round
+                live[order_id] = None  # changed by another worker meanwhile: read it again
+                continue
             if order.state in ENDED:
                 ended[order.state] += 1
                 del live[order_id]
-            elif (order.id, order.offered_to) in ignored and order.offer_expires_at is not None:
+                continue
+            # Searching without an offer: between two saves of another worker.
+            live[order_id] = order if order.offered_to or order.driver_id else None
+            if (order.id, order.offered_to) in ignored and order.offer_expires_at is not None:
                 wake[order_id] = order.offer_expires_at
         if live:
-            time.sleep(0.002)
+            time.sleep(0.001)
     return ended
 
 
 def step(
     service: DispatchService,
-    order_id: str,
+    order: Order,
     rng: random.Random,
     ignored: set[tuple[str, str]],
     answers: tuple[float, float, float],
     cancel_share: float,
 ) -> Order:
-    """Move one order on by what its customer or driver does now."""
-    order = service.orders.get(order_id)
+    """Move one order on by what its customer or driver does now (``order`` as last seen)."""
+    order_id = order.id
     if order.state == RideState.SEARCHING and order.offered_to is not None:
         driver = order.offered_to
         if (order_id, driver) in ignored:

@@ -47,7 +47,14 @@ from vtc_dispatch.ports import RouteEstimate
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare, PriceChange
 from vtc_dispatch.tracking import Flag, Track, TrackPoint, TrackPolicy
 
-__all__ = ["CodecError", "decode_order", "decode_progress", "encode_order", "encode_progress"]
+__all__ = [
+    "CodecError",
+    "decode_order",
+    "decode_progress",
+    "encode_order",
+    "encode_progress",
+    "json_id",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MACHINES: dict[str, StateMachine] = {m.name: m for m in (RIDE, FREIGHT, DELIVERY)}
@@ -251,6 +258,15 @@ def _unfinal(v: Json) -> FinalFare | None:
         duration_min=Decimal(v[8]),
         changes=_unchanges(v[9]),
     )
+
+
+def json_id(text: str) -> str:
+    """The id of the order stored as ``text``, without decoding the rest (it comes first).
+
+    >>> json_id('["ord-1","alice"]')
+    'ord-1'
+    """
+    return str(json.JSONDecoder().raw_decode(text, 1)[0])
 
 
 def encode_order(order: Order) -> str:

@@ -150,9 +150,18 @@ end
 local skip = {}
 for i = 7 + n, #ARGV do skip[ARGV[i]] = true end
 local out = {}
+local radius, wanted = tonumber(ARGV[4]), tonumber(ARGV[5])
 for _, vt in ipairs(types) do
-  local found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
-    'BYRADIUS', ARGV[4], 'km', 'ASC', 'COUNT', ARGV[5])
+  -- GEOSEARCH sorts every member within the radius: in a dense city, look
+  -- close first and widen only when too few are found.
+  local r = math.min(radius, 0.5)
+  local found
+  while true do
+    found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
+      'BYRADIUS', r, 'km', 'ASC', 'COUNT', wanted)
+    if #found >= wanted or r >= radius then break end
+    r = math.min(radius, r * 4)
+  end
   for _, id in ipairs(found) do
     if not skip[id] then
       local pos = redis.call('HMGET', p .. ':d:' .. id, 'lat', 'lng')

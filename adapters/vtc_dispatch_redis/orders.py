@@ -4,7 +4,8 @@ Keys (``P`` is the prefix):
 
 * ``P:o:<id>`` hash: ``v`` version, ``d`` the order (:mod:`.codec` JSON),
   ``n`` creation sequence, ``c`` customer, ``r`` driver, ``h`` the drivers
-  it holds (live offers, the assigned driver until the ride ends);
+  it holds (live offers, and ``=`` with the assigned driver until the ride
+  ends);
 * ``P:oseq`` counter giving each new order its sequence;
 * ``P:oc:<customer>`` / ``P:od:<driver>`` sorted sets of order ids by
   sequence (history, newest first), ``P:ac:<customer>`` / ``P:ad:<driver>``
@@ -12,18 +13,23 @@ Keys (``P`` is the prefix):
 * ``P:dl`` sorted set: order id -> next deadline (microseconds since the
   epoch) of orders with live offers; ``P:cl`` sorted set: order id -> until
   when a worker holds it, ``P:cw`` hash: order id -> which worker (see
-  :meth:`RedisOrderRepository.with_live_offer`).
+  :meth:`RedisOrderRepository.with_live_offer`); ``P:stall`` sorted set:
+  order id -> when (Redis time, ms) it was saved searching without an offer.
 
 Every write is one script, so a save changes the order, its indexes and
-its deadline together or not at all; it also confirms the reservations of
-the drivers the order holds and frees those it no longer holds (see
+its deadline together or not at all; it refuses (ConcurrencyConflict,
+nothing written) to make the order hold a driver whom another order holds
+or nobody reserved, confirms the reservations of the drivers the order
+holds and frees those it no longer holds (see
 :class:`~vtc_dispatch_redis.drivers.RedisDriverRegistry`), so a worker
 dying between two of its commands leaves no driver held for nothing.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -33,7 +39,7 @@ import redis
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import Order
-from vtc_dispatch_redis.codec import decode_order, encode_order
+from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
 from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
 from vtc_dispatch_redis.drivers import HOLD_LUA
 
@@ -45,9 +51,23 @@ _DRIVER_HELD = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PR
 _INDEXES = (
     HOLD_LUA
     + """
+-- Held entries: a driver id for a live offer, '=' and the id for the assigned driver.
+local function taken(p, id, old, new)
+  local before = {}
+  for e in string.gmatch(old, '[^\\31]+') do before[e] = true end
+  for e in string.gmatch(new, '[^\\31]+') do
+    if not before[e] then
+      local d = string.gsub(e, '^=', '')
+      local o = redis.call('HGET', p .. ':d:' .. d, 'o')
+      if o and o ~= id then return {d, o} end
+    end
+  end
+  return nil
+end
 local function hold(p, id, old, new)
   local keep = {}
-  for d in string.gmatch(new, '[^\\31]+') do
+  for e in string.gmatch(new, '[^\\31]+') do
+    local d = string.gsub(e, '^=', '')
     keep[d] = true
     local k = p .. ':d:' .. d
     if redis.call('HGET', k, 'o') == id then
@@ -55,7 +75,8 @@ local function hold(p, id, old, new)
       redis.call('ZREM', p .. ':lease', d)
     end
   end
-  for d in string.gmatch(old, '[^\\31]+') do
+  for e in string.gmatch(old, '[^\\31]+') do
+    local d = string.gsub(e, '^=', '')
     if not keep[d] and redis.call('HGET', p .. ':d:' .. d, 'o') == id then
       free_driver(p, d)
     end
@@ -80,11 +101,16 @@ local function index(p, id, n, customer, old_driver, driver, active)
     end
   end
 end
-local function deadline(p, id, at)
+local function deadline(p, id, at, stalled)
   if at ~= '' then
     redis.call('ZADD', p .. ':dl', at, id)
   else
     redis.call('ZREM', p .. ':dl', id)
+  end
+  if stalled == '1' then
+    redis.call('ZADD', p .. ':stall', now_ms(), id)
+  else
+    redis.call('ZREM', p .. ':stall', id)
   end
   redis.call('ZREM', p .. ':cl', id)
   redis.call('HDEL', p .. ':cw', id)
@@ -92,25 +118,28 @@ end
 """
 )
 
-# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers
+# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers,
+# stalled
 _ADD = (
     _INDEXES
     + """
 local p, id = ARGV[1], ARGV[2]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local clash = taken(p, id, '', ARGV[8])
+if clash then return clash end
 local n = redis.call('INCR', p .. ':oseq')
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[3], 'n', n, 'c', ARGV[5], 'r', ARGV[6],
   'h', ARGV[8])
 hold(p, id, '', ARGV[8])
 redis.call('ZADD', p .. ':oc:' .. ARGV[5], n, id)
 index(p, id, n, ARGV[5], '', ARGV[6], ARGV[4])
-deadline(p, id, ARGV[7])
+deadline(p, id, ARGV[7], ARGV[9])
 return 1
 """
 )
 
 # KEYS[1] order hash; ARGV prefix, id, expected version, data, active, driver, deadline,
-# held drivers
+# held drivers, stalled
 _SAVE = (
     _INDEXES
     + """
@@ -118,11 +147,13 @@ local p, id = ARGV[1], ARGV[2]
 local cur = redis.call('HMGET', KEYS[1], 'v', 'n', 'c', 'r', 'h')
 if not cur[1] then return -1 end
 if cur[1] ~= ARGV[3] then return -2 - tonumber(cur[1]) end
+local clash = taken(p, id, cur[5] or '', ARGV[8])
+if clash then return clash end
 local v = tonumber(cur[1]) + 1
 redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[4], 'r', ARGV[6], 'h', ARGV[8])
 hold(p, id, cur[5] or '', ARGV[8])
 index(p, id, cur[2], cur[3], cur[4], ARGV[6], ARGV[5])
-deadline(p, id, ARGV[7])
+deadline(p, id, ARGV[7], ARGV[9])
 return v
 """
 )
@@ -155,12 +186,14 @@ end
 return out
 """
 
-# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer
-_CLAIM = """
+# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer, stall grace (ms)
+_CLAIM = (
+    HOLD_LUA
+    + """
 local p = ARGV[1]
 local due = tonumber(ARGV[2])
 local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do
+local function claim(id)
   local held = redis.call('ZSCORE', p .. ':cl', id)
   if (not held) or tonumber(held) <= due or redis.call('HGET', p .. ':cw', id) == ARGV[4] then
     local r = redis.call('HMGET', p .. ':o:' .. id, 'v', 'd')
@@ -172,12 +205,18 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do
     end
   end
 end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do claim(id) end
+local stalled_before = now_ms() - tonumber(ARGV[5])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. ':stall', '-inf', stalled_before)) do
+  if not redis.call('ZSCORE', KEYS[1], id) then claim(id) end
+end
 return out
 """
+)
 
 
-def _decode_pairs(flat: list[str]) -> list[Order]:
-    return [decode_order(flat[i + 1], version=int(flat[i])) for i in range(0, len(flat), 2)]
+_CACHED = 4096
+"""Orders kept decoded per repository: orders are immutable, so (id, version) names one."""
 
 
 class RedisOrderRepository:
@@ -187,7 +226,13 @@ class RedisOrderRepository:
     handed to one repository (one worker) at a time and hidden from the
     others for ``settings.claim_s`` (in the time of ``due_by``), until a
     save of the order clears the claim; the claiming repository itself
-    still sees it.  Several workers calling ``expire_due`` thus
+    still sees it.
+
+    It also hands out *stalled* orders: searching without any offer for
+    more than ``settings.stall_s`` (Redis's clock).  The service saves an
+    order twice in some commands (the offer dropped, then the next one
+    made); a worker dying in between leaves such an order, which
+    ``expire_due`` then offers again.  Several workers calling ``expire_due`` thus
     share the work instead of colliding, and the orders of a worker that
     died are handed to another one once the claim runs out.
     """
@@ -202,22 +247,44 @@ class RedisOrderRepository:
         self._claim = client.register_script(_CLAIM)
         self._claim_for = timedelta(seconds=settings.claim_s)
         self._claimer = uuid.uuid4().hex
+        self._stall_ms = round(settings.stall_s * 1000)
+        self._decoded: OrderedDict[str, Order] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def _remember(self, order: Order) -> Order:
+        with self._cache_lock:
+            self._decoded[order.id] = order
+            self._decoded.move_to_end(order.id)
+            if len(self._decoded) > _CACHED:
+                self._decoded.popitem(last=False)
+        return order
+
+    def _decode(self, version: str, data: str) -> Order:
+        """The stored order; decoding (the costly part of a read) is skipped for a known version."""
+        known = self._decoded.get(json_id(data))
+        if known is not None and known.version == int(version):
+            return known
+        return self._remember(decode_order(data, version=int(version)))
+
+    def _decode_pairs(self, flat: list[str]) -> list[Order]:
+        return [self._decode(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
     def _key(self, order_id: str) -> str:
         return f"{self._p}:o:{order_id}"
 
     @staticmethod
-    def _fields(order: Order) -> tuple[str, str, str, str, str]:
+    def _fields(order: Order) -> tuple[str, str, str, str, str, str]:
         deadline = order.next_deadline
         held = [o.driver_id for o in order.offers]
         if order.driver_id is not None and order.state in _DRIVER_HELD:
-            held.append(order.driver_id)
+            held.append("=" + order.driver_id)
         return (
             encode_order(order),
             "1" if order.is_active else "0",
             order.driver_id or "",
             "" if deadline is None else str(to_us(deadline)),
             "\x1f".join(held),
+            "1" if order.state == RideState.SEARCHING and not order.offers else "0",
         )
 
     def get(self, order_id: str) -> Order:
@@ -226,26 +293,33 @@ class RedisOrderRepository:
             version, data = self._client.hmget(self._key(order_id), ["v", "d"])
         if version is None:
             raise NotFound(f"no order {order_id!r}")
-        return decode_order(cast(str, data), version=int(version))
+        known = self._decoded.get(order_id)
+        if known is not None and known.version == int(version):
+            return known
+        return self._remember(decode_order(cast(str, data), version=int(version)))
 
     def add(self, order: Order) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline, held = self._fields(order)
+        data, active, driver, deadline, held, stalled = self._fields(order)
+        args = [self._p, order.id, data, active, order.customer_id, driver, deadline, held, stalled]
         with guarded(f"adding order {order.id!r}"):
-            added = self._add(
-                keys=[self._key(order.id)],
-                args=[self._p, order.id, data, active, order.customer_id, driver, deadline, held],
-            )
+            added = self._add(keys=[self._key(order.id)], args=args)
+        _refuse_taken(order, added)
         if not added:
             raise ConcurrencyConflict(f"order {order.id!r} already exists")
-        return _evolve_version(order, 1)
+        return self._remember(_evolve_version(order, 1))
 
     def save(self, order: Order, expected_version: int) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline, held = self._fields(order)
-        args = [self._p, order.id, str(expected_version), data, active, driver, deadline, held]
+        data, active, driver, deadline, held, stalled = self._fields(order)
+        args = [
+            *(self._p, order.id, str(expected_version), data, active, driver, deadline),
+            *(held, stalled),
+        ]
         with guarded(f"saving order {order.id!r}"):
-            result = int(self._save(keys=[self._key(order.id)], args=args))
+            reply = self._save(keys=[self._key(order.id)], args=args)
+        _refuse_taken(order, reply)
+        result = int(reply)
         if result == -1:
             raise NotFound(f"no order {order.id!r}")
         if result < -1:
@@ -253,7 +327,7 @@ class RedisOrderRepository:
                 f"order {order.id!r} is at version {-2 - result},"
                 f" not {expected_version}: reload and retry"
             )
-        return _evolve_version(order, result)
+        return self._remember(_evolve_version(order, result))
 
     def find(
         self,
@@ -279,21 +353,33 @@ class RedisOrderRepository:
             keys, mode = [every], "ended"
         with guarded(f"finding the orders of {role} {party_id!r}"):
             flat = self._find(keys=keys, args=[self._p, offset, limit, mode, live])
-        return _decode_pairs(flat)
+        return self._decode_pairs(flat)
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`; claims what it returns (above)."""
         due = to_us(due_by)
         until = to_us(due_by + self._claim_for)
         with guarded("claiming the due offers"):
-            flat = self._claim(keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer])
-        return _decode_pairs(flat)
+            flat = self._claim(
+                keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer, self._stall_ms]
+            )
+        return self._decode_pairs(flat)
 
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with guarded("reading the next deadline"):
             first: Any = self._client.zrange(f"{self._p}:dl", 0, 0, withscores=True)
         return from_us(first[0][1]) if first else None
+
+
+def _refuse_taken(order: Order, reply: Any) -> None:
+    """A save that would give the order a driver another order holds stores nothing."""
+    if isinstance(reply, list):
+        driver, holder = reply
+        raise ConcurrencyConflict(
+            f"order {order.id!r} cannot hold driver {driver!r}:"
+            f" {'nobody reserved them' if holder == '' else f'order {holder!r} holds them'}"
+        )
 
 
 def _evolve_version(order: Order, version: int) -> Order:

@@ -28,7 +28,8 @@ __all__ = ["RedisStorage"]
 class RedisStorage:
     """The Redis ports of one prefix; :meth:`ports` gives them as DispatchService arguments.
 
-    Nothing connects until the first command.  ``DispatchService(pricing=...,
+    It connects when built (StorageUnavailable if Redis does not answer).
+    ``DispatchService(pricing=...,
     **storage.ports())`` makes a service whose state lives in Redis: run it
     in as many worker processes as needed, each with its own storage.
     """

@@ -13,6 +13,11 @@ message is not lost while one restarts.  Streams are trimmed to about
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+from typing import Any
+
 import redis
 from pydantic import BaseModel
 
@@ -31,31 +36,79 @@ def stream_name(settings: RedisSettings, role: str) -> str:
 class RedisStreamNotifier:
     """A :class:`~vtc_dispatch.ports.Notifier` appending each message to its stream.
 
-    A Redis failure raises :class:`~vtc_dispatch.errors.TransportUnavailable`
-    (the service has saved its state by then).
+    By default each :meth:`send` appends at once, and a Redis failure
+    raises :class:`~vtc_dispatch.errors.TransportUnavailable` (the service
+    has saved its state by then).  With ``settings.stream_background``,
+    :meth:`send` queues the message and returns (as the port recommends);
+    a background thread appends what is queued in one pipelined round
+    trip, in order, retrying while Redis is away.  Messages still queued
+    when the process is killed are lost (the state is saved regardless);
+    :meth:`flush` waits until the queue is empty.
     """
 
     def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
         self._client = client
         self._settings = settings
         self._maxlen = settings.stream_maxlen
-        self._streams: dict[str, str] = {}
+        self._streams: dict[Any, Any] = {}
+        self._queue: deque[tuple[str, dict[Any, Any]]] = deque()
+        self._wake = threading.Condition()
+        self._busy = False
+        self._thread: threading.Thread | None = None
+        self._background = settings.stream_background
 
-    def send(self, recipient: Recipient, message: BaseModel) -> None:
-        """See :class:`~vtc_dispatch.ports.Notifier`."""
+    def _entry(self, recipient: Recipient, message: BaseModel) -> tuple[str, dict[Any, Any]]:
         stream = self._streams.get(recipient.role)
         if stream is None:
             stream = self._streams[recipient.role] = stream_name(self._settings, recipient.role)
         kind = getattr(message, "type", type(message).__name__)
+        return stream, {"to": recipient.id, "type": str(kind), "json": message.model_dump_json()}
+
+    def send(self, recipient: Recipient, message: BaseModel) -> None:
+        """See :class:`~vtc_dispatch.ports.Notifier`."""
+        stream, fields = self._entry(recipient, message)
+        if self._background:
+            with self._wake:
+                self._queue.append((stream, fields))
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._drain, name="vtc-redis-streams", daemon=True
+                    )
+                    self._thread.start()
+                self._wake.notify()
+            return
         try:
-            self._client.xadd(
-                stream,
-                {"to": recipient.id, "type": str(kind), "json": message.model_dump_json()},
-                maxlen=self._maxlen,
-                approximate=True,
-            )
+            self._client.xadd(stream, fields, maxlen=self._maxlen, approximate=True)
         except redis.RedisError as exc:
             raise TransportUnavailable(
-                f"could not append a {kind!r} message for {recipient.role} {recipient.id!r}"
-                f" to {stream}: {exc}"
+                f"could not append a {fields['type']!r} message for {recipient.role}"
+                f" {recipient.id!r} to {stream}: {exc}"
             ) from exc
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until every queued message is appended; TransportUnavailable after ``timeout_s``."""
+        with self._wake:
+            if not self._wake.wait_for(lambda: not self._queue and not self._busy, timeout_s):
+                raise TransportUnavailable(
+                    f"{len(self._queue)} messages still queued for Redis after {timeout_s} s"
+                )
+
+    def _drain(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: bool(self._queue))
+                batch = list(self._queue)
+                self._queue.clear()
+                self._busy = True
+            pipe = self._client.pipeline(transaction=False)
+            for stream, fields in batch:
+                pipe.xadd(stream, fields, maxlen=self._maxlen, approximate=True)
+            while True:
+                try:
+                    pipe.execute()
+                    break
+                except redis.RedisError:
+                    time.sleep(0.5)  # Redis away: keep the batch, try again
+            with self._wake:
+                self._busy = False
+                self._wake.notify_all()

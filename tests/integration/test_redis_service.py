@@ -152,14 +152,30 @@ def test_a_due_order_goes_to_one_worker_until_its_claim_runs_out() -> None:
     assert [o.id for o in second.orders.with_live_offer(due + timedelta(seconds=10))] == [order.id]
 
 
-def test_redis_down_is_storage_unavailable_and_nothing_is_written() -> None:
+def test_redis_down_is_storage_unavailable() -> None:
     from vtc_dispatch_redis import RedisStorage
 
-    storage = RedisStorage.from_url("redis://127.0.0.1:1/0", prefix="nowhere", retries=0)
-    with pytest.raises(StorageUnavailable, match="Redis failed while reading order 'o1'"):
-        storage.orders.get("o1")
-    with pytest.raises(StorageUnavailable, match="reserving driver 'd'"):
-        storage.drivers.reserve("d", "o1")
+    with pytest.raises(
+        StorageUnavailable, match=r"Redis failed while connecting to redis://127\.0\.0\.1:1/0"
+    ):
+        RedisStorage.from_url("redis://127.0.0.1:1/0", prefix="nowhere", retries=0)
+
+
+def test_redis_gone_midway_is_storage_unavailable_and_nothing_is_half_written() -> None:
+    storage = redis_support.fresh_storage(retries=0)
+    t0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    storage.drivers.put(DriverStatus("d", "taxi_jaune", AKWA, True, t0))
+    connection: Any = storage.client.connection
+    real_port = connection.port
+    connection.disconnect()
+    connection.port = 1  # Redis "moves away"
+    try:
+        with pytest.raises(StorageUnavailable, match="reserving driver 'd'"):
+            storage.drivers.reserve("d", "o1")
+    finally:
+        connection.port = real_port
+    assert storage.drivers.get("d").order_id is None  # the reservation did not happen
+    assert storage.drivers.reserve("d", "o1")
 
 
 def test_positions_beyond_redis_geo_latitudes_are_refused() -> None:
@@ -234,3 +250,56 @@ def test_saving_an_order_that_no_longer_holds_a_driver_frees_that_driver() -> No
     storage.orders.save(accepted, 1)
     assert (storage.drivers.get("a").order_id, storage.drivers.get("b").order_id) == ("o1", None)
     assert [d for d, _ in storage.drivers.nearest_available(AKWA, 5, 1.0)] == ["b"]
+
+
+def test_an_order_left_searching_without_an_offer_is_offered_again() -> None:
+    import time
+
+    storage = redis_support.fresh_storage(stall_s=0.2)
+    clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
+    service.driver_online("brice", "taxi_jaune", LatLng(4.0560, 9.7080))
+    order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    # A worker dropped amadou's offer, then died before offering the order to the next driver.
+    storage.drivers.release("amadou", order.id)
+    storage.orders.save(attrs.evolve(order, offers=(), tried=frozenset({"amadou"})), 2)
+    assert service.expire_due() == 0
+    time.sleep(0.3)
+    service.expire_due()
+    resumed = service.orders.get(order.id)
+    assert (resumed.state, resumed.offered_to) == ("searching", "brice")
+
+
+def test_background_streams_append_every_message_in_order() -> None:
+    storage = redis_support.fresh_storage(stream_background=True)
+    clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    orders = []
+    for i in range(20):
+        service.driver_online(f"d{i}", "taxi_jaune", destination_point(AKWA, 18 * i, 0.5))
+    for i in range(20):
+        orders.append(service.create_order(f"c{i}", AKWA, DEIDO, "taxi_jaune", "CASH"))
+        service.accept(orders[-1].offered_to or "", orders[-1].id)
+    storage.notifier.flush()
+    client: Any = storage.client
+    sent = [(f["to"], f["type"]) for _, f in client.xrange(storage.settings.key("s", "customer"))]
+    assert sent == [(f"c{i}", "driver_assigned") for i in range(20)]
+    assert len(client.xrange(storage.settings.key("s", "driver"))) == 20
+
+
+def test_a_driver_held_by_another_order_cannot_be_assigned() -> None:
+    storage = redis_support.fresh_storage()
+    clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
+    first = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    # A worker refusing for amadou released him, then died before saving the order.
+    storage.drivers.release("amadou", first.id)
+    second = service.create_order("paul", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert second.offered_to == "amadou"
+    with pytest.raises(ConcurrencyConflict, match=f"order '{second.id}' holds them"):
+        service.accept("amadou", first.id)
+    assert service.orders.get(first.id).state == "searching"
+    assert service.accept("amadou", second.id).driver_id == "amadou"
+    assert storage.drivers.get("amadou").order_id == second.id
