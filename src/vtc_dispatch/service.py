@@ -599,16 +599,20 @@ class DispatchService:
         # choose among a few more.
         wanted = room if ranker is _DISTANCE_FIRST else max(room, _CANDIDATES)
         if now < deadline and room > 0:
-            for radius in settings.radii():
-                found = self.drivers.nearest_available(
-                    order.pickup,
-                    wanted,
-                    radius,
-                    (order.vehicle_type,),
-                    exclude=order.tried,
-                )
-                if found:
-                    break
+            # One query at the widest radius: the `wanted` nearest within a
+            # smaller radius are exactly those of them that lie within it, so
+            # the first step holding any is what widening step by step finds.
+            radii = settings.radii()
+            found = self.drivers.nearest_available(
+                order.pickup,
+                wanted,
+                radii[-1],
+                (order.vehicle_type,),
+                exclude=order.tried,
+            )
+            if found:
+                radius = next(r for r in radii if found[0][1] <= r)
+                found = [(driver_id, km) for driver_id, km in found if km <= radius]
         if not found:
             lifecycle = order.lifecycle.fire(RideEvent.NO_DRIVER, actor="system", at=now)
             order = self.orders.save(evolve(order, lifecycle=lifecycle, offers=()), order.version)

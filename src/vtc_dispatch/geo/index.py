@@ -564,22 +564,37 @@ class DriverIndex:
         sure_counts = dict.fromkeys(self._grids, 0)
         edges: dict[str, list[tuple[_Band, int, int]]] = {vt: [] for vt in self._grids}
         open_types = dict(self._grids)
+        # Half-widths of the circle (outer, inner) at each band boundary: a
+        # boundary is shared by the bands on either side.
+        widths: dict[int, tuple[float, float]] = {}
+
+        def at_boundary(i: int) -> tuple[float, float]:
+            found = widths.get(i)
+            if found is None:
+                lat = min(_HALF_PI, max(-_HALF_PI, (i * row_deg - 90.0) * _RAD))
+                found = widths[i] = (
+                    _cap_half_width_deg(lat, q_lat, outer_angle),
+                    _cap_half_width_deg(lat, q_lat, inner_angle),
+                )
+            return found
+
         for row in rows:
+            if not any(row in grid for grid in open_types.values()):
+                continue
             # The longitude intervals surely inside the circle in this band,
             # and those that may be (its edges), for every type.
+            south_outer, south_inner = at_boundary(row)
+            north_outer, north_inner = at_boundary(row + 1)
             south = max(-_HALF_PI, (row * row_deg - 90.0) * _RAD)
             north = min(_HALF_PI, ((row + 1) * row_deg - 90.0) * _RAD)
             outer = max(
-                _cap_half_width_deg(south, q_lat, outer_angle),
-                _cap_half_width_deg(north, q_lat, outer_angle),
+                south_outer,
+                north_outer,
                 _cap_half_width_deg(peak, q_lat, outer_angle) if south < peak < north else -1.0,
             )
             if outer < 0.0:
                 continue
-            inner = min(
-                _cap_half_width_deg(south, q_lat, inner_angle),
-                _cap_half_width_deg(north, q_lat, inner_angle),
-            )
+            inner = min(south_inner, north_inner)
             inside = _intervals(lng1, inner - _PAD_DEG) if inner > _PAD_DEG else []
             around = _intervals(lng1, outer + _PAD_DEG)
             for vehicle_type, grid in list(open_types.items()):
