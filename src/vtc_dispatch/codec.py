@@ -1,0 +1,648 @@
+"""Orders, ride progress and fare quotes as plain JSON-able data, and back: one stored form.
+
+Every storage adapter keeps the same data (Redis as compact JSON text, the
+Django app in a JSON column), so adding a field to a record changes this
+module only.  The data holds ``str``, ``int``, ``float``, ``bool``,
+``None``, lists and dicts, so :func:`json.dumps` takes it as it is:
+
+* a record is a dict with its ``format`` (:data:`FORMAT`; any other value is
+  refused, never guessed) and its fields by name; the parts inside it
+  (quote, lifecycle, track points, offers, bids...) are positional lists,
+  which are smaller and quicker to build and read than dicts;
+* amounts are :class:`~decimal.Decimal` strings, so nothing is rounded;
+* a UTC time is an integer of microseconds since the epoch (the service's
+  clocks give UTC), any other time its ISO 8601 text with its offset (a
+  naive time stays naive); both read back equal, with the same offset;
+* a quote works its breakdown out lazily (a closure over the pricing
+  configuration); its lines are stored, and the quote read back returns
+  them, so it explains itself the same way without the configuration.
+
+Versions are not part of the data: stores keep them beside (a hash field,
+a column) and give them back to :func:`order_from_data`.  Malformed data
+raises :class:`CodecError` naming the record, the field and the value.
+
+>>> import attrs, json
+>>> from datetime import UTC, datetime
+>>> from vtc_dispatch.fsm import RIDE
+>>> from vtc_dispatch.geo import LatLng
+>>> from vtc_dispatch.order import Order
+>>> from vtc_dispatch.pricing import Pricer, douala_config
+>>> t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+>>> a, b = LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250)
+>>> quote = Pricer(douala_config()).quote(a, b, "taxi_jaune", t0)
+>>> order = Order("o1", "alice", "taxi_jaune", a, b, "CASH", quote, RIDE.start("o1", t0), t0)
+>>> data = json.loads(json.dumps(order_to_data(order)))
+>>> data["format"], data["id"], data["created_at"]
+(2, 'o1', 1795248000000000)
+>>> back = order_from_data(data, version=3)
+>>> back == attrs.evolve(order, version=3), back.quote.breakdown == quote.breakdown
+(True, True)
+>>> order_from_data({**data, "amount_paid": "12,5"}, version=3)
+Traceback (most recent call last):
+...
+vtc_dispatch.codec.CodecError: order 'o1': field 'amount_paid' cannot be read from '12,5' (...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.fsm import DELIVERY, FREIGHT, RIDE, Lifecycle, StateMachine
+from vtc_dispatch.fsm.machine import HistoryEntry
+from vtc_dispatch.geo import LatLng
+from vtc_dispatch.order import (
+    Actor,
+    Bid,
+    Cancellation,
+    LiveOffer,
+    Order,
+    PaymentStatus,
+    Rating,
+    RideProgress,
+)
+from vtc_dispatch.ports import RouteEstimate
+from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare, PriceChange
+from vtc_dispatch.tracking import Flag, Track, TrackPoint, TrackPolicy
+
+__all__ = [
+    "FORMAT",
+    "CodecError",
+    "datetime_from_data",
+    "datetime_to_data",
+    "order_from_data",
+    "order_to_data",
+    "progress_from_data",
+    "progress_to_data",
+    "quote_from_data",
+    "quote_to_data",
+]
+
+FORMAT = 2
+"""Version of the stored form (1 was the Django app's own form, before this module)."""
+
+Data = Any
+"""Plain JSON-able data (``str``, ``int``, ``float``, ``bool``, ``None``, lists, dicts)."""
+
+_T = TypeVar("_T")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MACHINES: dict[str, StateMachine] = {m.name: m for m in (RIDE, FREIGHT, DELIVERY)}
+_EMPTY_TRACK = Track()
+_BROKEN = (
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    AttributeError,
+    ArithmeticError,
+    OverflowError,
+    DispatchError,
+)
+"""What reading a malformed value raises (DispatchError: the records' own checks)."""
+
+
+class CodecError(DispatchError, ValueError):
+    """Stored data cannot be read back as a record: malformed, or of another :data:`FORMAT`."""
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# Scalars ---------------------------------------------------------------------------------
+
+
+def datetime_to_data(moment: datetime) -> int | str:
+    """A time as stored: microseconds since the epoch in UTC, else ISO 8601 text.
+
+    >>> from datetime import timedelta, timezone
+    >>> datetime_to_data(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
+    1000000
+    >>> datetime_to_data(datetime(2026, 1, 1, 9, tzinfo=timezone(timedelta(hours=1))))
+    '2026-01-01T09:00:00+01:00'
+    """
+    if moment.tzinfo is UTC:
+        delta = moment - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return moment.isoformat()
+
+
+def datetime_from_data(value: Data) -> datetime:
+    """The time stored as ``value`` by :func:`datetime_to_data` (ValueError/TypeError if not one).
+
+    >>> datetime_from_data(1000000)
+    datetime.datetime(1970, 1, 1, 0, 0, 1, tzinfo=datetime.timezone.utc)
+    """
+    kind = type(value)
+    if kind is int:
+        return _EPOCH + timedelta(0, 0, value)  # positional: quicker than microseconds=
+    if kind is str:
+        return datetime.fromisoformat(value)
+    raise TypeError(f"a time must be epoch microseconds or ISO 8601 text, got {_short(value)}")
+
+
+def _opt_t(moment: datetime | None) -> int | str | None:
+    return None if moment is None else datetime_to_data(moment)
+
+
+def _opt_dt(value: Data) -> datetime | None:
+    return None if value is None else datetime_from_data(value)
+
+
+def _str(value: Data) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected text, got {_short(value)}")
+    return value
+
+
+def _opt_str(value: Data) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _int(value: Data) -> int:
+    if type(value) is not int:
+        raise TypeError(f"expected an integer, got {_short(value)}")
+    return value
+
+
+def _bool(value: Data) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected true or false, got {_short(value)}")
+    return value
+
+
+def _float(value: Data) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise TypeError(f"expected a number, got {_short(value)}")
+
+
+def _dec(value: Data) -> Decimal:
+    if type(value) is not str:
+        raise TypeError(f"an amount must be decimal text, got {_short(value)}")
+    return Decimal(value)
+
+
+def _opt_d(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _opt_dec(value: Data) -> Decimal | None:
+    return None if value is None else _dec(value)
+
+
+def _strs(value: Data) -> tuple[str, ...]:
+    if type(value) is not list:
+        raise TypeError(f"expected a list of text, got {_short(value)}")
+    return tuple(_str(x) for x in value)
+
+
+def _list(value: Data) -> list[Any]:
+    if type(value) is not list:
+        raise TypeError(f"expected a list, got {_short(value)}")
+    return value
+
+
+def _p(point: LatLng) -> list[float]:
+    return [point.lat, point.lng]
+
+
+def _ll(value: Data) -> LatLng:
+    lat, lng = value
+    return LatLng(_float(lat), _float(lng))
+
+
+# Parts of records --------------------------------------------------------------------------
+
+
+def _lines(lines: tuple[BreakdownLine, ...]) -> list[Data]:
+    return [[line.code, line.label, str(line.amount)] for line in lines]
+
+
+def _unlines(value: Data) -> tuple[BreakdownLine, ...]:
+    return tuple(
+        BreakdownLine(_str(code), _str(label), _dec(amount)) for code, label, amount in _list(value)
+    )
+
+
+def _changes(changes: tuple[PriceChange, ...]) -> list[Data]:
+    return [
+        [_opt_d(c.from_amount), str(c.to_amount), c.reason, datetime_to_data(c.at)] for c in changes
+    ]
+
+
+def _unchanges(value: Data) -> tuple[PriceChange, ...]:
+    return tuple(
+        PriceChange(_opt_dec(f), _dec(to), _str(r), datetime_from_data(at))
+        for f, to, r, at in _list(value)
+    )
+
+
+def _explained(lines: tuple[BreakdownLine, ...]) -> Callable[[], tuple[BreakdownLine, ...]]:
+    return lambda: lines
+
+
+def _quote(q: FareQuote) -> list[Data]:
+    r = q.route
+    return [
+        q.vehicle_type,
+        q.city,
+        q.currency,
+        str(q.estimate),
+        str(q.minimum),
+        str(q.maximum),
+        q.display,
+        list(q.rules_applied),
+        [
+            r.distance_km,
+            r.duration_min,
+            r.distance_low_km,
+            r.distance_high_km,
+            r.duration_low_min,
+            r.duration_high_min,
+        ],
+        str(q.distance_km),
+        str(q.duration_min),
+        _p(q.pickup),
+        _p(q.dropoff),
+        datetime_to_data(q.at),
+        str(q.demand_multiplier),
+        list(q.supplements),
+        q.fixed_route,
+        _lines(q.breakdown),
+    ]
+
+
+def _unquote(v: Data) -> FareQuote:
+    (
+        vehicle_type,
+        city,
+        currency,
+        estimate,
+        minimum,
+        maximum,
+        display,
+        rules,
+        route,
+        distance_km,
+        duration_min,
+        pickup,
+        dropoff,
+        at,
+        demand,
+        supplements,
+        fixed_route,
+        lines,
+    ) = _list(v)
+    return FareQuote(
+        vehicle_type=_str(vehicle_type),
+        city=_str(city),
+        currency=_str(currency),
+        estimate=_dec(estimate),
+        minimum=_dec(minimum),
+        maximum=_dec(maximum),
+        display=_str(display),
+        rules_applied=_strs(rules),
+        route=RouteEstimate(*(_float(x) for x in _list(route))),
+        distance_km=_dec(distance_km),
+        duration_min=_dec(duration_min),
+        pickup=_ll(pickup),
+        dropoff=_ll(dropoff),
+        at=datetime_from_data(at),
+        demand_multiplier=_dec(demand),
+        supplements=_strs(supplements),
+        fixed_route=_opt_str(fixed_route),
+        explain=_explained(_unlines(lines)),
+    )
+
+
+def _lifecycle(life: Lifecycle) -> list[Data]:
+    return [
+        life.machine.name,
+        life.subject_id,
+        life.state,
+        [
+            [h.event, h.source, h.target, h.actor, datetime_to_data(h.at), h.reason]
+            for h in life.history
+        ],
+        {state: datetime_to_data(at) for state, at in life.entered_at.items()},
+        datetime_to_data(life.created_at),
+    ]
+
+
+def _unlifecycle(v: Data) -> Lifecycle:
+    name, subject, state, history, entered, created = _list(v)
+    machine = _MACHINES.get(name)
+    if machine is None:
+        raise CodecError(f"unknown state machine {_short(name)} (known: {sorted(_MACHINES)})")
+    if type(entered) is not dict:
+        raise TypeError(f"entered_at must be a mapping, got {_short(entered)}")
+    return Lifecycle(
+        machine=machine,
+        subject_id=_str(subject),
+        state=_str(state),
+        history=tuple(
+            HistoryEntry(_str(e), _str(s), _str(t), _str(a), datetime_from_data(at), _opt_str(r))
+            for e, s, t, a, at, r in _list(history)
+        ),
+        entered_at={_str(k): datetime_from_data(at) for k, at in entered.items()},
+        created_at=datetime_from_data(created),
+    )
+
+
+def _track(track: Track) -> list[Data] | None:
+    if track == _EMPTY_TRACK:
+        return None
+    policy = track.policy
+    return [
+        [[p.position.lat, p.position.lng, datetime_to_data(p.at), p.flag] for p in track.points],
+        [policy.max_speed_kmh, policy.max_delay_s, policy.corridor_km, policy.max_clock_skew_s],
+    ]
+
+
+def _untrack(v: Data) -> Track:
+    if v is None:
+        return Track()
+    points, policy = _list(v)
+    return Track(
+        tuple(
+            TrackPoint(
+                LatLng(_float(lat), _float(lng)),
+                datetime_from_data(at),
+                None if flag is None else Flag(flag),
+            )
+            for lat, lng, at, flag in _list(points)
+        ),
+        TrackPolicy(*(_float(x) for x in _list(policy))),
+    )
+
+
+def _final(fare: FinalFare | None) -> list[Data] | None:
+    if fare is None:
+        return None
+    return [
+        str(fare.amount),
+        fare.currency,
+        fare.vehicle_type,
+        fare.city,
+        fare.reason,
+        _lines(fare.breakdown),
+        list(fare.rules_applied),
+        str(fare.distance_km),
+        str(fare.duration_min),
+        _changes(fare.changes),
+    ]
+
+
+def _unfinal(v: Data) -> FinalFare | None:
+    if v is None:
+        return None
+    amount, currency, vehicle, city, reason, lines, rules, km, minutes, changes = _list(v)
+    return FinalFare(
+        amount=_dec(amount),
+        currency=_str(currency),
+        vehicle_type=_str(vehicle),
+        city=_str(city),
+        reason=_str(reason),
+        breakdown=_unlines(lines),
+        rules_applied=_strs(rules),
+        distance_km=_dec(km),
+        duration_min=_dec(minutes),
+        changes=_unchanges(changes),
+    )
+
+
+def _offers(offers: tuple[LiveOffer, ...]) -> list[Data]:
+    return [
+        [
+            o.driver_id,
+            o.distance_km,
+            datetime_to_data(o.sent_at),
+            datetime_to_data(o.expires_at),
+            o.shown,
+        ]
+        for o in offers
+    ]
+
+
+def _unoffers(v: Data) -> tuple[LiveOffer, ...]:
+    return tuple(
+        LiveOffer(
+            _str(d), _float(km), datetime_from_data(sent), datetime_from_data(exp), _bool(shown)
+        )
+        for d, km, sent, exp, shown in _list(v)
+    )
+
+
+def _bids(bids: tuple[Bid, ...]) -> list[Data]:
+    return [[b.driver_id, str(b.amount), datetime_to_data(b.at)] for b in bids]
+
+
+def _unbids(v: Data) -> tuple[Bid, ...]:
+    return tuple(Bid(_str(d), _dec(amount), datetime_from_data(at)) for d, amount, at in _list(v))
+
+
+def _actor(value: Data) -> Actor:
+    role, who = value
+    return Actor(_str(role), _str(who))
+
+
+def _cancellation(c: Cancellation | None) -> list[Data] | None:
+    if c is None:
+        return None
+    return [c.by.role, c.by.id, c.reason, str(c.fee), datetime_to_data(c.at)]
+
+
+def _uncancellation(v: Data) -> Cancellation | None:
+    if v is None:
+        return None
+    role, who, reason, fee, at = _list(v)
+    return Cancellation(
+        Actor(_str(role), _str(who)), _str(reason), _dec(fee), datetime_from_data(at)
+    )
+
+
+def _ratings(ratings: tuple[Rating, ...]) -> list[Data]:
+    return [
+        [r.by.role, r.by.id, r.about_id, r.stars, r.comment, datetime_to_data(r.at)]
+        for r in ratings
+    ]
+
+
+def _unratings(v: Data) -> tuple[Rating, ...]:
+    return tuple(
+        Rating(
+            Actor(_str(role), _str(by)),
+            _str(about),
+            _int(stars),
+            _opt_str(comment),
+            datetime_from_data(at),
+        )
+        for role, by, about, stars, comment, at in _list(v)
+    )
+
+
+def _tried(v: Data) -> frozenset[str]:
+    return frozenset(_strs(v))
+
+
+# Records -------------------------------------------------------------------------------------
+
+_Fields = tuple[tuple[str, Callable[[Data], Any]], ...]
+
+_ORDER_FIELDS: _Fields = (
+    ("id", _str),
+    ("customer_id", _str),
+    ("vehicle_type", _str),
+    ("pickup", _ll),
+    ("dropoff", _ll),
+    ("payment_method", _str),
+    ("quote", _unquote),
+    ("lifecycle", _unlifecycle),
+    ("created_at", datetime_from_data),
+    ("driver_id", _opt_str),
+    ("offers", _unoffers),
+    ("offers_made", _int),
+    ("bids", _unbids),
+    ("agreed_price", _opt_dec),
+    ("tried", _tried),
+    ("approach", _untrack),
+    ("trip", _untrack),
+    ("route_changed", _bool),
+    ("final_fare", _unfinal),
+    ("price_history", _unchanges),
+    ("payment_status", PaymentStatus),
+    ("wallet_hold", _opt_str),
+    ("amount_paid", _dec),
+    ("cancellation", _uncancellation),
+    ("ratings", _unratings),
+)
+
+_PROGRESS_FIELDS: _Fields = (
+    ("order_id", _str),
+    ("approach", _untrack),
+    ("trip", _untrack),
+    ("route_changed", _bool),
+    ("last_location_sent_at", _opt_dt),
+    ("arriving_sent", _bool),
+)
+
+_QUOTE_FIELDS: _Fields = (("quote", _unquote),)
+
+
+def _read(what: str, data: Data, fields: _Fields, make: Callable[..., _T], **extra: Any) -> _T:
+    """``make(**fields read from data, **extra)``, or a :class:`CodecError` naming what is wrong."""
+    if not isinstance(data, Mapping):
+        raise CodecError(f"{what}: expected a mapping of fields, got {_short(data)}")
+    name = data.get("id", data.get("order_id"))
+    if name is not None:
+        what = f"{what} {_short(name)}"
+    if data.get("format") != FORMAT:
+        raise CodecError(
+            f"{what}: stored in format {_short(data.get('format'))}, this code reads {FORMAT}"
+        )
+    if len(data) != len(fields) + 1:
+        known = {"format"} | {field for field, _ in fields}
+        unknown = sorted(map(str, set(data) - known))
+        missing = [field for field, _ in fields if field not in data]
+        raise CodecError(f"{what}: unknown fields {unknown}, missing fields {missing}")
+    values: dict[str, Any] = {}
+    for field, read in fields:
+        try:
+            value = data[field]
+        except KeyError:
+            raise CodecError(f"{what}: field {field!r} is missing") from None
+        try:
+            values[field] = read(value)
+        except _BROKEN as exc:
+            raise CodecError(
+                f"{what}: field {field!r} cannot be read from {_short(value)} ({exc})"
+            ) from exc
+    try:
+        return make(**values, **extra)
+    except _BROKEN as exc:
+        raise CodecError(f"{what}: the fields do not make one ({exc})") from exc
+
+
+def order_to_data(order: Order) -> dict[str, Data]:
+    """Every field of ``order`` but its version (stores keep it beside), with the format."""
+    return {
+        "id": order.id,
+        "format": FORMAT,
+        "customer_id": order.customer_id,
+        "vehicle_type": order.vehicle_type,
+        "pickup": _p(order.pickup),
+        "dropoff": _p(order.dropoff),
+        "payment_method": order.payment_method,
+        "quote": _quote(order.quote),
+        "lifecycle": _lifecycle(order.lifecycle),
+        "created_at": datetime_to_data(order.created_at),
+        "driver_id": order.driver_id,
+        "offers": _offers(order.offers),
+        "offers_made": order.offers_made,
+        "bids": _bids(order.bids),
+        "agreed_price": _opt_d(order.agreed_price),
+        "tried": sorted(order.tried),
+        "approach": _track(order.approach),
+        "trip": _track(order.trip),
+        "route_changed": order.route_changed,
+        "final_fare": _final(order.final_fare),
+        "price_history": _changes(order.price_history),
+        "payment_status": order.payment_status.value,
+        "wallet_hold": order.wallet_hold,
+        "amount_paid": str(order.amount_paid),
+        "cancellation": _cancellation(order.cancellation),
+        "ratings": _ratings(order.ratings),
+    }
+
+
+def order_from_data(data: Data, *, version: int) -> Order:
+    """The order stored as ``data`` (by :func:`order_to_data`), at ``version``.
+
+    :class:`CodecError` if ``data`` is of another :data:`FORMAT` or malformed.
+    """
+    return _read("order", data, _ORDER_FIELDS, Order, version=version)
+
+
+def progress_to_data(progress: RideProgress) -> dict[str, Data]:
+    """Every field of a ride's live progress but its version, with the format."""
+    return {
+        "order_id": progress.order_id,
+        "format": FORMAT,
+        "approach": _track(progress.approach),
+        "trip": _track(progress.trip),
+        "route_changed": progress.route_changed,
+        "last_location_sent_at": _opt_t(progress.last_location_sent_at),
+        "arriving_sent": progress.arriving_sent,
+    }
+
+
+def progress_from_data(data: Data, *, version: int) -> RideProgress:
+    """The progress stored as ``data`` (by :func:`progress_to_data`), at ``version``.
+
+    >>> back = progress_from_data(progress_to_data(RideProgress("o1")), version=2)
+    >>> back == RideProgress("o1", version=2)
+    True
+    """
+    return _read("ride progress", data, _PROGRESS_FIELDS, RideProgress, version=version)
+
+
+def quote_to_data(quote: FareQuote) -> dict[str, Data]:
+    """A quote with its breakdown lines (the closure is not stored), with the format."""
+    return {"format": FORMAT, "quote": _quote(quote)}
+
+
+def _the_quote(quote: FareQuote) -> FareQuote:
+    return quote
+
+
+def quote_from_data(data: Data) -> FareQuote:
+    """The quote stored as ``data`` by :func:`quote_to_data`; its breakdown is the stored lines."""
+    return _read("quote", data, _QUOTE_FIELDS, _the_quote)
