@@ -15,7 +15,9 @@ from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest
 
+from vtc_dispatch.codec import order_from_data
 from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.order import Order
 from vtc_dispatch_django import models as m
 
 __all__ = ["CheckedForm"]
@@ -132,30 +134,35 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="quote")
     def quote(self, obj: m.OrderRecord) -> str:
-        quote = obj.data["quote"]
-        lines = ", ".join(f"{x['label']} {x['amount']}" for x in quote["breakdown"])
-        return f"{quote['display']} (estimate {quote['estimate']} {quote['currency']}: {lines})"
+        quote = _stored(obj).quote
+        lines = ", ".join(f"{x.label} {x.amount}" for x in quote.breakdown)
+        return f"{quote.display} (estimate {quote.estimate} {quote.currency}: {lines})"
 
     @admin.display(description="price history")
     def price_history(self, obj: m.OrderRecord) -> str:
         return "; ".join(
-            f"{c['at']}: {c['from'] or '-'} -> {c['to']} ({c['reason']})"
-            for c in obj.data["price_history"]
+            f"{c.at.isoformat()}: {c.from_amount or '-'} -> {c.to_amount} ({c.reason})"
+            for c in _stored(obj).price_history
         )
 
     @admin.display(description="final fare")
     def final_fare(self, obj: m.OrderRecord) -> str:
-        fare = obj.data["final_fare"]
+        fare = _stored(obj).final_fare
         if fare is None:
             return "-"
-        lines = ", ".join(f"{x['label']} {x['amount']}" for x in fare["breakdown"])
-        return f"{fare['amount']} {fare['currency']} ({fare['reason']}: {lines})"
+        lines = ", ".join(f"{x.label} {x.amount}" for x in fare.breakdown)
+        return f"{fare.amount} {fare.currency} ({fare.reason}: {lines})"
 
     @admin.display(description="states")
     def lifecycle(self, obj: m.OrderRecord) -> str:
         return " -> ".join(
-            f"{h['target']} ({h['actor']}, {h['at']})" for h in obj.data["lifecycle"]["history"]
+            f"{h.target} ({h.actor}, {h.at.isoformat()})" for h in _stored(obj).lifecycle.history
         )
+
+
+def _stored(obj: m.OrderRecord) -> Order:
+    """The order a row holds (read with the core's codec, as the repository does)."""
+    return order_from_data(obj.data, version=obj.version)
 
 
 @admin.register(m.DriverPresence)

@@ -25,6 +25,13 @@ import attrs
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Min
 
+from vtc_dispatch.codec import (
+    CodecError,
+    order_from_data,
+    order_to_data,
+    progress_from_data,
+    progress_to_data,
+)
 from vtc_dispatch.errors import (
     ConcurrencyConflict,
     InvalidCoordinates,
@@ -35,12 +42,6 @@ from vtc_dispatch.errors import (
 )
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
-from vtc_dispatch_django.codec import (
-    order_from_json,
-    order_to_json,
-    progress_from_json,
-    progress_to_json,
-)
 from vtc_dispatch_django.models import (
     DriverPresence,
     OfferRecord,
@@ -88,7 +89,7 @@ def _columns(order: Order) -> dict[str, Any]:
         "final_amount": None if fare is None else fare.amount,
         "next_deadline": order.next_deadline,
         "created_at": order.created_at,
-        "data": order_to_json(order),
+        "data": order_to_data(order),
     }
 
 
@@ -123,7 +124,22 @@ def _children(record_pk: int, order: Order) -> None:
 
 
 def _order(record: OrderRecord) -> Order:
-    return order_from_json(record.data, record.version)
+    with _unreadable():
+        return order_from_data(record.data, version=record.version)
+
+
+def _progress(data: Any, version: int) -> RideProgress:
+    with _unreadable():
+        return progress_from_data(data, version=version)
+
+
+@contextmanager
+def _unreadable() -> Iterator[None]:
+    """A row the core's codec cannot read back as StorageUnavailable (the server's fault, 503)."""
+    try:
+        yield
+    except CodecError as exc:
+        raise StorageUnavailable(f"a stored row cannot be read back: {exc}") from exc
 
 
 class DjangoOrderRepository:
@@ -208,12 +224,12 @@ class DjangoProgressStore:
             record = ProgressRecord.objects.filter(order_id=order_id).first()
         if record is None:
             return RideProgress(order_id)
-        return progress_from_json(order_id, record.data, record.version)
+        return _progress(record.data, record.version)
 
     def save(self, progress: RideProgress, expected_version: int) -> RideProgress:
         """See :class:`~vtc_dispatch.ports.ProgressStore`."""
         order_id = progress.order_id
-        data = progress_to_json(progress)
+        data = progress_to_data(progress)
         with _storage(f"saving the progress of order {order_id!r}"):
             if expected_version == 0:
                 try:
@@ -222,11 +238,11 @@ class DjangoProgressStore:
                 except IntegrityError:
                     pass
                 else:
-                    return progress_from_json(order_id, data, 1)
+                    return attrs.evolve(progress, version=1)
             elif ProgressRecord.objects.filter(order_id=order_id, version=expected_version).update(
                 version=expected_version + 1, data=data
             ):
-                return progress_from_json(order_id, data, expected_version + 1)
+                return attrs.evolve(progress, version=expected_version + 1)
             current = ProgressRecord.objects.filter(order_id=order_id).values("version").first()
         version = 0 if current is None else current["version"]
         raise ConcurrencyConflict(

@@ -33,11 +33,11 @@ from typing import NamedTuple, cast
 
 import redis
 
+from vtc_dispatch.codec import datetime_from_data, datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
 from vtc_dispatch.geo import LatLng, haversine_km
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus
-from vtc_dispatch_redis.codec import _dt, _t
 from vtc_dispatch_redis.connection import RedisSettings, guarded
 
 __all__ = ["GEO_MAX_LAT", "REDIS_EARTH_RADIUS_KM", "RedisDriverRegistry"]
@@ -272,7 +272,7 @@ class RedisDriverRegistry:
             vehicle_type=h["vt"],
             position=LatLng(float(h["lat"]), float(h["lng"])),
             online=h["on"] == "1",
-            updated_at=_dt(int(h["at"]) if h["at"].isdigit() else h["at"]),
+            updated_at=datetime_from_data(int(h["at"]) if h["at"].isdigit() else h["at"]),
             order_id=h["o"] or None,
             blocked=h["b"] == "1",
             rating_sum=int(h["rs"]),
@@ -298,7 +298,7 @@ class RedisDriverRegistry:
             ratings_mode = "delta"
             rs = status.rating_sum - seen.rating_sum
             rc = status.rating_count - seen.rating_count
-        at = _t(status.updated_at)
+        at = datetime_to_data(status.updated_at)
         with guarded(f"storing driver {driver_id!r}"):
             done, stored, *totals = self._put(
                 keys=[self._key(driver_id)],

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["codec", "geojson", "notifier", "errors", "routing"]
+MODULES = ["geojson", "notifier", "errors", "routing"]
 
 
 @pytest.mark.parametrize("name", MODULES)
