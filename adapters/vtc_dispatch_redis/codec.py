@@ -4,21 +4,14 @@ The records' data comes from :mod:`vtc_dispatch.codec` (shared with every
 other store); this module only turns it into text and back, and reads an
 order's id without decoding the rest.
 
->>> import attrs
 >>> from datetime import UTC, datetime
->>> from vtc_dispatch.fsm import RIDE
->>> from vtc_dispatch.geo import LatLng
->>> from vtc_dispatch.order import Order
->>> from vtc_dispatch.pricing import Pricer, douala_config
->>> t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
->>> a, b = LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250)
->>> quote = Pricer(douala_config()).quote(a, b, "taxi_jaune", t0)
->>> order = Order("o1", "alice", "taxi_jaune", a, b, "CASH", quote, RIDE.start("o1", t0), t0)
->>> text = encode_order(order)
->>> text[:24], json_id(text)
-('{"id":"o1","format":2,"c', 'o1')
->>> decode_order(text, version=3) == attrs.evolve(order, version=3)
-True
+>>> from vtc_dispatch.order import RideProgress
+>>> progress = RideProgress("o1", last_location_sent_at=datetime(1970, 1, 1, tzinfo=UTC))
+>>> text = encode_progress(progress)
+>>> text
+'{"order_id":"o1","format":2,"approach":null,"trip":null,"route_changed":false,...}'
+>>> decode_progress(text, version=2).last_location_sent_at
+datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
 >>> decode_order("[1, 2", version=3)
 Traceback (most recent call last):
 ...

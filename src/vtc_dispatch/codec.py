@@ -154,26 +154,24 @@ def _opt_dt(value: Data) -> datetime | None:
     return None if value is None else datetime_from_data(value)
 
 
-def _str(value: Data) -> str:
-    if type(value) is not str:
-        raise TypeError(f"expected text, got {_short(value)}")
-    return value
+def _exactly(kind: type[_T], what: str) -> Callable[[Data], _T]:
+    """A reader of a JSON scalar of exactly ``kind`` (``True`` is no integer here)."""
+
+    def read(value: Data) -> _T:
+        if type(value) is not kind:
+            raise TypeError(f"expected {what}, got {_short(value)}")
+        return value
+
+    return read
+
+
+_str = _exactly(str, "text")
+_int = _exactly(int, "an integer")
+_bool = _exactly(bool, "true or false")
 
 
 def _opt_str(value: Data) -> str | None:
     return None if value is None else _str(value)
-
-
-def _int(value: Data) -> int:
-    if type(value) is not int:
-        raise TypeError(f"expected an integer, got {_short(value)}")
-    return value
-
-
-def _bool(value: Data) -> bool:
-    if type(value) is not bool:
-        raise TypeError(f"expected true or false, got {_short(value)}")
-    return value
 
 
 def _float(value: Data) -> float:

@@ -76,6 +76,23 @@ def progress_same_after_storing(service: DispatchService, order_id: str) -> None
     assert progress_from_data(data, version=progress.version) == progress
 
 
+def new_service(mode: str, *, drivers: int) -> tuple[ManualClock, DispatchService]:
+    """A service in ``mode`` (sequential or bidding), its customer ``c`` with money in the
+    wallet, ``drivers`` taxis around Akwa, nearest first."""
+    clock = ManualClock(T0)
+    wallet = InMemoryWallet()
+    wallet.credit("c", Decimal(50_000), "XAF")
+    service = DispatchService(pricing=douala_config(), clock=clock, wallet=wallet)
+    if mode == "bidding":
+        service.pool = PoolConfig.model_validate(
+            {"default": {"mode": "bidding", "bidders": 3, "bidding_window_s": 300}}
+        )
+    for i in range(drivers):
+        position = destination_point(AKWA, 360 / drivers * i, 0.1 * i + 0.1)
+        service.driver_online(f"d{i}", "taxi_jaune", position)
+    return clock, service
+
+
 @contextlib.contextmanager
 def refused() -> Iterator[None]:
     # A refused command changes nothing; the order is checked anyway.
@@ -115,18 +132,7 @@ def test_orders_along_random_rides_read_back_equal(
     gps: list[tuple[float, float, int]],
     amounts: list[Decimal],
 ) -> None:
-    clock = ManualClock(T0)
-    wallet = InMemoryWallet()
-    wallet.credit("c", Decimal(50_000), "XAF")
-    service = DispatchService(pricing=douala_config(), clock=clock, wallet=wallet)
-    if mode == "bidding":
-        service.pool = PoolConfig.model_validate(
-            {"default": {"mode": "bidding", "bidders": 3, "bidding_window_s": 300}}
-        )
-    for i, heading in enumerate((0, 90, 180, 270)):
-        service.driver_online(
-            f"d{i}", "taxi_jaune", destination_point(AKWA, heading, 0.2 * i + 0.1)
-        )
+    clock, service = new_service(mode, drivers=4)
     order = service.create_order("c", AKWA, DEIDO, "taxi_jaune", payment, supplements=supplements)
     same_after_storing(order)
     for step in steps:
@@ -219,16 +225,7 @@ def test_orders_at_every_step_of_a_ride_read_back_equal(
     amounts: list[Decimal],
     stars: int,
 ) -> None:
-    clock = ManualClock(T0)
-    wallet = InMemoryWallet()
-    wallet.credit("c", Decimal(50_000), "XAF")
-    service = DispatchService(pricing=douala_config(), clock=clock, wallet=wallet)
-    if mode == "bidding":
-        service.pool = PoolConfig.model_validate(
-            {"default": {"mode": "bidding", "bidders": 3, "bidding_window_s": 300}}
-        )
-    for i in range(6):
-        service.driver_online(f"d{i}", "taxi_jaune", destination_point(AKWA, 60 * i, 0.1 * i + 0.1))
+    clock, service = new_service(mode, drivers=6)
     order = service.create_order("c", AKWA, DEIDO, "taxi_jaune", payment)
     same_after_storing(order)
 
