@@ -214,7 +214,7 @@ def _p(point: LatLng) -> list[float]:
 
 def _ll(value: Data) -> LatLng:
     lat, lng = value
-    return LatLng(_float(lat), _float(lng))
+    return LatLng(lat, lng)  # LatLng refuses anything but finite numbers in range
 
 
 # Parts of records --------------------------------------------------------------------------
@@ -369,11 +369,12 @@ def _untrack(v: Data) -> Track:
     if v is None:
         return Track()
     points, policy = _list(v)
+    epoch, delta = _EPOCH, timedelta  # the hot loop of a read: times inlined
     return Track(
         tuple(
             TrackPoint(
-                LatLng(_float(lat), _float(lng)),
-                datetime_from_data(at),
+                LatLng(lat, lng),
+                epoch + delta(0, 0, at) if type(at) is int else datetime_from_data(at),
                 None if flag is None else Flag(flag),
             )
             for lat, lng, at, flag in _list(points)
