@@ -433,7 +433,7 @@ def _postgres_if_required() -> None:
 
 def test_a_whole_ride_with_the_dispatch_state_in_redis(tmp_path: Path) -> None:
     """``VTC_STORES=redis``: the example's state in Redis (the wallets stay in the database)."""
-    from vtc_dispatch.order import RideState
+    from vtc_dispatch.fsm import RideState
     from vtc_dispatch_redis import RedisStorage
 
     url = _redis_url()
