@@ -216,3 +216,10 @@ def test_stores_that_cannot_be_used_are_refused_by_name(
 
     with pytest.raises(BackendUnavailable, match=message):
         _service_with(settings, factory)
+
+
+def test_the_migrations_match_the_models(db: object) -> None:
+    from django.core.management import call_command
+
+    # Exits with status 1 when a model changed without its migration.
+    call_command("makemigrations", "vtc_dispatch", "--check", "--dry-run", verbosity=0)
