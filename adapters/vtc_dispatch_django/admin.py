@@ -1,4 +1,5 @@
-"""The admin: the pricing and dispatch configuration, and a read-only view of the state.
+"""The admin: the pricing and dispatch configuration, and a read-only view of the state
+(orders, driver presence, drivers' offer statistics, customers' rating totals).
 
 Areas are GeoJSON polygons, checked with shapely when saved (the error
 says what is wrong and where).  Every change rebuilds the service's
@@ -169,6 +170,26 @@ def _stored(obj: m.OrderRecord) -> Order:
 class DriverPresenceAdmin(admin.ModelAdmin):
     list_display = ("driver_id", "vehicle_type", "online", "available", "order_id", "blocked")
     list_filter = ("online", "available", "vehicle_type")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(m.StatsRecord)
+class StatsAdmin(admin.ModelAdmin):
+    list_display = (
+        "driver_id", "offered", "accepted", "refused", "expired", "cancelled_after_accept"
+    )  # fmt: skip
+    search_fields = ("driver_id",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # counted by the service only
+
+
+@admin.register(m.RatingTotal)
+class RatingTotalAdmin(admin.ModelAdmin):
+    list_display = ("party_id", "stars", "ratings")
+    search_fields = ("party_id",)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

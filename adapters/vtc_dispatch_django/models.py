@@ -3,7 +3,8 @@
 State: orders (the whole order as JSON beside the columns that are
 queried: parties, state, deadline, amounts; the live offers and the
 ratings also as rows of their own, for queries and the admin), ride
-progress, driver presence, wallets and holds, driver profiles.  The JSON
+progress, driver presence, drivers' offer statistics and their recent
+answers, customers' rating totals, wallets and holds, driver profiles.  The JSON
 is what the repositories read back; the other columns and rows follow it
 in the same transaction.  Parties are the host's
 users referenced by id (``str(user.pk)``), so any ``AUTH_USER_MODEL`` works.
@@ -28,6 +29,7 @@ __all__ = [
     "City",
     "Country",
     "DispatchSettings",
+    "DriverAnswer",
     "DriverPresence",
     "DriverProfile",
     "FixedPriceRoute",
@@ -36,6 +38,8 @@ __all__ = [
     "PaymentMethod",
     "ProgressRecord",
     "RatingRecord",
+    "RatingTotal",
+    "StatsRecord",
     "Tariff",
     "VehicleType",
     "WalletAccount",
@@ -162,6 +166,67 @@ class DriverPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.driver_id} ({'on' if self.online else 'off'})"
+
+
+class StatsRecord(models.Model):
+    """What one driver did with the offers made, counted since the start.
+
+    Each count is raised by one ``UPDATE ... SET n = n + 1`` (an F()
+    expression), so workers sharing the database never lose a count.
+    """
+
+    driver_id = models.CharField(max_length=200, primary_key=True)
+    offered = models.PositiveBigIntegerField(default=0)
+    accepted = models.PositiveBigIntegerField(default=0)
+    refused = models.PositiveBigIntegerField(default=0)
+    expired = models.PositiveBigIntegerField(default=0)
+    cancelled_after_accept = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "driver statistics"
+        verbose_name_plural = "driver statistics"
+
+    def __str__(self) -> str:
+        return f"{self.driver_id}: {self.accepted} of {self.offered} offers accepted"
+
+
+class DriverAnswer(models.Model):
+    """One recent answer of a driver to an offer (for the rates over the statistics window).
+
+    Rows go in the order they were recorded (``seq``); recording one removes
+    the driver's oldest rows while they are older than the window.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    driver_id = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=32)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "driver answer"
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["driver_id", "seq"], name="vtc_answer_driver"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.driver_id} {self.outcome} at {self.at}"
+
+
+class RatingTotal(models.Model):
+    """The stars a party (a customer) was given by drivers: their sum and number.
+
+    Both are raised together by one ``UPDATE`` with F() expressions.
+    """
+
+    party_id = models.CharField(max_length=200, primary_key=True)
+    stars = models.BigIntegerField(default=0)
+    ratings = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "rating total"
+
+    def __str__(self) -> str:
+        return f"{self.party_id}: {self.stars} stars in {self.ratings} ratings"
 
 
 class WalletAccount(models.Model):

@@ -1,9 +1,11 @@
-"""The ports on the Django ORM: orders, ride progress, drivers, wallets.
+"""The ports on the Django ORM: orders, ride progress, drivers, offer statistics,
+rating totals, wallets.
 
 Every write that must be atomic is one conditional ``UPDATE`` (the
 optimistic version of an order, the reservation of a driver, a wallet
-debit) or a short transaction, so that several worker processes sharing
-the database never both win.  Database errors surface as
+debit), an ``UPDATE`` with F() expressions (a count raised by one, a sum
+of stars) or a short transaction, so that several worker processes sharing
+the database never both win and never lose a count.  Database errors surface as
 :class:`~vtc_dispatch.errors.StorageUnavailable`.
 
 The nearest-driver query asks the database for the available drivers in
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -42,12 +45,17 @@ from vtc_dispatch.errors import (
 )
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
+from vtc_dispatch.pool.stats import DriverStats, Outcome
+from vtc_dispatch.service import InvalidRating
 from vtc_dispatch_django.models import (
+    DriverAnswer,
     DriverPresence,
     OfferRecord,
     OrderRecord,
     ProgressRecord,
     RatingRecord,
+    RatingTotal,
+    StatsRecord,
     WalletAccount,
     WalletHold,
 )
@@ -56,6 +64,8 @@ __all__ = [
     "DjangoDriverRegistry",
     "DjangoOrderRepository",
     "DjangoProgressStore",
+    "DjangoRatingStore",
+    "DjangoStatsStore",
     "DjangoWallet",
 ]
 
@@ -381,6 +391,99 @@ class DjangoDriverRegistry:
         if cap is not None:
             counts = {vt: min(n, cap) for vt, n in counts.items()}
         return counts
+
+
+_OUTCOMES = ("offered", "accepted", "refused", "expired", "cancelled_after_accept")
+
+
+def _raise(model: Any, key: dict[str, str], **by: int) -> None:
+    """Add ``by`` to the row's columns in one ``UPDATE`` (F() expressions), creating the row.
+
+    Called inside a transaction.  Two first additions at once: one creates
+    the row, the other's insert fails on the primary key (rolled back to
+    its savepoint) and it adds to the row just created.
+    """
+    rows = model.objects.filter(**key)
+    if rows.update(**{column: F(column) + n for column, n in by.items()}):
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(**key, **by)
+    except IntegrityError:
+        rows.update(**{column: F(column) + n for column, n in by.items()})
+
+
+class DjangoStatsStore:
+    """Drivers' offer statistics in :class:`~vtc_dispatch_django.models.StatsRecord` rows.
+
+    Answers as :class:`~vtc_dispatch.pool.StatsBook` does, from the
+    database, so that every process sees the same statistics and they
+    outlive the service: counts since the start (raised with F()
+    expressions), and the answers recorded within ``window`` before the
+    latest one (:class:`~vtc_dispatch_django.models.DriverAnswer` rows)
+    for the acceptance and cancellation rates.
+    """
+
+    def __init__(self, *, window: timedelta = timedelta(days=7)) -> None:
+        if window <= timedelta(0):
+            raise ValueError(f"window must be positive, got {window}")
+        self._window = window
+
+    def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
+        """See :class:`~vtc_dispatch.ports.StatsStore` (one transaction)."""
+        if outcome not in _OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(_OUTCOMES)}")
+        what = f"recording an offer outcome of driver {driver_id!r}"
+        with _storage(what), transaction.atomic():
+            _raise(StatsRecord, {"driver_id": driver_id}, **{outcome: 1})
+            if outcome == "offered":
+                return
+            DriverAnswer.objects.create(driver_id=driver_id, outcome=outcome, at=at)
+            # As StatsBook: the oldest answers go while they are older than the window.
+            answers = DriverAnswer.objects.filter(driver_id=driver_id)
+            kept = (
+                answers.filter(at__gte=at - self._window)
+                .order_by("seq")
+                .values_list("seq", flat=True)
+                .first()
+            )
+            answers.filter(seq__lt=kept).delete()
+
+    def get(self, driver_id: str) -> DriverStats:
+        """See :class:`~vtc_dispatch.ports.StatsStore`."""
+        with _storage(f"reading the statistics of driver {driver_id!r}"):
+            counts = StatsRecord.objects.filter(driver_id=driver_id).values(*_OUTCOMES).first()
+            recent = deque(
+                DriverAnswer.objects.filter(driver_id=driver_id)
+                .order_by("seq")
+                .values_list("at", "outcome")
+            )
+        return DriverStats(self._window, **(counts or {}), recent=recent)
+
+
+class DjangoRatingStore:
+    """Customers' rating totals in :class:`~vtc_dispatch_django.models.RatingTotal` rows.
+
+    The sum and the number of ratings are raised together by one ``UPDATE``
+    (F() expressions): two ratings at once both count.
+    """
+
+    def add(self, party_id: str, stars: int) -> None:
+        """See :class:`~vtc_dispatch.ports.RatingStore`."""
+        if isinstance(stars, bool) or not isinstance(stars, int):
+            raise InvalidRating(f"stars must be an integer, got {stars!r}")
+        with _storage(f"adding a rating of {party_id!r}"), transaction.atomic():
+            _raise(RatingTotal, {"party_id": party_id}, stars=stars, ratings=1)
+
+    def totals(self, party_id: str) -> tuple[int, int]:
+        """See :class:`~vtc_dispatch.ports.RatingStore`."""
+        with _storage(f"reading the ratings of {party_id!r}"):
+            found = (
+                RatingTotal.objects.filter(party_id=party_id)
+                .values_list("stars", "ratings")
+                .first()
+            )
+        return (0, 0) if found is None else (found[0], found[1])
 
 
 def _amount(amount: object, what: str, *, positive: bool) -> Decimal:

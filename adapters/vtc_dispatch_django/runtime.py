@@ -9,13 +9,31 @@ others (they compare the configuration's revision number).
 ``VTC_DISPATCH`` (a dict in the Django settings, every key optional):
 
 ``STORES``
-    A dotted path to a function returning ``(orders, drivers, progress)``
-    (an :class:`~vtc_dispatch.ports.OrderRepository`, a
+    A dotted path to a function returning the storage ports the service
+    uses instead of this app's ORM ones: a mapping of
+    :class:`~vtc_dispatch.service.DispatchService` keyword arguments, any
+    of ``orders``, ``drivers``, ``progress``, ``stats``, ``ratings`` and
+    ``wallet`` (an :class:`~vtc_dispatch.ports.OrderRepository`, a
     :class:`~vtc_dispatch.ports.DriverRegistry`, a
-    :class:`~vtc_dispatch.ports.ProgressStore`); default: the ORM
-    repositories of this app.  The example project points it at the Redis
-    adapter when asked to (``examples/django_project/demo/stores.py``).
-    Wallets stay in the database either way.
+    :class:`~vtc_dispatch.ports.ProgressStore`, a
+    :class:`~vtc_dispatch.ports.StatsStore`, a
+    :class:`~vtc_dispatch.ports.RatingStore`, a
+    :class:`~vtc_dispatch.ports.Wallet`); the ports it leaves out are the
+    ORM ones.  The older form, a tuple ``(orders, drivers, progress)``,
+    still works.  Default: every port in the database
+    (:mod:`vtc_dispatch_django.repositories`), so the drivers' statistics
+    and the customers' ratings are shared by every process and survive a
+    rebuild of the service.  The example project points it at the Redis
+    adapter when asked to (``examples/django_project/demo/stores.py``),
+    keeping wallets in the database.  The function is called at every
+    build of the service (after each configuration change): return ports
+    whose state lives outside the process, or the same objects each time.
+    For instance, everything but the money in Redis::
+
+        def redis_stores() -> dict[str, Any]:
+            ports = RedisStorage.from_url(REDIS_URL, prefix="vtc:{douala}").ports()
+            return {name: ports[name] for name in ("orders", "drivers", "progress",
+                                                   "stats", "ratings")}
 ``NOTIFIER``
     ``"channels"`` (default): the Channels layer (see
     :mod:`vtc_dispatch_django.notifier`); ``"none"``: keep the messages in
@@ -30,6 +48,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +56,16 @@ from django.utils.module_loading import import_string
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.memory import RecordingNotifier
-from vtc_dispatch.ports import Clock, DriverRegistry, Notifier, OrderRepository, ProgressStore
+from vtc_dispatch.ports import (
+    Clock,
+    DriverRegistry,
+    Notifier,
+    OrderRepository,
+    ProgressStore,
+    RatingStore,
+    StatsStore,
+    Wallet,
+)
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch_django.config import load_from_db
 from vtc_dispatch_django.models import DispatchSettings
@@ -45,10 +73,19 @@ from vtc_dispatch_django.repositories import (
     DjangoDriverRegistry,
     DjangoOrderRepository,
     DjangoProgressStore,
+    DjangoRatingStore,
+    DjangoStatsStore,
     DjangoWallet,
 )
 
-__all__ = ["BackendUnavailable", "dispatch_setting", "get_service", "reset_service"]
+__all__ = [
+    "PORTS",
+    "BackendUnavailable",
+    "default_stores",
+    "dispatch_setting",
+    "get_service",
+    "reset_service",
+]
 
 # Reentrant: building the service may save the general settings, whose signal
 # resets the service from the same thread.
@@ -67,17 +104,70 @@ def dispatch_setting(name: str, default: Any = None) -> Any:
     return getattr(settings, "VTC_DISPATCH", {}).get(name, default)
 
 
-def _stores() -> tuple[OrderRepository, DriverRegistry, ProgressStore]:
+# The storage ports a STORES factory may give, and the protocol each follows.
+PORTS: dict[str, type] = {
+    "orders": OrderRepository,
+    "drivers": DriverRegistry,
+    "progress": ProgressStore,
+    "stats": StatsStore,
+    "ratings": RatingStore,
+    "wallet": Wallet,
+}
+_TUPLE_FORM = ("orders", "drivers", "progress")
+
+
+def default_stores() -> dict[str, Any]:
+    """Every storage port on this app's tables."""
+    return {
+        "orders": DjangoOrderRepository(),
+        "drivers": DjangoDriverRegistry(),
+        "progress": DjangoProgressStore(),
+        "stats": DjangoStatsStore(),
+        "ratings": DjangoRatingStore(),
+        "wallet": DjangoWallet(),
+    }
+
+
+def _methods(protocol: type) -> list[str]:
+    return [n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")]
+
+
+def _stores() -> dict[str, Any]:
+    """The storage ports of the service: ``STORES``' ones over the ORM defaults."""
     path = dispatch_setting("STORES")
+    stores = default_stores()
     if path is None:
-        return DjangoOrderRepository(), DjangoDriverRegistry(), DjangoProgressStore()
+        return stores
     try:
         factory = import_string(path)
     except ImportError as exc:
         raise BackendUnavailable(
             f"VTC_DISPATCH['STORES'] = {path!r} cannot be imported: {exc}"
         ) from exc
-    stores: tuple[OrderRepository, DriverRegistry, ProgressStore] = factory()
+    given = factory()
+    if isinstance(given, tuple | list) and len(given) == len(_TUPLE_FORM):
+        given = dict(zip(_TUPLE_FORM, given, strict=True))
+    if not isinstance(given, Mapping):
+        raise BackendUnavailable(
+            f"VTC_DISPATCH['STORES'] = {path!r} must return a mapping of storage ports"
+            f" (keys among {', '.join(PORTS)}) or a tuple (orders, drivers, progress),"
+            f" got {given!r}"
+        )
+    unknown = sorted(set(given) - set(PORTS), key=str)
+    if unknown:
+        hint = " (the notifier is VTC_DISPATCH['NOTIFIER'])" if "notifier" in unknown else ""
+        raise BackendUnavailable(
+            f"VTC_DISPATCH['STORES'] = {path!r} gave {', '.join(map(repr, unknown))}:"
+            f" not a storage port, expected keys among {', '.join(PORTS)}{hint}"
+        )
+    for name, port in given.items():
+        missing = [m for m in _methods(PORTS[name]) if not callable(getattr(port, m, None))]
+        if missing:
+            raise BackendUnavailable(
+                f"VTC_DISPATCH['STORES'] = {path!r} gave {name}={port!r}, which is not"
+                f" a {PORTS[name].__name__}: no {', '.join(missing)}"
+            )
+    stores.update(given)
     return stores
 
 
@@ -94,19 +184,16 @@ def _notifier() -> Notifier:
 
 def _build() -> DispatchService:
     config = load_from_db()
-    orders, drivers, progress = _stores()
+    stores = _stores()
     clock_path = dispatch_setting("CLOCK")
     clock: Clock | None = import_string(clock_path)() if clock_path else None
     return DispatchService(
         pricing=config.pricing,
         pool=config.pool,
         settings=config.service,
-        orders=orders,
-        drivers=drivers,
-        progress=progress,
-        wallet=DjangoWallet(),
         notifier=_notifier(),
         clock=clock,
+        **stores,
     )
 
 

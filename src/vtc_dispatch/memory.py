@@ -12,6 +12,7 @@ between processes.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import threading
 from collections import defaultdict, deque
@@ -92,16 +93,20 @@ class InMemoryOrderRepository:
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
         self._by_party: dict[tuple[str, str], list[str]] = defaultdict(list)
-        # Deadlines of the live offers, so that expiry never scans old orders.
+        # Deadlines of the live offers (the truth), and a heap of them for
+        # the earliest ones; a heap entry no longer in `_deadlines` is stale
+        # and dropped when it comes up.
         self._deadlines: dict[str, datetime] = {}
+        self._heap: list[tuple[datetime, str]] = []
         self._lock = threading.Lock()
 
     def _track_deadline(self, order: Order) -> None:
         deadline = order.next_deadline
         if deadline is None:
             self._deadlines.pop(order.id, None)
-        else:
+        elif self._deadlines.get(order.id) != deadline:
             self._deadlines[order.id] = deadline
+            heapq.heappush(self._heap, (deadline, order.id))
 
     def get(self, order_id: str) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
@@ -162,21 +167,30 @@ class InMemoryOrderRepository:
                 continue  # the driver was assigned, then the order went back to searching
             if active is None or order.is_active == active:
                 found.append(order)
+                if len(found) == offset + limit:
+                    break
         return found[offset : offset + limit]
 
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with self._lock:
-            return min(self._deadlines.values(), default=None)
+            heap = self._heap
+            while heap and self._deadlines.get(heap[0][1]) != heap[0][0]:
+                heapq.heappop(heap)
+            return heap[0][0] if heap else None
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with self._lock:
-            return [
-                self._orders[order_id]
-                for order_id, deadline in self._deadlines.items()
-                if deadline <= due_by
-            ]
+            heap = self._heap
+            due: dict[str, tuple[datetime, str]] = {}
+            while heap and heap[0][0] <= due_by:
+                entry = heapq.heappop(heap)
+                if self._deadlines.get(entry[1]) == entry[0]:
+                    due[entry[1]] = entry
+            for entry in due.values():  # still live until a save moves them
+                heapq.heappush(heap, entry)
+            return [self._orders[order_id] for order_id in due]
 
 
 class InMemoryProgressStore:

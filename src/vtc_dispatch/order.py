@@ -79,6 +79,9 @@ class PaymentStatus(StrEnum):
     """The wallet did not cover everything; the rest is pending."""
     RELEASED = "released"
     """The hold was released (cancelled order, nothing due)."""
+    SETTLING = "settling"
+    """The order is over and saved; the wallet hold is being captured or
+    released (see :meth:`~vtc_dispatch.service.DispatchService.settle_payment`)."""
 
 
 @attrs.frozen

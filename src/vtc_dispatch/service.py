@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.errors import (
+    ConcurrencyConflict,
     DispatchError,
     Forbidden,
     InvalidCoordinates,
@@ -960,9 +961,9 @@ class DispatchService:
             )
             # The fare's history starts with the order's; only what follows is new.
             new_prices = fare.changes[len(order.price_history) :]
-            payment, paid = PaymentStatus.PENDING, Decimal(0)
-            if order.wallet_hold is not None:
-                payment, paid = self._capture(order.wallet_hold, fare.amount)
+            # The ride is saved first, the wallet moves after: a save refused
+            # (another worker's version) must not have taken the money.
+            settling = order.wallet_hold is not None
             order = self.orders.save(
                 evolve(
                     order,
@@ -972,14 +973,14 @@ class DispatchService:
                     route_changed=route_changed,
                     final_fare=fare,
                     price_history=order.price_history + new_prices,
-                    payment_status=payment,
-                    wallet_hold=None,
-                    amount_paid=paid,
+                    payment_status=PaymentStatus.SETTLING if settling else PaymentStatus.PENDING,
                 ),
                 order.version,
             )
             self._release(driver_id, order.id)
             self.progress.discard(order.id)
+            if settling:
+                order = self._settle(order)
         self._publish(
             *(PriceChanged(order.id, change) for change in new_prices),
             TripCompleted(order.id, driver_id, order.customer_id, fare, now),
@@ -1022,10 +1023,45 @@ class DispatchService:
             changes=order.price_history,
         )
 
-    def _capture(self, hold: str, amount: Decimal) -> tuple[PaymentStatus, Decimal]:
-        """Take ``amount`` through a wallet hold: paid in full, or partly."""
-        paid = self.wallet.capture(hold, amount)
-        return (PaymentStatus.PAID if paid == amount else PaymentStatus.PARTIALLY_PAID), paid
+    def settle_payment(self, order_id: str) -> Order:
+        """Finish the wallet step of an order left ``SETTLING``.
+
+        ``complete_trip`` and ``cancel`` save the order first and then
+        capture (or release) its wallet hold; when the wallet fails in
+        between (``StorageUnavailable``), the order stays ``SETTLING`` with
+        its hold, and this command (from a worker or an operator) does the
+        rest.  Any other order is returned unchanged.
+        """
+        with self._lock:
+            order = self.orders.get(order_id)
+            if order.payment_status == PaymentStatus.SETTLING and order.wallet_hold is not None:
+                order = self._settle(order)
+        return order
+
+    def _settle(self, order: Order) -> Order:
+        """Capture what the ended order owes from its wallet hold (release it when nothing)."""
+        assert order.wallet_hold is not None
+        if order.cancellation is not None:
+            due = order.cancellation.fee
+        else:
+            assert order.final_fare is not None
+            due = order.final_fare.amount
+        if due:
+            paid = self.wallet.capture(order.wallet_hold, due)
+            payment = PaymentStatus.PAID if paid == due else PaymentStatus.PARTIALLY_PAID
+        else:
+            self.wallet.release(order.wallet_hold)
+            payment, paid = PaymentStatus.RELEASED, order.amount_paid
+        while True:
+            try:
+                return self.orders.save(
+                    evolve(order, payment_status=payment, wallet_hold=None, amount_paid=paid),
+                    order.version,
+                )
+            except ConcurrencyConflict:
+                # Another command changed the ended order (a rating): only
+                # the payment fields are ours, set them on its version.
+                order = self.orders.get(order.id)
 
     # -- cancellation ------------------------------------------------------
 
@@ -1065,13 +1101,10 @@ class DispatchService:
                 accepted_at=order.lifecycle.time_in(RideState.ACCEPTED),
                 arrived_at=order.lifecycle.time_in(RideState.ARRIVED),
             ).amount
-            payment, paid = order.payment_status, order.amount_paid
-            if order.wallet_hold is not None:
-                if fee:
-                    payment, paid = self._capture(order.wallet_hold, fee)
-                else:
-                    self.wallet.release(order.wallet_hold)
-                    payment = PaymentStatus.RELEASED
+            settling = order.wallet_hold is not None
+            payment = order.payment_status
+            if settling:
+                payment = PaymentStatus.SETTLING
             elif fee:
                 payment = PaymentStatus.PENDING
             events: list[Event] = []
@@ -1092,12 +1125,12 @@ class DispatchService:
                     trip=progress.trip,
                     cancellation=Cancellation(actor, reason, fee, now),
                     payment_status=payment,
-                    wallet_hold=None,
-                    amount_paid=paid,
                 ),
                 order.version,
             )
             self.progress.discard(order.id)
+            if settling:
+                order = self._settle(order)
             events.append(
                 OrderCancelled(
                     order.id,

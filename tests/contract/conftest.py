@@ -5,6 +5,7 @@ Adapters add themselves to these lists (Redis, Django) as they land.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,25 @@ REPOSITORIES["django"] = _django("DjangoOrderRepository")
 REGISTRIES["django"] = _django("DjangoDriverRegistry")
 WALLETS["django"] = _django("DjangoWallet")
 PROGRESS_STORES["django"] = _django("DjangoProgressStore")
+STATS_STORES["django"] = _django("DjangoStatsStore")
+RATING_STORES["django"] = _django("DjangoRatingStore")
 
 # Implementations that need the Django test database (transactional, so
 # that the threads of the race tests see each other's rows).
 DJANGO_DB = frozenset({"django"})
+
+
+@pytest.fixture(autouse=True)
+def _close_thread_connections(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a Django test, collect the connections the race tests' threads left behind.
+
+    Each thread opened its own database connection; they close when
+    collected, and the test database cannot be dropped while they are open.
+    """
+    yield
+    params = getattr(request.node, "callspec", None)
+    if params and DJANGO_DB & set(params.params.values()):
+        gc.collect()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

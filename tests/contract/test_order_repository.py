@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from samples import T0, new_order
 
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
@@ -79,3 +82,42 @@ def test_live_offers_by_deadline(repository: OrderRepository) -> None:
     assert repository.next_deadline() == T0 + timedelta(seconds=60)
     repository.save(attrs.evolve(repository.get("c"), offers=(offer("d3", 90),)), 3)
     assert {o.id for o in repository.with_live_offer(T0 + timedelta(seconds=90))} == {"b", "c"}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcd"), st.none() | st.integers(0, 6)),
+        min_size=1,
+        max_size=25,
+    ),
+    st.integers(0, 7),
+)
+def test_deadlines_follow_every_save(
+    repository: OrderRepository, changes: list[tuple[str, int | None]], probe: int
+) -> None:
+    # Offers appear, move (earlier, later, back to an old time) and go: the
+    # earliest deadline and the due orders always match the orders as saved.
+    prefix = f"p{uuid.uuid4().hex[:8]}-"
+    for name in "abcd":
+        repository.add(new_order(prefix + name))
+    model: dict[str, int] = {}
+    for name, seconds in changes:
+        current = repository.get(prefix + name)
+        offers = () if seconds is None else (offer("d-" + name, 10 * seconds),)
+        repository.save(attrs.evolve(current, offers=offers), current.version)
+        if seconds is None:
+            model.pop(name, None)
+        else:
+            model[name] = seconds
+        due = [o.id for o in repository.with_live_offer(T0 + timedelta(seconds=10 * probe))]
+        assert len(due) == len(set(due))
+        assert set(due) == {prefix + n for n, s in model.items() if s <= probe}
+        earliest = T0 + timedelta(seconds=10 * min(model.values())) if model else None
+        assert repository.next_deadline() == earliest
+    for name in model:  # the repository outlives this example: leave no live offer
+        current = repository.get(prefix + name)
+        repository.save(attrs.evolve(current, offers=()), current.version)
+    assert repository.next_deadline() is None

@@ -96,7 +96,8 @@ def test_the_admin_shows_the_configuration_and_the_state(demo: Demo) -> None:
     client = Client()
     client.login(username="root", password="root")
     for model in ("country", "city", "tariff", "zone", "fixedpriceroute", "paymentmethod",
-                  "dispatchsettings", "orderrecord", "driverpresence"):  # fmt: skip
+                  "dispatchsettings", "orderrecord", "driverpresence", "statsrecord",
+                  "ratingtotal"):  # fmt: skip
         answer = client.get(f"/admin/vtc_dispatch/{model}/")
         assert answer.status_code == 200, model
     answer = client.get("/admin/vtc_dispatch/zone/bonapriso/change/")

@@ -46,14 +46,14 @@ def test_connections_need_a_token_and_the_right_role(live_demo: Demo) -> None:
             ("driver", "chantal", 4403),
             ("customer", "amadou", 4403),
         ):
-            connected, close_code = await connect(app, live_demo, role, name).connect()
+            connected, close_code = await connect(app, live_demo, role, name).connect(timeout=10)
             assert (connected, close_code) == (False, code), (role, name)
         header = WebsocketCommunicator(
             app,
             "/ws/customer/",
             headers=[(b"authorization", f"Token {live_demo.tokens['chantal']}".encode())],
         )
-        assert (await header.connect())[0] is True
+        assert (await header.connect(timeout=10))[0] is True
         await header.disconnect()
 
     run(live_demo, body)
@@ -67,8 +67,8 @@ def test_search_order_offer_location_accept_over_websockets(live_demo: Demo) -> 
     async def body(app: Any) -> None:
         driver = connect(app, live_demo, "driver", "amadou")
         customer = connect(app, live_demo, "customer", "chantal")
-        assert (await driver.connect())[0]
-        assert (await customer.connect())[0]
+        assert (await driver.connect(timeout=10))[0]
+        assert (await customer.connect(timeout=10))[0]
         await customer.send_json_to({"type": "search", "pickup": AKWA, "destination": DEIDO})
         found = await receive(customer)
         assert found["type"] == "drivers_available"

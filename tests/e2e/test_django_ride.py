@@ -2,6 +2,8 @@
 
 The database is PostgreSQL (a database of its own, ``test_vtc_django_e2e``)
 when it answers or services are required, else a temporary SQLite file.
+The tests that need Redis use fresh key prefixes (the Channels layer's,
+the dispatch state's) and remove their keys afterwards.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -152,9 +155,10 @@ def call(base: str, who: str, method: str, path: str, body: Any = None) -> tuple
         return error.code, json.loads(error.read() or b"null")
 
 
-def test_the_websocket_client_plays_a_whole_ride(server: str) -> None:
+def play_the_websocket_client(base: str) -> dict[str, Any]:
+    """Run ws_client.py against ``base``: the ride ends done at the quoted fare; the order."""
     done = subprocess.run(
-        [sys.executable, "ws_client.py", "--base", server],
+        [sys.executable, "ws_client.py", "--base", base],
         cwd=PROJECT,
         capture_output=True,
         text=True,
@@ -166,9 +170,9 @@ def test_the_websocket_client_plays_a_whole_ride(server: str) -> None:
     assert last.startswith("final fare: "), last
     assert last.endswith(" XAF"), last
     fare = Decimal(last.split()[2])
-    status, history = call(server, "chantal", "GET", "customer/history/")
+    status, history = call(base, "chantal", "GET", "customer/history/")
     assert status == 200
-    order = history["results"][0]
+    order: dict[str, Any] = history["results"][0]
     assert order["state"] == "done"
     assert [r["stars"] for r in order["ratings"]] == [5, 4]
     # The trip went as planned (north then east, as long as the quoted route):
@@ -182,6 +186,11 @@ def test_the_websocket_client_plays_a_whole_ride(server: str) -> None:
     assert order["final_fare"]["reason"] == "as_quoted"
     assert Decimal(order["final_fare"]["amount"]) == fare == expected.estimate
     assert order["price_history"][0]["to"] == str(expected.estimate)
+    return order
+
+
+def test_the_websocket_client_plays_a_whole_ride(server: str) -> None:
+    order = play_the_websocket_client(server)
     # Only the order's parties see it.
     assert call(server, "didier", "GET", f"{order['id']}/")[0] == 403
 
@@ -334,7 +343,11 @@ def test_unanswered_offers_expire_inside_the_server(server: str) -> None:
 
 
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
-CHANNELS_PREFIX = "vtc-django-e2e"
+
+
+def _fresh_channels_prefix() -> str:
+    # Fresh per test: other runs may share this Redis, and user ids repeat across databases.
+    return f"vtc-django-e2e-{uuid.uuid4().hex[:12]}"
 
 
 def _redis_url() -> str:
@@ -350,13 +363,13 @@ def _redis_url() -> str:
     return url
 
 
-def _forget_channels_keys(url: str) -> None:
+def _forget_channels_keys(url: str, prefix: str) -> None:
     import redis
 
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(f"{CHANNELS_PREFIX}*"))
-    if keys:
-        client.delete(*keys)
+    with redis.Redis.from_url(url) as client:
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
 
 
 def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
@@ -368,7 +381,8 @@ def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
     import websockets
 
     url = _redis_url()
-    extra = {"REDIS_URL": url, "CHANNELS_PREFIX": CHANNELS_PREFIX, "VTC_IN_PROCESS_WORKER": "0"}
+    channels_prefix = _fresh_channels_prefix()
+    extra = {"REDIS_URL": url, "CHANNELS_PREFIX": channels_prefix, "VTC_IN_PROCESS_WORKER": "0"}
     seed = ["--pool-mode", "sequential", "--max-waiting", "2"]
     try:
         with example_project(tmp_path, f"{E2E_DATABASE}_mp", seed, extra, worker=True) as base:
@@ -408,4 +422,93 @@ def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
             status, order = call(base, "didier", "GET", f"{passed['order_id']}/")
             assert (order["state"], order["offer"]["driver_id"]) == ("searching", ids["brice"])
     finally:
-        _forget_channels_keys(url)
+        _forget_channels_keys(url, channels_prefix)
+
+
+def _postgres_if_required() -> None:
+    dsn = postgres_dsn()
+    if services_required() and not postgres_answers(dsn):
+        pytest.fail(f"PostgreSQL at {dsn} does not answer and VTC_REQUIRE_SERVICES=1")
+
+
+def test_a_whole_ride_with_the_dispatch_state_in_redis(tmp_path: Path) -> None:
+    """``VTC_STORES=redis``: the example's state in Redis (the wallets stay in the database)."""
+    from vtc_dispatch.fsm import RideState
+    from vtc_dispatch_redis import RedisStorage
+
+    url = _redis_url()
+    _postgres_if_required()
+    storage = RedisStorage.from_url(url, prefix=f"vtc-e2e:{{{uuid.uuid4().hex[:12]}}}")
+    channels_prefix = _fresh_channels_prefix()
+    extra = {
+        "REDIS_URL": url,
+        "CHANNELS_PREFIX": channels_prefix,
+        "VTC_STORES": "redis",
+        "VTC_PREFIX": storage.settings.prefix,
+    }
+    database = f"{E2E_DATABASE}_redis_{uuid.uuid4().hex[:8]}"
+    try:
+        seed = ["--max-waiting", str(MAX_WAITING_S)]
+        with example_project(tmp_path, database, seed, extra, worker=False) as base:
+            order = play_the_websocket_client(base)
+            # The server kept the ride in Redis: read it back through the adapter.
+            stored = storage.orders.get(order["id"])
+            assert stored.state == RideState.DONE
+            assert stored.final_fare is not None
+            assert stored.final_fare.amount == Decimal(order["final_fare"]["amount"])
+            assert (stored.customer_id, stored.driver_id) == (
+                order["customer_id"],
+                order["driver_id"],
+            )
+            assert [(r.by.role, r.stars) for r in stored.ratings] == [
+                ("customer", 5),
+                ("driver", 4),
+            ]
+            driver, customer = order["driver_id"], order["customer_id"]
+            assert storage.drivers.get(driver).rating_count == 1
+            offers = storage.stats.get(driver)
+            assert (offers.offered, offers.accepted) == (1, 1)
+            assert storage.ratings.totals(customer) == (4, 1)
+            # Money stays in the database: didier's seeded wallet pays, Redis has none.
+            status, paid = call(
+                base, "didier", "POST", "customer/create/",
+                {"pickup": {"lat": 4.0511, "lng": 9.7043},
+                 "destination": {"lat": 4.0650, "lng": 9.7250},
+                 "vehicle_type": "taxi_jaune", "payment_method": "WALLET"},
+            )  # fmt: skip
+            assert status == 201, paid
+            assert storage.wallet.balance(paid["customer_id"], "XAF") == 0
+            assert storage.orders.get(paid["id"]).payment_method == "WALLET"
+            cancel = f"customer/cancel/{paid['id']}/"
+            assert call(base, "didier", "POST", cancel, {"reason": "test"})[0] == 200
+    finally:
+        storage.clear()
+        storage.client.close()
+        _forget_channels_keys(url, channels_prefix)
+
+
+@pytest.mark.parametrize(
+    ("down", "message"),
+    [
+        ({"VTC_REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis at redis://127.0.0.1:1/0 does not"),
+        ({"VTC_POSTGRES_DSN": "postgresql://postgres@127.0.0.1:1/test"}, "PostgreSQL at"),
+    ],
+)
+def test_the_redis_ride_fails_without_its_services_when_they_are_required(
+    down: dict[str, str], message: str
+) -> None:
+    """Not a skip: CI (VTC_REQUIRE_SERVICES=1) must not pass with Redis or PostgreSQL down."""
+    node = f"{Path(__file__).name}::test_a_whole_ride_with_the_dispatch_state_in_redis"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", node],
+        cwd=Path(__file__).parent,
+        env={**os.environ, "VTC_REQUIRE_SERVICES": "1", **down},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "1 failed" in done.stdout, done.stdout[-2000:]
+    assert message in done.stdout, done.stdout[-2000:]
+    assert "does not answer" in done.stdout

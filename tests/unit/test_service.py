@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from vtc_dispatch.errors import (
+    ConcurrencyConflict,
     Forbidden,
     InvalidTransition,
     NotFound,
     OfferExpired,
     PaymentRefused,
+    StorageUnavailable,
 )
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
-from vtc_dispatch.memory import InMemoryWallet, ManualClock, RecordingNotifier
-from vtc_dispatch.order import Actor, PaymentStatus
+from vtc_dispatch.memory import (
+    InMemoryOrderRepository,
+    InMemoryWallet,
+    ManualClock,
+    RecordingNotifier,
+)
+from vtc_dispatch.order import Actor, Order, PaymentStatus
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService, InvalidRating, ServiceSettings
 
@@ -629,3 +637,110 @@ def test_without_a_transport_the_ride_runs_and_listeners_see_every_event() -> No
     assert done.state == RideState.DONE
     kinds = {type(e) for e in seen}
     assert {DriverAssigned, TripCompleted} <= kinds
+
+
+class _Flaky:
+    """Refuses (or fails) the next matching save, then behaves: a race with another worker."""
+
+    def __init__(self, inner: object, fail_when: Callable[[Order], bool], error: Exception) -> None:
+        self.inner = inner
+        self.fail_when = fail_when
+        self.error = error
+        self.armed = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def save(self, order: Order, expected_version: int) -> Order:
+        if self.armed and self.fail_when(order):
+            self.armed = False
+            raise self.error
+        return self.inner.save(order, expected_version)  # type: ignore[attr-defined,no-any-return]
+
+
+class _FlakyWallet(InMemoryWallet):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next_capture = False
+
+    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+        if self.fail_next_capture:
+            self.fail_next_capture = False
+            raise StorageUnavailable("the wallet did not answer")
+        return super().capture(hold_id, amount)
+
+
+def _wallet_ride_to_the_end(
+    orders: object, wallet: InMemoryWallet
+) -> tuple[DispatchService, ManualClock, str]:
+    clock = ManualClock(T0)
+    service = DispatchService(
+        pricing=douala_config(),
+        clock=clock,
+        wallet=wallet,
+        orders=orders,  # type: ignore[arg-type]
+    )
+    wallet.credit("cust", Decimal(5000), "XAF")
+    service.driver_online("d", "taxi_jaune", AKWA)
+    order = service.create_order("cust", AKWA, DEIDO, "taxi_jaune", "WALLET")
+    service.accept("d", order.id)
+    service.arrived("d", order.id)
+    service.start_trip("d", order.id)
+    clock.advance(timedelta(minutes=6))
+    service.update_position("d", DEIDO)
+    return service, clock, order.id
+
+
+def test_a_refused_completion_takes_no_money_and_the_retry_takes_it_once() -> None:
+    orders = _Flaky(
+        InMemoryOrderRepository(),
+        lambda o: o.state == RideState.DONE,
+        ConcurrencyConflict("another worker saved this order first"),
+    )
+    wallet = InMemoryWallet()
+    service, _, order_id = _wallet_ride_to_the_end(orders, wallet)
+    held = 5000 - wallet.balance("cust", "XAF")
+    orders.armed = True
+    with pytest.raises(ConcurrencyConflict):
+        service.complete_trip("d", order_id)
+    assert service.get_order(Actor.operator("ops"), order_id).state == RideState.IN_PROGRESS
+    assert wallet.balance("cust", "XAF") == 5000 - held  # only the hold, nothing captured
+    done = service.complete_trip("d", order_id)
+    assert done.final_fare is not None
+    assert (done.payment_status, done.wallet_hold) == (PaymentStatus.PAID, None)
+    assert wallet.balance("cust", "XAF") == 5000 - done.final_fare.amount
+
+
+def test_a_wallet_failing_after_the_ride_is_saved_leaves_it_settling_until_settled() -> None:
+    wallet = _FlakyWallet()
+    service, _, order_id = _wallet_ride_to_the_end(InMemoryOrderRepository(), wallet)
+    wallet.fail_next_capture = True
+    with pytest.raises(StorageUnavailable):
+        service.complete_trip("d", order_id)
+    pending = service.get_order(Actor.operator("ops"), order_id)
+    assert (pending.state, pending.payment_status) == (RideState.DONE, PaymentStatus.SETTLING)
+    assert pending.wallet_hold is not None
+    settled = service.settle_payment(order_id)
+    assert settled.final_fare is not None
+    assert (settled.payment_status, settled.wallet_hold) == (PaymentStatus.PAID, None)
+    assert wallet.balance("cust", "XAF") == 5000 - settled.final_fare.amount
+    assert service.settle_payment(order_id) == settled  # nothing left to do
+
+
+def test_settling_keeps_a_rating_saved_in_between() -> None:
+    inner = InMemoryOrderRepository()
+    orders = _Flaky(
+        inner,
+        lambda o: o.payment_status == PaymentStatus.PAID,
+        ConcurrencyConflict("a rating was saved in between"),
+    )
+    wallet = _FlakyWallet()
+    service, _, order_id = _wallet_ride_to_the_end(orders, wallet)
+    wallet.fail_next_capture = True
+    with pytest.raises(StorageUnavailable):
+        service.complete_trip("d", order_id)
+    service.rate(Actor.customer("cust"), order_id, 5)
+    orders.armed = True
+    settled = service.settle_payment(order_id)
+    assert settled.payment_status == PaymentStatus.PAID
+    assert [r.stars for r in settled.ratings] == [5]

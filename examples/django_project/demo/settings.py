@@ -4,8 +4,8 @@ Default: SQLite (``db.sqlite3`` here) and the in-memory Channels layer, one
 server process.  ``DATABASE_URL=postgresql://user@host:5432/name`` uses
 PostgreSQL; ``REDIS_URL=redis://host:6379/0`` uses the Redis Channels layer
 (package ``channels-redis``, keys prefixed with ``CHANNELS_PREFIX``) and,
-with ``VTC_STORES=redis``, the Redis adapter for the dispatch state
-(``vtc_dispatch_redis``, when installed).
+with ``VTC_STORES=redis``, the Redis adapter for the dispatch state but
+the wallets (``vtc_dispatch_redis``, when installed; see ``demo/stores.py``).
 """
 
 from __future__ import annotations
