@@ -346,38 +346,6 @@ def cross_track_km(point: LatLng, start: LatLng, end: LatLng) -> float:
     to_end_km = haversine_km(end, point)
     if start == end:
         return to_start_km
-    # Unit vectors: the segment's great circle has the normal a x b; the
-    # point's signed distance to that circle is asin(p . n / |n|), and the
-    # foot of the perpendicular lies between a and b when p is on the inner
-    # side of both a and b (a x p and p x b along n).
-    ax, ay, az = _unit(start)
-    bx, by, bz = _unit(end)
-    px, py, pz = _unit(point)
-    nx = ay * bz - az * by
-    ny = az * bx - ax * bz
-    nz = ax * by - ay * bx
-    norm = math.sqrt(nx * nx + ny * ny + nz * nz)
-    if norm < _SHORT_SEGMENT:
-        # Ends a few metres apart (the normal's direction would carry the
-        # rounding of the unit vectors) or antipodal: bearings instead.
-        return _cross_track_by_bearings(point, start, end, to_start_km, to_end_km)
-    from_a = (ay * pz - az * py) * nx + (az * px - ax * pz) * ny + (ax * py - ay * px) * nz
-    to_b = (py * bz - pz * by) * nx + (pz * bx - px * bz) * ny + (px * by - py * bx) * nz
-    if from_a >= 0.0 and to_b >= 0.0 and ax * bx + ay * by + az * bz > -1.0:
-        sin_cross = (px * nx + py * ny + pz * nz) / norm
-        cross_km = abs(math.asin(max(-1.0, min(1.0, sin_cross)))) * EARTH_RADIUS_KM
-        # Never above an endpoint distance, which rounding could otherwise give.
-        return min(cross_km, to_start_km, to_end_km)
-    return min(to_start_km, to_end_km)
-
-
-_SHORT_SEGMENT = 1e-5
-"""Below this sine of the segment's angle (64 m), :func:`cross_track_km` uses bearings."""
-
-
-def _cross_track_by_bearings(
-    point: LatLng, start: LatLng, end: LatLng, to_start_km: float, to_end_km: float
-) -> float:
     d13 = to_start_km / EARTH_RADIUS_KM
     d12 = haversine_km(start, end) / EARTH_RADIUS_KM
     angle = (initial_bearing_deg(start, point) - initial_bearing_deg(start, end)) * _RAD
@@ -386,15 +354,9 @@ def _cross_track_by_bearings(
     # distances, where the textbook acos(cos d13 / cos dxt) loses all digits.
     along = math.atan2(math.sin(d13) * math.cos(angle), math.cos(d13))
     if 0.0 <= along <= d12:
+        # Never above an endpoint distance, which rounding could otherwise give.
         return min(abs(cross) * EARTH_RADIUS_KM, to_start_km, to_end_km)
     return min(to_start_km, to_end_km)
-
-
-def _unit(point: LatLng) -> tuple[float, float, float]:
-    phi = point.lat * _RAD
-    lam = point.lng * _RAD
-    cos_phi = math.cos(phi)
-    return cos_phi * math.cos(lam), cos_phi * math.sin(lam), math.sin(phi)
 
 
 def off_corridor(point: LatLng, start: LatLng, end: LatLng, corridor_km: float) -> bool:
