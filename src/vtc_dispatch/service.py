@@ -133,7 +133,7 @@ from vtc_dispatch.ports import (
 from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare, PriceChange
-from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s
+from vtc_dispatch.tracking import Track, TrackPolicy, cross_track_km, eta_s, location_due
 from vtc_dispatch.wire import to_wire
 
 __all__ = ["Availability", "DispatchService", "InvalidRating", "ServiceSettings"]
@@ -366,15 +366,12 @@ class DispatchService:
         if point.accepted:
             assert order.driver_id is not None
             remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
-            eta = remaining / self._speed_kmh(order.quote.city) * 3600.0
+            eta = self._eta_s(order, remaining)
             if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
                 settings.corridor_km
             ):
                 route_changed = True
-            if last_sent is None or not (
-                # location_due, without checking the service's own values again
-                0.0 <= (now - last_sent).total_seconds() < settings.location_interval_s
-            ):
+            if location_due(last_sent, now, settings.location_interval_s):
                 last_sent = now
                 events.append(
                     DriverLocated(order.id, order.driver_id, order.customer_id, position, eta, now)
