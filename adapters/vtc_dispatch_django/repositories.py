@@ -43,6 +43,7 @@ from vtc_dispatch.errors import (
     PaymentRefused,
     StorageUnavailable,
 )
+from vtc_dispatch.geo.index import check_count_cap
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
 from vtc_dispatch.pool.stats import DriverStats, Outcome
@@ -383,8 +384,7 @@ class DjangoDriverRegistry:
         self, point: LatLng, max_km: float, *, cap: int | None = None
     ) -> dict[str, int]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-            raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
+        check_count_cap(cap)
         counts: dict[str, int] = {}
         for _, _, vehicle_type in self._within(point, _radius(max_km), None):
             counts[vehicle_type] = counts.get(vehicle_type, 0) + 1

@@ -36,6 +36,7 @@ import redis
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
 from vtc_dispatch.geo import LatLng, haversine_km
+from vtc_dispatch.geo.index import check_count_cap
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus
 from vtc_dispatch_redis.connection import RedisSettings, guarded
@@ -401,8 +402,7 @@ class RedisDriverRegistry:
     ) -> dict[str, int]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
         max_km = _check_radius(max_km)
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-            raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
+        check_count_cap(cap)
         _check_geo(point)
         outer = (max_km + _EDGE_KM) * _SCALE
         # Redis rounds WITHDIST to 0.1 m, well within the margin; below it nothing is sure.

@@ -58,7 +58,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, _haversine_parts
 
-__all__ = ["DEFAULT_ROW_DEG", "DriverIndex"]
+__all__ = ["DEFAULT_ROW_DEG", "DriverIndex", "check_count_cap"]
 
 DEFAULT_ROW_DEG = 0.003
 """Default height of a latitude band in degrees (about 330 m)."""
@@ -204,6 +204,19 @@ def _without(lo: int, hi: int, holes: list[tuple[int, int]]) -> list[tuple[int, 
             if piece[0] < piece[1]
         ]
     return parts
+
+
+def check_count_cap(cap: int | None) -> None:
+    """Refuse a count cap that is not ``None`` or an integer >= 1 (every
+    :meth:`~vtc_dispatch.ports.DriverRegistry.count_available` checks it so).
+
+    >>> check_count_cap(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: cap must be an integer >= 1 or None, got 0
+    """
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+        raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
 
 
 def _check_radius(max_km: float) -> float:
@@ -539,8 +552,7 @@ class DriverIndex:
         {'confort': 1, 'taxi_jaune': 3}
         """
         max_km = _check_radius(max_km)
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-            raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
+        check_count_cap(cap)
         if not self._drivers:
             return {}
         max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
