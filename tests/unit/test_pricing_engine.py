@@ -145,6 +145,15 @@ def test_quote_all_leaves_out_types_without_tariff_and_shares_the_trip() -> None
     assert p.quote_all(AKWA, DEIDO, NOON, ["confort", "limousine"]).keys() == {"confort"}
 
 
+def test_quote_all_answers_in_the_configured_order_whatever_order_it_is_asked_in() -> None:
+    # A Redis registry counts types in its set's order: the screen must not follow it.
+    p = pricer(Route(10.0, 30.0))
+    assert list(p.quote_all(AKWA, DEIDO, NOON, ["confort", "taxi_jaune"])) == [
+        "taxi_jaune",
+        "confort",
+    ]
+
+
 def test_errors_name_the_bad_input() -> None:
     p = pricer()
     with pytest.raises(

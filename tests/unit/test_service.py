@@ -20,6 +20,7 @@ from vtc_dispatch.errors import (
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.memory import (
+    InMemoryDriverRegistry,
     InMemoryOrderRepository,
     InMemoryWallet,
     ManualClock,
@@ -88,6 +89,25 @@ def test_search_lists_types_with_drivers_counts_nearest_and_prices(ride: Ride) -
     assert lines["taxi_jaune"].label == "Taxi Jaune"
     ride.service.driver_offline("c1")
     assert {line.vehicle_type for line in ride.service.search(AKWA, DEIDO)} == {"taxi_jaune"}
+
+
+class _ReversedCounts(InMemoryDriverRegistry):
+    """A registry that counts types in another order than the configuration (as a Redis set)."""
+
+    def count_available(
+        self, point: LatLng, max_km: float, *, cap: int | None = None
+    ) -> dict[str, int]:
+        return dict(reversed(super().count_available(point, max_km, cap=cap).items()))
+
+
+def test_search_lines_come_in_the_configured_vehicle_type_order() -> None:
+    service = DispatchService(
+        pricing=douala_config(), clock=ManualClock(T0), drivers=_ReversedCounts()
+    )
+    for driver, vt in [("t1", "taxi_jaune"), ("c1", "confort")]:
+        service.driver_online(driver, vt, destination_point(AKWA, 0.0, 0.5))
+    configured = [vt for vt in douala_config().vehicle_types if vt in ("taxi_jaune", "confort")]
+    assert [line.vehicle_type for line in service.search(AKWA, DEIDO)] == configured
 
 
 @pytest.mark.parametrize(

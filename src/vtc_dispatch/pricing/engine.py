@@ -450,15 +450,19 @@ class Pricer:
         """Quotes of several vehicle types at once (the customer's search screen).
 
         ``vehicle_types`` defaults to every configured type; types without
-        a tariff in the pickup's city are left out.  The city, zones, local
-        time and route are worked out once for all types.
+        a tariff in the pickup's city are left out.  The quotes come in the
+        configuration's vehicle-type order whatever order ``vehicle_types``
+        has (a Redis set's order is not one), so every store shows the same
+        screen.  The city, zones, local time and route are worked out once
+        for all types.
         """
         trip = self._trip(pickup, dropoff, at, demand_multiplier)
-        wanted = self._config.vehicle_types if vehicle_types is None else vehicle_types
+        configured = self._config.vehicle_types
+        wanted = configured if vehicle_types is None else frozenset(vehicle_types)
         return {
             vt: self._quote(trip, pickup, dropoff, vt, at, ())
-            for vt in wanted
-            if (trip.city_id, vt) in self._meters
+            for vt in configured
+            if vt in wanted and (trip.city_id, vt) in self._meters
         }
 
     def _quote(
