@@ -14,10 +14,12 @@ __all__ = [
     "ConcurrencyConflict",
     "DispatchError",
     "Forbidden",
+    "InvalidCommandId",
     "InvalidCoordinates",
     "InvalidDefinition",
     "InvalidMoney",
     "InvalidPricingConfig",
+    "InvalidRating",
     "InvalidTransition",
     "InvalidZone",
     "NotFound",
@@ -109,7 +111,19 @@ class OfferWithdrawn(DispatchError):
 
 
 class StorageUnavailable(DispatchError):
-    """A storage backend did not answer; the command did not happen."""
+    """A storage backend did not answer.
+
+    A read did not happen; a write may or may not have: retry the command
+    with the same ``command_id``, which makes the retry safe.
+    """
+
+
+class InvalidRating(DispatchError, ValueError):
+    """Stars outside 1-5, or a comment that is not text."""
+
+
+class InvalidCommandId(DispatchError, ValueError):
+    """A ``command_id`` that is not a short non-empty text, or one reused for another command."""
 
 
 class TransportUnavailable(DispatchError):

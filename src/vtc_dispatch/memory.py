@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,17 +24,25 @@ import attrs
 from pydantic import BaseModel
 
 from vtc_dispatch._records import evolve
+from vtc_dispatch.changes import CommandRecord
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidMoney, NotFound, PaymentRefused
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
+from vtc_dispatch.pool.stats import StatsBook
+from vtc_dispatch.ports import Clock
+from vtc_dispatch.pricing.quote import FareQuote
+from vtc_dispatch.unit_of_work import StoresUnitOfWork
 from vtc_dispatch.wire import Recipient
 
 __all__ = [
+    "InMemoryCommandLog",
     "InMemoryDriverRegistry",
     "InMemoryOrderRepository",
     "InMemoryProgressStore",
+    "InMemoryQuoteBook",
     "InMemoryRatingStore",
+    "InMemoryStores",
     "InMemoryWallet",
     "ManualClock",
     "NullNotifier",
@@ -99,6 +107,8 @@ class InMemoryOrderRepository:
         self._deadlines: dict[str, datetime] = {}
         self._heap: list[tuple[datetime, str]] = []
         self._lock = threading.Lock()
+        self.commit_lock = threading.RLock()
+        """Held by the in-memory unit of work while it commits (shared by every service)."""
 
     def _track_deadline(self, order: Order) -> None:
         deadline = order.next_deadline
@@ -419,3 +429,85 @@ class InMemoryWallet:
             if hold is None:
                 raise NotFound(f"no wallet hold {hold_id!r}")
             self._balances[hold.customer_id, hold.currency] += hold.amount
+
+
+class InMemoryCommandLog:
+    """The records of commands sent with a ``command_id``, the newest ``keep`` of them."""
+
+    def __init__(self, *, keep: int = 100_000) -> None:
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        self._records: OrderedDict[str, CommandRecord] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def get(self, command_id: str) -> CommandRecord | None:
+        """See :class:`~vtc_dispatch.ports.CommandLog`."""
+        return self._records.get(command_id)
+
+    def put(self, record: CommandRecord) -> None:
+        """See :class:`~vtc_dispatch.ports.CommandLog`."""
+        with self._lock:
+            self._records[record.command_id] = record
+            while len(self._records) > self._keep:
+                self._records.popitem(last=False)
+
+
+class InMemoryQuoteBook:
+    """Quotes shown at search, the newest ``keep`` of them, each for its time to live."""
+
+    def __init__(self, clock: Clock | None = None, *, keep: int = 4096) -> None:
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._quotes: OrderedDict[str, tuple[FareQuote, datetime]] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def remember(self, key: str, quote: FareQuote, ttl_s: float) -> None:
+        """See :class:`~vtc_dispatch.ports.QuoteBook`."""
+        until = self._clock.now() + timedelta(seconds=ttl_s)
+        with self._lock:
+            self._quotes[key] = (quote, until)
+            self._quotes.move_to_end(key)
+            while len(self._quotes) > self._keep:
+                self._quotes.popitem(last=False)
+
+    def recall(self, key: str) -> FareQuote | None:
+        """See :class:`~vtc_dispatch.ports.QuoteBook`."""
+        found = self._quotes.get(key)
+        if found is None or found[1] < self._clock.now():
+            return None
+        return found[0]
+
+
+class InMemoryStores:
+    """Every in-memory store of one dispatch state, and the one lock of its commits.
+
+    Two services built on one ``InMemoryStores`` (or on the same store
+    objects) share the lock: their commits are serialised like one
+    process's, which makes the in-memory unit of work atomic.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.orders = InMemoryOrderRepository()
+        self.drivers = InMemoryDriverRegistry()
+        self.progress = InMemoryProgressStore()
+        self.wallet = InMemoryWallet()
+        self.stats = StatsBook()
+        self.ratings = InMemoryRatingStore()
+        self.commands = InMemoryCommandLog()
+        self.quotes = InMemoryQuoteBook(clock)
+
+    def unit_of_work(self) -> StoresUnitOfWork:
+        """The atomic unit of work over these stores."""
+        return StoresUnitOfWork(
+            orders=self.orders,
+            drivers=self.drivers,
+            progress=self.progress,
+            wallet=self.wallet,
+            stats=self.stats,
+            ratings=self.ratings,
+            commands=self.commands,
+            lock=self.orders.commit_lock,
+        )

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 import attrs
 
+from vtc_dispatch._records import evolve
 from vtc_dispatch.fsm import Lifecycle, RideState
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
@@ -195,6 +196,18 @@ class Order:
     def is_active(self) -> bool:
         """Whether the order still occupies its customer and driver."""
         return self.lifecycle.state in ACTIVE_STATES
+
+    def settled(self, paid: Decimal | None) -> Order:
+        """This ended order once its wallet hold is captured (``paid``) or released (``None``)."""
+        if paid is None:
+            return evolve(self, payment_status=PaymentStatus.RELEASED, wallet_hold=None)
+        due = (
+            self.cancellation.fee
+            if self.cancellation is not None
+            else (self.final_fare.amount if self.final_fare is not None else paid)
+        )
+        status = PaymentStatus.PAID if paid == due else PaymentStatus.PARTIALLY_PAID
+        return evolve(self, payment_status=status, wallet_hold=None, amount_paid=paid)
 
 
 @attrs.frozen

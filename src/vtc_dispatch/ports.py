@@ -26,21 +26,26 @@ from vtc_dispatch.geo.sphere import LatLng, haversine_km
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from vtc_dispatch.changes import ChangeSet, Command, CommandRecord
     from vtc_dispatch.order import DriverStatus, Order, RideProgress
     from vtc_dispatch.pool.stats import DriverStats, Outcome
+    from vtc_dispatch.pricing.quote import FareQuote
     from vtc_dispatch.wire import Recipient
 
 __all__ = [
     "Clock",
+    "CommandLog",
     "DriverRegistry",
     "Notifier",
     "OrderRepository",
     "ProgressStore",
+    "QuoteBook",
     "RatingStore",
     "RouteEstimate",
     "RouteEstimator",
     "StatsStore",
     "StraightLineEstimator",
+    "UnitOfWork",
     "Wallet",
 ]
 
@@ -252,6 +257,66 @@ class Wallet(Protocol):
 
     def release(self, hold_id: str) -> None:
         """Give the held amount back to the free balance."""
+        ...
+
+
+class CommandLog(Protocol):
+    """What the commands that carried a ``command_id`` did, for their replays.
+
+    An implementation MUST keep a record at least as long as a client may
+    retry (minutes; a day is a safe default) and MAY forget it after.
+    """
+
+    def get(self, command_id: str) -> CommandRecord | None:
+        """The record of ``command_id``, ``None`` if unknown (or forgotten)."""
+        ...
+
+    def put(self, record: CommandRecord) -> None:
+        """Keep ``record`` (called by the unit of work, inside its commit)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Stores a command's :class:`~vtc_dispatch.changes.ChangeSet` whole or not at all.
+
+    An implementation MUST check every expectation of the change set (order
+    and progress versions, drivers still available to reserve, a wallet
+    still covering a hold or a capture) and, when one fails, raise
+    :class:`~vtc_dispatch.errors.ConcurrencyConflict` (a short wallet for a
+    hold: :class:`~vtc_dispatch.errors.PaymentRefused`) having written
+    nothing.  It MUST NOT free a driver unless the order version that frees
+    him is stored with it, and MUST store the record of ``command`` (when
+    given) with the change set, so that a replay of the command finds it.  A backend that
+    cannot tell whether the commit happened raises
+    :class:`~vtc_dispatch.errors.StorageUnavailable`; the command's retry
+    with the same ``command_id`` is then safe.
+    """
+
+    commands: CommandLog
+
+    def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
+        """Store ``changes``; returns the orders written, as stored (their new versions).
+
+        A ``command`` whose id is already recorded is a conflict (another
+        worker ran it meanwhile): the caller replays the record.
+        """
+        ...
+
+
+class QuoteBook(Protocol):
+    """The quotes a customer was shown at search, for the order placed right after.
+
+    Shared by every worker (an order placed on another worker than the
+    search gets the price that was shown).  An implementation MAY forget a
+    quote after ``ttl_s`` seconds.
+    """
+
+    def remember(self, key: str, quote: FareQuote, ttl_s: float) -> None:
+        """Keep ``quote`` under ``key`` for at least ``ttl_s`` seconds."""
+        ...
+
+    def recall(self, key: str) -> FareQuote | None:
+        """The quote kept under ``key``, ``None`` if none."""
         ...
 
 

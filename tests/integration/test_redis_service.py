@@ -263,7 +263,7 @@ def test_an_order_left_searching_without_an_offer_is_offered_again() -> None:
     order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
     # A worker dropped amadou's offer, then died before offering the order to the next driver.
     storage.drivers.release("amadou", order.id)
-    storage.orders.save(attrs.evolve(order, offers=(), tried=frozenset({"amadou"})), 2)
+    storage.orders.save(attrs.evolve(order, offers=(), tried=frozenset({"amadou"})), order.version)
     assert service.expire_due() == 0
     time.sleep(0.3)
     service.expire_due()

@@ -682,8 +682,10 @@ class _FlakyWallet(InMemoryWallet):
     def __init__(self) -> None:
         super().__init__()
         self.fail_next_capture = False
+        self.captures = 0
 
     def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+        self.captures += 1
         if self.fail_next_capture:
             self.fail_next_capture = False
             raise StorageUnavailable("the wallet did not answer")
@@ -711,23 +713,22 @@ def _wallet_ride_to_the_end(
     return service, clock, order.id
 
 
-def test_a_refused_completion_takes_no_money_and_the_retry_takes_it_once() -> None:
+def test_a_completion_that_loses_a_race_takes_no_money_then_decides_again_and_takes_it_once() -> (
+    None
+):
     orders = _Flaky(
         InMemoryOrderRepository(),
         lambda o: o.state == RideState.DONE,
         ConcurrencyConflict("another worker saved this order first"),
     )
-    wallet = InMemoryWallet()
+    wallet = _FlakyWallet()
     service, _, order_id = _wallet_ride_to_the_end(orders, wallet)
-    held = 5000 - wallet.balance("cust", "XAF")
     orders.armed = True
-    with pytest.raises(ConcurrencyConflict):
-        service.complete_trip("d", order_id)
-    assert service.get_order(Actor.operator("ops"), order_id).state == RideState.IN_PROGRESS
-    assert wallet.balance("cust", "XAF") == 5000 - held  # only the hold, nothing captured
     done = service.complete_trip("d", order_id)
+    assert not orders.armed  # the first commit was refused: the command read and decided again
     assert done.final_fare is not None
     assert (done.payment_status, done.wallet_hold) == (PaymentStatus.PAID, None)
+    assert wallet.captures == 1
     assert wallet.balance("cust", "XAF") == 5000 - done.final_fare.amount
 
 

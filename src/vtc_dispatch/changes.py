@@ -1,0 +1,236 @@
+"""A command's change set: everything one command writes, committed at once.
+
+A command reads what it needs, decides in pure code, and returns one
+:class:`ChangeSet`: the orders it creates or moves to their next version,
+the drivers it reserves, frees or updates, the ride progress it writes, the
+wallet operations, the statistics and rating increments, and the domain
+events to publish once the change set is stored.  A
+:class:`~vtc_dispatch.ports.UnitOfWork` commits it whole or not at all, so a
+driver is freed only with the order version that frees him, and money moves
+only with the order that moves it.
+
+Every write states what it expects: an order or progress version, a driver
+who is still available (to reserve) or still held by the order (to free), a
+wallet that still covers a capture.  A commit whose expectation no longer
+holds raises :class:`~vtc_dispatch.errors.ConcurrencyConflict` and writes
+nothing; the command then reads again and decides again.
+
+>>> changes = ChangeSet(reserve=(Reservation("amadou", "o-1"),))
+>>> changes.merge(ChangeSet(release=(Reservation("binta", "o-1"),))).release
+(Reservation(driver_id='binta', order_id='o-1'),)
+>>> ChangeSet().is_empty, changes.is_empty
+(True, False)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias
+
+import attrs
+
+from vtc_dispatch.geo.sphere import LatLng
+
+if TYPE_CHECKING:
+    from vtc_dispatch.events import Event
+    from vtc_dispatch.order import Order, RideProgress
+    from vtc_dispatch.pool.stats import Outcome
+
+__all__ = [
+    "ChangeSet",
+    "Command",
+    "CommandRecord",
+    "DriverOffline",
+    "DriverOnline",
+    "DriverPositioned",
+    "DriverRated",
+    "DriverWrite",
+    "OrderWrite",
+    "ProgressWrite",
+    "RatingIncrement",
+    "Reservation",
+    "StatIncrement",
+    "WalletCapture",
+    "WalletHold",
+    "WalletOp",
+    "WalletRelease",
+]
+
+
+@attrs.frozen
+class OrderWrite:
+    """An order stored as the next version of ``expected_version`` (0: a new order)."""
+
+    order: Order
+    expected_version: int
+
+
+@attrs.frozen
+class ProgressWrite:
+    """A ride's progress stored as the next version of ``expected_version``."""
+
+    progress: RideProgress
+    expected_version: int
+
+
+@attrs.frozen
+class Reservation:
+    """A driver taken for an order (he must be available) or freed from it (if it holds him)."""
+
+    driver_id: str
+    order_id: str
+
+
+@attrs.frozen
+class DriverOnline:
+    """The driver goes ON with this vehicle type at this position (known or new)."""
+
+    driver_id: str
+    vehicle_type: str
+    position: LatLng
+    at: datetime
+
+
+@attrs.frozen
+class DriverOffline:
+    """The driver goes OFF (an order holding him frees him with its own version)."""
+
+    driver_id: str
+    at: datetime
+
+
+@attrs.frozen
+class DriverPositioned:
+    """The driver's current position (applied to whatever the registry holds now)."""
+
+    driver_id: str
+    position: LatLng
+    at: datetime
+
+
+@attrs.frozen
+class DriverRated:
+    """A customer's stars added to the driver's totals; under the threshold he is blocked."""
+
+    driver_id: str
+    stars: int
+    min_count: int
+    threshold: float
+
+
+DriverWrite: TypeAlias = DriverOnline | DriverOffline | DriverPositioned | DriverRated
+
+
+@attrs.frozen
+class WalletHold:
+    """Hold ``amount`` on the customer's wallet for ``reference`` (refused when short)."""
+
+    op_id: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    reference: str
+
+
+@attrs.frozen
+class WalletCapture:
+    """Take ``amount`` from the hold of an ended order (and the free balance beyond it).
+
+    The unit of work then stores the order's payment as what was taken
+    (:meth:`~vtc_dispatch.order.Order.settled`).
+    """
+
+    op_id: str
+    hold_id: str
+    order_id: str
+    amount: Decimal
+
+
+@attrs.frozen
+class WalletRelease:
+    """Give the hold of an ended order back to the free balance (nothing is due)."""
+
+    op_id: str
+    hold_id: str
+    order_id: str
+
+
+WalletOp: TypeAlias = WalletHold | WalletCapture | WalletRelease
+
+
+@attrs.frozen
+class StatIncrement:
+    """One outcome of an offer, counted in the driver's statistics."""
+
+    driver_id: str
+    outcome: Outcome
+    at: datetime
+
+
+@attrs.frozen
+class RatingIncrement:
+    """One rating of ``stars`` added to a customer's totals."""
+
+    party_id: str
+    stars: int
+
+
+@attrs.frozen
+class Command:
+    """A command sent with a ``command_id``: recorded with its change set."""
+
+    command_id: str
+    fingerprint: str
+    """The command's name and arguments: the same id with others is refused."""
+    result_id: str | None
+    """The order the command answers with (its version as stored by the commit)."""
+
+
+@attrs.frozen
+class CommandRecord:
+    """What a command with a ``command_id`` did: its replay returns ``result`` unchanged."""
+
+    command_id: str
+    fingerprint: str
+    """The command's name and arguments: the same id with others is refused."""
+    result: Order | None
+
+
+@attrs.frozen
+class ChangeSet:
+    """Everything one command writes; see the module's documentation."""
+
+    new_orders: tuple[Order, ...] = ()
+    orders: tuple[OrderWrite, ...] = ()
+    reserve: tuple[Reservation, ...] = ()
+    release: tuple[Reservation, ...] = ()
+    drivers: tuple[DriverWrite, ...] = ()
+    progress: tuple[ProgressWrite, ...] = ()
+    discard_progress: tuple[str, ...] = ()
+    wallet: tuple[WalletOp, ...] = ()
+    stats: tuple[StatIncrement, ...] = ()
+    ratings: tuple[RatingIncrement, ...] = ()
+    events: tuple[Event, ...] = ()
+    """Published once the change set is stored, in this order."""
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the command writes nothing (its events included)."""
+        return self == _EMPTY
+
+    def merge(self, other: ChangeSet) -> ChangeSet:
+        """This change set followed by ``other`` (its later order versions included)."""
+        return ChangeSet(
+            *(
+                a + b
+                for a, b in zip(
+                    attrs.astuple(self, recurse=False),
+                    attrs.astuple(other, recurse=False),
+                    strict=True,
+                )
+            )
+        )
+
+
+_EMPTY = ChangeSet()

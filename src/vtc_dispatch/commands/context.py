@@ -1,0 +1,132 @@
+"""What every command component reads: the stores, the pricing, the settings, the pool.
+
+A component's command returns a :class:`Decision` (its answer and its
+change set) and writes nothing; the service commits the change set.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import attrs
+
+from vtc_dispatch.changes import ChangeSet
+from vtc_dispatch.errors import Forbidden, InvalidCoordinates, NotFound
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.pool import (
+    DistanceRanker,
+    EtaRanker,
+    PoolConfig,
+    PoolSettings,
+    Ranker,
+    ScoredRanker,
+)
+from vtc_dispatch.ports import (
+    Clock,
+    DriverRegistry,
+    OrderRepository,
+    ProgressStore,
+    QuoteBook,
+    RatingStore,
+    StatsStore,
+    Wallet,
+)
+from vtc_dispatch.pricing.engine import Pricer
+from vtc_dispatch.settings import ServiceSettings
+from vtc_dispatch.tracking import eta_s
+
+__all__ = ["Context", "Decision", "check_point"]
+
+DISTANCE_FIRST = DistanceRanker()
+
+
+@attrs.frozen
+class Decision:
+    """A command's answer and everything it writes."""
+
+    result: Order | None
+    changes: ChangeSet = attrs.field(factory=ChangeSet)
+
+
+@attrs.define
+class Context:
+    """The collaborators of the commands (built once by the service)."""
+
+    pricer: Pricer
+    settings: ServiceSettings
+    pool: PoolConfig
+    orders: OrderRepository
+    drivers: DriverRegistry
+    progress: ProgressStore
+    wallet: Wallet
+    stats: StatsStore
+    ratings: RatingStore
+    quotes: QuoteBook
+    clock: Clock
+    ranker: Ranker | None = None
+    new_order_id: Callable[[], str] = attrs.field(
+        factory=lambda: lambda: f"ord-{uuid.uuid4().hex[:16]}"
+    )
+    _speeds: dict[str, float] = attrs.field(factory=dict)
+
+    def pool_settings(self, order: Order) -> PoolSettings:
+        """The pool settings of the order's city and vehicle type."""
+        return self.pool.settings_for(order.quote.city, order.vehicle_type)
+
+    def ranker_for(self, order: Order, settings: PoolSettings) -> Ranker:
+        """The ranker the settings name (or the one the service was given)."""
+        if self.ranker is not None:
+            return self.ranker
+        if settings.ranking == "eta":
+            return EtaRanker(self.pricer.route_estimator(order.quote.city))
+        if settings.ranking == "scored":
+            return ScoredRanker(self.stats)
+        return DISTANCE_FIRST
+
+    def speed_kmh(self, city_id: str) -> float:
+        """The city's average speed (cached: the pricing configuration is fixed)."""
+        speed = self._speeds.get(city_id)
+        if speed is None:
+            speed = self._speeds[city_id] = self.pricer.config.cities[city_id].average_speed_kmh
+        return speed
+
+    def eta_s(self, order: Order, distance_km: float) -> float:
+        """Seconds to cover ``distance_km`` in the order's city."""
+        return eta_s(distance_km, self.speed_kmh(order.quote.city))
+
+    def eta_s_in(self, city_id: str, distance_km: float) -> float:
+        """Seconds to cover ``distance_km`` in ``city_id``."""
+        return eta_s(distance_km, self.speed_kmh(city_id))
+
+    def owned(self, actor: Actor, order_id: str) -> Order:
+        """The order, if ``actor`` may see it (its customer, its driver, an operator)."""
+        order = self.orders.get(order_id)
+        if actor.role == "customer" and order.customer_id != actor.id:
+            raise Forbidden(f"customer {actor.id!r} does not own order {order_id!r}")
+        if actor.role == "driver" and order.driver_id != actor.id:
+            raise Forbidden(f"driver {actor.id!r} is not the driver of order {order_id!r}")
+        return order
+
+    def assigned(self, driver_id: str, order_id: str) -> Order:
+        """The order, if ``driver_id`` is its driver."""
+        order = self.orders.get(order_id)
+        if order.driver_id != driver_id:
+            raise Forbidden(f"driver {driver_id!r} is not the driver of order {order_id!r}")
+        return order
+
+    def vehicle_type(self, vehicle_type: str) -> str:
+        """``vehicle_type`` if configured, else NotFound naming it."""
+        if (
+            not isinstance(vehicle_type, str)
+            or vehicle_type not in self.pricer.config.vehicle_types
+        ):
+            raise NotFound(f"unknown vehicle type {vehicle_type!r}")
+        return vehicle_type
+
+
+def check_point(point: LatLng) -> None:
+    """InvalidCoordinates unless ``point`` is a :class:`LatLng`."""
+    if not isinstance(point, LatLng):
+        raise InvalidCoordinates(f"a position must be a LatLng, got {point!r}")

@@ -1,0 +1,243 @@
+"""Ordering and the offers: create an order, make offers, take the drivers' answers.
+
+The pool's decisions are :mod:`vtc_dispatch.pool.decide`; this component
+reads what they need (the order, the drivers around the pickup) and turns
+their steps into change sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from vtc_dispatch._records import evolve
+from vtc_dispatch.changes import ChangeSet, OrderWrite, WalletHold
+from vtc_dispatch.commands.context import DISTANCE_FIRST, Context, Decision, check_point
+from vtc_dispatch.errors import Forbidden, InvalidMoney, PaymentRefused
+from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, SearchStarted
+from vtc_dispatch.fsm import RIDE, RideEvent, RideState
+from vtc_dispatch.geo.sphere import LatLng, haversine_km
+from vtc_dispatch.order import Actor, Bid, Order, PaymentStatus
+from vtc_dispatch.pool import Candidate
+from vtc_dispatch.pool import decide as pool
+from vtc_dispatch.pricing.quote import FareQuote, PriceChange
+
+__all__ = ["Dispatching", "quote_key", "step_changes"]
+
+# Drivers looked up per offer when a ranker other than distance chooses among them.
+_CANDIDATES = 10
+
+_ON_ORDER = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
+
+
+def quote_key(pickup: LatLng, dropoff: LatLng, vehicle_type: str) -> str:
+    """Where the quote shown for this trip and type is kept.
+
+    >>> quote_key(LatLng(4.0511, 9.7043), LatLng(4.065, 9.725), "confort")
+    '4.0511,9.7043>4.065,9.725/confort'
+    """
+    return f"{pickup.lat!r},{pickup.lng!r}>{dropoff.lat!r},{dropoff.lng!r}/{vehicle_type}"
+
+
+def step_changes(step: pool.Step, before: Order, *events: object) -> ChangeSet:
+    """A pool step as the change set of an order stored at ``before.version``."""
+    return ChangeSet(
+        orders=(OrderWrite(step.order, before.version),),
+        reserve=step.reserve,
+        release=step.release,
+        stats=step.stats,
+        events=(*events, *step.events),  # type: ignore[arg-type]
+    )
+
+
+class Dispatching:
+    """Orders and offers (see the module's documentation)."""
+
+    def __init__(self, context: Context) -> None:
+        self.ctx = context
+
+    # -- the pool's reads ----------------------------------------------------
+
+    def offer_next(self, order: Order, now: datetime) -> pool.Step:
+        """The next offers of ``order`` to the best drivers not tried yet, or NO_DRIVER."""
+        ctx = self.ctx
+        settings = ctx.pool_settings(order)
+        room = pool.search_room(order, settings)
+        ranker = ctx.ranker_for(order, settings)
+        candidates: list[Candidate] = []
+        if now < pool.search_deadline(order, settings) and room > 0:
+            wanted = room if ranker is DISTANCE_FIRST else max(room, _CANDIDATES)
+            found = ctx.drivers.nearest_available(
+                order.pickup,
+                wanted,
+                settings.radii()[-1],
+                (order.vehicle_type,),
+                exclude=order.tried,
+            )
+            candidates = [
+                Candidate(driver_id, km, ctx.drivers.get(driver_id).position)
+                for driver_id, km in pool.first_step(found, settings.radii())
+            ]
+        return pool.offer_next(order, candidates, settings, ranker, now)
+
+    def go_on(self, step: pool.Step, now: datetime) -> pool.Step:
+        """``step``, followed by the next offers when its order is left without any."""
+        return step.then(self.offer_next(step.order, now)) if step.needs_offer else step
+
+    # -- commands ------------------------------------------------------------
+
+    def create_order(
+        self,
+        customer_id: str,
+        pickup: LatLng,
+        dropoff: LatLng,
+        vehicle_type: str,
+        payment_method: str,
+        supplements: Sequence[str],
+        now: datetime,
+    ) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.create_order`."""
+        ctx = self.ctx
+        check_point(pickup)
+        check_point(dropoff)
+        active = ctx.orders.find("customer", customer_id, active=True, limit=1)
+        if active:
+            raise Forbidden(
+                f"customer {customer_id!r} already has an active order {active[0].id!r}"
+            )
+        city = ctx.pricer.config.cities[ctx.pricer.city_at(pickup)]
+        methods = ctx.settings.methods_for(city.country)
+        if payment_method not in methods:
+            raise PaymentRefused(
+                f"payment method {payment_method!r} is not enabled here"
+                f" (enabled: {', '.join(methods)})"
+            )
+        quote = self._quote(pickup, dropoff, vehicle_type, supplements, now)
+        order_id = ctx.new_order_id()
+        wallet: tuple[WalletHold, ...] = ()
+        if payment_method == "WALLET":
+            hold_id = f"hold-{order_id}"
+            wallet = (WalletHold(hold_id, customer_id, quote.estimate, quote.currency, order_id),)
+        first_price = PriceChange(None, quote.estimate, "quoted", quote.at)
+        order = Order(
+            id=order_id,
+            customer_id=customer_id,
+            vehicle_type=vehicle_type,
+            pickup=pickup,
+            dropoff=dropoff,
+            payment_method=payment_method,
+            quote=quote,
+            lifecycle=RIDE.start(order_id, now).fire(RideEvent.SEARCH, actor="customer", at=now),
+            created_at=now,
+            price_history=(first_price,),
+            payment_status=PaymentStatus.HELD if wallet else PaymentStatus.NONE,
+            wallet_hold=wallet[0].op_id if wallet else None,
+        )
+        step = self.offer_next(order, now)
+        created = OrderCreated(
+            order_id, customer_id, vehicle_type, pickup, dropoff, payment_method, quote, now
+        )
+        changes = ChangeSet(
+            new_orders=(step.order,),
+            reserve=step.reserve,
+            stats=step.stats,
+            wallet=wallet,
+            events=(
+                created,
+                PriceChanged(order_id, first_price),
+                SearchStarted(order_id, now),
+                *step.events,
+            ),
+        )
+        return Decision(step.order, changes)
+
+    def _quote(
+        self,
+        pickup: LatLng,
+        dropoff: LatLng,
+        vehicle_type: str,
+        supplements: Sequence[str],
+        now: datetime,
+    ) -> FareQuote:
+        """The quote ``search`` showed for this trip when still valid, else a new one."""
+        valid_s = self.ctx.settings.quote_valid_s
+        if not supplements and valid_s > 0:
+            shown = self.ctx.quotes.recall(quote_key(pickup, dropoff, vehicle_type))
+            if shown is not None and 0.0 <= (now - shown.at).total_seconds() <= valid_s:
+                return shown
+        return self.ctx.pricer.quote(pickup, dropoff, vehicle_type, now, supplements=supplements)
+
+    def search_again(self, customer_id: str, order_id: str, now: datetime) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.search_again`."""
+        order = self.ctx.owned(Actor.customer(customer_id), order_id)
+        lifecycle = order.lifecycle.fire(RideEvent.SEARCH_AGAIN, actor="customer", at=now)
+        step = self.offer_next(evolve(order, lifecycle=lifecycle, offers_made=0), now)
+        return Decision(step.order, step_changes(step, order, SearchStarted(order.id, now)))
+
+    def accept(self, driver_id: str, order_id: str, now: datetime) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.accept`."""
+        order = self.ctx.orders.get(order_id)
+        if order.driver_id == driver_id and order.state in _ON_ORDER:
+            return Decision(order)  # the winner's retry: the answer he missed
+        pool.check_answer(order, driver_id, now)
+        if self.ctx.pool_settings(order).mode == "bidding":
+            raise Forbidden(f"order {order_id!r} takes bids: send a bid, the customer chooses")
+        return self._assign(order, driver_id, now)
+
+    def _assign(
+        self, order: Order, driver_id: str, now: datetime, price: Decimal | None = None
+    ) -> Decision:
+        position = self.ctx.drivers.get(driver_id).position
+        eta = self.ctx.eta_s(order, haversine_km(position, order.pickup))
+        step = pool.assign(order, driver_id, position, eta, now, price=price)
+        return Decision(step.order, step_changes(step, order))
+
+    def reject(self, driver_id: str, order_id: str, now: datetime) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.reject`."""
+        order = self.ctx.orders.get(order_id)
+        pool.check_answer(order, driver_id, now)
+        step = self.go_on(pool.drop_offer(order, driver_id, now, expired=False), now)
+        return Decision(step.order, step_changes(step, order))
+
+    def submit_bid(self, driver_id: str, order_id: str, amount: Decimal, now: datetime) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.submit_bid`."""
+        order = self.ctx.orders.get(order_id)
+        offer = pool.check_answer(order, driver_id, now)
+        if self.ctx.pool_settings(order).mode != "bidding":
+            raise Forbidden(f"order {order_id!r} takes no bids: accept or reject the offer")
+        if not (isinstance(amount, Decimal) and amount.is_finite() and amount > 0):
+            raise InvalidMoney(f"a bid must be a Decimal > 0, got {amount!r}")
+        bids = (*(b for b in order.bids if b.driver_id != driver_id), Bid(driver_id, amount, now))
+        bid = BidSubmitted(
+            order.id,
+            driver_id,
+            order.customer_id,
+            amount,
+            order.quote.currency,
+            offer.distance_km,
+            now,
+        )
+        bidding = evolve(order, bids=bids)
+        return Decision(
+            bidding,
+            ChangeSet(orders=(OrderWrite(bidding, order.version),), events=(bid,)),
+        )
+
+    def accept_bid(
+        self, customer_id: str, order_id: str, driver_id: str, now: datetime
+    ) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.accept_bid`."""
+        order = self.ctx.owned(Actor.customer(customer_id), order_id)
+        amount = pool.accept_bid(order, driver_id, now)
+        return self._assign(order, driver_id, now, price=amount)
+
+    def expire(self, order_id: str, now: datetime) -> tuple[Decision, int]:
+        """The due offers of one order shown or expired; how many were."""
+        order = self.ctx.orders.get(order_id)
+        step = pool.advance(order, now)
+        if order.state == RideState.SEARCHING:
+            step = self.go_on(step, now)
+        if step.order == order:
+            return Decision(order), 0
+        return Decision(step.order, step_changes(step, order)), step.handled

@@ -1,0 +1,427 @@
+"""The ride once a driver has it: positions, arrival, the trip, its end, cancellation, ratings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from vtc_dispatch._records import evolve
+from vtc_dispatch.changes import (
+    ChangeSet,
+    DriverPositioned,
+    DriverRated,
+    OrderWrite,
+    ProgressWrite,
+    RatingIncrement,
+    Reservation,
+    StatIncrement,
+    WalletCapture,
+    WalletOp,
+    WalletRelease,
+)
+from vtc_dispatch.commands.context import Context, Decision
+from vtc_dispatch.commands.dispatching import Dispatching, step_changes
+from vtc_dispatch.errors import Forbidden, InvalidRating, InvalidTransition
+from vtc_dispatch.events import (
+    DriverArrived,
+    DriverArriving,
+    DriverLocated,
+    DriverWithdrew,
+    Event,
+    OrderCancelled,
+    PriceChanged,
+    RatingGiven,
+    SearchStarted,
+    TripCompleted,
+    TripStarted,
+)
+from vtc_dispatch.events import OfferWithdrawn as OfferWithdrawnEvent
+from vtc_dispatch.fsm import RideEvent, RideState
+from vtc_dispatch.geo.sphere import LatLng, haversine_km
+from vtc_dispatch.order import Actor, Cancellation, Order, PaymentStatus, Rating
+from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
+from vtc_dispatch.tracking import Track, cross_track_km, location_due
+
+__all__ = ["Trip"]
+
+_FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
+    "customer": "customer",
+    "driver": "driver",
+}
+"""Cancellation fee policy by role; the operator's rule applies to the system too."""
+
+ON_ORDER = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
+
+
+def _settling(order: Order, due: Decimal) -> tuple[PaymentStatus, tuple[WalletOp, ...]]:
+    """The payment of an order that ends owing ``due``: what the wallet does with its hold."""
+    if order.wallet_hold is None:
+        return (PaymentStatus.PENDING if due else order.payment_status), ()
+    op: WalletOp = (
+        WalletCapture(f"capture-{order.id}", order.wallet_hold, order.id, due)
+        if due
+        else WalletRelease(f"release-{order.id}", order.wallet_hold, order.id)
+    )
+    return PaymentStatus.SETTLING, (op,)
+
+
+class Trip:
+    """The assigned ride's commands (see the module's documentation)."""
+
+    def __init__(self, context: Context, dispatching: Dispatching) -> None:
+        self.ctx = context
+        self.dispatching = dispatching
+
+    def position(
+        self, driver_id: str, position: LatLng, at: datetime, now: datetime
+    ) -> tuple[Decision, Order | None]:
+        """A fix: the driver's position, and the ride's progress when he is on one.
+
+        Returns the decision and the order he is on (if any).
+        """
+        status = self.ctx.drivers.get(driver_id)
+        order = self.ctx.orders.get(status.order_id) if status.order_id else None
+        moved = DriverPositioned(driver_id, position, now)
+        if order is None or order.driver_id != driver_id or order.state not in ON_ORDER:
+            return Decision(None, ChangeSet(drivers=(moved,))), order
+        progress, events, accepted = self._record(order, position, at, now)
+        return (
+            Decision(
+                None,
+                ChangeSet(
+                    drivers=(moved,) if accepted else (),
+                    progress=(progress,),
+                    events=tuple(events),
+                ),
+            ),
+            order,
+        )
+
+    def _record(
+        self, order: Order, position: LatLng, at: datetime, now: datetime
+    ) -> tuple[ProgressWrite, list[Event], bool]:
+        """The fix added to the ride's progress; the customer told when it is due."""
+        settings = self.ctx.settings
+        events: list[Event] = []
+        progress = self.ctx.progress.get(order.id)
+        on_trip = order.state == RideState.IN_PROGRESS
+        track, point = (progress.trip if on_trip else progress.approach).add(
+            position, at, received_at=now
+        )
+        route_changed = progress.route_changed
+        last_sent = progress.last_location_sent_at
+        arriving_sent = progress.arriving_sent
+        if point.accepted:
+            assert order.driver_id is not None
+            remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
+            eta = self.ctx.eta_s(order, remaining)
+            if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
+                settings.corridor_km
+            ):
+                route_changed = True
+            if location_due(last_sent, now, settings.location_interval_s):
+                last_sent = now
+                events.append(
+                    DriverLocated(order.id, order.driver_id, order.customer_id, position, eta, now)
+                )
+            if (
+                order.state == RideState.ACCEPTED
+                and not arriving_sent
+                and remaining <= settings.arriving_km
+            ):
+                arriving_sent = True
+                events.append(
+                    DriverArriving(
+                        order.id, order.driver_id, order.customer_id, remaining, eta, now
+                    )
+                )
+        written = evolve(
+            progress,
+            trip=track if on_trip else progress.trip,
+            approach=progress.approach if on_trip else track,
+            route_changed=route_changed,
+            last_location_sent_at=last_sent,
+            arriving_sent=arriving_sent,
+        )
+        return ProgressWrite(written, progress.version), events, point.accepted
+
+    def arrived(
+        self, driver_id: str, order_id: str, operator_id: str | None, now: datetime
+    ) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.arrived`."""
+        ctx = self.ctx
+        order = ctx.assigned(driver_id, order_id)
+        if operator_id is None and order.state == RideState.ACCEPTED:
+            km = haversine_km(ctx.drivers.get(driver_id).position, order.pickup)
+            if km > ctx.settings.arrive_radius_km:
+                raise InvalidTransition(
+                    order_id,
+                    RideEvent.ARRIVE,
+                    order.state,
+                    f"the driver is {km * 1000:.0f} m from the pickup; arrival counts within"
+                    f" {ctx.settings.arrive_radius_km * 1000:.0f} m",
+                )
+        role = "driver" if operator_id is None else "operator"
+        lifecycle = order.lifecycle.fire(RideEvent.ARRIVE, actor=role, at=now)
+        arrived = evolve(order, lifecycle=lifecycle)
+        return Decision(
+            arrived,
+            ChangeSet(
+                orders=(OrderWrite(arrived, order.version),),
+                events=(DriverArrived(order.id, driver_id, order.customer_id, now),),
+            ),
+        )
+
+    def start(self, driver_id: str, order_id: str, now: datetime) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.start_trip`."""
+        ctx = self.ctx
+        order = ctx.assigned(driver_id, order_id)
+        lifecycle = order.lifecycle.fire(RideEvent.START, actor="driver", at=now)
+        position = ctx.drivers.get(driver_id).position
+        progress = ctx.progress.get(order.id)
+        trip, _ = Track(policy=ctx.settings.track_policy()).add(position, now)
+        started = evolve(order, lifecycle=lifecycle)
+        return Decision(
+            started,
+            ChangeSet(
+                orders=(OrderWrite(started, order.version),),
+                progress=(ProgressWrite(evolve(progress, trip=trip), progress.version),),
+                events=(TripStarted(order.id, driver_id, order.customer_id, now),),
+            ),
+        )
+
+    def complete(
+        self, driver_id: str, order_id: str, supplements: Sequence[str], now: datetime
+    ) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.complete_trip`."""
+        ctx = self.ctx
+        order = ctx.assigned(driver_id, order_id)
+        lifecycle = order.lifecycle.fire(RideEvent.COMPLETE, actor="driver", at=now)
+        position = ctx.drivers.get(driver_id).position
+        progress = ctx.progress.get(order.id)
+        trip = progress.trip
+        if trip.last is None or trip.last.position != position:
+            trip, _ = trip.add(position, now)
+        started = order.lifecycle.time_in(RideState.IN_PROGRESS)
+        arrived = order.lifecycle.time_in(RideState.ARRIVED)
+        assert started is not None
+        assert arrived is not None
+        end = trip.last.position if trip.last is not None else position
+        route_changed = (
+            progress.route_changed or haversine_km(end, order.dropoff) > ctx.settings.corridor_km
+        )
+        fare = self._final_fare(
+            order,
+            distance_km=trip.distance_km,
+            duration_min=(now - started).total_seconds() / 60.0,
+            waiting_min=(started - arrived).total_seconds() / 60.0,
+            supplements=supplements,
+            route_changed=route_changed,
+            at=now,
+        )
+        # The fare's history starts with the order's; only what follows is new.
+        new_prices = fare.changes[len(order.price_history) :]
+        payment, wallet = _settling(order, fare.amount)
+        if order.wallet_hold is None:
+            payment = PaymentStatus.PENDING
+        done = evolve(
+            order,
+            lifecycle=lifecycle,
+            approach=progress.approach,
+            trip=trip,
+            route_changed=route_changed,
+            final_fare=fare,
+            price_history=order.price_history + new_prices,
+            payment_status=payment,
+        )
+        return Decision(
+            done,
+            ChangeSet(
+                orders=(OrderWrite(done, order.version),),
+                release=(Reservation(driver_id, order.id),),
+                discard_progress=(order.id,),
+                wallet=wallet,
+                events=(
+                    *(PriceChanged(order.id, change) for change in new_prices),
+                    TripCompleted(order.id, driver_id, order.customer_id, fare, now),
+                ),
+            ),
+        )
+
+    def _final_fare(
+        self,
+        order: Order,
+        *,
+        distance_km: float,
+        duration_min: float,
+        waiting_min: float,
+        supplements: Sequence[str],
+        route_changed: bool,
+        at: datetime,
+    ) -> FinalFare:
+        """The pricing policy's final fare, or the accepted bid as it is."""
+        if order.agreed_price is None:
+            return self.ctx.pricer.final_fare(
+                order.quote,
+                distance_km=distance_km,
+                duration_min=duration_min,
+                waiting_min=waiting_min,
+                supplements=supplements,
+                route_changed=route_changed,
+                at=at,
+            )
+        quote = order.quote
+        return FinalFare(
+            amount=order.agreed_price,
+            currency=quote.currency,
+            vehicle_type=quote.vehicle_type,
+            city=quote.city,
+            reason="agreed_bid",
+            breakdown=(BreakdownLine("agreed_bid", "Agreed price", order.agreed_price),),
+            rules_applied=("agreed_bid",),
+            distance_km=Decimal(f"{distance_km:.3f}"),
+            duration_min=Decimal(f"{duration_min:.2f}"),
+            changes=order.price_history,
+        )
+
+    def settle(self, order_id: str) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.settle_payment`."""
+        order = self.ctx.orders.get(order_id)
+        if order.payment_status != PaymentStatus.SETTLING or order.wallet_hold is None:
+            return Decision(order)
+        if order.cancellation is not None:
+            due = order.cancellation.fee
+        else:
+            assert order.final_fare is not None
+            due = order.final_fare.amount
+        _, wallet = _settling(order, due)
+        return Decision(order, ChangeSet(wallet=wallet))
+
+    def cancel(self, actor: Actor, order_id: str, reason: str, now: datetime) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.cancel`."""
+        ctx = self.ctx
+        if not (isinstance(reason, str) and reason.strip()):
+            raise InvalidTransition(order_id, RideEvent.CANCEL, "?", "a reason is required")
+        order = ctx.owned(actor, order_id)
+        if (
+            actor.role == "driver"
+            and order.state == RideState.ACCEPTED
+            and ctx.pool_settings(order).on_driver_cancel == "requeue"
+        ):
+            return self._requeue(order, actor.id, reason, now)
+        lifecycle = order.lifecycle.fire(RideEvent.CANCEL, actor=actor.role, at=now, reason=reason)
+        fee = ctx.pricer.cancellation_fee(
+            order.quote,
+            cancelled_by=_FEE_ROLES.get(actor.role, "operator"),
+            cancelled_at=now,
+            accepted_at=order.lifecycle.time_in(RideState.ACCEPTED),
+            arrived_at=order.lifecycle.time_in(RideState.ARRIVED),
+        ).amount
+        payment, wallet = _settling(order, fee)
+        freed = [o.driver_id for o in order.offers]
+        if order.driver_id is not None:
+            freed.append(order.driver_id)
+        progress = ctx.progress.get(order.id)
+        cancelled = evolve(
+            order,
+            lifecycle=lifecycle,
+            offers=(),
+            bids=(),
+            approach=progress.approach,
+            trip=progress.trip,
+            cancellation=Cancellation(actor, reason, fee, now),
+            payment_status=payment,
+        )
+        events: list[Event] = [
+            OfferWithdrawnEvent(order.id, o.driver_id, "cancelled", now)
+            for o in order.offers
+            if o.shown
+        ]
+        events.append(
+            OrderCancelled(
+                order.id,
+                order.customer_id,
+                order.driver_id,
+                actor.role,
+                reason,
+                fee,
+                order.quote.currency,
+                now,
+            )
+        )
+        return Decision(
+            cancelled,
+            ChangeSet(
+                orders=(OrderWrite(cancelled, order.version),),
+                release=tuple(Reservation(d, order.id) for d in freed),
+                discard_progress=(order.id,),
+                wallet=wallet,
+                events=tuple(events),
+            ),
+        )
+
+    def _requeue(self, order: Order, driver_id: str, reason: str, now: datetime) -> Decision:
+        """The driver who accepted withdraws: search again without them."""
+        lifecycle = order.lifecycle.fire(RideEvent.REQUEUE, actor="system", at=now, reason=reason)
+        searching = evolve(
+            order,
+            lifecycle=lifecycle,
+            driver_id=None,
+            tried=order.tried | {driver_id},
+            offers_made=0,
+        )
+        step = self.dispatching.offer_next(searching, now)
+        changes = step_changes(
+            step,
+            order,
+            DriverWithdrew(order.id, driver_id, order.customer_id, reason, now),
+            SearchStarted(order.id, now),
+        )
+        return Decision(
+            step.order,
+            evolve(
+                changes,
+                release=(Reservation(driver_id, order.id), *changes.release),
+                stats=(StatIncrement(driver_id, "cancelled_after_accept", now), *changes.stats),
+                discard_progress=(order.id,),
+            ),
+        )
+
+    def rate(
+        self, actor: Actor, order_id: str, stars: int, comment: str | None, now: datetime
+    ) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.rate`."""
+        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+            raise InvalidRating(f"stars must be an integer from 1 to 5, got {stars!r}")
+        if comment is not None and not isinstance(comment, str):
+            raise InvalidRating(f"comment must be text, got {comment!r}")
+        if actor.role not in ("customer", "driver"):
+            raise Forbidden(f"only the customer and the driver rate a ride, not a {actor.role}")
+        order = self.ctx.owned(actor, order_id)
+        if order.state != RideState.DONE:
+            raise InvalidTransition(order_id, "rate", order.state, "only a done ride is rated")
+        if any(r.by.role == actor.role for r in order.ratings):
+            raise Forbidden(f"the {actor.role} already rated order {order_id!r}")
+        assert order.driver_id is not None
+        about = order.driver_id if actor.role == "customer" else order.customer_id
+        rated = evolve(order, ratings=(*order.ratings, Rating(actor, about, stars, comment, now)))
+        settings = self.ctx.settings
+        return Decision(
+            rated,
+            ChangeSet(
+                orders=(OrderWrite(rated, order.version),),
+                drivers=(
+                    (
+                        DriverRated(
+                            about, stars, settings.rating_min_count, settings.rating_threshold
+                        ),
+                    )
+                    if actor.role == "customer"
+                    else ()
+                ),
+                ratings=() if actor.role == "customer" else (RatingIncrement(about, stars),),
+                events=(RatingGiven(order_id, actor.role, actor.id, about, stars, comment, now),),
+            ),
+        )

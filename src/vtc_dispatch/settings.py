@@ -1,0 +1,81 @@
+"""How the service behaves, and what the customer's search screen shows.
+
+>>> ServiceSettings().search_radius_km, ServiceSettings().methods_for("CM")
+(5.0, ('CASH', 'OM', 'MOMO', 'WALLET'))
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import attrs
+from pydantic import BaseModel, ConfigDict, Field
+
+from vtc_dispatch.pricing.quote import FareQuote
+from vtc_dispatch.tracking import TrackPolicy
+
+__all__ = ["DEFAULT_PAYMENT_METHODS", "Availability", "ServiceSettings"]
+
+DEFAULT_PAYMENT_METHODS: tuple[str, ...] = ("CASH", "OM", "MOMO", "WALLET")
+
+
+class ServiceSettings(BaseModel):
+    """How the service behaves; every field has the default a VTC operator starts with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    search_radius_km: Annotated[float, Field(gt=0, le=100)] = 5.0
+    """Drivers shown by ``search`` are within this distance (offers follow the pool's radii)."""
+    quote_valid_s: Annotated[float, Field(ge=0, le=3600)] = 120.0
+    """An order placed this soon after a ``search``, for the same trip and type
+    (and no supplement), keeps the quote the customer was shown; ``0`` always
+    prices the order again."""
+    search_count_cap: Annotated[int, Field(ge=1)] | None = 50
+    """``search`` counts drivers up to this number and says "or more" beyond
+    (``Availability.count_capped``); ``None`` counts them all, which costs a
+    scan of every driver in the radius."""
+    arrive_radius_km: Annotated[float, Field(gt=0, le=5)] = 0.1
+    """A driver may declare arrival only this close to the pickup."""
+    arriving_km: Annotated[float, Field(gt=0, le=10)] = 0.5
+    """The customer is told the driver is arriving within this distance."""
+    location_interval_s: Annotated[float, Field(ge=0, le=600)] = 5.0
+    """At most one ``driver_location`` per interval to the customer."""
+    rating_threshold: Annotated[float, Field(ge=1, le=5)] = 3.0
+    rating_min_count: Annotated[int, Field(ge=1)] = 5
+    """A driver under ``rating_threshold`` after this many ratings is not offered orders."""
+    max_speed_kmh: Annotated[float, Field(gt=0)] = 200.0
+    max_delay_s: Annotated[float, Field(gt=0)] = 120.0
+    corridor_km: Annotated[float, Field(gt=0)] = 1.0
+    """Half-width of the corridor around the pickup-drop-off line; leaving it
+    (or ending the trip outside it) makes the final fare follow the real trip."""
+    payment_methods: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {"*": DEFAULT_PAYMENT_METHODS}
+    )
+    """Enabled payment methods per country code; ``"*"`` for every other country."""
+
+    def track_policy(self) -> TrackPolicy:
+        """The plausibility rules of recorded positions."""
+        return TrackPolicy(
+            max_speed_kmh=self.max_speed_kmh,
+            max_delay_s=self.max_delay_s,
+            corridor_km=self.corridor_km,
+        )
+
+    def methods_for(self, country: str) -> tuple[str, ...]:
+        """Payment methods enabled in ``country``."""
+        return self.payment_methods.get(country, self.payment_methods.get("*", ()))
+
+
+@attrs.frozen
+class Availability:
+    """One line of the customer's search screen: a vehicle type with drivers nearby."""
+
+    vehicle_type: str
+    label: str
+    count: int
+    """Available drivers within the search radius (at most the settings' cap)."""
+    nearest_km: float
+    eta_s: float
+    quote: FareQuote
+    count_capped: bool = False
+    """True when there are more than ``count`` drivers (shown as "50+")."""

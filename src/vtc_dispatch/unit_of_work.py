@@ -1,0 +1,254 @@
+"""A unit of work over the storage ports: one change set stored in a safe order.
+
+:class:`StoresUnitOfWork` commits a :class:`~vtc_dispatch.changes.ChangeSet`
+through the ports the service already has.  With the in-memory stores it
+holds their commit lock, checks every expectation first and then writes:
+the commit is atomic.  Over stores without a unit of work of their own, it
+writes in the order that keeps them consistent when another worker
+interleaves: money held and drivers reserved first (given back if the order
+cannot be stored), the orders next (the commit point), and only then the
+drivers freed, positions, progress, captures, statistics and ratings.  A
+process that dies after the commit point leaves a driver held a little
+longer, never a driver on two orders.
+
+>>> from datetime import datetime, timezone
+>>> from vtc_dispatch.changes import ChangeSet, DriverOnline, Reservation
+>>> from vtc_dispatch.geo import LatLng
+>>> from vtc_dispatch.memory import InMemoryStores
+>>> stores = InMemoryStores()
+>>> uow = stores.unit_of_work()
+>>> at = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+>>> online = DriverOnline("amadou", "taxi_jaune", LatLng(4.05, 9.7), at)
+>>> _ = uow.commit(ChangeSet(drivers=(online,)))
+>>> stores.drivers.get("amadou").available
+True
+>>> uow.commit(ChangeSet(reserve=(Reservation("binta", "o-1"),)))
+Traceback (most recent call last):
+...
+vtc_dispatch.errors.ConcurrencyConflict: driver 'binta' is not available for order 'o-1'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+
+from vtc_dispatch._records import evolve
+from vtc_dispatch.changes import (
+    ChangeSet,
+    Command,
+    CommandRecord,
+    DriverOffline,
+    DriverOnline,
+    DriverPositioned,
+    DriverWrite,
+    Reservation,
+    WalletCapture,
+    WalletHold,
+    WalletRelease,
+)
+from vtc_dispatch.errors import ConcurrencyConflict, DispatchError, NotFound
+from vtc_dispatch.order import DriverStatus, Order
+from vtc_dispatch.ports import (
+    CommandLog,
+    DriverRegistry,
+    OrderRepository,
+    ProgressStore,
+    RatingStore,
+    StatsStore,
+    Wallet,
+)
+
+__all__ = ["StoresUnitOfWork", "apply_driver_write"]
+
+
+class StoresUnitOfWork:
+    """Commits change sets through the storage ports (see the module's documentation).
+
+    ``lock``, when given, is held for the whole commit: every writer of the
+    stores must take it (the in-memory stores share one), and then every
+    expectation is checked before the first write.
+    """
+
+    def __init__(
+        self,
+        *,
+        orders: OrderRepository,
+        drivers: DriverRegistry,
+        progress: ProgressStore,
+        wallet: Wallet,
+        stats: StatsStore,
+        ratings: RatingStore,
+        commands: CommandLog,
+        lock: threading.RLock | None = None,
+    ) -> None:
+        self.orders = orders
+        self.drivers = drivers
+        self.progress = progress
+        self.wallet = wallet
+        self.stats = stats
+        self.ratings = ratings
+        self.commands = commands
+        self._lock = lock
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock is None:
+            yield
+        else:
+            with self._lock:
+                yield
+
+    def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
+        """See :class:`~vtc_dispatch.ports.UnitOfWork`."""
+        with self._locked():
+            if command is not None and self.commands.get(command.command_id) is not None:
+                raise ConcurrencyConflict(f"command {command.command_id!r} was already run")
+            if self._lock is not None:
+                self._check(changes)
+            stored = self._write_until_orders(changes)
+            self._write_after_orders(changes, stored)
+            if command is not None:
+                result = None
+                if command.result_id is not None:
+                    result = stored.get(command.result_id) or self.orders.get(command.result_id)
+                self.commands.put(CommandRecord(command.command_id, command.fingerprint, result))
+        return stored
+
+    def _check(self, changes: ChangeSet) -> None:
+        """Every expectation, before any write (only exact under the lock)."""
+        for new in changes.new_orders:
+            with contextlib.suppress(NotFound):
+                self.orders.get(new.id)
+                raise ConcurrencyConflict(f"order {new.id!r} already exists")
+        for write in changes.orders:
+            current = self.orders.get(write.order.id).version
+            if current != write.expected_version:
+                raise ConcurrencyConflict(
+                    f"order {write.order.id!r} is at version {current},"
+                    f" not {write.expected_version}: reload and retry"
+                )
+        for progress in changes.progress:
+            current = self.progress.get(progress.progress.order_id).version
+            if current != progress.expected_version:
+                raise ConcurrencyConflict(
+                    f"progress of order {progress.progress.order_id!r} is at version {current},"
+                    f" not {progress.expected_version}: reload and retry"
+                )
+        for wanted in changes.reserve:
+            status = self._status(wanted.driver_id)
+            if status is None or not status.available:
+                raise _not_available(wanted)
+
+    def _status(self, driver_id: str) -> DriverStatus | None:
+        try:
+            return self.drivers.get(driver_id)
+        except NotFound:
+            return None
+
+    def _write_until_orders(self, changes: ChangeSet) -> dict[str, Order]:
+        """Holds, reservations and orders: all given back when one of them fails."""
+        holds: list[str] = []
+        taken: list[Reservation] = []
+        try:
+            hold_ids: dict[str, str] = {}
+            for op in changes.wallet:
+                if isinstance(op, WalletHold):
+                    hold_id = self.wallet.hold(op.customer_id, op.amount, op.currency, op.reference)
+                    holds.append(hold_id)
+                    hold_ids[op.op_id] = hold_id
+            for wanted in changes.reserve:
+                if not self.drivers.reserve(wanted.driver_id, wanted.order_id):
+                    raise _not_available(wanted)
+                taken.append(wanted)
+            stored: dict[str, Order] = {}
+            for new in changes.new_orders:
+                held = new.wallet_hold
+                stored[new.id] = self.orders.add(
+                    evolve(new, wallet_hold=hold_ids[held]) if held in hold_ids else new
+                )
+            for write in changes.orders:
+                stored[write.order.id] = self.orders.save(write.order, write.expected_version)
+        except DispatchError:
+            for reservation in taken:
+                self.drivers.release(reservation.driver_id, reservation.order_id)
+            for hold_id in holds:
+                self.wallet.release(hold_id)
+            raise
+        return stored
+
+    def _settle(self, order_id: str, paid: Decimal | None, stored: dict[str, Order]) -> None:
+        """The ended order's payment, once the wallet moved (SETTLING until then)."""
+        while True:
+            order = self.orders.get(order_id)
+            try:
+                stored[order_id] = self.orders.save(order.settled(paid), order.version)
+            except ConcurrencyConflict:
+                continue  # a rating was stored in between: the payment goes on top of it
+            return
+
+    def _write_after_orders(self, changes: ChangeSet, stored: dict[str, Order]) -> None:
+        for freed in changes.release:
+            self.drivers.release(freed.driver_id, freed.order_id)
+        for write in changes.drivers:
+            status = apply_driver_write(self._status(write.driver_id), write)
+            if status is not None:
+                self.drivers.put(status)
+        for progress in changes.progress:
+            self.progress.save(progress.progress, progress.expected_version)
+        for order_id in changes.discard_progress:
+            self.progress.discard(order_id)
+        for op in changes.wallet:
+            if isinstance(op, WalletCapture):
+                self._settle(op.order_id, self.wallet.capture(op.hold_id, op.amount), stored)
+            elif isinstance(op, WalletRelease):
+                self.wallet.release(op.hold_id)
+                self._settle(op.order_id, None, stored)
+        for stat in changes.stats:
+            self.stats.record(stat.driver_id, stat.outcome, stat.at)
+        for rating in changes.ratings:
+            self.ratings.add(rating.party_id, rating.stars)
+
+
+def apply_driver_write(status: DriverStatus | None, write: DriverWrite) -> DriverStatus | None:
+    """The driver's status after ``write`` (``None``: nothing to store).
+
+    >>> from datetime import datetime, timezone
+    >>> from vtc_dispatch.changes import DriverRated
+    >>> from vtc_dispatch.geo import LatLng
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+    >>> on = apply_driver_write(None, DriverOnline("amadou", "confort", LatLng(4.05, 9.7), at))
+    >>> on.online, on.vehicle_type
+    (True, 'confort')
+    >>> rated = apply_driver_write(on, DriverRated("amadou", 1, min_count=1, threshold=3.0))
+    >>> rated.rating_count, rated.blocked
+    (1, True)
+    """
+    if isinstance(write, DriverOnline):
+        if status is None:
+            return DriverStatus(write.driver_id, write.vehicle_type, write.position, True, write.at)
+        return evolve(
+            status,
+            vehicle_type=write.vehicle_type,
+            position=write.position,
+            online=True,
+            updated_at=write.at,
+        )
+    if status is None:
+        return None
+    if isinstance(write, DriverOffline):
+        # An order that holds him frees him itself (in the same change set, or at its end).
+        return evolve(status, online=False, updated_at=write.at)
+    if isinstance(write, DriverPositioned):
+        return evolve(status, position=write.position, updated_at=write.at)
+    total, count = status.rating_sum + write.stars, status.rating_count + 1
+    blocked = count >= write.min_count and total / count < write.threshold
+    return evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
+
+
+def _not_available(wanted: Reservation) -> ConcurrencyConflict:
+    return ConcurrencyConflict(
+        f"driver {wanted.driver_id!r} is not available for order {wanted.order_id!r}"
+    )
