@@ -56,7 +56,7 @@ from vtc_dispatch._wire_fields import (
     WirePoint,
 )
 from vtc_dispatch.order import Actor, Order
-from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote
+from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare
 
 __all__ = [
     "BidView",
@@ -160,6 +160,18 @@ class FinalFareView(WireModel):
     duration_min: Quantity
     breakdown: tuple[WireBreakdownLine, ...]
 
+    @classmethod
+    def from_fare(cls, fare: FinalFare) -> FinalFareView:
+        """The view of ``fare``."""
+        return cls(
+            amount=fare.amount,
+            currency=fare.currency,
+            reason=fare.reason,
+            distance_km=fare.distance_km,
+            duration_min=fare.duration_min,
+            breakdown=_lines(fare.breakdown),
+        )
+
 
 class PriceChangeView(WireModel):
     """One step of the price history: ``from`` (``None`` for the quote) to ``to``, and why."""
@@ -245,14 +257,37 @@ def order_view(order: Order, viewer: Actor) -> OrderView:
     Whether the viewer may see the order at all is the service's rule
     (the owner check of its commands), not this function's.
     """
-    party = viewer.role in ("customer", "driver")
-    mine = viewer.id if viewer.role == "driver" else None
+    if viewer.role in ("customer", "driver"):
+        return OrderView(**_party_fields(order, viewer.id if viewer.role == "driver" else None))
+    return OperatorOrderView(
+        **_party_fields(order, None),
+        version=order.version,
+        offers=tuple(
+            LiveOfferView(
+                driver_id=o.driver_id,
+                expires_at=o.expires_at,
+                distance_km=o.distance_km,
+                sent_at=o.sent_at,
+                shown=o.shown,
+            )
+            for o in order.offers
+        ),
+        offers_made=order.offers_made,
+        tried=tuple(sorted(order.tried)),
+        agreed_price=order.agreed_price,
+        wallet_hold=order.wallet_hold,
+        route_changed=order.route_changed,
+    )
+
+
+def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
+    # ``driver_id``: the driver looking, who sees only his own offer and bid.
     offer = order.offers[0] if order.offers else None
-    if mine is not None:
-        offer = order.offer_to(mine)
+    if driver_id is not None:
+        offer = order.offer_to(driver_id)
     fare = order.final_fare
     cancel = order.cancellation
-    fields: dict[str, Any] = {
+    return {
         "id": order.id,
         "state": order.state,
         "customer_id": order.customer_id,
@@ -271,18 +306,9 @@ def order_view(order: Order, viewer: Actor) -> OrderView:
         "bids": tuple(
             BidView(driver_id=b.driver_id, amount=b.amount, at=b.at)
             for b in order.bids
-            if mine is None or b.driver_id == mine
+            if driver_id is None or b.driver_id == driver_id
         ),
-        "final_fare": None
-        if fare is None
-        else FinalFareView(
-            amount=fare.amount,
-            currency=fare.currency,
-            reason=fare.reason,
-            distance_km=fare.distance_km,
-            duration_min=fare.duration_min,
-            breakdown=_lines(fare.breakdown),
-        ),
+        "final_fare": None if fare is None else FinalFareView.from_fare(fare),
         "price_history": tuple(
             PriceChangeView(from_=c.from_amount, to=c.to_amount, reason=c.reason, at=c.at)
             for c in order.price_history
@@ -298,27 +324,6 @@ def order_view(order: Order, viewer: Actor) -> OrderView:
             for h in order.lifecycle.history
         ),
     }
-    if party:
-        return OrderView(**fields)
-    return OperatorOrderView(
-        **fields,
-        version=order.version,
-        offers=tuple(
-            LiveOfferView(
-                driver_id=o.driver_id,
-                expires_at=o.expires_at,
-                distance_km=o.distance_km,
-                sent_at=o.sent_at,
-                shown=o.shown,
-            )
-            for o in order.offers
-        ),
-        offers_made=order.offers_made,
-        tried=tuple(sorted(order.tried)),
-        agreed_price=order.agreed_price,
-        wallet_hold=order.wallet_hold,
-        route_changed=order.route_changed,
-    )
 
 
 def order_json(order: Order, viewer: Actor) -> dict[str, Any]:
