@@ -23,7 +23,7 @@ from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.presentation import QuoteView, order_json
 from vtc_dispatch.service import DispatchService
-from vtc_dispatch.wire import drivers_available
+from vtc_dispatch.wire import WirePoint, drivers_available
 from vtc_dispatch_django import serializers as s
 from vtc_dispatch_django.auth import actor_for, is_driver
 from vtc_dispatch_django.models import DriverProfile
@@ -319,7 +319,7 @@ class TrackView(_CustomerView):
             status = service.drivers.get(order.driver_id)
             driver = {
                 "driver_id": status.driver_id,
-                "position": {"lat": status.position.lat, "lng": status.position.lng},
+                "position": WirePoint.from_latlng(status.position).model_dump(),
                 "updated_at": status.updated_at.isoformat(),
             }
         progress = service.progress.get(order.id)
@@ -329,7 +329,7 @@ class TrackView(_CustomerView):
                 "order": self.shown(order),
                 "driver": driver,
                 "track": [
-                    {"lat": p.position.lat, "lng": p.position.lng, "at": p.at.isoformat()}
+                    {**WirePoint.from_latlng(p.position).model_dump(), "at": p.at.isoformat()}
                     for p in track.points
                     if p.accepted
                 ],
