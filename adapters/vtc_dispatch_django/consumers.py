@@ -2,7 +2,10 @@
 
 Both need an authenticated user (:class:`~vtc_dispatch_django.auth.TokenAuthMiddleware`;
 close code 4401 otherwise); the driver consumer also needs a driver
-profile (4403).  Each joins its user's group, where the
+profile (4403).  The first message of a connection is ``state``
+(:class:`~vtc_dispatch.wire.StateMessage`: the customer's active order,
+the driver's offered or current one), so that an app that reconnects
+resumes.  Each joins its user's group, where the
 :class:`~vtc_dispatch_django.notifier.ChannelsNotifier` sends the service's
 messages.  What a client sends is parsed with
 :func:`~vtc_dispatch.wire.parse_driver_message` /
@@ -19,8 +22,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from vtc_dispatch.errors import DispatchError
-from vtc_dispatch.order import Actor
+from vtc_dispatch.errors import DispatchError, NotFound
+from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.presentation import order_view
+from vtc_dispatch.service import DispatchService
 from vtc_dispatch.wire import (
     AcceptBidMessage,
     AcceptMessage,
@@ -29,12 +34,12 @@ from vtc_dispatch.wire import (
     CancelMessage,
     CompleteMessage,
     CreateOrderMessage,
-    DriversAvailableMessage,
     LocationMessage,
     RejectMessage,
     SearchMessage,
     StartMessage,
-    VehicleTypeAvailability,
+    StateMessage,
+    drivers_available,
     parse_customer_message,
     parse_driver_message,
 )
@@ -42,7 +47,7 @@ from vtc_dispatch_django.auth import is_driver
 from vtc_dispatch_django.notifier import group_name
 from vtc_dispatch_django.runtime import get_service
 
-__all__ = ["CustomerConsumer", "DriverConsumer"]
+__all__ = ["CustomerConsumer", "DriverConsumer", "current_order"]
 
 UNAUTHENTICATED = 4401
 NOT_ALLOWED = 4403
@@ -64,6 +69,7 @@ class _Consumer(AsyncWebsocketConsumer):
         self.group = group_name(self.role, self.party_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self.send(text_data=await database_sync_to_async(self.state)())
 
     async def disconnect(self, code: int) -> None:
         group = getattr(self, "group", None)
@@ -86,9 +92,31 @@ class _Consumer(AsyncWebsocketConsumer):
     async def send_json(self, data: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(data))
 
+    def state(self) -> str:
+        """The ``state`` message of this user (JSON text)."""
+        me = Actor(self.role, self.party_id)
+        order = current_order(get_service(), me)
+        return StateMessage(
+            order=None if order is None else order_view(order, me)
+        ).model_dump_json()
+
     def handle(self, data: str | bytes) -> str | None:
         """Run one message through the service; the direct reply (JSON text), if any."""
         raise NotImplementedError
+
+
+def current_order(service: DispatchService, party: Actor) -> Order | None:
+    """The order ``party`` follows: a driver's live offer or ride, a customer's active order."""
+    if party.role == "driver":
+        try:
+            offered = service.drivers.get(party.id).order_id
+        except NotFound:
+            return None  # never online: no offer, no ride
+        if offered is not None:
+            order = service.orders.get(offered)
+            if order.driver_id == party.id or order.offer_to(party.id) is not None:
+                return order
+    return service.current_order(party)
 
 
 class DriverConsumer(_Consumer):
@@ -130,18 +158,7 @@ class CustomerConsumer(_Consumer):
         match message:
             case SearchMessage():
                 lines = service.search(message.pickup.to_latlng(), message.destination.to_latlng())
-                return DriversAvailableMessage(
-                    vehicle_types=tuple(
-                        VehicleTypeAvailability.from_quote(
-                            x.quote,
-                            label=x.label,
-                            count=x.count,
-                            nearest_km=x.nearest_km,
-                            eta_s=x.eta_s,
-                        )
-                        for x in lines
-                    )
-                ).model_dump_json()
+                return drivers_available(lines).model_dump_json()
             case CreateOrderMessage():
                 order = service.create_order(
                     me,

@@ -1,4 +1,8 @@
-"""Input checks of the REST endpoints (clear 400 answers) and the JSON form of orders."""
+"""Input checks of the REST endpoints (clear 400 answers).
+
+The answers' JSON forms are the core's (:mod:`vtc_dispatch.presentation`,
+:func:`vtc_dispatch.wire.drivers_available`), shared with the websockets.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,6 @@ from typing import Any
 from rest_framework import serializers
 
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import Order
-from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote
-from vtc_dispatch.service import Availability
 
 __all__ = [
     "CancelSerializer",
@@ -22,10 +23,7 @@ __all__ = [
     "RateSerializer",
     "SearchSerializer",
     "ToggleStatusSerializer",
-    "availability_data",
-    "order_data",
     "point",
-    "quote_data",
 ]
 
 _CODE = r"^[A-Za-z0-9_.:-]+$"
@@ -109,100 +107,3 @@ class RateSerializer(serializers.Serializer[Any]):
 
     stars = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-
-
-def _point_out(p: LatLng) -> dict[str, float]:
-    return {"lat": p.lat, "lng": p.lng}
-
-
-def _lines(lines: tuple[BreakdownLine, ...]) -> list[dict[str, str]]:
-    return [{"code": x.code, "label": x.label, "amount": str(x.amount)} for x in lines]
-
-
-def quote_data(quote: FareQuote) -> dict[str, Any]:
-    """A quote as the API shows it (amounts as decimal strings)."""
-    return {
-        "vehicle_type": quote.vehicle_type,
-        "city": quote.city,
-        "currency": quote.currency,
-        "estimate": str(quote.estimate),
-        "minimum": str(quote.minimum),
-        "maximum": str(quote.maximum),
-        "display": quote.display,
-        "distance_km": str(quote.distance_km),
-        "duration_min": str(quote.duration_min),
-        "fixed_route": quote.fixed_route,
-        "rules_applied": list(quote.rules_applied),
-        "breakdown": _lines(quote.breakdown),
-    }
-
-
-def availability_data(line: Availability) -> dict[str, Any]:
-    """One line of the search screen."""
-    return {
-        "vehicle_type": line.vehicle_type,
-        "label": line.label,
-        "count": line.count,
-        "nearest_km": round(line.nearest_km, 3),
-        "eta_s": math.ceil(line.eta_s),
-        "fare_min": str(line.quote.minimum),
-        "fare_max": str(line.quote.maximum),
-        "fare_estimate": str(line.quote.estimate),
-        "currency": line.quote.currency,
-        "display": line.quote.display,
-    }
-
-
-def order_data(order: Order) -> dict[str, Any]:
-    """An order as the API shows it: state, parties, quote, final fare, price history."""
-    fare = order.final_fare
-    cancel = order.cancellation
-    return {
-        "id": order.id,
-        "state": order.state,
-        "customer_id": order.customer_id,
-        "driver_id": order.driver_id,
-        "vehicle_type": order.vehicle_type,
-        "pickup": _point_out(order.pickup),
-        "destination": _point_out(order.dropoff),
-        "payment_method": order.payment_method,
-        "payment_status": str(order.payment_status),
-        "amount_paid": str(order.amount_paid),
-        "created_at": order.created_at.isoformat(),
-        "quote": quote_data(order.quote),
-        "offer": None
-        if not order.offers
-        else {
-            "driver_id": order.offers[0].driver_id,
-            "expires_at": order.offers[0].expires_at.isoformat(),
-        },
-        "final_fare": None
-        if fare is None
-        else {
-            "amount": str(fare.amount),
-            "currency": fare.currency,
-            "reason": fare.reason,
-            "distance_km": str(fare.distance_km),
-            "duration_min": str(fare.duration_min),
-            "breakdown": _lines(fare.breakdown),
-        },
-        "price_history": [
-            {
-                "from": None if c.from_amount is None else str(c.from_amount),
-                "to": str(c.to_amount),
-                "reason": c.reason,
-                "at": c.at.isoformat(),
-            }
-            for c in order.price_history
-        ],
-        "cancellation": None
-        if cancel is None
-        else {"by": cancel.by.role, "reason": cancel.reason, "fee": str(cancel.fee)},
-        "ratings": [
-            {"by": r.by.role, "stars": r.stars, "comment": r.comment} for r in order.ratings
-        ],
-        "history": [
-            {"event": h.event, "state": h.target, "actor": h.actor, "at": h.at.isoformat()}
-            for h in order.lifecycle.history
-        ],
-    }

@@ -20,8 +20,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import Actor
+from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.presentation import QuoteView, order_json
 from vtc_dispatch.service import DispatchService
+from vtc_dispatch.wire import WirePoint, drivers_available
 from vtc_dispatch_django import serializers as s
 from vtc_dispatch_django.auth import actor_for, is_driver
 from vtc_dispatch_django.models import DriverProfile
@@ -85,6 +87,10 @@ class _View(APIView):
     def actor(self) -> Actor:
         return actor_for(self.request.user, self.role)
 
+    def shown(self, order: Order) -> dict[str, Any]:
+        """``order`` as the caller sees it (the core's one JSON form of an order)."""
+        return order_json(order, self.actor())
+
 
 class _DriverView(_View):
     role = "driver"
@@ -93,6 +99,16 @@ class _DriverView(_View):
 
 class _CustomerView(_View):
     permission_classes = (IsCustomer,)
+
+
+class _PartyView(_View):
+    """A view for both sides: the caller acts as a driver if he has a profile."""
+
+    permission_classes = (permissions.IsAuthenticated,)
+
+    def actor(self) -> Actor:
+        role = "driver" if is_driver(self.request.user) else "customer"
+        return actor_for(self.request.user, role)
 
 
 _ORDER = {200: OpenApiTypes.OBJECT}
@@ -142,7 +158,7 @@ class _DriverOrderCommand(_DriverView):
     @extend_schema(request=None, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
         order = getattr(self.service, self.command)(self.actor().id, order_id)
-        return Response(s.order_data(order))
+        return Response(self.shown(order))
 
 
 class AcceptView(_DriverOrderCommand):
@@ -178,7 +194,7 @@ class CompleteView(_DriverView):
         order = self.service.complete_trip(
             self.actor().id, order_id, supplements=data["supplements"]
         )
-        return Response(s.order_data(order))
+        return Response(self.shown(order))
 
 
 class CurrentView(_View):
@@ -190,7 +206,7 @@ class CurrentView(_View):
     @extend_schema(responses=_ORDER)
     def get(self, request: Request) -> Response:
         order = self.service.current_order(self.actor())
-        return Response({"order": None if order is None else s.order_data(order)})
+        return Response({"order": None if order is None else self.shown(order)})
 
 
 class _HistoryView(_View):
@@ -212,7 +228,7 @@ class _HistoryView(_View):
                 "page": page,
                 "page_size": size,
                 "has_next": len(orders) > size,
-                "results": [s.order_data(o) for o in orders[:size]],
+                "results": [self.shown(o) for o in orders[:size]],
             }
         )
 
@@ -231,7 +247,7 @@ class DriverRateView(_DriverView):
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
         order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
-        return Response(s.order_data(order))
+        return Response(self.shown(order))
 
 
 # -- customer ----------------------------------------------------------------------
@@ -244,7 +260,7 @@ class SearchDriversView(_CustomerView):
     def post(self, request: Request) -> Response:
         data = _valid(s.SearchSerializer, request.data)
         lines = self.service.search(s.point(data["pickup"]), s.point(data["destination"]))
-        return Response({"vehicle_types": [s.availability_data(x) for x in lines]})
+        return Response(drivers_available(lines).model_dump(mode="json"))
 
 
 class EstimatePriceView(_CustomerView):
@@ -261,7 +277,7 @@ class EstimatePriceView(_CustomerView):
             service.clock.now(),
             supplements=data["supplements"],
         )
-        return Response(s.quote_data(quote))
+        return Response(QuoteView.from_quote(quote).model_dump(mode="json"))
 
 
 class CreateOrderView(_CustomerView):
@@ -278,20 +294,17 @@ class CreateOrderView(_CustomerView):
             data["payment_method"],
             supplements=data["supplements"],
         )
-        return Response(s.order_data(order), status=201)
+        return Response(self.shown(order), status=201)
 
 
-class CancelView(_View):
+class CancelView(_PartyView):
     """Cancel an order (customer, or the assigned driver), with a reason."""
-
-    permission_classes = (permissions.IsAuthenticated,)
 
     @extend_schema(request=s.CancelSerializer, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CancelSerializer, request.data)
-        role = "driver" if is_driver(request.user) else "customer"
-        order = self.service.cancel(actor_for(request.user, role), order_id, data["reason"])
-        return Response(s.order_data(order))
+        order = self.service.cancel(self.actor(), order_id, data["reason"])
+        return Response(self.shown(order))
 
 
 class TrackView(_CustomerView):
@@ -306,17 +319,17 @@ class TrackView(_CustomerView):
             status = service.drivers.get(order.driver_id)
             driver = {
                 "driver_id": status.driver_id,
-                "position": {"lat": status.position.lat, "lng": status.position.lng},
+                "position": WirePoint.from_latlng(status.position).model_dump(),
                 "updated_at": status.updated_at.isoformat(),
             }
         progress = service.progress.get(order.id)
         track = progress.trip if len(progress.trip) else progress.approach
         return Response(
             {
-                "order": s.order_data(order),
+                "order": self.shown(order),
                 "driver": driver,
                 "track": [
-                    {"lat": p.position.lat, "lng": p.position.lng, "at": p.at.isoformat()}
+                    {**WirePoint.from_latlng(p.position).model_dump(), "at": p.at.isoformat()}
                     for p in track.points
                     if p.accepted
                 ],
@@ -331,7 +344,7 @@ class RateView(_CustomerView):
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
         order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
-        return Response(s.order_data(order))
+        return Response(self.shown(order))
 
 
 class CustomerHistoryView(_HistoryView):
@@ -357,16 +370,13 @@ class PaymentMethodsView(_View):
         return Response({"payment_methods": list(methods)})
 
 
-class OrderDetailView(_View):
+class OrderDetailView(_PartyView):
     """One order, for its customer or its driver."""
-
-    permission_classes = (permissions.IsAuthenticated,)
 
     @extend_schema(responses=_ORDER)
     def get(self, request: Request, order_id: str) -> Response:
-        role = "driver" if is_driver(request.user) else "customer"
-        order = self.service.get_order(actor_for(request.user, role), order_id)
-        return Response(s.order_data(order))
+        order = self.service.get_order(self.actor(), order_id)
+        return Response(self.shown(order))
 
 
 class AvailableVehicleTypesView(_View):

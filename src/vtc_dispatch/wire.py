@@ -37,26 +37,29 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeAlias, TypeVar, get_args
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, Protocol, TypeAlias, TypeVar, get_args
 
 import attrs
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    TypeAdapter,
-    ValidationError,
-    WithJsonSchema,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.json_schema import JsonSchemaMode
 from pydantic_core import ErrorDetails
 
+from vtc_dispatch._wire_fields import (
+    Amount,
+    Code,
+    Currency,
+    Id,
+    Km,
+    Minutes,
+    PaymentMethod,
+    Seconds,
+    WholeSeconds,
+    WireBreakdownLine,
+    WireModel,
+    WirePoint,
+    shown,
+)
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
     BidSubmitted,
@@ -82,13 +85,14 @@ from vtc_dispatch.events import (
     TripCompleted,
     TripStarted,
 )
-from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.presentation import OrderView
 from vtc_dispatch.pricing.quote import FareQuote
 
 __all__ = [
     "AcceptBidMessage",
     "AcceptMessage",
     "ArrivedMessage",
+    "AvailabilityLine",
     "BidMessage",
     "BidReceivedMessage",
     "CancelMessage",
@@ -115,11 +119,13 @@ __all__ = [
     "RejectMessage",
     "SearchMessage",
     "StartMessage",
+    "StateMessage",
     "TripCompletedMessage",
     "TripStartedMessage",
     "VehicleTypeAvailability",
     "WireBreakdownLine",
     "WirePoint",
+    "drivers_available",
     "json_schemas",
     "main",
     "parse_customer_message",
@@ -144,72 +150,7 @@ class InvalidMessage(DispatchError, ValueError):
         self.field = field
 
 
-# -- field types -------------------------------------------------------------------
-
-Id = Annotated[str, Field(min_length=1, max_length=200)]
-"""An order, driver or customer id: any non-empty string."""
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-"""A stable code: vehicle type, supplement, role."""
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["XAF"])]
-"""An ISO 4217 currency code."""
-PaymentMethod = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=32,
-        pattern=r"^[A-Z][A-Z0-9_]*$",
-        examples=["CASH", "OM", "MOMO", "WALLET"],
-    ),
-]
-"""``CASH``, ``OM`` (Orange Money), ``MOMO`` (MTN Mobile Money), ``WALLET`` or another code."""
-Km = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Minutes = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
-WholeSeconds = Annotated[int, Field(ge=0)]
-
-_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-
-
-def _amount_in(value: object) -> object:
-    # Floats are refused: 0.1 + 0.2 must never reach a price.
-    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
-        return Decimal(value)
-    shown = _shown(value)
-    raise ValueError(f"an amount is a decimal string such as '1250' or '8.50', got {shown}")
-
-
-def _amount_out(value: Decimal) -> str:
-    # Fixed-point text, whatever the exponent ("1E+3" -> "1000"); no "-0".
-    return format(value.copy_abs() if value.is_zero() else value, "f")
-
-
-def _amount_schema(pattern: str) -> WithJsonSchema:
-    return WithJsonSchema({"type": "string", "pattern": pattern, "examples": ["1250", "8.50"]})
-
-
-Amount = Annotated[
-    Decimal,
-    BeforeValidator(_amount_in),
-    Field(ge=0, allow_inf_nan=False),
-    PlainSerializer(_amount_out, return_type=str, when_used="json"),
-    _amount_schema(r"^[0-9]+(\.[0-9]+)?$"),
-]
-"""A non-negative amount of money: a decimal string on the wire."""
-SignedAmount = Annotated[
-    Decimal,
-    BeforeValidator(_amount_in),
-    Field(allow_inf_nan=False),
-    PlainSerializer(_amount_out, return_type=str, when_used="json"),
-    _amount_schema(r"^-?[0-9]+(\.[0-9]+)?$"),
-]
-"""An amount that may be negative (a discount or rounding line of a breakdown)."""
-
-
-class _Wire(BaseModel):
-    # Field docstrings become descriptions in the JSON schemas.
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+# -- base of the messages ----------------------------------------------------------
 
 
 def _type_is_required(schema: dict[str, Any]) -> None:
@@ -220,40 +161,8 @@ def _type_is_required(schema: dict[str, Any]) -> None:
         required.insert(0, "type")
 
 
-class _Message(_Wire):
+class _Message(WireModel):
     model_config = ConfigDict(json_schema_extra=_type_is_required)
-
-
-class WirePoint(_Wire):
-    """A position on the wire: ``{"lat": .., "lng": ..}`` in degrees (WGS84).
-
-    ``lat`` in [-90, 90], ``lng`` in [-180, 180], JSON numbers only.
-
-    >>> WirePoint.from_latlng(LatLng(4.05, 9.7)).model_dump_json()
-    '{"lat":4.05,"lng":9.7}'
-    >>> WirePoint(lat=0, lng=180).to_latlng()
-    LatLng(0.0, -180.0)
-    """
-
-    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
-    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
-
-    @classmethod
-    def from_latlng(cls, point: LatLng) -> WirePoint:
-        """The wire form of a :class:`~vtc_dispatch.geo.sphere.LatLng`."""
-        return cls(lat=point.lat, lng=point.lng)
-
-    def to_latlng(self) -> LatLng:
-        """The domain point (longitude 180 becomes -180, as in :class:`LatLng`)."""
-        return LatLng(self.lat, self.lng)
-
-
-class WireBreakdownLine(_Wire):
-    """One line of a fare: a stable ``code``, a readable ``label``, a (signed) ``amount``."""
-
-    code: str
-    label: str
-    amount: SignedAmount
 
 
 # -- driver -> server ------------------------------------------------------------------
@@ -411,7 +320,7 @@ class AcceptBidMessage(_Message):
 # -- server -> customer ----------------------------------------------------------------
 
 
-class VehicleTypeAvailability(_Wire):
+class VehicleTypeAvailability(WireModel):
     """One line of the search screen: a vehicle type with drivers nearby, and its price.
 
     ``fare_estimate`` is the expected fare, ``display`` the text shown
@@ -442,24 +351,28 @@ class VehicleTypeAvailability(_Wire):
         eta_s: float,
         count_capped: bool = False,
     ) -> VehicleTypeAvailability:
-        """The line for ``quote``'s vehicle type; ``eta_s`` is rounded up to whole seconds.
+        """The line for ``quote``'s vehicle type.
+
+        ``eta_s`` is rounded up to whole seconds and ``nearest_km`` to the
+        metre: finer figures only add noise to a screen.
 
         >>> from datetime import datetime, timezone
+        >>> from vtc_dispatch.geo import LatLng
         >>> from vtc_dispatch.pricing import Pricer, douala_config
         >>> quote = Pricer(douala_config()).quote(
         ...     LatLng(4.0511, 9.7043), LatLng(4.08, 9.76), "taxi_jaune",
         ...     datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc))
         >>> line = VehicleTypeAvailability.from_quote(
-        ...     quote, label="Taxi Jaune", count=2, nearest_km=0.8, eta_s=130.2)
-        >>> line.eta_s, line.model_dump(mode="json")["fare_min"], line.display
-        (131, '1750', 'between 1 750 and 2 250 XAF')
+        ...     quote, label="Taxi Jaune", count=2, nearest_km=0.81234, eta_s=130.2)
+        >>> line.eta_s, line.nearest_km, line.model_dump(mode="json")["fare_min"], line.display
+        (131, 0.812, '1750', 'between 1 750 and 2 250 XAF')
         """
         return cls(
             vehicle_type=quote.vehicle_type,
             label=label,
             count=count,
             count_capped=count_capped,
-            nearest_km=nearest_km,
+            nearest_km=round(nearest_km, 3),
             eta_s=math.ceil(eta_s),
             fare_min=quote.minimum,
             fare_max=quote.maximum,
@@ -474,6 +387,60 @@ class DriversAvailableMessage(_Message):
 
     type: Literal["drivers_available"] = "drivers_available"
     vehicle_types: tuple[VehicleTypeAvailability, ...]
+
+
+class AvailabilityLine(Protocol):
+    """What :func:`drivers_available` reads of a search line.
+
+    :class:`vtc_dispatch.service.Availability` has these attributes.
+    """
+
+    @property
+    def vehicle_type(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def count_capped(self) -> bool: ...
+    @property
+    def nearest_km(self) -> float: ...
+    @property
+    def eta_s(self) -> float: ...
+    @property
+    def quote(self) -> FareQuote: ...
+
+
+def drivers_available(lines: Iterable[AvailabilityLine]) -> DriversAvailableMessage:
+    """The search screen: the JSON form of a search's lines, for every transport (REST too).
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.memory import ManualClock
+    >>> from vtc_dispatch.pricing import douala_config
+    >>> from vtc_dispatch.service import DispatchService, ServiceSettings
+    >>> service = DispatchService(pricing=douala_config(),
+    ...     settings=ServiceSettings(search_count_cap=1),
+    ...     clock=ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC)))
+    >>> for i, lng in enumerate((9.7045, 9.7050)):
+    ...     service.driver_online(f"d-{i}", "taxi_jaune", LatLng(4.0520, lng))
+    >>> screen = drivers_available(service.search(LatLng(4.0511, 9.7043), LatLng(4.08, 9.76)))
+    >>> [(x.vehicle_type, x.count, x.count_capped) for x in screen.vehicle_types]
+    [('taxi_jaune', 1, True)]
+    """
+    return DriversAvailableMessage(
+        vehicle_types=tuple(
+            VehicleTypeAvailability.from_quote(
+                line.quote,
+                label=line.label,
+                count=line.count,
+                count_capped=line.count_capped,
+                nearest_km=line.nearest_km,
+                eta_s=line.eta_s,
+            )
+            for line in lines
+        )
+    )
 
 
 class DriverAssignedMessage(_Message):
@@ -564,6 +531,19 @@ class BidReceivedMessage(_Message):
     at: AwareDatetime
 
 
+class StateMessage(_Message):
+    """Server, first message of a connection: where you stand, so that a reconnecting app resumes.
+
+    ``order`` is the customer's active order, or the driver's (the one he
+    is offered, with his ``offer``, or the one he drives), as
+    :func:`vtc_dispatch.presentation.order_view` shows it to him;
+    ``None`` when there is none.
+    """
+
+    type: Literal["state"] = "state"
+    order: OrderView | None
+
+
 class DriverWithdrewMessage(_Message):
     """Server: your driver cancelled; another one is being looked for."""
 
@@ -582,7 +562,11 @@ DriverInbound: TypeAlias = Annotated[
 ]  # fmt: skip
 """What a driver sends."""
 DriverOutbound: TypeAlias = Annotated[
-    OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage | TripCompletedMessage,
+    OfferMessage
+    | OfferWithdrawnMessage
+    | OrderCancelledMessage
+    | TripCompletedMessage
+    | StateMessage,
     Field(discriminator="type"),
 ]
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
@@ -595,7 +579,7 @@ CustomerOutbound: TypeAlias = Annotated[
     DriversAvailableMessage | DriverAssignedMessage | DriverLocationMessage
     | DriverArrivingMessage | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage
     | NoDriverFoundMessage | OrderCancelledMessage | DriverWithdrewMessage
-    | BidReceivedMessage,
+    | BidReceivedMessage | StateMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a customer receives."""
@@ -603,7 +587,7 @@ OutboundMessage: TypeAlias = (
     OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage | DriversAvailableMessage
     | DriverAssignedMessage | DriverLocationMessage | DriverArrivingMessage
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
-    | DriverWithdrewMessage | BidReceivedMessage
+    | DriverWithdrewMessage | BidReceivedMessage | StateMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -615,13 +599,6 @@ _CUSTOMER_OUTBOUND: TypeAdapter[CustomerOutbound] = TypeAdapter(CustomerOutbound
 # -- parsing -------------------------------------------------------------------------
 
 _M = TypeVar("_M")
-_SHOWN_MAX = 80
-
-
-def _shown(value: object) -> str:
-    # A hostile client may send megabytes; the error quotes only the start.
-    text = repr(value)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -642,7 +619,7 @@ def _invalid(error: ValidationError, who: str) -> InvalidMessage:
         ctx = first.get("ctx", {})
         tag = given.get("type") if isinstance(given, dict) else ctx.get("tag")
         return InvalidMessage(
-            f"{who}: type: expected one of {ctx.get('expected_tags')}, got {_shown(tag)}",
+            f"{who}: type: expected one of {ctx.get('expected_tags')}, got {shown(tag)}",
             field="type",
         )
     if kind == "union_tag_not_found":
@@ -655,7 +632,7 @@ def _invalid(error: ValidationError, who: str) -> InvalidMessage:
     field = _path(loc[1:])
     text = first["msg"].removeprefix("Value error, ")
     if kind not in {"value_error", "missing"}:
-        text += f" (got {_shown(given)})"
+        text += f" (got {shown(given)})"
     more = len(errors) - 1
     if more:
         text += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -915,7 +892,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    24
+    25
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),

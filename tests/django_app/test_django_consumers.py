@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 from django_demo import AKWA, DEIDO, Demo
+from django_ws import connect, receive, run
 
 from vtc_dispatch.geo import LatLng
-from vtc_dispatch_django.routing import websocket_application
-
-
-def run(demo: Demo, body: Callable[[Any], Awaitable[None]]) -> None:
-    """Run ``body(application)``, then close the consumers' database connection."""
-
-    async def main() -> None:
-        try:
-            await body(websocket_application())
-        finally:
-            await database_sync_to_async(connections.close_all)()
-
-    asyncio.run(main())
-
-
-def connect(app: Any, demo: Demo, role: str, name: str | None) -> WebsocketCommunicator:
-    query = "" if name is None else f"?token={demo.tokens[name]}"
-    return WebsocketCommunicator(app, f"/ws/{role}/{query}")
-
-
-async def receive(comm: WebsocketCommunicator) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await comm.receive_from(timeout=5))
-    return message
 
 
 def test_connections_need_a_token_and_the_right_role(live_demo: Demo) -> None:
@@ -69,6 +42,9 @@ def test_search_order_offer_location_accept_over_websockets(live_demo: Demo) -> 
         customer = connect(app, live_demo, "customer", "chantal")
         assert (await driver.connect(timeout=10))[0]
         assert (await customer.connect(timeout=10))[0]
+        # First, where each stands: nothing going on yet.
+        assert await receive(driver) == {"type": "state", "order": None}
+        assert await receive(customer) == {"type": "state", "order": None}
         await customer.send_json_to({"type": "search", "pickup": AKWA, "destination": DEIDO})
         found = await receive(customer)
         assert found["type"] == "drivers_available"

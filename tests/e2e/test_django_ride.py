@@ -76,6 +76,14 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> No
             time.sleep(0.2)
 
 
+async def _nothing_going_on(connection: Any) -> None:
+    """Read a connection's first message: its ``state``, with no order yet."""
+    import asyncio
+
+    first = json.loads(await asyncio.wait_for(connection.recv(), 10))
+    assert first == {"type": "state", "order": None}
+
+
 @contextlib.contextmanager
 def example_project(
     tmp: Path, database: str, seed: list[str], env_extra: dict[str, str], *, worker: bool
@@ -313,6 +321,8 @@ def test_unanswered_offers_expire_inside_the_server(server: str) -> None:
             websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
             websockets.connect(f"{ws}/ws/customer/?token={_token('didier')}") as customer,
         ):
+            for connection in (first, second, customer):
+                await _nothing_going_on(connection)
             await customer.send(
                 json.dumps(
                     {"type": "create_order", "pickup": {"lat": 4.0511, "lng": 9.7043},
@@ -402,6 +412,8 @@ def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
                     websockets.connect(f"{ws}/ws/driver/?token={_token('amadou')}") as first,
                     websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
                 ):
+                    for connection in (first, second):
+                        await _nothing_going_on(connection)
                     status, order = await asyncio.to_thread(
                         call, base, "didier", "POST", "customer/create/",
                         {"pickup": {"lat": 4.0511, "lng": 9.7043},

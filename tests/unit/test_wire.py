@@ -41,7 +41,11 @@ from vtc_dispatch.events import (
     TripStarted,
 )
 from vtc_dispatch.geo import LatLng
+from vtc_dispatch.memory import ManualClock
+from vtc_dispatch.order import Actor
+from vtc_dispatch.presentation import OrderView, order_view
 from vtc_dispatch.pricing import FareQuote, FinalFare, PriceChange, Pricer, douala_config
+from vtc_dispatch.service import DispatchService
 from vtc_dispatch.wire import (
     AcceptBidMessage,
     AcceptMessage,
@@ -67,6 +71,7 @@ from vtc_dispatch.wire import (
     RejectMessage,
     SearchMessage,
     StartMessage,
+    StateMessage,
     TripCompletedMessage,
     TripStartedMessage,
     VehicleTypeAvailability,
@@ -99,6 +104,8 @@ DESIGN_TYPES = {
     "driver_withdrew",
     # beyond DESIGN: bidding mode (freight, seed 001)
     "bid", "accept_bid", "bid_received",
+    # both sides, first on a connection
+    "state",
 }  # fmt: skip
 
 
@@ -173,6 +180,14 @@ def completed() -> TripCompletedMessage:
     )  # fmt: skip
 
 
+def an_order_view() -> OrderView:
+    """A searching order as its customer sees it (an offer out, a quote with a breakdown)."""
+    service = DispatchService(pricing=douala_config(), clock=ManualClock(AT))
+    service.driver_online("d-7", "taxi_jaune", DRIVER_AT)
+    order = service.create_order("c-1", AKWA, DEIDO, "taxi_jaune", "CASH")
+    return order_view(order, Actor.customer("c-1"))
+
+
 def driver_outbound() -> list[BaseModel]:
     return [
         OfferMessage(
@@ -184,6 +199,7 @@ def driver_outbound() -> list[BaseModel]:
         OfferWithdrawnMessage(order_id="o-1", reason="expired", at=AT.astimezone(WAT)),
         cancelled(),
         completed(),
+        StateMessage(order=None),
     ]  # fmt: skip
 
 
@@ -221,6 +237,7 @@ def customer_outbound() -> list[BaseModel]:
             distance_km=3.2, at=AT,
         ),
         cancelled(),
+        StateMessage(order=an_order_view()),
     ]  # fmt: skip
 
 

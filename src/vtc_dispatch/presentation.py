@@ -1,0 +1,331 @@
+"""The JSON form of a quote and of an order, as its customer, its driver or an operator sees it.
+
+One form per concept, used unchanged by every edge: the REST API, the
+websocket ``state`` message, an operator screen.  The search screen's form
+is :class:`~vtc_dispatch.wire.DriversAvailableMessage` (built by
+:func:`~vtc_dispatch.wire.drivers_available`).  Conventions are the wire's
+(:mod:`vtc_dispatch.wire`): positions ``{"lat": .., "lng": ..}``, amounts,
+distances and durations of a fare as decimal strings, times ISO 8601 with
+an offset (``Z`` for UTC).
+
+What each viewer sees (:func:`order_view`):
+
+- the customer: the order, its quote, the first live offer (who is being
+  asked, until when), every bid still in the running, the final fare, the
+  price history, the cancellation, the ratings and the lifecycle;
+- a driver: the same, but only his own offer and his own bid;
+- an operator (or the system): all of that plus the dispatch internals
+  (:class:`OperatorOrderView`): every live offer, the drivers already
+  tried, the version, the wallet hold, the agreed price.
+
+>>> from datetime import UTC, datetime
+>>> from vtc_dispatch.memory import ManualClock
+>>> from vtc_dispatch.order import Actor
+>>> from vtc_dispatch.pricing import douala_config
+>>> from vtc_dispatch.service import DispatchService
+>>> from vtc_dispatch.geo import LatLng
+>>> service = DispatchService(pricing=douala_config(),
+...     clock=ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC)))
+>>> service.driver_online("d-1", "taxi_jaune", LatLng(4.0520, 9.7045))
+>>> order = service.create_order("c-1", LatLng(4.0511, 9.7043), LatLng(4.08, 9.76),
+...     "taxi_jaune", "CASH")
+>>> seen = order_json(order, Actor.customer("c-1"))
+>>> seen["state"], seen["quote"]["minimum"], seen["created_at"]
+('searching', '1750', '2026-11-21T09:00:00Z')
+>>> seen["offer"]
+{'driver_id': 'd-1', 'expires_at': '2026-11-21T09:00:30Z'}
+>>> "tried" in seen, "tried" in order_json(order, Actor.operator("op-1"))
+(False, True)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, AwareDatetime, ConfigDict, Field
+
+from vtc_dispatch._wire_fields import (
+    Amount,
+    Code,
+    Currency,
+    Id,
+    Km,
+    PaymentMethod,
+    WireBreakdownLine,
+    WireModel,
+    WirePoint,
+)
+from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare
+
+__all__ = [
+    "BidView",
+    "CancellationView",
+    "FinalFareView",
+    "HistoryView",
+    "LiveOfferView",
+    "OfferView",
+    "OperatorOrderView",
+    "OrderView",
+    "PriceChangeView",
+    "QuoteView",
+    "RatingView",
+    "order_json",
+    "order_view",
+]
+
+Quantity = Amount
+"""A non-negative decimal quantity of a fare (km, minutes) as text, like an amount."""
+
+
+def _lines(lines: tuple[BreakdownLine, ...]) -> tuple[WireBreakdownLine, ...]:
+    return tuple(WireBreakdownLine(code=x.code, label=x.label, amount=x.amount) for x in lines)
+
+
+class QuoteView(WireModel):
+    """A fare quote: the estimate, the range shown, the planned route and the rules applied.
+
+    >>> from datetime import datetime, timezone
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.pricing import Pricer, douala_config
+    >>> quote = Pricer(douala_config()).quote(LatLng(4.0511, 9.7043), LatLng(4.08, 9.76),
+    ...     "taxi_jaune", datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc))
+    >>> QuoteView.from_quote(quote).model_dump(mode="json")["display"]
+    'between 1 750 and 2 250 XAF'
+    """
+
+    vehicle_type: Code
+    city: Code
+    currency: Currency
+    estimate: Amount
+    minimum: Amount
+    maximum: Amount
+    display: str
+    distance_km: Quantity
+    duration_min: Quantity
+    fixed_route: str | None
+    """The fixed-price route's code, when the trip follows one."""
+    rules_applied: tuple[str, ...]
+    breakdown: tuple[WireBreakdownLine, ...]
+
+    @classmethod
+    def from_quote(cls, quote: FareQuote) -> QuoteView:
+        """The view of ``quote``."""
+        return cls(
+            vehicle_type=quote.vehicle_type,
+            city=quote.city,
+            currency=quote.currency,
+            estimate=quote.estimate,
+            minimum=quote.minimum,
+            maximum=quote.maximum,
+            display=quote.display,
+            distance_km=quote.distance_km,
+            duration_min=quote.duration_min,
+            fixed_route=quote.fixed_route,
+            rules_applied=quote.rules_applied,
+            breakdown=_lines(quote.breakdown),
+        )
+
+
+class OfferView(WireModel):
+    """The driver being asked, and until when he may answer."""
+
+    driver_id: Id
+    expires_at: AwareDatetime
+
+
+class LiveOfferView(OfferView):
+    """A live offer as an operator sees it (``shown`` is false while a batch is staggered)."""
+
+    distance_km: Km
+    sent_at: AwareDatetime
+    shown: bool
+
+
+class BidView(WireModel):
+    """A carrier's price for the job (bidding mode)."""
+
+    driver_id: Id
+    amount: Amount
+    at: AwareDatetime
+
+
+class FinalFareView(WireModel):
+    """The fare charged at the end of the trip; ``reason`` says how it was set."""
+
+    amount: Amount
+    currency: Currency
+    reason: str
+    distance_km: Quantity
+    duration_min: Quantity
+    breakdown: tuple[WireBreakdownLine, ...]
+
+    @classmethod
+    def from_fare(cls, fare: FinalFare) -> FinalFareView:
+        """The view of ``fare``."""
+        return cls(
+            amount=fare.amount,
+            currency=fare.currency,
+            reason=fare.reason,
+            distance_km=fare.distance_km,
+            duration_min=fare.duration_min,
+            breakdown=_lines(fare.breakdown),
+        )
+
+
+class PriceChangeView(WireModel):
+    """One step of the price history: ``from`` (``None`` for the quote) to ``to``, and why."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    from_: Amount | None = Field(
+        serialization_alias="from", validation_alias=AliasChoices("from", "from_")
+    )
+    to: Amount
+    reason: str
+    at: AwareDatetime
+
+
+class CancellationView(WireModel):
+    """Who cancelled (a role), why, and the fee charged."""
+
+    by: Code
+    reason: str
+    fee: Amount
+
+
+class RatingView(WireModel):
+    """Stars (1-5) given by one side (a role), with the comment."""
+
+    by: Code
+    stars: Annotated[int, Field(ge=1, le=5)]
+    comment: str | None
+
+
+class HistoryView(WireModel):
+    """One step of the lifecycle: the event, the state it led to, the actor's role, when."""
+
+    event: str
+    state: str
+    actor: str
+    at: AwareDatetime
+
+
+class OrderView(WireModel):
+    """An order as its customer or its driver sees it (see :func:`order_view`)."""
+
+    id: Id
+    state: str
+    customer_id: Id
+    driver_id: Id | None
+    vehicle_type: Code
+    pickup: WirePoint
+    destination: WirePoint
+    payment_method: PaymentMethod
+    payment_status: str
+    amount_paid: Amount
+    created_at: AwareDatetime
+    quote: QuoteView
+    offer: OfferView | None
+    """The live offer: the first one for the customer, his own for a driver."""
+    bids: tuple[BidView, ...]
+    """Bids in the running (bidding mode): all for the customer, his own for a driver."""
+    final_fare: FinalFareView | None
+    price_history: tuple[PriceChangeView, ...]
+    cancellation: CancellationView | None
+    ratings: tuple[RatingView, ...]
+    history: tuple[HistoryView, ...]
+
+
+class OperatorOrderView(OrderView):
+    """An order as an operator sees it: the parties' view and the dispatch internals."""
+
+    version: Annotated[int, Field(ge=0)]
+    offers: tuple[LiveOfferView, ...]
+    """Every live offer, best ranked first."""
+    offers_made: Annotated[int, Field(ge=0)]
+    tried: tuple[Id, ...]
+    """Drivers who refused, let the offer expire or withdrew (sorted)."""
+    agreed_price: Amount | None
+    wallet_hold: str | None
+    route_changed: bool
+
+
+def order_view(order: Order, viewer: Actor) -> OrderView:
+    """``order`` as ``viewer`` sees it; an :class:`OperatorOrderView` for an operator or the system.
+
+    Whether the viewer may see the order at all is the service's rule
+    (the owner check of its commands), not this function's.
+    """
+    if viewer.role in ("customer", "driver"):
+        return OrderView(**_party_fields(order, viewer.id if viewer.role == "driver" else None))
+    return OperatorOrderView(
+        **_party_fields(order, None),
+        version=order.version,
+        offers=tuple(
+            LiveOfferView(
+                driver_id=o.driver_id,
+                expires_at=o.expires_at,
+                distance_km=o.distance_km,
+                sent_at=o.sent_at,
+                shown=o.shown,
+            )
+            for o in order.offers
+        ),
+        offers_made=order.offers_made,
+        tried=tuple(sorted(order.tried)),
+        agreed_price=order.agreed_price,
+        wallet_hold=order.wallet_hold,
+        route_changed=order.route_changed,
+    )
+
+
+def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
+    # ``driver_id``: the driver looking, who sees only his own offer and bid.
+    offer = order.offers[0] if order.offers else None
+    if driver_id is not None:
+        offer = order.offer_to(driver_id)
+    fare = order.final_fare
+    cancel = order.cancellation
+    return {
+        "id": order.id,
+        "state": order.state,
+        "customer_id": order.customer_id,
+        "driver_id": order.driver_id,
+        "vehicle_type": order.vehicle_type,
+        "pickup": WirePoint.from_latlng(order.pickup),
+        "destination": WirePoint.from_latlng(order.dropoff),
+        "payment_method": order.payment_method,
+        "payment_status": str(order.payment_status),
+        "amount_paid": order.amount_paid,
+        "created_at": order.created_at,
+        "quote": QuoteView.from_quote(order.quote),
+        "offer": None
+        if offer is None
+        else OfferView(driver_id=offer.driver_id, expires_at=offer.expires_at),
+        "bids": tuple(
+            BidView(driver_id=b.driver_id, amount=b.amount, at=b.at)
+            for b in order.bids
+            if driver_id is None or b.driver_id == driver_id
+        ),
+        "final_fare": None if fare is None else FinalFareView.from_fare(fare),
+        "price_history": tuple(
+            PriceChangeView(from_=c.from_amount, to=c.to_amount, reason=c.reason, at=c.at)
+            for c in order.price_history
+        ),
+        "cancellation": None
+        if cancel is None
+        else CancellationView(by=cancel.by.role, reason=cancel.reason, fee=cancel.fee),
+        "ratings": tuple(
+            RatingView(by=r.by.role, stars=r.stars, comment=r.comment) for r in order.ratings
+        ),
+        "history": tuple(
+            HistoryView(event=h.event, state=h.target, actor=h.actor, at=h.at)
+            for h in order.lifecycle.history
+        ),
+    }
+
+
+def order_json(order: Order, viewer: Actor) -> dict[str, Any]:
+    """:func:`order_view` as JSON data (what ``json.dumps`` writes as is)."""
+    return order_view(order, viewer).model_dump(mode="json")
