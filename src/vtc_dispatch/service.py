@@ -135,7 +135,7 @@ class DispatchService:
             self.pricer = pricing
         else:
             self.pricer = Pricer(pricing, route_estimator=route_estimator)
-        self.settings = ServiceSettings() if settings is None else settings
+        settings = ServiceSettings() if settings is None else settings
         self.orders: OrderRepository = InMemoryOrderRepository() if orders is None else orders
         self.drivers: DriverRegistry = InMemoryDriverRegistry() if drivers is None else drivers
         self.notifier: Notifier = RecordingNotifier() if notifier is None else notifier
@@ -158,7 +158,7 @@ class DispatchService:
         )
         context = Context(
             pricer=self.pricer,
-            settings=self.settings,
+            settings=settings,
             pool=pool,
             orders=self.orders,
             drivers=self.drivers,
@@ -178,6 +178,15 @@ class DispatchService:
         self._drivers = Drivers(context, self._dispatching)
         self._listeners: list[Callable[[Event], None]] = []
         self._wired = not isinstance(self.notifier, NullNotifier)
+
+    @property
+    def settings(self) -> ServiceSettings:
+        """How the service behaves (may be replaced between commands)."""
+        return self._ctx.settings
+
+    @settings.setter
+    def settings(self, settings: ServiceSettings) -> None:
+        self._ctx.settings = settings
 
     @property
     def pool(self) -> PoolConfig:

@@ -1,7 +1,7 @@
 """Django for the tests: settings (PostgreSQL when it answers or is required), the test urls.
 
 PostgreSQL is ``VTC_POSTGRES_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
-the tests create and drop their own database ``test_vtc_django`` there.  When
+the tests create and drop their own database ``test_vtc_django_<checkout>`` there.  When
 ``VTC_REQUIRE_SERVICES=1`` PostgreSQL is used even if it does not answer, so
 the Django tests fail rather than fall back; otherwise, with no PostgreSQL,
 they run on SQLite.  Core tests never touch Django: configuring it only
@@ -10,12 +10,17 @@ sets settings.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 POSTGRES_DSN_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
-TEST_DATABASE = "test_vtc_django"
+# One test database per checkout: two checkouts tested at once on one
+# PostgreSQL (work trees, a CI clone beside a developer's) never drop each other's.
+CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parents[2]).encode()).hexdigest()[:8]
+TEST_DATABASE = f"test_vtc_django_{CHECKOUT}"
 
 
 def postgres_dsn() -> str:

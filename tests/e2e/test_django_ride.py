@@ -1,6 +1,6 @@
 """The example project for real: daphne on a free loopback port, the websocket client, REST.
 
-The database is PostgreSQL (a database of its own, ``test_vtc_django_e2e``)
+The database is PostgreSQL (a database of its own, ``test_vtc_django_<checkout>_e2e``)
 when it answers or services are required, else a temporary SQLite file.
 The tests that need Redis use fresh key prefixes (the Channels layer's,
 the dispatch state's) and remove their keys afterwards.
@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import django_support
 import pytest
 from django_support import postgres_answers, postgres_dsn, services_required
 
@@ -32,7 +33,7 @@ from vtc_dispatch.geo import LatLng
 from vtc_dispatch.pricing import Pricer, douala_config
 
 PROJECT = Path(__file__).resolve().parents[2] / "examples" / "django_project"
-E2E_DATABASE = "test_vtc_django_e2e"
+E2E_DATABASE = f"{django_support.TEST_DATABASE}_e2e"
 MAX_WAITING_S = 8
 
 

@@ -117,7 +117,8 @@ def test_night_rule_follows_douala_local_time(a: LatLng, b: LatLng, at: datetime
     local = at.astimezone(ZoneInfo("Africa/Douala")).time()
     night = local >= time(22) or local < time(6)
     q = DEFAULT.quote(a, b, "taxi_jaune", at)
-    assert ("night" in q.rules_applied) == night
+    # A fixed-price route replaces the meter and its night rule (docs/pricing.md).
+    assert ("night" in q.rules_applied) == (night and q.fixed_route is None)
 
 
 @settings(max_examples=60)
