@@ -7,12 +7,13 @@ with the version it read.  Worker B runs on its own thread
 (:class:`Worker`): on Django that thread has its own database connection,
 as a second worker process would.
 
+>>> from types import SimpleNamespace
 >>> hook = Interleave()
->>> store = hook.wrap({"o1": "order one"})
+>>> store = hook.wrap({"o1": SimpleNamespace(id="o1")})
 >>> hook.arm("o1", lambda: print("B runs now"))
 >>> store.get("o1")
 B runs now
-'order one'
+namespace(id='o1')
 >>> hook.ran
 True
 """
@@ -53,7 +54,7 @@ class Interleave:
     def _returned(self, method: str, result: object) -> None:
         if method != self.after or self._then is None:
             return
-        if getattr(result, "id", result) != self._target and result != self._target:
+        if getattr(result, "id", None) != self._target:
             return
         with self._lock:
             then, self._then = self._then, None
@@ -81,9 +82,6 @@ class _Hooked:
             return result
 
         return call
-
-    def __getitem__(self, key: Any) -> Any:  # the doctest's dict
-        return self._inner[key]
 
 
 class Worker:
