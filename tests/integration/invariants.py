@@ -35,6 +35,7 @@ __all__ = [
     "duplicate_messages",
     "money_not_conserved",
     "orders_not_ended_once",
+    "orders_of",
     "rating_totals_wrong",
     "watch_drivers",
 ]

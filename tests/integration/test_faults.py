@@ -49,10 +49,10 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "fault_worker.py"
 REQUIRE_SERVICES = os.environ.get("VTC_REQUIRE_SERVICES") == "1"
 SEED = int(os.environ.get("VTC_FAULT_SEED", "20261121"))
-WORKERS, CUSTOMERS_EACH, DRIVERS = 4, 250, 240
+WORKERS, CUSTOMERS_EACH, DRIVERS = 4, 250, 200
 RUN_S = 100.0
 KILLS = 3
-ANSWER_S = 1.0
+ANSWER_S = 0.5
 CLIENT_TIMEOUT_S = 0.5
 CURRENCY = "XAF"
 PREFIX = "vtc:{faults}"
@@ -210,6 +210,9 @@ def test_workers_through_a_faulty_network_lose_and_double_nothing(redis_server: 
         "orders not ended once": invariants.orders_not_ended_once(storage, customers),
     }
     report = {name: len(found) for name, found in problems.items()}
+    states = Counter(
+        str(order.state) for c in customers for order in invariants.orders_of(storage, c)
+    )
     detail = "\n".join(
         f"  {name}: {len(found)}\n" + "\n".join(f"    {line}" for line in found[:8])
         for name, found in problems.items()
@@ -217,6 +220,7 @@ def test_workers_through_a_faulty_network_lose_and_double_nothing(redis_server: 
     )
     header = (
         f"seed {SEED}, {len(customers)} customers, {len(credited)} WALLET payers, {elapsed:.0f} s,"
+        f" orders by state {dict(states)},"
         f" faults {dict(proxy.faults)}, workers killed {killed}, side-process sweeps {sweeps},"
         f" counts of the workers' last processes {dict(sorted(counts.items()))}"
     )
