@@ -6,7 +6,8 @@
 The worker orders one ride per customer (even ``n`` pay by WALLET), plays
 the driver offered each order (accept, refuse, let expire; the customer
 sometimes cancels), then the arrival, the trip, and both ratings; it
-calls ``expire_due`` a few times per answer time.  Every command carries
+calls ``expire_due`` eight times per answer time.  Some drivers accept
+at the last moment, when other workers expire the offer.  Every command carries
 a ``command_id`` named by what it does (``<order>:accept:<driver>``...),
 and a command that raised ``StorageUnavailable``, ``TransportUnavailable``
 or ``ConcurrencyConflict`` is sent again with the same id.  Killed and
@@ -28,6 +29,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -49,6 +51,7 @@ DOUALA = LatLng(4.0511, 9.7043)
 ENDED = frozenset({RideState.DONE, RideState.CANCELLED, RideState.NO_DRIVER})
 RETRIED = (StorageUnavailable, TransportUnavailable, ConcurrencyConflict)
 ATTEMPTS = 30
+LAST_MOMENT_S = 0.04
 
 
 def around(rng: random.Random, km: float) -> LatLng:
@@ -83,6 +86,8 @@ class Player:
         self.seed = args["seed"]
         self.counts: Counter[str] = Counter()
         self.without_id: set[str] = set()
+        # Order -> when (time.monotonic()) to look at it again.
+        self.wake: dict[str, float] = {}
 
     def _retry(self, what: str, command: Callable[[], Any]) -> Any:
         for attempt in range(ATTEMPTS):
@@ -145,7 +150,16 @@ class Player:
             draw = self.decide(oid, driver).random()
             if draw < 0.05:
                 return self.send("cancel", f"{oid}:cancel", customer, oid, "too long")  # type: ignore[no-any-return]
+            if draw < 0.50:
+                return self.send("accept", f"{oid}:accept:{driver}", driver, oid)  # type: ignore[no-any-return]
             if draw < 0.80:
+                # He answers at the last moment: his accept meets the expiry
+                # another worker is running at the deadline.
+                expires = order.offer_expires_at
+                left_s = 0.0 if expires is None else (expires - datetime.now(UTC)).total_seconds()
+                if left_s > LAST_MOMENT_S:
+                    self.wake[oid] = time.monotonic() + left_s - LAST_MOMENT_S
+                    return None
                 return self.send("accept", f"{oid}:accept:{driver}", driver, oid)  # type: ignore[no-any-return]
             if draw < 0.90:
                 return self.send("reject", f"{oid}:reject:{driver}", driver, oid)  # type: ignore[no-any-return]
@@ -179,7 +193,7 @@ class Player:
         expiries = 0
         # Orders waiting for something (an offer to expire, another worker):
         # not read again before this time.
-        later: dict[str, float] = {}
+        later = self.wake
         while (waiting or live) and time.time() < until:
             while waiting and len(live) < self.args["in_flight"]:
                 customer = waiting.pop(0)
@@ -213,7 +227,7 @@ class Player:
                     self.send("expire_due", f"expire:{worker}:{expiries}:{time.time_ns()}")
                 except DispatchError as exc:
                     self.counts[f"expire_due failed: {type(exc).__name__}"] += 1
-                next_expiry = time.monotonic() + self.answer_s / 4
+                next_expiry = time.monotonic() + self.answer_s / 8
             now = time.monotonic()
             for oid, seen in list(live.items()):
                 if later.get(oid, 0.0) > now:
@@ -231,7 +245,8 @@ class Player:
                     del live[oid]
                 elif moved is None or moved is current:
                     live[oid] = None
-                    later[oid] = now + self.answer_s / 4
+                    if later.get(oid, 0.0) <= now:  # unless step chose when
+                        later[oid] = now + self.answer_s / 4
                 else:
                     live[oid] = moved
             time.sleep(0.002)
