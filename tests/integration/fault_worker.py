@@ -2,7 +2,8 @@
 
 ``python fault_worker.py '<json>'`` with ``url``, ``prefix``, ``worker``,
 ``customers`` (how many: ``c-<worker>-<n>``), ``seed``, ``answer_s``,
-``until`` (``time.time()`` at which to stop) and ``socket_timeout_s``.
+``until`` (``time.time()`` at which to stop), ``socket_timeout_s``,
+``in_flight`` (orders played at once) and ``skew_s`` (its clock's error).
 The worker orders one ride per customer (even ``n`` pay by WALLET), plays
 the driver offered each order (accept, refuse, let expire; the customer
 sometimes cancels), then the arrival, the trip, and both ratings; it
@@ -16,8 +17,11 @@ decisions, drawn from the seed and the order, are the same.  It prints
 one JSON line at the end: counts of what it did and the commands whose
 signature has no ``command_id``.
 
-The clock is the system clock: offers expire by real time, which every
-process (and a restarted one) shares without a coordinator.
+The clock is the system clock (offers expire by real time, which every
+process, a restarted one too, shares without a coordinator), shifted by
+``skew_s``: machines' clocks differ by tens to hundreds of milliseconds,
+and a worker whose clock is ahead expires offers that a driver on a
+worker behind it still accepts.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -52,11 +56,23 @@ ENDED = frozenset({RideState.DONE, RideState.CANCELLED, RideState.NO_DRIVER})
 RETRIED = (StorageUnavailable, TransportUnavailable, ConcurrencyConflict)
 ATTEMPTS = 30
 LAST_MOMENT_S = 0.04
+LEG_S = (0.3, 1.5)
 
 
 def around(rng: random.Random, km: float) -> LatLng:
     """A random point within ``km`` of the centre of Douala."""
     return destination_point(DOUALA, rng.uniform(0, 360), km * rng.random() ** 0.5)
+
+
+class SkewedClock:
+    """The system clock shifted by a fixed number of seconds."""
+
+    def __init__(self, skew_s: float) -> None:
+        self._skew = timedelta(seconds=skew_s)
+
+    def now(self) -> datetime:
+        """The shifted time (aware, UTC)."""
+        return datetime.now(UTC) + self._skew
 
 
 class Player:
@@ -80,7 +96,10 @@ class Player:
             }
         )
         self.storage = self._retry("connecting", lambda: RedisStorage(settings))
-        self.service = DispatchService(pricing=douala_config(), pool=pool, **self.storage.ports())
+        self.clock = SkewedClock(args["skew_s"])
+        self.service = DispatchService(
+            pricing=douala_config(), pool=pool, clock=self.clock, **self.storage.ports()
+        )
         self.args = args
         self.answer_s = answer_s
         self.seed = args["seed"]
@@ -156,7 +175,7 @@ class Player:
                 # He answers at the last moment: his accept meets the expiry
                 # another worker is running at the deadline.
                 expires = order.offer_expires_at
-                left_s = 0.0 if expires is None else (expires - datetime.now(UTC)).total_seconds()
+                left_s = 0.0 if expires is None else (expires - self.clock.now()).total_seconds()
                 if left_s > LAST_MOMENT_S:
                     self.wake[oid] = time.monotonic() + left_s - LAST_MOMENT_S
                     return None
@@ -165,6 +184,18 @@ class Player:
                 return self.send("reject", f"{oid}:reject:{driver}", driver, oid)  # type: ignore[no-any-return]
             return None  # he lets it expire
         driver = order.driver_id
+        # The drive to the pickup and the trip take a while: a driver given
+        # two orders is on both long enough for the side process to see it.
+        for state, leg in ((RideState.ACCEPTED, "approach"), (RideState.IN_PROGRESS, "trip")):
+            since = order.lifecycle.time_in(state)
+            if order.state == state and since is not None:
+                left_s = (
+                    self.decide(oid, leg).uniform(*LEG_S)
+                    - (self.clock.now() - since).total_seconds()
+                )
+                if left_s > 0:
+                    self.wake[oid] = time.monotonic() + left_s
+                    return None
         if order.state == RideState.ACCEPTED and driver is not None:
             if self.decide(oid, "cancel-accepted").random() < 0.04:
                 return self.send("cancel", f"{oid}:cancel", customer, oid, "changed my mind")  # type: ignore[no-any-return]

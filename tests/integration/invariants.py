@@ -31,6 +31,7 @@ __all__ = [
     "ENDED",
     "ONCE_PER_ORDER",
     "ON_ORDER",
+    "drivers_not_reserved_for_their_ride",
     "drivers_on_two_orders",
     "duplicate_messages",
     "money_not_conserved",
@@ -81,6 +82,37 @@ def drivers_on_two_orders(storage: RedisStorage, driver_ids: Iterable[str]) -> l
         on = [o.id for o in found if o.driver_id == driver_id and o.state in ON_ORDER]
         if len(on) > 1:
             problems.append(f"driver {driver_id} is on {len(on)} orders at once: {on}")
+    return problems
+
+
+def drivers_not_reserved_for_their_ride(
+    storage: RedisStorage, driver_ids: Iterable[str]
+) -> list[str]:
+    """A driver on an order (accepted, arrived, on the trip) is reserved for it in the registry.
+
+    One MULTI/EXEC snapshot of every driver's active orders (``P:ad:``) and
+    reservation (``P:d:`` field ``o``); what it flags is read again through
+    the ports (the driver, then the order) before it is reported.
+    """
+    ids = list(driver_ids)
+    pipe: Any = storage.client.pipeline(transaction=True)
+    for driver_id in ids:
+        pipe.zrange(storage.settings.key("ad", driver_id), 0, -1)
+        pipe.hget(storage.settings.key("d", driver_id), "o")
+    flat = pipe.execute()
+    problems = []
+    for i, driver_id in enumerate(ids):
+        active, held = flat[2 * i], flat[2 * i + 1] or None
+        for order_id in active:
+            if order_id == held:
+                continue
+            now_held = storage.drivers.get(driver_id).order_id
+            order = storage.orders.get(order_id)
+            if order.state in ON_ORDER and order.driver_id == driver_id and now_held != order_id:
+                problems.append(
+                    f"driver {driver_id} is on order {order_id} ({order.state}) but the registry"
+                    f" reserves him for {now_held!r}"
+                )
     return problems
 
 
@@ -224,7 +256,7 @@ def orders_not_ended_once(storage: RedisStorage, customer_ids: Iterable[str]) ->
 def watch_drivers(
     settings: dict[str, Any], driver_ids: list[str], stop: Any, out: Any, interval_s: float = 0.05
 ) -> None:
-    """Check :func:`drivers_on_two_orders` every ``interval_s`` until ``stop`` is set.
+    """Check the drivers' two invariants every ``interval_s`` until ``stop`` is set.
 
     Meant for a side process (``multiprocessing``, spawn): puts on ``out``
     the problems seen (each once) and then the number of sweeps.
@@ -234,7 +266,9 @@ def watch_drivers(
     sweeps = 0
     while not stop.is_set():
         began = time.monotonic()
-        for problem in drivers_on_two_orders(storage, driver_ids):
+        found = drivers_on_two_orders(storage, driver_ids)
+        found += drivers_not_reserved_for_their_ride(storage, driver_ids)
+        for problem in found:
             if problem not in seen:
                 seen.add(problem)
                 out.put(("problem", f"at sweep {sweeps}: {problem}"))
