@@ -281,4 +281,5 @@ def test_a_cancel_and_an_accept_interleaved_end_consistent(pair: Pair, first: st
         f"A {a_command.__name__} ({outcome_a!r}) and B {b_command.__name__} ({outcome_b!r})"
         f" left order {order.id} {stored.state} with amadou reserved for {held!r}"
     )
-    assert not second_order_not_given_to(pair, order, "amadou")
+    problems = second_order_not_given_to(pair, order, "amadou")
+    assert not problems, problems
