@@ -9,6 +9,7 @@ for operations too slow to batch), collects one :class:`Row` per
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import random
@@ -58,6 +59,17 @@ class Options:
     json: bool = False
     n: int | None = None
     seed: int = 12345
+
+
+def settle_heap() -> None:
+    """After loading: collect once, then keep what was loaded out of later collections.
+
+    A city's drivers are long-lived objects; without this, every full
+    collection walks all of them again (gen-2 passes grow with the fleet).
+    A host does the same after its start-up (see README, "Garbage collection").
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def progress(message: str) -> None:

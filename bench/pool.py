@@ -14,7 +14,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import OURS, Options, Row, SuiteReport, douala_point, progress
+from bench.common import OURS, Options, Row, SuiteReport, douala_point, progress, settle_heap
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
@@ -25,6 +25,7 @@ def _service(n_drivers: int, rng: random.Random) -> tuple[DispatchService, Manua
     service = DispatchService(pricing=douala_config(), clock=clock)
     for i in range(n_drivers):
         service.driver_online(f"d{i}", "taxi_jaune", douala_point(rng))
+    settle_heap()
     return service, clock
 
 

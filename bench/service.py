@@ -16,7 +16,16 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from bench.common import OURS, Options, Row, SuiteReport, UsageError, douala_point, progress
+from bench.common import (
+    OURS,
+    Options,
+    Row,
+    SuiteReport,
+    UsageError,
+    douala_point,
+    progress,
+    settle_heap,
+)
 from vtc_dispatch.geo import destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor
@@ -41,6 +50,7 @@ def run(options: Options) -> SuiteReport:
     steps: dict[str, float] = defaultdict(float)
     done = 0
     perf = time.perf_counter
+    settle_heap()
     progress(f"service: {n_rides} ride cycles")
     t_all = perf()
     for i, (pickup, dropoff) in enumerate(trips):

@@ -217,7 +217,25 @@ class ChangeSet:
     @property
     def is_empty(self) -> bool:
         """Whether the command writes nothing (its events included)."""
-        return self == _EMPTY
+        return not (self.drivers or self.events or self._writes_beyond_drivers())
+
+    @property
+    def drivers_only(self) -> bool:
+        """Whether the command writes driver statuses and nothing else (events aside)."""
+        return not self._writes_beyond_drivers()
+
+    def _writes_beyond_drivers(self) -> bool:
+        return bool(
+            self.new_orders
+            or self.orders
+            or self.reserve
+            or self.release
+            or self.progress
+            or self.discard_progress
+            or self.wallet
+            or self.stats
+            or self.ratings
+        )
 
     def merge(self, other: ChangeSet) -> ChangeSet:
         """This change set followed by ``other`` (its later order versions included)."""
@@ -232,5 +250,3 @@ class ChangeSet:
             )
         )
 
-
-_EMPTY = ChangeSet()

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 
 from vtc_dispatch._records import evolve
@@ -92,24 +91,26 @@ class StoresUnitOfWork:
         self.ratings = ratings
         self.commands = commands
         self._lock = lock
+        self._guard: contextlib.AbstractContextManager[object] = (
+            contextlib.nullcontext() if lock is None else lock
+        )
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self._lock is None:
-            yield
-        else:
-            with self._lock:
-                yield
 
     def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
         """See :class:`~vtc_dispatch.ports.UnitOfWork`."""
-        with self._locked():
+        with self._guard:
             if command is not None and self.commands.get(command.command_id) is not None:
                 raise ConcurrencyConflict(f"command {command.command_id!r} was already run")
-            if self._lock is not None:
-                self._check(changes)
-            stored = self._write_until_orders(changes)
-            self._write_after_orders(changes, stored)
+            if changes.drivers_only:
+                # Positions and ON/OFF: nothing to check, nothing to give back.
+                stored: dict[str, Order] = {}
+                for write in changes.drivers:
+                    self._write_driver(write)
+            else:
+                if self._lock is not None:
+                    self._check(changes)
+                stored = self._write_until_orders(changes)
+                self._write_after_orders(changes, stored)
             if command is not None:
                 result = None
                 if command.result_id is not None:
@@ -179,6 +180,11 @@ class StoresUnitOfWork:
             raise
         return stored
 
+    def _write_driver(self, write: DriverWrite) -> None:
+        status = apply_driver_write(self._status(write.driver_id), write)
+        if status is not None:
+            self.drivers.put(status)
+
     def _settle(self, order_id: str, paid: Decimal | None, stored: dict[str, Order]) -> None:
         """The ended order's payment, once the wallet moved (SETTLING until then)."""
         while True:
@@ -193,9 +199,7 @@ class StoresUnitOfWork:
         for freed in changes.release:
             self.drivers.release(freed.driver_id, freed.order_id)
         for write in changes.drivers:
-            status = apply_driver_write(self._status(write.driver_id), write)
-            if status is not None:
-                self.drivers.put(status)
+            self._write_driver(write)
         for progress in changes.progress:
             self.progress.save(progress.progress, progress.expected_version)
         for order_id in changes.discard_progress:
