@@ -64,8 +64,8 @@ from vtc_dispatch.order import (
     Rating,
     RideProgress,
 )
-from vtc_dispatch.ports import RouteEstimate
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare, PriceChange
+from vtc_dispatch.routing import RouteEstimate
 from vtc_dispatch.tracking import Flag, Track, TrackPoint, TrackPolicy
 
 __all__ = [

@@ -95,7 +95,6 @@ class StoresUnitOfWork:
             contextlib.nullcontext() if lock is None else lock
         )
 
-
     def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
         """See :class:`~vtc_dispatch.ports.UnitOfWork`."""
         with self._guard:

@@ -20,9 +20,18 @@ from typing import Protocol
 import attrs
 
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.ports import RouteEstimator, StatsStore
+from vtc_dispatch.pool.stats import DriverStats
+from vtc_dispatch.routing import RouteEstimator
 
 __all__ = ["Candidate", "DistanceRanker", "EtaRanker", "Ranker", "ScoredRanker"]
+
+
+class StatsReader(Protocol):
+    """What the scored ranker reads of the drivers' statistics (a ``StatsStore``)."""
+
+    def get(self, driver_id: str) -> DriverStats:
+        """The driver's statistics."""
+        ...
 
 
 @attrs.frozen
@@ -87,7 +96,7 @@ class ScoredRanker:
     (``prior_acceptance`` for a driver with no recent answer).
     """
 
-    stats: StatsStore
+    stats: StatsReader
     refusal_weight: float = 1.0
     cancel_weight: float = 2.0
     prior_acceptance: float = 0.8

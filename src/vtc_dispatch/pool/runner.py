@@ -11,18 +11,28 @@ simulation's event heap) call ``expire_due`` the same way.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Protocol
-
-from vtc_dispatch.ports import Clock, OrderRepository
 
 __all__ = ["Expiring", "run_deadlines"]
 
 
-class Expiring(Protocol):
-    """What the runner needs from the service."""
+class _Now(Protocol):
+    def now(self) -> datetime: ...
 
-    clock: Clock
-    orders: OrderRepository
+
+class _Deadlines(Protocol):
+    def next_deadline(self) -> datetime | None: ...
+
+
+class Expiring(Protocol):
+    """What the runner needs from the service (its clock and its orders' deadlines)."""
+
+    @property
+    def clock(self) -> _Now: ...
+
+    @property
+    def orders(self) -> _Deadlines: ...
 
     def expire_due(self) -> int:
         """Handle every deadline that is due; see the service."""

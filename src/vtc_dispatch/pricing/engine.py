@@ -57,7 +57,6 @@ import attrs
 from vtc_dispatch.errors import InvalidMoney, PricingUnavailable
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.geo.zones import ZoneMap
-from vtc_dispatch.ports import RouteEstimate, RouteEstimator, StraightLineEstimator
 from vtc_dispatch.pricing.config import (
     FixedRoute,
     PricingConfig,
@@ -74,6 +73,7 @@ from vtc_dispatch.pricing.quote import (
     PriceChange,
     format_amount,
 )
+from vtc_dispatch.routing import RouteEstimate, RouteEstimator, StraightLineEstimator
 
 __all__ = ["Pricer"]
 

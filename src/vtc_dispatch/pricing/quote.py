@@ -14,8 +14,8 @@ from decimal import Decimal
 import attrs
 
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.ports import RouteEstimate
 from vtc_dispatch.pricing.money import minor_units
+from vtc_dispatch.routing import RouteEstimate
 
 __all__ = [
     "BreakdownLine",
