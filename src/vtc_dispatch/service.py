@@ -51,13 +51,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from vtc_dispatch.changes import Command, CommandRecord
 from vtc_dispatch.commands.context import Context, Decision, check_point
 from vtc_dispatch.commands.dispatching import Dispatching
 from vtc_dispatch.commands.drivers import Drivers
+from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
 from vtc_dispatch.commands.trip import Trip
-from vtc_dispatch.errors import ConcurrencyConflict, InvalidCommandId, InvalidRating
+from vtc_dispatch.errors import ConcurrencyConflict, InvalidRating
 from vtc_dispatch.events import DriverMoved, Event
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.memory import (
@@ -92,13 +92,8 @@ from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.settings import Availability, ServiceSettings
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
-from vtc_dispatch.wire import to_wire
 
 __all__ = ["Availability", "DispatchService", "InvalidRating", "ServiceSettings"]
-
-# A command that keeps losing races reads and decides again this many times.
-_ATTEMPTS = 8
-_COMMAND_ID_MAX = 200
 
 
 class DispatchService:
@@ -129,12 +124,7 @@ class DispatchService:
         quotes: QuoteBook | None = None,
         unit_of_work: UnitOfWork | None = None,
     ) -> None:
-        if isinstance(pricing, Pricer):
-            if route_estimator is not None:
-                raise ValueError("give the route_estimator to the Pricer that is passed in")
-            self.pricer = pricing
-        else:
-            self.pricer = Pricer(pricing, route_estimator=route_estimator)
+        self.pricer = _pricer(pricing, route_estimator)
         settings = ServiceSettings() if settings is None else settings
         self.orders: OrderRepository = InMemoryOrderRepository() if orders is None else orders
         self.drivers: DriverRegistry = InMemoryDriverRegistry() if drivers is None else drivers
@@ -145,17 +135,7 @@ class DispatchService:
         pool = PoolConfig() if pool is None else pool
         self.stats: StatsStore = StatsBook() if stats is None else stats
         self.ratings: RatingStore = InMemoryRatingStore() if ratings is None else ratings
-        self.uow: UnitOfWork = unit_of_work or StoresUnitOfWork(
-            orders=self.orders,
-            drivers=self.drivers,
-            progress=self.progress,
-            wallet=self.wallet,
-            stats=self.stats,
-            ratings=self.ratings,
-            commands=InMemoryCommandLog() if commands is None else commands,
-            # In-memory orders carry the lock of every commit over them (shared by services).
-            lock=getattr(self.orders, "commit_lock", None),
-        )
+        self.uow: UnitOfWork = unit_of_work or self._stores_unit_of_work(commands)
         context = Context(
             pricer=self.pricer,
             settings=settings,
@@ -176,8 +156,24 @@ class DispatchService:
         self._dispatching = Dispatching(context)
         self._trip = Trip(context, self._dispatching)
         self._drivers = Drivers(context, self._dispatching)
-        self._listeners: list[Callable[[Event], None]] = []
-        self._wired = not isinstance(self.notifier, NullNotifier)
+        self._runner = CommandRunner(
+            context, self.uow, self.notifier, wired=not isinstance(self.notifier, NullNotifier)
+        )
+        self._run = self._runner.run
+        self._order = self._runner.run_order
+
+    def _stores_unit_of_work(self, commands: CommandLog | None) -> StoresUnitOfWork:
+        return StoresUnitOfWork(
+            orders=self.orders,
+            drivers=self.drivers,
+            progress=self.progress,
+            wallet=self.wallet,
+            stats=self.stats,
+            ratings=self.ratings,
+            commands=InMemoryCommandLog() if commands is None else commands,
+            # In-memory orders carry the lock of every commit over them (shared by services).
+            lock=getattr(self.orders, "commit_lock", None),
+        )
 
     @property
     def settings(self) -> ServiceSettings:
@@ -210,63 +206,7 @@ class DispatchService:
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener`` with every domain event, after the state is saved."""
-        self._listeners.append(listener)
-
-    def _publish(self, events: Sequence[Event]) -> None:
-        for event in events:
-            for listener in self._listeners:
-                listener(event)
-            if self._wired:
-                for recipient, message in to_wire(event):
-                    self.notifier.send(recipient, message)
-
-    def _run(
-        self,
-        command_id: str | None,
-        fingerprint: Callable[[], str],
-        decide: Callable[[datetime], Decision],
-    ) -> Order | None:
-        """Decide, commit once, publish; again when the commit lost a race; replays by id."""
-        if command_id is not None:
-            if not (isinstance(command_id, str) and 0 < len(command_id) <= _COMMAND_ID_MAX):
-                raise InvalidCommandId(
-                    f"command_id must be a text of 1 to {_COMMAND_ID_MAX} characters,"
-                    f" got {command_id!r}"
-                )
-            record = self.uow.commands.get(command_id)
-            if record is not None:
-                return _replayed(record, fingerprint())
-        for attempt in range(_ATTEMPTS):
-            decision = decide(self.clock.now())
-            command = None
-            if command_id is not None:
-                result_id = None if decision.result is None else decision.result.id
-                command = Command(command_id, fingerprint(), result_id)
-            elif decision.changes.is_empty:
-                return decision.result
-            try:
-                stored = self.uow.commit(decision.changes, command=command)
-            except ConcurrencyConflict:
-                record = None if command_id is None else self.uow.commands.get(command_id)
-                if record is not None:  # another worker ran this very command meanwhile
-                    return _replayed(record, fingerprint())
-                if attempt == _ATTEMPTS - 1:
-                    raise
-                continue
-            self._publish(decision.changes.events)
-            result = decision.result
-            return None if result is None else stored.get(result.id, result)
-        raise AssertionError("unreachable")
-
-    def _order(
-        self,
-        command_id: str | None,
-        fingerprint: Callable[[], str],
-        decide: Callable[[datetime], Decision],
-    ) -> Order:
-        order = self._run(command_id, fingerprint, decide)
-        assert order is not None
-        return order
+        self._runner.listeners.append(listener)
 
     # -- drivers -------------------------------------------------------------
 
@@ -316,13 +256,13 @@ class DispatchService:
         self._run(
             command_id, lambda: _fingerprint("update_position", driver_id, position, at), decide
         )
-        if moved[0] and self._listeners:  # a move has no wire form: only listeners want it
+        if moved[0] and self._runner.listeners:  # a move has no wire form: only listeners want it
             order = on_order[0]
             now = self.clock.now()
             event = DriverMoved(
                 driver_id, position, now if at is None else at, None if order is None else order.id
             )
-            for listener in self._listeners:
+            for listener in self._runner.listeners:
                 listener(event)
 
     def ride_progress(self, actor: Actor, order_id: str) -> RideProgress:
@@ -572,14 +512,13 @@ class DispatchService:
         )
 
 
+def _pricer(pricing: PricingConfig | Pricer, route_estimator: RouteEstimator | None) -> Pricer:
+    if not isinstance(pricing, Pricer):
+        return Pricer(pricing, route_estimator=route_estimator)
+    if route_estimator is not None:
+        raise ValueError("give the route_estimator to the Pricer that is passed in")
+    return pricing
+
+
 def _fingerprint(name: str, *args: Any) -> str:
     return f"{name}{args!r}"
-
-
-def _replayed(record: CommandRecord, fingerprint: str) -> Order | None:
-    if record.fingerprint != fingerprint:
-        raise InvalidCommandId(
-            f"command_id {record.command_id!r} was used for {record.fingerprint},"
-            f" not for {fingerprint}"
-        )
-    return record.result

@@ -1,0 +1,108 @@
+"""Running a command: decide, commit once, publish after the commit, replay by ``command_id``.
+
+A command is a ``decide(now)`` function returning a
+:class:`~vtc_dispatch.commands.context.Decision`.  The runner commits its
+change set through the unit of work; a commit that finds the state moved
+underneath it (:class:`~vtc_dispatch.errors.ConcurrencyConflict`) makes it
+decide again, a few times.  The events are published only once the change
+set is stored: to the listeners, and as wire messages to the notifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from vtc_dispatch.changes import Command, CommandRecord
+from vtc_dispatch.commands.context import Context, Decision
+from vtc_dispatch.errors import ConcurrencyConflict, InvalidCommandId
+from vtc_dispatch.events import Event
+from vtc_dispatch.order import Order
+from vtc_dispatch.ports import Notifier, UnitOfWork
+from vtc_dispatch.wire import to_wire
+
+__all__ = ["CommandRunner"]
+
+# A command that keeps losing races reads and decides again this many times.
+ATTEMPTS = 8
+COMMAND_ID_MAX = 200
+
+
+class CommandRunner:
+    """Runs the commands of one service (see the module's documentation)."""
+
+    def __init__(
+        self, context: Context, unit_of_work: UnitOfWork, notifier: Notifier, *, wired: bool
+    ) -> None:
+        self.ctx = context
+        self.uow = unit_of_work
+        self.notifier = notifier
+        self.listeners: list[Callable[[Event], None]] = []
+        self._wired = wired
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Tell the listeners, and the notifier each event's wire messages."""
+        for event in events:
+            for listener in self.listeners:
+                listener(event)
+            if self._wired:
+                for recipient, message in to_wire(event):
+                    self.notifier.send(recipient, message)
+
+    def run(
+        self,
+        command_id: str | None,
+        fingerprint: Callable[[], str],
+        decide: Callable[[datetime], Decision],
+    ) -> Order | None:
+        """Decide, commit once, publish; again when the commit lost a race; replays by id."""
+        if command_id is not None:
+            if not (isinstance(command_id, str) and 0 < len(command_id) <= COMMAND_ID_MAX):
+                raise InvalidCommandId(
+                    f"command_id must be a text of 1 to {COMMAND_ID_MAX} characters,"
+                    f" got {command_id!r}"
+                )
+            record = self.uow.commands.get(command_id)
+            if record is not None:
+                return _replayed(record, fingerprint())
+        for attempt in range(ATTEMPTS):
+            decision = decide(self.ctx.clock.now())
+            command = None
+            if command_id is not None:
+                result_id = None if decision.result is None else decision.result.id
+                command = Command(command_id, fingerprint(), result_id)
+            elif decision.changes.is_empty:
+                return decision.result
+            try:
+                stored = self.uow.commit(decision.changes, command=command)
+            except ConcurrencyConflict:
+                record = None if command_id is None else self.uow.commands.get(command_id)
+                if record is not None:  # another worker ran this very command meanwhile
+                    return _replayed(record, fingerprint())
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            self.publish(decision.changes.events)
+            result = decision.result
+            return None if result is None else stored.get(result.id, result)
+        raise AssertionError("unreachable")
+
+    def run_order(
+        self,
+        command_id: str | None,
+        fingerprint: Callable[[], str],
+        decide: Callable[[datetime], Decision],
+    ) -> Order:
+        """:meth:`run` for a command that answers with an order."""
+        order = self.run(command_id, fingerprint, decide)
+        assert order is not None
+        return order
+
+
+def _replayed(record: CommandRecord, fingerprint: str) -> Order | None:
+    if record.fingerprint != fingerprint:
+        raise InvalidCommandId(
+            f"command_id {record.command_id!r} was used for {record.fingerprint},"
+            f" not for {fingerprint}"
+        )
+    return record.result
