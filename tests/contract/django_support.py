@@ -1,7 +1,7 @@
 """Django for the tests: settings (PostgreSQL when it answers or is required), the test urls.
 
 PostgreSQL is ``VTC_POSTGRES_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
-the tests create and drop their own database ``test_vtc_django`` there.  When
+each test run creates and drops its own database ``test_vtc_django_<pid>`` there.  When
 ``VTC_REQUIRE_SERVICES=1`` PostgreSQL is used even if it does not answer, so
 the Django tests fail rather than fall back; otherwise, with no PostgreSQL,
 they run on SQLite.  Core tests never touch Django: configuring it only
@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 POSTGRES_DSN_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
-TEST_DATABASE = "test_vtc_django"
+# One database per run: runs from several worktrees share the server, and
+# one run dropping a shared name would pull it from under another.
+TEST_DATABASE = f"test_vtc_django_{os.getpid()}"
 
 
 def postgres_dsn() -> str:

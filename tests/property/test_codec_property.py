@@ -21,6 +21,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+# Rides start at NIGHT so that stored quotes carry the night tariff line too.
+from places import AKWA, DEIDO, NIGHT
 from vtc_dispatch.codec import (
     FORMAT,
     CodecError,
@@ -43,9 +45,6 @@ from vtc_dispatch.pricing import Pricer, douala_config
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch.tracking import Track
 
-T0 = datetime(2026, 11, 21, 21, 50, tzinfo=UTC)
-AKWA = LatLng(4.0511, 9.7043)
-DEIDO = LatLng(4.0650, 9.7250)
 PROOF = {"proof_of_delivery": "photo.jpg"}
 
 offsets = st.builds(
@@ -79,7 +78,7 @@ def progress_same_after_storing(service: DispatchService, order_id: str) -> None
 def new_service(mode: str, *, drivers: int) -> tuple[ManualClock, DispatchService]:
     """A service in ``mode`` (sequential or bidding), its customer ``c`` with money in the
     wallet, ``drivers`` taxis around Akwa, nearest first."""
-    clock = ManualClock(T0)
+    clock = ManualClock(NIGHT)
     wallet = InMemoryWallet()
     wallet.credit("c", Decimal(50_000), "XAF")
     service = DispatchService(pricing=douala_config(), clock=clock, wallet=wallet)
@@ -325,7 +324,7 @@ def test_freight_and_delivery_orders_with_bids_read_back_equal(
     comment: str | None,
     stars: int,
 ) -> None:
-    start = T0.astimezone(zone)
+    start = NIGHT.astimezone(zone)
     quote = Pricer(douala_config()).quote(AKWA, DEIDO, "taxi_jaune", start)
     life = walk(machine, data, start)
     track, _ = Track().add(AKWA, start)
@@ -377,7 +376,7 @@ def test_quotes_read_back_equal_and_explain_themselves(
     pricer = Pricer(douala_config())
     with contextlib.suppress(DispatchError):  # a vehicle the city does not have
         quote = pricer.quote(
-            pickup, dropoff, vehicle, (T0 + timedelta(minutes=minutes)).astimezone(zone)
+            pickup, dropoff, vehicle, (NIGHT + timedelta(minutes=minutes)).astimezone(zone)
         )
         back = quote_from_data(through_json(quote_to_data(quote)))
         assert back == quote
@@ -388,7 +387,7 @@ def test_quotes_read_back_equal_and_explain_themselves(
 @pytest.fixture(scope="module")
 def stored() -> dict[str, Any]:
     """A finished, rated ride with both tracks, as stored."""
-    clock = ManualClock(T0)
+    clock = ManualClock(NIGHT)
     service = DispatchService(pricing=douala_config(), clock=clock)
     service.driver_online("d1", "taxi_jaune", destination_point(AKWA, 45, 0.3))
     order = service.create_order("c", AKWA, DEIDO, "taxi_jaune", "CASH")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
@@ -10,10 +10,10 @@ from hypothesis import event as note_outcome
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from places import T0
 from vtc_dispatch.errors import Forbidden, InvalidTransition
 from vtc_dispatch.fsm import DELIVERY, FREIGHT, RIDE, Lifecycle, StateMachine
 
-T0 = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
 PROOF = {"proof_of_delivery": "photo.jpg"}
 
 
