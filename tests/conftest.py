@@ -26,7 +26,7 @@ sys.path.insert(0, str(TESTS / "contract"))
 # No deadline in either profile: the machines tests run on are shared, and
 # timing belongs to the benchmarks, not to a pass/fail verdict.
 settings.register_profile("dev", max_examples=20, deadline=None)
-settings.register_profile("ci", max_examples=200, deadline=None, derandomize=False, print_blob=True)
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("VTC_HYPOTHESIS_PROFILE", "dev"))
 
 
@@ -36,6 +36,14 @@ def pytest_configure() -> None:
     import django_support
 
     django_support.configure()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # An end-to-end test starts servers and client processes: slow by nature,
+    # so the whole folder is left out of the quick subset (-m "not slow").
+    for item in items:
+        if item.path.is_relative_to(TESTS / "e2e"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

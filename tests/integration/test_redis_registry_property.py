@@ -8,10 +8,10 @@ metres of the query radius on purpose.
 from __future__ import annotations
 
 import redis_support
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-
 from places import AKWA, T0
+
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km
 from vtc_dispatch.memory import InMemoryDriverRegistry
 from vtc_dispatch.order import DriverStatus
@@ -32,7 +32,6 @@ drivers = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     centre=st.sampled_from(CENTRES),
     radius_km=st.floats(0.05, 8.0, allow_nan=False),

@@ -18,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 # Rides start at NIGHT so that stored quotes carry the night tariff line too.
 from places import AKWA, DEIDO, NIGHT
+
 from vtc_dispatch.codec import (
     FORMAT,
     CodecError,
@@ -108,7 +109,6 @@ STEPS = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     steps=STEPS,
     mode=st.sampled_from(["sequential", "bidding"]),
@@ -199,7 +199,6 @@ def test_orders_along_random_rides_read_back_equal(
 PHASES = ["offered", "accepted", "approach", "arrived", "trip", "completed", "rated"]
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     mode=st.sampled_from(["sequential", "bidding"]),
     payment=st.sampled_from(["CASH", "WALLET"]),
@@ -303,7 +302,6 @@ def walk(machine: StateMachine, data: st.DataObject, start: datetime) -> Any:
     return life
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     machine=st.sampled_from([FREIGHT, DELIVERY]),
     data=st.data(),
@@ -347,7 +345,6 @@ def test_freight_and_delivery_orders_with_bids_read_back_equal(
     same_after_storing(order)
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     moment=st.datetimes(
         min_value=datetime(1, 1, 2),
@@ -362,7 +359,6 @@ def test_times_read_back_equal_with_their_offset(moment: datetime) -> None:
     assert back.utcoffset() == moment.utcoffset()
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     pickup=st.builds(destination_point, st.just(AKWA), st.floats(0, 360), st.floats(0, 10)),
     dropoff=st.builds(destination_point, st.just(DEIDO), st.floats(0, 360), st.floats(0, 10)),
@@ -432,7 +428,6 @@ JUNK = st.dictionaries(st.just("junk"), st.integers(), min_size=1)
 """A value that no field of the stored form is (no leaf is a mapping)."""
 
 
-@settings(max_examples=150, deadline=None)
 @given(data=st.data(), junk=JUNK)
 def test_a_malformed_value_anywhere_is_refused_naming_its_field(
     stored: dict[str, Any], data: st.DataObject, junk: dict[str, int]
@@ -448,7 +443,6 @@ def test_a_malformed_value_anywhere_is_refused_naming_its_field(
         assert repr(junk) in message
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     fmt=st.none()
     | st.integers().filter(lambda n: n != FORMAT)
@@ -460,7 +454,6 @@ def test_another_format_is_refused_naming_it(stored: dict[str, Any], fmt: object
     assert f"stored in format {fmt!r}, this code reads {FORMAT}" in str(refusal.value)
 
 
-@settings(max_examples=30, deadline=None)
 @given(key=st.text(max_size=10).map(lambda k: "x_" + k), value=st.integers())
 def test_an_unknown_field_is_refused_naming_it(
     stored: dict[str, Any], key: str, value: int

@@ -52,6 +52,7 @@ def _expected_files() -> set[str]:
     return expected
 
 
+@pytest.mark.slow
 def test_wheel_holds_the_core_and_every_adapter_package(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     missing = _expected_files() - names
@@ -62,6 +63,7 @@ def test_wheel_holds_the_core_and_every_adapter_package(wheel: zipfile.ZipFile) 
     assert strays == []
 
 
+@pytest.mark.slow
 def test_wheel_metadata_declares_python_and_extras(wheel: zipfile.ZipFile) -> None:
     meta_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
     meta = wheel.read(meta_name).decode()
