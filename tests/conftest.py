@@ -1,12 +1,33 @@
-"""Shared test set-up: import paths for the property helpers and service checks; Django."""
+"""Shared test set-up: import paths, hypothesis profiles, a clock and the pricing; Django.
+
+Hypothesis runs the profile named by ``VTC_HYPOTHESIS_PROFILE`` (or pytest's
+``--hypothesis-profile``): ``dev``, the default, tries few examples so that
+a change is checked in seconds; ``ci`` (``.ci/run``) tries many more, with a
+fresh random seed each run and a reproduction blob printed on failure.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent / "property"))
-sys.path.insert(0, str(Path(__file__).parent / "contract"))
+import pytest
+from hypothesis import settings
+
+from vtc_dispatch.memory import ManualClock
+from vtc_dispatch.pricing import PricingConfig, douala_config
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS / "support"))
+sys.path.insert(0, str(TESTS / "property"))
+sys.path.insert(0, str(TESTS / "contract"))
+
+# No deadline in either profile: the machines tests run on are shared, and
+# timing belongs to the benchmarks, not to a pass/fail verdict.
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("VTC_HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_configure() -> None:
@@ -15,3 +36,25 @@ def pytest_configure() -> None:
     import django_support
 
     django_support.configure()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # An end-to-end test starts servers and client processes: slow by nature,
+    # so the whole folder is left out of the quick subset (-m "not slow").
+    for item in items:
+        if item.path.is_relative_to(TESTS / "e2e"):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock standing at :data:`places.T0` until the test moves it."""
+    from places import T0
+
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def pricing() -> PricingConfig:
+    """The Douala pricing configuration the examples and most tests use."""
+    return douala_config()

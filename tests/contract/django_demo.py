@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+import places
+from places import T0
 
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.pricing.douala import DOUALA_CONFIG
 from vtc_dispatch.service import DispatchService
 
-T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
-AKWA = {"lat": 4.0511, "lng": 9.7043}
-DEIDO = {"lat": 4.0650, "lng": 9.7250}
+# The places as the REST and websocket clients send them.
+AKWA = {"lat": places.AKWA.lat, "lng": places.AKWA.lng}
+DEIDO = {"lat": places.DEIDO.lat, "lng": places.DEIDO.lng}
+
+# T0 stays importable from here for the Django tests that take it from here.
+__all__ = ["AKWA", "DEIDO", "T0", "Demo", "make_demo"]
 
 
 @dataclass

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from places import AKWA, DEIDO, T0
 
 from vtc_dispatch.fsm import RIDE, RideEvent
-from vtc_dispatch.geo import LatLng
 from vtc_dispatch.order import Order
 from vtc_dispatch.pricing import Pricer, douala_config
 
-T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
-AKWA = LatLng(4.0511, 9.7043)
-DEIDO = LatLng(4.0650, 9.7250)
+# AKWA and DEIDO stay importable from here for the tests that still do.
+__all__ = ["AKWA", "DEIDO", "new_order"]
 
 _PRICER = Pricer(douala_config())
 

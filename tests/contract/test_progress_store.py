@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from samples import AKWA, T0
+from places import AKWA, T0
 
 from vtc_dispatch.errors import ConcurrencyConflict
 from vtc_dispatch.ports import ProgressStore

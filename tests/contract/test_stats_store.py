@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from samples import T0
+from places import T0
 
 from vtc_dispatch.ports import StatsStore
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import redis_support
 
 from vtc_dispatch_redis.drivers import _EDGE_KM
@@ -15,6 +16,7 @@ from vtc_dispatch_redis.drivers import _EDGE_KM
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_redis_suite_reports_rides_queries_updates_and_memory() -> None:
     redis_support.need_redis()
     env = dict(os.environ, VTC_REDIS_URL=redis_support.REDIS_URL)

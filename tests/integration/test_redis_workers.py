@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis_support
 
 from vtc_dispatch.errors import NotFound
@@ -44,6 +45,7 @@ def live_offers(storage: RedisStorage, worker: int) -> dict[str, str]:
     return offers
 
 
+@pytest.mark.slow
 def test_four_workers_one_killed_every_order_ends_once() -> None:
     redis_support.need_redis()
     settings = RedisSettings(

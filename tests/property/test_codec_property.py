@@ -18,8 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
+
+# Rides start at NIGHT so that stored quotes carry the night tariff line too.
+from places import AKWA, DEIDO, NIGHT
 
 from vtc_dispatch.codec import (
     FORMAT,
@@ -43,9 +46,6 @@ from vtc_dispatch.pricing import Pricer, douala_config
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch.tracking import Track
 
-T0 = datetime(2026, 11, 21, 21, 50, tzinfo=UTC)
-AKWA = LatLng(4.0511, 9.7043)
-DEIDO = LatLng(4.0650, 9.7250)
 PROOF = {"proof_of_delivery": "photo.jpg"}
 
 offsets = st.builds(
@@ -79,7 +79,7 @@ def progress_same_after_storing(service: DispatchService, order_id: str) -> None
 def new_service(mode: str, *, drivers: int) -> tuple[ManualClock, DispatchService]:
     """A service in ``mode`` (sequential or bidding), its customer ``c`` with money in the
     wallet, ``drivers`` taxis around Akwa, nearest first."""
-    clock = ManualClock(T0)
+    clock = ManualClock(NIGHT)
     wallet = InMemoryWallet()
     wallet.credit("c", Decimal(50_000), "XAF")
     service = DispatchService(pricing=douala_config(), clock=clock, wallet=wallet)
@@ -109,7 +109,6 @@ STEPS = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     steps=STEPS,
     mode=st.sampled_from(["sequential", "bidding"]),
@@ -200,7 +199,6 @@ def test_orders_along_random_rides_read_back_equal(
 PHASES = ["offered", "accepted", "approach", "arrived", "trip", "completed", "rated"]
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     mode=st.sampled_from(["sequential", "bidding"]),
     payment=st.sampled_from(["CASH", "WALLET"]),
@@ -304,7 +302,6 @@ def walk(machine: StateMachine, data: st.DataObject, start: datetime) -> Any:
     return life
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     machine=st.sampled_from([FREIGHT, DELIVERY]),
     data=st.data(),
@@ -325,7 +322,7 @@ def test_freight_and_delivery_orders_with_bids_read_back_equal(
     comment: str | None,
     stars: int,
 ) -> None:
-    start = T0.astimezone(zone)
+    start = NIGHT.astimezone(zone)
     quote = Pricer(douala_config()).quote(AKWA, DEIDO, "taxi_jaune", start)
     life = walk(machine, data, start)
     track, _ = Track().add(AKWA, start)
@@ -348,7 +345,6 @@ def test_freight_and_delivery_orders_with_bids_read_back_equal(
     same_after_storing(order)
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     moment=st.datetimes(
         min_value=datetime(1, 1, 2),
@@ -363,7 +359,6 @@ def test_times_read_back_equal_with_their_offset(moment: datetime) -> None:
     assert back.utcoffset() == moment.utcoffset()
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     pickup=st.builds(destination_point, st.just(AKWA), st.floats(0, 360), st.floats(0, 10)),
     dropoff=st.builds(destination_point, st.just(DEIDO), st.floats(0, 360), st.floats(0, 10)),
@@ -377,7 +372,7 @@ def test_quotes_read_back_equal_and_explain_themselves(
     pricer = Pricer(douala_config())
     with contextlib.suppress(DispatchError):  # a vehicle the city does not have
         quote = pricer.quote(
-            pickup, dropoff, vehicle, (T0 + timedelta(minutes=minutes)).astimezone(zone)
+            pickup, dropoff, vehicle, (NIGHT + timedelta(minutes=minutes)).astimezone(zone)
         )
         back = quote_from_data(through_json(quote_to_data(quote)))
         assert back == quote
@@ -388,7 +383,7 @@ def test_quotes_read_back_equal_and_explain_themselves(
 @pytest.fixture(scope="module")
 def stored() -> dict[str, Any]:
     """A finished, rated ride with both tracks, as stored."""
-    clock = ManualClock(T0)
+    clock = ManualClock(NIGHT)
     service = DispatchService(pricing=douala_config(), clock=clock)
     service.driver_online("d1", "taxi_jaune", destination_point(AKWA, 45, 0.3))
     order = service.create_order("c", AKWA, DEIDO, "taxi_jaune", "CASH")
@@ -433,7 +428,6 @@ JUNK = st.dictionaries(st.just("junk"), st.integers(), min_size=1)
 """A value that no field of the stored form is (no leaf is a mapping)."""
 
 
-@settings(max_examples=150, deadline=None)
 @given(data=st.data(), junk=JUNK)
 def test_a_malformed_value_anywhere_is_refused_naming_its_field(
     stored: dict[str, Any], data: st.DataObject, junk: dict[str, int]
@@ -449,7 +443,6 @@ def test_a_malformed_value_anywhere_is_refused_naming_its_field(
         assert repr(junk) in message
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     fmt=st.none()
     | st.integers().filter(lambda n: n != FORMAT)
@@ -461,7 +454,6 @@ def test_another_format_is_refused_naming_it(stored: dict[str, Any], fmt: object
     assert f"stored in format {fmt!r}, this code reads {FORMAT}" in str(refusal.value)
 
 
-@settings(max_examples=30, deadline=None)
 @given(key=st.text(max_size=10).map(lambda k: "x_" + k), value=st.integers())
 def test_an_unknown_field_is_refused_naming_it(
     stored: dict[str, Any], key: str, value: int

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
 from hypothesis import event as note_outcome
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from places import T0
 
 from vtc_dispatch.errors import Forbidden, InvalidTransition
 from vtc_dispatch.fsm import DELIVERY, FREIGHT, RIDE, Lifecycle, StateMachine
 
-T0 = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
 PROOF = {"proof_of_delivery": "photo.jpg"}
 
 
@@ -43,7 +43,6 @@ def check_terminal(life: Lifecycle) -> None:
 
 
 @pytest.mark.parametrize("machine", [RIDE, FREIGHT, DELIVERY], ids=lambda m: m.name)
-@settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_random_fires_keep_every_invariant(machine: StateMachine, data: st.DataObject) -> None:
     events, roles = all_events(machine), sorted(machine.roles)

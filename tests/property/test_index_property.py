@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from strategies import FOCI, points, radii_km
@@ -111,7 +111,6 @@ class IndexMachine(RuleBasedStateMachine):
 
 
 TestIndexMachine = IndexMachine.TestCase
-TestIndexMachine.settings = settings(max_examples=400, stateful_step_count=50, deadline=None)
 
 
 def _cluster(focus: tuple[float, float], n: int, seed: int) -> list[LatLng]:
@@ -126,7 +125,6 @@ def _cluster(focus: tuple[float, float], n: int, seed: int) -> list[LatLng]:
     return out
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     focus=st.sampled_from(FOCI),
     seed=st.integers(0, 2**16),

@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import attrs
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from vtc_dispatch.geo import LatLng
@@ -121,7 +121,6 @@ def test_night_rule_follows_douala_local_time(a: LatLng, b: LatLng, at: datetime
     assert ("night" in q.rules_applied) == (night and q.fixed_route is None)
 
 
-@settings(max_examples=60)
 @given(
     in_douala,
     in_douala,

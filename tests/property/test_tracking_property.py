@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import places
+from places import DOUALA, WAT
 from vtc_dispatch.geo.sphere import (
     LatLng,
     destination_point,
@@ -18,14 +20,13 @@ from vtc_dispatch.geo.sphere import (
 )
 from vtc_dispatch.tracking import Flag, Track, TrackPoint, TrackPolicy, cross_track_km
 
-DOUALA = (4.05, 9.70)
-T0 = datetime(2024, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=1)))
+T0 = places.T0.astimezone(WAT)
 
 
 def _near_douala(spread_deg: float) -> st.SearchStrategy[LatLng]:
     offsets = st.floats(-spread_deg, spread_deg, allow_nan=False)
     return st.builds(
-        lambda dlat, dlng: LatLng(DOUALA[0] + dlat, DOUALA[1] + dlng), offsets, offsets
+        lambda dlat, dlng: LatLng(DOUALA.lat + dlat, DOUALA.lng + dlng), offsets, offsets
     )
 
 
@@ -63,7 +64,7 @@ def _replay(
 ) -> tuple[Track, list[TrackPoint]]:
     track = Track(policy=policy)
     returned = []
-    position, at = LatLng(*DOUALA), T0
+    position, at = DOUALA, T0
     for new_position, step_s, delay_s in steps:
         position = new_position or position
         at += timedelta(seconds=step_s)

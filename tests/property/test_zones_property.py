@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import shapely
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Point, box
 
@@ -114,7 +114,6 @@ def brute_force(zone_map: ZoneMap, point: LatLng) -> list[Zone]:
     return sorted((zone for zone in zone_map if zone.polygon.covers(spot)), key=lambda z: z.name)
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     data=st.data(),
     # Small maps are scanned, large ones (over 32 zones) go through the R-tree.
@@ -131,7 +130,6 @@ def test_zones_at_equals_brute_force(data: st.DataObject, zones: list[tuple[str,
         assert all(found_zone is zone_map.get(found_zone.name) for found_zone in found)
 
 
-@settings(max_examples=200, deadline=None)
 @given(data=st.data(), zones=zone_lists(max_size=8), extra=polygons)
 def test_add_then_remove_leaves_lookups_as_before(
     data: st.DataObject, zones: list[tuple[str, Any]], extra: Any
@@ -152,7 +150,6 @@ def test_add_then_remove_leaves_lookups_as_before(
     assert zone_map.names() == sorted(name for name, _ in zones)
 
 
-@settings(max_examples=100, deadline=None)
 @given(data=st.data(), zones=zone_lists(max_size=6))
 def test_geojson_round_trip_keeps_every_lookup(
     data: st.DataObject, zones: list[tuple[str, Any]]

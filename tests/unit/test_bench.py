@@ -51,6 +51,7 @@ def _is_positive_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
+@pytest.mark.slow
 def test_geo_json_has_the_suite_and_its_params(geo_report: dict[str, Any]) -> None:
     assert geo_report["suite"] == "geo"
     params = geo_report["params"]
@@ -65,6 +66,7 @@ def test_geo_json_has_the_suite_and_its_params(geo_report: dict[str, Any]) -> No
         assert isinstance(row["op"], str)
 
 
+@pytest.mark.slow
 def test_our_rows_are_all_measured(geo_report: dict[str, Any]) -> None:
     ours = _rows(geo_report, OURS)
     for op in OUR_OPS:
@@ -75,6 +77,7 @@ def test_our_rows_are_all_measured(geo_report: dict[str, Any]) -> None:
     assert _is_positive_number(ours["build"].get("total_us")), ours["build"]
 
 
+@pytest.mark.slow
 def test_every_peer_is_measured_or_skipped(geo_report: dict[str, Any]) -> None:
     for peer in PEERS:
         rows = _rows(geo_report, peer)
@@ -89,6 +92,7 @@ def test_every_peer_is_measured_or_skipped(geo_report: dict[str, Any]) -> None:
                 assert row["skipped"], row
 
 
+@pytest.mark.slow
 def test_ratios_are_peer_time_over_ours(geo_report: dict[str, Any]) -> None:
     ours = _rows(geo_report, OURS)
     for op in OUR_OPS:
@@ -104,6 +108,7 @@ def test_ratios_are_peer_time_over_ours(geo_report: dict[str, Any]) -> None:
             assert ratio == pytest.approx(expected, rel=0.02, abs=0.01), (op, peer)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REQUIRE_SERVICES, reason="VTC_REQUIRE_SERVICES is not 1")
 def test_redis_is_measured_when_services_are_required(geo_report: dict[str, Any]) -> None:
     rows = _rows(geo_report, "redis")
@@ -113,6 +118,7 @@ def test_redis_is_measured_when_services_are_required(geo_report: dict[str, Any]
         assert _is_positive_number(row["us_per_op"]), row
 
 
+@pytest.mark.slow
 def test_geo_table_shows_every_impl_and_the_ratios() -> None:
     done = _run_bench("geo", "--quick", "--n", "200")
     assert done.returncode == 0, done.stderr
@@ -138,6 +144,7 @@ def test_too_small_n_is_a_usage_error() -> None:
     assert "--n" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("suite", "ops"),
     [
@@ -158,6 +165,7 @@ def test_other_suites_report_our_ops_as_json(suite: str, ops: set[str]) -> None:
     assert all(_is_positive_number(ours[op]["us_per_op"]) for op in ops)
 
 
+@pytest.mark.slow
 def test_sim_suite_splits_our_time_and_measures_or_skips_ridepy() -> None:
     done = _run_bench("sim", "--json", "--quick", "--n", "400")
     assert done.returncode == 0, done.stderr

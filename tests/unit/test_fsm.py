@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
 import attrs
 import pytest
 
+from places import T0
 from vtc_dispatch.errors import DispatchError, Forbidden, InvalidDefinition, InvalidTransition
 from vtc_dispatch.fsm import Lifecycle, StateMachine, Transition
-
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
 
 def later(seconds: float) -> datetime:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
 
+from places import T0
 from vtc_dispatch.errors import Forbidden, InvalidTransition
 from vtc_dispatch.fsm import (
     DELIVERY,
@@ -25,8 +26,6 @@ from vtc_dispatch.fsm import (
     StateMachine,
 )
 from vtc_dispatch.fsm import presets as preset_module
-
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
 S, E, R = RideState, RideEvent, Role
 

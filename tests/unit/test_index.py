@@ -6,11 +6,10 @@ import math
 
 import pytest
 
+from places import DOUALA
 from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng, destination_point, haversine_km
-
-DOUALA = LatLng(4.05, 9.70)
 
 
 def ring(index: DriverIndex, centre: LatLng, n: int, km: float, vt: str, prefix: str) -> None:

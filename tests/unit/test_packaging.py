@@ -52,6 +52,7 @@ def _expected_files() -> set[str]:
     return expected
 
 
+@pytest.mark.slow
 def test_wheel_holds_the_core_and_every_adapter_package(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     missing = _expected_files() - names
@@ -62,6 +63,7 @@ def test_wheel_holds_the_core_and_every_adapter_package(wheel: zipfile.ZipFile) 
     assert strays == []
 
 
+@pytest.mark.slow
 def test_wheel_metadata_declares_python_and_extras(wheel: zipfile.ZipFile) -> None:
     meta_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
     meta = wheel.read(meta_name).decode()
@@ -99,3 +101,33 @@ def test_core_imports_without_any_adapter_dependency() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 5  # the package and its modules really were imported
+
+
+def _loaded_after_import(module: str) -> set[str]:
+    """The top-level packages and ``vtc_dispatch`` modules a fresh interpreter holds
+    after ``import module``: this process has long imported everything."""
+    probe = (
+        f"import sys\nimport {module}\n"
+        "for name in sys.modules:\n"
+        "    print(name if name.startswith('vtc_dispatch') else name.split('.')[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert module in loaded  # the probe really imported what it names
+    return loaded
+
+
+def test_geometry_loads_neither_pydantic_nor_the_service() -> None:
+    heavy = {"pydantic", "vtc_dispatch.service", "vtc_dispatch.order"}
+    assert _loaded_after_import("vtc_dispatch.geo").isdisjoint(heavy)
+
+
+@pytest.mark.parametrize(
+    "module", ["vtc_dispatch.pricing", "vtc_dispatch.fsm", "vtc_dispatch.pool"]
+)
+def test_domain_packages_load_no_adapter_dependency(module: str) -> None:
+    forbidden = {*ADAPTER_DEPENDENCIES, "vtc_dispatch.service"}
+    assert _loaded_after_import(module).isdisjoint(forbidden)

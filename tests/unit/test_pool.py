@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
 from pydantic import ValidationError
 
+from places import DOUALA, T0
 from vtc_dispatch.geo import LatLng, destination_point
 from vtc_dispatch.pool import (
     Candidate,
@@ -19,9 +20,6 @@ from vtc_dispatch.pool import (
     StatsBook,
 )
 from vtc_dispatch.ports import RouteEstimate
-
-T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
-PICKUP = LatLng(4.05, 9.70)
 
 
 def test_radii_grow_by_steps_to_the_maximum() -> None:
@@ -87,12 +85,12 @@ def test_stats_count_and_slide() -> None:
 
 
 def candidate(name: str, km: float, bearing: float = 0.0) -> Candidate:
-    return Candidate(name, km, destination_point(PICKUP, bearing, km))
+    return Candidate(name, km, destination_point(DOUALA, bearing, km))
 
 
 def test_distance_ranking_breaks_ties_by_id() -> None:
     ranked = DistanceRanker().rank(
-        PICKUP, [candidate("b", 1.0), candidate("a", 1.0), candidate("c", 0.5)], T0
+        DOUALA, [candidate("b", 1.0), candidate("a", 1.0), candidate("c", 0.5)], T0
     )
     assert [c.driver_id for c, _ in ranked] == ["c", "a", "b"]
 
@@ -109,7 +107,7 @@ class SlowNorth:
 def test_eta_ranking_follows_the_router() -> None:
     north = candidate("north", 1.0, bearing=180)  # south of the pickup, drives north
     south = candidate("south", 1.5, bearing=0)  # north of the pickup, drives south
-    ranked = EtaRanker(SlowNorth()).rank(PICKUP, [north, south], T0)
+    ranked = EtaRanker(SlowNorth()).rank(DOUALA, [north, south], T0)
     assert [c.driver_id for c, _ in ranked] == ["south", "north"]
 
 
@@ -119,8 +117,8 @@ def test_scored_ranking_puts_unreliable_drivers_later() -> None:
         book.record("flaky", "refused", T0)
     book.record("steady", "accepted", T0)
     ranked = ScoredRanker(book).rank(
-        PICKUP, [candidate("flaky", 1.0), candidate("steady", 1.5), candidate("new", 1.2)], T0
+        DOUALA, [candidate("flaky", 1.0), candidate("steady", 1.5), candidate("new", 1.2)], T0
     )
     assert [c.driver_id for c, _ in ranked] == ["new", "steady", "flaky"]
     with pytest.raises(ValueError, match="needs the current time"):
-        ScoredRanker(book).rank(PICKUP, [], None)
+        ScoredRanker(book).rank(DOUALA, [], None)

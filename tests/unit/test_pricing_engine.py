@@ -10,14 +10,13 @@ from typing import Any
 import attrs
 import pytest
 
+from places import AKWA, DEIDO  # DEIDO is in no zone
 from vtc_dispatch.errors import InvalidMoney, PricingUnavailable
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.ports import RouteEstimate
 from vtc_dispatch.pricing import Pricer, douala_config, load_pricing_config
 from vtc_dispatch.pricing.douala import DOUALA_CONFIG
 
-AKWA = LatLng(4.0511, 9.7043)
-DEIDO = LatLng(4.0700, 9.7200)  # in no zone
 BONAPRISO = LatLng(4.0250, 9.6900)
 AIRPORT = LatLng(4.0100, 9.7200)
 NOON = datetime(2026, 11, 21, 11, 0, tzinfo=UTC)  # 12:00 in Douala (UTC+1)

@@ -6,17 +6,18 @@ import asyncio
 
 import pytest
 
-from vtc_dispatch.geo import LatLng, destination_point
+from places import AKWA
+from vtc_dispatch.geo import destination_point
 from vtc_dispatch.pool import PoolConfig, run_deadlines
-from vtc_dispatch.pricing import douala_config
+from vtc_dispatch.pricing import PricingConfig
 from vtc_dispatch.service import DispatchService
 
-AKWA = LatLng(4.0511, 9.7043)
 
-
-def test_offers_pass_to_the_next_driver_when_the_answer_time_is_over() -> None:
+def test_offers_pass_to_the_next_driver_when_the_answer_time_is_over(
+    pricing: PricingConfig,
+) -> None:
     service = DispatchService(
-        pricing=douala_config(),
+        pricing=pricing,
         pool=PoolConfig.model_validate({"default": {"max_waiting_time_s": 0.2}}),
     )
     service.driver_online("first", "taxi_jaune", destination_point(AKWA, 0, 0.2))
@@ -41,7 +42,7 @@ def test_offers_pass_to_the_next_driver_when_the_answer_time_is_over() -> None:
     assert handled == 2
 
 
-def test_a_bad_sleep_is_refused() -> None:
-    service = DispatchService(pricing=douala_config())
+def test_a_bad_sleep_is_refused(pricing: PricingConfig) -> None:
+    service = DispatchService(pricing=pricing)
     with pytest.raises(ValueError, match="max_sleep_s must be > 0, got 0"):
         asyncio.run(run_deadlines(service, asyncio.Event(), max_sleep_s=0))

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
+from places import AKWA, DEIDO
 from vtc_dispatch.errors import Forbidden
 from vtc_dispatch.fsm import RideState
-from vtc_dispatch.geo import LatLng, destination_point
+from vtc_dispatch.geo import destination_point
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor, Order
-from vtc_dispatch.pricing import douala_config
+from vtc_dispatch.pricing import PricingConfig, douala_config
 from vtc_dispatch.service import DispatchService
-
-AKWA = LatLng(4.0511, 9.7043)
-DEIDO = LatLng(4.0650, 9.7250)
 
 
 @pytest.fixture
-def service() -> DispatchService:
-    s = DispatchService(
-        pricing=douala_config(), clock=ManualClock(datetime(2026, 11, 21, 9, tzinfo=UTC))
-    )
+def service(pricing: PricingConfig, clock: ManualClock) -> DispatchService:
+    s = DispatchService(pricing=pricing, clock=clock)
     s.driver_online("mine", "taxi_jaune", destination_point(AKWA, 0, 0.05))
     s.driver_online("other", "taxi_jaune", destination_point(AKWA, 90, 3.0))
     return s

@@ -20,6 +20,7 @@ SMALL = ["--requests-per-day", "150", "--drivers", "10", "--quiet"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_no_argument_runs_the_douala_scenario() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "vtc_dispatch.cli"],
@@ -85,6 +86,7 @@ def test_events_log_then_replay(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "the replay's KPIs differ from the log's in: requests" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_plots_are_written_as_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib", reason="matplotlib comes with the dev and sim extras")
     assert main(["simulate", *SMALL, "--plots", str(tmp_path / "plots")]) == 0
@@ -132,6 +134,7 @@ assert not [n for n in sys.modules if n.startswith("matplotlib")]
 """
 
 
+@pytest.mark.slow
 def test_the_simulation_runs_without_matplotlib_and_plots_say_so(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", BLOCK_MATPLOTLIB],

@@ -238,6 +238,7 @@ def test_same_seed_same_run_other_seed_other_run() -> None:
     assert first.kpis != other.kpis
 
 
+@pytest.mark.slow
 def test_other_dispatch_settings_see_the_same_customers() -> None:
     logs = []
     for pool in ({"max_waiting_time_s": 10}, {"max_waiting_time_s": 60, "mode": "batch"}):
@@ -254,6 +255,7 @@ def test_other_dispatch_settings_see_the_same_customers() -> None:
     assert outcomes[0] != outcomes[1]  # the settings did change something
 
 
+@pytest.mark.slow
 def test_runs_are_the_same_in_processes_with_other_hash_seeds() -> None:
     code = (
         "import json, sys; sys.path.insert(0, 'tests/property');"
@@ -312,6 +314,7 @@ def test_a_tampered_log_is_caught_at_its_line() -> None:
 # -- the KPIs ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_kpis_add_up() -> None:
     result = simulate(small_scenario(requests_per_day=500, drivers=20), seed=13)
     k = result.kpis

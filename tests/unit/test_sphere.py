@@ -6,6 +6,7 @@ import math
 import re
 
 import pytest
+from places import DOUALA
 
 from vtc_dispatch.errors import InvalidCoordinates
 from vtc_dispatch.geo.sphere import (
@@ -74,7 +75,7 @@ def test_bearings() -> None:
 
 
 def test_destination_point_round_trip_and_antimeridian() -> None:
-    start = LatLng(4.05, 9.70)
+    start = DOUALA
     for bearing in (0.0, 45.0, 133.0, 270.0, 359.0):
         end = destination_point(start, bearing, 12.5)
         assert haversine_km(start, end) == pytest.approx(12.5, abs=1e-9)

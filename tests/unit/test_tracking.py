@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
 
+import places
+from places import DOUALA, WAT
 from vtc_dispatch.errors import InvalidCoordinates
 from vtc_dispatch.geo.sphere import LatLng, destination_point, haversine_km
 from vtc_dispatch.tracking import (
@@ -22,9 +24,8 @@ from vtc_dispatch.tracking import (
     off_corridor,
 )
 
-WAT = timezone(timedelta(hours=1))  # Douala
-T0 = datetime(2024, 5, 1, 8, 0, tzinfo=WAT)
-AKWA = LatLng(4.0500, 9.7000)
+# Tracks are dated in local time, so comparisons across time zones get tested.
+T0 = places.T0.astimezone(WAT)
 
 
 def at(seconds: float) -> datetime:
@@ -32,96 +33,96 @@ def at(seconds: float) -> datetime:
 
 
 def started() -> Track:
-    track, _ = Track().add(AKWA, T0)
+    track, _ = Track().add(DOUALA, T0)
     return track
 
 
 def test_first_point_is_accepted() -> None:
-    track, point = Track().add(AKWA, T0)
-    assert point == TrackPoint(AKWA, T0)
+    track, point = Track().add(DOUALA, T0)
+    assert point == TrackPoint(DOUALA, T0)
     assert point.accepted
     assert track.points == (point,)
     assert track.last == point
 
 
 def test_plausible_move_is_accepted() -> None:
-    near = destination_point(AKWA, 45.0, 0.2)  # 200 m in 10 s: 72 km/h
+    near = destination_point(DOUALA, 45.0, 0.2)  # 200 m in 10 s: 72 km/h
     track, point = started().add(near, at(10))
     assert point.flag is None
     assert track.last == point
 
 
 def test_jump_is_flagged_and_left_out() -> None:
-    far = destination_point(AKWA, 0.0, 1.0)  # 1 km in 10 s: 360 km/h
+    far = destination_point(DOUALA, 0.0, 1.0)  # 1 km in 10 s: 360 km/h
     track, point = started().add(far, at(10))
     assert point.flag is Flag.JUMP
     assert not point.accepted
-    assert track.last == TrackPoint(AKWA, T0)
+    assert track.last == TrackPoint(DOUALA, T0)
     assert track.distance_km == 0.0
     assert track.duration_s == 0.0
 
 
 def test_jump_threshold_is_the_policy_speed_and_the_limit_itself_is_accepted() -> None:
-    far = destination_point(AKWA, 0.0, 1.0)
-    speed_kmh = haversine_km(AKWA, far) / 10.0 * 3600.0  # about 360 km/h
+    far = destination_point(DOUALA, 0.0, 1.0)
+    speed_kmh = haversine_km(DOUALA, far) / 10.0 * 3600.0  # about 360 km/h
     for max_speed_kmh, flag in [(speed_kmh, None), (speed_kmh * (1 - 1e-9), Flag.JUMP)]:
-        track, _ = Track(policy=TrackPolicy(max_speed_kmh=max_speed_kmh)).add(AKWA, T0)
+        track, _ = Track(policy=TrackPolicy(max_speed_kmh=max_speed_kmh)).add(DOUALA, T0)
         assert track.add(far, at(10))[1].flag is flag
 
 
 def test_after_a_gps_outage_a_real_move_is_accepted_once_time_makes_it_plausible() -> None:
-    far = destination_point(AKWA, 0.0, 10.0)
+    far = destination_point(DOUALA, 0.0, 10.0)
     track, glitch = started().add(far, at(60))  # 10 km in a minute
     track, later = track.add(far, at(600))  # 10 km in ten minutes: 60 km/h
     assert (glitch.flag, later.flag) == (Flag.JUMP, None)
 
 
 def test_stale_point_is_flagged_even_as_the_first_point() -> None:
-    _, point = Track().add(AKWA, T0, received_at=at(121))
+    _, point = Track().add(DOUALA, T0, received_at=at(121))
     assert point.flag is Flag.STALE
-    _, point = Track().add(AKWA, T0, received_at=at(120))
+    _, point = Track().add(DOUALA, T0, received_at=at(120))
     assert point.flag is None
 
 
 def test_stale_wins_over_the_other_flags() -> None:
-    _, point = started().add(AKWA, T0, received_at=at(600))
+    _, point = started().add(DOUALA, T0, received_at=at(600))
     assert point.flag is Flag.STALE
 
 
 def test_stale_uses_the_policy_delay_and_compares_across_time_zones() -> None:
     track = Track(policy=TrackPolicy(max_delay_s=10.0))
     received_utc = (T0 + timedelta(seconds=11)).astimezone(UTC)
-    assert track.add(AKWA, T0, received_at=received_utc)[1].flag is Flag.STALE
+    assert track.add(DOUALA, T0, received_at=received_utc)[1].flag is Flag.STALE
 
 
 def test_out_of_order_point_is_flagged() -> None:
-    track, _ = started().add(destination_point(AKWA, 90.0, 0.1), at(10))
-    _, earlier = track.add(destination_point(AKWA, 90.0, 0.05), at(5))
+    track, _ = started().add(destination_point(DOUALA, 90.0, 0.1), at(10))
+    _, earlier = track.add(destination_point(DOUALA, 90.0, 0.05), at(5))
     assert earlier.flag is Flag.OUT_OF_ORDER
 
 
 def test_same_time_elsewhere_is_out_of_order_and_same_time_same_place_is_duplicate() -> None:
     track = started()
-    assert track.add(destination_point(AKWA, 90.0, 0.01), T0)[1].flag is Flag.OUT_OF_ORDER
-    assert track.add(AKWA, T0)[1].flag is Flag.DUPLICATE
+    assert track.add(destination_point(DOUALA, 90.0, 0.01), T0)[1].flag is Flag.OUT_OF_ORDER
+    assert track.add(DOUALA, T0)[1].flag is Flag.DUPLICATE
     # Same place at an earlier time is not a duplicate.
-    assert track.add(AKWA, at(-1))[1].flag is Flag.OUT_OF_ORDER
+    assert track.add(DOUALA, at(-1))[1].flag is Flag.OUT_OF_ORDER
 
 
 def test_same_place_later_is_accepted() -> None:
-    assert started().add(AKWA, at(30))[1].flag is None
+    assert started().add(DOUALA, at(30))[1].flag is None
 
 
 def test_points_are_compared_with_the_last_accepted_point_not_the_last_point() -> None:
-    far = destination_point(AKWA, 0.0, 5.0)
+    far = destination_point(DOUALA, 0.0, 5.0)
     track, _ = started().add(far, at(10))  # jump
-    # Same time and place as the jump: measured from AKWA it is still a jump, not a duplicate.
+    # Same time and place as the jump: measured from DOUALA it is still a jump, not a duplicate.
     assert track.add(far, at(10))[1].flag is Flag.JUMP
-    assert track.add(AKWA, at(20))[1].flag is None
+    assert track.add(DOUALA, at(20))[1].flag is None
 
 
 def test_distance_and_duration_count_accepted_points_only() -> None:
-    a = AKWA
+    a = DOUALA
     b = destination_point(a, 90.0, 0.3)
     c = destination_point(b, 0.0, 0.3)
     track = Track()
@@ -153,7 +154,7 @@ def test_empty_track() -> None:
 def test_add_leaves_the_original_unchanged() -> None:
     track = started()
     before = (track.points, track.distance_km, track.last, len(track))
-    after, _ = track.add(destination_point(AKWA, 90.0, 0.1), at(10))
+    after, _ = track.add(destination_point(DOUALA, 90.0, 0.1), at(10))
     assert (track.points, track.distance_km, track.last, len(track)) == before
     assert len(after) == 2
     assert after.distance_km > 0.0
@@ -163,14 +164,14 @@ def test_add_leaves_the_original_unchanged() -> None:
 
 def test_policy_is_carried_over_by_add() -> None:
     policy = TrackPolicy(max_speed_kmh=50.0)
-    track, _ = Track(policy=policy).add(AKWA, T0)
+    track, _ = Track(policy=policy).add(DOUALA, T0)
     assert track.policy == policy
 
 
 def test_track_rebuilt_from_its_points_is_equal_and_has_the_same_totals() -> None:
     track = started()
     for seconds, km in [(10, 0.1), (20, 9.0), (30, 0.3)]:
-        track, _ = track.add(destination_point(AKWA, 90.0, km), at(seconds))
+        track, _ = track.add(destination_point(DOUALA, 90.0, km), at(seconds))
     rebuilt = Track(track.points, track.policy)
     assert rebuilt == track
     assert rebuilt.distance_km == track.distance_km
@@ -193,17 +194,17 @@ def test_policy_refuses_bad_values_naming_field_and_value(field: str, bad: objec
 def test_naive_times_are_refused_naming_the_value() -> None:
     naive = datetime(2024, 5, 1, 8, 0)
     with pytest.raises(InvalidCoordinates, match=r"^at must be timezone-aware, got datetime"):
-        TrackPoint(AKWA, naive)
+        TrackPoint(DOUALA, naive)
     with pytest.raises(InvalidCoordinates, match=r"^at .*2024, 5, 1, 8, 0\)"):
-        started().add(AKWA, naive)
+        started().add(DOUALA, naive)
     with pytest.raises(InvalidCoordinates, match=r"^received_at .*2024, 5, 1, 8, 0\)"):
-        started().add(AKWA, at(1), received_at=naive)
+        started().add(DOUALA, at(1), received_at=naive)
 
 
 def test_a_refused_add_leaves_nothing_behind() -> None:
     track = started()
     with pytest.raises(InvalidCoordinates):
-        track.add(AKWA, datetime(2024, 5, 1, 8, 0))
+        track.add(DOUALA, datetime(2024, 5, 1, 8, 0))
     assert len(track) == 1
 
 
@@ -237,15 +238,15 @@ def test_cross_track_on_the_segment_and_at_its_ends_is_zero() -> None:
 
 
 def test_cross_track_of_a_degenerate_segment_is_the_distance_to_its_point() -> None:
-    point = destination_point(AKWA, 30.0, 2.0)
-    assert cross_track_km(point, AKWA, AKWA) == haversine_km(point, AKWA)
+    point = destination_point(DOUALA, 30.0, 2.0)
+    assert cross_track_km(point, DOUALA, DOUALA) == haversine_km(point, DOUALA)
 
 
 def test_cross_track_is_the_same_both_ways_along_the_segment() -> None:
-    end = destination_point(AKWA, 60.0, 8.0)
-    point = destination_point(destination_point(AKWA, 60.0, 3.0), 150.0, 0.7)
-    assert cross_track_km(point, AKWA, end) == pytest.approx(0.7, abs=1e-6)
-    assert cross_track_km(point, end, AKWA) == pytest.approx(0.7, abs=1e-6)
+    end = destination_point(DOUALA, 60.0, 8.0)
+    point = destination_point(destination_point(DOUALA, 60.0, 3.0), 150.0, 0.7)
+    assert cross_track_km(point, DOUALA, end) == pytest.approx(0.7, abs=1e-6)
+    assert cross_track_km(point, end, DOUALA) == pytest.approx(0.7, abs=1e-6)
 
 
 def test_off_corridor() -> None:
@@ -268,7 +269,7 @@ def test_off_corridor_with_the_policy_width() -> None:
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
 def test_off_corridor_refuses_a_bad_width(bad: float) -> None:
     with pytest.raises(InvalidCoordinates, match=rf"corridor_km .* got {re.escape(repr(bad))}"):
-        off_corridor(AKWA, AKWA, EQUATOR_END, bad)
+        off_corridor(DOUALA, DOUALA, EQUATOR_END, bad)
 
 
 def test_eta_s() -> None:

@@ -7,13 +7,14 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args
 
 import pytest
 from pydantic import BaseModel
 
+from places import AKWA, DEIDO, T0, WAT
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
     BidSubmitted,
@@ -85,12 +86,8 @@ from vtc_dispatch.wire import (
     to_wire,
 )
 
-AKWA = LatLng(4.0511, 9.7043)
-DEIDO = LatLng(4.0800, 9.7600)
 DRIVER_AT = LatLng(4.0450, 9.7000)
-AT = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-LATER = AT + timedelta(minutes=25)
-WAT = timezone(timedelta(hours=1))  # Douala
+LATER = T0 + timedelta(minutes=25)
 
 DESIGN_TYPES = {
     # driver receives / sends
@@ -116,7 +113,7 @@ def pricer() -> Pricer:
 
 @pytest.fixture(scope="module")
 def quote(pricer: Pricer) -> FareQuote:
-    return pricer.quote(AKWA, DEIDO, "taxi_jaune", AT)
+    return pricer.quote(AKWA, DEIDO, "taxi_jaune", T0)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +132,7 @@ def point(p: LatLng) -> WirePoint:
 def driver_inbound() -> list[BaseModel]:
     return [
         LocationMessage(position=point(DRIVER_AT)),
-        LocationMessage(position=point(DRIVER_AT), at=AT, order_id="o-1"),
+        LocationMessage(position=point(DRIVER_AT), at=T0, order_id="o-1"),
         AcceptMessage(order_id="o-1"),
         RejectMessage(order_id="o-1"),
         ArrivedMessage(order_id="o-1"),
@@ -165,7 +162,7 @@ def customer_inbound() -> list[BaseModel]:
 def cancelled() -> OrderCancelledMessage:
     return OrderCancelledMessage(
         order_id="o-1", cancelled_by="customer", reason="changed my mind",
-        fee=Decimal("300"), currency="XAF", at=AT,
+        fee=Decimal("300"), currency="XAF", at=T0,
     )  # fmt: skip
 
 
@@ -176,7 +173,7 @@ def completed() -> TripCompletedMessage:
             WireBreakdownLine(code="base_fare", label="Base fare", amount=Decimal("8.55")),
             WireBreakdownLine(code="rounding", label="Rounding", amount=Decimal("-0.05")),
         ),
-        distance_km=12.345, duration_min=31.5, at=AT,
+        distance_km=12.345, duration_min=31.5, at=T0,
     )  # fmt: skip
 
 
@@ -194,9 +191,9 @@ def driver_outbound() -> list[BaseModel]:
             order_id="o-1", pickup=point(AKWA), destination=point(DEIDO),
             vehicle_type="taxi_jaune", fare_min=Decimal("1750"), fare_max=Decimal("2250"),
             currency="XAF", distance_to_pickup_km=0.71, timeout_s=30.0,
-            expires_at=AT + timedelta(seconds=30), at=AT,
+            expires_at=T0 + timedelta(seconds=30), at=T0,
         ),
-        OfferWithdrawnMessage(order_id="o-1", reason="expired", at=AT.astimezone(WAT)),
+        OfferWithdrawnMessage(order_id="o-1", reason="expired", at=T0.astimezone(WAT)),
         cancelled(),
         completed(),
         StateMessage(order=None),
@@ -218,23 +215,23 @@ def customer_outbound() -> list[BaseModel]:
         ),
         DriverAssignedMessage(
             order_id="o-1", driver_id="d-7", vehicle_type="confort",
-            position=point(DRIVER_AT), eta_s=180, at=AT,
+            position=point(DRIVER_AT), eta_s=180, at=T0,
         ),
         DriverLocationMessage(
-            order_id="o-1", driver_id="d-7", position=point(DRIVER_AT), eta_s=None, at=AT
+            order_id="o-1", driver_id="d-7", position=point(DRIVER_AT), eta_s=None, at=T0
         ),
         DriverLocationMessage(
-            order_id="o-1", driver_id="d-7", position=point(DRIVER_AT), eta_s=95, at=AT
+            order_id="o-1", driver_id="d-7", position=point(DRIVER_AT), eta_s=95, at=T0
         ),
-        DriverArrivingMessage(order_id="o-1", distance_km=0.3, eta_s=50, at=AT),
-        DriverArrivedMessage(order_id="o-1", at=AT),
-        TripStartedMessage(order_id="o-1", at=AT),
+        DriverArrivingMessage(order_id="o-1", distance_km=0.3, eta_s=50, at=T0),
+        DriverArrivedMessage(order_id="o-1", at=T0),
+        TripStartedMessage(order_id="o-1", at=T0),
         completed(),
-        NoDriverFoundMessage(order_id="o-1", at=AT),
-        DriverWithdrewMessage(order_id="o-1", reason="flat tyre", at=AT),
+        NoDriverFoundMessage(order_id="o-1", at=T0),
+        DriverWithdrewMessage(order_id="o-1", reason="flat tyre", at=T0),
         BidReceivedMessage(
             order_id="o-1", driver_id="d-7", amount=Decimal(45000), currency="XOF",
-            distance_km=3.2, at=AT,
+            distance_km=3.2, at=T0,
         ),
         cancelled(),
         StateMessage(order=an_order_view()),
@@ -292,7 +289,7 @@ def test_amounts_are_written_in_fixed_point_and_signed_lines_keep_their_sign() -
     assert json.loads(line.model_dump_json())["amount"] == "-150"
     zero = OrderCancelledMessage(
         order_id="o-1", cancelled_by="driver", reason="", fee=Decimal("-0"), currency="XAF",
-        at=AT,
+        at=T0,
     )  # fmt: skip
     assert json.loads(zero.model_dump_json())["fee"] == "0"
     assert zero.model_dump()["fee"] == Decimal(0)  # Python mode keeps the Decimal
@@ -457,45 +454,45 @@ def test_events_refuse_naive_times_and_stars_out_of_range() -> None:
     with pytest.raises(InvalidEvent, match=r"^DriverWentOffline\.at must be a datetime with"):
         DriverWentOffline("d-7", datetime(2026, 11, 21, 9, 0))
     with pytest.raises(InvalidEvent, match=r"^RatingGiven\.stars must be an integer .* got 0$"):
-        RatingGiven("o-1", "driver", "d-7", "c-1", 0, None, AT)
+        RatingGiven("o-1", "driver", "d-7", "c-1", 0, None, T0)
     with pytest.raises(InvalidEvent, match=r"got True$"):
-        RatingGiven("o-1", "driver", "d-7", "c-1", True, None, AT)
+        RatingGiven("o-1", "driver", "d-7", "c-1", True, None, T0)
     with pytest.raises(InvalidEvent, match=r"^OfferSent\.expires_at must be"):
         OfferSent(
             "o-1", "d-7", AKWA, DEIDO, "confort", Decimal(1), Decimal(2), "XAF", 1.0, 30.0,
-            datetime(2026, 11, 21, 9, 0, 30), AT,
+            datetime(2026, 11, 21, 9, 0, 30), T0,
         )  # fmt: skip
 
 
 def test_a_price_change_is_dated_by_its_change() -> None:
-    change = PriceChange(None, Decimal("2000"), "quote", AT)
-    assert PriceChanged("o-1", change).at == AT
+    change = PriceChange(None, Decimal("2000"), "quote", T0)
+    assert PriceChanged("o-1", change).at == T0
 
 
 def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
     events: list[Event] = [
-        DriverWentOnline("d-7", "taxi_jaune", DRIVER_AT, AT),
-        DriverWentOffline("d-7", AT),
-        DriverMoved("d-7", DRIVER_AT, AT, "o-1"),
-        OrderCreated("o-1", "c-1", "taxi_jaune", AKWA, DEIDO, "OM", quote, AT),
-        SearchStarted("o-1", AT),
+        DriverWentOnline("d-7", "taxi_jaune", DRIVER_AT, T0),
+        DriverWentOffline("d-7", T0),
+        DriverMoved("d-7", DRIVER_AT, T0, "o-1"),
+        OrderCreated("o-1", "c-1", "taxi_jaune", AKWA, DEIDO, "OM", quote, T0),
+        SearchStarted("o-1", T0),
         OfferSent(
             "o-1", "d-7", AKWA, DEIDO, "taxi_jaune", quote.minimum, quote.maximum,
-            quote.currency, 0.71, 30.0, AT + timedelta(seconds=30), AT,
+            quote.currency, 0.71, 30.0, T0 + timedelta(seconds=30), T0,
         ),
-        OfferWithdrawn("o-1", "d-7", "order_cancelled", AT),
-        OfferRejected("o-1", "d-7", AT),
-        OfferExpired("o-1", "d-7", AT),
-        NoDriverFound("o-1", "c-1", AT),
-        DriverWithdrew("o-1", "d-7", "c-1", "flat tyre", AT),
-        BidSubmitted("o-1", "d-7", "c-1", Decimal("45000"), "XOF", 3.2, AT),
-        DriverAssigned("o-1", "d-7", "c-1", "taxi_jaune", DRIVER_AT, 179.2, AT),
-        DriverLocated("o-1", "d-7", "c-1", DRIVER_AT, 61.0, AT),
-        DriverArriving("o-1", "d-7", "c-1", 0.25, 40.5, AT),
-        DriverArrived("o-1", "d-7", "c-1", AT),
-        TripStarted("o-1", "d-7", "c-1", AT),
+        OfferWithdrawn("o-1", "d-7", "order_cancelled", T0),
+        OfferRejected("o-1", "d-7", T0),
+        OfferExpired("o-1", "d-7", T0),
+        NoDriverFound("o-1", "c-1", T0),
+        DriverWithdrew("o-1", "d-7", "c-1", "flat tyre", T0),
+        BidSubmitted("o-1", "d-7", "c-1", Decimal("45000"), "XOF", 3.2, T0),
+        DriverAssigned("o-1", "d-7", "c-1", "taxi_jaune", DRIVER_AT, 179.2, T0),
+        DriverLocated("o-1", "d-7", "c-1", DRIVER_AT, 61.0, T0),
+        DriverArriving("o-1", "d-7", "c-1", 0.25, 40.5, T0),
+        DriverArrived("o-1", "d-7", "c-1", T0),
+        TripStarted("o-1", "d-7", "c-1", T0),
         TripCompleted("o-1", "d-7", "c-1", fare, LATER),
-        OrderCancelled("o-1", "c-1", "d-7", "customer", "changed my mind", Decimal(300), "XAF", AT),
+        OrderCancelled("o-1", "c-1", "d-7", "customer", "changed my mind", Decimal(300), "XAF", T0),
         RatingGiven("o-1", "customer", "c-1", "d-7", 5, "clean car", LATER),
         PriceChanged("o-1", fare.changes[-1]),
     ]  # fmt: skip
@@ -551,7 +548,7 @@ def test_offer_carries_the_quoted_range(quote: FareQuote, fare: FinalFare) -> No
     assert (offer.fare_min, offer.fare_max) == (quote.minimum, quote.maximum)
     assert offer.pickup.to_latlng() == AKWA
     assert offer.destination.to_latlng() == DEIDO
-    assert (offer.timeout_s, offer.expires_at) == (30.0, AT + timedelta(seconds=30))
+    assert (offer.timeout_s, offer.expires_at) == (30.0, T0 + timedelta(seconds=30))
     assert offer.distance_to_pickup_km == 0.71
 
 
@@ -565,7 +562,7 @@ def test_etas_are_whole_seconds_rounded_up(quote: FareQuote, fare: FinalFare) ->
     assert isinstance(arriving, DriverArrivingMessage)
     assert (assigned.eta_s, located.eta_s, arriving.eta_s) == (180, 61, 41)
     assert assigned.position.to_latlng() == DRIVER_AT
-    [(_, unknown)] = to_wire(DriverLocated("o-1", "d-7", "c-1", DRIVER_AT, None, AT))
+    [(_, unknown)] = to_wire(DriverLocated("o-1", "d-7", "c-1", DRIVER_AT, None, T0))
     assert isinstance(unknown, DriverLocationMessage)
     assert unknown.eta_s is None
 
@@ -588,15 +585,15 @@ def test_trip_completed_carries_the_final_fare(quote: FareQuote, fare: FinalFare
 
 
 def test_offer_expiry_and_withdrawal_tell_the_driver_why() -> None:
-    [(_, expired)] = to_wire(OfferExpired("o-1", "d-7", AT))
-    [(_, withdrawn)] = to_wire(OfferWithdrawn("o-1", "d-7", "order_cancelled", AT))
+    [(_, expired)] = to_wire(OfferExpired("o-1", "d-7", T0))
+    [(_, withdrawn)] = to_wire(OfferWithdrawn("o-1", "d-7", "order_cancelled", T0))
     assert isinstance(expired, OfferWithdrawnMessage)
     assert isinstance(withdrawn, OfferWithdrawnMessage)
     assert (expired.reason, withdrawn.reason) == ("expired", "order_cancelled")
 
 
 def test_a_cancellation_before_assignment_goes_to_the_customer_only() -> None:
-    event = OrderCancelled("o-1", "c-1", None, "system", "no payment", Decimal(0), "XAF", AT)
+    event = OrderCancelled("o-1", "c-1", None, "system", "no payment", Decimal(0), "XAF", T0)
     [(recipient, message)] = to_wire(event)
     assert recipient == CUSTOMER
     assert isinstance(message, OrderCancelledMessage)
