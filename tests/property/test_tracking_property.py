@@ -6,11 +6,11 @@ import itertools
 import math
 from datetime import timedelta
 
+import places
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-import places
 from places import DOUALA, WAT
+
 from vtc_dispatch.geo.sphere import (
     LatLng,
     destination_point,

@@ -9,8 +9,8 @@ from typing import Any
 
 import attrs
 import pytest
-
 from places import T0
+
 from vtc_dispatch.errors import DispatchError, Forbidden, InvalidDefinition, InvalidTransition
 from vtc_dispatch.fsm import Lifecycle, StateMachine, Transition
 

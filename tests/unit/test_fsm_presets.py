@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import attrs
 import pytest
-
 from places import T0
+
 from vtc_dispatch.errors import Forbidden, InvalidTransition
 from vtc_dispatch.fsm import (
     DELIVERY,

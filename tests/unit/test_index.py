@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from places import DOUALA
+
 from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng, destination_point, haversine_km

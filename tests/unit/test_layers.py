@@ -92,7 +92,7 @@ def test_no_module_cycle() -> None:
         path.append(module)
         for dep in sorted(graph[module]):
             if state.get(dep) == 1:
-                cycle = path[path.index(dep) :] + [dep]
+                cycle = [*path[path.index(dep) :], dep]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if dep not in state:
                 visit(dep)

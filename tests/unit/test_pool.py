@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import attrs
 import pytest
+from places import DOUALA, T0
 from pydantic import ValidationError
 
-from places import DOUALA, T0
 from vtc_dispatch.geo import LatLng, destination_point
 from vtc_dispatch.pool import (
     Candidate,

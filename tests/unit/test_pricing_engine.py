@@ -9,8 +9,8 @@ from typing import Any
 
 import attrs
 import pytest
-
 from places import AKWA, DEIDO  # DEIDO is in no zone
+
 from vtc_dispatch.errors import InvalidMoney, PricingUnavailable
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.ports import RouteEstimate

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from places import AKWA
+
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.pool import PoolConfig, run_deadlines
 from vtc_dispatch.pricing import PricingConfig

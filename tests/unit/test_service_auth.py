@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from places import AKWA, DEIDO
+
 from vtc_dispatch.errors import Forbidden
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo import destination_point

@@ -7,10 +7,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import attrs
-import pytest
-
 import places
+import pytest
 from places import DOUALA, WAT
+
 from vtc_dispatch.errors import InvalidCoordinates
 from vtc_dispatch.geo.sphere import LatLng, destination_point, haversine_km
 from vtc_dispatch.tracking import (

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any, get_args
 
 import pytest
+from places import AKWA, DEIDO, T0, WAT
 from pydantic import BaseModel
 
-from places import AKWA, DEIDO, T0, WAT
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
     BidSubmitted,
@@ -179,7 +179,7 @@ def completed() -> TripCompletedMessage:
 
 def an_order_view() -> OrderView:
     """A searching order as its customer sees it (an offer out, a quote with a breakdown)."""
-    service = DispatchService(pricing=douala_config(), clock=ManualClock(AT))
+    service = DispatchService(pricing=douala_config(), clock=ManualClock(T0))
     service.driver_online("d-7", "taxi_jaune", DRIVER_AT)
     order = service.create_order("c-1", AKWA, DEIDO, "taxi_jaune", "CASH")
     return order_view(order, Actor.customer("c-1"))
