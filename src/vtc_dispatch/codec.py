@@ -68,7 +68,7 @@ workers of two releases share one store, so the form changes by rules
   >>> order_from_data({**data, "kind": "freight"}, version=3)
   Traceback (most recent call last):
   ...
-  vtc_dispatch.codec.CodecError: order 'o1': unknown fields ['kind'], missing fields [] (...)
+  vtc_dispatch.codec.CodecError: order 'o1': unknown fields ['kind'] (...)
 
   So a field added after format 2 is written only when its value is not
   its default: a record stays readable by older workers until it uses
@@ -690,7 +690,9 @@ _UPGRADES: dict[int, _Upgrade] = {}
 A step takes the record's kind (``"order"``, ``"ride progress"``,
 ``"quote"``) and its fields, and returns the fields of the next format
 (:func:`_upgraded` stamps the new format number); records it does not
-change come back as they are.
+change come back as they are.  A field with a default may be absent from
+the record (stored before the field existed): read it with
+``data.get(name, default)``.
 """
 
 
@@ -741,11 +743,14 @@ def _read(
         known = {"format"} | {f.name for f in fields} | {f.name for f in added}
         unknown = sorted(map(str, set(data) - known))
         missing = [f.name for f in fields if f.default is _REQUIRED and f.name not in data]
-        if unknown or missing:
-            raise CodecError(
-                f"{what}: unknown fields {unknown}, missing fields {missing}"
-                " (a field this code does not know is refused, never dropped: see docs/storage.md)"
+        problems = [f"missing fields {missing}"] if missing else []
+        if unknown:
+            problems.append(
+                f"unknown fields {unknown} (this code refuses what it does not know rather than"
+                " drop it: written by newer code? see docs/storage.md)"
             )
+        if problems:
+            raise CodecError(f"{what}: {', '.join(problems)}")
     values: dict[str, Any] = {}
     every: tuple[_Field | _Added, ...] = (*fields, *added)
     for field in every:
