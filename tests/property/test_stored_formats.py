@@ -19,7 +19,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from make_fixtures import HERE, facts
+from make_fixtures import HERE, facts, load
 
 from vtc_dispatch import codec
 from vtc_dispatch.codec import (
@@ -37,15 +37,6 @@ from vtc_dispatch.order import Order, RideProgress
 from vtc_dispatch.pricing.quote import FareQuote
 
 Entry = dict[str, Any]
-
-
-def load(fmt: int) -> list[Entry]:
-    """Every record stored in format ``fmt``, with its file and step in ``where``."""
-    return [
-        {**entry, "where": f"{path.name}: {entry['step']}"}
-        for path in sorted((HERE / f"format{fmt}").glob("*.json"))
-        for entry in json.loads(path.read_text(encoding="utf-8"))
-    ]
 
 
 FORMAT2 = load(2)
