@@ -84,18 +84,18 @@ workers of two releases share one store, so the form changes by rules
 **Adding a field** (no format change): give it a default in the class,
 and one line in this module's table of added fields (``_ORDER_ADDED``,
 ``_PROGRESS_ADDED``, or ``_QUOTE_ADDED`` for a quote's field, stored at
-the end of the quote's values): its name, the default that says what the
-records stored before it meant, how to read it (the readers above), and,
-unless the value is JSON-able as it is, how to write it.  For an order's
+the end of the quote's values): its name, how to read it (the readers
+above), the default that says what the records stored before it meant,
+and, unless the value is JSON-able as it is, how to write it.  For an order's
 ``kind``::
 
     # src/vtc_dispatch/order.py, class Order:
     kind: str = "ride"
     # src/vtc_dispatch/codec.py, _ORDER_ADDED:
-    _Added("kind", "ride", _str),
+    _Added("kind", _str, "ride"),
 
 and for a tuple of command ids,
-``_Added("command_ids", (), _strs, list)``.  Nothing else changes: the
+``_Added("command_ids", _strs, (), list)``.  Nothing else changes: the
 fixtures of format 2 (``tests/fixtures/stored/format2``) keep reading, now
 with the default.
 
@@ -343,8 +343,8 @@ class _Added(NamedTuple):
     """
 
     name: str
-    default: Any
     read: Callable[[Data], Any]
+    default: Any
     write: Callable[[Any], Data] = _as_is
 
 
@@ -720,6 +720,20 @@ def _upgraded(what: str, record: str, data: Mapping[str, Data]) -> Mapping[str, 
     return data
 
 
+def _misfit(what: str, data: Mapping[str, Data], every: tuple[_Field | _Added, ...]) -> CodecError:
+    """The refusal of a record with fields missing (and no default) or unknown."""
+    known = {"format"} | {field.name for field in every}
+    unknown = sorted(map(str, set(data) - known))
+    missing = [f.name for f in every if f.default is _REQUIRED and f.name not in data]
+    problems = [f"missing fields {missing}"] if missing else []
+    if unknown:
+        problems.append(
+            f"unknown fields {unknown} (this code refuses what it does not know rather than"
+            " drop it: written by newer code? see docs/storage.md)"
+        )
+    return CodecError(f"{what}: {', '.join(problems)}")
+
+
 def _read(
     record: str,
     data: Data,
@@ -738,34 +752,26 @@ def _read(
     fmt = data.get("format")
     if type(fmt) is not int or fmt != FORMAT:
         data = _upgraded(what, record, data)
-    if len(data) != len(fields) + len(added) + 1:
-        # Not every field is there once: absent ones need a default, and no field may be unknown.
-        known = {"format"} | {f.name for f in fields} | {f.name for f in added}
-        unknown = sorted(map(str, set(data) - known))
-        missing = [f.name for f in fields if f.default is _REQUIRED and f.name not in data]
-        problems = [f"missing fields {missing}"] if missing else []
-        if unknown:
-            problems.append(
-                f"unknown fields {unknown} (this code refuses what it does not know rather than"
-                " drop it: written by newer code? see docs/storage.md)"
-            )
-        if problems:
-            raise CodecError(f"{what}: {', '.join(problems)}")
     values: dict[str, Any] = {}
+    absent, lacking = 0, False
     every: tuple[_Field | _Added, ...] = (*fields, *added)
-    for field in every:
-        value = data.get(field.name, _REQUIRED)
+    if len(data) > len(every) + 1:  # unknown fields, surely: say so before reading any
+        raise _misfit(what, data, every)
+    for name, read, default, *_ in every:
+        value = data.get(name, _REQUIRED)
         if value is _REQUIRED:
-            if field.default is _REQUIRED:
-                raise CodecError(f"{what}: field {field.name!r} is missing")
-            values[field.name] = field.default
+            absent += 1
+            lacking = lacking or default is _REQUIRED
+            values[name] = default
             continue
         try:
-            values[field.name] = field.read(value)
+            values[name] = read(value)
         except _BROKEN as exc:
             raise CodecError(
-                f"{what}: field {field.name!r} cannot be read from {_short(value)} ({exc})"
+                f"{what}: field {name!r} cannot be read from {_short(value)} ({exc})"
             ) from exc
+    if lacking or len(data) + absent != len(every) + 1:  # "format" is the one more
+        raise _misfit(what, data, every)
     try:
         return make(**values, **extra)
     except _BROKEN as exc:
