@@ -92,10 +92,10 @@ and, unless the value is JSON-able as it is, how to write it.  For an order's
     # src/vtc_dispatch/order.py, class Order:
     kind: str = "ride"
     # src/vtc_dispatch/codec.py, _ORDER_ADDED:
-    _Added("kind", _str, "ride"),
+    _Field("kind", _str, "ride"),
 
 and for a tuple of command ids,
-``_Added("command_ids", _strs, (), list)``.  Nothing else changes: the
+``_Field("command_ids", _strs, (), list)``.  Nothing else changes: the
 fixtures of format 2 (``tests/fixtures/stored/format2``) keep reading, now
 with the default.
 
@@ -332,23 +332,27 @@ def _explained(lines: tuple[BreakdownLine, ...]) -> Callable[[], tuple[Breakdown
     return lambda: lines
 
 
-class _Added(NamedTuple):
-    """A field added since format 2 (see the module's docstring): no format bump.
+class _Field(NamedTuple):
+    """A field of a record, or of a quote's values: its name, reader and default.
 
     Read with ``default`` when absent (a record stored before the field
-    existed), written only when its value is not ``default`` (so workers
-    that do not know the field yet still read the record, see
-    ``docs/storage.md``).  ``default`` is the value that means what such
-    records meant: keep it even if the class's own default changes later.
+    existed); without a default, the record is refused.  The fields of
+    format 2 are always written (the tables ``_*_FIELDS``, by the writers
+    below); a field added since (the tables ``_*_ADDED``, see the module's
+    docstring: no format bump) is written by ``write`` and only when its
+    value is not ``default``, so workers that do not know it yet still
+    read the record (``docs/storage.md``).  ``default`` is the value that
+    means what the records stored before the field meant: keep it even if
+    the class's own default changes later.
     """
 
     name: str
     read: Callable[[Data], Any]
-    default: Any
+    default: Any = _REQUIRED
     write: Callable[[Any], Data] = _as_is
 
 
-def _tail(record: object, added: tuple[_Added, ...]) -> list[Data]:
+def _tail(record: object, added: tuple[_Field, ...]) -> list[Data]:
     """The added values of a positional part, its trailing defaults left out."""
     values = [getattr(record, field.name) for field in added]
     while values and values[-1] == added[len(values) - 1].default:
@@ -356,7 +360,7 @@ def _tail(record: object, added: tuple[_Added, ...]) -> list[Data]:
     return [field.write(value) for field, value in zip(added, values, strict=False)]
 
 
-def _untail(tail: list[Data], added: tuple[_Added, ...]) -> dict[str, Any]:
+def _untail(tail: list[Data], added: tuple[_Field, ...]) -> dict[str, Any]:
     """The added values of a positional part by name, their defaults where the tail ends."""
     if len(tail) > len(added):
         raise ValueError(
@@ -369,7 +373,7 @@ def _untail(tail: list[Data], added: tuple[_Added, ...]) -> dict[str, Any]:
     }
 
 
-_QUOTE_ADDED: tuple[_Added, ...] = ()
+_QUOTE_ADDED: tuple[_Field, ...] = ()
 """Fields of :class:`~vtc_dispatch.pricing.quote.FareQuote` added since format 2, stored after
 the quote's 18 values in the order added (an order's quote and a quote record alike)."""
 
@@ -625,14 +629,6 @@ def _tried(v: Data) -> frozenset[str]:
 # Records -------------------------------------------------------------------------------------
 
 
-class _Field(NamedTuple):
-    """A field of format 2: always written; read with ``default`` when absent, if it has one."""
-
-    name: str
-    read: Callable[[Data], Any]
-    default: Any = _REQUIRED
-
-
 _ORDER_FIELDS: tuple[_Field, ...] = (
     _Field("id", _str),
     _Field("customer_id", _str),
@@ -661,7 +657,7 @@ _ORDER_FIELDS: tuple[_Field, ...] = (
     _Field("ratings", _unratings, ()),
 )
 
-_ORDER_ADDED: tuple[_Added, ...] = ()
+_ORDER_ADDED: tuple[_Field, ...] = ()
 """Fields of :class:`~vtc_dispatch.order.Order` added since format 2, in the order added."""
 
 _PROGRESS_FIELDS: tuple[_Field, ...] = (
@@ -673,7 +669,7 @@ _PROGRESS_FIELDS: tuple[_Field, ...] = (
     _Field("arriving_sent", _bool, False),
 )
 
-_PROGRESS_ADDED: tuple[_Added, ...] = ()
+_PROGRESS_ADDED: tuple[_Field, ...] = ()
 """Fields of :class:`~vtc_dispatch.order.RideProgress` added since format 2."""
 
 _QUOTE_FIELDS: tuple[_Field, ...] = (_Field("quote", _unquote),)
@@ -720,7 +716,7 @@ def _upgraded(what: str, record: str, data: Mapping[str, Data]) -> Mapping[str, 
     return data
 
 
-def _misfit(what: str, data: Mapping[str, Data], every: tuple[_Field | _Added, ...]) -> CodecError:
+def _misfit(what: str, data: Mapping[str, Data], every: tuple[_Field, ...]) -> CodecError:
     """The refusal of a record with fields missing (and no default) or unknown."""
     known = {"format"} | {field.name for field in every}
     unknown = sorted(map(str, set(data) - known))
@@ -738,7 +734,7 @@ def _read(
     record: str,
     data: Data,
     fields: tuple[_Field, ...],
-    added: tuple[_Added, ...],
+    added: tuple[_Field, ...],
     make: Callable[..., _T],
     **extra: Any,
 ) -> _T:
@@ -746,20 +742,21 @@ def _read(
     what = record
     if not isinstance(data, Mapping):
         raise CodecError(f"{what}: expected a mapping of fields, got {_short(data)}")
-    name = data.get("id", data.get("order_id"))
-    if name is not None:
-        what = f"{what} {_short(name)}"
+    subject = data.get("id", data.get("order_id"))
+    if subject is not None:
+        what = f"{what} {_short(subject)}"
     fmt = data.get("format")
     if type(fmt) is not int or fmt != FORMAT:
         data = _upgraded(what, record, data)
     values: dict[str, Any] = {}
     absent, lacking = 0, False
-    every: tuple[_Field | _Added, ...] = (*fields, *added)
+    every = fields + added if added else fields
     if len(data) > len(every) + 1:  # unknown fields, surely: say so before reading any
         raise _misfit(what, data, every)
-    for name, read, default, *_ in every:
-        value = data.get(name, _REQUIRED)
-        if value is _REQUIRED:
+    for name, read, default, _ in every:
+        try:
+            value = data[name]
+        except KeyError:
             absent += 1
             lacking = lacking or default is _REQUIRED
             values[name] = default
@@ -779,7 +776,7 @@ def _read(
 
 
 def _with_added(
-    data: dict[str, Data], record: object, added: tuple[_Added, ...]
+    data: dict[str, Data], record: object, added: tuple[_Field, ...]
 ) -> dict[str, Data]:
     """``data`` with the added fields of ``record`` whose value is not their default."""
     for field in added:

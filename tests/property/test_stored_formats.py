@@ -161,9 +161,9 @@ def with_added_fields() -> Iterator[None]:
     """The codec as it would be with ``Order.kind`` and ``FareQuote.promo`` added."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(codec, "Order", KindOrder)
-        patch.setattr(codec, "_ORDER_ADDED", (codec._Added("kind", codec._str, "ride"),))
+        patch.setattr(codec, "_ORDER_ADDED", (codec._Field("kind", codec._str, "ride"),))
         patch.setattr(codec, "FareQuote", PromoQuote)
-        patch.setattr(codec, "_QUOTE_ADDED", (codec._Added("promo", codec._opt_str, None),))
+        patch.setattr(codec, "_QUOTE_ADDED", (codec._Field("promo", codec._opt_str, None),))
         yield
 
 
