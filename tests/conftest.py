@@ -22,6 +22,7 @@ TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS / "support"))
 sys.path.insert(0, str(TESTS / "property"))
 sys.path.insert(0, str(TESTS / "contract"))
+sys.path.insert(0, str(TESTS / "fixtures" / "stored"))
 
 # No deadline in either profile: the machines tests run on are shared, and
 # timing belongs to the benchmarks, not to a pass/fail verdict.

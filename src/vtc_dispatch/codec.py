@@ -1,14 +1,15 @@
 """Orders, ride progress and fare quotes as plain JSON-able data, and back: one stored form.
 
 Every storage adapter keeps the same data (Redis as compact JSON text, the
-Django app in a JSON column), so adding a field to a record changes this
-module only.  The data holds ``str``, ``int``, ``float``, ``bool``,
-``None``, lists and dicts, so :func:`json.dumps` takes it as it is:
+Django app in a JSON column) and reads it back through this module, so
+adding a field to a record changes this module only.  The data holds
+``str``, ``int``, ``float``, ``bool``, ``None``, lists and dicts, so
+:func:`json.dumps` takes it as it is:
 
-* a record is a dict with its ``format`` (:data:`FORMAT`; any other value is
-  refused, never guessed) and its fields by name; the parts inside it
-  (quote, lifecycle, track points, offers, bids...) are positional lists,
-  which are smaller and quicker to build and read than dicts;
+* a record is a dict with its ``format`` and its fields by name; the parts
+  inside it (quote, lifecycle, track points, offers, bids...) are
+  positional lists, which are smaller and quicker to build and read than
+  dicts;
 * amounts are :class:`~decimal.Decimal` strings, so nothing is rounded;
 * a UTC time is an integer of microseconds since the epoch (the service's
   clocks give UTC), any other time its ISO 8601 text with its offset (a
@@ -41,6 +42,75 @@ raises :class:`CodecError` naming the record, the field and the value.
 Traceback (most recent call last):
 ...
 vtc_dispatch.codec.CodecError: order 'o1': field 'amount_paid' cannot be read from '12,5' (...)
+
+How the stored form grows
+-------------------------
+
+Records outlive the code that wrote them, and during a rolling deploy
+workers of two releases share one store, so the form changes by rules
+(``docs/storage.md`` tells the operator's side):
+
+* **A field that is absent reads as its default.**  Every field of a
+  record with a default in the class has the same default here, so a
+  record stored before a field existed reads as the class would build it:
+
+  >>> del data["ratings"], data["amount_paid"]
+  >>> order_from_data(data, version=3) == attrs.evolve(order, version=3)
+  True
+
+* **A field this code does not know is refused, never dropped.**  Such a
+  record comes from a newer worker (rolling deploy).  Dropping the field
+  would let this worker save the order again without it (the newer
+  worker's command ids, a freight order's kind...), or act on an order it
+  does not understand; refusing fails one command, which its caller
+  retries on a newer worker or after the deploy, and loses nothing:
+
+  >>> order_from_data({**data, "kind": "freight"}, version=3)
+  Traceback (most recent call last):
+  ...
+  vtc_dispatch.codec.CodecError: order 'o1': unknown fields ['kind'] (...)
+
+  So a field added after format 2 is written only when its value is not
+  its default: a record stays readable by older workers until it uses
+  what they do not know.
+
+* **A format number this code does not read is refused**, naming it:
+
+  >>> order_from_data({**data, "format": 3}, version=3)
+  Traceback (most recent call last):
+  ...
+  vtc_dispatch.codec.CodecError: order 'o1': stored in format 3, this code reads 2 (...)
+
+**Adding a field** (no format change): give it a default in the class,
+and one line in this module's table of added fields (``_ORDER_ADDED``,
+``_PROGRESS_ADDED``, or ``_QUOTE_ADDED`` for a quote's field, stored at
+the end of the quote's values): its name, how to read it (the readers
+above), the default that says what the records stored before it meant,
+and, unless the value is JSON-able as it is, how to write it.  For an order's
+``kind``::
+
+    # src/vtc_dispatch/order.py, class Order:
+    kind: str = "ride"
+    # src/vtc_dispatch/codec.py, _ORDER_ADDED:
+    _Field("kind", _str, "ride"),
+
+and for a tuple of command ids,
+``_Field("command_ids", _strs, (), list)``.  Nothing else changes: the
+fixtures of format 2 (``tests/fixtures/stored/format2``) keep reading, now
+with the default.
+
+**Changing a field** (its meaning, its shape, a rename, a positional
+part's layout, a removal): raise :data:`FORMAT` by one and add one small
+function to ``_UPGRADES``, keyed by the old format, that turns a record of
+the old format into the new one (for example: fill a new element of every
+track point, rename a field, convert a unit).  Readers apply the steps in
+order from the record's format up to :data:`FORMAT`; writers write
+:data:`FORMAT` only, so a record is rewritten in the new format at its
+next save.  Keep every step and keep :data:`OLDEST_FORMAT` where it is
+while records of that format may exist; generate the fixtures of the new
+format beside the old ones (``make_fixtures.py``).  Workers of the
+previous release refuse the new format, so a format change is not rolled
+out like a field (see ``docs/storage.md``).
 """
 
 from __future__ import annotations
@@ -48,7 +118,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.fsm import DELIVERY, FREIGHT, RIDE, Lifecycle, StateMachine
@@ -70,6 +140,7 @@ from vtc_dispatch.tracking import Flag, Track, TrackPoint, TrackPolicy
 
 __all__ = [
     "FORMAT",
+    "OLDEST_FORMAT",
     "CodecError",
     "datetime_from_data",
     "datetime_to_data",
@@ -82,12 +153,22 @@ __all__ = [
 ]
 
 FORMAT = 2
-"""Version of the stored form (1 was the Django app's own form, before this module)."""
+"""The format of the stored form this code writes (see the module's docstring to change it)."""
+
+OLDEST_FORMAT = 2
+"""The oldest format this code reads: from it to :data:`FORMAT`, through the upgrade steps.
+
+Format 1 was the Django app's own form, replaced by this module before any
+release: it is refused like any other unknown format.
+"""
 
 Data = Any
 """Plain JSON-able data (``str``, ``int``, ``float``, ``bool``, ``None``, lists, dicts)."""
 
 _T = TypeVar("_T")
+
+_REQUIRED: Any = object()
+"""The default of a field that has none (the record is refused without it)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MACHINES: dict[str, StateMachine] = {m.name: m for m in (RIDE, FREIGHT, DELIVERY)}
@@ -107,6 +188,10 @@ _BROKEN = (
 
 class CodecError(DispatchError, ValueError):
     """Stored data cannot be read back as a record: malformed, or of another :data:`FORMAT`."""
+
+
+def _as_is(value: _T) -> _T:
+    return value
 
 
 def _short(value: object) -> str:
@@ -247,9 +332,55 @@ def _explained(lines: tuple[BreakdownLine, ...]) -> Callable[[], tuple[Breakdown
     return lambda: lines
 
 
+class _Field(NamedTuple):
+    """A field of a record, or of a quote's values: its name, reader and default.
+
+    Read with ``default`` when absent (a record stored before the field
+    existed); without a default, the record is refused.  The fields of
+    format 2 are always written (the tables ``_*_FIELDS``, by the writers
+    below); a field added since (the tables ``_*_ADDED``, see the module's
+    docstring: no format bump) is written by ``write`` and only when its
+    value is not ``default``, so workers that do not know it yet still
+    read the record (``docs/storage.md``).  ``default`` is the value that
+    means what the records stored before the field meant: keep it even if
+    the class's own default changes later.
+    """
+
+    name: str
+    read: Callable[[Data], Any]
+    default: Any = _REQUIRED
+    write: Callable[[Any], Data] = _as_is
+
+
+def _tail(record: object, added: tuple[_Field, ...]) -> list[Data]:
+    """The added values of a positional part, its trailing defaults left out."""
+    values = [getattr(record, field.name) for field in added]
+    while values and values[-1] == added[len(values) - 1].default:
+        values.pop()
+    return [field.write(value) for field, value in zip(added, values, strict=False)]
+
+
+def _untail(tail: list[Data], added: tuple[_Field, ...]) -> dict[str, Any]:
+    """The added values of a positional part by name, their defaults where the tail ends."""
+    if len(tail) > len(added):
+        raise ValueError(
+            f"{len(tail) - len(added)} more values than this code knows, {_short(tail)}"
+            " (a value this code does not know is refused, never dropped)"
+        )
+    return {
+        field.name: field.read(tail[i]) if i < len(tail) else field.default
+        for i, field in enumerate(added)
+    }
+
+
+_QUOTE_ADDED: tuple[_Field, ...] = ()
+"""Fields of :class:`~vtc_dispatch.pricing.quote.FareQuote` added since format 2, stored after
+the quote's 18 values in the order added (an order's quote and a quote record alike)."""
+
+
 def _quote(q: FareQuote) -> list[Data]:
     r = q.route
-    return [
+    values = [
         q.vehicle_type,
         q.city,
         q.currency,
@@ -276,6 +407,7 @@ def _quote(q: FareQuote) -> list[Data]:
         q.fixed_route,
         _lines(q.breakdown),
     ]
+    return [*values, *_tail(q, _QUOTE_ADDED)] if _QUOTE_ADDED else values
 
 
 def _unquote(v: Data) -> FareQuote:
@@ -298,6 +430,7 @@ def _unquote(v: Data) -> FareQuote:
         supplements,
         fixed_route,
         lines,
+        *tail,
     ) = _list(v)
     return FareQuote(
         vehicle_type=_str(vehicle_type),
@@ -318,6 +451,7 @@ def _unquote(v: Data) -> FareQuote:
         supplements=_strs(supplements),
         fixed_route=_opt_str(fixed_route),
         explain=_explained(_unlines(lines)),
+        **(_untail(tail, _QUOTE_ADDED) if tail or _QUOTE_ADDED else {}),
     )
 
 
@@ -494,85 +628,167 @@ def _tried(v: Data) -> frozenset[str]:
 
 # Records -------------------------------------------------------------------------------------
 
-_Fields = tuple[tuple[str, Callable[[Data], Any]], ...]
 
-_ORDER_FIELDS: _Fields = (
-    ("id", _str),
-    ("customer_id", _str),
-    ("vehicle_type", _str),
-    ("pickup", _ll),
-    ("dropoff", _ll),
-    ("payment_method", _str),
-    ("quote", _unquote),
-    ("lifecycle", _unlifecycle),
-    ("created_at", datetime_from_data),
-    ("driver_id", _opt_str),
-    ("offers", _unoffers),
-    ("offers_made", _int),
-    ("bids", _unbids),
-    ("agreed_price", _opt_dec),
-    ("tried", _tried),
-    ("approach", _untrack),
-    ("trip", _untrack),
-    ("route_changed", _bool),
-    ("final_fare", _unfinal),
-    ("price_history", _unchanges),
-    ("payment_status", PaymentStatus),
-    ("wallet_hold", _opt_str),
-    ("amount_paid", _dec),
-    ("cancellation", _uncancellation),
-    ("ratings", _unratings),
+_ORDER_FIELDS: tuple[_Field, ...] = (
+    _Field("id", _str),
+    _Field("customer_id", _str),
+    _Field("vehicle_type", _str),
+    _Field("pickup", _ll),
+    _Field("dropoff", _ll),
+    _Field("payment_method", _str),
+    _Field("quote", _unquote),
+    _Field("lifecycle", _unlifecycle),
+    _Field("created_at", datetime_from_data),
+    _Field("driver_id", _opt_str, None),
+    _Field("offers", _unoffers, ()),
+    _Field("offers_made", _int, 0),
+    _Field("bids", _unbids, ()),
+    _Field("agreed_price", _opt_dec, None),
+    _Field("tried", _tried, frozenset()),
+    _Field("approach", _untrack, _EMPTY_TRACK),
+    _Field("trip", _untrack, _EMPTY_TRACK),
+    _Field("route_changed", _bool, False),
+    _Field("final_fare", _unfinal, None),
+    _Field("price_history", _unchanges, ()),
+    _Field("payment_status", PaymentStatus, PaymentStatus.NONE),
+    _Field("wallet_hold", _opt_str, None),
+    _Field("amount_paid", _dec, Decimal(0)),
+    _Field("cancellation", _uncancellation, None),
+    _Field("ratings", _unratings, ()),
 )
 
-_PROGRESS_FIELDS: _Fields = (
-    ("order_id", _str),
-    ("approach", _untrack),
-    ("trip", _untrack),
-    ("route_changed", _bool),
-    ("last_location_sent_at", _opt_dt),
-    ("arriving_sent", _bool),
+_ORDER_ADDED: tuple[_Field, ...] = ()
+"""Fields of :class:`~vtc_dispatch.order.Order` added since format 2, in the order added."""
+
+_PROGRESS_FIELDS: tuple[_Field, ...] = (
+    _Field("order_id", _str),
+    _Field("approach", _untrack, _EMPTY_TRACK),
+    _Field("trip", _untrack, _EMPTY_TRACK),
+    _Field("route_changed", _bool, False),
+    _Field("last_location_sent_at", _opt_dt, None),
+    _Field("arriving_sent", _bool, False),
 )
 
-_QUOTE_FIELDS: _Fields = (("quote", _unquote),)
+_PROGRESS_ADDED: tuple[_Field, ...] = ()
+"""Fields of :class:`~vtc_dispatch.order.RideProgress` added since format 2."""
+
+_QUOTE_FIELDS: tuple[_Field, ...] = (_Field("quote", _unquote),)
 
 
-def _read(what: str, data: Data, fields: _Fields, make: Callable[..., _T], **extra: Any) -> _T:
-    """``make(**fields read from data, **extra)``, or a :class:`CodecError` naming what is wrong."""
-    if not isinstance(data, Mapping):
-        raise CodecError(f"{what}: expected a mapping of fields, got {_short(data)}")
-    name = data.get("id", data.get("order_id"))
-    if name is not None:
-        what = f"{what} {_short(name)}"
-    if data.get("format") != FORMAT:
-        raise CodecError(
-            f"{what}: stored in format {_short(data.get('format'))}, this code reads {FORMAT}"
-        )
-    if len(data) != len(fields) + 1:
-        known = {"format"} | {field for field, _ in fields}
-        unknown = sorted(map(str, set(data) - known))
-        missing = [field for field, _ in fields if field not in data]
-        raise CodecError(f"{what}: unknown fields {unknown}, missing fields {missing}")
-    values: dict[str, Any] = {}
-    for field, read in fields:
+# Upgrades ------------------------------------------------------------------------------------
+
+_Upgrade = Callable[[str, dict[str, Data]], dict[str, Data]]
+
+_UPGRADES: dict[int, _Upgrade] = {}
+"""Step ``N`` turns a record of format ``N`` into format ``N + 1``, for every ``N`` from
+:data:`OLDEST_FORMAT` to ``FORMAT - 1``; none yet (format 2 is the first one released).
+
+A step takes the record's kind (``"order"``, ``"ride progress"``,
+``"quote"``) and its fields, and returns the fields of the next format
+(:func:`_upgraded` stamps the new format number); records it does not
+change come back as they are.  A field with a default may be absent from
+the record (stored before the field existed): read it with
+``data.get(name, default)``.
+"""
+
+
+def _refused_format(what: str, fmt: Data) -> CodecError:
+    reads = FORMAT if OLDEST_FORMAT == FORMAT else f"formats {OLDEST_FORMAT} to {FORMAT}"
+    message = f"{what}: stored in format {_short(fmt)}, this code reads {reads}"
+    if type(fmt) is int and fmt > FORMAT:
+        message += " (written by newer code: see docs/storage.md on deploying a format change)"
+    return CodecError(message)
+
+
+def _upgraded(what: str, record: str, data: Mapping[str, Data]) -> Mapping[str, Data]:
+    """``data`` brought to :data:`FORMAT` by the steps of ``_UPGRADES``, one format at a time."""
+    fmt = data.get("format")
+    if type(fmt) is not int or not OLDEST_FORMAT <= fmt <= FORMAT:
+        raise _refused_format(what, fmt)
+    while fmt < FORMAT:
         try:
-            value = data[field]
-        except KeyError:
-            raise CodecError(f"{what}: field {field!r} is missing") from None
-        try:
-            values[field] = read(value)
+            data = {**_UPGRADES[fmt](record, dict(data)), "format": fmt + 1}
         except _BROKEN as exc:
             raise CodecError(
-                f"{what}: field {field!r} cannot be read from {_short(value)} ({exc})"
+                f"{what}: cannot be upgraded from format {fmt} to {fmt + 1} ({exc})"
             ) from exc
+        fmt += 1
+    return data
+
+
+def _misfit(what: str, data: Mapping[str, Data], every: tuple[_Field, ...]) -> CodecError:
+    """The refusal of a record with fields missing (and no default) or unknown."""
+    known = {"format"} | {field.name for field in every}
+    unknown = sorted(map(str, set(data) - known))
+    missing = [f.name for f in every if f.default is _REQUIRED and f.name not in data]
+    problems = [f"missing fields {missing}"] if missing else []
+    if unknown:
+        problems.append(
+            f"unknown fields {unknown} (this code refuses what it does not know rather than"
+            " drop it: written by newer code? see docs/storage.md)"
+        )
+    return CodecError(f"{what}: {', '.join(problems)}")
+
+
+def _read(
+    record: str,
+    data: Data,
+    fields: tuple[_Field, ...],
+    added: tuple[_Field, ...],
+    make: Callable[..., _T],
+    **extra: Any,
+) -> _T:
+    """``make(**fields read from data, **extra)``, or a :class:`CodecError` naming what is wrong."""
+    what = record
+    if not isinstance(data, Mapping):
+        raise CodecError(f"{what}: expected a mapping of fields, got {_short(data)}")
+    subject = data.get("id", data.get("order_id"))
+    if subject is not None:
+        what = f"{what} {_short(subject)}"
+    fmt = data.get("format")
+    if type(fmt) is not int or fmt != FORMAT:
+        data = _upgraded(what, record, data)
+    values: dict[str, Any] = {}
+    absent, lacking = 0, False
+    every = fields + added if added else fields
+    if len(data) > len(every) + 1:  # unknown fields, surely: say so before reading any
+        raise _misfit(what, data, every)
+    for name, read, default, _ in every:
+        try:
+            value = data[name]
+        except KeyError:
+            absent += 1
+            lacking = lacking or default is _REQUIRED
+            values[name] = default
+            continue
+        try:
+            values[name] = read(value)
+        except _BROKEN as exc:
+            raise CodecError(
+                f"{what}: field {name!r} cannot be read from {_short(value)} ({exc})"
+            ) from exc
+    if lacking or len(data) + absent != len(every) + 1:  # "format" is the one more
+        raise _misfit(what, data, every)
     try:
         return make(**values, **extra)
     except _BROKEN as exc:
         raise CodecError(f"{what}: the fields do not make one ({exc})") from exc
 
 
+def _with_added(
+    data: dict[str, Data], record: object, added: tuple[_Field, ...]
+) -> dict[str, Data]:
+    """``data`` with the added fields of ``record`` whose value is not their default."""
+    for field in added:
+        value = getattr(record, field.name)
+        if value != field.default:
+            data[field.name] = field.write(value)
+    return data
+
+
 def order_to_data(order: Order) -> dict[str, Data]:
-    """Every field of ``order`` but its version (stores keep it beside), with the format."""
-    return {
+    """Every field of ``order`` but its version (stores keep it beside), in :data:`FORMAT`."""
+    data = {
         "id": order.id,
         "format": FORMAT,
         "customer_id": order.customer_id,
@@ -600,19 +816,22 @@ def order_to_data(order: Order) -> dict[str, Data]:
         "cancellation": _cancellation(order.cancellation),
         "ratings": _ratings(order.ratings),
     }
+    return _with_added(data, order, _ORDER_ADDED) if _ORDER_ADDED else data
 
 
 def order_from_data(data: Data, *, version: int) -> Order:
-    """The order stored as ``data`` (by :func:`order_to_data`), at ``version``.
+    """The order stored as ``data`` (by :func:`order_to_data`, now or in an older format), at
+    ``version``.
 
-    :class:`CodecError` if ``data`` is of another :data:`FORMAT` or malformed.
+    :class:`CodecError` if ``data`` is malformed, of a format this code does
+    not read, or holds a field it does not know.
     """
-    return _read("order", data, _ORDER_FIELDS, Order, version=version)
+    return _read("order", data, _ORDER_FIELDS, _ORDER_ADDED, Order, version=version)
 
 
 def progress_to_data(progress: RideProgress) -> dict[str, Data]:
-    """Every field of a ride's live progress but its version, with the format."""
-    return {
+    """Every field of a ride's live progress but its version, in :data:`FORMAT`."""
+    data = {
         "order_id": progress.order_id,
         "format": FORMAT,
         "approach": _track(progress.approach),
@@ -621,6 +840,7 @@ def progress_to_data(progress: RideProgress) -> dict[str, Data]:
         "last_location_sent_at": _opt_t(progress.last_location_sent_at),
         "arriving_sent": progress.arriving_sent,
     }
+    return _with_added(data, progress, _PROGRESS_ADDED) if _PROGRESS_ADDED else data
 
 
 def progress_from_data(data: Data, *, version: int) -> RideProgress:
@@ -630,11 +850,24 @@ def progress_from_data(data: Data, *, version: int) -> RideProgress:
     >>> back == RideProgress("o1", version=2)
     True
     """
-    return _read("ride progress", data, _PROGRESS_FIELDS, RideProgress, version=version)
+    return _read(
+        "ride progress", data, _PROGRESS_FIELDS, _PROGRESS_ADDED, RideProgress, version=version
+    )
 
 
 def quote_to_data(quote: FareQuote) -> dict[str, Data]:
-    """A quote with its breakdown lines (the closure is not stored), with the format."""
+    """A quote with its breakdown lines (the closure is not stored), in :data:`FORMAT`.
+
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.pricing import Pricer, douala_config
+    >>> t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    >>> quote = Pricer(douala_config()).quote(
+    ...     LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250), "taxi_jaune", t0
+    ... )
+    >>> data = quote_to_data(quote)
+    >>> sorted(data), quote_from_data(data) == quote
+    (['format', 'quote'], True)
+    """
     return {"format": FORMAT, "quote": _quote(quote)}
 
 
@@ -644,4 +877,4 @@ def _the_quote(quote: FareQuote) -> FareQuote:
 
 def quote_from_data(data: Data) -> FareQuote:
     """The quote stored as ``data`` by :func:`quote_to_data`; its breakdown is the stored lines."""
-    return _read("quote", data, _QUOTE_FIELDS, _the_quote)
+    return _read("quote", data, _QUOTE_FIELDS, (), _the_quote)

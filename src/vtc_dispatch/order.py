@@ -3,6 +3,11 @@
 An :class:`Order` is immutable: every command builds the next version with
 :func:`attrs.evolve`, and the repository stores it only if nobody saved
 another version in between (optimistic concurrency, ``version``).
+
+Orders and ride progress are stored by :mod:`vtc_dispatch.codec`: a new
+field takes a default here and one line in the codec's table of added
+fields, and records stored before it read with that default (see the
+codec's docstring and ``docs/storage.md``).
 """
 
 from __future__ import annotations
