@@ -37,17 +37,17 @@ from vtc_dispatch.codec import (
 )
 from vtc_dispatch.errors import (
     ConcurrencyConflict,
-    InvalidCoordinates,
     InvalidMoney,
+    InvalidRating,
     NotFound,
     PaymentRefused,
     StorageUnavailable,
 )
-from vtc_dispatch.geo.index import check_count_cap
+from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
 from vtc_dispatch.pool.stats import DriverStats, Outcome
-from vtc_dispatch.service import InvalidRating
+from vtc_dispatch.ports import check_page
 from vtc_dispatch_django.models import (
     DriverAnswer,
     DriverPresence,
@@ -201,10 +201,7 @@ class DjangoOrderRepository:
         limit: int = 20,
     ) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        if offset < 0 or limit < 0:
-            raise ValueError(f"offset and limit must be >= 0, got {offset} and {limit}")
-        if role not in ("customer", "driver"):
-            raise ValueError(f"role must be 'customer' or 'driver', got {role!r}")
+        check_page(role, offset, limit)
         if limit == 0:
             return []
         rows = OrderRecord.objects.filter(**{f"{role}_id": party_id})
@@ -279,14 +276,6 @@ def _status(row: DriverPresence) -> DriverStatus:
         rating_sum=row.rating_sum,
         rating_count=row.rating_count,
     )
-
-
-def _radius(max_km: float) -> float:
-    if isinstance(max_km, bool) or not isinstance(max_km, int | float):
-        raise InvalidCoordinates(f"max_km must be a number >= 0, got {max_km!r}")
-    if math.isnan(max_km) or max_km < 0:
-        raise InvalidCoordinates(f"max_km must be a number >= 0, got {max_km!r}")
-    return float(max_km)
 
 
 class DjangoDriverRegistry:
@@ -369,9 +358,8 @@ class DjangoDriverRegistry:
         exclude: Collection[str] = (),
     ) -> list[tuple[str, float]]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise ValueError(f"k must be an integer >= 0, got {k!r}")
-        max_km = _radius(max_km)
+        check_k(k)
+        max_km = check_radius(max_km)
         if k == 0:
             return []
         excluded = set(exclude)
@@ -386,7 +374,7 @@ class DjangoDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
         check_count_cap(cap)
         counts: dict[str, int] = {}
-        for _, _, vehicle_type in self._within(point, _radius(max_km), None):
+        for _, _, vehicle_type in self._within(point, check_radius(max_km), None):
             counts[vehicle_type] = counts.get(vehicle_type, 0) + 1
         if cap is not None:
             counts = {vt: min(n, cap) for vt, n in counts.items()}

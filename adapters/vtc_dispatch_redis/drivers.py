@@ -36,7 +36,7 @@ import redis
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
 from vtc_dispatch.geo import LatLng, haversine_km
-from vtc_dispatch.geo.index import check_count_cap
+from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus
 from vtc_dispatch_redis.connection import RedisSettings, guarded
@@ -212,11 +212,8 @@ class _Seen(NamedTuple):
 
 
 def _check_radius(max_km: float) -> float:
-    if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not max_km >= 0:
-        raise InvalidCoordinates(f"max_km must be a finite number >= 0, got {max_km!r}")
-    if math.isinf(max_km):
-        raise InvalidCoordinates(f"max_km must be a finite number >= 0, got {max_km!r}")
-    return float(max_km)
+    # Any two points are within half a great circle: "anywhere" is that far for GEOSEARCH.
+    return min(check_radius(max_km), math.pi * EARTH_RADIUS_KM)
 
 
 def _check_geo(position: LatLng) -> None:
@@ -364,8 +361,7 @@ class RedisDriverRegistry:
         exclude: Collection[str] = (),
     ) -> list[tuple[str, float]]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise ValueError(f"k must be an integer >= 0, got {k!r}")
+        check_k(k)
         max_km = _check_radius(max_km)
         _check_geo(point)
         types = [] if vehicle_types is None else list(vehicle_types)

@@ -39,6 +39,7 @@ import redis
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import Order
+from vtc_dispatch.ports import check_page
 from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
 from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
 from vtc_dispatch_redis.drivers import HOLD_LUA
@@ -339,10 +340,9 @@ class RedisOrderRepository:
         limit: int = 20,
     ) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        if offset < 0 or limit < 0:
-            raise ValueError(f"offset and limit must be >= 0, got {offset} and {limit}")
-        kind = {"customer": "c", "driver": "d"}.get(role)
-        if kind is None or limit == 0:
+        check_page(role, offset, limit)
+        kind = "c" if role == "customer" else "d"
+        if limit == 0:
             return []
         every, live = f"{self._p}:o{kind}:{party_id}", f"{self._p}:a{kind}:{party_id}"
         if active is None:

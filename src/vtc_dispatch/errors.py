@@ -14,6 +14,7 @@ __all__ = [
     "ConcurrencyConflict",
     "DispatchError",
     "Forbidden",
+    "InvalidArgument",
     "InvalidCommandId",
     "InvalidCoordinates",
     "InvalidDefinition",
@@ -120,6 +121,10 @@ class StorageUnavailable(DispatchError):
 
 class InvalidRating(DispatchError, ValueError):
     """Stars outside 1-5, or a comment that is not text."""
+
+
+class InvalidArgument(DispatchError, ValueError):
+    """An argument of a command or a port outside what it accepts (the message names both)."""
 
 
 class InvalidCommandId(DispatchError, ValueError):

@@ -30,7 +30,7 @@ from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
 from vtc_dispatch.pool.stats import StatsBook
-from vtc_dispatch.ports import Clock
+from vtc_dispatch.ports import Clock, check_page
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
 from vtc_dispatch.wire import Recipient
@@ -166,8 +166,7 @@ class InMemoryOrderRepository:
         limit: int = 20,
     ) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        if offset < 0 or limit < 0:
-            raise ValueError(f"offset and limit must be >= 0, got {offset} and {limit}")
+        check_page(role, offset, limit)
         with self._lock:
             ids = list(self._by_party.get((role, party_id), ()))
         found = []

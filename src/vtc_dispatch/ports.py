@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from vtc_dispatch.errors import InvalidArgument
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.routing import RouteEstimate, RouteEstimator, StraightLineEstimator
 
@@ -44,6 +45,7 @@ __all__ = [
     "StraightLineEstimator",
     "UnitOfWork",
     "Wallet",
+    "check_page",
 ]
 
 
@@ -95,6 +97,8 @@ class OrderRepository(Protocol):
     ) -> list[Order]:
         """Orders of a customer or driver (``role``), newest first.
 
+        The arguments are checked by :func:`check_page` (InvalidArgument).
+
         ``active`` filters on :attr:`Order.is_active` (``None``: all).
         """
         ...
@@ -106,6 +110,22 @@ class OrderRepository(Protocol):
     def next_deadline(self) -> datetime | None:
         """The earliest :attr:`Order.next_deadline` of all orders, ``None`` if none."""
         ...
+
+
+def check_page(role: str, offset: int, limit: int) -> None:
+    """The arguments of :meth:`OrderRepository.find`, checked the same way by every repository.
+
+    >>> check_page("customer", 0, 20)
+    >>> check_page("operator", 0, 20)
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidArgument: role must be 'customer' or 'driver', got 'operator'
+    """
+    if role not in ("customer", "driver"):
+        raise InvalidArgument(f"role must be 'customer' or 'driver', got {role!r}")
+    for name, value in (("offset", offset), ("limit", limit)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidArgument(f"{name} must be an integer >= 0, got {value!r}")
 
 
 class ProgressStore(Protocol):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import pytest
 from places import AKWA, T0
 
-from vtc_dispatch.errors import NotFound
+from vtc_dispatch.errors import InvalidCoordinates, NotFound
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.order import DriverStatus
 from vtc_dispatch.ports import DriverRegistry
@@ -85,3 +87,24 @@ def test_counts_stop_at_the_cap(registry: DriverRegistry) -> None:
     assert registry.count_available(AKWA, 3.0, cap=5) == {"taxi_jaune": 5, "confort": 1}
     with pytest.raises(ValueError, match="cap must be"):
         registry.count_available(AKWA, 3.0, cap=0)
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, "5", None, True])
+def test_every_registry_refuses_the_same_radii(registry: DriverRegistry, bad: object) -> None:
+    with pytest.raises(InvalidCoordinates, match="max_km must be a number >= 0"):
+        registry.nearest_available(AKWA, 1, bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidCoordinates, match="max_km must be a number >= 0"):
+        registry.count_available(AKWA, bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", None, True])
+def test_every_registry_refuses_the_same_k(registry: DriverRegistry, bad: object) -> None:
+    with pytest.raises(InvalidCoordinates, match="k must be an integer >= 0"):
+        registry.nearest_available(AKWA, bad, 3.0)  # type: ignore[arg-type]
+
+
+def test_an_infinite_radius_means_anywhere(registry: DriverRegistry) -> None:
+    far = destination_point(AKWA, 90, 5_000.0)
+    registry.put(DriverStatus("far", "confort", far, True, T0))
+    assert [d for d, _ in registry.nearest_available(AKWA, 1, math.inf)] == ["far"]
+    assert registry.count_available(AKWA, math.inf) == {"confort": 1}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from places import T0
 from samples import new_order
 
-from vtc_dispatch.errors import ConcurrencyConflict, NotFound
+from vtc_dispatch.errors import ConcurrencyConflict, InvalidArgument, NotFound
 from vtc_dispatch.fsm import RideEvent
 from vtc_dispatch.order import LiveOffer
 from vtc_dispatch.ports import OrderRepository
@@ -122,3 +122,22 @@ def test_deadlines_follow_every_save(
         current = repository.get(prefix + name)
         repository.save(attrs.evolve(current, offers=()), current.version)
     assert repository.next_deadline() is None
+
+
+@pytest.mark.parametrize(
+    ("role", "offset", "limit", "named"),
+    [
+        ("operator", 0, 20, "role"),
+        ("Customer", 0, 20, "role"),
+        ("customer", -1, 20, "offset"),
+        ("customer", 0, -1, "limit"),
+        ("customer", 1.5, 20, "offset"),
+        ("customer", 0, "20", "limit"),
+        ("customer", True, 20, "offset"),
+    ],
+)
+def test_every_repository_refuses_the_same_pages(
+    repository: OrderRepository, role: str, offset: object, limit: object, named: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=f"^{named} must be"):
+        repository.find(role, "c1", offset=offset, limit=limit)  # type: ignore[arg-type]

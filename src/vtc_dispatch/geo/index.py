@@ -58,7 +58,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, _haversine_parts
 
-__all__ = ["DEFAULT_ROW_DEG", "DriverIndex", "check_count_cap"]
+__all__ = ["DEFAULT_ROW_DEG", "DriverIndex", "check_count_cap", "check_k", "check_radius"]
 
 DEFAULT_ROW_DEG = 0.003
 """Default height of a latitude band in degrees (about 330 m)."""
@@ -219,10 +219,34 @@ def check_count_cap(cap: int | None) -> None:
         raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
 
 
-def _check_radius(max_km: float) -> float:
+def check_radius(max_km: float) -> float:
+    """``max_km`` as a float: a number >= 0 (``math.inf``: anywhere), else InvalidCoordinates.
+
+    Every :class:`~vtc_dispatch.ports.DriverRegistry` checks its radii so.
+
+    >>> check_radius(3), check_radius(float("inf"))
+    (3.0, inf)
+    >>> check_radius(float("nan"))
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidCoordinates: max_km must be a number >= 0, got nan
+    """
     if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not max_km >= 0.0:
         raise InvalidCoordinates(f"max_km must be a number >= 0, got {max_km!r}")
     return float(max_km)
+
+
+def check_k(k: int) -> int:
+    """``k`` (how many drivers to find): an integer >= 0, else InvalidCoordinates.
+
+    >>> check_k(-1)
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidCoordinates: k must be an integer >= 0, got -1
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise InvalidCoordinates(f"k must be an integer >= 0, got {k!r}")
+    return k
 
 
 class DriverIndex:
@@ -427,9 +451,8 @@ class DriverIndex:
         >>> index.nearest(LatLng(0, 0), k=3, max_km=10.0)
         []
         """
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise ValueError(f"k must be an integer >= 0, got {k!r}")
-        max_km = _check_radius(max_km)
+        check_k(k)
+        max_km = check_radius(max_km)
         grids = self._grids_for(vehicle_types)
         if k == 0 or not grids:
             return []
@@ -551,7 +574,7 @@ class DriverIndex:
         >>> index.count_within(LatLng(4.05, 9.70), 2.0, cap=3)
         {'confort': 1, 'taxi_jaune': 3}
         """
-        max_km = _check_radius(max_km)
+        max_km = check_radius(max_km)
         check_count_cap(cap)
         if not self._drivers:
             return {}
