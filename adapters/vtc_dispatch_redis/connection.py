@@ -31,7 +31,28 @@ from redis.retry import Retry
 
 from vtc_dispatch.errors import StorageUnavailable
 
-__all__ = ["RedisSettings", "from_us", "guarded", "to_us"]
+__all__ = ["KEY_PARTS", "RedisSettings", "from_us", "guarded", "to_us"]
+
+KEY_PARTS = frozenset(
+    {
+        # orders (orders.py)
+        "o", "oseq", "oc", "od", "ac", "ad", "dl", "cl", "cw", "stall",
+        # drivers (drivers.py)
+        "d", "lease", "g", "vts",
+        # ride progress, statistics, ratings, streams
+        "p", "st", "sr", "rt", "s",
+        # wallet (wallet.py); "whseq" numbered holds before operation ids
+        "w", "wh", "wop", "whseq",
+    }
+)  # fmt: skip
+"""The first part after the prefix of every key the adapter writes (``P:o:<id>``...).
+
+A key belongs to prefix ``P`` only when it reads ``P:<part>...`` with a
+part from this list, and no colon-separated segment of a prefix (after its
+first) may be one of them: so ``vtc`` and ``vtc:{douala}`` never share a
+key, and :meth:`~vtc_dispatch_redis.RedisStorage.clear` of ``vtc`` leaves
+``vtc:{douala}`` alone.  A new kind of key adds its part here.
+"""
 
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:\-{}]+$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,7 +64,10 @@ class RedisSettings(BaseModel):
 
     ``prefix`` starts every key: one per tenant or operator.  For Redis
     Cluster put a hash tag in it (``vtc:{douala}``) so that every key of a
-    tenant lands in one slot and the scripts stay atomic.
+    tenant lands in one slot and the scripts stay atomic.  Prefixes may
+    nest (``vtc``, ``vtc:{douala}``, ``vtc:{douala}:zone-2``): its parts
+    are non-empty, and none but the first is a key part of
+    :data:`KEY_PARTS` (``vtc:o`` is refused: ``vtc``'s orders live there).
     ``retries`` re-sends a command only when the connection failed before
     the command could reach Redis (connection refused or reset); a timeout
     is never retried, since the command may have run.
@@ -75,6 +99,15 @@ class RedisSettings(BaseModel):
                 f"prefix must be letters, digits and _ . : - {{ }} with balanced braces,"
                 f" got {value!r}"
             )
+        segments = value.split(":")
+        if "" in segments:
+            raise ValueError(f"prefix must not have an empty part between colons, got {value!r}")
+        for at, segment in enumerate(segments[1:], start=1):
+            if segment in KEY_PARTS:
+                raise ValueError(
+                    f"prefix {value!r} has the part {segment!r}, which names keys of the"
+                    f" shorter prefix {':'.join(segments[:at])!r}; choose another word"
+                )
         return value
 
     def key(self, *parts: str) -> str:
