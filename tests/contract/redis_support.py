@@ -59,6 +59,12 @@ def fresh_storage(*, prefix: str | None = None, **settings: object) -> RedisStor
     return storage
 
 
+def track(storage: RedisStorage) -> RedisStorage:
+    """Have :func:`clean_up` remove the keys of a storage made elsewhere."""
+    _made.append(storage)
+    return storage
+
+
 def clean_up() -> None:
     """Delete the keys of every storage made since the last call."""
     while _made:
