@@ -96,6 +96,9 @@ class RedisSettings(BaseModel):
     """Append messages to the streams from a background thread, in batches (see the notifier)."""
     stream_maxlen: Annotated[int, Field(ge=100)] = 100_000
     """Approximate length kept in each message stream (older entries are trimmed)."""
+    wallet_op_ttl_s: Annotated[float, Field(ge=0)] = 30 * 86_400.0
+    """How long a wallet operation id is remembered (0: for ever); a replay after that moves
+    money again."""
 
     @field_validator("prefix")
     @classmethod
