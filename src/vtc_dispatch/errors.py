@@ -129,7 +129,8 @@ class InvalidArgument(DispatchError, ValueError):
 
 
 class InvalidCommandId(DispatchError, ValueError):
-    """A ``command_id`` that is not a short non-empty text, or one reused for another command."""
+    """A ``command_id`` that is not a short non-empty text (one reused for another
+    command is an :class:`IdempotencyConflict`)."""
 
 
 class TransportUnavailable(DispatchError):
@@ -137,7 +138,8 @@ class TransportUnavailable(DispatchError):
 
 
 class IdempotencyConflict(DispatchError):
-    """An operation id was used again for a different operation; nothing was done.
+    """A ``command_id`` or wallet operation id was used again for another
+    command or operation; nothing was done.
 
     Carries ``op_id``; the message names it, what it was first used for and
     what was asked now.

@@ -19,6 +19,7 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from pydantic import BaseModel
@@ -542,9 +543,11 @@ class InMemoryQuoteBook:
 class InMemoryStores:
     """Every in-memory store of one dispatch state, and the one lock of its commits.
 
-    Two services built on one ``InMemoryStores`` (or on the same store
-    objects) share the lock: their commits are serialised like one
-    process's, which makes the in-memory unit of work atomic.
+    Two services built on one ``InMemoryStores`` (``**stores.ports()``)
+    share the lock (it lives with the orders): their commits are serialised
+    like one process's, which makes the in-memory unit of work atomic; they
+    share the command log too, so a command replayed on the other one is
+    still answered from its record.
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
@@ -556,6 +559,19 @@ class InMemoryStores:
         self.ratings = InMemoryRatingStore()
         self.commands = InMemoryCommandLog()
         self.quotes = InMemoryQuoteBook(clock)
+
+    def ports(self) -> dict[str, Any]:
+        """The stores as ``DispatchService`` keyword arguments (``DispatchService(**ports)``)."""
+        return {
+            "orders": self.orders,
+            "drivers": self.drivers,
+            "progress": self.progress,
+            "wallet": self.wallet,
+            "stats": self.stats,
+            "ratings": self.ratings,
+            "commands": self.commands,
+            "quotes": self.quotes,
+        }
 
     def unit_of_work(self) -> StoresUnitOfWork:
         """The atomic unit of work over these stores."""
