@@ -156,7 +156,9 @@ class StoresUnitOfWork:
             hold_ids: dict[str, str] = {}
             for op in changes.wallet:
                 if isinstance(op, WalletHold):
-                    hold_id = self.wallet.hold(op.customer_id, op.amount, op.currency, op.reference)
+                    hold_id = self.wallet.hold(
+                        op.customer_id, op.amount, op.currency, op.reference, op_id=op.op_id
+                    )
                     holds.append(hold_id)
                     hold_ids[op.op_id] = hold_id
             for wanted in changes.reserve:
@@ -202,9 +204,10 @@ class StoresUnitOfWork:
             self.progress.discard(order_id)
         for op in changes.wallet:
             if isinstance(op, WalletCapture):
-                self._settle(op.order_id, self.wallet.capture(op.hold_id, op.amount), stored)
+                paid = self.wallet.capture(op.hold_id, op.amount, op_id=op.op_id)
+                self._settle(op.order_id, paid, stored)
             elif isinstance(op, WalletRelease):
-                self.wallet.release(op.hold_id)
+                self.wallet.release(op.hold_id, op_id=op.op_id)
                 self._settle(op.order_id, None, stored)
         for stat in changes.stats:
             self.stats.record(stat.driver_id, stat.outcome, stat.at)
