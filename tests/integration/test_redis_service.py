@@ -253,25 +253,6 @@ def test_saving_an_order_that_no_longer_holds_a_driver_frees_that_driver() -> No
     assert [d for d, _ in storage.drivers.nearest_available(AKWA, 5, 1.0)] == ["b"]
 
 
-def test_an_order_left_searching_without_an_offer_is_offered_again() -> None:
-    import time
-
-    storage = redis_support.fresh_storage(stall_s=0.2)
-    clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
-    service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
-    service.driver_online("brice", "taxi_jaune", LatLng(4.0560, 9.7080))
-    order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
-    # A worker dropped amadou's offer, then died before offering the order to the next driver.
-    storage.drivers.release("amadou", order.id)
-    storage.orders.save(attrs.evolve(order, offers=(), tried=frozenset({"amadou"})), order.version)
-    assert service.expire_due() == 0
-    time.sleep(0.3)
-    service.expire_due()
-    resumed = service.orders.get(order.id)
-    assert (resumed.state, resumed.offered_to) == ("searching", "brice")
-
-
 def test_background_streams_append_every_message_in_order() -> None:
     storage = redis_support.fresh_storage(stream_background=True)
     clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
