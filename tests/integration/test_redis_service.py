@@ -76,6 +76,9 @@ def play(ports: dict[str, Any], credit: Callable[[str, Decimal, str], None]) -> 
         "done": done,
         "cancelled": cancelled,
         "messages": [(r, m.model_dump()) for r, m in notifier.sent],
+        "wire": [
+            (r.role, r.id, m.model_dump()["type"], m.model_dump_json()) for r, m in notifier.sent
+        ],
         "drivers": [service.drivers.get(d) for d in ("amadou", "brice", "carine", "dora")],
         "stats": [attrs.asdict(service.stats.get(d)) for d in ("amadou", "brice", "carine")],
         "balance": service.wallet.balance("chantal", "XAF"),
