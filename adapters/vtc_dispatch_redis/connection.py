@@ -40,7 +40,7 @@ __all__ = ["KEY_PARTS", "NotSent", "RedisSettings", "from_us", "guarded", "to_us
 
 KEY_PARTS = frozenset(
     {
-        # orders (orders.py)
+        # orders (orders.py); "stall" only in data written before the commit script
         "o", "oseq", "oc", "od", "ac", "ad", "dl", "cl", "cw", "stall",
         # drivers (drivers.py)
         "d", "lease", "g", "vts",
@@ -48,6 +48,8 @@ KEY_PARTS = frozenset(
         "p", "st", "sr", "rt", "s",
         # wallet (wallet.py); "whseq" numbered holds before operation ids
         "w", "wh", "wop", "whseq",
+        # commands run with a command_id (unit_of_work.py), quotes shown at search
+        "cmd", "q",
     }
 )  # fmt: skip
 """The first part after the prefix of every key the adapter writes (``P:o:<id>``...).
@@ -88,14 +90,14 @@ class RedisSettings(BaseModel):
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     claim_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
     """How long a due order handed to one worker by ``with_live_offer`` is hidden from others."""
-    stall_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
-    """An order searching without any offer for this long is handed out again (worker died)."""
     reservation_lease_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
     """A driver reserved for an order that no saved order confirms is freed after this."""
     stream_background: bool = False
     """Append messages to the streams from a background thread, in batches (see the notifier)."""
     stream_maxlen: Annotated[int, Field(ge=100)] = 100_000
     """Approximate length kept in each message stream (older entries are trimmed)."""
+    command_ttl_s: Annotated[float, Field(gt=0)] = 86_400.0
+    """How long the record of a command run with a ``command_id`` is kept for its replays."""
     wallet_op_ttl_s: Annotated[float, Field(ge=0)] = 30 * 86_400.0
     """How long a wallet operation id is remembered (0: for ever); a replay after that moves
     money again."""

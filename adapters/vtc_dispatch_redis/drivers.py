@@ -41,7 +41,7 @@ from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus
 from vtc_dispatch_redis.connection import RedisSettings, guarded
 
-__all__ = ["GEO_MAX_LAT", "REDIS_EARTH_RADIUS_KM", "RedisDriverRegistry"]
+__all__ = ["GEO_MAX_LAT", "REDIS_EARTH_RADIUS_KM", "RedisDriverRegistry", "check_geo"]
 
 GEO_MAX_LAT = 85.05112878
 """Highest absolute latitude Redis accepts in a GEO set."""
@@ -216,7 +216,14 @@ def _check_radius(max_km: float) -> float:
     return min(check_radius(max_km), math.pi * EARTH_RADIUS_KM)
 
 
-def _check_geo(position: LatLng) -> None:
+def check_geo(position: LatLng) -> None:
+    """InvalidCoordinates for a position beyond Redis's GEO latitudes.
+
+    >>> check_geo(LatLng(89.0, 0.0))
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidCoordinates: Redis GEO sets hold latitudes within ..., got 89.0
+    """
     if abs(position.lat) > GEO_MAX_LAT:
         raise InvalidCoordinates(
             f"Redis GEO sets hold latitudes within +-{GEO_MAX_LAT}, got {position.lat}"
@@ -282,7 +289,7 @@ class RedisDriverRegistry:
 
     def put(self, status: DriverStatus) -> None:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` and the class docstring."""
-        _check_geo(status.position)
+        check_geo(status.position)
         driver_id = status.driver_id
         with self._lock:
             seen = self._seen.get(driver_id)
@@ -363,7 +370,7 @@ class RedisDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         check_k(k)
         max_km = _check_radius(max_km)
-        _check_geo(point)
+        check_geo(point)
         types = [] if vehicle_types is None else list(vehicle_types)
         if k == 0 or (vehicle_types is not None and not types):
             return []
@@ -399,7 +406,7 @@ class RedisDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
         max_km = _check_radius(max_km)
         check_count_cap(cap)
-        _check_geo(point)
+        check_geo(point)
         outer = (max_km + _EDGE_KM) * _SCALE
         # Redis rounds WITHDIST to 0.1 m, well within the margin; below it nothing is sure.
         inner = (max_km - _EDGE_KM) * _SCALE if max_km > _EDGE_KM else -1.0

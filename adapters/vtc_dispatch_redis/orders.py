@@ -13,16 +13,16 @@ Keys (``P`` is the prefix):
 * ``P:dl`` sorted set: order id -> next deadline (microseconds since the
   epoch) of orders with live offers; ``P:cl`` sorted set: order id -> until
   when a worker holds it, ``P:cw`` hash: order id -> which worker (see
-  :meth:`RedisOrderRepository.with_live_offer`); ``P:stall`` sorted set:
-  order id -> when (Redis time, ms) it was saved searching without an offer.
+  :meth:`RedisOrderRepository.with_live_offer`).
 
 Every write is one script, so a save changes the order, its indexes and
 its deadline together or not at all; it refuses (ConcurrencyConflict,
 nothing written) to make the order hold a driver whom another order holds
 or nobody reserved, confirms the reservations of the drivers the order
 holds and frees those it no longer holds (see
-:class:`~vtc_dispatch_redis.drivers.RedisDriverRegistry`), so a worker
-dying between two of its commands leaves no driver held for nothing.
+:class:`~vtc_dispatch_redis.drivers.RedisDriverRegistry`).  The same Lua
+(:data:`ORDER_LUA`) writes the orders of a whole command's commit
+(:class:`~vtc_dispatch_redis.unit_of_work.RedisUnitOfWork`).
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
 from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
 from vtc_dispatch_redis.drivers import HOLD_LUA
 
-__all__ = ["RedisOrderRepository"]
+__all__ = ["ORDER_LUA", "RedisOrderRepository", "order_fields"]
 
 _DRIVER_HELD = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
 """States in which the assigned driver stays held by the order."""
 
-_INDEXES = (
+ORDER_LUA = (
     HOLD_LUA
     + """
 -- Held entries: a driver id for a live offer, '=' and the id for the assigned driver.
@@ -102,27 +102,22 @@ local function index(p, id, n, customer, old_driver, driver, active)
     end
   end
 end
-local function deadline(p, id, at, stalled)
+local function deadline(p, id, at)
   if at ~= '' then
     redis.call('ZADD', p .. ':dl', at, id)
   else
     redis.call('ZREM', p .. ':dl', id)
-  end
-  if stalled == '1' then
-    redis.call('ZADD', p .. ':stall', now_ms(), id)
-  else
-    redis.call('ZREM', p .. ':stall', id)
   end
   redis.call('ZREM', p .. ':cl', id)
   redis.call('HDEL', p .. ':cw', id)
 end
 """
 )
+"""Lua shared with the commit script: the held drivers, the party indexes, the deadline."""
 
-# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers,
-# stalled
+# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers
 _ADD = (
-    _INDEXES
+    ORDER_LUA
     + """
 local p, id = ARGV[1], ARGV[2]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -134,15 +129,15 @@ redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[3], 'n', n, 'c', ARGV[5], 'r', ARG
 hold(p, id, '', ARGV[8])
 redis.call('ZADD', p .. ':oc:' .. ARGV[5], n, id)
 index(p, id, n, ARGV[5], '', ARGV[6], ARGV[4])
-deadline(p, id, ARGV[7], ARGV[9])
+deadline(p, id, ARGV[7])
 return 1
 """
 )
 
 # KEYS[1] order hash; ARGV prefix, id, expected version, data, active, driver, deadline,
-# held drivers, stalled
+# held drivers
 _SAVE = (
-    _INDEXES
+    ORDER_LUA
     + """
 local p, id = ARGV[1], ARGV[2]
 local cur = redis.call('HMGET', KEYS[1], 'v', 'n', 'c', 'r', 'h')
@@ -154,7 +149,7 @@ local v = tonumber(cur[1]) + 1
 redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[4], 'r', ARGV[6], 'h', ARGV[8])
 hold(p, id, cur[5] or '', ARGV[8])
 index(p, id, cur[2], cur[3], cur[4], ARGV[6], ARGV[5])
-deadline(p, id, ARGV[7], ARGV[9])
+deadline(p, id, ARGV[7])
 return v
 """
 )
@@ -187,10 +182,8 @@ end
 return out
 """
 
-# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer, stall grace (ms)
-_CLAIM = (
-    HOLD_LUA
-    + """
+# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer
+_CLAIM = """
 local p = ARGV[1]
 local due = tonumber(ARGV[2])
 local out = {}
@@ -207,13 +200,8 @@ local function claim(id)
   end
 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do claim(id) end
-local stalled_before = now_ms() - tonumber(ARGV[5])
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. ':stall', '-inf', stalled_before)) do
-  if not redis.call('ZSCORE', KEYS[1], id) then claim(id) end
-end
 return out
 """
-)
 
 
 _CACHED = 4096
@@ -227,13 +215,7 @@ class RedisOrderRepository:
     handed to one repository (one worker) at a time and hidden from the
     others for ``settings.claim_s`` (in the time of ``due_by``), until a
     save of the order clears the claim; the claiming repository itself
-    still sees it.
-
-    It also hands out *stalled* orders: searching without any offer for
-    more than ``settings.stall_s`` (Redis's clock).  The service saves an
-    order twice in some commands (the offer dropped, then the next one
-    made); a worker dying in between leaves such an order, which
-    ``expire_due`` then offers again.  Several workers calling ``expire_due`` thus
+    still sees it.  Several workers calling ``expire_due`` thus
     share the work instead of colliding, and the orders of a worker that
     died are handed to another one once the claim runs out.
     """
@@ -248,9 +230,12 @@ class RedisOrderRepository:
         self._claim = client.register_script(_CLAIM)
         self._claim_for = timedelta(seconds=settings.claim_s)
         self._claimer = uuid.uuid4().hex
-        self._stall_ms = round(settings.stall_s * 1000)
         self._decoded: OrderedDict[str, Order] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def cache(self, order: Order) -> None:
+        """Keep ``order`` decoded, as stored at its version (the commit script stored it)."""
+        self._remember(order)
 
     def _remember(self, order: Order) -> Order:
         with self._cache_lock:
@@ -273,21 +258,6 @@ class RedisOrderRepository:
     def _key(self, order_id: str) -> str:
         return f"{self._p}:o:{order_id}"
 
-    @staticmethod
-    def _fields(order: Order) -> tuple[str, str, str, str, str, str]:
-        deadline = order.next_deadline
-        held = [o.driver_id for o in order.offers]
-        if order.driver_id is not None and order.state in _DRIVER_HELD:
-            held.append("=" + order.driver_id)
-        return (
-            encode_order(order),
-            "1" if order.is_active else "0",
-            order.driver_id or "",
-            "" if deadline is None else str(to_us(deadline)),
-            "\x1f".join(held),
-            "1" if order.state == RideState.SEARCHING and not order.offers else "0",
-        )
-
     def get(self, order_id: str) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with guarded(f"reading order {order_id!r}"):
@@ -301,8 +271,8 @@ class RedisOrderRepository:
 
     def add(self, order: Order) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline, held, stalled = self._fields(order)
-        args = [self._p, order.id, data, active, order.customer_id, driver, deadline, held, stalled]
+        data, active, driver, deadline, held = order_fields(order)
+        args = [self._p, order.id, data, active, order.customer_id, driver, deadline, held]
         with guarded(f"adding order {order.id!r}"):
             added = self._add(keys=[self._key(order.id)], args=args)
         _refuse_taken(order, added)
@@ -312,10 +282,10 @@ class RedisOrderRepository:
 
     def save(self, order: Order, expected_version: int) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
-        data, active, driver, deadline, held, stalled = self._fields(order)
+        data, active, driver, deadline, held = order_fields(order)
         args = [
             *(self._p, order.id, str(expected_version), data, active, driver, deadline),
-            *(held, stalled),
+            held,
         ]
         with guarded(f"saving order {order.id!r}"):
             reply = self._save(keys=[self._key(order.id)], args=args)
@@ -360,9 +330,7 @@ class RedisOrderRepository:
         due = to_us(due_by)
         until = to_us(due_by + self._claim_for)
         with guarded("claiming the due offers"):
-            flat = self._claim(
-                keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer, self._stall_ms]
-            )
+            flat = self._claim(keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer])
         return self._decode_pairs(flat)
 
     def next_deadline(self) -> datetime | None:
@@ -370,6 +338,37 @@ class RedisOrderRepository:
         with guarded("reading the next deadline"):
             first: Any = self._client.zrange(f"{self._p}:dl", 0, 0, withscores=True)
         return from_us(first[0][1]) if first else None
+
+
+def order_fields(order: Order) -> tuple[str, str, str, str, str]:
+    """What the order scripts store of ``order``: its text and the values of its indexes.
+
+    The JSON text, ``1`` if active, the driver (or ``''``), the next
+    deadline in microseconds (or ``''``) and the drivers it holds (live
+    offers, ``=`` and the assigned driver), separated by ``\\x1f``.
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.fsm import RIDE
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.pricing import Pricer, douala_config
+    >>> at, here = datetime(2026, 11, 21, 8, 0, tzinfo=UTC), LatLng(4.05, 9.70)
+    >>> quote = Pricer(douala_config()).quote(here, LatLng(4.06, 9.72), "taxi_jaune", at)
+    >>> order = Order("o1", "c1", "taxi_jaune", here, LatLng(4.06, 9.72), "CASH", quote,
+    ...               RIDE.start("o1", at), at)
+    >>> order_fields(order)[1:]
+    ('1', '', '', '')
+    """
+    deadline = order.next_deadline
+    held = [o.driver_id for o in order.offers]
+    if order.driver_id is not None and order.state in _DRIVER_HELD:
+        held.append("=" + order.driver_id)
+    return (
+        encode_order(order),
+        "1" if order.is_active else "0",
+        order.driver_id or "",
+        "" if deadline is None else str(to_us(deadline)),
+        "\x1f".join(held),
+    )
 
 
 def _refuse_taken(order: Order, reply: Any) -> None:

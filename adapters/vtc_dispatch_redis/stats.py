@@ -16,9 +16,10 @@ import redis
 from vtc_dispatch.pool.stats import DriverStats, Outcome
 from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
 
-__all__ = ["RedisRatingStore", "RedisStatsStore"]
+__all__ = ["OUTCOMES", "RedisRatingStore", "RedisStatsStore"]
 
-_OUTCOMES = ("offered", "accepted", "refused", "expired", "cancelled_after_accept")
+OUTCOMES = ("offered", "accepted", "refused", "expired", "cancelled_after_accept")
+"""The outcomes of an offer that the statistics count."""
 
 # KEYS[1] counts, KEYS[2] recent; ARGV outcome, at (us), horizon (us)
 _RECORD = """
@@ -51,8 +52,8 @@ class RedisStatsStore:
 
     def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
         """See :class:`~vtc_dispatch.ports.StatsStore`."""
-        if outcome not in _OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(_OUTCOMES)}")
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
         with guarded(f"recording an offer outcome of driver {driver_id!r}"):
             self._record(
                 keys=[f"{self._p}:st:{driver_id}", f"{self._p}:sr:{driver_id}"],
@@ -68,7 +69,7 @@ class RedisStatsStore:
             counts, recent = pipe.execute()
         entries = deque((from_us(at), outcome) for at, outcome in (e.split("|", 1) for e in recent))
         return DriverStats(
-            self._window, **{o: int(counts.get(o, 0)) for o in _OUTCOMES}, recent=entries
+            self._window, **{o: int(counts.get(o, 0)) for o in OUTCOMES}, recent=entries
         )
 
 

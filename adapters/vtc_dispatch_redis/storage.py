@@ -2,8 +2,9 @@
 
 >>> from vtc_dispatch_redis import RedisStorage
 >>> storage = RedisStorage.from_url("redis://127.0.0.1:6379/0", prefix="vtc:{douala}")
->>> sorted(storage.ports())
-['drivers', 'notifier', 'orders', 'progress', 'ratings', 'stats', 'wallet']
+>>> sorted(storage.ports())  # doctest: +NORMALIZE_WHITESPACE
+['commands', 'drivers', 'notifier', 'orders', 'progress', 'quotes', 'ratings', 'stats',
+ 'unit_of_work', 'wallet']
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from typing import Any
 
 import redis
 
+from vtc_dispatch.memory import NullNotifier
 from vtc_dispatch_redis.connection import KEY_PARTS, RedisSettings, guarded
 from vtc_dispatch_redis.drivers import RedisDriverRegistry
 from vtc_dispatch_redis.orders import RedisOrderRepository
 from vtc_dispatch_redis.progress import RedisProgressStore
+from vtc_dispatch_redis.records import RedisCommandLog, RedisQuoteBook
 from vtc_dispatch_redis.stats import RedisRatingStore, RedisStatsStore
 from vtc_dispatch_redis.streams import RedisStreamNotifier
+from vtc_dispatch_redis.unit_of_work import RedisUnitOfWork
 from vtc_dispatch_redis.wallet import RedisWallet
 
 __all__ = ["RedisStorage"]
@@ -31,7 +35,10 @@ class RedisStorage:
     It connects when built (StorageUnavailable if Redis does not answer).
     ``DispatchService(pricing=...,
     **storage.ports())`` makes a service whose state lives in Redis: run it
-    in as many worker processes as needed, each with its own storage.
+    in as many worker processes as needed, each with its own storage.  Each
+    command then commits with one script (:attr:`unit_of_work`), which also
+    appends the command's messages to the streams; :attr:`notifier` is for
+    a service that commits through the ports one by one.
     """
 
     def __init__(
@@ -50,6 +57,15 @@ class RedisStorage:
         self.stats = RedisStatsStore(self.client, settings, window=stats_window)
         self.ratings = RedisRatingStore(self.client, settings)
         self.notifier = RedisStreamNotifier(self.client, settings)
+        self.commands = RedisCommandLog(self.client, settings)
+        self.quotes = RedisQuoteBook(self.client, settings)
+        self.unit_of_work = RedisUnitOfWork(
+            self.client,
+            settings,
+            orders=self.orders,
+            commands=self.commands,
+            stats_window=stats_window,
+        )
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "vtc", **settings: Any) -> RedisStorage:
@@ -57,7 +73,13 @@ class RedisStorage:
         return cls(RedisSettings(url=url, prefix=prefix, **settings))
 
     def ports(self) -> dict[str, Any]:
-        """The keyword arguments of :class:`~vtc_dispatch.service.DispatchService` it provides."""
+        """The keyword arguments of :class:`~vtc_dispatch.service.DispatchService` it provides.
+
+        The unit of work appends the messages to the streams in its commit,
+        so the notifier given here sends nothing (and the service does not
+        build the messages twice).  A host that passes its own notifier
+        gets the messages there too.
+        """
         return {
             "orders": self.orders,
             "drivers": self.drivers,
@@ -65,7 +87,10 @@ class RedisStorage:
             "wallet": self.wallet,
             "stats": self.stats,
             "ratings": self.ratings,
-            "notifier": self.notifier,
+            "commands": self.commands,
+            "quotes": self.quotes,
+            "unit_of_work": self.unit_of_work,
+            "notifier": NullNotifier(),
         }
 
     def ping(self) -> None:

@@ -47,7 +47,7 @@ from vtc_dispatch.wallet_ops import (
 )
 from vtc_dispatch_redis.connection import RedisSettings, guarded
 
-__all__ = ["RedisWallet"]
+__all__ = ["WALLET_LUA", "RedisWallet"]
 
 _COMMON = """
 -- Non-negative plain decimals ('1500', '0.25') as text; false counts as 0.
@@ -111,6 +111,9 @@ local function record(key, what, result, ttl_ms)
   return {'ok', result}
 end
 """
+
+WALLET_LUA = _COMMON
+"""Decimal text arithmetic and op-id records, shared with the commit script."""
 
 # KEYS wallet, [op]; ARGV currency, amount, what, ttl (ms)
 _CREDIT = (

@@ -1,0 +1,609 @@
+"""One command, one Lua script: a whole change set committed atomically in Redis.
+
+:class:`RedisUnitOfWork` encodes a :class:`~vtc_dispatch.changes.ChangeSet`
+(orders through :mod:`.codec`, events as the stream entries of
+:mod:`vtc_dispatch.wire`) into one plan and runs one script on it.  The
+script first checks every expectation, writing nothing:
+
+* the command id is not recorded yet;
+* new orders do not exist, written orders are at their expected version,
+  and an order holds no driver that it does not hold already or reserve in
+  this change set;
+* ride progress is at its expected version;
+* every driver to reserve is online, free and not blocked;
+* every wallet hold is covered by the free balance, every capture or
+  release finds its hold, and no operation id was used for another
+  operation.
+
+The first that fails is answered (ConcurrencyConflict, PaymentRefused,
+NotFound or IdempotencyConflict naming it) and nothing is written.
+Otherwise it writes, in this order: holds, reservations, orders with their
+indexes (the Lua of :mod:`.orders`), drivers freed, driver writes (the
+rules of :func:`~vtc_dispatch.unit_of_work.apply_driver_write`), progress,
+captures and releases with the settled order version, statistics,
+ratings, the command's record, and the messages appended to the streams:
+they go out exactly once, with the commit.
+
+A capture takes what the wallet holds, up to the amount due, which only the
+script knows.  Python sends the settled order's text for a full payment and
+a second text with a marker where ``amount_paid`` goes for a partial one;
+the script puts the taken amount there.  Decoding and re-encoding the order
+with cjson instead would rewrite every float of it (cjson keeps 14 digits)
+and reorder its fields.
+
+Keys Python can name before the call are declared in KEYS (Redis Cluster
+routes on them; with a hash tag in the prefix every key of a tenant is in
+one slot).  The script also reaches keys only the stored data names: the
+indexes of an order's previous driver, the drivers an order stops holding,
+a driver's GEO set when his type is not in the change set, and the wallet
+of a hold being captured.
+
+>>> from vtc_dispatch_redis import RedisStorage
+>>> storage = RedisStorage.from_url("redis://127.0.0.1:6379/0", prefix="vtc-doc:{uow}")
+>>> from datetime import UTC, datetime
+>>> from vtc_dispatch.changes import ChangeSet, DriverOnline, Reservation
+>>> from vtc_dispatch.geo import LatLng
+>>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+>>> online = DriverOnline("amadou", "taxi_jaune", LatLng(4.05, 9.7), at)
+>>> storage.unit_of_work.commit(ChangeSet(drivers=(online,)))
+{}
+>>> storage.drivers.get("amadou").available
+True
+>>> storage.unit_of_work.commit(ChangeSet(reserve=(Reservation("binta", "o-1"),)))
+Traceback (most recent call last):
+...
+vtc_dispatch.errors.ConcurrencyConflict: driver 'binta' is not available for order 'o-1'
+>>> storage.clear()
+3
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+import attrs
+import redis
+
+from vtc_dispatch.changes import (
+    ChangeSet,
+    Command,
+    DriverOffline,
+    DriverOnline,
+    DriverPositioned,
+    DriverWrite,
+    WalletCapture,
+    WalletHold,
+    WalletRelease,
+)
+from vtc_dispatch.codec import datetime_to_data
+from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused
+from vtc_dispatch.order import Order
+from vtc_dispatch.wallet_ops import (
+    amount_text,
+    check_amount,
+    check_same,
+    describe_capture,
+    describe_hold,
+    describe_release,
+    hold_id_for,
+)
+from vtc_dispatch.wire import to_wire
+from vtc_dispatch_redis.codec import encode_order, encode_progress
+from vtc_dispatch_redis.connection import RedisSettings, guarded, to_us
+from vtc_dispatch_redis.drivers import check_geo
+from vtc_dispatch_redis.orders import ORDER_LUA, RedisOrderRepository, order_fields
+from vtc_dispatch_redis.records import RedisCommandLog
+from vtc_dispatch_redis.stats import OUTCOMES
+from vtc_dispatch_redis.streams import stream_name
+from vtc_dispatch_redis.wallet import WALLET_LUA
+
+__all__ = ["RedisUnitOfWork"]
+
+_PAID_MARK = Decimal(-1)
+"""The amount put in the partial-payment text where the script writes what it took."""
+
+_COMMIT = (
+    ORDER_LUA
+    + WALLET_LUA
+    + r"""
+local plan = cjson.decode(ARGV[1])
+local p = plan.p
+local function dkey(d) return p .. ':d:' .. d end
+local function okey(id) return p .. ':o:' .. id end
+
+-- 1. Every expectation, before any write.
+if plan.cmd and redis.call('EXISTS', p .. ':cmd:' .. plan.cmd.id) == 1 then
+  return {'command', plan.cmd.id}
+end
+local owner = {}
+for _, r in ipairs(plan.reserve) do
+  local s = redis.call('HMGET', dkey(r[1]), 'on', 'o', 'b')
+  if owner[r[1]] or s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' then
+    return {'driver', r[1], r[2]}
+  end
+  owner[r[1]] = r[2]
+end
+local version, held = {}, {}
+local function load(id)
+  if version[id] == nil then
+    local cur = redis.call('HMGET', okey(id), 'v', 'h')
+    version[id] = tonumber(cur[1] or '0')
+    held[id] = cur[2] or ''
+  end
+end
+for _, o in ipairs(plan.orders) do
+  load(o.id)
+  if version[o.id] ~= o.ev then
+    if o.ev == 0 then return {'exists', o.id} end
+    if version[o.id] == 0 then return {'missing', o.id} end
+    return {'version', o.id, tostring(version[o.id]), tostring(o.ev)}
+  end
+  local before = {}
+  for e in string.gmatch(held[o.id], '[^\31]+') do before[e] = true end
+  for e in string.gmatch(o.h, '[^\31]+') do
+    if not before[e] then
+      local d = string.gsub(e, '^=', '')
+      local holder = owner[d] or redis.call('HGET', dkey(d), 'o')
+      if holder and holder ~= o.id then return {'taken', o.id, d, holder} end
+    end
+  end
+  version[o.id], held[o.id] = o.ev + 1, o.h
+end
+local pv = {}
+for _, w in ipairs(plan.progress) do
+  if pv[w.id] == nil then
+    pv[w.id] = tonumber(redis.call('HGET', p .. ':p:' .. w.id, 'v') or '0')
+  end
+  if pv[w.id] ~= w.ev then return {'progress', w.id, tostring(pv[w.id]), tostring(w.ev)} end
+  pv[w.id] = w.ev + 1
+end
+local free, replayed = {}, {}
+for i, h in ipairs(plan.holds) do
+  local seen = recorded(h.op, h.what)
+  if seen and seen[1] == 'mismatch' then return {'mismatch', h.opid, seen[2], h.what} end
+  if seen then
+    replayed[i] = true
+  else
+    if redis.call('EXISTS', h.hk) == 1 then return {'hold', h.hid} end
+    local fk = h.w .. '\31' .. h.cur
+    local f = free[fk] or redis.call('HGET', h.w, h.cur) or '0'
+    if less(f, h.amt) then return {'refused', h.c, f, h.amt, h.cur} end
+    free[fk] = sub(f, h.amt)
+  end
+end
+local settled = {}
+for i, s in ipairs(plan.settle) do
+  local seen = recorded(s.op, s.what)
+  if seen and seen[1] == 'mismatch' then return {'mismatch', s.opid, seen[2], s.what} end
+  settled[i] = seen and seen[2]
+  if not seen and redis.call('EXISTS', s.hk) == 0 then return {'nohold', s.hid, s.id} end
+  load(s.id)
+  if version[s.id] ~= s.ev then
+    return {'version', s.id, tostring(version[s.id]), tostring(s.ev)}
+  end
+  version[s.id] = s.ev + 1
+end
+
+-- 2. The writes.
+for i, h in ipairs(plan.holds) do
+  if not replayed[i] then
+    redis.call('HSET', h.w, h.cur, sub(redis.call('HGET', h.w, h.cur) or '0', h.amt))
+    redis.call('HSET', h.hk, 'c', h.c, 'cur', h.cur, 'amt', h.amt, 'ref', h.ref)
+    record(h.op, h.what, h.hid, plan.wttl)
+  end
+end
+for _, r in ipairs(plan.reserve) do
+  local vt = redis.call('HGET', dkey(r[1]), 'vt')
+  redis.call('HSET', dkey(r[1]), 'o', r[2], 'ru', 0)
+  redis.call('ZREM', p .. ':lease', r[1])
+  redis.call('ZREM', p .. ':g:' .. vt, r[1])
+end
+for _, o in ipairs(plan.orders) do
+  if o.ev == 0 then
+    local n = redis.call('INCR', p .. ':oseq')
+    redis.call('HSET', okey(o.id), 'v', 1, 'd', o.d, 'n', n, 'c', o.c, 'r', o.r, 'h', o.h)
+    hold(p, o.id, '', o.h)
+    redis.call('ZADD', p .. ':oc:' .. o.c, n, o.id)
+    index(p, o.id, n, o.c, '', o.r, o.a)
+  else
+    local cur = redis.call('HMGET', okey(o.id), 'n', 'c', 'r', 'h')
+    redis.call('HSET', okey(o.id), 'v', o.ev + 1, 'd', o.d, 'r', o.r, 'h', o.h)
+    hold(p, o.id, cur[4] or '', o.h)
+    index(p, o.id, cur[1], cur[2], cur[3], o.r, o.a)
+  end
+  deadline(p, o.id, o.dl)
+end
+for _, r in ipairs(plan.release) do
+  if redis.call('HGET', dkey(r[1]), 'o') == r[2] then free_driver(p, r[1]) end
+end
+-- The driver is in his type's GEO set exactly when he is available.
+local function place(d, old_vt)
+  local s = redis.call('HMGET', dkey(d), 'on', 'o', 'b', 'vt', 'lat', 'lng')
+  if old_vt and old_vt ~= s[4] then redis.call('ZREM', p .. ':g:' .. old_vt, d) end
+  if s[1] == '1' and (s[2] or '') == '' and s[3] ~= '1' then
+    redis.call('GEOADD', p .. ':g:' .. s[4], s[6], s[5], d)
+  else
+    redis.call('ZREM', p .. ':g:' .. s[4], d)
+  end
+end
+for _, w in ipairs(plan.drivers) do
+  local k = dkey(w.id)
+  local old = redis.call('HMGET', k, 'vt', 'rs', 'rc')
+  if w.k == 'on' then
+    redis.call('HSET', k, 'vt', w.vt, 'lat', w.lat, 'lng', w.lng, 'on', '1', 'at', w.at)
+    if not old[1] then
+      redis.call('HSET', k, 'o', '', 'ru', 0, 'b', '0', 'rs', 0, 'rc', 0)
+    end
+    redis.call('SADD', p .. ':vts', w.vt)
+    place(w.id, old[1])
+  elseif old[1] then
+    if w.k == 'off' then
+      redis.call('HSET', k, 'on', '0', 'at', w.at)
+    elseif w.k == 'pos' then
+      redis.call('HSET', k, 'lat', w.lat, 'lng', w.lng, 'at', w.at)
+    else
+      local total, count = tonumber(old[2]) + w.stars, tonumber(old[3]) + 1
+      local blocked = count >= w.min and total / count < tonumber(w.thr)
+      redis.call('HSET', k, 'rs', total, 'rc', count, 'b', blocked and '1' or '0')
+    end
+    place(w.id, nil)
+  end
+end
+for _, w in ipairs(plan.progress) do
+  redis.call('HSET', p .. ':p:' .. w.id, 'v', w.ev + 1, 'd', w.d)
+end
+for _, id in ipairs(plan.discard) do redis.call('DEL', p .. ':p:' .. id) end
+local paid = {}
+for i, s in ipairs(plan.settle) do
+  local taken = settled[i]
+  if not taken then
+    local h = redis.call('HMGET', s.hk, 'c', 'cur', 'amt')
+    local wallet = p .. ':w:' .. h[1]
+    local available = add(h[3], redis.call('HGET', wallet, h[2]))
+    taken = '0'
+    if s.amt ~= '' then
+      taken = s.amt
+      if less(available, taken) then taken = available end
+    end
+    redis.call('DEL', s.hk)
+    redis.call('HSET', wallet, h[2], sub(available, taken))
+    if s.amt == '' then taken = '' end
+    record(s.op, s.what, taken, plan.wttl)
+  end
+  local text = s.full
+  if s.amt ~= '' and less(taken, s.amt) then
+    local i, j = string.find(s.part, s.mark, 1, true)
+    text = string.sub(s.part, 1, i - 1) .. '"amount_paid":"' .. taken .. '"'
+      .. string.sub(s.part, j + 1)
+  end
+  redis.call('HSET', okey(s.id), 'v', s.ev + 1, 'd', text)
+  table.insert(paid, s.id)
+  table.insert(paid, taken)
+end
+for _, st in ipairs(plan.stats) do
+  local rk = p .. ':sr:' .. st.d
+  redis.call('HINCRBY', p .. ':st:' .. st.d, st.o, 1)
+  if st.o ~= 'offered' then
+    redis.call('RPUSH', rk, st.at .. '|' .. st.o)
+    local horizon = tonumber(st.hz)
+    while true do
+      local first = redis.call('LINDEX', rk, 0)
+      if not first or tonumber(string.match(first, '^(%d+)')) >= horizon then break end
+      redis.call('LPOP', rk)
+    end
+  end
+end
+for _, r in ipairs(plan.ratings) do
+  redis.call('HINCRBY', p .. ':rt:' .. r[1], 's', r[2])
+  redis.call('HINCRBY', p .. ':rt:' .. r[1], 'n', 1)
+end
+if plan.cmd then
+  local k = p .. ':cmd:' .. plan.cmd.id
+  redis.call('HSET', k, 'f', plan.cmd.f, 'r', plan.cmd.r)
+  if plan.cmd.r ~= '' then
+    local o = redis.call('HMGET', okey(plan.cmd.r), 'v', 'd')
+    if o[1] then redis.call('HSET', k, 'v', o[1], 'd', o[2]) end
+  end
+  redis.call('PEXPIRE', k, plan.cmd.ttl)
+end
+for _, m in ipairs(plan.msgs) do
+  redis.call('XADD', m[1], 'MAXLEN', '~', plan.maxlen, '*', 'to', m[2], 'type', m[3],
+    'json', m[4])
+end
+return {'ok', paid}
+"""
+)
+
+
+class RedisUnitOfWork:
+    """The :class:`~vtc_dispatch.ports.UnitOfWork` in Redis: one script per commit.
+
+    See the module's documentation.  ``orders`` is the repository of the
+    same prefix: the orders a commit stores go into its decoded cache, so
+    the next read of them skips decoding.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: RedisSettings,
+        *,
+        orders: RedisOrderRepository,
+        commands: RedisCommandLog,
+        stats_window: timedelta = timedelta(days=7),
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._p = settings.prefix
+        self._orders = orders
+        self.commands = commands
+        self._window = stats_window
+        self._commit = client.register_script(_COMMIT)
+        self._streams = {
+            role: stream_name(settings, role) for role in ("driver", "customer", "watchers")
+        }
+
+    def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
+        """See :class:`~vtc_dispatch.ports.UnitOfWork` and the module's documentation."""
+        plan = _Plan(self, changes, command)
+        with guarded(plan.describe()):
+            reply = self._commit(keys=sorted(plan.keys), args=[plan.text()])
+        status = reply[0]
+        if status != "ok":
+            _refuse(status, reply[1:])
+        return plan.stored(cast(list[str], reply[1]), self._orders)
+
+
+@attrs.define
+class _Settle:
+    order: Order
+    """The order as stored before the capture or release (its SETTLING version)."""
+    op: WalletCapture | WalletRelease
+
+
+class _Plan:
+    """A change set as the commit script reads it, and the keys it declares."""
+
+    def __init__(self, uow: RedisUnitOfWork, changes: ChangeSet, command: Command | None) -> None:
+        self.keys: set[str] = set()
+        self._p = p = uow._p
+        self._window = uow._window
+        self._changes = changes
+        self._command = command
+        holds = [op for op in changes.wallet if isinstance(op, WalletHold)]
+        hold_ids = {op.op_id: hold_id_for(op.op_id) for op in holds}
+        self._new = [
+            attrs.evolve(o, wallet_hold=hold_ids[o.wallet_hold]) if o.wallet_hold in hold_ids else o
+            for o in changes.new_orders
+        ]
+        latest: dict[str, Order] = {}
+        orders: list[dict[str, Any]] = []
+        for order, expected in [(o, 0) for o in self._new] + [
+            (w.order, w.expected_version) for w in changes.orders
+        ]:
+            latest[order.id] = attrs.evolve(order, version=expected + 1)
+            orders.append(self._order(order, expected))
+        self._settles = [
+            _Settle(latest.get(op.order_id) or uow._orders.get(op.order_id), op)
+            for op in changes.wallet
+            if isinstance(op, WalletCapture | WalletRelease)
+        ]
+        self._plan: dict[str, Any] = {
+            "p": p,
+            "orders": orders,
+            "reserve": [[r.driver_id, r.order_id] for r in changes.reserve],
+            "release": [[r.driver_id, r.order_id] for r in changes.release],
+            "drivers": [self._driver(w) for w in changes.drivers],
+            "progress": [
+                {
+                    "id": w.progress.order_id,
+                    "ev": w.expected_version,
+                    "d": encode_progress(w.progress),
+                }
+                for w in changes.progress
+            ],
+            "discard": list(changes.discard_progress),
+            "holds": [self._hold(op) for op in holds],
+            "settle": [self._settle(s) for s in self._settles],
+            "stats": [self._stat(s.driver_id, s.outcome, s.at) for s in changes.stats],
+            "ratings": [[r.party_id, r.stars] for r in changes.ratings],
+            "msgs": self._messages(uow),
+            "maxlen": uow._settings.stream_maxlen,
+            "wttl": round(uow._settings.wallet_op_ttl_s * 1000),
+        }
+        self.keys.update(f"{p}:d:{r.driver_id}" for r in (*changes.reserve, *changes.release))
+        self.keys.update(f"{p}:rt:{rating.party_id}" for rating in changes.ratings)
+        self.keys.update(f"{p}:p:{i}" for i in changes.discard_progress)
+        if changes.reserve or changes.release:
+            self.keys.add(f"{p}:lease")
+        if command is not None:
+            key = uow.commands.key(command.command_id)
+            self.keys.add(key)
+            self._plan["cmd"] = {
+                "id": command.command_id,
+                "f": command.fingerprint,
+                "r": command.result_id or "",
+                "ttl": max(1, round(uow._settings.command_ttl_s * 1000)),
+            }
+
+    def describe(self) -> str:
+        ids = sorted({o["id"] for o in self._plan["orders"]} | {s.order.id for s in self._settles})
+        return f"committing a change set (orders {', '.join(ids) or 'none'})"
+
+    def text(self) -> str:
+        # Raw UTF-8, not \u escapes: cjson then hands every string over byte for byte.
+        return json.dumps(self._plan, ensure_ascii=False, separators=(",", ":"))
+
+    def _order(self, order: Order, expected: int) -> dict[str, Any]:
+        p = self._p
+        data, active, driver, deadline, held = order_fields(order)
+        self.keys.update(
+            (f"{p}:o:{order.id}", f"{p}:dl", f"{p}:cl", f"{p}:cw", f"{p}:ac:{order.customer_id}")
+        )
+        if expected == 0:
+            self.keys.update((f"{p}:oseq", f"{p}:oc:{order.customer_id}"))
+        if driver:
+            self.keys.update((f"{p}:od:{driver}", f"{p}:ad:{driver}"))
+        for entry in held.split("\x1f") if held else ():
+            self.keys.add(f"{p}:d:{entry.removeprefix('=')}")
+        return {
+            "id": order.id,
+            "ev": expected,
+            "d": data,
+            "a": active,
+            "c": order.customer_id,
+            "r": driver,
+            "dl": deadline,
+            "h": held,
+        }
+
+    def _driver(self, write: DriverWrite) -> dict[str, Any]:
+        self.keys.add(f"{self._p}:d:{write.driver_id}")
+        if isinstance(write, DriverOnline | DriverPositioned):
+            check_geo(write.position)
+            position = {"lat": repr(write.position.lat), "lng": repr(write.position.lng)}
+            at = str(datetime_to_data(write.at))
+            if isinstance(write, DriverPositioned):
+                return {"k": "pos", "id": write.driver_id, "at": at, **position}
+            self.keys.update((f"{self._p}:g:{write.vehicle_type}", f"{self._p}:vts"))
+            vt = write.vehicle_type
+            return {"k": "on", "id": write.driver_id, "vt": vt, "at": at, **position}
+        if isinstance(write, DriverOffline):
+            return {"k": "off", "id": write.driver_id, "at": str(datetime_to_data(write.at))}
+        return {
+            "k": "rated",
+            "id": write.driver_id,
+            "stars": write.stars,
+            "min": write.min_count,
+            "thr": repr(float(write.threshold)),
+        }
+
+    def _hold(self, op: WalletHold) -> dict[str, Any]:
+        amount = check_amount(op.amount, "a hold", positive=False)
+        hold_id = hold_id_for(op.op_id)
+        entry = {
+            "opid": op.op_id,
+            "op": f"{self._p}:wop:{op.op_id}",
+            "w": f"{self._p}:w:{op.customer_id}",
+            "hk": f"{self._p}:wh:{hold_id}",
+            "hid": hold_id,
+            "cur": op.currency,
+            "amt": amount_text(amount),
+            "c": op.customer_id,
+            "ref": op.reference,
+            "what": describe_hold(op.customer_id, amount, op.currency, op.reference),
+        }
+        self.keys.update((entry["op"], entry["w"], entry["hk"]))
+        return entry
+
+    def _settle(self, settle: _Settle) -> dict[str, Any]:
+        op, order = settle.op, settle.order
+        p = self._p
+        entry: dict[str, Any] = {
+            "opid": op.op_id,
+            "op": f"{p}:wop:{op.op_id}",
+            "hk": f"{p}:wh:{op.hold_id}",
+            "hid": op.hold_id,
+            "id": order.id,
+            "ev": order.version,
+        }
+        if isinstance(op, WalletCapture):
+            amount = check_amount(op.amount, "a capture", positive=False)
+            partial = encode_order(order.settled(_PAID_MARK))
+            mark = f'"amount_paid":"{_PAID_MARK}"'
+            if partial.count(mark) != 1:
+                raise ValueError(f"order {order.id!r}: cannot place amount_paid in its text")
+            entry |= {
+                "amt": amount_text(amount),
+                "what": describe_capture(op.hold_id, amount),
+                "full": encode_order(order.settled(amount)),
+                "part": partial,
+                "mark": mark,
+            }
+        else:
+            entry |= {
+                "amt": "",
+                "what": describe_release(op.hold_id),
+                "full": encode_order(order.settled(None)),
+            }
+        self.keys.update((entry["op"], entry["hk"], f"{p}:o:{order.id}"))
+        return entry
+
+    def _stat(self, driver_id: str, outcome: str, at: datetime) -> dict[str, Any]:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
+        self.keys.update((f"{self._p}:st:{driver_id}", f"{self._p}:sr:{driver_id}"))
+        return {
+            "d": driver_id,
+            "o": outcome,
+            "at": str(to_us(at)),
+            "hz": str(to_us(at - self._window)),
+        }
+
+    def _messages(self, uow: RedisUnitOfWork) -> list[list[str]]:
+        out: list[list[str]] = []
+        for event in self._changes.events:
+            for recipient, message in to_wire(event):
+                stream = uow._streams[recipient.role]
+                self.keys.add(stream)
+                kind = str(getattr(message, "type", type(message).__name__))
+                out.append([stream, recipient.id, kind, message.model_dump_json()])
+        return out
+
+    def stored(self, paid: list[str], orders: RedisOrderRepository) -> dict[str, Order]:
+        """The orders as the script stored them, given what each capture took."""
+        stored: dict[str, Order] = {}
+        for order in self._new:
+            stored[order.id] = attrs.evolve(order, version=1)
+        for write in self._changes.orders:
+            stored[write.order.id] = attrs.evolve(write.order, version=write.expected_version + 1)
+        taken = dict(zip(paid[::2], paid[1::2], strict=True))
+        for settle in self._settles:
+            order = settle.order
+            amount = taken[order.id]
+            settled = order.settled(None if amount == "" else Decimal(amount))
+            stored[order.id] = attrs.evolve(settled, version=order.version + 1)
+        for order in stored.values():
+            orders.cache(order)
+        return stored
+
+
+def _refuse(status: str, args: Iterable[str]) -> None:
+    """Raise the error of the expectation the script found broken (nothing was written)."""
+    a = list(args)
+    if status == "command":
+        raise ConcurrencyConflict(f"command {a[0]!r} was already run")
+    if status == "exists":
+        raise ConcurrencyConflict(f"order {a[0]!r} already exists")
+    if status == "missing":
+        raise NotFound(f"no order {a[0]!r}")
+    if status == "version":
+        raise ConcurrencyConflict(
+            f"order {a[0]!r} is at version {a[1]}, not {a[2]}: reload and retry"
+        )
+    if status == "progress":
+        raise ConcurrencyConflict(
+            f"progress of order {a[0]!r} is at version {a[1]}, not {a[2]}: reload and retry"
+        )
+    if status == "driver":
+        raise ConcurrencyConflict(f"driver {a[0]!r} is not available for order {a[1]!r}")
+    if status == "taken":
+        raise ConcurrencyConflict(
+            f"order {a[0]!r} cannot hold driver {a[1]!r}:"
+            f" {'nobody reserved them' if a[2] == '' else f'order {a[2]!r} holds them'}"
+        )
+    if status == "refused":
+        raise PaymentRefused(
+            f"wallet of {a[0]!r} holds {Decimal(a[1])} {a[3]}, {Decimal(a[2])} needed"
+        )
+    if status == "mismatch":
+        check_same(a[0], a[1], a[2])
+    if status == "hold":
+        raise ConcurrencyConflict(f"wallet hold {a[0]!r} already exists")
+    if status == "nohold":
+        raise NotFound(f"no wallet hold {a[0]!r} (order {a[1]!r})")
+    raise AssertionError(f"the commit script answered {status!r} {a!r}")
