@@ -365,23 +365,27 @@ class DispatchService:
             lambda now: self._dispatching.accept_bid(customer_id, order_id, driver_id, now),
         )
 
-    def expire_due(self, now: datetime | None = None) -> int:
+    def expire_due(self, now: datetime | None = None, *, command_id: str | None = None) -> int:
         """Show staggered offers that are due and pass expired ones to the next drivers.
 
         Idempotent and safe from several workers: a deadline is handled
         once; an order another worker keeps changing is left to the next
-        call.  Returns how many offers were shown or expired.
+        call.  Returns how many offers were shown or expired.  With a
+        ``command_id``, each order's step is recorded under it: a replay
+        (a scheduler retrying after a lost reply) handles only the orders
+        the first call did not reach.
         """
         at = self.clock.now() if now is None else now
         handled = 0
         for due in self.orders.with_live_offer(at):
+            step_id = None if command_id is None else f"{command_id}/{due.id}"
             try:
-                handled += self._expire(due.id, at)
+                handled += self._expire(due.id, at, step_id)
             except ConcurrencyConflict:
                 continue
         return handled
 
-    def _expire(self, order_id: str, at: datetime) -> int:
+    def _expire(self, order_id: str, at: datetime, command_id: str | None) -> int:
         counted = 0
 
         def decide(_: datetime) -> Decision:
@@ -389,7 +393,7 @@ class DispatchService:
             decision, counted = self._dispatching.expire(order_id, at)
             return decision
 
-        self._run(None, lambda: "", decide)
+        self._run(command_id, lambda: _fingerprint("expire_due", order_id), decide)
         return counted
 
     # -- the trip --------------------------------------------------------------

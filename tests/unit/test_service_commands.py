@@ -118,3 +118,24 @@ def test_a_whole_wallet_ride_replayed_step_by_step_moves_money_once(
     assert (done.payment_status, done.amount_paid) == (PaymentStatus.PAID, done.final_fare.amount)
     assert stores.wallet.balance("chantal", "XAF") == 5000 - done.final_fare.amount
     assert stores.drivers.get("amadou").rating_count == 1
+
+
+def test_expire_due_replayed_with_its_command_id_handles_each_order_once(
+    stores: InMemoryStores,
+) -> None:
+    clock = ManualClock(T0)
+    notifier = RecordingNotifier()
+    service = _service(stores, clock, notifier)
+    for name, km in (("amadou", 0.3), ("binta", 0.6)):
+        service.driver_online(name, "taxi_jaune", destination_point(AKWA, 0, km))
+    order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    clock.advance(timedelta(seconds=31))
+    assert service.expire_due(command_id="tick-1") == 1
+    moved = stores.orders.get(order.id)
+    sent = len(notifier.sent)
+    assert moved.offered_to == "binta"
+    clock.advance(timedelta(seconds=31))  # binta's offer is due too, but this is the replay
+    assert service.expire_due(command_id="tick-1") == 0
+    assert stores.orders.get(order.id) == moved
+    assert len(notifier.sent) == sent
+    assert service.expire_due(command_id="tick-2") == 1
