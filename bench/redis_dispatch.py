@@ -222,7 +222,7 @@ def run(options: Options) -> SuiteReport:
             Row("redis", "update", raw_update),
         ]
         add_ratios(rows, OURS_REDIS)
-        edge = _geo_edge(client, settings.key("bench-edge"), options.seed)
+        edge = _geo_edge(client, settings.key("g", "bench-edge"), options.seed)
 
         per_driver = sum(
             int(client.memory_usage(settings.key("d", f"drv-{i}"), samples=0) or 0)

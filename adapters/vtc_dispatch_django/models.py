@@ -44,6 +44,7 @@ __all__ = [
     "VehicleType",
     "WalletAccount",
     "WalletHold",
+    "WalletOperation",
     "Zone",
 ]
 
@@ -258,6 +259,23 @@ class WalletHold(models.Model):
     amount = models.DecimalField(**_MONEY)
     reference = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class WalletOperation(models.Model):
+    """A wallet call made with an operation id: what it did and its result, so a replay
+    returns the result and moves nothing.  Rows may be pruned by ``created_at`` once no
+    client can retry them."""
+
+    op_id = models.CharField(max_length=255, primary_key=True)
+    description = models.TextField()
+    result = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "wallet operation"
+
+    def __str__(self) -> str:
+        return f"{self.op_id}: {self.description}"
 
 
 class DriverProfile(models.Model):

@@ -38,7 +38,6 @@ from vtc_dispatch.codec import (
 from vtc_dispatch.errors import (
     ConcurrencyConflict,
     InvalidCoordinates,
-    InvalidMoney,
     NotFound,
     PaymentRefused,
     StorageUnavailable,
@@ -48,6 +47,17 @@ from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
 from vtc_dispatch.pool.stats import DriverStats, Outcome
 from vtc_dispatch.service import InvalidRating
+from vtc_dispatch.wallet_ops import (
+    amount_text,
+    check_amount,
+    check_op_id,
+    check_same,
+    describe_capture,
+    describe_credit,
+    describe_hold,
+    describe_release,
+    hold_id_for,
+)
 from vtc_dispatch_django.models import (
     DriverAnswer,
     DriverPresence,
@@ -59,6 +69,7 @@ from vtc_dispatch_django.models import (
     StatsRecord,
     WalletAccount,
     WalletHold,
+    WalletOperation,
 )
 
 __all__ = [
@@ -486,28 +497,62 @@ class DjangoRatingStore:
         return (0, 0) if found is None else (found[0], found[1])
 
 
-def _amount(amount: object, what: str, *, positive: bool) -> Decimal:
-    if not (isinstance(amount, Decimal) and amount.is_finite()) or amount < 0:
-        raise InvalidMoney(f"{what} must be a Decimal >= 0, got {amount!r}")
-    if positive and amount == 0:
-        raise InvalidMoney(f"{what} must be a Decimal > 0, got {amount!r}")
-    return amount
-
-
 class DjangoWallet:
-    """Wallets in :class:`~vtc_dispatch_django.models.WalletAccount` rows, holds beside them."""
+    """Wallets in :class:`~vtc_dispatch_django.models.WalletAccount` rows, holds beside them.
+
+    A call with an op id inserts its
+    :class:`~vtc_dispatch_django.models.WalletOperation` row first, in the
+    same transaction as the money it moves: a concurrent or later replay
+    finds the row (waiting for the first transaction to end) and returns
+    its result.
+    """
 
     def __init__(self, *, new_hold_id: Callable[[], str] | None = None) -> None:
         self._new_hold_id = new_hold_id or (lambda: f"hold-{uuid.uuid4().hex}")
 
-    def credit(self, customer_id: str, amount: Decimal, currency: str) -> None:
-        """Top up a wallet (the host's payment flow calls this)."""
-        amount = _amount(amount, "a credit", positive=True)
-        with _storage(f"crediting the wallet of {customer_id!r}"), transaction.atomic():
+    def _once(self, what: str, op_id: str | None, description: str, run: Callable[[], str]) -> str:
+        """``run()`` in a transaction, recorded under ``op_id``; a replay's recorded result."""
+        check_op_id(op_id)
+        with _storage(what):
+            if op_id is None:
+                with transaction.atomic():
+                    return run()
+            try:
+                with transaction.atomic():
+                    done = WalletOperation.objects.create(op_id=op_id, description=description)
+                    done.result = run()
+                    done.save(update_fields=["result"])
+                    return done.result
+            except IntegrityError:
+                found = (
+                    WalletOperation.objects.filter(op_id=op_id)
+                    .values_list("description", "result")
+                    .first()
+                )
+                if found is None:
+                    raise  # not the op id: a constraint of the move itself
+            check_same(op_id, found[0], description)
+            return found[1]
+
+    def credit(
+        self, customer_id: str, amount: Decimal, currency: str, *, op_id: str | None = None
+    ) -> None:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        amount = check_amount(amount, "a credit", positive=True)
+
+        def run() -> str:
             account, _ = WalletAccount.objects.get_or_create(
                 customer_id=customer_id, currency=currency
             )
             WalletAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
+            return ""
+
+        self._once(
+            f"crediting the wallet of {customer_id!r}",
+            op_id,
+            describe_credit(customer_id, amount, currency),
+            run,
+        )
 
     def balance(self, customer_id: str, currency: str) -> Decimal:
         """See :class:`~vtc_dispatch.ports.Wallet`."""
@@ -519,11 +564,20 @@ class DjangoWallet:
             )
         return Decimal(0) if found is None else _plain(found)
 
-    def hold(self, customer_id: str, amount: Decimal, currency: str, reference: str) -> str:
+    def hold(
+        self,
+        customer_id: str,
+        amount: Decimal,
+        currency: str,
+        reference: str,
+        *,
+        op_id: str | None = None,
+    ) -> str:
         """See :class:`~vtc_dispatch.ports.Wallet` (a conditional debit, then the hold row)."""
-        amount = _amount(amount, "a hold", positive=False)
-        hold_id = self._new_hold_id()
-        with _storage(f"holding on the wallet of {customer_id!r}"), transaction.atomic():
+        amount = check_amount(amount, "a hold", positive=False)
+        hold_id = self._new_hold_id() if op_id is None else hold_id_for(op_id)
+
+        def run() -> str:
             debited = WalletAccount.objects.filter(
                 customer_id=customer_id, currency=currency, balance__gte=amount
             ).update(balance=F("balance") - amount)
@@ -539,7 +593,14 @@ class DjangoWallet:
                 amount=amount,
                 reference=reference,
             )
-        return hold_id
+            return hold_id
+
+        return self._once(
+            f"holding on the wallet of {customer_id!r}",
+            op_id,
+            describe_hold(customer_id, amount, currency, reference),
+            run,
+        )
 
     def _take_hold(self, hold_id: str) -> WalletHold:
         hold = WalletHold.objects.select_for_update().filter(hold_id=hold_id).first()
@@ -547,10 +608,11 @@ class DjangoWallet:
             raise NotFound(f"no wallet hold {hold_id!r}")
         return hold
 
-    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+    def capture(self, hold_id: str, amount: Decimal, *, op_id: str | None = None) -> Decimal:
         """See :class:`~vtc_dispatch.ports.Wallet`."""
-        amount = _amount(amount, "a capture", positive=False)
-        with _storage(f"capturing wallet hold {hold_id!r}"), transaction.atomic():
+        amount = check_amount(amount, "a capture", positive=False)
+
+        def run() -> str:
             hold = self._take_hold(hold_id)
             account, _ = WalletAccount.objects.select_for_update().get_or_create(
                 customer_id=hold.customer_id, currency=hold.currency
@@ -559,16 +621,25 @@ class DjangoWallet:
             taken = min(amount, available)
             account.balance = available - taken
             account.save(update_fields=["balance"])
-        return taken
+            return amount_text(taken)
 
-    def release(self, hold_id: str) -> None:
+        taken = self._once(
+            f"capturing wallet hold {hold_id!r}", op_id, describe_capture(hold_id, amount), run
+        )
+        return Decimal(taken)
+
+    def release(self, hold_id: str, *, op_id: str | None = None) -> None:
         """See :class:`~vtc_dispatch.ports.Wallet`."""
-        with _storage(f"releasing wallet hold {hold_id!r}"), transaction.atomic():
+
+        def run() -> str:
             hold = self._take_hold(hold_id)
             account, _ = WalletAccount.objects.get_or_create(
                 customer_id=hold.customer_id, currency=hold.currency
             )
             WalletAccount.objects.filter(pk=account.pk).update(balance=F("balance") + hold.amount)
+            return ""
+
+        self._once(f"releasing wallet hold {hold_id!r}", op_id, describe_release(hold_id), run)
 
 
 def _plain(value: Decimal) -> Decimal:

@@ -2,9 +2,11 @@
 
 Every Redis failure (refused connection, timeout, an error reply) leaves
 this package as :class:`~vtc_dispatch.errors.StorageUnavailable`, raised
-from the redis-py exception.  Every write is one Lua script or one
-MULTI/EXEC transaction, so a write either happened entirely or not at all;
-after a *timeout* nobody can tell which, and the error says so.
+from the redis-py exception.  Every write is one Lua script, so a write
+either happened entirely or not at all.  A command is sent again only when
+the connection failed *before* it was written (:class:`NotSent`); once it
+is written, a timeout or a lost connection is final and the error says the
+write may or may not have happened (``docs/redis.md``, "What is retried").
 
 >>> settings = RedisSettings(url="redis://127.0.0.1:6379/0", prefix="vtc:{douala}")
 >>> settings.key("o", "ord-1")
@@ -19,19 +21,43 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for RedisSettin
 from __future__ import annotations
 
 import re
+import select
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import redis
+import redis.connection
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from vtc_dispatch.errors import StorageUnavailable
 
-__all__ = ["RedisSettings", "from_us", "guarded", "to_us"]
+__all__ = ["KEY_PARTS", "NotSent", "RedisSettings", "from_us", "guarded", "to_us"]
+
+KEY_PARTS = frozenset(
+    {
+        # orders (orders.py)
+        "o", "oseq", "oc", "od", "ac", "ad", "dl", "cl", "cw", "stall",
+        # drivers (drivers.py)
+        "d", "lease", "g", "vts",
+        # ride progress, statistics, ratings, streams
+        "p", "st", "sr", "rt", "s",
+        # wallet (wallet.py); "whseq" numbered holds before operation ids
+        "w", "wh", "wop", "whseq",
+    }
+)  # fmt: skip
+"""The first part after the prefix of every key the adapter writes (``P:o:<id>``...).
+
+A key belongs to prefix ``P`` only when it reads ``P:<part>...`` with a
+part from this list, and no colon-separated segment of a prefix (after its
+first) may be one of them: so ``vtc`` and ``vtc:{douala}`` never share a
+key, and :meth:`~vtc_dispatch_redis.RedisStorage.clear` of ``vtc`` leaves
+``vtc:{douala}`` alone.  A new kind of key adds its part here.
+"""
 
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:\-{}]+$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,10 +69,14 @@ class RedisSettings(BaseModel):
 
     ``prefix`` starts every key: one per tenant or operator.  For Redis
     Cluster put a hash tag in it (``vtc:{douala}``) so that every key of a
-    tenant lands in one slot and the scripts stay atomic.
-    ``retries`` re-sends a command only when the connection failed before
-    the command could reach Redis (connection refused or reset); a timeout
-    is never retried, since the command may have run.
+    tenant lands in one slot and the scripts stay atomic.  Prefixes may
+    nest (``vtc``, ``vtc:{douala}``, ``vtc:{douala}:zone-2``): its parts
+    are non-empty, and none but the first is a key part of
+    :data:`KEY_PARTS` (``vtc:o`` is refused: ``vtc``'s orders live there).
+    ``retries`` is how many times a command is tried again when the
+    connection failed before the command was written (refused, connect
+    timeout, handshake failed); once written, a command is never sent
+    again: a timeout or a lost connection may have come after it ran.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,6 +96,9 @@ class RedisSettings(BaseModel):
     """Append messages to the streams from a background thread, in batches (see the notifier)."""
     stream_maxlen: Annotated[int, Field(ge=100)] = 100_000
     """Approximate length kept in each message stream (older entries are trimmed)."""
+    wallet_op_ttl_s: Annotated[float, Field(ge=0)] = 30 * 86_400.0
+    """How long a wallet operation id is remembered (0: for ever); a replay after that moves
+    money again."""
 
     @field_validator("prefix")
     @classmethod
@@ -75,6 +108,15 @@ class RedisSettings(BaseModel):
                 f"prefix must be letters, digits and _ . : - {{ }} with balanced braces,"
                 f" got {value!r}"
             )
+        segments = value.split(":")
+        if "" in segments:
+            raise ValueError(f"prefix must not have an empty part between colons, got {value!r}")
+        for at, segment in enumerate(segments[1:], start=1):
+            if segment in KEY_PARTS:
+                raise ValueError(
+                    f"prefix {value!r} has the part {segment!r}, which names keys of the"
+                    f" shorter prefix {':'.join(segments[:at])!r}; choose another word"
+                )
         return value
 
     def key(self, *parts: str) -> str:
@@ -87,13 +129,25 @@ class RedisSettings(BaseModel):
         StorageUnavailable when Redis does not answer.
         """
         try:
+            options = redis.connection.parse_url(self.url)  # type: ignore[no-untyped-call]
+            for unsafe in ("retry_on_timeout", "retry_on_error"):
+                if options.get(unsafe):
+                    raise ValueError(f"{unsafe} would send again commands that may have run")
             pool = redis.ConnectionPool.from_url(
                 self.url,
                 decode_responses=True,
                 socket_timeout=self.socket_timeout_s,
                 socket_connect_timeout=self.connect_timeout_s,
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.01), self.retries),
-                retry_on_error=[redis.ConnectionError],
+                # Only NotSent: redis-py's default list (ConnectionError,
+                # TimeoutError) re-sends a command after its reply was lost.
+                retry=Retry(
+                    ExponentialBackoff(cap=0.5, base=0.01),
+                    self.retries,
+                    supported_errors=(NotSent,),
+                ),
+                connection_class=_send_once(
+                    options.get("connection_class", redis.connection.Connection)
+                ),
             )
         except ValueError as exc:
             raise StorageUnavailable(f"bad Redis URL {self.url!r}: {exc}") from exc
@@ -104,15 +158,88 @@ class RedisSettings(BaseModel):
             return redis.Redis(connection_pool=pool, single_connection_client=True)
 
 
+class NotSent(redis.ConnectionError):
+    """Connecting failed before a command was written: nothing of it reached Redis.
+
+    The only error the connections retry (``RedisSettings.retries`` times).
+    """
+
+
+class _SendOnce(redis.connection.AbstractConnection):
+    """A connection whose connect failures say that nothing was sent.
+
+    Mixed in before redis-py's connection class for the URL's scheme.
+    """
+
+    _connecting = False
+
+    def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        self._connecting = True
+        try:
+            super().connect_check_health(
+                check_health=check_health, retry_socket_connect=retry_socket_connect
+            )
+        except (NotSent, redis.AuthenticationError):
+            raise
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise NotSent(f"connecting failed, nothing was sent: {exc}") from exc
+        finally:
+            self._connecting = False
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        sock = self._sock
+        if sock is not None and not self._connecting and _closed_by_peer(sock):
+            # Closed while idle (Redis restarted, an idle timeout): reopen
+            # now, while a failure still means that nothing was sent.
+            self.disconnect()
+        super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
+
+
+_SEND_ONCE: dict[type[Any], type[Any]] = {}
+
+
+def _send_once(base: type[Any]) -> type[Any]:
+    """``base`` (redis-py's Connection, SSLConnection...) with :class:`_SendOnce` in front."""
+    if base not in _SEND_ONCE:
+        _SEND_ONCE[base] = type(f"SendOnce{base.__name__}", (_SendOnce, base), {})
+    return _SEND_ONCE[base]
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other end closed ``sock`` (a poll, then a peek if readable; nothing read)."""
+    if type(sock) is not socket.socket:
+        return False  # TLS sockets take no peek
+    try:
+        if not select.select([sock], [], [], 0)[0]:
+            return False
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except ValueError:
+        return False  # a descriptor select cannot watch
+    except OSError:
+        return True
+
+
 @contextmanager
 def guarded(what: str) -> Iterator[None]:
-    """Translate redis-py errors raised inside into :class:`StorageUnavailable`."""
+    """Translate redis-py errors raised inside into :class:`StorageUnavailable`.
+
+    The message tells whether the command may have run: not when Redis
+    could not be reached (:class:`NotSent`), maybe when the reply was lost
+    (timeout, connection lost after the command was written).
+    """
     try:
         yield
-    except redis.TimeoutError as exc:
+    except NotSent as exc:
         raise StorageUnavailable(
-            f"Redis did not answer in time while {what}; the write may or may not have happened:"
-            f" {exc}"
+            f"Redis could not be reached while {what}; nothing was written: {exc}"
+        ) from exc
+    except redis.AuthenticationError as exc:
+        raise StorageUnavailable(f"Redis refused the credentials while {what}: {exc}") from exc
+    except (redis.TimeoutError, redis.ConnectionError) as exc:
+        raise StorageUnavailable(
+            f"Redis did not answer while {what}; the write may or may not have happened: {exc}"
         ) from exc
     except redis.RedisError as exc:
         raise StorageUnavailable(f"Redis failed while {what}: {exc}") from exc

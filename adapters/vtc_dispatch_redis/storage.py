@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from vtc_dispatch_redis.connection import RedisSettings, guarded
+from vtc_dispatch_redis.connection import KEY_PARTS, RedisSettings, guarded
 from vtc_dispatch_redis.drivers import RedisDriverRegistry
 from vtc_dispatch_redis.orders import RedisOrderRepository
 from vtc_dispatch_redis.progress import RedisProgressStore
@@ -74,12 +74,20 @@ class RedisStorage:
             self.client.ping()
 
     def keys(self) -> Iterator[str]:
-        """Every key under the prefix (SCAN: safe on a live server)."""
+        """Every key of this prefix, none of a longer one (SCAN: safe on a live server).
+
+        ``vtc:{douala}:o:1`` matches ``vtc:*`` too; it is left out because
+        its part after ``vtc:`` is ``{douala}``, not one of
+        :data:`~vtc_dispatch_redis.connection.KEY_PARTS`.
+        """
+        start = len(self.settings.prefix) + 1
         with guarded("listing keys"):
-            yield from self.client.scan_iter(match=_glob(self.settings.prefix) + ":*", count=1000)
+            for key in self.client.scan_iter(match=_glob(self.settings.prefix) + ":*", count=1000):
+                if _part(key, start) in KEY_PARTS:
+                    yield key
 
     def clear(self) -> int:
-        """Delete every key under the prefix (and nothing else); returns how many."""
+        """Delete every key of :meth:`keys` (and nothing else); returns how many."""
         removed = 0
         batch: list[str] = []
         for key in self.keys():
@@ -92,6 +100,12 @@ class RedisStorage:
     def _unlink(self, keys: list[str]) -> int:
         with guarded("deleting keys"):
             return int(self.client.unlink(*keys))
+
+
+def _part(key: str, start: int) -> str:
+    """The segment of ``key`` that begins at ``start`` (up to the next colon)."""
+    end = key.find(":", start)
+    return key[start:] if end < 0 else key[start:end]
 
 
 def _glob(prefix: str) -> str:

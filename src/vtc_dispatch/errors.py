@@ -14,7 +14,11 @@ __all__ = [
     "ConcurrencyConflict",
     "DispatchError",
     "Forbidden",
+<<<<<<< HEAD
     "InvalidCommandId",
+=======
+    "IdempotencyConflict",
+>>>>>>> redis-safety
     "InvalidCoordinates",
     "InvalidDefinition",
     "InvalidMoney",
@@ -128,3 +132,15 @@ class InvalidCommandId(DispatchError, ValueError):
 
 class TransportUnavailable(DispatchError):
     """A message could not be handed to the transport."""
+
+
+class IdempotencyConflict(DispatchError):
+    """An operation id was used again for a different operation; nothing was done.
+
+    Carries ``op_id``; the message names it, what it was first used for and
+    what was asked now.
+    """
+
+    def __init__(self, op_id: str, message: str) -> None:
+        self.op_id = op_id
+        super().__init__(message)

@@ -24,6 +24,7 @@ import attrs
 from pydantic import BaseModel
 
 from vtc_dispatch._records import evolve
+<<<<<<< HEAD
 from vtc_dispatch.changes import CommandRecord
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidMoney, NotFound, PaymentRefused
 from vtc_dispatch.geo.index import DriverIndex
@@ -33,6 +34,22 @@ from vtc_dispatch.pool.stats import StatsBook
 from vtc_dispatch.ports import Clock
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
+=======
+from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused
+from vtc_dispatch.geo.index import DriverIndex
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.order import DriverStatus, Order, RideProgress
+from vtc_dispatch.wallet_ops import (
+    check_amount,
+    check_op_id,
+    check_same,
+    describe_capture,
+    describe_credit,
+    describe_hold,
+    describe_release,
+    hold_id_for,
+)
+>>>>>>> redis-safety
 from vtc_dispatch.wire import Recipient
 
 __all__ = [
@@ -376,43 +393,87 @@ class _Hold:
 
 
 class InMemoryWallet:
-    """Balances per customer and currency, with holds."""
+    """Balances per customer and currency, with holds; operations keyed by op id done once.
+
+    >>> wallet = InMemoryWallet()
+    >>> wallet.credit("alice", Decimal(1000), "XAF", op_id="top-up-1")
+    >>> wallet.credit("alice", Decimal(1000), "XAF", op_id="top-up-1")  # a replay: no money
+    >>> hold = wallet.hold("alice", Decimal(300), "XAF", "ord-1", op_id="ord-1:hold")
+    >>> wallet.balance("alice", "XAF"), hold == hold_id_for("ord-1:hold")
+    (Decimal('700'), True)
+    """
 
     def __init__(self) -> None:
         self._balances: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         self._holds: dict[str, _Hold] = {}
         self._ids = itertools.count(1)
+        # op id -> (what it did, its result): kept for the wallet's life.
+        self._ops: dict[str, tuple[str, object]] = {}
         self._lock = threading.Lock()
 
-    def credit(self, customer_id: str, amount: Decimal, currency: str) -> None:
-        """Top up a wallet (the host's payment flow calls this)."""
-        if not (isinstance(amount, Decimal) and amount > 0):
-            raise InvalidMoney(f"a credit must be a Decimal > 0, got {amount!r}")
+    def _replayed(self, op_id: str | None, description: str) -> tuple[bool, object]:
+        """(True, result) when ``op_id`` was done; IdempotencyConflict if for something else."""
+        if check_op_id(op_id) is None or op_id not in self._ops:
+            return False, None
+        recorded, result = self._ops[op_id]
+        check_same(op_id, recorded, description)
+        return True, result
+
+    def _done(self, op_id: str | None, description: str, result: object) -> None:
+        if op_id is not None:
+            self._ops[op_id] = (description, result)
+
+    def credit(
+        self, customer_id: str, amount: Decimal, currency: str, *, op_id: str | None = None
+    ) -> None:
+        """See :class:`~vtc_dispatch.ports.Wallet`."""
+        amount = check_amount(amount, "a credit", positive=True)
+        description = describe_credit(customer_id, amount, currency)
         with self._lock:
+            if self._replayed(op_id, description)[0]:
+                return
             self._balances[customer_id, currency] += amount
+            self._done(op_id, description, None)
 
     def balance(self, customer_id: str, currency: str) -> Decimal:
         """See :class:`~vtc_dispatch.ports.Wallet`."""
         return self._balances.get((customer_id, currency), Decimal(0))
 
-    def hold(self, customer_id: str, amount: Decimal, currency: str, reference: str) -> str:
+    def hold(
+        self,
+        customer_id: str,
+        amount: Decimal,
+        currency: str,
+        reference: str,
+        *,
+        op_id: str | None = None,
+    ) -> str:
         """See :class:`~vtc_dispatch.ports.Wallet`."""
-        if not (isinstance(amount, Decimal) and amount >= 0):
-            raise InvalidMoney(f"a hold must be a Decimal >= 0, got {amount!r}")
+        amount = check_amount(amount, "a hold", positive=False)
+        description = describe_hold(customer_id, amount, currency, reference)
         with self._lock:
+            seen, result = self._replayed(op_id, description)
+            if seen:
+                return str(result)
             free = self._balances.get((customer_id, currency), Decimal(0))
             if free < amount:
                 raise PaymentRefused(
                     f"wallet of {customer_id!r} holds {free} {currency}, {amount} needed"
                 )
             self._balances[customer_id, currency] = free - amount
-            hold_id = f"hold-{next(self._ids)}"
+            hold_id = f"hold-{next(self._ids)}" if op_id is None else hold_id_for(op_id)
             self._holds[hold_id] = _Hold(customer_id, currency, amount, reference)
+            self._done(op_id, description, hold_id)
             return hold_id
 
-    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+    def capture(self, hold_id: str, amount: Decimal, *, op_id: str | None = None) -> Decimal:
         """See :class:`~vtc_dispatch.ports.Wallet`."""
+        amount = check_amount(amount, "a capture", positive=False)
+        description = describe_capture(hold_id, amount)
         with self._lock:
+            seen, result = self._replayed(op_id, description)
+            if seen:
+                return Decimal(str(result))
             hold = self._holds.pop(hold_id, None)
             if hold is None:
                 raise NotFound(f"no wallet hold {hold_id!r}")
@@ -420,15 +481,20 @@ class InMemoryWallet:
             available = hold.amount + self._balances.get(key, Decimal(0))
             taken = min(amount, available)
             self._balances[key] = available - taken
+            self._done(op_id, description, taken)
             return taken
 
-    def release(self, hold_id: str) -> None:
+    def release(self, hold_id: str, *, op_id: str | None = None) -> None:
         """See :class:`~vtc_dispatch.ports.Wallet`."""
+        description = describe_release(hold_id)
         with self._lock:
+            if self._replayed(op_id, description)[0]:
+                return
             hold = self._holds.pop(hold_id, None)
             if hold is None:
                 raise NotFound(f"no wallet hold {hold_id!r}")
             self._balances[hold.customer_id, hold.currency] += hold.amount
+<<<<<<< HEAD
 
 
 class InMemoryCommandLog:
@@ -511,3 +577,6 @@ class InMemoryStores:
             commands=self.commands,
             lock=self.orders.commit_lock,
         )
+=======
+            self._done(op_id, description, None)
+>>>>>>> redis-safety

@@ -237,17 +237,40 @@ class Wallet(Protocol):
     Amounts are Decimals in ``currency``.  :meth:`hold` MUST refuse with
     :class:`~vtc_dispatch.errors.PaymentRefused` when the free balance is
     short, and MUST be atomic with respect to other holds.
+
+    Every method that moves money takes ``op_id``: a call with an op id
+    MUST move money at most once, recording the op id with the move
+    atomically; the same call again (same op id, same arguments) MUST
+    return the first call's result and move nothing, also when the first
+    call's reply was lost; the same op id with other arguments MUST raise
+    :class:`~vtc_dispatch.errors.IdempotencyConflict`.  A refused call
+    records nothing.  :mod:`vtc_dispatch.wallet_ops` has the shared rules.
     """
+
+    def credit(
+        self, customer_id: str, amount: Decimal, currency: str, *, op_id: str | None = None
+    ) -> None:
+        """Top up a wallet by ``amount`` > 0 (the host's payment flow calls this)."""
+        ...
 
     def balance(self, customer_id: str, currency: str) -> Decimal:
         """Free balance (not held)."""
         ...
 
-    def hold(self, customer_id: str, amount: Decimal, currency: str, reference: str) -> str:
-        """Reserve ``amount``; returns a hold id."""
+    def hold(
+        self,
+        customer_id: str,
+        amount: Decimal,
+        currency: str,
+        reference: str,
+        *,
+        op_id: str | None = None,
+    ) -> str:
+        """Reserve ``amount``; returns a hold id (:func:`~vtc_dispatch.wallet_ops.hold_id_for`
+        of ``op_id`` when one is given)."""
         ...
 
-    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+    def capture(self, hold_id: str, amount: Decimal, *, op_id: str | None = None) -> Decimal:
         """Take ``amount`` from the hold (and from the free balance beyond it).
 
         Releases whatever is left of the hold; returns what was taken,
@@ -255,7 +278,7 @@ class Wallet(Protocol):
         """
         ...
 
-    def release(self, hold_id: str) -> None:
+    def release(self, hold_id: str, *, op_id: str | None = None) -> None:
         """Give the held amount back to the free balance."""
         ...
 

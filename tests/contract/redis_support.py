@@ -51,10 +51,16 @@ def fresh_prefix() -> str:
     return f"vtc-test:{{{uuid.uuid4().hex[:12]}}}"
 
 
-def fresh_storage(**settings: object) -> RedisStorage:
-    """Storage under a new prefix; :func:`clean_up` removes its keys."""
+def fresh_storage(*, prefix: str | None = None, **settings: object) -> RedisStorage:
+    """Storage under ``prefix`` (default: a new one); :func:`clean_up` removes its keys."""
     need_redis()
-    storage = RedisStorage.from_url(REDIS_URL, prefix=fresh_prefix(), **settings)
+    storage = RedisStorage.from_url(REDIS_URL, prefix=prefix or fresh_prefix(), **settings)
+    _made.append(storage)
+    return storage
+
+
+def track(storage: RedisStorage) -> RedisStorage:
+    """Have :func:`clean_up` remove the keys of a storage made elsewhere."""
     _made.append(storage)
     return storage
 

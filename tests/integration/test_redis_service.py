@@ -156,7 +156,8 @@ def test_redis_down_is_storage_unavailable() -> None:
     from vtc_dispatch_redis import RedisStorage
 
     with pytest.raises(
-        StorageUnavailable, match=r"Redis failed while connecting to redis://127\.0\.0\.1:1/0"
+        StorageUnavailable,
+        match=r"Redis could not be reached while connecting to redis://127\.0\.0\.1:1/0; nothing",
     ):
         RedisStorage.from_url("redis://127.0.0.1:1/0", prefix="nowhere", retries=0)
 

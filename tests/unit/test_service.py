@@ -684,12 +684,12 @@ class _FlakyWallet(InMemoryWallet):
         self.fail_next_capture = False
         self.captures = 0
 
-    def capture(self, hold_id: str, amount: Decimal) -> Decimal:
+    def capture(self, hold_id: str, amount: Decimal, *, op_id: str | None = None) -> Decimal:
         self.captures += 1
         if self.fail_next_capture:
             self.fail_next_capture = False
             raise StorageUnavailable("the wallet did not answer")
-        return super().capture(hold_id, amount)
+        return super().capture(hold_id, amount, op_id=op_id)
 
 
 def _wallet_ride_to_the_end(

@@ -1,0 +1,110 @@
+"""A command whose reply is lost is never sent again; one that could not be sent is (real Redis).
+
+Each test talks to Redis through :class:`redis_proxy.RedisProxy` and
+checks what ran on the real server, read directly, not through the proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+import redis_support
+from redis_proxy import Fault, RedisProxy
+
+from vtc_dispatch.errors import StorageUnavailable
+from vtc_dispatch_redis import RedisStorage
+from vtc_dispatch_redis.connection import guarded
+
+TIMEOUT_S = 0.3
+
+
+@pytest.fixture
+def proxy() -> Iterator[RedisProxy]:
+    redis_support.need_redis()
+    with RedisProxy(redis_support.REDIS_URL) as running:
+        yield running
+        redis_support.clean_up()
+
+
+@pytest.fixture
+def direct() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_support.REDIS_URL, decode_responses=True)
+    yield client
+    client.close()
+
+
+def through(proxy: RedisProxy, **settings: object) -> RedisStorage:
+    """Storage under a fresh prefix whose client talks to Redis through ``proxy``."""
+    storage = RedisStorage.from_url(
+        proxy.url,
+        prefix=redis_support.fresh_prefix(),
+        socket_timeout_s=TIMEOUT_S,
+        **settings,
+    )
+    redis_support.track(storage)
+    return storage
+
+
+@pytest.mark.parametrize("fault", ["drop", "delay", "cut"])
+def test_an_incr_whose_reply_is_lost_runs_once_and_says_it_may_have_happened(
+    proxy: RedisProxy, direct: redis.Redis, fault: Fault
+) -> None:
+    storage = through(proxy)
+    counter = storage.settings.key("o", "counter")
+    with guarded("counting"):
+        storage.client.incr(counter)
+    proxy.arm(fault, delay_s=3 * TIMEOUT_S)
+    with (
+        pytest.raises(StorageUnavailable, match="may or may not have happened"),
+        guarded("counting"),
+    ):
+        storage.client.incr(counter)
+    assert proxy.armed == 0
+    assert direct.get(counter) == "2"  # ran exactly once more, never re-sent
+    with guarded("counting"):
+        assert storage.client.incr(counter) == 3  # the client connects again by itself
+
+
+def test_a_connection_refused_before_the_command_is_retried(
+    proxy: RedisProxy, direct: redis.Redis
+) -> None:
+    storage = through(proxy, retries=2)
+    counter = storage.settings.key("o", "counter")
+    proxy.close_idle()
+    proxy.arm("refuse")
+    proxy.arm("refuse")
+    with guarded("counting"):
+        assert storage.client.incr(counter) == 1
+    assert direct.get(counter) == "1"
+    assert proxy.armed == 0
+
+
+def test_connections_refused_beyond_the_retries_say_nothing_was_written(
+    proxy: RedisProxy, direct: redis.Redis
+) -> None:
+    storage = through(proxy, retries=1)
+    counter = storage.settings.key("o", "counter")
+    proxy.close_idle()
+    proxy.arm("refuse")
+    proxy.arm("refuse")
+    with (
+        pytest.raises(StorageUnavailable, match=r"could not be reached.*nothing was written"),
+        guarded("counting"),
+    ):
+        storage.client.incr(counter)
+    assert direct.get(counter) is None
+
+
+def test_a_connection_closed_while_idle_is_reopened_before_sending(
+    proxy: RedisProxy, direct: redis.Redis
+) -> None:
+    storage = through(proxy)
+    counter = storage.settings.key("o", "counter")
+    with guarded("counting"):
+        storage.client.incr(counter)
+    proxy.close_idle()  # as a Redis restart would
+    with guarded("counting"):
+        assert storage.client.incr(counter) == 2
+    assert direct.get(counter) == "2"
