@@ -5,10 +5,17 @@ authenticated user (:mod:`vtc_dispatch_django.auth`); every order endpoint
 checks that the caller takes part in the order (the service's owner
 rule).  Errors of the core answer with their status
 (:mod:`vtc_dispatch_django.errors`).
+
+Every endpoint that changes something takes an ``Idempotency-Key`` header
+(1 to 100 visible ASCII characters): the command runs with it as
+``command_id``, scoped to the caller, so a request sent again after a lost
+answer is done once and answered as the first time; the same key with
+another request is refused (422, naming the key).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -28,9 +35,29 @@ from vtc_dispatch_django.models import DriverProfile
 from vtc_dispatch_django.runtime import get_service
 
 __all__ = [
+    "IDEMPOTENCY_KEY",
     "IsCustomer",
     "IsDriver",
+    "command_id_of",
 ]
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY = re.compile(r"[\x21-\x7e]{1,100}")
+
+
+def command_id_of(request: Request) -> str | None:
+    """The ``command_id`` of a request: its ``Idempotency-Key`` scoped to the caller.
+
+    A key that is not 1 to 100 visible ASCII characters is a 400 naming it.
+    """
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not _KEY.fullmatch(key):
+        raise ValidationError(
+            {IDEMPOTENCY_KEY: f"must be 1 to 100 visible ASCII characters, got {key!r}"}
+        )
+    return f"rest:{request.user.pk}:{key}"
 
 
 class IsDriver(permissions.BasePermission):
@@ -85,6 +112,9 @@ class _View(APIView):
     def actor(self) -> Actor:
         return actor_for(self.request.user, self.role)
 
+    def command_id(self) -> str | None:
+        return command_id_of(self.request)
+
 
 class _DriverView(_View):
     role = "driver"
@@ -112,9 +142,11 @@ class ToggleStatusView(_DriverView):
             vehicle_type = data.get("vehicle_type") or (
                 DriverProfile.objects.get(user_id=request.user.pk).vehicle_type
             )
-            self.service.driver_online(driver_id, vehicle_type, s.point(data["position"]))
+            self.service.driver_online(
+                driver_id, vehicle_type, s.point(data["position"]), command_id=self.command_id()
+            )
         else:
-            self.service.driver_offline(driver_id)
+            self.service.driver_offline(driver_id, command_id=self.command_id())
         status = self.service.drivers.get(driver_id)
         return Response(
             {
@@ -132,7 +164,12 @@ class UpdateLocationView(_DriverView):
     @extend_schema(request=s.LocationSerializer, responses=_ORDER)
     def post(self, request: Request) -> Response:
         data = _valid(s.LocationSerializer, request.data)
-        self.service.update_position(self.actor().id, s.point(data["position"]), data.get("at"))
+        self.service.update_position(
+            self.actor().id,
+            s.point(data["position"]),
+            data.get("at"),
+            command_id=self.command_id(),
+        )
         return Response({"ok": True})
 
 
@@ -141,7 +178,9 @@ class _DriverOrderCommand(_DriverView):
 
     @extend_schema(request=None, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
-        order = getattr(self.service, self.command)(self.actor().id, order_id)
+        order = getattr(self.service, self.command)(
+            self.actor().id, order_id, command_id=self.command_id()
+        )
         return Response(s.order_data(order))
 
 
@@ -176,7 +215,10 @@ class CompleteView(_DriverView):
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CompleteSerializer, request.data or {})
         order = self.service.complete_trip(
-            self.actor().id, order_id, supplements=data["supplements"]
+            self.actor().id,
+            order_id,
+            supplements=data["supplements"],
+            command_id=self.command_id(),
         )
         return Response(s.order_data(order))
 
@@ -230,7 +272,9 @@ class DriverRateView(_DriverView):
     @extend_schema(request=s.RateSerializer, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
-        order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
+        order = self.service.rate(
+            self.actor(), order_id, data["stars"], data.get("comment"), command_id=self.command_id()
+        )
         return Response(s.order_data(order))
 
 
@@ -277,6 +321,7 @@ class CreateOrderView(_CustomerView):
             data["vehicle_type"],
             data["payment_method"],
             supplements=data["supplements"],
+            command_id=self.command_id(),
         )
         return Response(s.order_data(order), status=201)
 
@@ -290,7 +335,9 @@ class CancelView(_View):
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CancelSerializer, request.data)
         role = "driver" if is_driver(request.user) else "customer"
-        order = self.service.cancel(actor_for(request.user, role), order_id, data["reason"])
+        order = self.service.cancel(
+            actor_for(request.user, role), order_id, data["reason"], command_id=self.command_id()
+        )
         return Response(s.order_data(order))
 
 
@@ -330,7 +377,9 @@ class RateView(_CustomerView):
     @extend_schema(request=s.RateSerializer, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
-        order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
+        order = self.service.rate(
+            self.actor(), order_id, data["stars"], data.get("comment"), command_id=self.command_id()
+        )
         return Response(s.order_data(order))
 
 

@@ -14,11 +14,8 @@ __all__ = [
     "ConcurrencyConflict",
     "DispatchError",
     "Forbidden",
-<<<<<<< HEAD
-    "InvalidCommandId",
-=======
     "IdempotencyConflict",
->>>>>>> redis-safety
+    "InvalidCommandId",
     "InvalidCoordinates",
     "InvalidDefinition",
     "InvalidMoney",

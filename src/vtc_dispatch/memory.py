@@ -24,9 +24,8 @@ import attrs
 from pydantic import BaseModel
 
 from vtc_dispatch._records import evolve
-<<<<<<< HEAD
 from vtc_dispatch.changes import CommandRecord
-from vtc_dispatch.errors import ConcurrencyConflict, InvalidMoney, NotFound, PaymentRefused
+from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
@@ -34,11 +33,6 @@ from vtc_dispatch.pool.stats import StatsBook
 from vtc_dispatch.ports import Clock
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
-=======
-from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused
-from vtc_dispatch.geo.index import DriverIndex
-from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import DriverStatus, Order, RideProgress
 from vtc_dispatch.wallet_ops import (
     check_amount,
     check_op_id,
@@ -49,7 +43,6 @@ from vtc_dispatch.wallet_ops import (
     describe_release,
     hold_id_for,
 )
->>>>>>> redis-safety
 from vtc_dispatch.wire import Recipient
 
 __all__ = [
@@ -494,7 +487,7 @@ class InMemoryWallet:
             if hold is None:
                 raise NotFound(f"no wallet hold {hold_id!r}")
             self._balances[hold.customer_id, hold.currency] += hold.amount
-<<<<<<< HEAD
+            self._done(op_id, description, None)
 
 
 class InMemoryCommandLog:
@@ -577,6 +570,3 @@ class InMemoryStores:
             commands=self.commands,
             lock=self.orders.commit_lock,
         )
-=======
-            self._done(op_id, description, None)
->>>>>>> redis-safety

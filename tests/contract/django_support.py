@@ -1,7 +1,8 @@
 """Django for the tests: settings (PostgreSQL when it answers or is required), the test urls.
 
 PostgreSQL is ``VTC_POSTGRES_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
-the tests create and drop their own database ``test_vtc_django`` there.  When
+the tests create and drop their own database ``test_vtc_django`` there
+(``VTC_DJANGO_TEST_DB`` names another, for runs side by side on one server).  When
 ``VTC_REQUIRE_SERVICES=1`` PostgreSQL is used even if it does not answer, so
 the Django tests fail rather than fall back; otherwise, with no PostgreSQL,
 they run on SQLite.  Core tests never touch Django: configuring it only
@@ -59,7 +60,7 @@ def database() -> dict[str, Any]:
     """PostgreSQL when it answers or is required, else SQLite in memory."""
     dsn = postgres_dsn()
     if services_required() or postgres_answers(dsn):
-        return postgres_settings(dsn, TEST_DATABASE)
+        return postgres_settings(dsn, os.environ.get("VTC_DJANGO_TEST_DB") or TEST_DATABASE)
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 
 
