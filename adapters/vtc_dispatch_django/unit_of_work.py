@@ -82,7 +82,7 @@ from vtc_dispatch.ports import (
     StatsStore,
     Wallet,
 )
-from vtc_dispatch.pricing.engine import FareQuote
+from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.unit_of_work import apply_driver_write
 from vtc_dispatch.wire import Recipient
 from vtc_dispatch_django.models import CommandLogEntry, DriverPresence, OrderRecord

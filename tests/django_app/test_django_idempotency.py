@@ -11,7 +11,12 @@ from typing import Any
 from django_demo import AKWA, DEIDO, Demo
 from rest_framework.test import APIClient
 
-from django_app.test_django_consumers import connect, receive, run
+# pytest puts tests/ on the path; mypy does not look there.
+from django_app.test_django_consumers import (  # type: ignore[import-not-found]
+    connect,
+    receive,
+    run,
+)
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch_django.models import CommandLogEntry, OrderRecord
 

@@ -36,7 +36,7 @@ from vtc_dispatch.changes import (
 from vtc_dispatch.commands.dispatching import quote_key
 from vtc_dispatch.errors import ConcurrencyConflict, PaymentRefused
 from vtc_dispatch.geo import LatLng
-from vtc_dispatch.memory import ManualClock, RecordingNotifier
+from vtc_dispatch.memory import InMemoryDriverRegistry, ManualClock, RecordingNotifier
 from vtc_dispatch.order import Actor, Order, RideProgress
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch_django import models
@@ -469,3 +469,40 @@ def test_a_quote_shown_by_one_worker_is_the_price_of_an_order_placed_on_another(
     other.cancel(Actor.customer(ids["chantal"]), order.id, "again")
     again = other.create_order(ids["chantal"], PICKUP, DESTINATION, "taxi_jaune", "CASH")
     assert again.quote == shown
+
+
+def test_drivers_kept_outside_the_database_are_taken_before_and_freed_after_the_commit(
+    demo: Demo, django_capture_on_commit_callbacks: Any
+) -> None:
+    from vtc_dispatch_django.config import load_from_db
+    from vtc_dispatch_django.runtime import default_stores, with_unit_of_work
+
+    ids = demo.ids
+    drivers = InMemoryDriverRegistry()
+    stores = with_unit_of_work({**default_stores(), "drivers": drivers})
+    uow = stores["unit_of_work"]
+    assert isinstance(uow, DjangoUnitOfWork)
+    assert not uow.atomic
+    service = build_service(load_from_db(), stores, clock=demo.clock)
+    # The test's transaction stands for the host's: outside writes wait for its commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        service.driver_online(ids["amadou"], "taxi_jaune", LatLng(4.0530, 9.7050))
+        service.driver_online(ids["brice"], "taxi_jaune", LatLng(4.0600, 9.7100))
+    order = service.create_order(ids["chantal"], PICKUP, DESTINATION, "taxi_jaune", "CASH")
+    assert drivers.get(ids["amadou"]).order_id == order.id
+    # A reservation taken before a transaction that fails is given back.
+    spoiled = ChangeSet(
+        reserve=(Reservation(ids["brice"], order.id),),
+        orders=(OrderWrite(order, order.version - 1),),
+    )
+    with pytest.raises(ConcurrencyConflict):
+        uow.commit(spoiled)
+    assert drivers.get(ids["brice"]).available
+    # A driver is freed once the order version that frees him is committed, not before.
+    with django_capture_on_commit_callbacks() as after_commit:
+        cancelled = service.cancel(Actor.customer(ids["chantal"]), order.id, "plans changed")
+        assert cancelled.state == "cancelled"
+        assert drivers.get(ids["amadou"]).order_id == order.id
+    for callback in after_commit:
+        callback()
+    assert drivers.get(ids["amadou"]).available
