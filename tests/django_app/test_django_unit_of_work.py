@@ -7,6 +7,7 @@ on their own thread, so on their own database connection.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -506,3 +507,18 @@ def test_drivers_kept_outside_the_database_are_taken_before_and_freed_after_the_
     for callback in after_commit:
         callback()
     assert drivers.get(ids["amadou"]).available
+
+
+def test_dispatch_worker_forgets_command_records_older_than_a_day(demo: Demo) -> None:
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    log = DjangoCommandLog()
+    log.put(CommandRecord("old", "driver_online(...)", None))
+    log.put(CommandRecord("new", "driver_online(...)", None))
+    models.CommandLogEntry.objects.filter(command_id="old").update(
+        created_at=timezone.now() - timedelta(days=1, minutes=1)
+    )
+    call_command("dispatch_worker", "--once", stdout=io.StringIO())
+    assert log.get("old") is None
+    assert log.get("new") is not None
