@@ -114,14 +114,26 @@ def _database(what: str) -> Iterator[None]:
     """Database failures as the core's errors (a deadlock is a conflict: nothing was written)."""
     try:
         yield
+    except StorageUnavailable as exc:  # a repository's own translation of the same failure
+        if _rolled_back(exc.__cause__):
+            raise ConcurrencyConflict(f"{what}: the database rolled it back ({exc})") from exc
+        raise
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE:
+        if _rolled_back(exc):
             raise ConcurrencyConflict(f"{what}: the database rolled it back ({exc})") from exc
         raise StorageUnavailable(f"{what}: the database failed: {exc}") from exc
     except IntegrityError:
         raise
     except DatabaseError as exc:
         raise StorageUnavailable(f"{what}: the database failed: {exc}") from exc
+
+
+def _rolled_back(error: BaseException | None) -> bool:
+    """Whether ``error`` is PostgreSQL's deadlock or serialization failure."""
+    return (
+        isinstance(error, OperationalError)
+        and getattr(error.__cause__, "sqlstate", None) in _RETRYABLE
+    )
 
 
 class DjangoCommandLog:

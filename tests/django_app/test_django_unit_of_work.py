@@ -522,3 +522,30 @@ def test_dispatch_worker_forgets_command_records_older_than_a_day(demo: Demo) ->
     call_command("dispatch_worker", "--once", stdout=io.StringIO())
     assert log.get("old") is None
     assert log.get("new") is not None
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+@pytest.mark.parametrize("through_a_repository", [False, True])
+def test_a_deadlock_the_database_rolled_back_is_a_conflict(through_a_repository: bool) -> None:
+    """Nothing was written: the command may decide again (any other failure is a 503)."""
+    from django.db import OperationalError
+
+    from vtc_dispatch.errors import StorageUnavailable
+    from vtc_dispatch_django.unit_of_work import _database
+
+    def fail(state: str) -> None:
+        cause = _Deadlock("deadlock detected")
+        cause.sqlstate = state
+        error = OperationalError("deadlock detected")
+        error.__cause__ = cause
+        if not through_a_repository:
+            raise error
+        raise StorageUnavailable("saving order 'o-1': the database failed") from error
+
+    with pytest.raises(ConcurrencyConflict, match="rolled it back"), _database("committing"):
+        fail("40P01")
+    with pytest.raises(StorageUnavailable), _database("committing"):
+        fail("08006")
