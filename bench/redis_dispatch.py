@@ -9,8 +9,15 @@ messages go to the streams from a background thread (``stream_background``).
 in-memory ports: the core's own share of a ride.  ``query`` (nearest
 available driver within 3 km) and ``update`` (a driver's new position)
 go through the adapter against the raw GEOSEARCH / GEOADD of redis-py on
-the same data.  Memory in Redis per driver and per finished order is
-MEMORY USAGE of their keys.
+the same data.  ``ride_steps`` and its steps (``search``, ``create_order``,
+``accept_to_start``, ``track_20_points``, ``complete_and_rate``) are the
+ride of ``bench service``, on the Redis ports in this process, one ride
+at a time.  Every row has ``round_trips``: Redis requests written per
+operation (a command, a script or a pipeline is one), counted with
+:func:`vtc_dispatch_redis.roundtrips.count_round_trips`; for the worker
+rows it is every request of the workers (offers, expiry polls, re-reads)
+divided by the rides.  Memory in Redis per driver and per finished order
+is MEMORY USAGE of their keys.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import random
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +37,9 @@ import attrs
 
 from bench.common import Options, Row, SuiteReport, add_ratios, douala_point, progress
 from vtc_dispatch.errors import StorageUnavailable
-from vtc_dispatch.geo import LatLng, destination_point, haversine_km
+from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
+from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
@@ -40,6 +49,7 @@ try:
 
     from vtc_dispatch_redis import RedisSettings, RedisStorage
     from vtc_dispatch_redis.drivers import REDIS_EARTH_RADIUS_KM
+    from vtc_dispatch_redis.roundtrips import count_round_trips
 except ImportError as exc:  # the suite reports itself skipped
     MISSING: str | None = f"the redis extra is not installed: {exc}"
 else:
@@ -56,8 +66,12 @@ def _example() -> Any:
     return importlib.import_module("redis_workers")
 
 
-def _ride_cycle(example: Any, settings: Any, workers: int, rides: int) -> float:
-    """Aggregate rides per second of ``workers`` processes doing ``rides`` in all."""
+TRACK_POINTS = 20
+
+
+def _ride_cycle(example: Any, settings: Any, workers: int, rides: int) -> tuple[float, float]:
+    """Aggregate rides per second of ``workers`` processes doing ``rides`` in all; round trips
+    per ride."""
     start_at = time.time() + 2.0 + 0.5 * workers  # after the processes have imported
     processes, results = example.start_workers(
         settings,
@@ -67,16 +81,100 @@ def _ride_cycle(example: Any, settings: Any, workers: int, rides: int) -> float:
         cancel_share=0.0,
         start_at=start_at,
         customers=f"w{workers}",
+        round_trips=True,
     )
-    done = 0
+    done = trips = 0
     for _ in processes:
-        done += results.get(timeout=600)[1].get("done", 0)
+        ended = results.get(timeout=600)[1]
+        done += ended.get("done", 0)
+        trips += ended.get("round_trips", 0)
     elapsed = time.time() - start_at
     for process in processes:
         process.join()
     if done != rides:
         raise RuntimeError(f"{done} rides of {rides} ended DONE")
-    return rides / elapsed
+    return rides / elapsed, trips / rides
+
+
+def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
+    """The ride of ``bench service`` on the Redis ports: time and round trips of each step."""
+    rng = random.Random(seed)
+    clock = ManualClock(datetime.now(UTC))
+    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    spent: dict[str, float] = defaultdict(float)
+    trips: dict[str, int] = defaultdict(int)
+    perf = time.perf_counter
+    done = 0
+    with count_round_trips() as counter:
+
+        def step(name: str, t: float, n: int) -> None:
+            spent[name] += perf() - t
+            trips[name] += counter.n - n
+
+        for i in range(rides):
+            pickup, dropoff = douala_point(rng), douala_point(rng)
+            t, n = perf(), counter.n
+            lines = service.search(pickup, dropoff)
+            step("search", t, n)
+            if not lines:
+                continue
+            t, n = perf(), counter.n
+            order = service.create_order(f"rs{i}", pickup, dropoff, lines[0].vehicle_type, "CASH")
+            step("create_order", t, n)
+            driver = order.offered_to
+            if driver is None:
+                continue
+            t, n = perf(), counter.n
+            service.accept(driver, order.id)
+            clock.advance(timedelta(seconds=60))
+            service.update_position(driver, pickup)
+            service.arrived(driver, order.id)
+            service.start_trip(driver, order.id)
+            step("accept_to_start", t, n)
+            km, bearing = haversine_km(pickup, dropoff), initial_bearing_deg(pickup, dropoff)
+            t, n = perf(), counter.n
+            for j in range(1, TRACK_POINTS + 1):
+                clock.advance(timedelta(seconds=20))
+                service.update_position(
+                    driver, destination_point(pickup, bearing, km * j / TRACK_POINTS)
+                )
+            step("track_20_points", t, n)
+            t, n = perf(), counter.n
+            service.complete_trip(driver, order.id)
+            service.rate(Actor.customer(f"rs{i}"), order.id, 5)
+            service.rate(Actor.driver(driver), order.id, 5)
+            step("complete_and_rate", t, n)
+            done += 1
+    if not done:
+        return [Row(OURS_REDIS, "ride_steps", skipped="no ride could be served")]
+    rows = [
+        Row(
+            OURS_REDIS,
+            "ride_steps",
+            sum(spent.values()) / done * 1e6,
+            extra={"rides": done, "round_trips": round(sum(trips.values()) / done, 2)},
+        )
+    ]
+    rows += [
+        Row(
+            OURS_REDIS,
+            name,
+            spent[name] / done * 1e6,
+            extra={"round_trips": round(trips[name] / done, 2)},
+        )
+        for name in spent
+    ]
+    return rows
+
+
+def _timed(call: Any, items: list[Any]) -> tuple[float, float]:
+    """Microseconds and Redis round trips per item of ``call(item)`` over ``items``."""
+    with count_round_trips() as counter:
+        t = time.perf_counter()
+        for item in items:
+            call(item)
+        spent = time.perf_counter() - t
+    return spent / len(items) * 1e6, counter.n / len(items)
 
 
 def _geo_edge(client: Any, key: str, seed: int, n: int = 2_000) -> dict[str, float]:
@@ -165,15 +263,17 @@ def run(options: Options) -> SuiteReport:
         example.put_drivers_online(settings, n_drivers, options.seed)
         for workers in (1, 2, 4):
             progress(f"redis: {rides} rides on {workers} worker(s)")
-            per_s = _ride_cycle(example, settings, workers, rides)
+            per_s, per_ride = _ride_cycle(example, settings, workers, rides)
             rows.append(
                 Row(
                     f"{OURS_REDIS}/{workers}worker{'s' if workers > 1 else ''}",
                     "ride_cycle",
                     1e6 / per_s,
-                    extra={"rides_per_s": round(per_s)},
+                    extra={"rides_per_s": round(per_s), "round_trips": round(per_ride, 2)},
                 )
             )
+        progress("redis: the rides of bench service, one at a time, round trips counted")
+        rows += _ride_steps(storage, 30 if options.quick else 300, options.seed)
         progress("redis: the same rides in memory, one process")
         per_s = _memory_rides(n_drivers, min(rides, 500), options.seed)
         rows.append(
@@ -181,7 +281,7 @@ def run(options: Options) -> SuiteReport:
                 "vtc_dispatch/memory",
                 "ride_cycle",
                 1e6 / per_s,
-                extra={"rides_per_s": round(per_s)},
+                extra={"rides_per_s": round(per_s), "round_trips": 0},
             )
         )
 
@@ -189,13 +289,11 @@ def run(options: Options) -> SuiteReport:
         points = [douala_point(rng) for _ in range(500 if options.quick else 2_000)]
         geo_key = settings.key("g", "taxi_jaune")
         drivers = storage.drivers
-        t = time.perf_counter()
-        for p in points:
-            drivers.nearest_available(p, 1, 3.0, ("taxi_jaune",))
-        ours_query = (time.perf_counter() - t) / len(points) * 1e6
-        t = time.perf_counter()
-        for p in points:
-            client.geosearch(
+        ours_query, ours_query_trips = _timed(
+            lambda p: drivers.nearest_available(p, 1, 3.0, ("taxi_jaune",)), points
+        )
+        raw_query, raw_query_trips = _timed(
+            lambda p: client.geosearch(
                 geo_key,
                 longitude=p.lng,
                 latitude=p.lat,
@@ -204,22 +302,22 @@ def run(options: Options) -> SuiteReport:
                 sort="ASC",
                 count=1,
                 withdist=True,
-            )
-        raw_query = (time.perf_counter() - t) / len(points) * 1e6
+            ),
+            points,
+        )
         statuses = [drivers.get(f"drv-{i}") for i in range(len(points))]
-        t = time.perf_counter()
-        for status, p in zip(statuses, points, strict=True):
-            drivers.put(_moved(status, p))
-        ours_update = (time.perf_counter() - t) / len(points) * 1e6
-        t = time.perf_counter()
-        for i, p in enumerate(points):
-            client.geoadd(geo_key, (p.lng, p.lat, f"drv-{i}"))
-        raw_update = (time.perf_counter() - t) / len(points) * 1e6
+        ours_update, ours_update_trips = _timed(
+            lambda sp: drivers.put(_moved(*sp)), list(zip(statuses, points, strict=True))
+        )
+        raw_update, raw_update_trips = _timed(
+            lambda ip: client.geoadd(geo_key, (ip[1].lng, ip[1].lat, f"drv-{ip[0]}")),
+            list(enumerate(points)),
+        )
         rows += [
-            Row(OURS_REDIS, "query", ours_query),
-            Row("redis", "query", raw_query),
-            Row(OURS_REDIS, "update", ours_update),
-            Row("redis", "update", raw_update),
+            Row(OURS_REDIS, "query", ours_query, extra={"round_trips": ours_query_trips}),
+            Row("redis", "query", raw_query, extra={"round_trips": raw_query_trips}),
+            Row(OURS_REDIS, "update", ours_update, extra={"round_trips": ours_update_trips}),
+            Row("redis", "update", raw_update, extra={"round_trips": raw_update_trips}),
         ]
         add_ratios(rows, OURS_REDIS)
         edge = _geo_edge(client, settings.key("g", "bench-edge"), options.seed)

@@ -22,6 +22,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from vtc_dispatch.pool import PoolConfig
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch_redis import RedisSettings, RedisStorage, retry_conflicts
+from vtc_dispatch_redis.roundtrips import count_round_trips
 
 DOUALA = LatLng(4.0511, 9.7043)
 ENDED = frozenset({RideState.DONE, RideState.NO_DRIVER, RideState.CANCELLED})
@@ -77,6 +79,7 @@ def work(
     start_at: float | None = None,
     customers: str = "c",
     take_over: bool = False,
+    round_trips: bool = False,
 ) -> Counter[str]:
     """Order ``n_orders`` rides for customers ``<customers>-<worker>-<n>``; play them to the end.
 
@@ -84,7 +87,8 @@ def work(
     expire.  With ``take_over``, the orders of these customers still
     active (left by a worker that died) are taken over first.
     ``start_at`` (``time.time()``) makes several workers start together.
-    Returns the final states counted.
+    Returns the final states counted (with ``round_trips``, also the Redis
+    round trips made from the start on).
     """
     service = service_for(settings, answer_s)
     rng = random.Random(seed * 1000 + worker)
@@ -106,6 +110,8 @@ def work(
     ended["taken_over"] = len(live)
     if start_at is not None:
         time.sleep(max(0.0, start_at - time.time()))
+    counting = ExitStack()
+    trips = counting.enter_context(count_round_trips()) if round_trips else None
     while created < n_orders or live:
         while created < n_orders and len(live) < in_flight:
             order = service.create_order(
@@ -142,6 +148,9 @@ def work(
                 wake[order_id] = order.offer_expires_at
         if live:
             time.sleep(0.001)
+    counting.close()
+    if trips is not None:
+        ended["round_trips"] = trips.n
     return ended
 
 

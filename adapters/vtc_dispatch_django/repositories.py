@@ -617,7 +617,8 @@ class DjangoWallet:
             account, _ = WalletAccount.objects.select_for_update().get_or_create(
                 customer_id=hold.customer_id, currency=hold.currency
             )
-            available = _plain(hold.amount) + _plain(account.balance)
+            # A row made just now holds the int default, not a Decimal.
+            available = _plain(hold.amount) + _plain(Decimal(account.balance))
             taken = min(amount, available)
             account.balance = available - taken
             account.save(update_fields=["balance"])

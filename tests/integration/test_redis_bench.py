@@ -39,6 +39,14 @@ def test_the_redis_suite_reports_rides_queries_updates_and_memory() -> None:
         ours = rows["vtc_dispatch_redis", op]
         assert ours["ratios"]["redis"] > 0, ours
         assert rows["redis", op]["us_per_op"] > 0
+    for row in report["results"]:
+        assert isinstance(row["round_trips"], int | float), row
+    # Counted, not timed: a ride is dozens of requests, a query or a raw GEOADD one.
+    assert rows["vtc_dispatch_redis", "ride_steps"]["round_trips"] > 20
+    for step in ("search", "create_order", "accept_to_start", "track_20_points"):
+        assert rows["vtc_dispatch_redis", step]["round_trips"] >= 1
+    assert rows["redis", "update"]["round_trips"] == 1
+    assert rows["vtc_dispatch/memory", "ride_cycle"]["round_trips"] == 0
     params = report["params"]
     assert params["bytes_per_driver"] > 0
     assert params["bytes_per_finished_order"] > 0

@@ -7,6 +7,7 @@ checks what ran on the real server, read directly, not through the proxy.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 import redis
@@ -14,6 +15,7 @@ import redis_support
 from redis_proxy import Fault, RedisProxy
 
 from vtc_dispatch.errors import StorageUnavailable
+from vtc_dispatch.wallet_ops import hold_id_for
 from vtc_dispatch_redis import RedisStorage
 from vtc_dispatch_redis.connection import guarded
 
@@ -108,3 +110,37 @@ def test_a_connection_closed_while_idle_is_reopened_before_sending(
     with guarded("counting"):
         assert storage.client.incr(counter) == 2
     assert direct.get(counter) == "2"
+
+
+@pytest.mark.parametrize("fault", ["drop", "delay", "cut"])
+def test_a_credit_whose_reply_is_lost_and_is_made_again_with_its_op_id_credits_once(
+    proxy: RedisProxy, direct: redis.Redis, fault: Fault
+) -> None:
+    wallet = through(proxy).wallet
+    wallet.credit("alice", Decimal(1000), "XAF")  # also loads the script
+    proxy.arm(fault, delay_s=3 * TIMEOUT_S)
+    with pytest.raises(StorageUnavailable, match="may or may not have happened"):
+        wallet.credit("alice", Decimal(500), "XAF", op_id="top-up-2")
+    assert wallet.balance("alice", "XAF") == 1500  # it ran
+    wallet.credit("alice", Decimal(500), "XAF", op_id="top-up-2")
+    assert wallet.balance("alice", "XAF") == 1500
+
+
+@pytest.mark.parametrize("fault", ["drop", "delay", "cut"])
+def test_a_hold_whose_reply_is_lost_and_is_made_again_with_its_op_id_holds_once(
+    proxy: RedisProxy, direct: redis.Redis, fault: Fault
+) -> None:
+    storage = through(proxy)
+    wallet = storage.wallet
+    wallet.credit("alice", Decimal(10_000), "XAF")
+    wallet.release(wallet.hold("alice", Decimal(0), "XAF", "warm-up"))  # loads the scripts
+    proxy.arm(fault, delay_s=3 * TIMEOUT_S)
+    with pytest.raises(StorageUnavailable, match="may or may not have happened"):
+        wallet.hold("alice", Decimal(3000), "XAF", "ord-1", op_id="ord-1:hold")
+    assert wallet.hold("alice", Decimal(3000), "XAF", "ord-1", op_id="ord-1:hold") == hold_id_for(
+        "ord-1:hold"
+    )
+    assert wallet.balance("alice", "XAF") == 7000
+    holds = list(direct.scan_iter(match=storage.settings.key("wh", "*")))
+    assert holds == [storage.settings.key("wh", hold_id_for("ord-1:hold"))]
+    assert direct.hget(holds[0], "amt") == "3000"
