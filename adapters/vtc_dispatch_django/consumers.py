@@ -12,6 +12,14 @@ messages.  What a client sends is parsed with
 :func:`~vtc_dispatch.wire.parse_customer_message`; a bad message or a
 refused command is answered with ``{"type": "error", "error": ..,
 "detail": ..}`` and the connection stays open.
+
+A message may carry an ``id`` (a string or an integer): its command then
+runs with that id as ``command_id`` (scoped to the user), so a message
+sent again after a lost reply is done once and answered as the first
+time; the answer is ``{"type": "ok", "id": .., "order_id": ..,
+"state": ..}`` (``order_created`` for ``create_order``), and an error
+carries the ``id`` too.  Ids must stay unique per user for a day (a UUID,
+or a counter that survives reconnections).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from vtc_dispatch.errors import DispatchError, NotFound
+from vtc_dispatch.errors import DispatchError, InvalidCommandId, NotFound
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.presentation import order_view
 from vtc_dispatch.service import DispatchService
@@ -81,12 +89,20 @@ class _Consumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message_id: str | None = None
         try:
-            reply = await database_sync_to_async(self.handle)(text_data or bytes_data or b"")
+            message_id, data = message_and_id(text_data or bytes_data or b"")
+            reply = await database_sync_to_async(self.handle)(data, message_id)
         except DispatchError as exc:
-            await self.send_json({"type": "error", "error": type(exc).__name__, "detail": str(exc)})
+            error = {"type": "error", "error": type(exc).__name__, "detail": str(exc)}
+            await self.send_json(error if message_id is None else {**error, "id": message_id})
             return
-        if reply is not None:
+        if isinstance(reply, Order):
+            if message_id is not None:
+                await self.send_json(
+                    {"type": "ok", "id": message_id, "order_id": reply.id, "state": reply.state}
+                )
+        elif reply is not None:
             await self.send(text_data=reply)
 
     async def send_json(self, data: dict[str, Any]) -> None:
@@ -100,9 +116,46 @@ class _Consumer(AsyncWebsocketConsumer):
             order=None if order is None else order_view(order, me)
         ).model_dump_json()
 
-    def handle(self, data: str | bytes) -> str | None:
-        """Run one message through the service; the direct reply (JSON text), if any."""
+    def handle(self, data: Any, message_id: str | None) -> str | Order | None:
+        """Run one message through the service: a direct reply (JSON text), an order, or None."""
         raise NotImplementedError
+
+    def command_id(self, message_id: str | None) -> str | None:
+        """The service's ``command_id`` of a message's ``id``: the same for every connection
+        of this user (a message sent again on a new connection is the same command)."""
+        return None if message_id is None else f"ws:{self.party_id}:{message_id}"
+
+
+_ID_MAX = 100
+
+
+def message_and_id(data: str | bytes) -> tuple[str | None, Any]:
+    """A client message's ``id`` (as text) and the message without it.
+
+    Text that is not a JSON object is left to the message parser, which
+    says what is wrong with it.
+
+    >>> message_and_id('{"type": "reject", "order_id": "o-1", "id": 7}')
+    ('7', {'type': 'reject', 'order_id': 'o-1'})
+    >>> message_and_id('{"type": "reject", "order_id": "o-1", "id": true}')
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidCommandId: id must be a string of 1 to 100 ... got True
+    """
+    try:
+        decoded = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None, data
+    if not isinstance(decoded, dict) or "id" not in decoded:
+        return None, decoded
+    message_id = decoded.pop("id")
+    if isinstance(message_id, int) and not isinstance(message_id, bool):
+        message_id = str(message_id)
+    if not isinstance(message_id, str) or not 0 < len(message_id) <= _ID_MAX:
+        raise InvalidCommandId(
+            f"id must be a string of 1 to {_ID_MAX} characters or an integer, got {message_id!r}"
+        )
+    return message_id, decoded
 
 
 def current_order(service: DispatchService, party: Actor) -> Order | None:
@@ -124,25 +177,30 @@ class DriverConsumer(_Consumer):
 
     role = "driver"
 
-    def handle(self, data: str | bytes) -> str | None:
+    def handle(self, data: Any, message_id: str | None) -> str | Order | None:
         message = parse_driver_message(data)
         service = get_service()
-        me = self.party_id
+        me, cid = self.party_id, self.command_id(message_id)
         match message:
             case LocationMessage():
-                service.update_position(me, message.position.to_latlng(), message.at)
+                service.update_position(
+                    me, message.position.to_latlng(), message.at, command_id=cid
+                )
+                return None if message_id is None else _json({"type": "ok", "id": message_id})
             case AcceptMessage():
-                service.accept(me, message.order_id)
+                return service.accept(me, message.order_id, command_id=cid)
             case RejectMessage():
-                service.reject(me, message.order_id)
+                return service.reject(me, message.order_id, command_id=cid)
             case ArrivedMessage():
-                service.arrived(me, message.order_id)
+                return service.arrived(me, message.order_id, command_id=cid)
             case StartMessage():
-                service.start_trip(me, message.order_id)
+                return service.start_trip(me, message.order_id, command_id=cid)
             case CompleteMessage():
-                service.complete_trip(me, message.order_id, supplements=message.supplements)
+                return service.complete_trip(
+                    me, message.order_id, supplements=message.supplements, command_id=cid
+                )
             case BidMessage():
-                service.submit_bid(me, message.order_id, message.amount)
+                return service.submit_bid(me, message.order_id, message.amount, command_id=cid)
         return None
 
 
@@ -151,8 +209,9 @@ class CustomerConsumer(_Consumer):
 
     role = "customer"
 
-    def handle(self, data: str | bytes) -> str | None:
+    def handle(self, data: Any, message_id: str | None) -> str | Order | None:
         message = parse_customer_message(data)
+        command_id = self.command_id(message_id)
         service = get_service()
         me = self.party_id
         match message:
@@ -167,12 +226,20 @@ class CustomerConsumer(_Consumer):
                     message.vehicle_type,
                     message.payment_method,
                     supplements=message.supplements,
+                    command_id=command_id,
                 )
-                return _json({"type": "order_created", "order_id": order.id, "state": order.state})
+                created = {"type": "order_created", "order_id": order.id, "state": order.state}
+                if message_id is not None:
+                    created["id"] = message_id
+                return _json(created)
             case CancelMessage():
-                service.cancel(Actor.customer(me), message.order_id, message.reason)
+                return service.cancel(
+                    Actor.customer(me), message.order_id, message.reason, command_id=command_id
+                )
             case AcceptBidMessage():
-                service.accept_bid(me, message.order_id, message.driver_id)
+                return service.accept_bid(
+                    me, message.order_id, message.driver_id, command_id=command_id
+                )
         return None
 
 

@@ -16,6 +16,7 @@ from vtc_dispatch.errors import (
     ConcurrencyConflict,
     DispatchError,
     Forbidden,
+    InvalidCommandId,
     InvalidTransition,
     NotFound,
     OfferExpired,
@@ -30,6 +31,7 @@ __all__ = ["exception_handler", "status_for"]
 
 _STATUS: tuple[tuple[type[DispatchError], int], ...] = (
     (NotFound, 404),
+    (InvalidCommandId, 422),
     (Forbidden, 403),
     (InvalidTransition, 409),
     (ConcurrencyConflict, 409),
@@ -53,5 +55,10 @@ def status_for(error: DispatchError) -> int:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus the core's errors with their status and message."""
     if isinstance(exc, DispatchError):
-        return Response({"error": type(exc).__name__, "detail": str(exc)}, status=status_for(exc))
+        detail = str(exc)
+        request = context.get("request")
+        key = None if request is None else request.headers.get("Idempotency-Key")
+        if isinstance(exc, InvalidCommandId) and key is not None:
+            detail = f"Idempotency-Key {key!r} was already used for another request: {detail}"
+        return Response({"error": type(exc).__name__, "detail": detail}, status=status_for(exc))
     return drf_exception_handler(exc, context)

@@ -27,6 +27,7 @@ from vtc_dispatch_django.geojson import validate_area
 
 __all__ = [
     "City",
+    "CommandLogEntry",
     "Country",
     "DispatchSettings",
     "DriverAnswer",
@@ -276,6 +277,30 @@ class WalletOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.op_id}: {self.description}"
+
+
+class CommandLogEntry(models.Model):
+    """A command sent with a ``command_id``: its fingerprint and the order it answered.
+
+    Written in the command's own transaction (so a replay finds it exactly
+    when the command's writes are there); ``result`` is the order in the
+    core codec's form (:func:`~vtc_dispatch.codec.order_to_data`) at
+    ``result_version``.  Rows may be pruned by ``created_at`` once no
+    client can retry them (:meth:`~vtc_dispatch_django.unit_of_work.DjangoCommandLog.forget`).
+    """
+
+    command_id = models.CharField(max_length=255, primary_key=True)
+    fingerprint = models.TextField()
+    result = models.JSONField(null=True, blank=True)
+    result_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "command log entry"
+        verbose_name_plural = "command log entries"
+
+    def __str__(self) -> str:
+        return self.command_id
 
 
 class DriverProfile(models.Model):

@@ -34,6 +34,19 @@ others (they compare the configuration's revision number).
             ports = RedisStorage.from_url(REDIS_URL, prefix="vtc:{douala}").ports()
             return {name: ports[name] for name in ("orders", "drivers", "progress",
                                                    "stats", "ratings")}
+    The function may also give ``commands`` (a
+    :class:`~vtc_dispatch.ports.CommandLog`), ``quotes`` (a
+    :class:`~vtc_dispatch.ports.QuoteBook`) and ``unit_of_work`` (a
+    :class:`~vtc_dispatch.ports.UnitOfWork` over the ports it gives).
+    Default for those: the command log in the database
+    (:class:`~vtc_dispatch_django.unit_of_work.DjangoCommandLog`), the
+    quotes in the cache framework
+    (:class:`~vtc_dispatch_django.unit_of_work.DjangoQuoteBook`), and,
+    while the orders are in the database, one database transaction per
+    command (:class:`~vtc_dispatch_django.unit_of_work.DjangoUnitOfWork`:
+    its documentation says what is atomic when other ports are elsewhere);
+    orders elsewhere are committed by
+    :class:`~vtc_dispatch.unit_of_work.StoresUnitOfWork` in its safe order.
 ``NOTIFIER``
     ``"channels"`` (default): the Channels layer (see
     :mod:`vtc_dispatch_django.notifier`); ``"none"``: keep the messages in
@@ -54,16 +67,20 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.memory import RecordingNotifier
 from vtc_dispatch.ports import (
     Clock,
+    CommandLog,
     DriverRegistry,
     Notifier,
     OrderRepository,
     ProgressStore,
+    QuoteBook,
     RatingStore,
     StatsStore,
+    UnitOfWork,
     Wallet,
 )
 from vtc_dispatch.service import DispatchService
@@ -77,6 +94,12 @@ from vtc_dispatch_django.repositories import (
     DjangoStatsStore,
     DjangoWallet,
 )
+from vtc_dispatch_django.unit_of_work import (
+    DjangoCommandLog,
+    DjangoQuoteBook,
+    DjangoUnitOfWork,
+    OnCommitNotifier,
+)
 
 __all__ = [
     "PORTS",
@@ -85,6 +108,7 @@ __all__ = [
     "dispatch_setting",
     "get_service",
     "reset_service",
+    "with_unit_of_work",
 ]
 
 # Reentrant: building the service may save the general settings, whose signal
@@ -112,12 +136,15 @@ PORTS: dict[str, type] = {
     "stats": StatsStore,
     "ratings": RatingStore,
     "wallet": Wallet,
+    "commands": CommandLog,
+    "quotes": QuoteBook,
+    "unit_of_work": UnitOfWork,
 }
 _TUPLE_FORM = ("orders", "drivers", "progress")
 
 
 def default_stores() -> dict[str, Any]:
-    """Every storage port on this app's tables."""
+    """Every storage port on this app's tables (the quotes in the cache framework)."""
     return {
         "orders": DjangoOrderRepository(),
         "drivers": DjangoDriverRegistry(),
@@ -125,7 +152,21 @@ def default_stores() -> dict[str, Any]:
         "stats": DjangoStatsStore(),
         "ratings": DjangoRatingStore(),
         "wallet": DjangoWallet(),
+        "commands": DjangoCommandLog(),
+        "quotes": DjangoQuoteBook(),
     }
+
+
+def with_unit_of_work(stores: dict[str, Any]) -> dict[str, Any]:
+    """``stores`` with the unit of work that commits over them, unless they give one.
+
+    The database transaction when the orders are in the database; else
+    none (the service then commits through the ports in their safe order).
+    """
+    if "unit_of_work" in stores or not isinstance(stores["orders"], DjangoOrderRepository):
+        return stores
+    names = ("orders", "drivers", "progress", "wallet", "stats", "ratings", "commands")
+    return {**stores, "unit_of_work": DjangoUnitOfWork(**{n: stores[n] for n in names})}
 
 
 def _methods(protocol: type) -> list[str]:
@@ -184,17 +225,10 @@ def _notifier() -> Notifier:
 
 def _build() -> DispatchService:
     config = load_from_db()
-    stores = _stores()
+    stores = with_unit_of_work(_stores())
     clock_path = dispatch_setting("CLOCK")
     clock: Clock | None = import_string(clock_path)() if clock_path else None
-    return DispatchService(
-        pricing=config.pricing,
-        pool=config.pool,
-        settings=config.service,
-        notifier=_notifier(),
-        clock=clock,
-        **stores,
-    )
+    return build_service(config, stores, clock=clock, notifier=OnCommitNotifier(_notifier()))
 
 
 def get_service() -> DispatchService:

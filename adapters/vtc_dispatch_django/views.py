@@ -5,10 +5,17 @@ authenticated user (:mod:`vtc_dispatch_django.auth`); every order endpoint
 checks that the caller takes part in the order (the service's owner
 rule).  Errors of the core answer with their status
 (:mod:`vtc_dispatch_django.errors`).
+
+Every endpoint that changes something takes an ``Idempotency-Key`` header
+(1 to 100 visible ASCII characters): the command runs with it as
+``command_id``, scoped to the caller, so a request sent again after a lost
+answer is done once and answered as the first time; the same key with
+another request is refused (422, naming the key).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -30,9 +37,29 @@ from vtc_dispatch_django.models import DriverProfile
 from vtc_dispatch_django.runtime import get_service
 
 __all__ = [
+    "IDEMPOTENCY_KEY",
     "IsCustomer",
     "IsDriver",
+    "command_id_of",
 ]
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY = re.compile(r"[\x21-\x7e]{1,100}")
+
+
+def command_id_of(request: Request) -> str | None:
+    """The ``command_id`` of a request: its ``Idempotency-Key`` scoped to the caller.
+
+    A key that is not 1 to 100 visible ASCII characters is a 400 naming it.
+    """
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not _KEY.fullmatch(key):
+        raise ValidationError(
+            {IDEMPOTENCY_KEY: f"must be 1 to 100 visible ASCII characters, got {key!r}"}
+        )
+    return f"rest:{request.user.pk}:{key}"
 
 
 class IsDriver(permissions.BasePermission):
@@ -91,6 +118,9 @@ class _View(APIView):
         """``order`` as the caller sees it (the core's one JSON form of an order)."""
         return order_json(order, self.actor())
 
+    def command_id(self) -> str | None:
+        return command_id_of(self.request)
+
 
 class _DriverView(_View):
     role = "driver"
@@ -128,9 +158,11 @@ class ToggleStatusView(_DriverView):
             vehicle_type = data.get("vehicle_type") or (
                 DriverProfile.objects.get(user_id=request.user.pk).vehicle_type
             )
-            self.service.driver_online(driver_id, vehicle_type, s.point(data["position"]))
+            self.service.driver_online(
+                driver_id, vehicle_type, s.point(data["position"]), command_id=self.command_id()
+            )
         else:
-            self.service.driver_offline(driver_id)
+            self.service.driver_offline(driver_id, command_id=self.command_id())
         status = self.service.drivers.get(driver_id)
         return Response(
             {
@@ -148,7 +180,12 @@ class UpdateLocationView(_DriverView):
     @extend_schema(request=s.LocationSerializer, responses=_ORDER)
     def post(self, request: Request) -> Response:
         data = _valid(s.LocationSerializer, request.data)
-        self.service.update_position(self.actor().id, s.point(data["position"]), data.get("at"))
+        self.service.update_position(
+            self.actor().id,
+            s.point(data["position"]),
+            data.get("at"),
+            command_id=self.command_id(),
+        )
         return Response({"ok": True})
 
 
@@ -157,7 +194,9 @@ class _DriverOrderCommand(_DriverView):
 
     @extend_schema(request=None, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
-        order = getattr(self.service, self.command)(self.actor().id, order_id)
+        order = getattr(self.service, self.command)(
+            self.actor().id, order_id, command_id=self.command_id()
+        )
         return Response(self.shown(order))
 
 
@@ -192,7 +231,10 @@ class CompleteView(_DriverView):
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CompleteSerializer, request.data or {})
         order = self.service.complete_trip(
-            self.actor().id, order_id, supplements=data["supplements"]
+            self.actor().id,
+            order_id,
+            supplements=data["supplements"],
+            command_id=self.command_id(),
         )
         return Response(self.shown(order))
 
@@ -246,7 +288,9 @@ class DriverRateView(_DriverView):
     @extend_schema(request=s.RateSerializer, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
-        order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
+        order = self.service.rate(
+            self.actor(), order_id, data["stars"], data.get("comment"), command_id=self.command_id()
+        )
         return Response(self.shown(order))
 
 
@@ -293,6 +337,7 @@ class CreateOrderView(_CustomerView):
             data["vehicle_type"],
             data["payment_method"],
             supplements=data["supplements"],
+            command_id=self.command_id(),
         )
         return Response(self.shown(order), status=201)
 
@@ -303,7 +348,9 @@ class CancelView(_PartyView):
     @extend_schema(request=s.CancelSerializer, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CancelSerializer, request.data)
-        order = self.service.cancel(self.actor(), order_id, data["reason"])
+        order = self.service.cancel(
+            self.actor(), order_id, data["reason"], command_id=self.command_id()
+        )
         return Response(self.shown(order))
 
 
@@ -343,7 +390,9 @@ class RateView(_CustomerView):
     @extend_schema(request=s.RateSerializer, responses=_ORDER)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
-        order = self.service.rate(self.actor(), order_id, data["stars"], data.get("comment"))
+        order = self.service.rate(
+            self.actor(), order_id, data["stars"], data.get("comment"), command_id=self.command_id()
+        )
         return Response(self.shown(order))
 
 

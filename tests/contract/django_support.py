@@ -64,7 +64,7 @@ def database() -> dict[str, Any]:
     """PostgreSQL when it answers or is required, else SQLite in memory."""
     dsn = postgres_dsn()
     if services_required() or postgres_answers(dsn):
-        return postgres_settings(dsn, TEST_DATABASE)
+        return postgres_settings(dsn, os.environ.get("VTC_DJANGO_TEST_DB") or TEST_DATABASE)
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 
 

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["geojson", "notifier", "errors", "routing"]
+MODULES = ["geojson", "notifier", "errors", "routing", "consumers", "unit_of_work"]
 
 
 @pytest.mark.parametrize("name", MODULES)

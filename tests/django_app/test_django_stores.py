@@ -205,7 +205,10 @@ def test_the_tuple_form_still_gives_orders_drivers_and_progress(demo: Demo, sett
     ("factory", "message"),
     [
         ("with_a_notifier", r"gave 'notifier': not a storage port, .*VTC_DISPATCH\['NOTIFIER'\]"),
-        ("not_a_wallet", r"gave wallet=.*InMemoryRatingStore.*not a Wallet: no credit, balance"),
+        (
+            "not_a_wallet",
+            r"gave wallet=.*InMemoryRatingStore.*not a Wallet: no credit, balance",
+        ),
         ("a_number", r"must return a mapping of storage ports .* got 42"),
     ],
 )

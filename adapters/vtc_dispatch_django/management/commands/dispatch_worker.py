@@ -5,26 +5,44 @@ versions keep concurrent workers safe) beside the web processes.  It sleeps
 until the earliest deadline, never longer than ``--max-sleep``; with
 ``--once`` it handles what is due now and exits (for cron).  The ORM being
 synchronous, this is a plain loop rather than
-:func:`vtc_dispatch.pool.runner.run_deadlines`, with the same rule.
+:func:`vtc_dispatch.pool.runner.run_deadlines`, with the same rule.  Once
+an hour (and at each ``--once``) it forgets the commands' records older
+than :data:`KEEP_COMMANDS` (no client retries a command that late).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from vtc_dispatch_django.runtime import get_service
+from vtc_dispatch_django.unit_of_work import DjangoCommandLog
 
-__all__ = ["Command", "run_until"]
+__all__ = ["KEEP_COMMANDS", "Command", "forget_old_commands", "run_until"]
+
+KEEP_COMMANDS = timedelta(days=1)
+_FORGET_EVERY_S = 3600.0
+
+
+def forget_old_commands() -> int:
+    """Delete the command records older than :data:`KEEP_COMMANDS`; how many went."""
+    return DjangoCommandLog().forget(timezone.now() - KEEP_COMMANDS)
 
 
 def run_until(stop: threading.Event, max_sleep_s: float = 1.0) -> int:
     """Call ``expire_due`` at each deadline until ``stop`` is set; how many were handled."""
     handled = 0
+    forgot_at = -_FORGET_EVERY_S
     while not stop.is_set():
+        if time.monotonic() - forgot_at >= _FORGET_EVERY_S:
+            forget_old_commands()
+            forgot_at = time.monotonic()
         service = get_service()  # fetched anew: the configuration may change
         handled += service.expire_due()
         deadline = service.orders.next_deadline()
@@ -47,7 +65,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
             handled = get_service().expire_due()
-            self.stdout.write(f"{handled} offer deadline(s) handled")
+            forgotten = forget_old_commands()
+            self.stdout.write(
+                f"{handled} offer deadline(s) handled, {forgotten} old command record(s) forgotten"
+            )
             return
         if not options["max_sleep"] > 0:
             raise CommandError(f"--max-sleep must be > 0, got {options['max_sleep']}")
