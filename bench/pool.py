@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import OURS, Options, Row, SuiteReport, douala_point, progress, settle_heap
+from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
@@ -22,7 +23,7 @@ from vtc_dispatch.service import DispatchService
 
 def _service(n_drivers: int, rng: random.Random) -> tuple[DispatchService, ManualClock]:
     clock = ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock)
+    service = build_service(douala_config(), clock=clock)
     for i in range(n_drivers):
         service.driver_online(f"d{i}", "taxi_jaune", douala_point(rng))
     settle_heap()

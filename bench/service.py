@@ -26,11 +26,11 @@ from bench.common import (
     progress,
     settle_heap,
 )
+from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.geo import destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor
 from vtc_dispatch.pricing import douala_config
-from vtc_dispatch.service import DispatchService
 
 TYPES = ("taxi_jaune", "confort")
 TRACK_POINTS = 20
@@ -42,7 +42,7 @@ def run(options: Options) -> SuiteReport:
     n_drivers = options.n or (20_000 if options.quick else 100_000)
     n_rides = 300 if options.quick else 2_000
     clock = ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock)
+    service = build_service(douala_config(), clock=clock)
     progress(f"service: {n_drivers} drivers online")
     for i in range(n_drivers):
         service.driver_online(f"d{i}", TYPES[i % 2], douala_point(rng))

@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
-from vtc_dispatch.memory import InMemoryWallet, ManualClock, RecordingNotifier
+from vtc_dispatch.memory import InMemoryStores, ManualClock, RecordingNotifier
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
@@ -43,11 +44,9 @@ def main() -> Order:
     """Play the ride; print every message; return the finished order."""
     clock = ManualClock(datetime(2026, 11, 21, 17, 30, tzinfo=UTC))
     notifier = RecordingNotifier()
-    wallet = InMemoryWallet()
-    wallet.credit("chantal", Decimal("10000"), "XAF")
-    service = DispatchService(
-        pricing=douala_config(), clock=clock, notifier=notifier, wallet=wallet
-    )
+    stores = InMemoryStores()
+    stores.wallet.credit("chantal", Decimal("10000"), "XAF")
+    service = build_service(douala_config(), stores, clock=clock, notifier=notifier)
     service.driver_online("amadou", "taxi_jaune", LatLng(4.0540, 9.7060))
     service.driver_online("brice", "taxi_jaune", LatLng(4.0480, 9.7000))
 
@@ -83,7 +82,7 @@ def main() -> Order:
         f"final: {order.final_fare.amount} {order.final_fare.currency}"
         f" ({order.final_fare.reason}), paid {order.amount_paid}, {order.payment_status}"
     )
-    print(f"wallet left: {wallet.balance('chantal', 'XAF')} XAF")
+    print(f"wallet left: {stores.wallet.balance('chantal', 'XAF')} XAF")
     return order
 
 

@@ -26,6 +26,8 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
+from vtc_dispatch.bootstrap import build_service
+from vtc_dispatch.config import DispatchConfig
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo import LatLng, destination_point
@@ -50,7 +52,9 @@ def pool(answer_s: float) -> PoolConfig:
 def service_for(settings: RedisSettings, answer_s: float) -> DispatchService:
     """One worker's service: every port in Redis under ``settings.prefix``."""
     storage = RedisStorage(settings)
-    return DispatchService(pricing=douala_config(), pool=pool(answer_s), **storage.ports())
+    return build_service(
+        DispatchConfig(pricing=douala_config(), pool=pool(answer_s)), storage.ports()
+    )
 
 
 def around(rng: random.Random, km: float) -> LatLng:

@@ -16,7 +16,7 @@ from vtc_dispatch.errors import (
     ConcurrencyConflict,
     DispatchError,
     Forbidden,
-    InvalidCommandId,
+    IdempotencyConflict,
     InvalidTransition,
     NotFound,
     OfferExpired,
@@ -31,7 +31,7 @@ __all__ = ["exception_handler", "status_for"]
 
 _STATUS: tuple[tuple[type[DispatchError], int], ...] = (
     (NotFound, 404),
-    (InvalidCommandId, 422),
+    (IdempotencyConflict, 422),
     (Forbidden, 403),
     (InvalidTransition, 409),
     (ConcurrencyConflict, 409),
@@ -58,7 +58,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = str(exc)
         request = context.get("request")
         key = None if request is None else request.headers.get("Idempotency-Key")
-        if isinstance(exc, InvalidCommandId) and key is not None:
+        if isinstance(exc, IdempotencyConflict) and key is not None:
             detail = f"Idempotency-Key {key!r} was already used for another request: {detail}"
         return Response({"error": type(exc).__name__, "detail": detail}, status=status_for(exc))
     return drf_exception_handler(exc, context)

@@ -29,6 +29,7 @@ from typing import Any
 
 from vtc_dispatch.config import DispatchConfig, load_config
 from vtc_dispatch.ports import Clock, Notifier, RouteEstimator
+from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.service import DispatchService
 
 __all__ = ["STORE_NAMES", "build_service", "store_mapping"]
@@ -87,7 +88,7 @@ def store_mapping(stores: Mapping[str, Any] | object | None) -> dict[str, Any]:
 
 
 def build_service(
-    config: DispatchConfig | Mapping[str, Any] | str | os.PathLike[str],
+    config: DispatchConfig | PricingConfig | Mapping[str, Any] | str | os.PathLike[str],
     stores: Mapping[str, Any] | object | None = None,
     *,
     clock: Clock | None = None,
@@ -98,9 +99,10 @@ def build_service(
 ) -> DispatchService:
     """A :class:`~vtc_dispatch.service.DispatchService` for ``config`` over ``stores``.
 
-    ``config`` is a checked :class:`~vtc_dispatch.config.DispatchConfig` or
-    anything :func:`~vtc_dispatch.config.load_config` reads (a mapping, a
-    JSON/YAML/TOML file).  ``stores`` is a mapping or an object (see
+    ``config`` is a checked :class:`~vtc_dispatch.config.DispatchConfig`, a
+    :class:`~vtc_dispatch.pricing.PricingConfig` alone (the pool and service
+    defaults), or anything :func:`~vtc_dispatch.config.load_config` reads (a
+    mapping, a JSON/YAML/TOML file).  ``stores`` is a mapping or an object (see
     :func:`store_mapping`); ``None``: everything in memory.  ``extra``
     passes other keyword arguments of the service (``ranker=``).
 
@@ -108,7 +110,12 @@ def build_service(
     stores: a mapping giving one without the ports it commits to is the
     caller's mistake, not checked here.
     """
-    checked = config if isinstance(config, DispatchConfig) else load_config(config)
+    if isinstance(config, PricingConfig):
+        checked = DispatchConfig(pricing=config)
+    elif isinstance(config, DispatchConfig):
+        checked = config
+    else:
+        checked = load_config(config)
     ports = store_mapping(stores)
     if notifier is not None:
         ports["notifier"] = notifier

@@ -55,7 +55,7 @@ def test_a_key_used_again_with_another_body_is_refused_naming_the_key(demo: Demo
     other = {**ORDER, "payment_method": "OM"}
     answer = post(demo, "chantal", "customer/create/", other, key="tap-2")
     assert answer.status_code == 422
-    assert answer.json()["error"] == "InvalidCommandId"
+    assert answer.json()["error"] == "IdempotencyConflict"
     assert "Idempotency-Key 'tap-2'" in answer.json()["detail"]
     assert OrderRecord.objects.filter(customer_id=demo.ids["chantal"]).count() == 1
 
@@ -106,6 +106,7 @@ def test_a_websocket_accept_sent_twice_with_one_id_gets_the_same_answer(live_dem
     async def body(app: Any) -> None:
         driver = connect(app, live_demo, "driver", "amadou")
         assert (await driver.connect(timeout=10))[0]
+        assert (await receive(driver))["type"] == "state"  # what a connection first hears
         answers = []
         for _ in range(2):
             await driver.send_json_to({"type": "accept", "order_id": order.id, "id": "m-7"})
@@ -117,7 +118,7 @@ def test_a_websocket_accept_sent_twice_with_one_id_gets_the_same_answer(live_dem
         refused = await receive(driver)
         assert (refused["type"], refused["error"], refused["id"]) == (
             "error",
-            "InvalidCommandId",
+            "IdempotencyConflict",
             "m-7",
         )
         await driver.disconnect()
@@ -138,6 +139,7 @@ def test_a_websocket_create_order_sent_again_on_a_new_connection_is_done_once(
         for _ in range(2):  # the first connection dropped before its answer was read
             customer = connect(app, live_demo, "customer", "chantal")
             assert (await customer.connect(timeout=10))[0]
+            assert (await receive(customer))["type"] == "state"
             await customer.send_json_to(message)
             answers.append(await receive(customer))
             await customer.disconnect()

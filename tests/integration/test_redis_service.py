@@ -13,13 +13,14 @@ import pytest
 import redis_support
 from samples import AKWA, DEIDO
 
+from vtc_dispatch.bootstrap import build_service
+from vtc_dispatch.config import DispatchConfig
 from vtc_dispatch.errors import ConcurrencyConflict, StorageUnavailable
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.memory import InMemoryWallet, ManualClock, RecordingNotifier
 from vtc_dispatch.order import Actor, DriverStatus, Order
 from vtc_dispatch.pool import PoolConfig
 from vtc_dispatch.pricing import douala_config
-from vtc_dispatch.service import DispatchService
 
 
 @pytest.fixture(autouse=True)
@@ -33,13 +34,12 @@ def play(ports: dict[str, Any], credit: Callable[[str, Decimal, str], None]) -> 
     clock = ManualClock(datetime(2026, 11, 21, 17, 30, tzinfo=UTC))
     notifier = RecordingNotifier()
     ids = itertools.count(1)
-    service = DispatchService(
+    config = DispatchConfig(
         pricing=douala_config(),
-        clock=clock,
-        notifier=notifier,
         pool=PoolConfig.model_validate({"default": {"ranking": "scored"}}),
-        new_order_id=lambda: f"ord-{next(ids)}",
-        **ports,
+    )
+    service = build_service(
+        config, ports, clock=clock, notifier=notifier, new_order_id=lambda: f"ord-{next(ids)}"
     )
     credit("chantal", Decimal("10000"), "XAF")
     service.driver_online("amadou", "taxi_jaune", LatLng(4.0540, 9.7060))
@@ -105,7 +105,7 @@ def test_a_day_on_redis_is_the_same_day_as_in_memory() -> None:
 def test_wire_messages_go_to_streams_read_by_a_consumer_group() -> None:
     storage = redis_support.fresh_storage()
     clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    service = build_service(douala_config(), storage.ports(), clock=clock)
     service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
     order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
     stream = f"{storage.settings.prefix}:s:driver"
@@ -146,7 +146,7 @@ def test_a_due_order_goes_to_one_worker_until_its_claim_runs_out() -> None:
     first = redis_support.fresh_storage(claim_s=10)
     second = type(first)(first.settings)
     clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock, **first.ports())
+    service = build_service(douala_config(), first.ports(), clock=clock)
     service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
     order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
     due = clock.now() + timedelta(seconds=31)
@@ -259,7 +259,7 @@ def test_saving_an_order_that_no_longer_holds_a_driver_frees_that_driver() -> No
 def test_background_streams_append_every_message_in_order() -> None:
     storage = redis_support.fresh_storage(stream_background=True)
     clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    service = build_service(douala_config(), storage.ports(), clock=clock)
     orders = []
     for i in range(20):
         service.driver_online(f"d{i}", "taxi_jaune", destination_point(AKWA, 18 * i, 0.5))
@@ -276,7 +276,7 @@ def test_background_streams_append_every_message_in_order() -> None:
 def test_a_driver_held_by_another_order_cannot_be_assigned() -> None:
     storage = redis_support.fresh_storage()
     clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    service = build_service(douala_config(), storage.ports(), clock=clock)
     service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
     first = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
     # A worker refusing for amadou released him, then died before saving the order.

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from vtc_dispatch.bootstrap import build_service
+from vtc_dispatch.config import DispatchConfig
 from vtc_dispatch.errors import (
     ConcurrencyConflict,
     Forbidden,
@@ -42,12 +44,12 @@ class Ride:
         self.clock = ManualClock(T0)
         self.notifier = RecordingNotifier()
         self.wallet = InMemoryWallet()
-        self.service = DispatchService(
+        config = DispatchConfig(
             pricing=douala_config(),
-            settings=ServiceSettings(**settings),  # type: ignore[arg-type]
-            clock=self.clock,
-            notifier=self.notifier,
-            wallet=self.wallet,
+            service=ServiceSettings(**settings),  # type: ignore[arg-type]
+        )
+        self.service = build_service(
+            config, {"wallet": self.wallet}, clock=self.clock, notifier=self.notifier
         )
 
     def online(

@@ -36,6 +36,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import IO, Any
 
+from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.errors import InvalidTransition, PricingUnavailable
 from vtc_dispatch.errors import OfferExpired as OfferOver
 from vtc_dispatch.errors import OfferWithdrawn as OfferTaken
@@ -53,7 +54,6 @@ from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.memory import ManualClock, NullNotifier
 from vtc_dispatch.order import Actor
 from vtc_dispatch.ports import RouteEstimator, StraightLineEstimator
-from vtc_dispatch.service import DispatchService
 from vtc_dispatch.sim.behaviour import ACCEPT, NO_ANSWER, Decider, ModelDecider, RequestPlan
 from vtc_dispatch.sim.eventlog import (
     FORMAT,
@@ -303,10 +303,8 @@ class Simulation:
         self.clock = ManualClock(scenario.start)
         self._listener = _Listener(self)
         counter = iter(range(1, 1 << 62))
-        self.service = DispatchService(
-            pricing=config.pricing,
-            settings=config.service,
-            pool=config.pool,
+        self.service = build_service(
+            config,
             clock=self.clock,
             notifier=NullNotifier(),
             new_order_id=lambda: f"o{next(counter)}",
