@@ -62,6 +62,8 @@ from vtc_dispatch.ports import (
 
 __all__ = ["StoresUnitOfWork", "apply_driver_write"]
 
+_SETTLE_ATTEMPTS = 8
+
 
 class StoresUnitOfWork:
     """Commits change sets through the storage ports (see the module's documentation).
@@ -187,13 +189,19 @@ class StoresUnitOfWork:
             self.drivers.put(status)
 
     def _settle(self, order_id: str, paid: Decimal | None, stored: dict[str, Order]) -> None:
-        """The ended order's payment, once the wallet moved (SETTLING until then)."""
-        while True:
+        """The ended order's payment, once the wallet moved (SETTLING until then).
+
+        A rating stored in between is kept: the payment goes on top of it.
+        An order that keeps changing is left SETTLING: the wallet operation
+        is recorded under its op id, so ``settle_payment`` finishes it
+        without moving money again.
+        """
+        for _ in range(_SETTLE_ATTEMPTS):
             order = self.orders.get(order_id)
             try:
                 stored[order_id] = self.orders.save(order.settled(paid), order.version)
             except ConcurrencyConflict:
-                continue  # a rating was stored in between: the payment goes on top of it
+                continue
             return
 
     def _write_after_orders(self, changes: ChangeSet, stored: dict[str, Order]) -> None:
