@@ -270,6 +270,10 @@ class RedisDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with guarded(f"reading driver {driver_id!r}"):
             h = cast(dict[str, str], self._client.hgetall(self._key(driver_id)))
+        return self.status_from_hash(driver_id, h)
+
+    def status_from_hash(self, driver_id: str, h: dict[str, str]) -> DriverStatus:
+        """The status stored in the driver's hash ``h`` (NotFound when empty)."""
         if not h:
             raise NotFound(f"no driver {driver_id!r}")
         status = DriverStatus(

@@ -264,10 +264,14 @@ class RedisOrderRepository:
             version, data = self._client.hmget(self._key(order_id), ["v", "d"])
         if version is None:
             raise NotFound(f"no order {order_id!r}")
+        return self.order_from_stored(order_id, int(version), cast(str, data))
+
+    def order_from_stored(self, order_id: str, version: int, data: str) -> Order:
+        """The order stored as ``data`` at ``version`` (decoded once per version)."""
         known = self._decoded.get(order_id)
-        if known is not None and known.version == int(version):
+        if known is not None and known.version == version:
             return known
-        return self._remember(decode_order(cast(str, data), version=int(version)))
+        return self._remember(decode_order(data, version=version))
 
     def add(self, order: Order) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""

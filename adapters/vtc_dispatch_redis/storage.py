@@ -3,8 +3,8 @@
 >>> from vtc_dispatch_redis import RedisStorage
 >>> storage = RedisStorage.from_url("redis://127.0.0.1:6379/0", prefix="vtc:{douala}")
 >>> sorted(storage.ports())  # doctest: +NORMALIZE_WHITESPACE
-['commands', 'drivers', 'notifier', 'orders', 'progress', 'quotes', 'ratings', 'stats',
- 'unit_of_work', 'wallet']
+['commands', 'drivers', 'notifier', 'orders', 'progress', 'quotes', 'ratings', 'rides',
+ 'stats', 'unit_of_work', 'wallet']
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from vtc_dispatch_redis.drivers import RedisDriverRegistry
 from vtc_dispatch_redis.orders import RedisOrderRepository
 from vtc_dispatch_redis.progress import RedisProgressStore
 from vtc_dispatch_redis.records import RedisCommandLog, RedisQuoteBook
+from vtc_dispatch_redis.rides import RedisRideReader
 from vtc_dispatch_redis.stats import RedisRatingStore, RedisStatsStore
 from vtc_dispatch_redis.streams import RedisStreamNotifier
 from vtc_dispatch_redis.unit_of_work import RedisUnitOfWork
@@ -59,6 +60,9 @@ class RedisStorage:
         self.notifier = RedisStreamNotifier(self.client, settings)
         self.commands = RedisCommandLog(self.client, settings)
         self.quotes = RedisQuoteBook(self.client, settings)
+        self.rides = RedisRideReader(
+            self.client, settings, drivers=self.drivers, orders=self.orders
+        )
         self.unit_of_work = RedisUnitOfWork(
             self.client,
             settings,
@@ -90,6 +94,7 @@ class RedisStorage:
             "commands": self.commands,
             "quotes": self.quotes,
             "unit_of_work": self.unit_of_work,
+            "rides": self.rides,
             "notifier": NullNotifier(),
         }
 

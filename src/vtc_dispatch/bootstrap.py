@@ -44,6 +44,7 @@ STORE_NAMES = (
     "commands",
     "quotes",
     "unit_of_work",
+    "rides",
     "notifier",
 )
 """What a set of stores may give, by the service's keyword names.

@@ -36,9 +36,11 @@ __all__ = [
     "DriverRegistry",
     "Notifier",
     "OrderRepository",
+    "PortsRideReader",
     "ProgressStore",
     "QuoteBook",
     "RatingStore",
+    "RideReader",
     "RouteEstimate",
     "RouteEstimator",
     "StatsStore",
@@ -298,6 +300,41 @@ class Wallet(Protocol):
     def release(self, hold_id: str, *, op_id: str | None = None) -> None:
         """Give the held amount back to the free balance."""
         ...
+
+
+class RideReader(Protocol):
+    """Reads a driver and the ride he is on together: what every GPS fix needs.
+
+    An implementation MUST answer as the three ports would (the driver's
+    status, the order that holds him if any, and that order's progress when
+    he is its assigned driver), and SHOULD read them in one round trip: a
+    fix comes every few seconds from every online driver.
+    """
+
+    def ride_of(self, driver_id: str) -> tuple[DriverStatus, Order | None, RideProgress | None]:
+        """The status, the order it names (``None``: none) and the progress of the
+        driver's own ride (``None`` unless he is that order's driver);
+        :class:`~vtc_dispatch.errors.NotFound` for a driver never seen."""
+        ...
+
+
+class PortsRideReader:
+    """A :class:`RideReader` over the three ports, one read each (the default)."""
+
+    def __init__(
+        self, drivers: DriverRegistry, orders: OrderRepository, progress: ProgressStore
+    ) -> None:
+        self.drivers, self.orders, self.progress = drivers, orders, progress
+
+    def ride_of(self, driver_id: str) -> tuple[DriverStatus, Order | None, RideProgress | None]:
+        """See :class:`RideReader`."""
+        status = self.drivers.get(driver_id)
+        if status.order_id is None:
+            return status, None, None
+        order = self.orders.get(status.order_id)
+        if order.driver_id != driver_id:
+            return status, order, None
+        return status, order, self.progress.get(order.id)
 
 
 class CommandLog(Protocol):

@@ -80,9 +80,11 @@ from vtc_dispatch.ports import (
     DriverRegistry,
     Notifier,
     OrderRepository,
+    PortsRideReader,
     ProgressStore,
     QuoteBook,
     RatingStore,
+    RideReader,
     RouteEstimator,
     StatsStore,
     UnitOfWork,
@@ -123,6 +125,7 @@ class DispatchService:
         commands: CommandLog | None = None,
         quotes: QuoteBook | None = None,
         unit_of_work: UnitOfWork | None = None,
+        rides: RideReader | None = None,
     ) -> None:
         self.pricer = _pricer(pricing, route_estimator)
         settings = ServiceSettings() if settings is None else settings
@@ -148,6 +151,7 @@ class DispatchService:
             ratings=self.ratings,
             quotes=InMemoryQuoteBook(clock) if quotes is None else quotes,
             clock=clock,
+            rides=rides or PortsRideReader(self.drivers, self.orders, self.progress),
             ranker=ranker,
         )
         if new_order_id is not None:

@@ -14,7 +14,7 @@ import attrs
 from vtc_dispatch.changes import ChangeSet
 from vtc_dispatch.errors import Forbidden, InvalidCoordinates, NotFound
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.order import Actor, DriverStatus, Order, RideProgress
 from vtc_dispatch.pool import (
     DistanceRanker,
     EtaRanker,
@@ -30,6 +30,7 @@ from vtc_dispatch.ports import (
     ProgressStore,
     QuoteBook,
     RatingStore,
+    RideReader,
     StatsStore,
     Wallet,
 )
@@ -65,6 +66,7 @@ class Context:
     ratings: RatingStore
     quotes: QuoteBook
     clock: Clock
+    rides: RideReader
     ranker: Ranker | None = None
     new_order_id: Callable[[], str] = attrs.field(
         factory=lambda: lambda: f"ord-{uuid.uuid4().hex[:16]}"
@@ -115,6 +117,16 @@ class Context:
         if order.driver_id != driver_id:
             raise Forbidden(f"driver {driver_id!r} is not the driver of order {order_id!r}")
         return order
+
+    def assigned_ride(
+        self, driver_id: str, order_id: str
+    ) -> tuple[DriverStatus, Order, RideProgress]:
+        """The driver, the order he drives and its progress: one read while he holds it."""
+        status, order, progress = self.rides.ride_of(driver_id)
+        if order is None or order.id != order_id or progress is None:
+            order = self.assigned(driver_id, order_id)  # or the error saying why not
+            progress = self.progress.get(order.id)
+        return status, order, progress
 
     def vehicle_type(self, vehicle_type: str) -> str:
         """``vehicle_type`` if configured, else NotFound naming it."""

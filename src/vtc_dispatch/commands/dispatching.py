@@ -14,7 +14,7 @@ from decimal import Decimal
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet, OrderWrite, WalletHold
 from vtc_dispatch.commands.context import DISTANCE_FIRST, Context, Decision, check_point
-from vtc_dispatch.errors import Forbidden, InvalidMoney, PaymentRefused
+from vtc_dispatch.errors import Forbidden, InvalidMoney, NotFound, PaymentRefused
 from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, SearchStarted
 from vtc_dispatch.fsm import RIDE, RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
@@ -177,18 +177,34 @@ class Dispatching:
 
     def accept(self, driver_id: str, order_id: str, now: datetime) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.accept`."""
-        order = self.ctx.orders.get(order_id)
+        # The offer reserves him for the order: one read gives both.
+        try:
+            position, held = self._holding(driver_id)
+        except NotFound:  # never seen: the order says why he may not accept
+            position, held = None, None
+        order = held if held is not None and held.id == order_id else self.ctx.orders.get(order_id)
         if order.driver_id == driver_id and order.state in _ON_ORDER:
             return Decision(order)  # the winner's retry: the answer he missed
         pool.check_answer(order, driver_id, now)
         if self.ctx.pool_settings(order).mode == "bidding":
             raise Forbidden(f"order {order_id!r} takes bids: send a bid, the customer chooses")
-        return self._assign(order, driver_id, now)
+        return self._assign(order, driver_id, now, position=position)
+
+    def _holding(self, driver_id: str) -> tuple[LatLng, Order | None]:
+        status, held, _ = self.ctx.rides.ride_of(driver_id)
+        return status.position, held
 
     def _assign(
-        self, order: Order, driver_id: str, now: datetime, price: Decimal | None = None
+        self,
+        order: Order,
+        driver_id: str,
+        now: datetime,
+        price: Decimal | None = None,
+        *,
+        position: LatLng | None = None,
     ) -> Decision:
-        position = self.ctx.drivers.get(driver_id).position
+        if position is None:
+            position = self.ctx.drivers.get(driver_id).position
         eta = self.ctx.eta_s(order, haversine_km(position, order.pickup))
         step = pool.assign(order, driver_id, position, eta, now, price=price)
         return Decision(step.order, step_changes(step, order))

@@ -40,7 +40,7 @@ from vtc_dispatch.events import (
 from vtc_dispatch.events import OfferWithdrawn as OfferWithdrawnEvent
 from vtc_dispatch.fsm import RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
-from vtc_dispatch.order import Actor, Cancellation, Order, PaymentStatus, Rating
+from vtc_dispatch.order import Actor, Cancellation, Order, PaymentStatus, Rating, RideProgress
 from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
 from vtc_dispatch.tracking import Track, cross_track_km, location_due
 
@@ -81,18 +81,17 @@ class Trip:
 
         Returns the decision and the order he is on (if any).
         """
-        status = self.ctx.drivers.get(driver_id)
-        order = self.ctx.orders.get(status.order_id) if status.order_id else None
+        _, order, progress = self.ctx.rides.ride_of(driver_id)
         moved = DriverPositioned(driver_id, position, now)
-        if order is None or order.driver_id != driver_id or order.state not in ON_ORDER:
+        if order is None or progress is None or order.state not in ON_ORDER:
             return Decision(None, ChangeSet(drivers=(moved,))), order
-        progress, events, accepted = self._record(order, position, at, now)
+        write, events, accepted = self._record(order, progress, position, at, now)
         return (
             Decision(
                 None,
                 ChangeSet(
                     drivers=(moved,) if accepted else (),
-                    progress=(progress,),
+                    progress=(write,),
                     events=tuple(events),
                 ),
             ),
@@ -100,12 +99,11 @@ class Trip:
         )
 
     def _record(
-        self, order: Order, position: LatLng, at: datetime, now: datetime
+        self, order: Order, progress: RideProgress, position: LatLng, at: datetime, now: datetime
     ) -> tuple[ProgressWrite, list[Event], bool]:
         """The fix added to the ride's progress; the customer told when it is due."""
         settings = self.ctx.settings
         events: list[Event] = []
-        progress = self.ctx.progress.get(order.id)
         on_trip = order.state == RideState.IN_PROGRESS
         track, point = (progress.trip if on_trip else progress.approach).add(
             position, at, received_at=now
@@ -152,9 +150,9 @@ class Trip:
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.arrived`."""
         ctx = self.ctx
-        order = ctx.assigned(driver_id, order_id)
+        status, order, _ = ctx.assigned_ride(driver_id, order_id)
         if operator_id is None and order.state == RideState.ACCEPTED:
-            km = haversine_km(ctx.drivers.get(driver_id).position, order.pickup)
+            km = haversine_km(status.position, order.pickup)
             if km > ctx.settings.arrive_radius_km:
                 raise InvalidTransition(
                     order_id,
@@ -177,11 +175,9 @@ class Trip:
     def start(self, driver_id: str, order_id: str, now: datetime) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.start_trip`."""
         ctx = self.ctx
-        order = ctx.assigned(driver_id, order_id)
+        status, order, progress = ctx.assigned_ride(driver_id, order_id)
         lifecycle = order.lifecycle.fire(RideEvent.START, actor="driver", at=now)
-        position = ctx.drivers.get(driver_id).position
-        progress = ctx.progress.get(order.id)
-        trip, _ = Track(policy=ctx.settings.track_policy()).add(position, now)
+        trip, _ = Track(policy=ctx.settings.track_policy()).add(status.position, now)
         started = evolve(order, lifecycle=lifecycle)
         return Decision(
             started,
@@ -197,10 +193,9 @@ class Trip:
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.complete_trip`."""
         ctx = self.ctx
-        order = ctx.assigned(driver_id, order_id)
+        status, order, progress = ctx.assigned_ride(driver_id, order_id)
         lifecycle = order.lifecycle.fire(RideEvent.COMPLETE, actor="driver", at=now)
-        position = ctx.drivers.get(driver_id).position
-        progress = ctx.progress.get(order.id)
+        position = status.position
         trip = progress.trip
         if trip.last is None or trip.last.position != position:
             trip, _ = trip.add(position, now)
