@@ -54,7 +54,6 @@ from django.core.cache import caches
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from pydantic import BaseModel
 
-from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import (
     ChangeSet,
     Command,
@@ -330,7 +329,7 @@ class DjangoUnitOfWork:
         self, changes: ChangeSet, command: Command | None, undo: _Undo
     ) -> dict[str, Order]:
         self._lock(changes)
-        hold_ids = self._holds(changes, undo)
+        self._holds(changes, undo)
         for wanted in changes.reserve:
             if not self.drivers.reserve(wanted.driver_id, wanted.order_id):
                 raise _not_available(wanted)
@@ -338,10 +337,7 @@ class DjangoUnitOfWork:
                 undo.reservations.append(wanted)
         stored: dict[str, Order] = {}
         for new in changes.new_orders:
-            held = new.wallet_hold
-            stored[new.id] = self.orders.add(
-                evolve(new, wallet_hold=hold_ids[held]) if held in hold_ids else new
-            )
+            stored[new.id] = self.orders.add(new)
         for write in changes.orders:
             stored[write.order.id] = self.orders.save(write.order, write.expected_version)
         if self._db_drivers:
@@ -400,18 +396,15 @@ class DjangoUnitOfWork:
             if row is None or not row.available:
                 raise _not_available(reservation)
 
-    def _holds(self, changes: ChangeSet, undo: _Undo) -> dict[str, str]:
-        """Money held for new orders: the hold id of each hold operation."""
-        hold_ids: dict[str, str] = {}
+    def _holds(self, changes: ChangeSet, undo: _Undo) -> None:
+        """Money held for new orders (each hold's id is ``hold_id_for`` its op id)."""
         for op in changes.wallet:
             if isinstance(op, WalletHold):
                 hold_id = self.wallet.hold(
                     op.customer_id, op.amount, op.currency, op.reference, op_id=op.op_id
                 )
-                hold_ids[op.op_id] = hold_id
                 if not self._db_wallet:
                     undo.holds.append(hold_id)
-        return hold_ids
 
     def _status(self, driver_id: str) -> DriverStatus | None:
         try:

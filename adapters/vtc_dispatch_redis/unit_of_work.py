@@ -375,11 +375,7 @@ class _Plan:
         self._changes = changes
         self._command = command
         holds = [op for op in changes.wallet if isinstance(op, WalletHold)]
-        hold_ids = {op.op_id: hold_id_for(op.op_id) for op in holds}
-        self._new = [
-            attrs.evolve(o, wallet_hold=hold_ids[o.wallet_hold]) if o.wallet_hold in hold_ids else o
-            for o in changes.new_orders
-        ]
+        self._new = list(changes.new_orders)
         latest: dict[str, Order] = {}
         orders: list[dict[str, Any]] = []
         for order, expected in [(o, 0) for o in self._new] + [

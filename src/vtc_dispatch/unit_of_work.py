@@ -155,24 +155,19 @@ class StoresUnitOfWork:
         holds: list[str] = []
         taken: list[Reservation] = []
         try:
-            hold_ids: dict[str, str] = {}
             for op in changes.wallet:
                 if isinstance(op, WalletHold):
                     hold_id = self.wallet.hold(
                         op.customer_id, op.amount, op.currency, op.reference, op_id=op.op_id
                     )
-                    holds.append(hold_id)
-                    hold_ids[op.op_id] = hold_id
+                    holds.append(hold_id)  # given back if what follows fails
             for wanted in changes.reserve:
                 if not self.drivers.reserve(wanted.driver_id, wanted.order_id):
                     raise _not_available(wanted)
                 taken.append(wanted)
             stored: dict[str, Order] = {}
             for new in changes.new_orders:
-                held = new.wallet_hold
-                stored[new.id] = self.orders.add(
-                    evolve(new, wallet_hold=hold_ids[held]) if held in hold_ids else new
-                )
+                stored[new.id] = self.orders.add(new)
             for write in changes.orders:
                 stored[write.order.id] = self.orders.save(write.order, write.expected_version)
         except DispatchError:

@@ -22,6 +22,7 @@ from vtc_dispatch.order import Actor, Bid, Order, PaymentStatus
 from vtc_dispatch.pool import Candidate
 from vtc_dispatch.pool import decide as pool
 from vtc_dispatch.pricing.quote import FareQuote, PriceChange
+from vtc_dispatch.wallet_ops import hold_id_for
 
 __all__ = ["Dispatching", "quote_key", "step_changes"]
 
@@ -117,8 +118,8 @@ class Dispatching:
         order_id = ctx.new_order_id()
         wallet: tuple[WalletHold, ...] = ()
         if payment_method == "WALLET":
-            hold_id = f"hold-{order_id}"
-            wallet = (WalletHold(hold_id, customer_id, quote.estimate, quote.currency, order_id),)
+            op_id = f"hold-{order_id}"
+            wallet = (WalletHold(op_id, customer_id, quote.estimate, quote.currency, order_id),)
         first_price = PriceChange(None, quote.estimate, "quoted", quote.at)
         order = Order(
             id=order_id,
@@ -132,7 +133,7 @@ class Dispatching:
             created_at=now,
             price_history=(first_price,),
             payment_status=PaymentStatus.HELD if wallet else PaymentStatus.NONE,
-            wallet_hold=wallet[0].op_id if wallet else None,
+            wallet_hold=hold_id_for(wallet[0].op_id) if wallet else None,
         )
         step = self.offer_next(order, now)
         created = OrderCreated(
