@@ -96,7 +96,7 @@ class Context:
 
     def eta_s(self, order: Order, distance_km: float) -> float:
         """Seconds to cover ``distance_km`` in the order's city."""
-        return eta_s(distance_km, self.speed_kmh(order.quote.city))
+        return self.eta_s_in(order.quote.city, distance_km)
 
     def eta_s_in(self, city_id: str, distance_km: float) -> float:
         """Seconds to cover ``distance_km`` in ``city_id``."""
