@@ -202,16 +202,19 @@ class Order:
         """Whether the order still occupies its customer and driver."""
         return self.lifecycle.state in ACTIVE_STATES
 
+    @property
+    def amount_due(self) -> Decimal | None:
+        """What the ended order owes: its cancellation fee or final fare (``None`` before)."""
+        if self.cancellation is not None:
+            return self.cancellation.fee
+        return None if self.final_fare is None else self.final_fare.amount
+
     def settled(self, paid: Decimal | None) -> Order:
         """This ended order once its wallet hold is captured (``paid``) or released (``None``)."""
         if paid is None:
             return evolve(self, payment_status=PaymentStatus.RELEASED, wallet_hold=None)
-        due = (
-            self.cancellation.fee
-            if self.cancellation is not None
-            else (self.final_fare.amount if self.final_fare is not None else paid)
-        )
-        status = PaymentStatus.PAID if paid == due else PaymentStatus.PARTIALLY_PAID
+        due = self.amount_due
+        status = PaymentStatus.PAID if due is None or paid == due else PaymentStatus.PARTIALLY_PAID
         return evolve(self, payment_status=status, wallet_hold=None, amount_paid=paid)
 
 

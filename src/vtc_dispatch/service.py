@@ -287,8 +287,7 @@ class DispatchService:
 
     def payment_methods(self, at: LatLng) -> tuple[str, ...]:
         """Payment methods enabled where ``at`` is (its city's country)."""
-        city = self.pricer.config.cities[self.pricer.city_at(at)]
-        return self.settings.methods_for(city.country)
+        return self._ctx.payment_methods(at)
 
     # -- ordering and offers ---------------------------------------------------
 

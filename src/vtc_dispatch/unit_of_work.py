@@ -120,18 +120,13 @@ class StoresUnitOfWork:
         return stored
 
     def _check(self, changes: ChangeSet) -> None:
-        """Every expectation, before any write (only exact under the lock)."""
-        for new in changes.new_orders:
-            with contextlib.suppress(NotFound):
-                self.orders.get(new.id)
-                raise ConcurrencyConflict(f"order {new.id!r} already exists")
-        for write in changes.orders:
-            current = self.orders.get(write.order.id).version
-            if current != write.expected_version:
-                raise ConcurrencyConflict(
-                    f"order {write.order.id!r} is at version {current},"
-                    f" not {write.expected_version}: reload and retry"
-                )
+        """The expectations that the writes after the orders would find broken.
+
+        Holds, reservations and orders check their own expectations as they
+        are written, and are given back when one fails; the progress is
+        written after the orders, so its version is checked before them.
+        Only exact under the lock.
+        """
         for progress in changes.progress:
             current = self.progress.get(progress.progress.order_id).version
             if current != progress.expected_version:
@@ -139,10 +134,6 @@ class StoresUnitOfWork:
                     f"progress of order {progress.progress.order_id!r} is at version {current},"
                     f" not {progress.expected_version}: reload and retry"
                 )
-        for wanted in changes.reserve:
-            status = self._status(wanted.driver_id)
-            if status is None or not status.available:
-                raise _not_available(wanted)
 
     def _status(self, driver_id: str) -> DriverStatus | None:
         try:

@@ -128,6 +128,11 @@ class Context:
             progress = self.progress.get(order.id)
         return status, order, progress
 
+    def payment_methods(self, at: LatLng) -> tuple[str, ...]:
+        """Payment methods enabled where ``at`` is (its city's country)."""
+        city = self.pricer.config.cities[self.pricer.city_at(at)]
+        return self.settings.methods_for(city.country)
+
     def vehicle_type(self, vehicle_type: str) -> str:
         """``vehicle_type`` if configured, else NotFound naming it."""
         if (

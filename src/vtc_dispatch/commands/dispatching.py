@@ -107,8 +107,7 @@ class Dispatching:
             raise Forbidden(
                 f"customer {customer_id!r} already has an active order {active[0].id!r}"
             )
-        city = ctx.pricer.config.cities[ctx.pricer.city_at(pickup)]
-        methods = ctx.settings.methods_for(city.country)
+        methods = ctx.payment_methods(pickup)
         if payment_method not in methods:
             raise PaymentRefused(
                 f"payment method {payment_method!r} is not enabled here"

@@ -286,11 +286,8 @@ class Trip:
         order = self.ctx.orders.get(order_id)
         if order.payment_status != PaymentStatus.SETTLING or order.wallet_hold is None:
             return Decision(order)
-        if order.cancellation is not None:
-            due = order.cancellation.fee
-        else:
-            assert order.final_fare is not None
-            due = order.final_fare.amount
+        due = order.amount_due
+        assert due is not None  # SETTLING: the order ended
         _, wallet = _settling(order, due)
         return Decision(order, ChangeSet(wallet=wallet))
 
