@@ -31,15 +31,13 @@ import threading
 from collections.abc import Collection
 from typing import NamedTuple, cast
 
-import redis
-
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
 from vtc_dispatch.geo import LatLng, haversine_km
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus
-from vtc_dispatch_redis.connection import RedisSettings, guarded
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded
 
 __all__ = ["GEO_MAX_LAT", "REDIS_EARTH_RADIUS_KM", "RedisDriverRegistry", "check_geo"]
 
@@ -251,7 +249,7 @@ class RedisDriverRegistry:
     process never read writes the status as it is.
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
         self._lease_ms = round(settings.reservation_lease_s * 1000)

@@ -34,14 +34,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import attrs
-import redis
 
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import Order
 from vtc_dispatch.ports import check_page
 from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
-from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, from_us, guarded, to_us
 from vtc_dispatch_redis.drivers import HOLD_LUA
 
 __all__ = ["ORDER_LUA", "RedisOrderRepository", "order_fields"]
@@ -220,7 +219,7 @@ class RedisOrderRepository:
     died are handed to another one once the claim runs out.
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._settings = settings
         self._p = settings.prefix

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from vtc_dispatch.errors import TransportUnavailable
 from vtc_dispatch.wire import Recipient
-from vtc_dispatch_redis.connection import RedisSettings
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings
 
 __all__ = ["RedisStreamNotifier", "stream_name"]
 
@@ -46,7 +46,7 @@ class RedisStreamNotifier:
     :meth:`flush` waits until the queue is empty.
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._settings = settings
         self._maxlen = settings.stream_maxlen

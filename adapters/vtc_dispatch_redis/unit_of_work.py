@@ -68,7 +68,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 import attrs
-import redis
 
 from vtc_dispatch.changes import (
     ChangeSet,
@@ -95,7 +94,7 @@ from vtc_dispatch.wallet_ops import (
 )
 from vtc_dispatch.wire import to_wire
 from vtc_dispatch_redis.codec import encode_order, encode_progress
-from vtc_dispatch_redis.connection import RedisSettings, guarded, to_us
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
 from vtc_dispatch_redis.drivers import check_geo
 from vtc_dispatch_redis.orders import ORDER_LUA, RedisOrderRepository, order_fields
 from vtc_dispatch_redis.records import RedisCommandLog
@@ -342,7 +341,7 @@ class RedisUnitOfWork:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         settings: RedisSettings,
         *,
         orders: RedisOrderRepository,
