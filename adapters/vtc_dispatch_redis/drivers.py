@@ -22,6 +22,16 @@ near the edge are measured here.  ``docs/redis.md`` has the measurement.
 
 Positions must lie within Redis's GEO latitudes (+-85.05112878 degrees):
 others are refused with :class:`~vtc_dispatch.errors.InvalidCoordinates`.
+
+Every script declares in KEYS the keys Python can name (Redis Cluster
+routes on them, and refuses a script whose declared keys are in the middle
+of a slot move).  A driver's GEO set is named by his type, which is stored
+in his hash: it is declared by the type this process last saw him with
+(:meth:`RedisDriverRegistry.seen_type`), and a search reaches the drivers
+its GEO search finds and the reservations that ran out, which only the
+stored data names.  Keys that only the stored data names are the
+tenant's too: with a hash tag in the prefix they are in the slot of the
+declared ones (``docs/redis.md``, "Redis Cluster").
 """
 
 from __future__ import annotations
@@ -68,7 +78,8 @@ end
 """
 """Lua shared with the order scripts: free a driver; Redis's clock in milliseconds."""
 
-# KEYS[1] driver hash; ARGV prefix, id, vt, lat, lng, online, at, blocked,
+# KEYS driver hash, [GEO set of the type last seen], leases, GEO set of vt, types;
+# ARGV prefix, id, vt, lat, lng, online, at, blocked,
 # order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc
 _PUT = """
 local p, id, vt = ARGV[1], ARGV[2], ARGV[3]
@@ -100,7 +111,7 @@ end
 return {1, order, tostring(rs), tostring(rc)}
 """
 
-# KEYS[1] driver hash; ARGV prefix, id, order, lease (ms)
+# KEYS driver hash, [GEO set of the type last seen], leases; ARGV prefix, id, order, lease (ms)
 _RESERVE = (
     HOLD_LUA
     + """
@@ -114,7 +125,7 @@ return 1
 """
 )
 
-# KEYS[1] driver hash; ARGV prefix, id, order
+# KEYS driver hash, [GEO set of the type last seen], leases; ARGV prefix, id, order
 _RELEASE = (
     HOLD_LUA
     + """
@@ -124,7 +135,8 @@ return 1
 """
 )
 
-# KEYS[1] the types set; ARGV prefix, lng, lat, radius km, count, n types, types..., excluded...
+# KEYS the types set, leases, GEO sets of the types asked; ARGV prefix, lng, lat, radius km,
+# count, n types, types..., excluded...
 _NEAREST = (
     HOLD_LUA
     + """
@@ -253,16 +265,29 @@ class RedisDriverRegistry:
         self._client = client
         self._p = settings.prefix
         self._lease_ms = round(settings.reservation_lease_s * 1000)
+        self._lease = f"{self._p}:lease"
         self._put = client.register_script(_PUT)
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
         self._nearest = client.register_script(_NEAREST)
         self._count = client.register_script(_COUNT)
         self._seen: dict[str, _Seen] = {}
+        self._types: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def _key(self, driver_id: str) -> str:
         return f"{self._p}:d:{driver_id}"
+
+    def seen_type(self, driver_id: str) -> str | None:
+        """The vehicle type this process last read or wrote for the driver (None: never)."""
+        return self._types.get(driver_id)
+
+    def keys_of(self, driver_id: str) -> list[str]:
+        """The driver's hash and the GEO set of the type last seen: the keys a script on him
+        touches that Python can name (leases aside)."""
+        vt = self._types.get(driver_id)
+        own = f"{self._p}:d:{driver_id}"
+        return [own] if vt is None else [own, f"{self._p}:g:{vt}"]
 
     def get(self, driver_id: str) -> DriverStatus:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
@@ -287,6 +312,7 @@ class RedisDriverRegistry:
         )
         with self._lock:
             self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)
+        self._types[driver_id] = status.vehicle_type
         return status
 
     def put(self, status: DriverStatus) -> None:
@@ -308,7 +334,12 @@ class RedisDriverRegistry:
         at = datetime_to_data(status.updated_at)
         with guarded(f"storing driver {driver_id!r}"):
             done, stored, *totals = self._put(
-                keys=[self._key(driver_id)],
+                keys=[
+                    *self.keys_of(driver_id),
+                    self._lease,
+                    f"{self._p}:g:{status.vehicle_type}",
+                    f"{self._p}:vts",
+                ],
                 args=[
                     self._p,
                     driver_id,
@@ -335,6 +366,7 @@ class RedisDriverRegistry:
             )
         with self._lock:
             self._seen[driver_id] = _Seen(stored or None, int(totals[0]), int(totals[1]))
+        self._types[driver_id] = status.vehicle_type
 
     def _remember_order(self, driver_id: str, order_id: str | None) -> None:
         with self._lock:
@@ -347,7 +379,8 @@ class RedisDriverRegistry:
         with guarded(f"reserving driver {driver_id!r}"):
             won = bool(
                 self._reserve(
-                    keys=[self._key(driver_id)], args=[self._p, driver_id, order_id, self._lease_ms]
+                    keys=[*self.keys_of(driver_id), self._lease],
+                    args=[self._p, driver_id, order_id, self._lease_ms],
                 )
             )
         if won:
@@ -357,7 +390,9 @@ class RedisDriverRegistry:
     def release(self, driver_id: str, order_id: str) -> None:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with guarded(f"releasing driver {driver_id!r}"):
-            freed = self._release(keys=[self._key(driver_id)], args=[self._p, driver_id, order_id])
+            freed = self._release(
+                keys=[*self.keys_of(driver_id), self._lease], args=[self._p, driver_id, order_id]
+            )
         if freed:
             self._remember_order(driver_id, None)
 
@@ -380,7 +415,7 @@ class RedisDriverRegistry:
         search_km = (max_km + _EDGE_KM) * _SCALE
         with guarded("searching the nearest drivers"):
             flat = self._nearest(
-                keys=[f"{self._p}:vts"],
+                keys=[f"{self._p}:vts", self._lease, *(f"{self._p}:g:{t}" for t in types)],
                 args=[
                     self._p,
                     point.lng,

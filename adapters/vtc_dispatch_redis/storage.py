@@ -67,8 +67,8 @@ class RedisStorage:
             )
         self.settings = settings
         self.client: RedisClient = settings.connect() if client is None else client
-        self.orders = RedisOrderRepository(self.client, settings)
         self.drivers = RedisDriverRegistry(self.client, settings)
+        self.orders = RedisOrderRepository(self.client, settings, drivers=self.drivers)
         self.progress = RedisProgressStore(self.client, settings)
         self.wallet = RedisWallet(self.client, settings)
         self.stats = RedisStatsStore(self.client, settings, window=stats_window)
@@ -86,6 +86,7 @@ class RedisStorage:
             commands=self.commands,
             stats_window=stats_window,
             rides=self.rides.cache,
+            drivers=self.drivers,
         )
 
     @classmethod

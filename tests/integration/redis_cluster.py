@@ -7,7 +7,7 @@ every node sees every slot served and every replica in sync.  Whatever
 fails while it starts, the processes it started are killed and the
 directory removed before :class:`ClusterUnavailable` is raised; :meth:`stop`
 does the same at the end.  :func:`city_prefix` finds a hash tag whose slot
-a chosen master serves.
+a chosen master serves.  :func:`local_server` is one plain Redis, likewise.
 
 >>> from redis.crc import key_slot
 >>> key_slot(b"vtc:{douala}:o:1") == key_slot(b"{douala}")
@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -24,14 +25,31 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
+import pytest
 import redis
 from faultproxy import free_port
 from redis.crc import key_slot
 
-__all__ = ["ClusterUnavailable", "LocalCluster", "city_prefix", "local_cluster"]
+__all__ = [
+    "ClusterUnavailable",
+    "LocalCluster",
+    "city_prefix",
+    "local_cluster",
+    "local_server",
+    "unavailable",
+]
 
 HOST = "127.0.0.1"
+REQUIRE_SERVICES = os.environ.get("VTC_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test, or fail it under ``VTC_REQUIRE_SERVICES=1`` (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"VTC_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
 
 
 class ClusterUnavailable(RuntimeError):
@@ -74,40 +92,16 @@ class LocalCluster:
                 continue
             self.ports.append(port)
             node = self._dir / str(port)
-            node.mkdir()
-            self._servers[port] = subprocess.Popen(
-                [
-                    *("redis-server", "--port", str(port), "--bind", HOST),
-                    *("--cluster-enabled", "yes", "--cluster-port", str(bus)),
-                    *("--cluster-node-timeout", str(self.node_timeout_ms)),
-                    *("--cluster-config-file", str(node / "nodes.conf")),
-                    *("--dir", str(node), "--save", "", "--appendonly", "no"),
-                    # A replica syncs at once instead of waiting for others to share its transfer.
-                    *("--repl-diskless-sync-delay", "0"),
-                    *("--logfile", str(node / "redis.log")),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.STDOUT,
+            self._servers[port] = _spawn(
+                port,
+                node,
+                *("--cluster-enabled", "yes", "--cluster-port", str(bus)),
+                *("--cluster-node-timeout", str(self.node_timeout_ms)),
+                *("--cluster-config-file", str(node / "nodes.conf")),
             )
         deadline = time.monotonic() + timeout_s
         for port in self.ports:
-            self._wait_answers(port, deadline)
-
-    def _wait_answers(self, port: int, deadline: float) -> None:
-        with redis.Redis(HOST, port, socket_timeout=1.0, socket_connect_timeout=1.0) as client:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.RedisError:
-                    server = self._servers[port]
-                    if server.poll() is not None:
-                        raise ClusterUnavailable(
-                            f"redis-server on port {port} exited with {server.returncode}"
-                        ) from None
-                    if time.monotonic() > deadline:
-                        raise ClusterUnavailable(f"redis-server on port {port} never answered")
-                    time.sleep(0.05)
+            _wait_answers(self._servers[port], port, deadline)
 
     def _create(self) -> None:
         done = subprocess.run(
@@ -121,6 +115,7 @@ class LocalCluster:
             capture_output=True,
             text=True,
             timeout=60,
+            check=False,
         )
         if done.returncode != 0:
             raise ClusterUnavailable(f"redis-cli --cluster create failed: {done.stdout[-2000:]}")
@@ -133,7 +128,9 @@ class LocalCluster:
             if problem is None:
                 return
             if time.monotonic() > deadline:
-                raise ClusterUnavailable(f"the cluster is not healthy after {timeout_s} s: {problem}")
+                raise ClusterUnavailable(
+                    f"the cluster is not healthy after {timeout_s} s: {problem}"
+                )
             time.sleep(0.1)
 
     def _problem(self) -> str | None:
@@ -201,10 +198,64 @@ class LocalCluster:
     def _logs(self) -> str:
         if self._dir is None:
             return ""
-        tails = []
-        for log in sorted(self._dir.glob("*/redis.log")):
-            tails.append(f"--- {log.parent.name}:\n" + "\n".join(log.read_text().splitlines()[-8:]))
-        return "\n".join(tails)
+        return "\n".join(
+            f"--- {log.parent.name}:\n" + "\n".join(log.read_text().splitlines()[-8:])
+            for log in sorted(self._dir.glob("*/redis.log"))
+        )
+
+
+def _spawn(port: int, node: Path, *options: str) -> subprocess.Popen[bytes]:
+    """A redis-server on loopback ``port``, its files in ``node`` (made), nothing persisted."""
+    node.mkdir()
+    return subprocess.Popen(
+        [
+            *("redis-server", "--port", str(port), "--bind", HOST),
+            *("--dir", str(node), "--save", "", "--appendonly", "no"),
+            # A replica syncs at once instead of waiting for others to share its transfer.
+            *("--repl-diskless-sync-delay", "0"),
+            *("--logfile", str(node / "redis.log")),
+            *options,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_answers(server: subprocess.Popen[bytes], port: int, deadline: float) -> None:
+    with redis.Redis(HOST, port, socket_timeout=1.0, socket_connect_timeout=1.0) as client:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if server.poll() is not None:
+                    raise ClusterUnavailable(
+                        f"redis-server on port {port} exited with {server.returncode}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise ClusterUnavailable(
+                        f"redis-server on port {port} never answered"
+                    ) from None
+                time.sleep(0.05)
+
+
+@contextmanager
+def local_server(timeout_s: float = 10.0) -> Iterator[str]:
+    """One plain redis-server of the caller's own on a free port: its URL, removed after.
+
+    ClusterUnavailable when it cannot start.
+    """
+    if shutil.which("redis-server") is None:
+        raise ClusterUnavailable("redis-server is needed on PATH")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="vtc-redis-") as data:
+        server = _spawn(port, Path(data) / "node")
+        try:
+            _wait_answers(server, port, time.monotonic() + timeout_s)
+            yield f"redis://{HOST}:{port}/0"
+        finally:
+            server.kill()
+            server.wait(10)
 
 
 @contextmanager
