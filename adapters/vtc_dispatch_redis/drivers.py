@@ -24,14 +24,14 @@ Positions must lie within Redis's GEO latitudes (+-85.05112878 degrees):
 others are refused with :class:`~vtc_dispatch.errors.InvalidCoordinates`.
 
 Every script declares in KEYS the keys Python can name (Redis Cluster
-routes on them, and refuses a script whose declared keys are in the middle
-of a slot move).  A driver's GEO set is named by his type, which is stored
-in his hash: it is declared by the type this process last saw him with
-(:meth:`RedisDriverRegistry.seen_type`), and a search reaches the drivers
-its GEO search finds and the reservations that ran out, which only the
-stored data names.  Keys that only the stored data names are the
-tenant's too: with a hash tag in the prefix they are in the slot of the
-declared ones (``docs/redis.md``, "Redis Cluster").
+routes on them, and holds back a script whose declared keys are being
+moved to another node).  A driver's GEO set is named by the type stored
+in his hash: it is declared by the type this process last read or wrote
+for him (:meth:`RedisDriverRegistry.keys_of`).  Only the stored data
+names the drivers a search finds and the reservations it gives up, and
+the GEO sets of every type when no type is asked (a count always): with a
+hash tag in the prefix they are in the slot of the declared keys
+(``docs/redis.md``, "Redis Cluster").
 """
 
 from __future__ import annotations
@@ -278,13 +278,10 @@ class RedisDriverRegistry:
     def _key(self, driver_id: str) -> str:
         return f"{self._p}:d:{driver_id}"
 
-    def seen_type(self, driver_id: str) -> str | None:
-        """The vehicle type this process last read or wrote for the driver (None: never)."""
-        return self._types.get(driver_id)
-
     def keys_of(self, driver_id: str) -> list[str]:
-        """The driver's hash and the GEO set of the type last seen: the keys a script on him
-        touches that Python can name (leases aside)."""
+        """The driver's hash, and the GEO set of the type this process last read or wrote
+        for him (if any): the keys a script on him touches that Python can name (leases
+        aside)."""
         vt = self._types.get(driver_id)
         own = f"{self._p}:d:{driver_id}"
         return [own] if vt is None else [own, f"{self._p}:g:{vt}"]
