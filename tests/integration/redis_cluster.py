@@ -6,8 +6,11 @@ directory, joins them with ``redis-cli --cluster create``, and waits until
 every node sees every slot served and every replica in sync.  Whatever
 fails while it starts, the processes it started are killed and the
 directory removed before :class:`ClusterUnavailable` is raised; :meth:`stop`
-does the same at the end.  :func:`city_prefix` finds a hash tag whose slot
-a chosen master serves.  :func:`local_server` is one plain Redis, likewise.
+does the same at the end.  The nodes die with the test process even when
+it is killed (Linux), and the next start removes what a killed one left
+behind.  Needs Redis 7.0 or later (``--cluster-port``).  :func:`city_prefix`
+finds a hash tag whose slot a chosen master serves.  :func:`local_server`
+is one plain Redis, likewise.
 
 >>> from redis.crc import key_slot
 >>> key_slot(b"vtc:{douala}:o:1") == key_slot(b"{douala}")
@@ -16,10 +19,12 @@ True
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -72,8 +77,9 @@ class LocalCluster:
         binaries = [shutil.which(name) for name in ("redis-server", "redis-cli")]
         if None in binaries:
             raise ClusterUnavailable("redis-server and redis-cli are needed on PATH")
+        _remove_left_behind()
         try:
-            self._dir = Path(tempfile.mkdtemp(prefix="vtc-cluster-"))
+            self._dir = Path(tempfile.mkdtemp(prefix=f"vtc-cluster-{os.getpid()}-"))
             self._start_nodes(timeout_s)
             self._create()
             self.wait_healthy(timeout_s)
@@ -218,7 +224,23 @@ def _spawn(port: int, node: Path, *options: str) -> subprocess.Popen[bytes]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
+        # The nodes are started before the tests start threads.
+        preexec_fn=_die_with_parent,  # noqa: PLW1509
     )
+
+
+def _remove_left_behind() -> None:
+    """Remove the directories of clusters whose test process was killed (SIGKILL skips stop)."""
+    for left in Path(tempfile.gettempdir()).glob("vtc-cluster-*-*"):
+        pid = left.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(left, ignore_errors=True)
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed when the test process dies, even by a signal (Linux)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _wait_answers(server: subprocess.Popen[bytes], port: int, deadline: float) -> None:
