@@ -104,6 +104,8 @@ class LocalCluster:
                 *("--cluster-enabled", "yes", "--cluster-port", str(bus)),
                 *("--cluster-node-timeout", str(self.node_timeout_ms)),
                 *("--cluster-config-file", str(node / "nodes.conf")),
+                # DEBUG SLEEP holds a node's replies back (clients on loopback only).
+                *("--enable-debug-command", "local"),
             )
         deadline = time.monotonic() + timeout_s
         for port in self.ports:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -195,6 +196,39 @@ def test_a_cluster_client_needs_cluster_settings(cluster: LocalCluster) -> None:
         RedisStorage(RedisSettings(prefix="vtc:{c}"), client=client)
     with pytest.raises(InvalidArgument, match=r"settings\.cluster is True"):
         RedisStorage(RedisSettings(cluster=True, prefix="vtc:{c}"), client=redis.Redis())
+
+
+def _hold_replies(port: int, seconds: float) -> threading.Thread:
+    """The node on ``port`` runs nothing for ``seconds`` (DEBUG SLEEP), from now on."""
+    node = redis.Redis("127.0.0.1", port)
+    sleeper = threading.Thread(target=node.execute_command, args=("DEBUG", "SLEEP", seconds))
+    sleeper.start()
+    time.sleep(0.1)
+    return sleeper
+
+
+@pytest.mark.parametrize("write", ["script", "multi-exec"])
+def test_a_write_whose_reply_timed_out_is_not_sent_again(cluster: LocalCluster, write: str) -> None:
+    master = cluster.master_ports()[2]
+    prefix = city_prefix(cluster, master, f"timeout-{write}")
+    storage = storage_at(cluster, cluster.master_ports()[0], prefix, socket_timeout_s=0.3)
+    credit = partial(storage.wallet.credit, "chantal", Decimal(100), CURRENCY)
+    command = credit if write == "script" else partial(storage.ratings.add, "chantal", 4)
+    try:
+        # Connected, the script loaded: the command itself is what times out.
+        storage.wallet.credit("binta", Decimal(1), CURRENCY)
+        sleeper = _hold_replies(master, 1.0)
+        with pytest.raises(StorageUnavailable, match="may or may not have happened"):
+            command()
+        sleeper.join(10)
+        # The write ran once, when the node woke up: redis-py's own cluster retries
+        # would have sent it again after the timeout.
+        if write == "script":
+            assert storage.wallet.balance("chantal", CURRENCY) == Decimal(100)
+        else:
+            assert storage.ratings.totals("chantal") == (4, 1)
+    finally:
+        storage.clear()
 
 
 @pytest.mark.slow
