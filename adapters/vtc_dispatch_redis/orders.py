@@ -349,13 +349,13 @@ class RedisOrderRepository:
             return []
         every, live = f"{self._p}:o{kind}:{party_id}", f"{self._p}:a{kind}:{party_id}"
         if active is None:
-            keys, mode = [every], "all"
+            index, mode = every, "all"
         elif active:
-            keys, mode = [live], "all"
+            index, mode = live, "all"
         else:
-            keys, mode = [every], "ended"
+            index, mode = every, "ended"
         with guarded(f"finding the orders of {role} {party_id!r}"):
-            flat = self._find(keys=[*keys, live], args=[self._p, offset, limit, mode])
+            flat = self._find(keys=[index, live], args=[self._p, offset, limit, mode])
         return self._decode_pairs(flat)
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
