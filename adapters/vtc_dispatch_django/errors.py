@@ -58,7 +58,14 @@ from vtc_dispatch.errors import (
     TransportUnavailable,
 )
 
-__all__ = ["error_body", "exception_handler", "first_error", "no_such_endpoint", "status_for"]
+__all__ = [
+    "dispatch_error_body",
+    "error_body",
+    "exception_handler",
+    "first_error",
+    "no_such_endpoint",
+    "status_for",
+]
 
 _STATUS: tuple[tuple[type[DispatchError], int], ...] = (
     (NotFound, 404),
