@@ -119,6 +119,8 @@ def _api_error_body(exc: exceptions.APIException) -> dict[str, Any]:
         field, message = first_error(exc.detail)
         detail = message if field is None else f"{field}: {message}"
         return error_body(type(exc).__name__, detail, field)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return error_body(type(exc).__name__, f"{exc.detail} (send Content-Type: application/json)")
     return error_body(type(exc).__name__, str(exc.detail))
 
 
