@@ -353,7 +353,29 @@ def test_unanswered_offers_expire_inside_the_server(server: str) -> None:
     )
 
 
+def test_an_unknown_websocket_path_is_refused_at_the_handshake(server: str) -> None:
+    """The router raised: daphne answered the handshake with a 500 and logged a traceback."""
+    import asyncio
+
+    import websockets
+    from websockets.exceptions import InvalidStatus
+
+    async def knock(path: str) -> int:
+        ws = "ws" + server.removeprefix("http")
+        with pytest.raises(InvalidStatus) as refused:
+            async with websockets.connect(f"{ws}{path}?token={_token('amadou')}"):
+                pass
+        status: int = refused.value.response.status_code
+        return status
+
+    # A close before the handshake is accepted: the server answers 403 (as for 4401/4403).
+    assert asyncio.run(knock("/ws/nowhere/")) == 403
+    assert asyncio.run(knock("/ws/driver/more/")) == 403
+
+
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
+# Longer than channels_redis' blocking pop and redis-py 8's default read timeout (5 s).
+IDLE_S = 7
 
 
 def _fresh_channels_prefix() -> str:
@@ -434,6 +456,47 @@ def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
             assert passed["type"] == "offer"
             status, order = call(base, "didier", "GET", f"{passed['order_id']}/")
             assert (order["state"], order["offer"]["driver_id"]) == ("searching", ids["brice"])
+    finally:
+        _forget_channels_keys(url, channels_prefix)
+
+
+def test_an_idle_websocket_outlives_the_redis_layers_blocking_pop(tmp_path: Path) -> None:
+    """redis-py 8 reads with a 5 s timeout by default, the length of channels_redis' blocking
+    pop: its own layer closed every websocket idle for 5 s (1011) on a read timeout."""
+    import asyncio
+
+    import websockets
+
+    url = _redis_url()
+    channels_prefix = _fresh_channels_prefix()
+    extra = {"REDIS_URL": url, "CHANNELS_PREFIX": channels_prefix}
+    try:
+        with example_project(tmp_path, f"{E2E_DATABASE}_idle", [], extra, worker=False) as base:
+            status, _ = call(
+                base, "amadou", "POST", "driver/toggle-status/",
+                {"online": True, "position": {"lat": 4.0515, "lng": 9.7045}},
+            )  # fmt: skip
+            assert status == 200
+
+            async def play() -> dict[str, Any]:
+                ws = "ws" + base.removeprefix("http")
+                async with websockets.connect(
+                    f"{ws}/ws/driver/?token={_token('amadou')}"
+                ) as driver:
+                    await _nothing_going_on(driver)
+                    await asyncio.sleep(IDLE_S)
+                    status, order = await asyncio.to_thread(
+                        call, base, "didier", "POST", "customer/create/",
+                        {"pickup": {"lat": 4.0511, "lng": 9.7043},
+                         "destination": {"lat": 4.0650, "lng": 9.7250},
+                         "vehicle_type": "taxi_jaune", "payment_method": "CASH"},
+                    )  # fmt: skip
+                    assert status == 201, order
+                    offer: dict[str, Any] = json.loads(await asyncio.wait_for(driver.recv(), 10))
+                    return offer
+
+            offer = asyncio.run(play())
+            assert offer["type"] == "offer"
     finally:
         _forget_channels_keys(url, channels_prefix)
 
