@@ -22,9 +22,11 @@ False
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
-from drf_spectacular.utils import extend_schema_field
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from vtc_dispatch._wire_fields import shown
@@ -36,8 +38,6 @@ __all__ = [
     "CreateOrderSerializer",
     "ErrorSerializer",
     "EstimateSerializer",
-    "GoOfflineSerializer",
-    "GoOnlineSerializer",
     "JsonBooleanField",
     "JsonFloatField",
     "JsonIntegerField",
@@ -49,6 +49,7 @@ __all__ = [
     "QueryPointSerializer",
     "RateSerializer",
     "SearchSerializer",
+    "ToggleStatusSerializer",
     "point",
 ]
 
@@ -95,17 +96,32 @@ class JsonBooleanField(_JsonTyped, serializers.BooleanField):
 
 
 class JsonTextField(_JsonTyped, serializers.CharField):
-    """A JSON string; never a number."""
+    """A JSON string, as it is sent (spaces kept); never a number.  REST framework refuses NUL
+    characters and lone surrogates, which a database cannot store; the schema says the first."""
 
     json_types = (str,)
     json_name = "string"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+        self.validators.append(RegexValidator(r"^[^\x00]*$", "must not hold NUL characters"))
 
 
 class JsonRegexField(_JsonTyped, serializers.RegexField):
-    """A JSON string matching a pattern."""
+    """A JSON string matching a pattern, whole (a ``$`` does not let a final newline in)."""
 
     json_types = (str,)
     json_name = "string"
+
+    def __init__(self, regex: str, **kwargs: Any) -> None:
+        super().__init__(regex, trim_whitespace=False, **kwargs)
+        self.whole = re.compile(regex)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if not self.whole.fullmatch(value):
+            self.fail("invalid")
+        return value
 
 
 def _code(**kwargs: Any) -> JsonRegexField:
@@ -156,32 +172,33 @@ def point(data: dict[str, float]) -> LatLng:
     return LatLng(float(data["lat"]), float(data["lng"]))
 
 
-def _constant(value: bool) -> JsonBooleanField:
-    """A boolean field that must be ``value`` (its schema says so: one member of an enum)."""
+class ToggleStatusSerializer(serializers.Serializer[Any]):
+    """Go online at a position (the vehicle type defaults to the driver's profile's), or offline."""
 
-    @extend_schema_field({"type": "boolean", "enum": [value]})
-    class Constant(JsonBooleanField):
-        def to_internal_value(self, data: Any) -> bool:
-            checked: bool = super().to_internal_value(data)
-            if checked is not value:
-                raise serializers.ValidationError(f"must be {str(value).lower()}")
-            return checked
-
-    return Constant()
-
-
-class GoOnlineSerializer(serializers.Serializer[Any]):
-    """Go online, at a position (the vehicle type defaults to the driver's profile's)."""
-
-    online = _constant(True)
-    position = PointSerializer()
+    online = JsonBooleanField()
+    position = PointSerializer(required=False)
     vehicle_type = _code(required=False)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["online"] and "position" not in attrs:
+            raise serializers.ValidationError({"position": "required to go online"})
+        return attrs
 
-class GoOfflineSerializer(serializers.Serializer[Any]):
-    """Go offline."""
 
-    online = _constant(False)
+class _ToggleStatusSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """The schema says what :meth:`ToggleStatusSerializer.validate` checks."""
+
+    target_class = ToggleStatusSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        # Each enum under allOf: drf-spectacular's enum hook would merge the two
+        # into one component named after the property.
+        schema["oneOf"] = [
+            {"properties": {"online": {"allOf": [{"enum": [True]}]}}, "required": ["position"]},
+            {"properties": {"online": {"allOf": [{"enum": [False]}]}}},
+        ]
+        return schema
 
 
 class LocationSerializer(serializers.Serializer[Any]):
@@ -214,7 +231,7 @@ class CreateOrderSerializer(EstimateSerializer):
 class CancelSerializer(serializers.Serializer[Any]):
     """Why the order is cancelled."""
 
-    reason = JsonTextField(max_length=TEXT_MAX)
+    reason = JsonTextField(min_length=1, max_length=TEXT_MAX)
 
 
 class CompleteSerializer(serializers.Serializer[Any]):

@@ -28,7 +28,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
 )
 from rest_framework import permissions, serializers
@@ -209,20 +208,11 @@ class _PartyView(_View):
 class ToggleStatusView(_DriverView):
     """Go online (available for offers) or offline."""
 
-    @_api(
-        request=PolymorphicProxySerializer(
-            component_name="ToggleStatus",
-            serializers=[s.GoOnlineSerializer, s.GoOfflineSerializer],
-            resource_type_field_name=None,
-        ),
-        command=True,
-    )
+    @_api(request=s.ToggleStatusSerializer, command=True)
     def post(self, request: Request) -> Response:
-        body = request.data
-        going_online = isinstance(body, dict) and body.get("online") is True
-        data = _valid(s.GoOnlineSerializer if going_online else s.GoOfflineSerializer, body)
+        data = _valid(s.ToggleStatusSerializer, request.data)
         driver_id = self.actor().id
-        if going_online:
+        if data["online"]:
             vehicle_type = data.get("vehicle_type") or (
                 DriverProfile.objects.get(user_id=request.user.pk).vehicle_type
             )
