@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django_example import E2E_DATABASE, PROJECT, call, example_project, token
+from django_example import A_TAXI_IN_CASH, E2E_DATABASE, PROJECT, call, example_project, token
 from django_support import postgres_answers, postgres_dsn, services_required
 
 from vtc_dispatch.geo import LatLng
@@ -328,11 +328,8 @@ def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
                     for connection in (first, second):
                         await _nothing_going_on(connection)
                     status, order = await asyncio.to_thread(
-                        call, base, "didier", "POST", "customer/create/",
-                        {"pickup": {"lat": 4.0511, "lng": 9.7043},
-                         "destination": {"lat": 4.0650, "lng": 9.7250},
-                         "vehicle_type": "taxi_jaune", "payment_method": "CASH"},
-                    )  # fmt: skip
+                        call, base, "didier", "POST", "customer/create/", A_TAXI_IN_CASH
+                    )
                     assert status == 201, order
                     offer = json.loads(await asyncio.wait_for(first.recv(), 10))
                     # amadou does not answer: the worker process expires the offer
@@ -374,11 +371,8 @@ def test_an_idle_websocket_outlives_the_redis_layers_blocking_pop(tmp_path: Path
                     await _nothing_going_on(driver)
                     await asyncio.sleep(IDLE_S)
                     status, order = await asyncio.to_thread(
-                        call, base, "didier", "POST", "customer/create/",
-                        {"pickup": {"lat": 4.0511, "lng": 9.7043},
-                         "destination": {"lat": 4.0650, "lng": 9.7250},
-                         "vehicle_type": "taxi_jaune", "payment_method": "CASH"},
-                    )  # fmt: skip
+                        call, base, "didier", "POST", "customer/create/", A_TAXI_IN_CASH
+                    )
                     assert status == 201, order
                     offer: dict[str, Any] = json.loads(await asyncio.wait_for(driver.recv(), 10))
                     return offer

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django_example import E2E_DATABASE, call, example_project, token
+from django_example import A_TAXI_IN_CASH, E2E_DATABASE, call, example_project, token
 
 ST = [sys.executable, "-m", "schemathesis.cli"]
 API = "^/api/v1/order/"
@@ -62,11 +62,7 @@ def order_id(server: str) -> str:
     """An order of the customer, offered to the driver."""
     online = {"online": True, "position": {"lat": 4.0515, "lng": 9.7045}}
     assert call(server, "amadou", "POST", "driver/toggle-status/", online)[0] == 200
-    status, order = call(
-        server, "chantal", "POST", "customer/create/",
-        {"pickup": {"lat": 4.0511, "lng": 9.7043}, "destination": {"lat": 4.0650, "lng": 9.7250},
-         "vehicle_type": "taxi_jaune", "payment_method": "CASH"},
-    )  # fmt: skip
+    status, order = call(server, "chantal", "POST", "customer/create/", A_TAXI_IN_CASH)
     assert status == 201, order
     assert order["offer"]["driver_id"] is not None
     identifier: str = order["id"]

@@ -24,7 +24,15 @@ import django_support
 import pytest
 from django_support import postgres_answers, postgres_dsn, services_required
 
-__all__ = ["E2E_DATABASE", "PROJECT", "call", "example_project", "token"]
+__all__ = ["A_TAXI_IN_CASH", "E2E_DATABASE", "PROJECT", "call", "example_project", "token"]
+
+# An order from Akwa to Deido: a short day ride, near the seeded drivers.
+A_TAXI_IN_CASH = {
+    "pickup": {"lat": 4.0511, "lng": 9.7043},
+    "destination": {"lat": 4.0650, "lng": 9.7250},
+    "vehicle_type": "taxi_jaune",
+    "payment_method": "CASH",
+}
 
 PROJECT = Path(__file__).resolve().parents[2] / "examples" / "django_project"
 E2E_DATABASE = f"{django_support.TEST_DATABASE}_e2e"
