@@ -129,8 +129,10 @@ class Trip:
             assert order.driver_id is not None
             remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
             eta = self.ctx.eta_s(order, remaining)
-            if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
-                settings.corridor_km
+            if (
+                on_trip
+                and not route_changed  # once off the corridor, the ride stays "changed"
+                and cross_track_km(position, order.pickup, order.dropoff) > settings.corridor_km
             ):
                 route_changed = True
             if location_due(last_sent, now, settings.location_interval_s):
