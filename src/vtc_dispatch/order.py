@@ -26,6 +26,7 @@ from vtc_dispatch.tracking import Track
 
 __all__ = [
     "ACTIVE_STATES",
+    "DRIVING_STATES",
     "Actor",
     "Bid",
     "Cancellation",
@@ -36,6 +37,9 @@ __all__ = [
     "Rating",
     "RideProgress",
 ]
+
+DRIVING_STATES = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
+"""The states in which the order's driver is on it (coming, waiting, driving)."""
 
 ACTIVE_STATES = frozenset(
     {
