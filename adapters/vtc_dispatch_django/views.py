@@ -7,7 +7,7 @@ rule).  Every error, the core's or REST framework's, answers in one JSON
 shape, ``{"error": .., "detail": .., "field": ..}``
 (:mod:`vtc_dispatch_django.errors`), whatever the host's
 ``REST_FRAMEWORK`` settings: the views bring their own exception handler,
-JSON parser and renderer, schema class and throttles
+JSON parser and renderer, and throttles
 (:mod:`vtc_dispatch_django.throttling`).  Bodies are JSON only (anything
 else is a 415): a form would read a missing ``online`` as ``false``.
 
@@ -117,8 +117,6 @@ _ERRORS = {
     429: "Too many requests: see the Retry-After header.",
     "default": "Any other error (402 payment refused, 405, 410 offer expired, 503), same shape.",
 }
-
-
 _ERROR_ANSWERS = {
     code: OpenApiResponse(s.ErrorSerializer, description=text) for code, text in _ERRORS.items()
 }
@@ -136,7 +134,6 @@ _KEY_PARAMETER = OpenApiParameter(
 def _api(
     *,
     request: Any = None,
-    ok: Any = OpenApiTypes.OBJECT,
     created: bool = False,
     parameters: list[Any] | tuple[Any, ...] = (),
     order: bool = False,
@@ -151,7 +148,7 @@ def _api(
         params.append(_KEY_PARAMETER)
     return extend_schema(
         request=request,
-        responses={201 if created else 200: ok, **_ERROR_ANSWERS},
+        responses={201 if created else 200: OpenApiTypes.OBJECT, **_ERROR_ANSWERS},
         parameters=params,
     )
 
