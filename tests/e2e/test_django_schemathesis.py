@@ -83,6 +83,7 @@ def test_schemathesis_finds_nothing(server: str, order_id: str, role: str, tmp_p
             "--max-examples", "8", "--generation-deterministic", "--workers", "1",
             "--no-color", "--report-dir", str(tmp_path / "report"),
         ],
-        capture_output=True, text=True, timeout=300, check=False,
+        # In the test's folder: schemathesis keeps a cache (.schemathesis/) where it runs.
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
