@@ -263,11 +263,12 @@ class InMemoryDriverRegistry:
     def put(self, status: DriverStatus) -> None:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
-            self._drivers[status.driver_id] = status
+            # The index checks the id, position and type: a refused status is stored nowhere.
             if status.available:
                 self._index.upsert(status.driver_id, status.position, status.vehicle_type)
             else:
                 self._index.discard(status.driver_id)
+            self._drivers[status.driver_id] = status
 
     def reserve(self, driver_id: str, order_id: str) -> bool:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""

@@ -7,7 +7,7 @@ import math
 import pytest
 from places import DOUALA
 
-from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
+from vtc_dispatch.errors import InvalidArgument, InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng, destination_point, haversine_km
 
@@ -111,13 +111,15 @@ def test_bad_arguments_are_refused_and_change_nothing() -> None:
     index.upsert("d1", DOUALA, "confort")
     with pytest.raises(ValueError, match="k must be an integer >= 0, got -1"):
         index.nearest(DOUALA, -1, 1.0)
-    with pytest.raises(TypeError, match="not the string 'confort'"):
+    with pytest.raises(
+        InvalidArgument, match="vehicle_types must be a collection of strings, got 'confort'"
+    ):
         index.nearest(DOUALA, 1, 1.0, vehicle_types="confort")
     with pytest.raises(InvalidCoordinates, match=r"position must be a LatLng, got \(4.0, 9.0\)"):
         index.upsert("d1", (4.0, 9.0), "confort")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="vehicle_type must be a non-empty string, got ''"):
         index.upsert("d1", DOUALA, "")
-    with pytest.raises(TypeError, match="driver_id must be a string, got 7"):
+    with pytest.raises(InvalidArgument, match="driver_id must be a non-empty string, got 7"):
         index.upsert(7, DOUALA, "confort")  # type: ignore[arg-type]
     with pytest.raises(InvalidCoordinates, match="row_deg"):
         DriverIndex(row_deg=0.0)
@@ -174,5 +176,5 @@ def test_capped_count_is_exact_below_the_cap_and_the_cap_above() -> None:
 def test_bad_cap_is_refused(bad: object) -> None:
     index = DriverIndex()
     index.upsert("d1", DOUALA, "confort")
-    with pytest.raises(ValueError, match="cap must be"):
+    with pytest.raises(InvalidArgument, match="cap must be"):
         index.count_within(DOUALA, 1.0, cap=bad)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet, OrderWrite, WalletHold
-from vtc_dispatch.commands.context import DISTANCE_FIRST, Context, Decision, check_point
+from vtc_dispatch.commands.context import DISTANCE_FIRST, Context, Decision
 from vtc_dispatch.errors import Forbidden, InvalidMoney, NotFound, PaymentRefused
 from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, SearchStarted
 from vtc_dispatch.fsm import RIDE, RideEvent, RideState
@@ -100,8 +100,6 @@ class Dispatching:
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.create_order`."""
         ctx = self.ctx
-        check_point(pickup)
-        check_point(dropoff)
         active = ctx.orders.find("customer", customer_id, active=True, limit=1)
         if active:
             raise Forbidden(

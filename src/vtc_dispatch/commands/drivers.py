@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from vtc_dispatch.changes import ChangeSet, DriverOffline, DriverOnline, Reservation
-from vtc_dispatch.commands.context import Context, Decision, check_point
+from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
 from vtc_dispatch.commands.trip import ON_ORDER
 from vtc_dispatch.errors import Forbidden
@@ -28,7 +28,6 @@ class Drivers:
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.driver_online`."""
         self.ctx.vehicle_type(vehicle_type)
-        check_point(position)
         return Decision(
             None,
             ChangeSet(

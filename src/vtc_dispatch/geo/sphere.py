@@ -36,7 +36,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from vtc_dispatch.errors import InvalidCoordinates
+from vtc_dispatch.errors import InvalidCoordinates, shown
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -45,6 +45,7 @@ __all__ = [
     "EQUIRECTANGULAR_REL_ERROR",
     "SPHERE_REL_ERROR",
     "LatLng",
+    "check_point",
     "destination_point",
     "equirectangular_km",
     "haversine_km",
@@ -72,8 +73,22 @@ _RAD = math.pi / 180.0
 
 def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCoordinates(f"{name} must be a number of degrees, got {value!r}")
+        raise InvalidCoordinates(f"{name} must be a number of degrees, got {shown(value)}")
     return float(value)
+
+
+def check_point(value: object, argument: str = "point") -> LatLng:
+    """``value`` if it is a :class:`LatLng` (which checked its numbers), else
+    InvalidCoordinates naming ``argument``.
+
+    >>> check_point((4.05, 9.70), "pickup")
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidCoordinates: pickup must be a LatLng, got (4.05, 9.7)
+    """
+    if isinstance(value, LatLng):
+        return value
+    raise InvalidCoordinates(f"{argument} must be a LatLng, got {shown(value)}")
 
 
 @attrs.frozen(repr=False)

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from vtc_dispatch.errors import InvalidMoney, PricingUnavailable
+from vtc_dispatch.errors import InvalidMoney, OutOfServiceArea, PricingUnavailable
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.geo.zones import ZoneMap
 from vtc_dispatch.pricing.config import (
@@ -228,16 +228,23 @@ class Pricer:
 
     # -- the shared part of a trip ---------------------------------------
 
-    def city_at(self, point: LatLng) -> str:
+    def city_at(self, point: LatLng, argument: str = "point") -> str:
         """Id of the city whose area holds ``point`` (first by id when several).
+
+        A point in no configured city is
+        :class:`~vtc_dispatch.errors.OutOfServiceArea` naming ``argument``.
 
         >>> from vtc_dispatch.pricing.douala import douala_config
         >>> Pricer(douala_config()).city_at(LatLng(4.05, 9.70))
         'douala'
-        """
+        >>> Pricer(douala_config()).city_at(LatLng(48.85, 2.35), "dropoff")
+        Traceback (most recent call last):
+        ...
+        vtc_dispatch.errors.OutOfServiceArea: dropoff LatLng(48.85, 2.35) is outside every priced city
+        """  # noqa: E501
         found = self._cities.zones_at(point)
         if not found:
-            raise PricingUnavailable(f"no configured city covers {point!r}")
+            raise OutOfServiceArea(point, argument)
         return found[0].name
 
     def _trip(
@@ -248,7 +255,9 @@ class Pricer:
             raise InvalidMoney(
                 f"demand_multiplier must be a Decimal >= 1, got {demand_multiplier!r}"
             )
-        city_id = self.city_at(pickup)
+        city_id = self.city_at(pickup, "pickup")
+        # The trip may end in another priced city, never outside them all.
+        self.city_at(dropoff, "dropoff")
         city = self._config.cities[city_id]
         country = self._config.countries[city.country]
         pickup_zones = frozenset(z.name for z in self._zones.zones_at(pickup))
@@ -430,9 +439,11 @@ class Pricer:
     ) -> FareQuote:
         """The fare range of one vehicle type for a trip starting at ``at``.
 
-        Raises :class:`~vtc_dispatch.errors.PricingUnavailable` when the
-        pickup is in no configured city or the type has no tariff there,
-        and :class:`~vtc_dispatch.errors.InvalidMoney` for a naive ``at``,
+        Raises :class:`~vtc_dispatch.errors.OutOfServiceArea` (a
+        :class:`~vtc_dispatch.errors.PricingUnavailable`) when the pickup or
+        the drop-off is in no configured city,
+        :class:`~vtc_dispatch.errors.PricingUnavailable` when the type has no
+        tariff there, and :class:`~vtc_dispatch.errors.InvalidMoney` for a naive ``at``,
         a demand multiplier below 1 or an unknown supplement.
         """
         trip = self._trip(pickup, dropoff, at, demand_multiplier)
