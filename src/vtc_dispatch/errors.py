@@ -121,7 +121,7 @@ class InvalidTransition(DispatchError):
         self.event = event
         self.state = state
         self.detail = detail
-        message = f"order {order_id!r}: cannot {event!r} in state {state!r}"
+        message = f"order {shown(order_id)}: cannot {shown(event)} in state {shown(state)}"
         super().__init__(f"{message} ({detail})" if detail else message)
 
 

@@ -125,7 +125,9 @@ class Context:
         """The order, if ``driver_id`` is its driver."""
         order = self.orders.get(order_id)
         if order.driver_id != driver_id:
-            raise Forbidden(f"driver {driver_id!r} is not the driver of order {order_id!r}")
+            raise Forbidden(
+                f"driver {shown(driver_id)} is not the driver of order {shown(order_id)}"
+            )
         return order
 
     def assigned_ride(
@@ -149,5 +151,5 @@ class Context:
             not isinstance(vehicle_type, str)
             or vehicle_type not in self.pricer.config.vehicle_types
         ):
-            raise NotFound(f"unknown vehicle type {vehicle_type!r}")
+            raise NotFound(f"unknown vehicle type {shown(vehicle_type)}")
         return vehicle_type

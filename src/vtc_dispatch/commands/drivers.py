@@ -8,7 +8,7 @@ from vtc_dispatch.changes import ChangeSet, DriverOffline, DriverOnline, Reserva
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
 from vtc_dispatch.commands.trip import ON_ORDER
-from vtc_dispatch.errors import Forbidden
+from vtc_dispatch.errors import Forbidden, shown
 from vtc_dispatch.events import DriverWentOffline, DriverWentOnline
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.pool import decide as pool
@@ -51,7 +51,7 @@ class Drivers:
             return Decision(None, step_changes(step, order).merge(off))
         if order.driver_id == driver_id and order.state in ON_ORDER:
             raise Forbidden(
-                f"driver {driver_id!r} is on order {order.id!r} ({order.state}):"
+                f"driver {shown(driver_id)} is on order {shown(order.id)} ({order.state}):"
                 " complete or cancel it before going offline"
             )
         # The order no longer holds him (it ended): nothing waits for that reservation.

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from vtc_dispatch.changes import Command, CommandRecord
 from vtc_dispatch.commands.context import Context, Decision
-from vtc_dispatch.errors import ConcurrencyConflict, IdempotencyConflict
+from vtc_dispatch.errors import ConcurrencyConflict, IdempotencyConflict, shown
 from vtc_dispatch.events import Event
 from vtc_dispatch.order import Order
 from vtc_dispatch.ports import Notifier, UnitOfWork
@@ -99,7 +99,7 @@ def _replayed(record: CommandRecord, fingerprint: str) -> Order | None:
     if record.fingerprint != fingerprint:
         raise IdempotencyConflict(
             record.command_id,
-            f"command_id {record.command_id!r} was used for {record.fingerprint},"
+            f"command_id {shown(record.command_id)} was used for {record.fingerprint},"
             f" not for {fingerprint}",
         )
     return record.result

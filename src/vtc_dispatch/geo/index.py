@@ -296,7 +296,7 @@ class DriverIndex:
 
     def __init__(self, *, row_deg: float = DEFAULT_ROW_DEG) -> None:
         if not (isinstance(row_deg, int | float) and 1e-4 <= row_deg <= 10.0):
-            raise InvalidCoordinates(f"row_deg must be within [0.0001, 10], got {row_deg!r}")
+            raise InvalidCoordinates(f"row_deg must be within [0.0001, 10], got {shown(row_deg)}")
         self._row_deg = float(row_deg)
         self._inv = 1.0 / self._row_deg
         self._nrows = math.ceil(180.0 * self._inv)

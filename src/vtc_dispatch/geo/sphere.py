@@ -123,10 +123,12 @@ class LatLng:
             object.__setattr__(self, "lng", lng)
         # Written so that NaN fails every comparison and lands in the error.
         if not -90.0 <= lat <= 90.0:
-            raise InvalidCoordinates(f"latitude must be within [-90, 90], got {given_lat!r}")
+            raise InvalidCoordinates(f"latitude must be within [-90, 90], got {shown(given_lat)}")
         if not -180.0 <= lng < 180.0:
             if lng != 180.0:
-                raise InvalidCoordinates(f"longitude must be within [-180, 180], got {given_lng!r}")
+                raise InvalidCoordinates(
+                    f"longitude must be within [-180, 180], got {shown(given_lng)}"
+                )
             object.__setattr__(self, "lng", -180.0)
 
     def __repr__(self) -> str:
@@ -225,9 +227,9 @@ def destination_point(origin: LatLng, bearing_deg: float, distance_km: float) ->
     vtc_dispatch.errors.InvalidCoordinates: distance_km must be finite and >= 0, got -1.0
     """
     if not (math.isfinite(distance_km) and distance_km >= 0.0):
-        raise InvalidCoordinates(f"distance_km must be finite and >= 0, got {distance_km!r}")
+        raise InvalidCoordinates(f"distance_km must be finite and >= 0, got {shown(distance_km)}")
     if not math.isfinite(bearing_deg):
-        raise InvalidCoordinates(f"bearing_deg must be finite, got {bearing_deg!r}")
+        raise InvalidCoordinates(f"bearing_deg must be finite, got {shown(bearing_deg)}")
     delta = distance_km / EARTH_RADIUS_KM
     theta = bearing_deg * _RAD
     phi1 = origin.lat * _RAD
