@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from places import DOUALA
@@ -126,6 +127,114 @@ def test_bad_arguments_are_refused_and_change_nothing() -> None:
     assert index.position("d1") == DOUALA
     assert index.vehicle_type("d1") == "confort"
     assert len(index) == 1
+
+
+def _populated() -> DriverIndex:
+    index = DriverIndex()
+    index.upsert("d1", DOUALA, "confort")
+    index.upsert("d2", destination_point(DOUALA, 90, 0.5), "taxi_jaune")
+    return index
+
+
+def _contents(index: DriverIndex) -> list[tuple[str, LatLng, str]]:
+    return sorted((d, index.position(d), index.vehicle_type(d)) for d in index)
+
+
+@pytest.mark.parametrize(
+    ("error", "match", "call"),
+    [
+        (
+            InvalidCoordinates,
+            "k must be an integer >= 0, got True",
+            lambda i: i.nearest(DOUALA, True, 1.0),
+        ),
+        (
+            InvalidCoordinates,
+            r"point must be a LatLng, got \(4.05, 9.7\)",
+            lambda i: i.nearest((4.05, 9.7), 1, 1.0),
+        ),
+        (
+            InvalidCoordinates,
+            "point must be a LatLng, got None",
+            lambda i: i.count_within(None, 1.0),
+        ),
+        (
+            InvalidArgument,
+            "cap must be an integer >= 1 or None, got 0",
+            lambda i: i.count_within(DOUALA, 1.0, cap=0),
+        ),
+        (
+            InvalidArgument,
+            "driver_id must be a non-empty string, got 5",
+            lambda i: i.upsert(5, DOUALA, "confort"),
+        ),
+        (
+            InvalidArgument,
+            "driver_id must be a non-empty string, got ''",
+            lambda i: i.upsert("", DOUALA, "confort"),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_type must be a non-empty string, got None",
+            lambda i: i.upsert("d3", DOUALA, None),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_types must be a collection of strings, got 't'",
+            lambda i: i.nearest(DOUALA, 1, 1.0, vehicle_types="t"),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_types must be a collection of strings, got 5",
+            lambda i: i.nearest(DOUALA, 1, 1.0, vehicle_types=5),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_types must be a collection of strings",
+            lambda i: i.nearest(DOUALA, 1, 1.0, vehicle_types=[["confort"]]),
+        ),
+        (
+            InvalidArgument,
+            "exclude must be a collection of strings, got 'd1'",
+            lambda i: i.nearest(DOUALA, 1, 1.0, exclude="d1"),
+        ),
+        (
+            InvalidArgument,
+            "exclude must be a collection of strings",
+            lambda i: i.nearest(DOUALA, 1, 1.0, exclude=[["d1"]]),
+        ),
+        (
+            InvalidArgument,
+            r"driver_id must be a non-empty string, got \['d1'\]",
+            lambda i: i.remove(["d1"]),
+        ),
+        (
+            InvalidArgument,
+            r"driver_id must be a non-empty string, got \['d1'\]",
+            lambda i: i.position(["d1"]),
+        ),
+        (
+            InvalidArgument,
+            r"driver_id must be a non-empty string, got \['d1'\]",
+            lambda i: i.vehicle_type(["d1"]),
+        ),
+    ],
+)
+def test_every_public_method_refuses_bad_arguments_with_a_typed_error_and_changes_nothing(
+    error: type[Exception], match: str, call: Any
+) -> None:
+    index = _populated()
+    before = _contents(index)
+    with pytest.raises(error, match=match):
+        call(index)
+    assert _contents(index) == before
+
+
+def test_an_unhashable_id_is_in_no_index() -> None:
+    index = _populated()
+    assert ["d1"] not in index
+    assert index.discard(["d1"]) is False  # type: ignore[arg-type]
+    assert len(index) == 2
 
 
 def test_unknown_driver_errors_name_the_id() -> None:
