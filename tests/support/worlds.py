@@ -17,7 +17,6 @@ from places import AKWA, DEIDO, T0
 
 from vtc_dispatch.geo import LatLng, destination_point
 from vtc_dispatch.memory import InMemoryStores, ManualClock, RecordingNotifier
-from vtc_dispatch.order import Actor
 from vtc_dispatch.pool import PoolConfig
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService, ServiceSettings
@@ -87,7 +86,6 @@ class World:
         if state == "in_progress":
             return
         s.complete_trip(driver, order)
-        s.rate(Actor.customer(customer), order, 4, "kind")
 
     def snapshot(self) -> object:
         """Everything the world stores, copied (compare two with ``==``).
