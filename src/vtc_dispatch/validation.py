@@ -22,7 +22,7 @@ vtc_dispatch.errors.InvalidArgument: reason must be a non-blank text of at most 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeGuard, TypeVar
 
 from vtc_dispatch.errors import (
@@ -128,8 +128,11 @@ def check_actor(value: object, max_chars: int) -> Actor:
 
 def check_instant(value: object, argument: str) -> datetime:
     """``value`` if it is a timezone-aware datetime."""
-    if isinstance(value, datetime) and value.utcoffset() is not None:
-        return value
+    if isinstance(value, datetime):
+        tz = value.tzinfo
+        # UTC first: phones' fixes come in UTC, and utcoffset() is the costly test.
+        if tz is UTC or (tz is not None and value.utcoffset() is not None):
+            return value
     raise refused(argument, "a timezone-aware datetime", value)
 
 
