@@ -84,7 +84,12 @@ from vtc_dispatch.ports import (
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.unit_of_work import apply_driver_write
 from vtc_dispatch.wire import Recipient
-from vtc_dispatch_django.models import CommandLogEntry, DriverPresence, OrderRecord
+from vtc_dispatch_django.models import (
+    CommandLogEntry,
+    DriverPresence,
+    OrderRecord,
+    ProgressRecord,
+)
 from vtc_dispatch_django.repositories import (
     DjangoDriverRegistry,
     DjangoOrderRepository,
@@ -361,6 +366,12 @@ class DjangoUnitOfWork:
         for write in changes.orders:
             if write.order.id not in new_ids:
                 expected.setdefault(write.order.id, write.expected_version)
+        for read in changes.reads:
+            if expected.setdefault(read.order_id, read.order_version) != read.order_version:
+                raise ConcurrencyConflict(
+                    f"order {read.order_id!r} was read at version {read.order_version}"
+                    f" and written from version {expected[read.order_id]}"
+                )
         settling = {op.order_id for op in changes.wallet if not isinstance(op, WalletHold)}
         wanted = sorted(set(expected) | settling)
         if wanted:
@@ -378,6 +389,13 @@ class DjangoUnitOfWork:
                         f"order {order_id!r} is at version {versions[order_id]},"
                         f" not {version}: reload and retry"
                     )
+        for read in changes.reads:
+            current = self._progress_version(read.order_id)
+            if current != read.progress_version:
+                raise ConcurrencyConflict(
+                    f"progress of order {read.order_id!r} is at version {current},"
+                    f" not {read.progress_version}: reload and retry"
+                )
         if new_ids and OrderRecord.objects.filter(order_id__in=new_ids).exists():
             raise ConcurrencyConflict(f"one of the orders {new_ids!r} already exists")
         if not self._db_drivers:
@@ -395,6 +413,18 @@ class DjangoUnitOfWork:
             row = rows.get(reservation.driver_id)
             if row is None or not row.available:
                 raise _not_available(reservation)
+
+    def _progress_version(self, order_id: str) -> int:
+        if not self._db_progress:
+            return self.progress.get(order_id).version  # best effort: another store
+        # Locked, so that no fix lands between this check and the commit.
+        version = (
+            ProgressRecord.objects.select_for_update()
+            .filter(order_id=order_id)
+            .values_list("version", flat=True)
+            .first()
+        )
+        return 0 if version is None else version
 
     def _holds(self, changes: ChangeSet, undo: _Undo) -> None:
         """Money held for new orders (each hold's id is ``hold_id_for`` its op id)."""

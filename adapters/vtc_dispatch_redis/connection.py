@@ -98,6 +98,14 @@ class RedisSettings(BaseModel):
     """Approximate length kept in each message stream (older entries are trimmed)."""
     command_ttl_s: Annotated[float, Field(gt=0)] = 86_400.0
     """How long the record of a command run with a ``command_id`` is kept for its replays."""
+    ride_cache: Annotated[int, Field(ge=0)] = 10_000
+    """How many rides in course a process keeps as it last read or wrote them (0: none).
+
+    A driver's next GPS fix, arrival, start or end is then decided on what
+    the process saw last, and its commit checks that the order and its
+    progress are still at those versions: one round trip instead of two
+    while a driver's commands reach the same process, and a read again when
+    they did not (see :class:`~vtc_dispatch_redis.rides.RedisRideReader`)."""
     wallet_op_ttl_s: Annotated[float, Field(ge=0)] = 30 * 86_400.0
     """How long a wallet operation id is remembered (0: for ever); a replay after that moves
     money again."""

@@ -1,5 +1,14 @@
 """A driver and the ride he is on, read in one round trip (every GPS fix needs them).
 
+A process also keeps the rides in course as it last read or wrote them
+(``RedisSettings.ride_cache``): the commands that read a ride (a fix, the
+arrival, the start, the end) state the order and progress versions they
+read (:class:`~vtc_dispatch.changes.RideRead`), and the commit script
+refuses them when either moved.  So while a driver's commands reach the
+same process, each is one round trip (the commit); when another process
+moved the ride meanwhile, the commit is refused, the process forgets what
+it kept and the command reads again.
+
 >>> from datetime import UTC, datetime
 >>> from vtc_dispatch.changes import ChangeSet, DriverOnline
 >>> from vtc_dispatch.geo import LatLng
@@ -17,17 +26,23 @@
 
 from __future__ import annotations
 
+import threading
 from typing import cast
 
 import redis
 
-from vtc_dispatch.order import DriverStatus, Order, RideProgress
+from vtc_dispatch._records import evolve
+from vtc_dispatch.changes import ChangeSet
+from vtc_dispatch.order import DRIVING_STATES, DriverStatus, Order, RideProgress
+from vtc_dispatch.unit_of_work import apply_driver_write
 from vtc_dispatch_redis.codec import decode_progress
 from vtc_dispatch_redis.connection import RedisSettings, guarded
 from vtc_dispatch_redis.drivers import RedisDriverRegistry
 from vtc_dispatch_redis.orders import RedisOrderRepository
 
-__all__ = ["RedisRideReader"]
+__all__ = ["RedisRideReader", "RideCache"]
+
+_Ride = tuple[DriverStatus, Order, RideProgress]
 
 # KEYS[1]: the driver's hash.  ARGV: the prefix, the driver id.  The order and
 # its progress are named by the driver's hash (one slot with a hash-tag prefix).
@@ -45,8 +60,109 @@ return {d, order[1], order[2], p[1] or '', p[2] or ''}
 """
 
 
+class RideCache:
+    """The rides in course as this process last read or wrote them, by driver (bounded).
+
+    Only a driver on his order (accepted, arrived, in progress) with its
+    progress is kept.  :meth:`committed` follows a change set this process
+    stored; :meth:`clear` forgets everything (after a refused or failed
+    commit).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._rides: dict[str, _Ride] = {}
+        self._drivers: dict[str, str] = {}  # order id -> its driver's id
+        self._lock = threading.Lock()
+        self._served = threading.local()
+
+    def get(self, driver_id: str) -> _Ride | None:
+        """The ride kept for ``driver_id``, if any (remembered as served to this thread)."""
+        ride = self._rides.get(driver_id)
+        if ride is not None:
+            self._served.drivers = (*getattr(self._served, "drivers", ()), driver_id)
+        return ride
+
+    def forget_served(self) -> bool:
+        """Drop the rides served to this thread since the last call; whether there were any."""
+        served: tuple[str, ...] = getattr(self._served, "drivers", ())
+        self._served.drivers = ()
+        with self._lock:
+            for driver_id in served:
+                self._drop(driver_id)
+        return bool(served)
+
+    def keep(self, status: DriverStatus, order: Order, progress: RideProgress) -> None:
+        """Keep a ride just read (only a driver on his order)."""
+        if self._size:
+            with self._lock:
+                self._put(status, order, progress)
+
+    def committed(self, changes: ChangeSet, stored: dict[str, Order]) -> None:
+        """Follow a change set this process stored (``stored``: its orders as stored).
+
+        What was served to this thread is then no longer in question.
+        """
+        self._served.drivers = ()
+        if not self._rides:
+            return
+        with self._lock:
+            for reservation in (*changes.reserve, *changes.release):
+                self._drop(reservation.driver_id)
+            for order_id in changes.discard_progress:
+                self._drop(self._drivers.get(order_id))
+            for saved in changes.progress:
+                ride = self._of_order(saved.progress.order_id)
+                if ride is not None:
+                    progress = evolve(saved.progress, version=saved.expected_version + 1)
+                    self._put(ride[0], ride[1], progress)
+            for order in stored.values():
+                ride = self._of_order(order.id)
+                if ride is not None:
+                    self._put(ride[0], order, ride[2])
+            for write in changes.drivers:
+                ride = self._rides.get(write.driver_id)
+                if ride is not None:
+                    status = apply_driver_write(ride[0], write)
+                    if status is None:
+                        self._drop(write.driver_id)
+                    else:
+                        self._put(status, ride[1], ride[2])
+
+    def clear(self) -> None:
+        """Forget every ride."""
+        self._served.drivers = ()
+        with self._lock:
+            self._rides.clear()
+            self._drivers.clear()
+
+    def _of_order(self, order_id: str) -> _Ride | None:
+        driver_id = self._drivers.get(order_id)
+        return None if driver_id is None else self._rides.get(driver_id)
+
+    def _put(self, status: DriverStatus, order: Order, progress: RideProgress) -> None:
+        driver_id = status.driver_id
+        if order.driver_id != driver_id or order.state not in DRIVING_STATES:
+            self._drop(driver_id)
+            return
+        self._rides.pop(driver_id, None)  # the most recent last, the oldest evicted first
+        self._rides[driver_id] = (status, order, progress)
+        self._drivers[order.id] = driver_id
+        if len(self._rides) > self._size:
+            self._drop(next(iter(self._rides)))
+
+    def _drop(self, driver_id: str | None) -> None:
+        ride = self._rides.pop(driver_id, None) if driver_id is not None else None
+        if ride is not None:
+            self._drivers.pop(ride[1].id, None)
+
+
 class RedisRideReader:
-    """The :class:`~vtc_dispatch.ports.RideReader` in Redis: one script, one round trip."""
+    """The :class:`~vtc_dispatch.ports.RideReader` in Redis: one script, one round trip.
+
+    A ride kept in :attr:`cache` is answered without any (see the module's
+    documentation).
+    """
 
     def __init__(
         self,
@@ -60,9 +176,23 @@ class RedisRideReader:
         self._drivers = drivers
         self._orders = orders
         self._ride_of = client.register_script(_RIDE_OF)
+        self.cache = RideCache(settings.ride_cache)
 
     def ride_of(self, driver_id: str) -> tuple[DriverStatus, Order | None, RideProgress | None]:
         """See :class:`~vtc_dispatch.ports.RideReader`."""
+        kept = self.cache.get(driver_id)
+        if kept is not None:
+            return kept
+        status, order, progress = self._read(driver_id)
+        if order is not None and progress is not None:
+            self.cache.keep(status, order, progress)
+        return status, order, progress
+
+    def refresh(self) -> bool:
+        """See :class:`~vtc_dispatch.ports.RideReader`."""
+        return self.cache.forget_served()
+
+    def _read(self, driver_id: str) -> tuple[DriverStatus, Order | None, RideProgress | None]:
         with guarded(f"reading driver {driver_id!r} and his ride"):
             found = cast(
                 list[object],

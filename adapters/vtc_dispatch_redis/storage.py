@@ -69,6 +69,7 @@ class RedisStorage:
             orders=self.orders,
             commands=self.commands,
             stats_window=stats_window,
+            rides=self.rides.cache,
         )
 
     @classmethod

@@ -9,7 +9,9 @@ script first checks every expectation, writing nothing:
 * new orders do not exist, written orders are at their expected version,
   and an order holds no driver that it does not hold already or reserve in
   this change set;
-* ride progress is at its expected version;
+* ride progress is at its expected version, and every ride the decision
+  read (:class:`~vtc_dispatch.changes.RideRead`) is still at the order and
+  progress versions it read;
 * every driver to reserve is online, free and not blocked;
 * every wallet hold is covered by the free balance, every capture or
   release finds its hold, and no operation id was used for another
@@ -97,6 +99,7 @@ from vtc_dispatch_redis.connection import RedisSettings, guarded, to_us
 from vtc_dispatch_redis.drivers import check_geo
 from vtc_dispatch_redis.orders import ORDER_LUA, RedisOrderRepository, order_fields
 from vtc_dispatch_redis.records import RedisCommandLog
+from vtc_dispatch_redis.rides import RideCache
 from vtc_dispatch_redis.stats import OUTCOMES
 from vtc_dispatch_redis.streams import stream_name
 from vtc_dispatch_redis.wallet import WALLET_LUA
@@ -134,6 +137,14 @@ local function load(id)
     version[id] = tonumber(cur[1] or '0')
     held[id] = cur[2] or ''
   end
+end
+for _, r in ipairs(plan.reads) do
+  load(r.id)
+  if version[r.id] ~= r.ov then
+    return {'version', r.id, tostring(version[r.id]), tostring(r.ov)}
+  end
+  local v = tonumber(redis.call('HGET', p .. ':p:' .. r.id, 'v') or '0')
+  if v ~= r.pv then return {'progress', r.id, tostring(v), tostring(r.pv)} end
 end
 for _, o in ipairs(plan.orders) do
   load(o.id)
@@ -322,7 +333,9 @@ return {'ok', paid}
 class RedisUnitOfWork:
     """The :class:`~vtc_dispatch.ports.UnitOfWork` in Redis: one script per commit.
 
-    See the module's documentation.  ``orders`` is the repository of the
+    See the module's documentation.  ``rides`` is the ride cache of the
+    reader of the same prefix: each commit updates it, and a refused or
+    failed one empties it.  ``orders`` is the repository of the
     same prefix: the orders a commit stores go into its decoded cache, so
     the next read of them skips decoding.
     """
@@ -335,6 +348,7 @@ class RedisUnitOfWork:
         orders: RedisOrderRepository,
         commands: RedisCommandLog,
         stats_window: timedelta = timedelta(days=7),
+        rides: RideCache | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -342,6 +356,7 @@ class RedisUnitOfWork:
         self._orders = orders
         self.commands = commands
         self._window = stats_window
+        self._rides = RideCache(0) if rides is None else rides
         self._commit = client.register_script(_COMMIT)
         self._streams = {
             role: stream_name(settings, role) for role in ("driver", "customer", "watchers")
@@ -350,12 +365,18 @@ class RedisUnitOfWork:
     def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
         """See :class:`~vtc_dispatch.ports.UnitOfWork` and the module's documentation."""
         plan = _Plan(self, changes, command)
-        with guarded(plan.describe()):
-            reply = self._commit(keys=sorted(plan.keys), args=[plan.text()])
-        status = reply[0]
-        if status != "ok":
-            _refuse(status, reply[1:])
-        return plan.stored(cast(list[str], reply[1]), self._orders)
+        try:
+            with guarded(plan.describe()):
+                reply = self._commit(keys=sorted(plan.keys), args=[plan.text()])
+            status = reply[0]
+            if status != "ok":
+                _refuse(status, reply[1:])
+        except BaseException:
+            self._rides.clear()  # what was kept may be what made the commit fail
+            raise
+        stored = plan.stored(cast(list[str], reply[1]), self._orders)
+        self._rides.committed(changes, stored)
+        return stored
 
 
 @attrs.define
@@ -403,6 +424,10 @@ class _Plan:
                 for w in changes.progress
             ],
             "discard": list(changes.discard_progress),
+            "reads": [
+                {"id": r.order_id, "ov": r.order_version, "pv": r.progress_version}
+                for r in changes.reads
+            ],
             "holds": [self._hold(op) for op in holds],
             "settle": [self._settle(s) for s in self._settles],
             "stats": [self._stat(s.driver_id, s.outcome, s.at) for s in changes.stats],
@@ -414,6 +439,7 @@ class _Plan:
         self.keys.update(f"{p}:d:{r.driver_id}" for r in (*changes.reserve, *changes.release))
         self.keys.update(f"{p}:rt:{rating.party_id}" for rating in changes.ratings)
         self.keys.update(f"{p}:p:{i}" for i in changes.discard_progress)
+        self.keys.update(f"{p}:{kind}:{r.order_id}" for r in changes.reads for kind in "op")
         if changes.reserve or changes.release:
             self.keys.add(f"{p}:lease")
         if command is not None:

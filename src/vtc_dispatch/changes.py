@@ -11,9 +11,12 @@ only with the order that moves it.
 
 Every write states what it expects: an order or progress version, a driver
 who is still available (to reserve) or still held by the order (to free), a
-wallet that still covers a capture.  A commit whose expectation no longer
-holds raises :class:`~vtc_dispatch.errors.ConcurrencyConflict` and writes
-nothing; the command then reads again and decides again.
+wallet that still covers a capture.  A decision taken on a ride it only
+read (a GPS fix, an arrival) states the versions it read
+(:class:`RideRead`), so that a reader may answer from what it saw last.
+A commit whose expectation no longer holds raises
+:class:`~vtc_dispatch.errors.ConcurrencyConflict` and writes nothing; the
+command then reads again and decides again.
 
 >>> changes = ChangeSet(reserve=(Reservation("amadou", "o-1"),))
 >>> changes.merge(ChangeSet(release=(Reservation("binta", "o-1"),))).release
@@ -50,6 +53,7 @@ __all__ = [
     "ProgressWrite",
     "RatingIncrement",
     "Reservation",
+    "RideRead",
     "StatIncrement",
     "WalletCapture",
     "WalletHold",
@@ -72,6 +76,19 @@ class ProgressWrite:
 
     progress: RideProgress
     expected_version: int
+
+
+@attrs.frozen
+class RideRead:
+    """The ride a decision was taken on: its order and progress must still be at these versions.
+
+    Nothing is written; the commit is refused (ConcurrencyConflict) when
+    either moved.  ``progress_version`` is 0 when the ride had no progress.
+    """
+
+    order_id: str
+    order_version: int
+    progress_version: int
 
 
 @attrs.frozen
@@ -213,6 +230,8 @@ class ChangeSet:
     ratings: tuple[RatingIncrement, ...] = ()
     events: tuple[Event, ...] = ()
     """Published once the change set is stored, in this order."""
+    reads: tuple[RideRead, ...] = ()
+    """Checked, never written: see :class:`RideRead`."""
 
     @property
     def is_empty(self) -> bool:
@@ -221,8 +240,9 @@ class ChangeSet:
 
     @property
     def drivers_only(self) -> bool:
-        """Whether the command writes driver statuses and nothing else (events aside)."""
-        return not self._writes_beyond_drivers()
+        """Whether the command writes driver statuses, checks nothing and writes nothing else
+        (events aside)."""
+        return not (self.reads or self._writes_beyond_drivers())
 
     def _writes_beyond_drivers(self) -> bool:
         return bool(

@@ -28,6 +28,7 @@ from vtc_dispatch.tracking import Track
 __all__ = [
     "ACTIVE_STATES",
     "ACTOR_ROLES",
+    "DRIVING_STATES",
     "OVERSEERS",
     "Actor",
     "Bid",
@@ -39,6 +40,9 @@ __all__ = [
     "Rating",
     "RideProgress",
 ]
+
+DRIVING_STATES = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
+"""The states in which the order's driver is on it (coming, waiting, driving)."""
 
 ACTIVE_STATES = frozenset(
     {

@@ -309,12 +309,25 @@ class RideReader(Protocol):
     status, the order that holds him if any, and that order's progress when
     he is its assigned driver), and SHOULD read them in one round trip: a
     fix comes every few seconds from every online driver.
+
+    It MAY answer a ride in course as it last read or wrote it: the
+    commands that read a ride state the versions they read
+    (:class:`~vtc_dispatch.changes.RideRead`) and the commit refuses them
+    when the ride moved.  A command refused by its own decision (an
+    arrival from a state that has changed since) never reaches the commit,
+    so the runner then asks :meth:`refresh` and, when it says so, decides
+    once more on fresh reads.
     """
 
     def ride_of(self, driver_id: str) -> tuple[DriverStatus, Order | None, RideProgress | None]:
         """The status, the order it names (``None``: none) and the progress of the
         driver's own ride (``None`` unless he is that order's driver);
         :class:`~vtc_dispatch.errors.NotFound` for a driver never seen."""
+        ...
+
+    def refresh(self) -> bool:
+        """Forget the rides this thread was answered from memory since the last call;
+        whether there were any (``False`` for a reader that always reads)."""
         ...
 
 
@@ -335,6 +348,10 @@ class PortsRideReader:
         if order.driver_id != driver_id:
             return status, order, None
         return status, order, self.progress.get(order.id)
+
+    def refresh(self) -> bool:
+        """See :class:`RideReader`: this reader always reads."""
+        return False
 
 
 class CommandLog(Protocol):

@@ -108,6 +108,7 @@ class StoresUnitOfWork:
                 for write in changes.drivers:
                     self._write_driver(write)
             else:
+                self._check_reads(changes)
                 if self._lock is not None:
                     self._check(changes)
                 stored = self._write_until_orders(changes)
@@ -128,12 +129,36 @@ class StoresUnitOfWork:
         Only exact under the lock.
         """
         for progress in changes.progress:
-            current = self.progress.get(progress.progress.order_id).version
-            if current != progress.expected_version:
-                raise ConcurrencyConflict(
-                    f"progress of order {shown(progress.progress.order_id)} is at version"
-                    f" {current}, not {progress.expected_version}: reload and retry"
-                )
+            self._expect_progress(progress.progress.order_id, progress.expected_version)
+
+    def _check_reads(self, changes: ChangeSet) -> None:
+        """The rides the decision read are still as it read them (exact under the lock).
+
+        A version the change set also writes from is checked by that write.
+        """
+        if not changes.reads:
+            return
+        orders = {w.order.id: w.expected_version for w in changes.orders}
+        progress = {p.progress.order_id: p.expected_version for p in changes.progress}
+        for read in changes.reads:
+            order_id = read.order_id
+            if orders.get(order_id) != read.order_version:
+                order = self.orders.get(order_id)
+                if order.version != read.order_version:
+                    raise ConcurrencyConflict(
+                        f"order {shown(order_id)} is at version {order.version},"
+                        f" not {read.order_version}: reload and retry"
+                    )
+            if progress.get(order_id) != read.progress_version:
+                self._expect_progress(order_id, read.progress_version)
+
+    def _expect_progress(self, order_id: str, expected: int) -> None:
+        current = self.progress.get(order_id).version
+        if current != expected:
+            raise ConcurrencyConflict(
+                f"progress of order {shown(order_id)} is at version {current},"
+                f" not {expected}: reload and retry"
+            )
 
     def _status(self, driver_id: str) -> DriverStatus | None:
         try:

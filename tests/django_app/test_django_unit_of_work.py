@@ -31,6 +31,7 @@ from vtc_dispatch.changes import (
     ProgressWrite,
     RatingIncrement,
     Reservation,
+    RideRead,
     StatIncrement,
     WalletHold,
 )
@@ -135,6 +136,14 @@ def _stale_progress(demo: Demo, order: Order, changes: ChangeSet) -> ChangeSet:
     return attrs.evolve(changes, progress=(ProgressWrite(RideProgress(order.id), 3),))
 
 
+def _ride_read_at_an_older_order(demo: Demo, order: Order, changes: ChangeSet) -> ChangeSet:
+    return attrs.evolve(changes, reads=(RideRead(order.id, order.version - 1, 0),))
+
+
+def _ride_read_at_another_progress(demo: Demo, order: Order, changes: ChangeSet) -> ChangeSet:
+    return attrs.evolve(changes, reads=(RideRead(order.id, order.version, 7),))
+
+
 def _short_wallet(demo: Demo, order: Order, changes: ChangeSet) -> ChangeSet:
     hold = WalletHold("op-hold", demo.ids["didier"], Decimal(500), "XAF", "o-new")
     return attrs.evolve(changes, wallet=(hold,))
@@ -150,6 +159,8 @@ def _existing_order(demo: Demo, order: Order, changes: ChangeSet) -> ChangeSet:
         (_stale_order, ConcurrencyConflict),
         (_taken_driver, ConcurrencyConflict),
         (_stale_progress, ConcurrencyConflict),
+        (_ride_read_at_an_older_order, ConcurrencyConflict),
+        (_ride_read_at_another_progress, ConcurrencyConflict),
         (_short_wallet, PaymentRefused),
         (_existing_order, ConcurrencyConflict),
     ],

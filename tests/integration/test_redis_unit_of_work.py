@@ -22,6 +22,7 @@ from vtc_dispatch.changes import (
     ProgressWrite,
     RatingIncrement,
     Reservation,
+    RideRead,
     StatIncrement,
     WalletCapture,
     WalletHold,
@@ -107,6 +108,12 @@ def _broken(storage: Any, order: Order, what: str) -> tuple[ChangeSet, Command |
     if what == "progress version":
         ahead = (ProgressWrite(progress, progress.version + 3),)
         return attrs.evolve(good, progress=ahead), command, ConcurrencyConflict
+    if what == "ride read at an older order":
+        stale_read = (RideRead(order.id, order.version - 1, progress.version),)
+        return attrs.evolve(good, reads=stale_read), command, ConcurrencyConflict
+    if what == "ride read at an older progress":
+        moved = (RideRead(order.id, order.version, progress.version + 1),)
+        return attrs.evolve(good, reads=moved), command, ConcurrencyConflict
     if what == "short wallet":
         short = (WalletHold("big-hold", "chantal", Decimal(10**9), "XAF", "tip"),)
         return attrs.evolve(good, wallet=short), command, PaymentRefused
@@ -125,6 +132,8 @@ def _broken(storage: Any, order: Order, what: str) -> tuple[ChangeSet, Command |
         "order version",
         "driver taken",
         "progress version",
+        "ride read at an older order",
+        "ride read at an older progress",
         "short wallet",
         "missing hold",
         "command recorded",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -11,11 +11,14 @@ import redis_support
 from places import AKWA, DEIDO, T0
 
 from vtc_dispatch.bootstrap import build_service
+from vtc_dispatch.changes import ChangeSet, Command
 from vtc_dispatch.errors import NotFound
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.memory import InMemoryStores, ManualClock
-from vtc_dispatch.ports import PortsRideReader, RideReader
+from vtc_dispatch.order import Order
+from vtc_dispatch.ports import PortsRideReader, RideReader, UnitOfWork
 from vtc_dispatch.pricing import douala_config
+from vtc_dispatch_redis.roundtrips import count_round_trips
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -66,3 +69,109 @@ def test_a_ride_read_together_is_what_the_ports_read(ports: dict[str, Any]) -> N
     service.update_position("amadou", DEIDO)
     service.complete_trip("amadou", offered.id)
     assert reader.ride_of("amadou") == (ports["drivers"].get("amadou"), None, None)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def two_workers(request: pytest.FixtureRequest) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The ports of two workers on the same data (two storages of one prefix on Redis)."""
+    if request.param == "memory":
+        stores = InMemoryStores()
+        ports = {**stores.ports(), "unit_of_work": stores.unit_of_work()}
+        yield ports, ports
+        return
+    first = redis_support.fresh_storage()
+    second = redis_support.fresh_storage(prefix=first.settings.prefix)
+    yield first.ports(), second.ports()
+    first.clear()
+
+
+class _CommitsAfter:
+    """A unit of work that runs ``meanwhile`` once, between a decision and its commit."""
+
+    def __init__(self, uow: UnitOfWork, meanwhile: Callable[[], object]) -> None:
+        self.uow, self.commands = uow, uow.commands
+        self._meanwhile: Callable[[], object] | None = meanwhile
+
+    def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
+        return self.uow.commit(changes, command=command)
+
+
+def _on_the_trip(ports: dict[str, Any], clock: ManualClock) -> tuple[Any, str]:
+    service = build_service(douala_config(), ports, clock=clock)
+    service.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
+    order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    service.accept("amadou", order.id)
+    clock.advance(timedelta(seconds=30))
+    service.update_position("amadou", AKWA)
+    service.arrived("amadou", order.id)
+    service.start_trip("amadou", order.id)
+    return service, order.id
+
+
+def test_a_fix_stored_while_the_trip_ends_is_on_the_final_track(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_b, order_id = _on_the_trip(ports_b, clock)
+    clock.advance(timedelta(minutes=4))
+    halfway = destination_point(AKWA, 56, 1.2)
+    worker_a = build_service(
+        douala_config(),
+        {
+            **ports_a,
+            "unit_of_work": _CommitsAfter(
+                ports_a["unit_of_work"], lambda: worker_b.update_position("amadou", halfway)
+            ),
+        },
+        clock=clock,
+    )
+    done = worker_a.complete_trip("amadou", order_id)
+    # Decided before the fix landed, the end was decided again with it.
+    assert [p.position for p in done.trip.points] == [AKWA, halfway]
+    assert done.final_fare is not None
+    assert float(done.final_fare.distance_km) == pytest.approx(done.trip.distance_km, abs=0.01)
+
+
+def test_a_worker_that_kept_a_ride_follows_what_another_worker_did_to_it(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_a = build_service(douala_config(), ports_a, clock=clock)
+    worker_b = build_service(douala_config(), ports_b, clock=clock)
+    worker_a.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
+    order = worker_a.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    worker_a.accept("amadou", order.id)
+    clock.advance(timedelta(seconds=30))
+    worker_a.update_position("amadou", destination_point(AKWA, 0, 0.05))  # kept by A
+    worker_b.arrived("amadou", order.id)
+    # A kept the order ACCEPTED: its refusal is decided again on a fresh read.
+    started = worker_a.start_trip("amadou", order.id)
+    assert started.state == "in_progress"
+    clock.advance(timedelta(minutes=2))
+    worker_b.update_position("amadou", destination_point(AKWA, 56, 0.6))
+    clock.advance(timedelta(minutes=2))
+    worker_a.update_position("amadou", destination_point(AKWA, 56, 1.2))  # A's copy is old
+    progress = ports_b["progress"].get(order.id)
+    assert len(progress.trip.points) == 3
+    assert progress.trip.points[-1].position == destination_point(AKWA, 56, 1.2)
+
+
+def test_a_fix_on_a_ride_the_worker_keeps_is_one_round_trip() -> None:
+    storage = redis_support.fresh_storage()
+    kept = redis_support.fresh_storage(prefix=storage.settings.prefix, ride_cache=0)
+    clock = ManualClock(T0)
+    service, order_id = _on_the_trip(storage.ports(), clock)
+    without = build_service(douala_config(), kept.ports(), clock=clock)
+    trips: list[int] = []
+    for worker in (service, without):
+        clock.advance(timedelta(seconds=20))
+        with count_round_trips() as counter:
+            worker.update_position("amadou", destination_point(AKWA, 56, 0.2 * (len(trips) + 1)))
+        trips.append(counter.n)
+    assert trips == [1, 2]  # the commit alone; a read and the commit
+    assert len(storage.progress.get(order_id).trip.points) == 3

@@ -18,7 +18,7 @@ from vtc_dispatch.errors import Forbidden, InvalidMoney, NotFound, PaymentRefuse
 from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, SearchStarted
 from vtc_dispatch.fsm import RIDE, RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
-from vtc_dispatch.order import Actor, Bid, Order, PaymentStatus
+from vtc_dispatch.order import DRIVING_STATES, Actor, Bid, Order, PaymentStatus
 from vtc_dispatch.pool import Candidate
 from vtc_dispatch.pool import decide as pool
 from vtc_dispatch.pricing.quote import FareQuote, PriceChange
@@ -28,8 +28,6 @@ __all__ = ["Dispatching", "quote_key", "step_changes"]
 
 # Drivers looked up per offer when a ranker other than distance chooses among them.
 _CANDIDATES = 10
-
-_ON_ORDER = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
 
 
 def quote_key(pickup: LatLng, dropoff: LatLng, vehicle_type: str) -> str:
@@ -181,7 +179,7 @@ class Dispatching:
         except NotFound:  # never seen: the order says why he may not accept
             position, held = None, None
         order = held if held is not None and held.id == order_id else self.ctx.orders.get(order_id)
-        if order.driver_id == driver_id and order.state in _ON_ORDER:
+        if order.driver_id == driver_id and order.state in DRIVING_STATES:
             return Decision(order)  # the winner's retry: the answer he missed
         pool.check_answer(order, driver_id, now)
         if self.ctx.pool_settings(order).mode == "bidding":

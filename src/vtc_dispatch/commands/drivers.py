@@ -7,10 +7,10 @@ from datetime import datetime
 from vtc_dispatch.changes import ChangeSet, DriverOffline, DriverOnline, Reservation
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
-from vtc_dispatch.commands.trip import ON_ORDER
 from vtc_dispatch.errors import Forbidden, shown
 from vtc_dispatch.events import DriverWentOffline, DriverWentOnline
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.order import DRIVING_STATES
 from vtc_dispatch.pool import decide as pool
 
 __all__ = ["Drivers"]
@@ -49,7 +49,7 @@ class Drivers:
             dropped = pool.drop_offer(order, driver_id, now, expired=False)
             step = self.dispatching.go_on(dropped, now)
             return Decision(None, step_changes(step, order).merge(off))
-        if order.driver_id == driver_id and order.state in ON_ORDER:
+        if order.driver_id == driver_id and order.state in DRIVING_STATES:
             raise Forbidden(
                 f"driver {shown(driver_id)} is on order {shown(order.id)} ({order.state}):"
                 " complete or cancel it before going offline"

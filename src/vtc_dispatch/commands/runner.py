@@ -15,7 +15,7 @@ from datetime import datetime
 
 from vtc_dispatch.changes import Command, CommandRecord
 from vtc_dispatch.commands.context import Context, Decision
-from vtc_dispatch.errors import ConcurrencyConflict, IdempotencyConflict, shown
+from vtc_dispatch.errors import ConcurrencyConflict, DispatchError, IdempotencyConflict, shown
 from vtc_dispatch.events import Event
 from vtc_dispatch.order import Order
 from vtc_dispatch.ports import Notifier, UnitOfWork
@@ -62,7 +62,7 @@ class CommandRunner:
             if record is not None:
                 return _replayed(record, fingerprint())
         for attempt in range(ATTEMPTS):
-            decision = decide(self.ctx.clock.now())
+            decision = self._decide(decide)
             command = None
             if command_id is not None:
                 result_id = None if decision.result is None else decision.result.id
@@ -82,6 +82,18 @@ class CommandRunner:
             result = decision.result
             return None if result is None else stored.get(result.id, result)
         raise AssertionError("unreachable")
+
+    def _decide(self, decide: Callable[[datetime], Decision]) -> Decision:
+        try:
+            return decide(self.ctx.clock.now())
+        except ConcurrencyConflict:
+            raise
+        except DispatchError:
+            # Refused on a ride the reader kept (see RideReader.refresh): the
+            # ride may have moved since; a refusal stands only on fresh reads.
+            if not self.ctx.rides.refresh():
+                raise
+            return decide(self.ctx.clock.now())
 
     def run_order(
         self,

@@ -16,6 +16,7 @@ from vtc_dispatch.changes import (
     ProgressWrite,
     RatingIncrement,
     Reservation,
+    RideRead,
     StatIncrement,
     WalletCapture,
     WalletOp,
@@ -40,7 +41,15 @@ from vtc_dispatch.events import (
 from vtc_dispatch.events import OfferWithdrawn as OfferWithdrawnEvent
 from vtc_dispatch.fsm import RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
-from vtc_dispatch.order import Actor, Cancellation, Order, PaymentStatus, Rating, RideProgress
+from vtc_dispatch.order import (
+    DRIVING_STATES,
+    Actor,
+    Cancellation,
+    Order,
+    PaymentStatus,
+    Rating,
+    RideProgress,
+)
 from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
 from vtc_dispatch.tracking import Track, cross_track_km, location_due
 
@@ -51,8 +60,6 @@ _FEE_ROLES: dict[str, Literal["customer", "driver", "operator"]] = {
     "driver": "driver",
 }
 """Cancellation fee policy by role; the operator's rule applies to the system too."""
-
-ON_ORDER = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
 
 
 def _settling(order: Order, due: Decimal) -> tuple[PaymentStatus, tuple[WalletOp, ...]]:
@@ -65,6 +72,12 @@ def _settling(order: Order, due: Decimal) -> tuple[PaymentStatus, tuple[WalletOp
         else WalletRelease(f"release-{order.id}", order.wallet_hold, order.id)
     )
     return PaymentStatus.SETTLING, (op,)
+
+
+def _read(order: Order, progress: RideProgress) -> RideRead:
+    # The driver's position and the ride's state come from one read: the
+    # commit checks both versions, so a reader may answer from what it saw last.
+    return RideRead(order.id, order.version, progress.version)
 
 
 class Trip:
@@ -83,7 +96,7 @@ class Trip:
         """
         _, order, progress = self.ctx.rides.ride_of(driver_id)
         moved = DriverPositioned(driver_id, position, now)
-        if order is None or progress is None or order.state not in ON_ORDER:
+        if order is None or progress is None or order.state not in DRIVING_STATES:
             return Decision(None, ChangeSet(drivers=(moved,))), order
         write, events, accepted = self._record(order, progress, position, at, now)
         return (
@@ -93,6 +106,7 @@ class Trip:
                     drivers=(moved,) if accepted else (),
                     progress=(write,),
                     events=tuple(events),
+                    reads=(_read(order, progress),),
                 ),
             ),
             order,
@@ -115,8 +129,10 @@ class Trip:
             assert order.driver_id is not None
             remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
             eta = self.ctx.eta_s(order, remaining)
-            if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
-                settings.corridor_km
+            if (
+                on_trip
+                and not route_changed  # once off the corridor, the ride stays "changed"
+                and cross_track_km(position, order.pickup, order.dropoff) > settings.corridor_km
             ):
                 route_changed = True
             if location_due(last_sent, now, settings.location_interval_s):
@@ -150,7 +166,7 @@ class Trip:
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.arrived`."""
         ctx = self.ctx
-        status, order, _ = ctx.assigned_ride(driver_id, order_id)
+        status, order, progress = ctx.assigned_ride(driver_id, order_id)
         if operator_id is None and order.state == RideState.ACCEPTED:
             km = haversine_km(status.position, order.pickup)
             if km > ctx.settings.arrive_radius_km:
@@ -169,6 +185,7 @@ class Trip:
             ChangeSet(
                 orders=(OrderWrite(arrived, order.version),),
                 events=(DriverArrived(order.id, driver_id, order.customer_id, now),),
+                reads=(_read(order, progress),),
             ),
         )
 
@@ -185,6 +202,7 @@ class Trip:
                 orders=(OrderWrite(started, order.version),),
                 progress=(ProgressWrite(evolve(progress, trip=trip), progress.version),),
                 events=(TripStarted(order.id, driver_id, order.customer_id, now),),
+                reads=(_read(order, progress),),
             ),
         )
 
@@ -242,6 +260,7 @@ class Trip:
                     *(PriceChanged(order.id, change) for change in new_prices),
                     TripCompleted(order.id, driver_id, order.customer_id, fare, now),
                 ),
+                reads=(_read(order, progress),),
             ),
         )
 
