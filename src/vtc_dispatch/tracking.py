@@ -55,7 +55,7 @@ from enum import StrEnum
 
 import attrs
 
-from vtc_dispatch.errors import InvalidCoordinates
+from vtc_dispatch.errors import InvalidCoordinates, shown
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, haversine_km, initial_bearing_deg
 
 __all__ = [
@@ -76,16 +76,16 @@ def _require(name: str, value: object, *, allow_zero: bool) -> float:
     """``value`` as a float if it is a finite number above (or at) zero, else a named error."""
     bound = ">= 0" if allow_zero else "> 0"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCoordinates(f"{name} must be a finite number {bound}, got {value!r}")
+        raise InvalidCoordinates(f"{name} must be a finite number {bound}, got {shown(value)}")
     number = float(value)
     if not (math.isfinite(number) and (number >= 0.0 if allow_zero else number > 0.0)):
-        raise InvalidCoordinates(f"{name} must be a finite number {bound}, got {value!r}")
+        raise InvalidCoordinates(f"{name} must be a finite number {bound}, got {shown(value)}")
     return number
 
 
 def _require_aware(name: str, value: object) -> None:
     if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidCoordinates(f"{name} must be timezone-aware, got {value!r}")
+        raise InvalidCoordinates(f"{name} must be timezone-aware, got {shown(value)}")
 
 
 @attrs.frozen
