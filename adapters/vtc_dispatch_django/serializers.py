@@ -29,8 +29,9 @@ from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from vtc_dispatch._wire_fields import shown
+from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.settings import InputLimits
 
 __all__ = [
     "CancelSerializer",
@@ -54,8 +55,13 @@ __all__ = [
 ]
 
 _CODE = r"^[A-Za-z0-9_.:-]+$"
-TEXT_MAX = 500
+# The schema states the service's default limits (a host that lowers them
+# gets the service's refusal, a 422, beyond).
+_LIMITS = InputLimits()
+TEXT_MAX = _LIMITS.text_max_chars
 """The longest free text (a cancellation reason, a rating's comment)."""
+ID_MAX = _LIMITS.id_max_chars
+"""The longest id (an order's, in a path)."""
 
 
 class _JsonTyped:
@@ -129,7 +135,9 @@ def _code(**kwargs: Any) -> JsonRegexField:
 
 
 def _supplements() -> serializers.ListField:
-    return serializers.ListField(child=_code(), max_length=20, required=False, default=list)
+    return serializers.ListField(
+        child=_code(), max_length=_LIMITS.supplements_max, required=False, default=list
+    )
 
 
 def _finite(attrs: dict[str, Any]) -> dict[str, Any]:

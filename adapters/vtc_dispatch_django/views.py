@@ -38,7 +38,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from vtc_dispatch._wire_fields import shown
+from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.presentation import QuoteView, order_json
@@ -121,7 +121,7 @@ _ERROR_ANSWERS = {
     code: OpenApiResponse(s.ErrorSerializer, description=text) for code, text in _ERRORS.items()
 }
 _ORDER_ID = OpenApiParameter(
-    "order_id", {"type": "string", "minLength": 1, "maxLength": 128}, OpenApiParameter.PATH
+    "order_id", {"type": "string", "minLength": 1, "maxLength": s.ID_MAX}, OpenApiParameter.PATH
 )
 _KEY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_KEY,
@@ -377,13 +377,9 @@ class EstimatePriceView(_CustomerView):
     def post(self, request: Request) -> Response:
         data = _valid(s.EstimateSerializer, request.data)
         service = self.service
-        destination = s.point(data["destination"])
-        # The pricer checks only the pickup's city; a trip ending outside every
-        # priced city is refused as the pickup's would be.
-        service.pricer.city_at(destination)
         quote = service.pricer.quote(
             s.point(data["pickup"]),
-            destination,
+            s.point(data["destination"]),
             data["vehicle_type"],
             service.clock.now(),
             supplements=data["supplements"],
