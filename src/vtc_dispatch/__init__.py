@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from vtc_dispatch.errors import DispatchError, InvalidCoordinates, InvalidZone, UnknownDriver
+from vtc_dispatch.errors import DispatchError, InvalidCoordinates, InvalidZone, UnknownDriver, shown
 from vtc_dispatch.geo import DriverIndex, LatLng, haversine_km
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'vtc_dispatch' has no attribute {name!r}")
+        raise AttributeError(f"module 'vtc_dispatch' has no attribute {shown(name)}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

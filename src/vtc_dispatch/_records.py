@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 import attrs
 
+from vtc_dispatch.errors import shown
+
 __all__ = ["evolve"]
 
 T = TypeVar("T")
@@ -45,7 +47,9 @@ def evolve(inst: T, **changes: Any) -> T:
     except TypeError:
         unknown = set(changes) - {a.name for a in attrs.fields(cls) if a.init}  # type: ignore[arg-type]
         if unknown:
-            raise TypeError(f"{cls.__name__} has no field {min(unknown)!r} to change") from None
+            raise TypeError(
+                f"{cls.__name__} has no field {shown(min(unknown))} to change"
+            ) from None
         raise
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 
 __all__ = [
@@ -30,15 +31,6 @@ __all__ = [
     "WirePoint",
     "shown",
 ]
-
-SHOWN_MAX = 80
-
-
-def shown(value: object) -> str:
-    # A hostile client may send megabytes; the error quotes only the start.
-    text = repr(value)
-    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 3] + "..."
-
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 """An order, driver or customer id: any non-empty string."""

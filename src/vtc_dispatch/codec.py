@@ -120,7 +120,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.errors import DispatchError, shown
 from vtc_dispatch.fsm import DELIVERY, FREIGHT, RIDE, Lifecycle, StateMachine
 from vtc_dispatch.fsm.machine import HistoryEntry
 from vtc_dispatch.geo import LatLng
@@ -765,7 +765,7 @@ def _read(
             values[name] = read(value)
         except _BROKEN as exc:
             raise CodecError(
-                f"{what}: field {name!r} cannot be read from {_short(value)} ({exc})"
+                f"{what}: field {shown(name)} cannot be read from {_short(value)} ({exc})"
             ) from exc
     if lacking or len(data) + absent != len(every) + 1:  # "format" is the one more
         raise _misfit(what, data, every)

@@ -27,12 +27,30 @@ __all__ = [
     "NotFound",
     "OfferExpired",
     "OfferWithdrawn",
+    "OutOfServiceArea",
     "PaymentRefused",
     "PricingUnavailable",
     "StorageUnavailable",
     "TransportUnavailable",
     "UnknownDriver",
+    "shown",
 ]
+
+SHOWN_MAX = 80
+"""At most this many characters of a value are quoted in an error message."""
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut to :data:`SHOWN_MAX` characters: how every error quotes a value.
+
+    A hostile caller may send megabytes; a message (and the log line it
+    ends in) quotes only their start.
+
+    >>> shown("amadou"), shown("x" * 10_000_000)[-6:], len(shown("x" * 10_000_000))
+    ("'amadou'", 'xxx...', 80)
+    """
+    text = repr(value)
+    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 3] + "..."
 
 
 class DispatchError(Exception):
@@ -67,6 +85,25 @@ class PricingUnavailable(DispatchError, LookupError):
     """No tariff applies: the place is in no configured city, or the type has no tariff there."""
 
 
+class OutOfServiceArea(PricingUnavailable):
+    """A point (pickup, destination, a search's point) outside every priced city.
+
+    Carries ``point`` and ``argument``, the name of the argument that held it.
+
+    >>> from vtc_dispatch.geo import LatLng
+    >>> str(OutOfServiceArea(LatLng(48.85, 2.35), "dropoff"))
+    'dropoff LatLng(48.85, 2.35) is outside every priced city'
+    """
+
+    def __init__(self, point: object, argument: str = "point") -> None:
+        self.point = point
+        self.argument = argument
+        super().__init__(f"{argument} {shown(point)} is outside every priced city")
+
+    def __reduce__(self) -> tuple[type[OutOfServiceArea], tuple[object, str]]:
+        return type(self), (self.point, self.argument)
+
+
 class InvalidDefinition(DispatchError, ValueError):
     """A state machine definition is inconsistent (checked when it is built)."""
 
@@ -84,7 +121,7 @@ class InvalidTransition(DispatchError):
         self.event = event
         self.state = state
         self.detail = detail
-        message = f"order {order_id!r}: cannot {event!r} in state {state!r}"
+        message = f"order {shown(order_id)}: cannot {shown(event)} in state {shown(state)}"
         super().__init__(f"{message} ({detail})" if detail else message)
 
 
@@ -120,12 +157,23 @@ class StorageUnavailable(DispatchError):
     """
 
 
-class InvalidRating(DispatchError, ValueError):
-    """Stars outside 1-5, or a comment that is not text."""
-
-
 class InvalidArgument(DispatchError, ValueError):
-    """An argument of a command or a port outside what it accepts (the message names both)."""
+    """An argument of a command or a port outside what it accepts (the message names both).
+
+    ``argument`` names it when the raiser knows it (a host maps it to the
+    field of its request), else ``None``.
+
+    >>> InvalidArgument("page must be an integer >= 1, got 0", argument="page").argument
+    'page'
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        self.argument = argument
+        super().__init__(message)
+
+
+class InvalidRating(InvalidArgument):
+    """Stars outside 1-5, or a comment that is not text (or too long)."""
 
 
 class InvalidCommandId(DispatchError, ValueError):

@@ -31,7 +31,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.errors import DispatchError, shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
 
@@ -73,7 +73,7 @@ def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidEvent(
             f"{type(instance).__name__}.{attribute.name} must be a datetime with a time zone,"
-            f" got {value!r}"
+            f" got {shown(value)}"
         )
 
 
@@ -81,7 +81,7 @@ def _stars(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
         raise InvalidEvent(
             f"{type(instance).__name__}.{attribute.name} must be an integer from 1 to 5,"
-            f" got {value!r}"
+            f" got {shown(value)}"
         )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from vtc_dispatch.errors import InvalidPricingConfig
+from vtc_dispatch.errors import InvalidPricingConfig, shown
 
 __all__ = ["describe_error", "read_config_file"]
 
@@ -49,7 +49,7 @@ def describe_error(error: ValidationError) -> str:
     where = _location(first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     if "input" in first and first["type"] not in {"value_error", "missing"}:
-        message += f" (got {first['input']!r})"
+        message += f" (got {shown(first['input'])})"
     extra = len(leaves) - 1
     more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
     return f"{where}: {message}{more}" if where else f"{message}{more}"
@@ -75,4 +75,6 @@ def read_config_file(path: Path) -> object:
         raise InvalidPricingConfig(f"{path}: not valid {suffix[1:].upper()}: {exc}") from None
     except Exception as exc:  # yaml.YAMLError and friends
         raise InvalidPricingConfig(f"{path}: not valid YAML: {exc}") from None
-    raise InvalidPricingConfig(f"{path}: unknown format {suffix!r} (use .json, .yaml or .toml)")
+    raise InvalidPricingConfig(
+        f"{path}: unknown format {shown(suffix)} (use .json, .yaml or .toml)"
+    )

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import CommandRecord
-from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused
+from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused, shown
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import DriverStatus, Order, RideProgress
@@ -82,7 +82,7 @@ class ManualClock:
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
-            raise ValueError(f"the clock needs an aware datetime, got {start!r}")
+            raise ValueError(f"the clock needs an aware datetime, got {shown(start)}")
         self._now = start
         self._lock = threading.Lock()
 
@@ -134,13 +134,13 @@ class InMemoryOrderRepository:
         try:
             return self._orders[order_id]
         except KeyError:
-            raise NotFound(f"no order {order_id!r}") from None
+            raise NotFound(f"no order {shown(order_id)}") from None
 
     def add(self, order: Order) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with self._lock:
             if order.id in self._orders:
-                raise ConcurrencyConflict(f"order {order.id!r} already exists")
+                raise ConcurrencyConflict(f"order {shown(order.id)} already exists")
             stored = evolve(order, version=1)
             self._orders[order.id] = stored
             self._track_deadline(stored)
@@ -154,10 +154,10 @@ class InMemoryOrderRepository:
         with self._lock:
             current = self._orders.get(order.id)
             if current is None:
-                raise NotFound(f"no order {order.id!r}")
+                raise NotFound(f"no order {shown(order.id)}")
             if current.version != expected_version:
                 raise ConcurrencyConflict(
-                    f"order {order.id!r} is at version {current.version},"
+                    f"order {shown(order.id)} is at version {current.version},"
                     f" not {expected_version}: reload and retry"
                 )
             stored = evolve(order, version=expected_version + 1)
@@ -232,10 +232,14 @@ class InMemoryProgressStore:
             version = 0 if current is None else current.version
             if version != expected_version:
                 raise ConcurrencyConflict(
-                    f"progress of order {progress.order_id!r} is at version {version},"
+                    f"progress of order {shown(progress.order_id)} is at version {version},"
                     f" not {expected_version}: reload and retry"
                 )
-            stored = evolve(progress, version=expected_version + 1)
+            stored = (
+                progress  # already at its next version (a fix builds it so)
+                if progress.version == expected_version + 1
+                else evolve(progress, version=expected_version + 1)
+            )
             self._progress[progress.order_id] = stored
             return stored
 
@@ -258,16 +262,17 @@ class InMemoryDriverRegistry:
         try:
             return self._drivers[driver_id]
         except KeyError:
-            raise NotFound(f"no driver {driver_id!r}") from None
+            raise NotFound(f"no driver {shown(driver_id)}") from None
 
     def put(self, status: DriverStatus) -> None:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
-            self._drivers[status.driver_id] = status
+            # The index checks the id, position and type: a refused status is stored nowhere.
             if status.available:
                 self._index.upsert(status.driver_id, status.position, status.vehicle_type)
             else:
                 self._index.discard(status.driver_id)
+            self._drivers[status.driver_id] = status
 
     def reserve(self, driver_id: str, order_id: str) -> bool:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
@@ -451,7 +456,7 @@ class InMemoryWallet:
             free = self._balances.get((customer_id, currency), Decimal(0))
             if free < amount:
                 raise PaymentRefused(
-                    f"wallet of {customer_id!r} holds {free} {currency}, {amount} needed"
+                    f"wallet of {shown(customer_id)} holds {free} {currency}, {amount} needed"
                 )
             self._balances[customer_id, currency] = free - amount
             hold_id = f"hold-{next(self._ids)}" if op_id is None else hold_id_for(op_id)
@@ -469,7 +474,7 @@ class InMemoryWallet:
                 return Decimal(str(result))
             hold = self._holds.pop(hold_id, None)
             if hold is None:
-                raise NotFound(f"no wallet hold {hold_id!r}")
+                raise NotFound(f"no wallet hold {shown(hold_id)}")
             key = (hold.customer_id, hold.currency)
             available = hold.amount + self._balances.get(key, Decimal(0))
             taken = min(amount, available)
@@ -485,7 +490,7 @@ class InMemoryWallet:
                 return
             hold = self._holds.pop(hold_id, None)
             if hold is None:
-                raise NotFound(f"no wallet hold {hold_id!r}")
+                raise NotFound(f"no wallet hold {shown(hold_id)}")
             self._balances[hold.customer_id, hold.currency] += hold.amount
             self._done(op_id, description, None)
 

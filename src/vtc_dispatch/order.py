@@ -19,14 +19,17 @@ from enum import StrEnum
 import attrs
 
 from vtc_dispatch._records import evolve
-from vtc_dispatch.fsm import Lifecycle, RideState
+from vtc_dispatch.errors import InvalidArgument, shown
+from vtc_dispatch.fsm import RIDE, Lifecycle, RideState, Role
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
 from vtc_dispatch.tracking import Track
 
 __all__ = [
     "ACTIVE_STATES",
+    "ACTOR_ROLES",
     "DRIVING_STATES",
+    "OVERSEERS",
     "Actor",
     "Bid",
     "Cancellation",
@@ -54,24 +57,64 @@ ACTIVE_STATES = frozenset(
 """States in which an order still occupies its customer (and driver, once assigned)."""
 
 
+ACTOR_ROLES = frozenset(Role(role) for role in RIDE.roles)
+"""The roles an :class:`Actor` may have: those of the ride's machine (customer,
+driver, operator, system)."""
+OVERSEERS = frozenset({Role.OPERATOR, Role.SYSTEM})
+"""The roles with an operator's powers: they see every order and its live
+track, and cancel any order in the states :data:`~vtc_dispatch.fsm.RIDE`
+lets them.  They place no order, drive none and rate none."""
+
+
+def _actor_role(role: str) -> Role:
+    # Exact values only: "Customer" or "" must not pass for anyone, least of all an operator.
+    if isinstance(role, str) and role in ACTOR_ROLES:
+        return Role(role)
+    raise InvalidArgument(
+        f"role must be one of {', '.join(sorted(ACTOR_ROLES))}, got {shown(role)}",
+        argument="role",
+    )
+
+
 @attrs.frozen
 class Actor:
-    """Who does something: a role (``customer``, ``driver``, ``operator``, ``system``) and an id."""
+    """Who does something: a role (:data:`ACTOR_ROLES`) and an id.
 
-    role: str
+    The role is a :class:`~vtc_dispatch.fsm.Role`; its text is accepted and
+    converted, any other value refused.
+
+    >>> Actor("customer", "chantal").role is Role.CUSTOMER
+    True
+    >>> Actor("Customer", "chantal")
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidArgument: role must be one of customer, driver, operator, system, got 'Customer'
+    """  # noqa: E501
+
+    # Shown as its text, as before it was an enum: command fingerprints quote actors.
+    role: Role = attrs.field(converter=_actor_role, repr=lambda role: repr(role.value))
     id: str
+
+    @property
+    def oversees(self) -> bool:
+        """Whether the actor has an operator's powers (:data:`OVERSEERS`).
+
+        >>> Actor.operator("ops-1").oversees, Actor.customer("chantal").oversees
+        (True, False)
+        """
+        return self.role in OVERSEERS
 
     @classmethod
     def customer(cls, customer_id: str) -> Actor:
-        return cls("customer", customer_id)
+        return cls(Role.CUSTOMER, customer_id)
 
     @classmethod
     def driver(cls, driver_id: str) -> Actor:
-        return cls("driver", driver_id)
+        return cls(Role.DRIVER, driver_id)
 
     @classmethod
     def operator(cls, operator_id: str) -> Actor:
-        return cls("operator", operator_id)
+        return cls(Role.OPERATOR, operator_id)
 
 
 class PaymentStatus(StrEnum):

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from vtc_dispatch.errors import InvalidArgument
+from vtc_dispatch.errors import InvalidArgument, shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.routing import RouteEstimate, RouteEstimator, StraightLineEstimator
 
@@ -124,10 +124,10 @@ def check_page(role: str, offset: int, limit: int) -> None:
     vtc_dispatch.errors.InvalidArgument: role must be 'customer' or 'driver', got 'operator'
     """
     if role not in ("customer", "driver"):
-        raise InvalidArgument(f"role must be 'customer' or 'driver', got {role!r}")
+        raise InvalidArgument(f"role must be 'customer' or 'driver', got {shown(role)}")
     for name, value in (("offset", offset), ("limit", limit)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidArgument(f"{name} must be an integer >= 0, got {value!r}")
+            raise InvalidArgument(f"{name} must be an integer >= 0, got {shown(value)}")
 
 
 class ProgressStore(Protocol):

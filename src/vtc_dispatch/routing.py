@@ -16,7 +16,7 @@ from typing import Protocol
 
 import attrs
 
-from vtc_dispatch.errors import InvalidCoordinates
+from vtc_dispatch.errors import InvalidCoordinates, shown
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 
 __all__ = ["RouteEstimate", "RouteEstimator", "StraightLineEstimator"]
@@ -90,11 +90,11 @@ class StraightLineEstimator:
 
     def __attrs_post_init__(self) -> None:
         if not (math.isfinite(self.detour_factor) and self.detour_factor >= 1.0):
-            raise InvalidCoordinates(f"detour_factor must be >= 1, got {self.detour_factor!r}")
+            raise InvalidCoordinates(f"detour_factor must be >= 1, got {shown(self.detour_factor)}")
         if not (math.isfinite(self.spread) and 0.0 <= self.spread < 1.0):
-            raise InvalidCoordinates(f"spread must be within [0, 1), got {self.spread!r}")
+            raise InvalidCoordinates(f"spread must be within [0, 1), got {shown(self.spread)}")
         if not (math.isfinite(self.speed_kmh) and self.speed_kmh > 0.0):
-            raise InvalidCoordinates(f"speed_kmh must be > 0, got {self.speed_kmh!r}")
+            raise InvalidCoordinates(f"speed_kmh must be > 0, got {shown(self.speed_kmh)}")
 
     def estimate(self, pickup: LatLng, dropoff: LatLng) -> RouteEstimate:
         """See :class:`RouteEstimator`."""

@@ -51,13 +51,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from vtc_dispatch.commands.context import Context, Decision, check_point
+from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching
 from vtc_dispatch.commands.drivers import Drivers
 from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
 from vtc_dispatch.commands.trip import Trip
-from vtc_dispatch.errors import ConcurrencyConflict, InvalidRating
+from vtc_dispatch.errors import ConcurrencyConflict, Forbidden, InvalidRating, shown
 from vtc_dispatch.events import DriverMoved, Event
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.memory import (
@@ -94,6 +94,21 @@ from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.settings import Availability, ServiceSettings
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
+from vtc_dispatch.validation import (
+    check_actor,
+    check_callable,
+    check_codes,
+    check_command_id,
+    check_id,
+    check_instant,
+    check_now,
+    check_optional_id,
+    check_page,
+    check_point,
+    check_rating,
+    check_text,
+    refused,
+)
 
 __all__ = ["Availability", "DispatchService", "InvalidRating", "ServiceSettings"]
 
@@ -186,6 +201,8 @@ class DispatchService:
 
     @settings.setter
     def settings(self, settings: ServiceSettings) -> None:
+        if not isinstance(settings, ServiceSettings):
+            raise refused("settings", "a ServiceSettings", settings)
         self._ctx.settings = settings
 
     @property
@@ -195,6 +212,8 @@ class DispatchService:
 
     @pool.setter
     def pool(self, pool: PoolConfig) -> None:
+        if not isinstance(pool, PoolConfig):
+            raise refused("pool", "a PoolConfig", pool)
         self._ctx.pool = pool
 
     @property
@@ -204,13 +223,32 @@ class DispatchService:
 
     @clock.setter
     def clock(self, clock: Clock) -> None:
+        if not callable(getattr(clock, "now", None)):
+            raise refused("clock", "a Clock (an object with now())", clock)
         self._ctx.clock = clock
+
+    def _id_max(self) -> int:
+        """The longest id the commands accept (the settings may change between commands)."""
+        return self._ctx.settings.limits.id_max_chars
+
+    def _party_and_order(self, party_id: str, argument: str, order_id: str) -> None:
+        """A driver's or customer's id and an order's id checked (the offers' and trip's
+        commands: two direct calls cost less than :meth:`_ids`)."""
+        id_max = self._ctx.settings.limits.id_max_chars
+        check_id(party_id, argument, id_max)
+        check_id(order_id, "order_id", id_max)
+
+    def _ids(self, *named: tuple[object, str]) -> None:
+        """Each ``(value, argument)`` checked as an id."""
+        id_max = self._ctx.settings.limits.id_max_chars
+        for value, argument in named:
+            check_id(value, argument, id_max)
 
     # -- running a command ---------------------------------------------------
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener`` with every domain event, after the state is saved."""
-        self._runner.listeners.append(listener)
+        self._runner.listeners.append(check_callable(listener, "listener"))
 
     # -- drivers -------------------------------------------------------------
 
@@ -218,6 +256,8 @@ class DispatchService:
         self, driver_id: str, vehicle_type: str, position: LatLng, *, command_id: str | None = None
     ) -> None:
         """A driver goes ON: available for offers of ``vehicle_type``."""
+        self._ids((driver_id, "driver_id"), (vehicle_type, "vehicle_type"))
+        check_point(position, "position")
         self._run(
             command_id,
             lambda: _fingerprint("driver_online", driver_id, vehicle_type, position),
@@ -226,6 +266,7 @@ class DispatchService:
 
     def driver_offline(self, driver_id: str, *, command_id: str | None = None) -> None:
         """A driver goes OFF.  A live offer counts as refused; an assigned ride must end first."""
+        check_id(driver_id, "driver_id", self._id_max())
         self._run(
             command_id,
             lambda: _fingerprint("driver_offline", driver_id),
@@ -246,7 +287,10 @@ class DispatchService:
         implausible points (too fast, stale, out of order) are kept on the
         track but flagged and do not move the driver.
         """
-        check_point(position)
+        check_id(driver_id, "driver_id", self._ctx.settings.limits.id_max_chars)
+        check_point(position, "position")
+        if at is not None:
+            check_instant(at, "at")
         on_order: list[Order | None] = [None]
         moved = [False]
 
@@ -271,7 +315,13 @@ class DispatchService:
 
     def ride_progress(self, actor: Actor, order_id: str) -> RideProgress:
         """The live tracks of a ride (for its customer, driver, an operator)."""
+        self._actor_and_order(actor, order_id)
         return self.progress.get(self._ctx.owned(actor, order_id).id)
+
+    def _actor_and_order(self, actor: Actor, order_id: str) -> None:
+        id_max = self._id_max()
+        check_actor(actor, id_max)
+        check_id(order_id, "order_id", id_max)
 
     # -- the customer's search -----------------------------------------------
 
@@ -281,13 +331,14 @@ class DispatchService:
         Each line gives the number of drivers, the nearest one's distance
         and ETA, and the fare quote; types with no driver (or no tariff
         here) are left out; the lines come in the configured order of the
-        vehicle types.
+        vehicle types.  A pickup or drop-off outside every priced city is
+        :class:`~vtc_dispatch.errors.OutOfServiceArea`.
         """
-        return search(self._ctx, pickup, dropoff)
+        return search(self._ctx, check_point(pickup, "pickup"), check_point(dropoff, "dropoff"))
 
     def payment_methods(self, at: LatLng) -> tuple[str, ...]:
         """Payment methods enabled where ``at`` is (its city's country)."""
-        return self._ctx.payment_methods(at)
+        return self._ctx.payment_methods(check_point(at, "at"))
 
     # -- ordering and offers ---------------------------------------------------
 
@@ -308,9 +359,21 @@ class DispatchService:
         it is at most ``quote_valid_s`` old (and no supplement is asked),
         else a new one.  WALLET holds the estimate on the customer's wallet
         (refused when the balance is short).  A customer has at most one
-        active order.
+        active order.  A drop-off outside every priced city is
+        :class:`~vtc_dispatch.errors.OutOfServiceArea`.
         """
-        args = (customer_id, pickup, dropoff, vehicle_type, payment_method, tuple(supplements))
+        limits = self._ctx.settings.limits
+        self._ids(
+            (customer_id, "customer_id"),
+            (vehicle_type, "vehicle_type"),
+            (payment_method, "payment_method"),
+        )
+        check_point(pickup, "pickup")
+        check_point(dropoff, "dropoff")
+        supplements = check_codes(
+            supplements, "supplements", limits.id_max_chars, limits.supplements_max
+        )
+        args = (customer_id, pickup, dropoff, vehicle_type, payment_method, supplements)
         return self._order(
             command_id,
             lambda: _fingerprint("create_order", *args),
@@ -323,6 +386,7 @@ class DispatchService:
         self, customer_id: str, order_id: str, *, command_id: str | None = None
     ) -> Order:
         """After NO_DRIVER, the customer tries again (drivers who refused are skipped)."""
+        self._party_and_order(customer_id, "customer_id", order_id)
         return self._order(
             command_id,
             lambda: _fingerprint("search_again", customer_id, order_id),
@@ -334,6 +398,7 @@ class DispatchService:
 
         The driver who already holds the order gets it back (a retried accept).
         """
+        self._party_and_order(driver_id, "driver_id", order_id)
         return self._order(
             command_id,
             lambda: _fingerprint("accept", driver_id, order_id),
@@ -342,6 +407,7 @@ class DispatchService:
 
     def reject(self, driver_id: str, order_id: str, *, command_id: str | None = None) -> Order:
         """A driver refuses a live offer; in sequential mode the next driver gets it."""
+        self._party_and_order(driver_id, "driver_id", order_id)
         return self._order(
             command_id,
             lambda: _fingerprint("reject", driver_id, order_id),
@@ -352,6 +418,7 @@ class DispatchService:
         self, driver_id: str, order_id: str, amount: Decimal, *, command_id: str | None = None
     ) -> Order:
         """An invited carrier bids (bidding mode); a new bid replaces the carrier's last one."""
+        self._party_and_order(driver_id, "driver_id", order_id)
         return self._order(
             command_id,
             lambda: _fingerprint("submit_bid", driver_id, order_id, amount),
@@ -362,6 +429,7 @@ class DispatchService:
         self, customer_id: str, order_id: str, driver_id: str, *, command_id: str | None = None
     ) -> Order:
         """The customer takes a carrier's bid: that carrier gets the job at that price."""
+        self._ids((customer_id, "customer_id"), (order_id, "order_id"), (driver_id, "driver_id"))
         return self._order(
             command_id,
             lambda: _fingerprint("accept_bid", customer_id, order_id, driver_id),
@@ -376,9 +444,17 @@ class DispatchService:
         call.  Returns how many offers were shown or expired.  With a
         ``command_id``, each order's step is recorded under it: a replay
         (a scheduler retrying after a lost reply) handles only the orders
-        the first call did not reach.
+        the first call did not reach.  A ``now`` further than the settings'
+        ``limits.clock_skew_s`` from the clock is refused.
         """
-        at = self.clock.now() if now is None else now
+        clock_now = self.clock.now()
+        at = (
+            clock_now
+            if now is None
+            else check_now(now, clock_now, self._ctx.settings.limits.clock_skew_s)
+        )
+        if command_id is not None:
+            check_command_id(command_id)
         handled = 0
         for due in self.orders.with_live_offer(at):
             step_id = None if command_id is None else f"{command_id}/{due.id}"
@@ -410,6 +486,8 @@ class DispatchService:
         command_id: str | None = None,
     ) -> Order:
         """The driver is at the pickup (within ``arrive_radius_km``, unless an operator says so)."""
+        self._party_and_order(driver_id, "driver_id", order_id)
+        check_optional_id(operator_id, "operator_id", self._id_max())
         return self._order(
             command_id,
             lambda: _fingerprint("arrived", driver_id, order_id, operator_id),
@@ -418,6 +496,7 @@ class DispatchService:
 
     def start_trip(self, driver_id: str, order_id: str, *, command_id: str | None = None) -> Order:
         """The customer is on board: the trip (and its track) starts."""
+        self._party_and_order(driver_id, "driver_id", order_id)
         return self._order(
             command_id,
             lambda: _fingerprint("start_trip", driver_id, order_id),
@@ -440,9 +519,14 @@ class DispatchService:
         the trip ended outside it.  A wallet order's hold is captured in
         the same commit.
         """
+        limits = self._ctx.settings.limits
+        self._party_and_order(driver_id, "driver_id", order_id)
+        supplements = check_codes(
+            supplements, "supplements", limits.id_max_chars, limits.supplements_max
+        )
         return self._order(
             command_id,
-            lambda: _fingerprint("complete_trip", driver_id, order_id, tuple(supplements)),
+            lambda: _fingerprint("complete_trip", driver_id, order_id, supplements),
             lambda now: self._trip.complete(driver_id, order_id, supplements, now),
         )
 
@@ -455,6 +539,7 @@ class DispatchService:
         ``SETTLING`` with its hold, and this command (from a worker or an
         operator) does the rest.  Any other order is returned unchanged.
         """
+        check_id(order_id, "order_id", self._id_max())
         return self._order(
             command_id,
             lambda: _fingerprint("settle_payment", order_id),
@@ -468,8 +553,11 @@ class DispatchService:
 
         Live offers are withdrawn, the driver is freed, and the
         cancellation fee of the pricing policy is charged (from the wallet
-        hold, or left pending).
+        hold, or left pending).  The reason is a non-blank text of at most
+        the settings' ``limits.text_max_chars``.
         """
+        self._actor_and_order(actor, order_id)
+        check_text(reason, "reason", self._ctx.settings.limits.text_max_chars)
         return self._order(
             command_id,
             lambda: _fingerprint("cancel", actor, order_id, reason),
@@ -485,7 +573,12 @@ class DispatchService:
         *,
         command_id: str | None = None,
     ) -> Order:
-        """Rate the other side of a finished ride, once per side, 1 to 5 stars."""
+        """Rate the other side of a finished ride, once per side, 1 to 5 stars.
+
+        The comment is at most the settings' ``limits.text_max_chars`` long.
+        """
+        self._actor_and_order(actor, order_id)
+        check_rating(stars, comment, self._ctx.settings.limits.text_max_chars)
         return self._order(
             command_id,
             lambda: _fingerprint("rate", actor, order_id, stars, comment),
@@ -496,27 +589,37 @@ class DispatchService:
 
     def customer_rating(self, customer_id: str) -> float | None:
         """Average stars drivers gave this customer (``None`` before the first)."""
+        check_id(customer_id, "customer_id", self._id_max())
         total, count = self.ratings.totals(customer_id)
         return total / count if count else None
 
     def get_order(self, actor: Actor, order_id: str) -> Order:
         """An order, for its customer, its driver, an operator or the system."""
+        self._actor_and_order(actor, order_id)
         return self._ctx.owned(actor, order_id)
 
     def current_order(self, actor: Actor) -> Order | None:
-        """The active order of a driver or customer, if any."""
+        """The active order of a driver or customer, if any (an overseer has none)."""
+        self._party(actor)
         found = self.orders.find(actor.role, actor.id, active=True, limit=1)
         return found[0] if found else None
 
     def history(self, actor: Actor, *, page: int = 1, page_size: int = 20) -> list[Order]:
-        """A driver's or customer's orders, newest first, by pages."""
-        if page < 1 or not 1 <= page_size <= 100:
-            raise ValueError(
-                f"page must be >= 1 and page_size within 1-100, got {page}, {page_size}"
-            )
+        """A driver's or customer's orders, newest first, by pages of 1 to 100."""
+        self._party(actor)
+        page, page_size = check_page(page, page_size)
         return self.orders.find(
             actor.role, actor.id, offset=(page - 1) * page_size, limit=page_size
         )
+
+    def _party(self, actor: Actor) -> None:
+        """``actor`` checked, and refused when it is an overseer: they have no orders."""
+        check_actor(actor, self._id_max())
+        if actor.oversees:
+            raise Forbidden(
+                f"{actor.role} {shown(actor.id)} has no orders of its own:"
+                " only customers and drivers do"
+            )
 
 
 def _pricer(pricing: PricingConfig | Pricer, route_estimator: RouteEstimator | None) -> Pricer:

@@ -2,6 +2,8 @@
 
 >>> ServiceSettings().search_radius_km, ServiceSettings().methods_for("CM")
 (5.0, ('CASH', 'OM', 'MOMO', 'WALLET'))
+>>> ServiceSettings().limits.id_max_chars
+128
 """
 
 from __future__ import annotations
@@ -14,9 +16,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.tracking import TrackPolicy
 
-__all__ = ["DEFAULT_PAYMENT_METHODS", "Availability", "ServiceSettings"]
+__all__ = ["DEFAULT_PAYMENT_METHODS", "Availability", "InputLimits", "ServiceSettings"]
 
 DEFAULT_PAYMENT_METHODS: tuple[str, ...] = ("CASH", "OM", "MOMO", "WALLET")
+
+
+class InputLimits(BaseModel):
+    """What the service's commands accept (checked at their entry, before anything is read).
+
+    A value beyond a limit is refused with
+    :class:`~vtc_dispatch.errors.InvalidArgument` naming the argument.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id_max_chars: Annotated[int, Field(ge=1, le=4096)] = 128
+    """Ids (drivers, customers, orders, operators) and codes (vehicle types,
+    payment methods, supplements) are non-empty texts of at most this length."""
+    text_max_chars: Annotated[int, Field(ge=1, le=100_000)] = 500
+    """Free text (a cancellation's reason, a rating's comment) is at most this long."""
+    supplements_max: Annotated[int, Field(ge=0, le=1000)] = 20
+    """At most this many supplements in one ``create_order`` or ``complete_trip``."""
+    clock_skew_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+    """``expire_due(now=...)`` refuses a ``now`` further than this from the
+    service's clock: a scheduler's clock may drift by seconds, never by
+    hours, and a ``now`` far ahead would end searches early and stamp
+    orders in the future."""
 
 
 class ServiceSettings(BaseModel):
@@ -52,6 +77,8 @@ class ServiceSettings(BaseModel):
         default_factory=lambda: {"*": DEFAULT_PAYMENT_METHODS}
     )
     """Enabled payment methods per country code; ``"*"`` for every other country."""
+    limits: InputLimits = InputLimits()
+    """What the commands accept: lengths of ids and texts, the skew of a given ``now``."""
 
     def track_policy(self) -> TrackPolicy:
         """The plausibility rules of recorded positions."""

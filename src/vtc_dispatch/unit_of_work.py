@@ -48,7 +48,7 @@ from vtc_dispatch.changes import (
     WalletHold,
     WalletRelease,
 )
-from vtc_dispatch.errors import ConcurrencyConflict, DispatchError, NotFound
+from vtc_dispatch.errors import ConcurrencyConflict, DispatchError, NotFound, shown
 from vtc_dispatch.order import DriverStatus, Order
 from vtc_dispatch.ports import (
     CommandLog,
@@ -101,7 +101,7 @@ class StoresUnitOfWork:
         """See :class:`~vtc_dispatch.ports.UnitOfWork`."""
         with self._guard:
             if command is not None and self.commands.get(command.command_id) is not None:
-                raise ConcurrencyConflict(f"command {command.command_id!r} was already run")
+                raise ConcurrencyConflict(f"command {shown(command.command_id)} was already run")
             if changes.drivers_only:
                 # Positions and ON/OFF: nothing to check, nothing to give back.
                 stored: dict[str, Order] = {}
@@ -132,21 +132,31 @@ class StoresUnitOfWork:
             self._expect_progress(progress.progress.order_id, progress.expected_version)
 
     def _check_reads(self, changes: ChangeSet) -> None:
-        """The rides the decision read are still as it read them (exact under the lock)."""
+        """The rides the decision read are still as it read them (exact under the lock).
+
+        A version the change set also writes from is checked by that write.
+        """
+        if not changes.reads:
+            return
+        orders = {w.order.id: w.expected_version for w in changes.orders}
+        progress = {p.progress.order_id: p.expected_version for p in changes.progress}
         for read in changes.reads:
-            order = self.orders.get(read.order_id)
-            if order.version != read.order_version:
-                raise ConcurrencyConflict(
-                    f"order {read.order_id!r} is at version {order.version},"
-                    f" not {read.order_version}: reload and retry"
-                )
-            self._expect_progress(read.order_id, read.progress_version)
+            order_id = read.order_id
+            if orders.get(order_id) != read.order_version:
+                order = self.orders.get(order_id)
+                if order.version != read.order_version:
+                    raise ConcurrencyConflict(
+                        f"order {shown(order_id)} is at version {order.version},"
+                        f" not {read.order_version}: reload and retry"
+                    )
+            if progress.get(order_id) != read.progress_version:
+                self._expect_progress(order_id, read.progress_version)
 
     def _expect_progress(self, order_id: str, expected: int) -> None:
         current = self.progress.get(order_id).version
         if current != expected:
             raise ConcurrencyConflict(
-                f"progress of order {order_id!r} is at version {current},"
+                f"progress of order {shown(order_id)} is at version {current},"
                 f" not {expected}: reload and retry"
             )
 
@@ -265,5 +275,5 @@ def apply_driver_write(status: DriverStatus | None, write: DriverWrite) -> Drive
 
 def _not_available(wanted: Reservation) -> ConcurrencyConflict:
     return ConcurrencyConflict(
-        f"driver {wanted.driver_id!r} is not available for order {wanted.order_id!r}"
+        f"driver {shown(wanted.driver_id)} is not available for order {shown(wanted.order_id)}"
     )

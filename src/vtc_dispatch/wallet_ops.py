@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
-from vtc_dispatch.errors import IdempotencyConflict, InvalidMoney
+from vtc_dispatch.errors import IdempotencyConflict, InvalidMoney, shown
 
 __all__ = [
     "amount_text",
@@ -61,7 +61,7 @@ def check_op_id(op_id: str | None) -> str | None:
     ValueError: an operation id must be a non-empty string, got ''
     """
     if op_id is not None and not (isinstance(op_id, str) and op_id):
-        raise ValueError(f"an operation id must be a non-empty string, got {op_id!r}")
+        raise ValueError(f"an operation id must be a non-empty string, got {shown(op_id)}")
     return op_id
 
 
@@ -74,9 +74,9 @@ def check_amount(amount: object, what: str, *, positive: bool) -> Decimal:
     vtc_dispatch.errors.InvalidMoney: a hold must be a Decimal >= 0, got Decimal('-1')
     """
     if not (isinstance(amount, Decimal) and amount.is_finite()) or amount < 0:
-        raise InvalidMoney(f"{what} must be a Decimal >= 0, got {amount!r}")
+        raise InvalidMoney(f"{what} must be a Decimal >= 0, got {shown(amount)}")
     if positive and amount == 0:
-        raise InvalidMoney(f"{what} must be a Decimal > 0, got {amount!r}")
+        raise InvalidMoney(f"{what} must be a Decimal > 0, got {shown(amount)}")
     return amount
 
 
@@ -92,27 +92,29 @@ def amount_text(amount: Decimal) -> str:
 
 def describe_credit(customer_id: str, amount: Decimal, currency: str) -> str:
     """What a credit does, as recorded with its op id."""
-    return f"credit of {amount_text(amount)} {currency} to {customer_id!r}"
+    return f"credit of {amount_text(amount)} {currency} to {shown(customer_id)}"
 
 
 def describe_hold(customer_id: str, amount: Decimal, currency: str, reference: str) -> str:
     """What a hold does, as recorded with its op id."""
-    return f"hold of {amount_text(amount)} {currency} on {customer_id!r} for {reference!r}"
+    return (
+        f"hold of {amount_text(amount)} {currency} on {shown(customer_id)} for {shown(reference)}"
+    )
 
 
 def describe_capture(hold_id: str, amount: Decimal) -> str:
     """What a capture does, as recorded with its op id."""
-    return f"capture of {amount_text(amount)} from hold {hold_id!r}"
+    return f"capture of {amount_text(amount)} from hold {shown(hold_id)}"
 
 
 def describe_release(hold_id: str) -> str:
     """What a release does, as recorded with its op id."""
-    return f"release of hold {hold_id!r}"
+    return f"release of hold {shown(hold_id)}"
 
 
 def check_same(op_id: str, recorded: str, asked: str) -> None:
     """IdempotencyConflict unless the operation ``asked`` now is the one ``recorded`` for it."""
     if recorded != asked:
         raise IdempotencyConflict(
-            op_id, f"wallet operation id {op_id!r} was used for {recorded}, not for {asked}"
+            op_id, f"wallet operation id {shown(op_id)} was used for {recorded}, not for {asked}"
         )

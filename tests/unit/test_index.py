@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from places import DOUALA
 
-from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
+from vtc_dispatch.errors import InvalidArgument, InvalidCoordinates, UnknownDriver
 from vtc_dispatch.geo.index import DriverIndex
 from vtc_dispatch.geo.sphere import LatLng, destination_point, haversine_km
 
@@ -111,19 +112,129 @@ def test_bad_arguments_are_refused_and_change_nothing() -> None:
     index.upsert("d1", DOUALA, "confort")
     with pytest.raises(ValueError, match="k must be an integer >= 0, got -1"):
         index.nearest(DOUALA, -1, 1.0)
-    with pytest.raises(TypeError, match="not the string 'confort'"):
+    with pytest.raises(
+        InvalidArgument, match="vehicle_types must be a collection of strings, got 'confort'"
+    ):
         index.nearest(DOUALA, 1, 1.0, vehicle_types="confort")
     with pytest.raises(InvalidCoordinates, match=r"position must be a LatLng, got \(4.0, 9.0\)"):
         index.upsert("d1", (4.0, 9.0), "confort")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="vehicle_type must be a non-empty string, got ''"):
         index.upsert("d1", DOUALA, "")
-    with pytest.raises(TypeError, match="driver_id must be a string, got 7"):
+    with pytest.raises(InvalidArgument, match="driver_id must be a non-empty string, got 7"):
         index.upsert(7, DOUALA, "confort")  # type: ignore[arg-type]
     with pytest.raises(InvalidCoordinates, match="row_deg"):
         DriverIndex(row_deg=0.0)
     assert index.position("d1") == DOUALA
     assert index.vehicle_type("d1") == "confort"
     assert len(index) == 1
+
+
+def _populated() -> DriverIndex:
+    index = DriverIndex()
+    index.upsert("d1", DOUALA, "confort")
+    index.upsert("d2", destination_point(DOUALA, 90, 0.5), "taxi_jaune")
+    return index
+
+
+def _contents(index: DriverIndex) -> list[tuple[str, LatLng, str]]:
+    return sorted((d, index.position(d), index.vehicle_type(d)) for d in index)
+
+
+@pytest.mark.parametrize(
+    ("error", "match", "call"),
+    [
+        (
+            InvalidCoordinates,
+            "k must be an integer >= 0, got True",
+            lambda i: i.nearest(DOUALA, True, 1.0),
+        ),
+        (
+            InvalidCoordinates,
+            r"point must be a LatLng, got \(4.05, 9.7\)",
+            lambda i: i.nearest((4.05, 9.7), 1, 1.0),
+        ),
+        (
+            InvalidCoordinates,
+            "point must be a LatLng, got None",
+            lambda i: i.count_within(None, 1.0),
+        ),
+        (
+            InvalidArgument,
+            "cap must be an integer >= 1 or None, got 0",
+            lambda i: i.count_within(DOUALA, 1.0, cap=0),
+        ),
+        (
+            InvalidArgument,
+            "driver_id must be a non-empty string, got 5",
+            lambda i: i.upsert(5, DOUALA, "confort"),
+        ),
+        (
+            InvalidArgument,
+            "driver_id must be a non-empty string, got ''",
+            lambda i: i.upsert("", DOUALA, "confort"),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_type must be a non-empty string, got None",
+            lambda i: i.upsert("d3", DOUALA, None),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_types must be a collection of strings, got 't'",
+            lambda i: i.nearest(DOUALA, 1, 1.0, vehicle_types="t"),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_types must be a collection of strings, got 5",
+            lambda i: i.nearest(DOUALA, 1, 1.0, vehicle_types=5),
+        ),
+        (
+            InvalidArgument,
+            "vehicle_types must be a collection of strings",
+            lambda i: i.nearest(DOUALA, 1, 1.0, vehicle_types=[["confort"]]),
+        ),
+        (
+            InvalidArgument,
+            "exclude must be a collection of strings, got 'd1'",
+            lambda i: i.nearest(DOUALA, 1, 1.0, exclude="d1"),
+        ),
+        (
+            InvalidArgument,
+            "exclude must be a collection of strings",
+            lambda i: i.nearest(DOUALA, 1, 1.0, exclude=[["d1"]]),
+        ),
+        (
+            InvalidArgument,
+            r"driver_id must be a non-empty string, got \['d1'\]",
+            lambda i: i.remove(["d1"]),
+        ),
+        (
+            InvalidArgument,
+            r"driver_id must be a non-empty string, got \['d1'\]",
+            lambda i: i.position(["d1"]),
+        ),
+        (
+            InvalidArgument,
+            r"driver_id must be a non-empty string, got \['d1'\]",
+            lambda i: i.vehicle_type(["d1"]),
+        ),
+    ],
+)
+def test_every_public_method_refuses_bad_arguments_with_a_typed_error_and_changes_nothing(
+    error: type[Exception], match: str, call: Any
+) -> None:
+    index = _populated()
+    before = _contents(index)
+    with pytest.raises(error, match=match):
+        call(index)
+    assert _contents(index) == before
+
+
+def test_an_unhashable_id_is_in_no_index() -> None:
+    index = _populated()
+    assert ["d1"] not in index
+    assert index.discard(["d1"]) is False  # type: ignore[arg-type]
+    assert len(index) == 2
 
 
 def test_unknown_driver_errors_name_the_id() -> None:
@@ -174,5 +285,5 @@ def test_capped_count_is_exact_below_the_cap_and_the_cap_above() -> None:
 def test_bad_cap_is_refused(bad: object) -> None:
     index = DriverIndex()
     index.upsert("d1", DOUALA, "confort")
-    with pytest.raises(ValueError, match="cap must be"):
+    with pytest.raises(InvalidArgument, match="cap must be"):
         index.count_within(DOUALA, 1.0, cap=bad)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import attrs
 import pytest
 from places import AKWA, DEIDO  # DEIDO is in no zone
 
-from vtc_dispatch.errors import InvalidMoney, PricingUnavailable
+from vtc_dispatch.errors import InvalidMoney, OutOfServiceArea, PricingUnavailable
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.ports import RouteEstimate
 from vtc_dispatch.pricing import Pricer, douala_config, load_pricing_config
@@ -156,7 +156,7 @@ def test_quote_all_answers_in_the_configured_order_whatever_order_it_is_asked_in
 def test_errors_name_the_bad_input() -> None:
     p = pricer()
     with pytest.raises(
-        PricingUnavailable, match=r"no configured city covers LatLng\(48.85, 2.35\)"
+        OutOfServiceArea, match=r"^pickup LatLng\(48.85, 2.35\) is outside every priced city$"
     ):
         p.quote(LatLng(48.85, 2.35), DEIDO, "confort", NOON)
     with pytest.raises(PricingUnavailable, match="unknown vehicle type 'limousine'"):

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import attrs
 
 from vtc_dispatch.changes import ChangeSet
-from vtc_dispatch.errors import Forbidden, InvalidCoordinates, NotFound
+from vtc_dispatch.errors import Forbidden, NotFound, shown
+from vtc_dispatch.fsm import Role
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import Actor, DriverStatus, Order, RideProgress
 from vtc_dispatch.pool import (
@@ -38,7 +39,7 @@ from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.settings import ServiceSettings
 from vtc_dispatch.tracking import eta_s
 
-__all__ = ["Context", "Decision", "check_point"]
+__all__ = ["Context", "Decision"]
 
 DISTANCE_FIRST = DistanceRanker()
 
@@ -103,19 +104,30 @@ class Context:
         return eta_s(distance_km, self.speed_kmh(city_id))
 
     def owned(self, actor: Actor, order_id: str) -> Order:
-        """The order, if ``actor`` may see it (its customer, its driver, an operator)."""
+        """The order, if ``actor`` may see it: its customer, its driver, an overseer.
+
+        Refused unless one of these holds (deny by default).
+        """
         order = self.orders.get(order_id)
-        if actor.role == "customer" and order.customer_id != actor.id:
-            raise Forbidden(f"customer {actor.id!r} does not own order {order_id!r}")
-        if actor.role == "driver" and order.driver_id != actor.id:
-            raise Forbidden(f"driver {actor.id!r} is not the driver of order {order_id!r}")
-        return order
+        if actor.oversees:
+            return order
+        if actor.role == Role.CUSTOMER:
+            if order.customer_id == actor.id:
+                return order
+            raise Forbidden(f"customer {shown(actor.id)} does not own order {shown(order_id)}")
+        if actor.role == Role.DRIVER and order.driver_id == actor.id:
+            return order
+        raise Forbidden(
+            f"{actor.role} {shown(actor.id)} is not the driver of order {shown(order_id)}"
+        )
 
     def assigned(self, driver_id: str, order_id: str) -> Order:
         """The order, if ``driver_id`` is its driver."""
         order = self.orders.get(order_id)
         if order.driver_id != driver_id:
-            raise Forbidden(f"driver {driver_id!r} is not the driver of order {order_id!r}")
+            raise Forbidden(
+                f"driver {shown(driver_id)} is not the driver of order {shown(order_id)}"
+            )
         return order
 
     def assigned_ride(
@@ -139,11 +151,5 @@ class Context:
             not isinstance(vehicle_type, str)
             or vehicle_type not in self.pricer.config.vehicle_types
         ):
-            raise NotFound(f"unknown vehicle type {vehicle_type!r}")
+            raise NotFound(f"unknown vehicle type {shown(vehicle_type)}")
         return vehicle_type
-
-
-def check_point(point: LatLng) -> None:
-    """InvalidCoordinates unless ``point`` is a :class:`LatLng`."""
-    if not isinstance(point, LatLng):
-        raise InvalidCoordinates(f"a position must be a LatLng, got {point!r}")

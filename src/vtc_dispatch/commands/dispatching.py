@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet, OrderWrite, WalletHold
-from vtc_dispatch.commands.context import DISTANCE_FIRST, Context, Decision, check_point
-from vtc_dispatch.errors import Forbidden, InvalidMoney, NotFound, PaymentRefused
+from vtc_dispatch.commands.context import DISTANCE_FIRST, Context, Decision
+from vtc_dispatch.errors import Forbidden, InvalidMoney, NotFound, PaymentRefused, shown
 from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, SearchStarted
 from vtc_dispatch.fsm import RIDE, RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
@@ -98,17 +98,15 @@ class Dispatching:
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.create_order`."""
         ctx = self.ctx
-        check_point(pickup)
-        check_point(dropoff)
         active = ctx.orders.find("customer", customer_id, active=True, limit=1)
         if active:
             raise Forbidden(
-                f"customer {customer_id!r} already has an active order {active[0].id!r}"
+                f"customer {shown(customer_id)} already has an active order {shown(active[0].id)}"
             )
         methods = ctx.payment_methods(pickup)
         if payment_method not in methods:
             raise PaymentRefused(
-                f"payment method {payment_method!r} is not enabled here"
+                f"payment method {shown(payment_method)} is not enabled here"
                 f" (enabled: {', '.join(methods)})"
             )
         quote = self._quote(pickup, dropoff, vehicle_type, supplements, now)
@@ -185,7 +183,7 @@ class Dispatching:
             return Decision(order)  # the winner's retry: the answer he missed
         pool.check_answer(order, driver_id, now)
         if self.ctx.pool_settings(order).mode == "bidding":
-            raise Forbidden(f"order {order_id!r} takes bids: send a bid, the customer chooses")
+            raise Forbidden(f"order {shown(order_id)} takes bids: send a bid, the customer chooses")
         return self._assign(order, driver_id, now, position=position)
 
     def _holding(self, driver_id: str) -> tuple[LatLng, Order | None]:
@@ -219,9 +217,9 @@ class Dispatching:
         order = self.ctx.orders.get(order_id)
         offer = pool.check_answer(order, driver_id, now)
         if self.ctx.pool_settings(order).mode != "bidding":
-            raise Forbidden(f"order {order_id!r} takes no bids: accept or reject the offer")
+            raise Forbidden(f"order {shown(order_id)} takes no bids: accept or reject the offer")
         if not (isinstance(amount, Decimal) and amount.is_finite() and amount > 0):
-            raise InvalidMoney(f"a bid must be a Decimal > 0, got {amount!r}")
+            raise InvalidMoney(f"a bid must be a Decimal > 0, got {shown(amount)}")
         bids = (*(b for b in order.bids if b.driver_id != driver_id), Bid(driver_id, amount, now))
         bid = BidSubmitted(
             order.id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from vtc_dispatch.changes import ChangeSet, DriverOffline, DriverOnline, Reservation
-from vtc_dispatch.commands.context import Context, Decision, check_point
+from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
-from vtc_dispatch.errors import Forbidden
+from vtc_dispatch.errors import Forbidden, shown
 from vtc_dispatch.events import DriverWentOffline, DriverWentOnline
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import DRIVING_STATES
@@ -28,7 +28,6 @@ class Drivers:
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.driver_online`."""
         self.ctx.vehicle_type(vehicle_type)
-        check_point(position)
         return Decision(
             None,
             ChangeSet(
@@ -52,7 +51,7 @@ class Drivers:
             return Decision(None, step_changes(step, order).merge(off))
         if order.driver_id == driver_id and order.state in DRIVING_STATES:
             raise Forbidden(
-                f"driver {driver_id!r} is on order {order.id!r} ({order.state}):"
+                f"driver {shown(driver_id)} is on order {shown(order.id)} ({order.state}):"
                 " complete or cancel it before going offline"
             )
         # The order no longer holds him (it ended): nothing waits for that reservation.

@@ -15,22 +15,17 @@ from datetime import datetime
 
 from vtc_dispatch.changes import Command, CommandRecord
 from vtc_dispatch.commands.context import Context, Decision
-from vtc_dispatch.errors import (
-    ConcurrencyConflict,
-    DispatchError,
-    IdempotencyConflict,
-    InvalidCommandId,
-)
+from vtc_dispatch.errors import ConcurrencyConflict, DispatchError, IdempotencyConflict, shown
 from vtc_dispatch.events import Event
 from vtc_dispatch.order import Order
 from vtc_dispatch.ports import Notifier, UnitOfWork
+from vtc_dispatch.validation import check_command_id
 from vtc_dispatch.wire import to_wire
 
 __all__ = ["CommandRunner"]
 
 # A command that keeps losing races reads and decides again this many times.
 ATTEMPTS = 8
-COMMAND_ID_MAX = 200
 
 
 class CommandRunner:
@@ -62,11 +57,7 @@ class CommandRunner:
     ) -> Order | None:
         """Decide, commit once, publish; again when the commit lost a race; replays by id."""
         if command_id is not None:
-            if not (isinstance(command_id, str) and 0 < len(command_id) <= COMMAND_ID_MAX):
-                raise InvalidCommandId(
-                    f"command_id must be a text of 1 to {COMMAND_ID_MAX} characters,"
-                    f" got {command_id!r}"
-                )
+            check_command_id(command_id)
             record = self.uow.commands.get(command_id)
             if record is not None:
                 return _replayed(record, fingerprint())
@@ -120,7 +111,7 @@ def _replayed(record: CommandRecord, fingerprint: str) -> Order | None:
     if record.fingerprint != fingerprint:
         raise IdempotencyConflict(
             record.command_id,
-            f"command_id {record.command_id!r} was used for {record.fingerprint},"
+            f"command_id {shown(record.command_id)} was used for {record.fingerprint},"
             f" not for {fingerprint}",
         )
     return record.result

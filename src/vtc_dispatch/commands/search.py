@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vtc_dispatch.commands.context import Context, check_point
+from vtc_dispatch.commands.context import Context
 from vtc_dispatch.commands.dispatching import quote_key
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.settings import Availability
@@ -12,14 +12,15 @@ __all__ = ["search"]
 
 def search(ctx: Context, pickup: LatLng, dropoff: LatLng) -> list[Availability]:
     """See :meth:`vtc_dispatch.service.DispatchService.search`."""
-    check_point(pickup)
-    check_point(dropoff)
     now = ctx.clock.now()
     radius = ctx.settings.search_radius_km
     cap = ctx.settings.search_count_cap
     # One more than the cap tells "exactly cap" from "more than cap".
     counts = ctx.drivers.count_available(pickup, radius, cap=None if cap is None else cap + 1)
     if not counts:
+        # Nothing to price, yet a trip outside the priced cities is refused all the same.
+        ctx.pricer.city_at(pickup, "pickup")
+        ctx.pricer.city_at(dropoff, "dropoff")
         return []
     quotes = ctx.pricer.quote_all(pickup, dropoff, now, vehicle_types=counts)
     valid_s = ctx.settings.quote_valid_s

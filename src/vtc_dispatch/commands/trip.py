@@ -24,7 +24,7 @@ from vtc_dispatch.changes import (
 )
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
-from vtc_dispatch.errors import Forbidden, InvalidRating, InvalidTransition
+from vtc_dispatch.errors import Forbidden, InvalidTransition, shown
 from vtc_dispatch.events import (
     DriverArrived,
     DriverArriving,
@@ -51,7 +51,7 @@ from vtc_dispatch.order import (
     RideProgress,
 )
 from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
-from vtc_dispatch.tracking import Track, cross_track_km, location_due
+from vtc_dispatch.tracking import Track, location_due, off_corridor
 
 __all__ = ["Trip"]
 
@@ -129,8 +129,10 @@ class Trip:
             assert order.driver_id is not None
             remaining = haversine_km(position, order.dropoff if on_trip else order.pickup)
             eta = self.ctx.eta_s(order, remaining)
-            if on_trip and cross_track_km(position, order.pickup, order.dropoff) > (
-                settings.corridor_km
+            if (
+                on_trip
+                and not route_changed  # once off the corridor, the ride stays "changed"
+                and off_corridor(position, order.pickup, order.dropoff, settings.corridor_km)
             ):
                 route_changed = True
             if location_due(last_sent, now, settings.location_interval_s):
@@ -156,6 +158,7 @@ class Trip:
             route_changed=route_changed,
             last_location_sent_at=last_sent,
             arriving_sent=arriving_sent,
+            version=progress.version + 1,
         )
         return ProgressWrite(written, progress.version), events, point.accepted
 
@@ -311,8 +314,6 @@ class Trip:
     def cancel(self, actor: Actor, order_id: str, reason: str, now: datetime) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.cancel`."""
         ctx = self.ctx
-        if not (isinstance(reason, str) and reason.strip()):
-            raise InvalidTransition(order_id, RideEvent.CANCEL, "?", "a reason is required")
         order = ctx.owned(actor, order_id)
         if (
             actor.role == "driver"
@@ -402,17 +403,13 @@ class Trip:
         self, actor: Actor, order_id: str, stars: int, comment: str | None, now: datetime
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.rate`."""
-        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
-            raise InvalidRating(f"stars must be an integer from 1 to 5, got {stars!r}")
-        if comment is not None and not isinstance(comment, str):
-            raise InvalidRating(f"comment must be text, got {comment!r}")
-        if actor.role not in ("customer", "driver"):
+        if actor.oversees:
             raise Forbidden(f"only the customer and the driver rate a ride, not a {actor.role}")
         order = self.ctx.owned(actor, order_id)
         if order.state != RideState.DONE:
             raise InvalidTransition(order_id, "rate", order.state, "only a done ride is rated")
         if any(r.by.role == actor.role for r in order.ratings):
-            raise Forbidden(f"the {actor.role} already rated order {order_id!r}")
+            raise Forbidden(f"the {actor.role} already rated order {shown(order_id)}")
         assert order.driver_id is not None
         about = order.driver_id if actor.role == "customer" else order.customer_id
         rated = evolve(order, ratings=(*order.ratings, Rating(actor, about, stars, comment, now)))

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from vtc_dispatch._records import evolve
-from vtc_dispatch.errors import Forbidden, InvalidDefinition, InvalidTransition
+from vtc_dispatch.errors import Forbidden, InvalidDefinition, InvalidTransition, shown
 
 __all__ = ["Guard", "HistoryEntry", "Lifecycle", "StateMachine", "Transition"]
 
@@ -143,7 +143,7 @@ class StateMachine:
         transitions: Iterable[Transition],
     ) -> None:
         if not _is_name(name):
-            raise InvalidDefinition(f"a machine name must be a non-empty string, got {name!r}")
+            raise InvalidDefinition(f"a machine name must be a non-empty string, got {shown(name)}")
         self.name = name
         self.states = _names(states)
         self.initial = _name(initial)
@@ -158,19 +158,20 @@ class StateMachine:
         self._validate()
 
     def _fail(self, problem: str) -> InvalidDefinition:
-        return InvalidDefinition(f"machine {self.name!r}: {problem}")
+        return InvalidDefinition(f"machine {shown(self.name)}: {problem}")
 
     def _validate(self) -> None:
         if not self.states:
             raise self._fail("it has no states")
         for state in sorted(self.states, key=repr):
             if not _is_name(state):
-                raise self._fail(f"state names must be non-empty strings, got {state!r}")
+                raise self._fail(f"state names must be non-empty strings, got {shown(state)}")
         if not _is_name(self.initial):
-            raise self._fail(f"no initial state (got {self.initial!r})")
+            raise self._fail(f"no initial state (got {shown(self.initial)})")
         if self.initial not in self.states:
             raise self._fail(
-                f"initial state {self.initial!r} is not among the states {_sorted(self.states)}"
+                f"initial state {shown(self.initial)} is not among the states"
+                f" {_sorted(self.states)}"
             )
         if unknown := self.terminal - self.states:
             raise self._fail(
@@ -183,23 +184,25 @@ class StateMachine:
 
     def _validate_transition(self, t: Transition) -> None:
         if not _is_name(t.event):
-            raise self._fail(f"event names must be non-empty strings, got {t.event!r}")
-        where = f"transition {t.event!r}"
+            raise self._fail(f"event names must be non-empty strings, got {shown(t.event)}")
+        where = f"transition {shown(t.event)}"
         if not t.sources:
             raise self._fail(f"{where} has no source state")
         if unknown := {s for s in t.sources if s not in self.states}:
             raise self._fail(f"{where} leaves unknown state(s) {_sorted(unknown)}")
         if t.target not in self.states:
-            raise self._fail(f"{where} goes to unknown target state {t.target!r}")
+            raise self._fail(f"{where} goes to unknown target state {shown(t.target)}")
         if leaving := t.sources & self.terminal:
             raise self._fail(f"{where} leaves terminal state(s) {_sorted(leaving)}")
         if not t.actors:
             raise self._fail(f"{where} has no actor: name at least one role that may fire it")
         for actor in t.actors:
             if not _is_name(actor):
-                raise self._fail(f"{where}: role names must be non-empty strings, got {actor!r}")
+                raise self._fail(
+                    f"{where}: role names must be non-empty strings, got {shown(actor)}"
+                )
         if t.guard is not None and not callable(t.guard):
-            raise self._fail(f"{where}: guard {t.guard!r} is not callable")
+            raise self._fail(f"{where}: guard {shown(t.guard)} is not callable")
 
     def _validate_reachable(self) -> None:
         seen = {self.initial}
@@ -212,7 +215,7 @@ class StateMachine:
                     todo.append(t.target)
         if unreachable := self.states - seen:
             raise self._fail(
-                f"state(s) {_sorted(unreachable)} cannot be reached from {self.initial!r}"
+                f"state(s) {_sorted(unreachable)} cannot be reached from {shown(self.initial)}"
             )
 
     def _validate_unambiguous(self) -> None:
@@ -220,8 +223,9 @@ class StateMachine:
             for t in candidates[:-1]:
                 if t.guard is None:
                     raise self._fail(
-                        f"{event!r} from {source!r} is ambiguous: {len(candidates)} transitions,"
-                        f" and the one to {t.target!r} has no guard although it is not the last"
+                        f"{shown(event)} from {shown(source)} is ambiguous:"
+                        f" {len(candidates)} transitions, and the one to {shown(t.target)}"
+                        " has no guard although it is not the last"
                     )
 
     def __repr__(self) -> str:
@@ -240,7 +244,7 @@ class StateMachine:
         ['cancel', 'start']
         """
         if state not in self.states:
-            raise ValueError(f"machine {self.name!r} has no state {state!r}")
+            raise ValueError(f"machine {shown(self.name)} has no state {shown(state)}")
         return sorted({event for (source, event) in self._by_source if source == state})
 
     def transition_for(
@@ -274,7 +278,7 @@ class StateMachine:
         candidates = self._by_source.get((state, event), ())
         if not candidates:
             if state not in self.states:
-                detail = f"machine {self.name!r} has no state {state!r}"
+                detail = f"machine {shown(self.name)} has no state {shown(state)}"
             elif state in self.terminal:
                 detail = "the state is terminal"
             else:
@@ -284,8 +288,8 @@ class StateMachine:
         if not allowed:
             roles = sorted({role for t in candidates for role in t.actors})
             raise Forbidden(
-                f"order {subject_id!r}: role {actor!r} may not {event!r} in state {state!r}"
-                f" (allowed roles: {', '.join(roles)})"
+                f"order {shown(subject_id)}: role {shown(actor)} may not {shown(event)}"
+                f" in state {shown(state)} (allowed roles: {', '.join(roles)})"
             )
         for t in allowed:
             if t.guard is None or t.guard(context):
@@ -306,7 +310,7 @@ class StateMachine:
         'draft'
         """
         if not _is_name(subject_id):
-            raise ValueError(f"a subject id must be a non-empty string, got {subject_id!r}")
+            raise ValueError(f"a subject id must be a non-empty string, got {shown(subject_id)}")
         if at.tzinfo is None or at.utcoffset() is None:
             raise TypeError(f"at {at.isoformat()} has no time zone; pass an aware datetime")
         return Lifecycle(
@@ -329,7 +333,7 @@ def _frozen_mapping(value: Mapping[str, datetime]) -> Mapping[str, datetime]:
 
 def _known_state(instance: Lifecycle, attribute: attrs.Attribute[str], value: str) -> None:
     if value not in instance.machine.states:
-        raise ValueError(f"machine {instance.machine.name!r} has no state {value!r}")
+        raise ValueError(f"machine {shown(instance.machine.name)} has no state {shown(value)}")
 
 
 @attrs.frozen

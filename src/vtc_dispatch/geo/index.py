@@ -55,10 +55,16 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Iterator, Sequence
 
-from vtc_dispatch.errors import InvalidCoordinates, UnknownDriver
-from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, _haversine_parts
+from vtc_dispatch.errors import InvalidArgument, InvalidCoordinates, UnknownDriver, shown
+from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM, LatLng, _haversine_parts, check_point
 
-__all__ = ["DEFAULT_ROW_DEG", "DriverIndex", "check_count_cap", "check_k", "check_radius"]
+__all__ = [
+    "DEFAULT_ROW_DEG",
+    "DriverIndex",
+    "check_count_cap",
+    "check_k",
+    "check_radius",
+]
 
 DEFAULT_ROW_DEG = 0.003
 """Default height of a latitude band in degrees (about 330 m)."""
@@ -213,10 +219,12 @@ def check_count_cap(cap: int | None) -> None:
     >>> check_count_cap(0)
     Traceback (most recent call last):
     ...
-    ValueError: cap must be an integer >= 1 or None, got 0
+    vtc_dispatch.errors.InvalidArgument: cap must be an integer >= 1 or None, got 0
     """
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-        raise ValueError(f"cap must be an integer >= 1 or None, got {cap!r}")
+        raise InvalidArgument(
+            f"cap must be an integer >= 1 or None, got {shown(cap)}", argument="cap"
+        )
 
 
 def check_radius(max_km: float) -> float:
@@ -232,8 +240,32 @@ def check_radius(max_km: float) -> float:
     vtc_dispatch.errors.InvalidCoordinates: max_km must be a number >= 0, got nan
     """
     if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not max_km >= 0.0:
-        raise InvalidCoordinates(f"max_km must be a number >= 0, got {max_km!r}")
+        raise InvalidCoordinates(f"max_km must be a number >= 0, got {shown(max_km)}")
     return float(max_km)
+
+
+def _bad_driver_id(driver_id: object) -> InvalidArgument:
+    return InvalidArgument(
+        f"driver_id must be a non-empty string, got {shown(driver_id)}", argument="driver_id"
+    )
+
+
+def _bad_codes(argument: str, value: object) -> InvalidArgument:
+    return InvalidArgument(
+        f"{argument} must be a collection of strings, got {shown(value)}", argument=argument
+    )
+
+
+def _excluded(exclude: Collection[str]) -> frozenset[str] | None:
+    """The driver ids to leave out, ``None`` for none."""
+    if isinstance(exclude, frozenset):
+        return exclude or None
+    if isinstance(exclude, str):
+        raise _bad_codes("exclude", exclude)
+    try:
+        return frozenset(exclude) or None
+    except TypeError:  # not iterable, or an unhashable id
+        raise _bad_codes("exclude", exclude) from None
 
 
 def check_k(k: int) -> int:
@@ -245,7 +277,7 @@ def check_k(k: int) -> int:
     vtc_dispatch.errors.InvalidCoordinates: k must be an integer >= 0, got -1
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise InvalidCoordinates(f"k must be an integer >= 0, got {k!r}")
+        raise InvalidCoordinates(f"k must be an integer >= 0, got {shown(k)}")
     return k
 
 
@@ -264,7 +296,7 @@ class DriverIndex:
 
     def __init__(self, *, row_deg: float = DEFAULT_ROW_DEG) -> None:
         if not (isinstance(row_deg, int | float) and 1e-4 <= row_deg <= 10.0):
-            raise InvalidCoordinates(f"row_deg must be within [0.0001, 10], got {row_deg!r}")
+            raise InvalidCoordinates(f"row_deg must be within [0.0001, 10], got {shown(row_deg)}")
         self._row_deg = float(row_deg)
         self._inv = 1.0 / self._row_deg
         self._nrows = math.ceil(180.0 * self._inv)
@@ -286,11 +318,14 @@ class DriverIndex:
         LatLng(4.06, 9.7)
         """
         if type(position) is not LatLng:
-            raise InvalidCoordinates(f"position must be a LatLng, got {position!r}")
+            raise InvalidCoordinates(f"position must be a LatLng, got {shown(position)}")
         if not (type(vehicle_type) is str and vehicle_type):
-            raise ValueError(f"vehicle_type must be a non-empty string, got {vehicle_type!r}")
-        if type(driver_id) is not str:
-            raise TypeError(f"driver_id must be a string, got {driver_id!r}")
+            raise InvalidArgument(
+                f"vehicle_type must be a non-empty string, got {shown(vehicle_type)}",
+                argument="vehicle_type",
+            )
+        if not (type(driver_id) is str and driver_id):
+            raise _bad_driver_id(driver_id)
         lat = position.lat
         lng = position.lng
         row = int((lat + 90.0) * self._inv)
@@ -362,14 +397,17 @@ class DriverIndex:
         ...
         vtc_dispatch.errors.UnknownDriver: driver 'ghost' is not in the index
         """
-        entry = self._drivers.pop(driver_id, None)
+        try:
+            entry = self._drivers.pop(driver_id, None)
+        except TypeError:  # unhashable
+            raise _bad_driver_id(driver_id) from None
         if entry is None:
-            raise UnknownDriver(f"driver {driver_id!r} is not in the index")
+            raise UnknownDriver(f"driver {shown(driver_id)} is not in the index")
         self._unlink(driver_id, entry)
 
     def discard(self, driver_id: str) -> bool:
         """Remove a driver if present; tell whether it was there."""
-        if driver_id not in self._drivers:
+        if driver_id not in self:
             return False
         self.remove(driver_id)
         return True
@@ -380,7 +418,10 @@ class DriverIndex:
         return len(self._drivers)
 
     def __contains__(self, driver_id: object) -> bool:
-        return driver_id in self._drivers
+        try:
+            return driver_id in self._drivers
+        except TypeError:  # unhashable: no driver has that id
+            return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._drivers)
@@ -389,7 +430,9 @@ class DriverIndex:
         try:
             return self._drivers[driver_id]
         except KeyError:
-            raise UnknownDriver(f"driver {driver_id!r} is not in the index") from None
+            raise UnknownDriver(f"driver {shown(driver_id)} is not in the index") from None
+        except TypeError:  # unhashable
+            raise _bad_driver_id(driver_id) from None
 
     def position(self, driver_id: str) -> LatLng:
         """Last known position of a driver; :class:`UnknownDriver` if absent."""
@@ -425,10 +468,11 @@ class DriverIndex:
         if vehicle_types is None:
             return list(self._grids.values())
         if isinstance(vehicle_types, str):
-            raise TypeError(
-                f"vehicle_types must be a collection of codes, not the string {vehicle_types!r}"
-            )
-        return [g for vt in vehicle_types if (g := self._grids.get(vt)) is not None]
+            raise _bad_codes("vehicle_types", vehicle_types)
+        try:
+            return [g for vt in vehicle_types if (g := self._grids.get(vt)) is not None]
+        except TypeError:  # not iterable, or an unhashable code
+            raise _bad_codes("vehicle_types", vehicle_types) from None
 
     # -- queries -----------------------------------------------------------
 
@@ -451,12 +495,13 @@ class DriverIndex:
         >>> index.nearest(LatLng(0, 0), k=3, max_km=10.0)
         []
         """
+        check_point(point)
         check_k(k)
         max_km = check_radius(max_km)
         grids = self._grids_for(vehicle_types)
+        excluded = _excluded(exclude)
         if k == 0 or not grids:
             return []
-        excluded = frozenset(exclude) if exclude else None
         qx, qy, qz = _query_vector(point)
         max_angle = min(max_km / EARTH_RADIUS_KM, math.pi)
         angle = self._row_deg * _RAD
@@ -574,6 +619,7 @@ class DriverIndex:
         >>> index.count_within(LatLng(4.05, 9.70), 2.0, cap=3)
         {'confort': 1, 'taxi_jaune': 3}
         """
+        check_point(point)
         max_km = check_radius(max_km)
         check_count_cap(cap)
         if not self._drivers:

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from vtc_dispatch.errors import InvalidCoordinates
+from vtc_dispatch.errors import InvalidCoordinates, shown
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -45,6 +45,7 @@ __all__ = [
     "EQUIRECTANGULAR_REL_ERROR",
     "SPHERE_REL_ERROR",
     "LatLng",
+    "check_point",
     "destination_point",
     "equirectangular_km",
     "haversine_km",
@@ -72,8 +73,22 @@ _RAD = math.pi / 180.0
 
 def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCoordinates(f"{name} must be a number of degrees, got {value!r}")
+        raise InvalidCoordinates(f"{name} must be a number of degrees, got {shown(value)}")
     return float(value)
+
+
+def check_point(value: object, argument: str = "point") -> LatLng:
+    """``value`` if it is a :class:`LatLng` (which checked its numbers), else
+    InvalidCoordinates naming ``argument``.
+
+    >>> check_point((4.05, 9.70), "pickup")
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidCoordinates: pickup must be a LatLng, got (4.05, 9.7)
+    """
+    if isinstance(value, LatLng):
+        return value
+    raise InvalidCoordinates(f"{argument} must be a LatLng, got {shown(value)}")
 
 
 @attrs.frozen(repr=False)
@@ -108,10 +123,12 @@ class LatLng:
             object.__setattr__(self, "lng", lng)
         # Written so that NaN fails every comparison and lands in the error.
         if not -90.0 <= lat <= 90.0:
-            raise InvalidCoordinates(f"latitude must be within [-90, 90], got {given_lat!r}")
+            raise InvalidCoordinates(f"latitude must be within [-90, 90], got {shown(given_lat)}")
         if not -180.0 <= lng < 180.0:
             if lng != 180.0:
-                raise InvalidCoordinates(f"longitude must be within [-180, 180], got {given_lng!r}")
+                raise InvalidCoordinates(
+                    f"longitude must be within [-180, 180], got {shown(given_lng)}"
+                )
             object.__setattr__(self, "lng", -180.0)
 
     def __repr__(self) -> str:
@@ -210,9 +227,9 @@ def destination_point(origin: LatLng, bearing_deg: float, distance_km: float) ->
     vtc_dispatch.errors.InvalidCoordinates: distance_km must be finite and >= 0, got -1.0
     """
     if not (math.isfinite(distance_km) and distance_km >= 0.0):
-        raise InvalidCoordinates(f"distance_km must be finite and >= 0, got {distance_km!r}")
+        raise InvalidCoordinates(f"distance_km must be finite and >= 0, got {shown(distance_km)}")
     if not math.isfinite(bearing_deg):
-        raise InvalidCoordinates(f"bearing_deg must be finite, got {bearing_deg!r}")
+        raise InvalidCoordinates(f"bearing_deg must be finite, got {shown(bearing_deg)}")
     delta = distance_km / EARTH_RADIUS_KM
     theta = bearing_deg * _RAD
     phi1 = origin.lat * _RAD

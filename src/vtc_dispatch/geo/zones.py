@@ -44,7 +44,7 @@ from shapely.errors import ShapelyError
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.validation import explain_validity
 
-from vtc_dispatch.errors import InvalidZone
+from vtc_dispatch.errors import InvalidZone, shown
 from vtc_dispatch.geo.sphere import LatLng
 
 __all__ = ["Zone", "ZoneMap"]
@@ -84,7 +84,7 @@ def _freeze_properties(value: Mapping[str, object] | None) -> Mapping[str, objec
         raise InvalidZone(f"zone properties must be a mapping, got {type(value).__name__}")
     for key in value:
         if not isinstance(key, str):
-            raise InvalidZone(f"zone property names must be strings, got {key!r}")
+            raise InvalidZone(f"zone property names must be strings, got {shown(key)}")
     frozen = _freeze(value)
     assert isinstance(frozen, MappingProxyType)
     return frozen
@@ -103,7 +103,7 @@ def _polygon_problem(polygon: object) -> str | None:
         bad = ~((values >= -limit) & (values <= limit))
         if bad.any():
             value = float(values[np.argmax(bad)])
-            return f"{label} {value!r} is not within [{-limit:g}, {limit:g}]"
+            return f"{label} {shown(value)} is not within [{-limit:g}, {limit:g}]"
     if not polygon.is_valid:
         return f"polygon is not valid: {explain_validity(polygon)}"
     return None
@@ -144,10 +144,10 @@ class Zone:
     def __attrs_post_init__(self) -> None:
         name: object = self.name
         if not isinstance(name, str) or not name.strip():
-            raise InvalidZone(f"zone name must be a non-empty string, got {name!r}")
+            raise InvalidZone(f"zone name must be a non-empty string, got {shown(name)}")
         problem = _polygon_problem(self.polygon)
         if problem is not None:
-            raise InvalidZone(f"zone {name!r}: {problem}")
+            raise InvalidZone(f"zone {shown(name)}: {problem}")
         shapely.prepare(self.polygon)
 
     def __repr__(self) -> str:
@@ -209,7 +209,7 @@ class ZoneMap:
         vtc_dispatch.errors.InvalidZone: zone 'north': latitude 91.0 is not within [-90, 90]
         """
         if isinstance(name, str) and name in self._by_name:
-            raise InvalidZone(f"zone {name!r}: duplicate name, already in the map")
+            raise InvalidZone(f"zone {shown(name)}: duplicate name, already in the map")
         zone = Zone(name, polygon, properties)
         self._insert(zone)
 
@@ -261,7 +261,7 @@ class ZoneMap:
     def _entry(self, name: str) -> tuple[int, Zone]:
         entry = self._by_name.get(name)
         if entry is None:
-            raise InvalidZone(f"unknown zone {name!r}")
+            raise InvalidZone(f"unknown zone {shown(name)}")
         return entry
 
     def names(self) -> list[str]:
@@ -405,13 +405,13 @@ class ZoneMap:
                 )
             name = properties.get(name_property)
             if name is None:
-                raise InvalidZone(f"{label}: no {name_property!r} property to name the zone")
+                raise InvalidZone(f"{label}: no {shown(name_property)} property to name the zone")
             if not isinstance(name, str) or not name.strip():
                 raise InvalidZone(
-                    f"{label}: the {name_property!r} property must be a non-empty string, "
+                    f"{label}: the {shown(name_property)} property must be a non-empty string, "
                     f"got {_short(name)}"
                 )
-            label = f"{label}: zone {name!r}"
+            label = f"{label}: zone {shown(name)}"
             if name in first_seen:
                 raise InvalidZone(
                     f"{label}: duplicate name, already used by feature #{first_seen[name]}"

@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from vtc_dispatch.errors import shown
+
 __all__ = ["PoolConfig", "PoolOverride", "PoolSettings"]
 
 
@@ -107,7 +109,7 @@ class PoolConfig(BaseModel):
                 first = exc.errors(include_url=False)[0]
                 where = ".".join(str(part) for part in first["loc"])
                 raise ValueError(
-                    f"overrides[{i}].settings.{where}: {first['msg']} (got {first['input']!r})"
+                    f"overrides[{i}].settings.{where}: {first['msg']} (got {shown(first['input'])})"
                     if where
                     else f"overrides[{i}].settings: {first['msg']}"
                 ) from None

@@ -40,7 +40,14 @@ import attrs
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import Reservation, StatIncrement
-from vtc_dispatch.errors import Forbidden, InvalidTransition, NotFound, OfferExpired, OfferWithdrawn
+from vtc_dispatch.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    OfferExpired,
+    OfferWithdrawn,
+    shown,
+)
 from vtc_dispatch.events import (
     DriverAssigned,
     Event,
@@ -266,15 +273,17 @@ def check_answer(order: Order, driver_id: str, now: datetime) -> LiveOffer:
     offer = order.offer_to(driver_id)
     if offer is None or not offer.shown:
         if order.driver_id is not None and order.driver_id != driver_id:
-            raise OfferWithdrawn(f"order {order.id!r} went to another driver")
+            raise OfferWithdrawn(f"order {shown(order.id)} went to another driver")
         if order.state == RideState.CANCELLED:
-            raise OfferWithdrawn(f"order {order.id!r} was cancelled")
+            raise OfferWithdrawn(f"order {shown(order.id)} was cancelled")
         if driver_id in order.tried:
-            raise OfferExpired(f"the offer of order {order.id!r} to driver {driver_id!r} is over")
-        raise Forbidden(f"driver {driver_id!r} holds no offer for order {order.id!r}")
+            raise OfferExpired(
+                f"the offer of order {shown(order.id)} to driver {shown(driver_id)} is over"
+            )
+        raise Forbidden(f"driver {shown(driver_id)} holds no offer for order {shown(order.id)}")
     if now >= offer.expires_at:
         raise OfferExpired(
-            f"the offer of order {order.id!r} to driver {driver_id!r} expired at"
+            f"the offer of order {shown(order.id)} to driver {shown(driver_id)} expired at"
             f" {offer.expires_at.isoformat()}"
         )
     return offer
@@ -326,6 +335,6 @@ def accept_bid(order: Order, driver_id: str, now: datetime) -> Decimal:
     if bid is None:
         if order.state != RideState.SEARCHING:
             raise InvalidTransition(order.id, "accept_bid", order.state)
-        raise NotFound(f"no live bid from {driver_id!r} on order {order.id!r}")
+        raise NotFound(f"no live bid from {shown(driver_id)} on order {shown(order.id)}")
     check_answer(order, driver_id, now)
     return bid.amount

@@ -14,6 +14,8 @@ import asyncio
 from datetime import datetime
 from typing import Protocol
 
+from vtc_dispatch.errors import shown
+
 __all__ = ["Expiring", "run_deadlines"]
 
 
@@ -45,7 +47,7 @@ async def run_deadlines(service: Expiring, stop: asyncio.Event, *, max_sleep_s: 
     Returns how many offers were handled in all.
     """
     if not max_sleep_s > 0:
-        raise ValueError(f"max_sleep_s must be > 0, got {max_sleep_s!r}")
+        raise ValueError(f"max_sleep_s must be > 0, got {shown(max_sleep_s)}")
     handled = 0
     while not stop.is_set():
         handled += service.expire_due()

@@ -23,6 +23,8 @@ from typing import Literal
 
 import attrs
 
+from vtc_dispatch.errors import shown
+
 __all__ = ["DriverStats", "Outcome", "StatsBook"]
 
 Outcome = Literal["offered", "accepted", "refused", "expired", "cancelled_after_accept"]
@@ -80,7 +82,7 @@ class StatsBook:
     def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
         """Count one outcome of an offer for ``driver_id``."""
         if outcome not in _OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(_OUTCOMES)}")
+            raise ValueError(f"unknown outcome {shown(outcome)}; one of {', '.join(_OUTCOMES)}")
         with self._lock:
             stats = self._stats.get(driver_id)
             if stats is None:

@@ -45,7 +45,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-from vtc_dispatch.errors import InvalidPricingConfig
+from vtc_dispatch.errors import InvalidPricingConfig, shown
 from vtc_dispatch.loading import describe_error, read_config_file
 from vtc_dispatch.pricing.money import CURRENCY_MINOR_UNITS, RoundingMode
 
@@ -101,7 +101,7 @@ class Country(_Model):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         if value not in CURRENCY_MINOR_UNITS:
-            raise ValueError(f"unknown ISO 4217 currency {value!r}")
+            raise ValueError(f"unknown ISO 4217 currency {shown(value)}")
         return value
 
     @field_validator("timezone")
@@ -120,7 +120,7 @@ def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
+        raise ValueError(f"unknown time zone {shown(value)}") from None
     return value
 
 
@@ -435,7 +435,7 @@ class PricingConfig(_Model):
 
 
 def _ref_error(path: str, what: str, value: str) -> ValueError:
-    return ValueError(f"{path}: unknown {what} {value!r}")
+    return ValueError(f"{path}: unknown {what} {shown(value)}")
 
 
 def load_pricing_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> PricingConfig:

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from vtc_dispatch.errors import InvalidMoney, PricingUnavailable
+from vtc_dispatch.errors import InvalidMoney, OutOfServiceArea, PricingUnavailable, shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.geo.zones import ZoneMap
 from vtc_dispatch.pricing.config import (
@@ -91,7 +91,7 @@ def _decimal(value: float, places: int) -> Decimal:
 
 def _check_aware(at: datetime, name: str = "at") -> None:
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidMoney(f"{name} must be a datetime with a time zone, got {at!r}")
+        raise InvalidMoney(f"{name} must be a datetime with a time zone, got {shown(at)}")
 
 
 def _check_measure(name: str, value: float) -> None:
@@ -100,7 +100,7 @@ def _check_measure(name: str, value: float) -> None:
         or not isinstance(value, int | float)
         or not (math.isfinite(value) and value >= 0)
     ):
-        raise InvalidMoney(f"{name} must be a finite number >= 0, got {value!r}")
+        raise InvalidMoney(f"{name} must be a finite number >= 0, got {shown(value)}")
 
 
 @attrs.frozen
@@ -219,7 +219,7 @@ class Pricer:
         try:
             return self._estimators[city_id]
         except KeyError:
-            raise PricingUnavailable(f"unknown city {city_id!r}") from None
+            raise PricingUnavailable(f"unknown city {shown(city_id)}") from None
 
     @property
     def config(self) -> PricingConfig:
@@ -228,16 +228,23 @@ class Pricer:
 
     # -- the shared part of a trip ---------------------------------------
 
-    def city_at(self, point: LatLng) -> str:
+    def city_at(self, point: LatLng, argument: str = "point") -> str:
         """Id of the city whose area holds ``point`` (first by id when several).
+
+        A point in no configured city is
+        :class:`~vtc_dispatch.errors.OutOfServiceArea` naming ``argument``.
 
         >>> from vtc_dispatch.pricing.douala import douala_config
         >>> Pricer(douala_config()).city_at(LatLng(4.05, 9.70))
         'douala'
-        """
+        >>> Pricer(douala_config()).city_at(LatLng(48.85, 2.35), "dropoff")
+        Traceback (most recent call last):
+        ...
+        vtc_dispatch.errors.OutOfServiceArea: dropoff LatLng(48.85, 2.35) is outside every priced city
+        """  # noqa: E501
         found = self._cities.zones_at(point)
         if not found:
-            raise PricingUnavailable(f"no configured city covers {point!r}")
+            raise OutOfServiceArea(point, argument)
         return found[0].name
 
     def _trip(
@@ -246,9 +253,11 @@ class Pricer:
         _check_aware(at)
         if not isinstance(demand_multiplier, Decimal) or not demand_multiplier >= _ONE:
             raise InvalidMoney(
-                f"demand_multiplier must be a Decimal >= 1, got {demand_multiplier!r}"
+                f"demand_multiplier must be a Decimal >= 1, got {shown(demand_multiplier)}"
             )
-        city_id = self.city_at(pickup)
+        city_id = self.city_at(pickup, "pickup")
+        # The trip may end in another priced city, never outside them all.
+        self.city_at(dropoff, "dropoff")
         city = self._config.cities[city_id]
         country = self._config.countries[city.country]
         pickup_zones = frozenset(z.name for z in self._zones.zones_at(pickup))
@@ -320,8 +329,8 @@ class Pricer:
         meter = self._meters.get((city_id, vehicle_type))
         if meter is None:
             if vehicle_type not in self._config.vehicle_types:
-                raise PricingUnavailable(f"unknown vehicle type {vehicle_type!r}")
-            raise PricingUnavailable(f"no tariff for {vehicle_type!r} in {city_id!r}")
+                raise PricingUnavailable(f"unknown vehicle type {shown(vehicle_type)}")
+            raise PricingUnavailable(f"no tariff for {shown(vehicle_type)} in {shown(city_id)}")
         return meter
 
     # -- the meter -------------------------------------------------------
@@ -430,9 +439,11 @@ class Pricer:
     ) -> FareQuote:
         """The fare range of one vehicle type for a trip starting at ``at``.
 
-        Raises :class:`~vtc_dispatch.errors.PricingUnavailable` when the
-        pickup is in no configured city or the type has no tariff there,
-        and :class:`~vtc_dispatch.errors.InvalidMoney` for a naive ``at``,
+        Raises :class:`~vtc_dispatch.errors.OutOfServiceArea` (a
+        :class:`~vtc_dispatch.errors.PricingUnavailable`) when the pickup or
+        the drop-off is in no configured city,
+        :class:`~vtc_dispatch.errors.PricingUnavailable` when the type has no
+        tariff there, and :class:`~vtc_dispatch.errors.InvalidMoney` for a naive ``at``,
         a demand multiplier below 1 or an unknown supplement.
         """
         trip = self._trip(pickup, dropoff, at, demand_multiplier)
@@ -687,7 +698,7 @@ class Pricer:
         for code in codes:
             if code not in tariff.supplements:
                 raise InvalidMoney(
-                    f"unknown supplement {code!r} for {city_id}/{vehicle_type}"
+                    f"unknown supplement {shown(code)} for {city_id}/{vehicle_type}"
                     f" (known: {sorted(tariff.supplements)})"
                 )
 

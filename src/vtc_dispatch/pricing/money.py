@@ -20,7 +20,7 @@ import decimal
 from decimal import Decimal
 from enum import StrEnum
 
-from vtc_dispatch.errors import InvalidMoney
+from vtc_dispatch.errors import InvalidMoney, shown
 
 __all__ = ["CURRENCY_MINOR_UNITS", "RoundingMode", "minor_units", "round_to_step"]
 
@@ -72,7 +72,7 @@ def minor_units(currency: str) -> int:
     try:
         return CURRENCY_MINOR_UNITS[currency]
     except KeyError:
-        raise InvalidMoney(f"unknown ISO 4217 currency {currency!r}") from None
+        raise InvalidMoney(f"unknown ISO 4217 currency {shown(currency)}") from None
 
 
 def round_to_step(amount: Decimal, step: Decimal, mode: RoundingMode) -> Decimal:
@@ -86,6 +86,6 @@ def round_to_step(amount: Decimal, step: Decimal, mode: RoundingMode) -> Decimal
     Decimal('12.34')
     """
     if not step > 0:
-        raise InvalidMoney(f"rounding step must be > 0, got {step!r}")
+        raise InvalidMoney(f"rounding step must be > 0, got {shown(step)}")
     # A whole number of steps times the step carries the step's exponent.
     return (amount / step).quantize(_ONE, rounding=_DECIMAL_MODES[mode]) * step

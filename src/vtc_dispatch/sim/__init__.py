@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from vtc_dispatch.errors import shown
 from vtc_dispatch.sim.engine import Simulation
 from vtc_dispatch.sim.eventlog import ReplayDecider, ReplayMismatch, read_header
 from vtc_dispatch.sim.kpis import OUTCOMES, SimResult, Timing, format_kpis
@@ -67,5 +68,5 @@ def replay(stream: IO[str]) -> SimResult:
         raise ReplayMismatch(f"line 1: the log's scenario is not valid: {exc}") from None
     seed = header.get("seed")
     if not isinstance(seed, int):
-        raise ReplayMismatch(f"line 1: the log's seed is not an integer: {seed!r}")
+        raise ReplayMismatch(f"line 1: the log's seed is not an integer: {shown(seed)}")
     return Simulation(scenario, seed=seed, decider=ReplayDecider(stream)).run()

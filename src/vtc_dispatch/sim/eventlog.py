@@ -32,7 +32,7 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
-from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.errors import DispatchError, shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.sim.behaviour import (
     ACCEPT,
@@ -188,7 +188,7 @@ def read_header(stream: IO[str]) -> dict[str, Any]:
         raise ReplayMismatch(f"line 1: not an event log header: {line[:80]!r}")
     if header.get("format") != FORMAT:
         raise ReplayMismatch(
-            f"line 1: event log format {header.get('format')!r}, this version reads {FORMAT}"
+            f"line 1: event log format {shown(header.get('format'))}, this version reads {FORMAT}"
         )
     return header
 

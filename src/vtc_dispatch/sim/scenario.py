@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from vtc_dispatch.config import DispatchConfig, load_config
-from vtc_dispatch.errors import DispatchError, PricingUnavailable
+from vtc_dispatch.errors import DispatchError, PricingUnavailable, shown
 from vtc_dispatch.geo.sphere import LatLng, destination_point
 from vtc_dispatch.loading import describe_error, read_config_file
 from vtc_dispatch.pricing.douala import DOUALA_CONFIG
@@ -107,7 +107,7 @@ class Span(_Model):
             return {"low": data, "mode": data, "high": data}
         if isinstance(data, list | tuple):
             if len(data) != 3:
-                raise ValueError(f"a span is [low, mode, high], got {list(data)!r}")
+                raise ValueError(f"a span is [low, mode, high], got {shown(list(data))}")
             return dict(zip(("low", "mode", "high"), data, strict=True))
         return data
 
@@ -244,7 +244,7 @@ class Customers(_Model):
     @classmethod
     def _some_weight(cls, value: dict[str, float]) -> dict[str, float]:
         if not any(w > 0 for w in value.values()):
-            raise ValueError(f"at least one weight must be above 0, got {value!r}")
+            raise ValueError(f"at least one weight must be above 0, got {shown(value)}")
         return value
 
     @field_validator("payment_methods")
@@ -382,13 +382,13 @@ def _check_against_config(scenario: Scenario) -> None:
         if group.vehicle_type not in types:
             raise InvalidScenario(
                 f"scenario {scenario.name}: fleet[{i}].vehicle_type: unknown vehicle type"
-                f" {group.vehicle_type!r} (the pricing has {', '.join(sorted(types))})"
+                f" {shown(group.vehicle_type)} (the pricing has {', '.join(sorted(types))})"
             )
     for vehicle_type in scenario.customers.vehicle_preference:
         if vehicle_type not in types:
             raise InvalidScenario(
                 f"scenario {scenario.name}: customers.vehicle_preference: unknown vehicle type"
-                f" {vehicle_type!r} (the pricing has {', '.join(sorted(types))})"
+                f" {shown(vehicle_type)} (the pricing has {', '.join(sorted(types))})"
             )
     for city_id in pricing.cities:
         for vehicle_type in sorted(types):
@@ -419,7 +419,7 @@ def _check_against_config(scenario: Scenario) -> None:
     for method, weight in scenario.customers.payment_methods.items():
         if weight > 0 and method not in enabled:
             raise InvalidScenario(
-                f"scenario {scenario.name}: customers.payment_methods: {method!r} is not"
+                f"scenario {scenario.name}: customers.payment_methods: {shown(method)} is not"
                 f" enabled in {city.country} (enabled: {', '.join(enabled)})"
             )
 
@@ -434,7 +434,7 @@ def _resolve(data: Mapping[str, Any], base: Path | None) -> dict[str, Any]:
             path = Path(ref) if base is None else base / ref
             if not path.exists():
                 raise InvalidScenario(
-                    f"dispatch.pricing: {ref!r} is neither a built-in configuration"
+                    f"dispatch.pricing: {shown(ref)} is neither a built-in configuration"
                     f" ({', '.join(BUILTIN_PRICING)}) nor a file"
                 )
             content = read_config_file(path)
@@ -466,7 +466,7 @@ def load_scenario(source: Mapping[str, Any] | str | os.PathLike[str]) -> Scenari
             path = Path(text)
             if not path.exists():
                 raise InvalidScenario(
-                    f"no scenario {text!r}: not a file, nor a built-in scenario"
+                    f"no scenario {shown(text)}: not a file, nor a built-in scenario"
                     f" ({', '.join(BUILTIN_SCENARIOS)})"
                 )
             try:
