@@ -657,7 +657,7 @@ _ORDER_FIELDS: tuple[_Field, ...] = (
     _Field("ratings", _unratings, ()),
 )
 
-_ORDER_ADDED: tuple[_Field, ...] = ()
+_ORDER_ADDED: tuple[_Field, ...] = (_Field("window_at", _opt_dt, None, _opt_t),)
 """Fields of :class:`~vtc_dispatch.order.Order` added since format 2, in the order added."""
 
 _PROGRESS_FIELDS: tuple[_Field, ...] = (
