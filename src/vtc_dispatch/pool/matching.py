@@ -78,6 +78,7 @@ __all__ = [
     "match_window",
     "next_window",
     "pickup_cost_s",
+    "solver_name",
     "wait",
 ]
 
@@ -237,6 +238,11 @@ def _solve(options: Sequence[Sequence[tuple[str, float]]], rows: list[int]) -> d
 
 
 Pairs = list[tuple[int, int]]
+
+
+def solver_name() -> str:
+    """Which solver :func:`assign_min_cost` uses for groups of several orders."""
+    return "scipy" if _scipy_solver() is not None else "hungarian"
 
 
 @functools.cache
