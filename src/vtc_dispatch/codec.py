@@ -764,6 +764,9 @@ def _read(
         try:
             values[name] = read(value)
         except _BROKEN as exc:
+            if not data.keys() <= {"format", *(f.name for f in every)}:
+                # A newer worker's record: its unknown fields say why better than this one.
+                raise _misfit(what, data, every) from exc
             raise CodecError(
                 f"{what}: field {shown(name)} cannot be read from {_short(value)} ({exc})"
             ) from exc
