@@ -60,42 +60,42 @@ def test_a_cancelled_waiting_order_leaves_no_deadline() -> None:
     assert service.orders.next_deadline() is None
 
 
-def test_a_driver_going_offline_with_a_matched_offer_sends_the_order_to_the_next_window() -> None:
+def offered_to_d1() -> tuple[ManualClock, DispatchService, Order]:
+    """d1 and d2 online, an order matched to d1 (the nearer) in its first window."""
     clock, service = matching_service()
     service.driver_online("d1", "taxi_jaune", east(0.3))
     service.driver_online("d2", "taxi_jaune", east(0.9))
     order = service.create_order("a", east(0.0), DEIDO, "taxi_jaune", "CASH")
     assert order.window_at is not None
     clock.set(order.window_at)
-    service.expire_due()
-    assert service.orders.get(order.id).offered_to == "d1"
+    assert service.expire_due() == 1
+    offered = service.orders.get(order.id)
+    assert offered.offered_to == "d1"
+    return clock, service, offered
+
+
+def test_a_driver_going_offline_with_a_matched_offer_sends_the_order_to_the_next_window() -> None:
+    clock, service, order = offered_to_d1()
     service.driver_offline("d1")
     waiting = service.orders.get(order.id)
     assert (waiting.offered_to, waiting.tried) == (None, frozenset({"d1"}))
-    assert waiting.window_at == order.window_at + timedelta(seconds=3)
+    assert waiting.window_at == clock.now() + timedelta(seconds=3)
     clock.set(waiting.window_at)
     service.expire_due()
     assert service.orders.get(order.id).offered_to == "d2"
 
 
 def test_an_unanswered_offer_goes_back_to_the_next_window_without_its_driver() -> None:
-    clock, service = matching_service()
-    service.driver_online("d1", "taxi_jaune", east(0.3))
-    service.driver_online("d2", "taxi_jaune", east(0.9))
-    order = service.create_order("a", east(0.0), DEIDO, "taxi_jaune", "CASH")
-    assert order.window_at is not None
-    clock.set(order.window_at)
-    service.expire_due()
-    offered = service.orders.get(order.id)
-    assert offered.offer_expires_at == order.window_at + timedelta(seconds=30)
+    clock, service, offered = offered_to_d1()
+    assert offered.offer_expires_at == clock.now() + timedelta(seconds=30)
     clock.set(offered.offer_expires_at)
     assert service.expire_due() == 1  # the expiry; its window comes 3 s later
-    back = service.orders.get(order.id)
+    back = service.orders.get(offered.id)
     assert (back.offers, back.tried) == ((), frozenset({"d1"}))
-    assert back.window_at is not None
+    assert back.window_at == clock.now() + timedelta(seconds=3)
     clock.set(back.window_at)
     assert service.expire_due() == 1
-    assert service.orders.get(order.id).offered_to == "d2"
+    assert service.orders.get(offered.id).offered_to == "d2"
 
 
 def test_a_window_replayed_under_its_command_id_changes_nothing() -> None:
