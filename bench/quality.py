@@ -141,6 +141,7 @@ class _Watcher:
 
     def __init__(self) -> None:
         self.created: dict[str, tuple[datetime, LatLng]] = {}
+        self.customer: dict[str, str] = {}
         self.offers: dict[str, int] = {}
         self.pickup_km: dict[str, float] = {}
         self.arrived: dict[str, datetime] = {}
@@ -150,19 +151,25 @@ class _Watcher:
             self.offers[event.order_id] = self.offers.get(event.order_id, 0) + 1
         elif isinstance(event, OrderCreated):
             self.created[event.order_id] = (event.at, event.pickup)
+            self.customer[event.order_id] = event.customer_id
         elif isinstance(event, DriverAssigned) and event.order_id not in self.pickup_km:
             pickup = self.created[event.order_id][1]
             self.pickup_km[event.order_id] = haversine_km(event.driver_position, pickup)
         elif isinstance(event, DriverArrived):
             self.arrived.setdefault(event.order_id, event.at)
 
-    def measures(self, orders: Sequence[str]) -> dict[str, float | None]:
-        """Waits, pickup distance and offers of ``orders``."""
-        waits = [
-            (self.arrived[o] - self.created[o][0]).total_seconds()
+    def waits(self, orders: Sequence[str]) -> dict[str, float]:
+        """The wait of each of ``orders`` a driver reached, by its customer (one per request:
+        the same in every run of the demand)."""
+        return {
+            self.customer[o]: (self.arrived[o] - self.created[o][0]).total_seconds()
             for o in orders
             if o in self.arrived
-        ]
+        }
+
+    def measures(self, orders: Sequence[str]) -> dict[str, float | None]:
+        """Waits, pickup distance and offers of ``orders``."""
+        waits = list(self.waits(orders).values())
         km = [self.pickup_km[o] for o in orders if o in self.pickup_km]
         return {
             "wait_p50_s": _round(percentile(waits, 0.5), 1),
@@ -204,9 +211,12 @@ def _measure(scenario: Scenario, seed: int, peak: int) -> tuple[dict[str, Any], 
         if hour["online_drivers"]
         else None
     )
-    measured = {op: day[op] for op in OPS} | {f"{op}_peak": at_peak[op] for op in OPS}
+    measured: dict[str, Any] = {op: day[op] for op in OPS}
+    measured |= {f"{op}_peak": at_peak[op] for op in OPS}
     measured["requests"] = kpis["requests"]
     measured["requests_peak"] = hour["requests"]
+    measured["waits"] = watcher.waits(list(watcher.created))
+    measured["waits_peak"] = watcher.waits(in_peak)
     return measured, result
 
 
@@ -222,8 +232,28 @@ def _rows(measured: dict[str, dict[str, Any]]) -> list[Row]:
                 extra["delta"] = round(value - before, 3)
                 if before:
                     extra["delta_pct"] = round(100.0 * (value - before) / before, 2)
+            if baseline is not None and mode != "sequential" and op.startswith("wait_"):
+                extra["on_common_requests"] = _on_common(op, values, baseline)
             rows.append(Row(f"{OURS}/{mode}", op, value, extra=extra))
     return rows
+
+
+def _on_common(op: str, ours: dict[str, Any], sequential: dict[str, Any]) -> JSONValue:
+    """The wait percentile of ``op`` over the requests a driver reached in both runs.
+
+    A mode that serves customers the other lets go (they cancel while
+    waiting) adds long waits to its own percentiles: over the same
+    requests, the two waits compare like for like.
+    """
+    key = "waits_peak" if op.endswith("_peak") else "waits"
+    q = 0.5 if op.startswith("wait_p50") else 0.9
+    mine, theirs = ours[key], sequential[key]
+    common = mine.keys() & theirs.keys()
+    return {
+        "requests": len(common),
+        "value": _round(percentile([mine[c] for c in common], q), 1),
+        "sequential": _round(percentile([theirs[c] for c in common], q), 1),
+    }
 
 
 def _modes(text: str) -> list[str]:
