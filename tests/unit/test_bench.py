@@ -224,6 +224,7 @@ def test_quality_suite_reports_each_mode_over_the_run_and_its_peak() -> None:
         (["--modes", "sequential,nearest"], "--modes"),
         (["--scale-demand", "0"], "--scale-demand"),
         (["--scenario", "no-such-city"], "--scenario"),
+        (["--n", "100"], "--n"),
     ],
 )
 def test_quality_suite_refuses_bad_options_naming_them(args: list[str], named: str) -> None:
