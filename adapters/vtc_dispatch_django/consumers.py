@@ -11,7 +11,11 @@ messages.  What a client sends is parsed with
 :func:`~vtc_dispatch.wire.parse_driver_message` /
 :func:`~vtc_dispatch.wire.parse_customer_message`; a bad message or a
 refused command is answered with ``{"type": "error", "error": ..,
-"detail": ..}`` and the connection stays open.
+"detail": .., "field": ..}`` (the REST error shape,
+:mod:`vtc_dispatch_django.errors`; ``field`` is the path of the bad field
+of a message, such as ``"position.lat"``, or ``null``) and the connection
+stays open.  A path that is no route is closed with 4404
+(:mod:`vtc_dispatch_django.routing`).
 
 A message may carry an ``id`` (a string or an integer): its command then
 runs with that id as ``command_id`` (scoped to the user), so a message
@@ -52,6 +56,7 @@ from vtc_dispatch.wire import (
     parse_driver_message,
 )
 from vtc_dispatch_django.auth import is_driver
+from vtc_dispatch_django.errors import dispatch_error_body
 from vtc_dispatch_django.notifier import group_name
 from vtc_dispatch_django.runtime import get_service
 
@@ -94,7 +99,7 @@ class _Consumer(AsyncWebsocketConsumer):
             message_id, data = message_and_id(text_data or bytes_data or b"")
             reply = await database_sync_to_async(self.handle)(data, message_id)
         except DispatchError as exc:
-            error = {"type": "error", "error": type(exc).__name__, "detail": str(exc)}
+            error = {"type": "error", **dispatch_error_body(exc)}
             await self.send_json(error if message_id is None else {**error, "id": message_id})
             return
         if isinstance(reply, Order):

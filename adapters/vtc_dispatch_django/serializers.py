@@ -1,25 +1,53 @@
-"""Input checks of the REST endpoints (clear 400 answers).
+"""Input checks of the REST endpoints (clear 400 answers) and the error's schema.
+
+Bodies are JSON and their values must have the JSON type the schema gives:
+REST framework's fields would read ``"4.05"`` or ``false`` as a number,
+``1`` or ``"yes"`` as a boolean and ``5`` as a text, so the fields here
+refuse any value of another JSON type (``false`` is no longitude).  Query
+parameters are text by nature: :class:`QueryPointSerializer` and
+:class:`PageSerializer` read them as numbers.
 
 The answers' JSON forms are the core's (:mod:`vtc_dispatch.presentation`,
 :func:`vtc_dispatch.wire.drivers_available`), shared with the websockets.
+
+>>> PointSerializer(data={"lat": 4.05, "lng": False}).is_valid()
+False
+>>> PointSerializer(data={"lat": "4.05", "lng": 9.7}).is_valid()
+False
+>>> checked = PointSerializer(data={"lat": 4, "lng": 9.7})
+>>> checked.is_valid(), point(checked.validated_data)
+(True, LatLng(4.0, 9.7))
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import re
+from typing import Any, ClassVar
 
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.settings import InputLimits
 
 __all__ = [
     "CancelSerializer",
     "CompleteSerializer",
     "CreateOrderSerializer",
+    "ErrorSerializer",
     "EstimateSerializer",
+    "JsonBooleanField",
+    "JsonFloatField",
+    "JsonIntegerField",
+    "JsonRegexField",
+    "JsonTextField",
     "LocationSerializer",
+    "PageSerializer",
     "PointSerializer",
+    "QueryPointSerializer",
     "RateSerializer",
     "SearchSerializer",
     "ToggleStatusSerializer",
@@ -27,36 +55,158 @@ __all__ = [
 ]
 
 _CODE = r"^[A-Za-z0-9_.:-]+$"
+# The schema states the service's default limits (a host that lowers them
+# gets the service's refusal, a 422, beyond).
+_LIMITS = InputLimits()
+TEXT_MAX = _LIMITS.text_max_chars
+"""The longest free text (a cancellation reason, a rating's comment)."""
+ID_MAX = _LIMITS.id_max_chars
+"""The longest id (an order's, in a path)."""
+
+
+class _JsonTyped:
+    """Refuses a value whose JSON type is not ``json_types`` (a boolean is no number)."""
+
+    json_types: ClassVar[tuple[type, ...]] = ()
+    json_name: ClassVar[str] = ""
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "json_type": "must be a JSON {kind}, got {value}"
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        is_bool = isinstance(data, bool)
+        if is_bool != (bool in self.json_types) or not isinstance(data, self.json_types):
+            self.fail("json_type", kind=self.json_name, value=shown(data))  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class JsonFloatField(_JsonTyped, serializers.FloatField):
+    """A JSON number (an integer or not), finite; never a string or a boolean."""
+
+    json_types = (int, float)
+    json_name = "number"
+
+
+class JsonIntegerField(_JsonTyped, serializers.IntegerField):
+    """A JSON integer; never a string, a boolean or a number with a fraction."""
+
+    json_types = (int,)
+    json_name = "integer"
+
+
+class JsonBooleanField(_JsonTyped, serializers.BooleanField):
+    """``true`` or ``false``; never ``1``, ``"yes"`` or a missing form field."""
+
+    json_types = (bool,)
+    json_name = "boolean"
+
+
+class JsonTextField(_JsonTyped, serializers.CharField):
+    """A JSON string, as it is sent (spaces kept); never a number.  REST framework refuses NUL
+    characters and lone surrogates, which a database cannot store; the schema says the first."""
+
+    json_types = (str,)
+    json_name = "string"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+        self.validators.append(RegexValidator(r"^[^\x00]*$", "must not hold NUL characters"))
+
+
+class JsonRegexField(_JsonTyped, serializers.RegexField):
+    """A JSON string matching a pattern, whole (a ``$`` does not let a final newline in)."""
+
+    json_types = (str,)
+    json_name = "string"
+
+    def __init__(self, regex: str, **kwargs: Any) -> None:
+        super().__init__(regex, trim_whitespace=False, **kwargs)
+        self.whole = re.compile(regex)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if not self.whole.fullmatch(value):
+            self.fail("invalid")
+        return value
+
+
+def _code(**kwargs: Any) -> JsonRegexField:
+    return JsonRegexField(_CODE, max_length=64, **kwargs)
+
+
+def _supplements() -> serializers.ListField:
+    return serializers.ListField(
+        child=_code(), max_length=_LIMITS.supplements_max, required=False, default=list
+    )
+
+
+def _finite(attrs: dict[str, Any]) -> dict[str, Any]:
+    if not all(math.isfinite(attrs[k]) for k in ("lat", "lng")):
+        raise serializers.ValidationError(
+            f"lat and lng must be finite numbers, got {shown(attrs['lat'])}, {shown(attrs['lng'])}"
+        )
+    return attrs
 
 
 class PointSerializer(serializers.Serializer[Any]):
-    """``{"lat": .., "lng": ..}`` in degrees."""
+    """``{"lat": .., "lng": ..}`` in degrees, JSON numbers."""
+
+    lat = JsonFloatField(min_value=-90, max_value=90)
+    lng = JsonFloatField(min_value=-180, max_value=180)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _finite(attrs)
+
+
+class QueryPointSerializer(serializers.Serializer[Any]):
+    """``?lat=..&lng=..`` in degrees."""
 
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lng = serializers.FloatField(min_value=-180, max_value=180)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not all(math.isfinite(attrs[k]) for k in ("lat", "lng")):
-            raise serializers.ValidationError(f"lat and lng must be finite numbers, got {attrs}")
-        return attrs
+        return _finite(attrs)
+
+
+class PageSerializer(serializers.Serializer[Any]):
+    """``?page=..&page_size=..`` of a history: page 1 and up, 1 to 100 orders (20)."""
+
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
 def point(data: dict[str, float]) -> LatLng:
-    """The checked point of a :class:`PointSerializer`."""
-    return LatLng(data["lat"], data["lng"])
+    """The checked point of a :class:`PointSerializer` or :class:`QueryPointSerializer`."""
+    return LatLng(float(data["lat"]), float(data["lng"]))
 
 
 class ToggleStatusSerializer(serializers.Serializer[Any]):
-    """Go online (with a position; the vehicle type defaults to the profile's) or offline."""
+    """Go online at a position (the vehicle type defaults to the driver's profile's), or offline."""
 
-    online = serializers.BooleanField()
+    online = JsonBooleanField()
     position = PointSerializer(required=False)
-    vehicle_type = serializers.RegexField(_CODE, max_length=64, required=False)
+    vehicle_type = _code(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["online"] and "position" not in attrs:
             raise serializers.ValidationError({"position": "required to go online"})
         return attrs
+
+
+class _ToggleStatusSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """The schema says what :meth:`ToggleStatusSerializer.validate` checks."""
+
+    target_class = ToggleStatusSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        # Each enum under allOf: drf-spectacular's enum hook would merge the two
+        # into one component named after the property.
+        schema["oneOf"] = [
+            {"properties": {"online": {"allOf": [{"enum": [True]}]}}, "required": ["position"]},
+            {"properties": {"online": {"allOf": [{"enum": [False]}]}}},
+        ]
+        return schema
 
 
 class LocationSerializer(serializers.Serializer[Any]):
@@ -76,34 +226,40 @@ class SearchSerializer(serializers.Serializer[Any]):
 class EstimateSerializer(SearchSerializer):
     """A price for one vehicle type."""
 
-    vehicle_type = serializers.RegexField(_CODE, max_length=64)
-    supplements = serializers.ListField(
-        child=serializers.RegexField(_CODE, max_length=64), required=False, default=list
-    )
+    vehicle_type = _code()
+    supplements = _supplements()
 
 
 class CreateOrderSerializer(EstimateSerializer):
     """An order: where, which vehicle type, how the customer pays."""
 
-    payment_method = serializers.RegexField(r"^[A-Z][A-Z0-9_]*$", max_length=32)
+    payment_method = JsonRegexField(r"^[A-Z][A-Z0-9_]*$", max_length=32)
 
 
 class CancelSerializer(serializers.Serializer[Any]):
     """Why the order is cancelled."""
 
-    reason = serializers.CharField(max_length=500)
+    reason = JsonTextField(min_length=1, max_length=TEXT_MAX)
 
 
 class CompleteSerializer(serializers.Serializer[Any]):
     """Supplements to add at the end of the trip."""
 
-    supplements = serializers.ListField(
-        child=serializers.RegexField(_CODE, max_length=64), required=False, default=list
-    )
+    supplements = _supplements()
 
 
 class RateSerializer(serializers.Serializer[Any]):
     """1 to 5 stars and an optional comment."""
 
-    stars = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    stars = JsonIntegerField(min_value=1, max_value=5)
+    comment = JsonTextField(max_length=TEXT_MAX, required=False, allow_blank=True)
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """Every error answer (see :mod:`vtc_dispatch_django.errors`)."""
+
+    error = serializers.CharField(help_text="The error's name, e.g. NotFound, ValidationError.")
+    detail = serializers.CharField(help_text="What was wrong, with the value (80 characters).")
+    field = serializers.CharField(
+        allow_null=True, help_text="The path of the first bad field (pickup.lat), or null."
+    )

@@ -1,13 +1,15 @@
 """The REST endpoints.
 
 Mount them with ``path("api/v1/order/", include("vtc_dispatch_django.urls"))``.
+Any other path under the mount answers a 404 in the app's error shape.
 """
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from vtc_dispatch_django import views as v
+from vtc_dispatch_django.errors import no_such_endpoint
 
 app_name = "vtc_dispatch"
 
@@ -36,4 +38,5 @@ urlpatterns = [
         name="vehicle-types-available",
     ),
     path("<str:order_id>/", v.OrderDetailView.as_view(), name="order-detail"),
+    re_path(r"", no_such_endpoint, name="no-such-endpoint"),
 ]

@@ -3,8 +3,13 @@
 Drivers are users with a driver profile, customers any other
 authenticated user (:mod:`vtc_dispatch_django.auth`); every order endpoint
 checks that the caller takes part in the order (the service's owner
-rule).  Errors of the core answer with their status
-(:mod:`vtc_dispatch_django.errors`).
+rule).  Every error, the core's or REST framework's, answers in one JSON
+shape, ``{"error": .., "detail": .., "field": ..}``
+(:mod:`vtc_dispatch_django.errors`), whatever the host's
+``REST_FRAMEWORK`` settings: the views bring their own exception handler,
+JSON parser and renderer, and throttles
+(:mod:`vtc_dispatch_django.throttling`).  Bodies are JSON only (anything
+else is a 415): a form would read a missing ``online`` as ``false``.
 
 Every endpoint that changes something takes an ``Idempotency-Key`` header
 (1 to 100 visible ASCII characters): the command runs with it as
@@ -16,16 +21,24 @@ another request is refused (422, naming the key).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.presentation import QuoteView, order_json
@@ -33,8 +46,10 @@ from vtc_dispatch.service import DispatchService
 from vtc_dispatch.wire import WirePoint, drivers_available
 from vtc_dispatch_django import serializers as s
 from vtc_dispatch_django.auth import actor_for, is_driver
+from vtc_dispatch_django.errors import exception_handler
 from vtc_dispatch_django.models import DriverProfile
 from vtc_dispatch_django.runtime import get_service
+from vtc_dispatch_django.throttling import ScopedThrottle
 
 __all__ = [
     "IDEMPOTENCY_KEY",
@@ -57,7 +72,7 @@ def command_id_of(request: Request) -> str | None:
         return None
     if not _KEY.fullmatch(key):
         raise ValidationError(
-            {IDEMPOTENCY_KEY: f"must be 1 to 100 visible ASCII characters, got {key!r}"}
+            {IDEMPOTENCY_KEY: f"must be 1 to 100 visible ASCII characters, got {shown(key)}"}
         )
     return f"rest:{request.user.pk}:{key}"
 
@@ -87,25 +102,68 @@ def _valid(serializer_class: type[serializers.Serializer[Any]], data: Any) -> di
 
 
 def _query_point(request: Request) -> LatLng:
-    data = _valid(s.PointSerializer, request.query_params)
-    return s.point(data)
+    return s.point(_valid(s.QueryPointSerializer, request.query_params))
 
 
-def _page(request: Request) -> tuple[int, int]:
-    try:
-        page = int(request.query_params.get("page", 1))
-        size = int(request.query_params.get("page_size", 20))
-    except ValueError:
-        raise ValidationError({"page": "page and page_size must be integers"}) from None
-    if page < 1 or not 1 <= size <= 100:
-        raise ValidationError(
-            {"page": f"page must be >= 1 and page_size within 1-100, got {page}, {size}"}
-        )
-    return page, size
+_ERRORS = {
+    400: "The request does not have the form the schema gives (`field` names what).",
+    401: "No credentials, or bad ones.",
+    403: "Not the caller's to do: the wrong role, or not a party of the order.",
+    404: "No such order (or driver).",
+    409: "The order or the driver is not in a state that allows this.",
+    415: "The body is not JSON.",
+    422: "Well formed, but refused: unknown vehicle type or supplement, a place outside"
+    " every priced city, an Idempotency-Key used for another request.",
+    429: "Too many requests: see the Retry-After header.",
+    "default": "Any other error (402 payment refused, 405, 410 offer expired, 503), same shape.",
+}
+_ERROR_ANSWERS = {
+    code: OpenApiResponse(s.ErrorSerializer, description=text) for code, text in _ERRORS.items()
+}
+_ORDER_ID = OpenApiParameter(
+    "order_id", {"type": "string", "minLength": 1, "maxLength": s.ID_MAX}, OpenApiParameter.PATH
+)
+_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_KEY,
+    {"type": "string", "pattern": "^[!-~]{1,100}$"},
+    OpenApiParameter.HEADER,
+    description="Sent again with the same request after a lost answer: done once.",
+)
+
+
+def _api(
+    *,
+    request: Any = None,
+    created: bool = False,
+    parameters: list[Any] | tuple[Any, ...] = (),
+    order: bool = False,
+    command: bool = False,
+) -> Callable[[Any], Any]:
+    """The OpenAPI description of an endpoint: its answer, the error answers, its parameters
+    (the order id in the path when ``order``; the ``Idempotency-Key`` of a ``command``)."""
+    params = [*parameters]
+    if order:
+        params.append(_ORDER_ID)
+    if command:
+        params.append(_KEY_PARAMETER)
+    return extend_schema(
+        request=request,
+        responses={201 if created else 200: OpenApiTypes.OBJECT, **_ERROR_ANSWERS},
+        parameters=params,
+    )
 
 
 class _View(APIView):
     role = "customer"
+    # The host's REST_FRAMEWORK settings may lack any of these: the app's
+    # answers and limits must not depend on them.
+    parser_classes = (JSONParser,)
+    renderer_classes = (JSONRenderer,)
+    throttle_classes = (ScopedThrottle,)
+    throttle_scope: str | None = None
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
+        return exception_handler
 
     @property
     def service(self) -> DispatchService:
@@ -141,16 +199,13 @@ class _PartyView(_View):
         return actor_for(self.request.user, role)
 
 
-_ORDER = {200: OpenApiTypes.OBJECT}
-
-
 # -- driver ------------------------------------------------------------------------
 
 
 class ToggleStatusView(_DriverView):
     """Go online (available for offers) or offline."""
 
-    @extend_schema(request=s.ToggleStatusSerializer, responses=_ORDER)
+    @_api(request=s.ToggleStatusSerializer, command=True)
     def post(self, request: Request) -> Response:
         data = _valid(s.ToggleStatusSerializer, request.data)
         driver_id = self.actor().id
@@ -177,7 +232,9 @@ class ToggleStatusView(_DriverView):
 class UpdateLocationView(_DriverView):
     """The driver's position (recorded on the ride in course)."""
 
-    @extend_schema(request=s.LocationSerializer, responses=_ORDER)
+    throttle_scope = "vtc_location"
+
+    @_api(request=s.LocationSerializer, command=True)
     def post(self, request: Request) -> Response:
         data = _valid(s.LocationSerializer, request.data)
         self.service.update_position(
@@ -192,7 +249,7 @@ class UpdateLocationView(_DriverView):
 class _DriverOrderCommand(_DriverView):
     command = ""
 
-    @extend_schema(request=None, responses=_ORDER)
+    @_api(order=True, command=True)
     def post(self, request: Request, order_id: str) -> Response:
         order = getattr(self.service, self.command)(
             self.actor().id, order_id, command_id=self.command_id()
@@ -227,7 +284,7 @@ class StartView(_DriverOrderCommand):
 class CompleteView(_DriverView):
     """The trip is over: final fare."""
 
-    @extend_schema(request=s.CompleteSerializer, responses=_ORDER)
+    @_api(request=s.CompleteSerializer, order=True, command=True)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CompleteSerializer, request.data or {})
         order = self.service.complete_trip(
@@ -245,22 +302,17 @@ class CurrentView(_View):
     permission_classes = (IsDriver,)
     role = "driver"
 
-    @extend_schema(responses=_ORDER)
+    @_api()
     def get(self, request: Request) -> Response:
         order = self.service.current_order(self.actor())
         return Response({"order": None if order is None else self.shown(order)})
 
 
 class _HistoryView(_View):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("page", int, description="1 and up"),
-            OpenApiParameter("page_size", int, description="1 to 100 (20)"),
-        ],
-        responses=_ORDER,
-    )
+    @_api(parameters=[s.PageSerializer])
     def get(self, request: Request) -> Response:
-        page, size = _page(request)
+        paging = _valid(s.PageSerializer, request.query_params)
+        page, size = paging["page"], paging["page_size"]
         actor = self.actor()
         orders = self.service.orders.find(
             actor.role, actor.id, offset=(page - 1) * size, limit=size + 1
@@ -282,10 +334,10 @@ class DriverHistoryView(_HistoryView):
     role = "driver"
 
 
-class DriverRateView(_DriverView):
-    """The driver rates the customer of a done ride."""
+class _RateView(_View):
+    throttle_scope = "vtc_rating"
 
-    @extend_schema(request=s.RateSerializer, responses=_ORDER)
+    @_api(request=s.RateSerializer, order=True, command=True)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
         order = self.service.rate(
@@ -294,13 +346,22 @@ class DriverRateView(_DriverView):
         return Response(self.shown(order))
 
 
+class DriverRateView(_RateView):
+    """The driver rates the customer of a done ride."""
+
+    role = "driver"
+    permission_classes = (IsDriver,)
+
+
 # -- customer ----------------------------------------------------------------------
 
 
 class SearchDriversView(_CustomerView):
     """Vehicle types with drivers nearby, with the fare range of the trip."""
 
-    @extend_schema(request=s.SearchSerializer, responses=_ORDER)
+    throttle_scope = "vtc_search"
+
+    @_api(request=s.SearchSerializer)
     def post(self, request: Request) -> Response:
         data = _valid(s.SearchSerializer, request.data)
         lines = self.service.search(s.point(data["pickup"]), s.point(data["destination"]))
@@ -310,7 +371,9 @@ class SearchDriversView(_CustomerView):
 class EstimatePriceView(_CustomerView):
     """The quote of a trip for one vehicle type."""
 
-    @extend_schema(request=s.EstimateSerializer, responses=_ORDER)
+    throttle_scope = "vtc_search"
+
+    @_api(request=s.EstimateSerializer)
     def post(self, request: Request) -> Response:
         data = _valid(s.EstimateSerializer, request.data)
         service = self.service
@@ -327,7 +390,9 @@ class EstimatePriceView(_CustomerView):
 class CreateOrderView(_CustomerView):
     """Order a ride: the search for a driver starts."""
 
-    @extend_schema(request=s.CreateOrderSerializer, responses={201: OpenApiTypes.OBJECT})
+    throttle_scope = "vtc_order"
+
+    @_api(request=s.CreateOrderSerializer, created=True, command=True)
     def post(self, request: Request) -> Response:
         data = _valid(s.CreateOrderSerializer, request.data)
         order = self.service.create_order(
@@ -345,7 +410,7 @@ class CreateOrderView(_CustomerView):
 class CancelView(_PartyView):
     """Cancel an order (customer, or the assigned driver), with a reason."""
 
-    @extend_schema(request=s.CancelSerializer, responses=_ORDER)
+    @_api(request=s.CancelSerializer, order=True, command=True)
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CancelSerializer, request.data)
         order = self.service.cancel(
@@ -357,7 +422,7 @@ class CancelView(_PartyView):
 class TrackView(_CustomerView):
     """The order with the driver's last position and the live track."""
 
-    @extend_schema(responses=_ORDER)
+    @_api(order=True)
     def get(self, request: Request, order_id: str) -> Response:
         service = self.service
         order = service.get_order(self.actor(), order_id)
@@ -384,16 +449,10 @@ class TrackView(_CustomerView):
         )
 
 
-class RateView(_CustomerView):
+class RateView(_RateView):
     """The customer rates the driver of a done ride."""
 
-    @extend_schema(request=s.RateSerializer, responses=_ORDER)
-    def post(self, request: Request, order_id: str) -> Response:
-        data = _valid(s.RateSerializer, request.data)
-        order = self.service.rate(
-            self.actor(), order_id, data["stars"], data.get("comment"), command_id=self.command_id()
-        )
-        return Response(self.shown(order))
+    permission_classes = (IsCustomer,)
 
 
 class CustomerHistoryView(_HistoryView):
@@ -410,10 +469,7 @@ class PaymentMethodsView(_View):
 
     permission_classes = (permissions.IsAuthenticated,)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("lat", float), OpenApiParameter("lng", float)],
-        responses=_ORDER,
-    )
+    @_api(parameters=[s.QueryPointSerializer])
     def get(self, request: Request) -> Response:
         methods = self.service.payment_methods(_query_point(request))
         return Response({"payment_methods": list(methods)})
@@ -422,7 +478,7 @@ class PaymentMethodsView(_View):
 class OrderDetailView(_PartyView):
     """One order, for its customer or its driver."""
 
-    @extend_schema(responses=_ORDER)
+    @_api(order=True)
     def get(self, request: Request, order_id: str) -> Response:
         order = self.service.get_order(self.actor(), order_id)
         return Response(self.shown(order))
@@ -433,10 +489,7 @@ class AvailableVehicleTypesView(_View):
 
     permission_classes = (permissions.IsAuthenticated,)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("lat", float), OpenApiParameter("lng", float)],
-        responses=_ORDER,
-    )
+    @_api(parameters=[s.QueryPointSerializer])
     def get(self, request: Request) -> Response:
         service = self.service
         counts = service.drivers.count_available(

@@ -235,7 +235,11 @@ class InMemoryProgressStore:
                     f"progress of order {shown(progress.order_id)} is at version {version},"
                     f" not {expected_version}: reload and retry"
                 )
-            stored = evolve(progress, version=expected_version + 1)
+            stored = (
+                progress  # already at its next version (a fix builds it so)
+                if progress.version == expected_version + 1
+                else evolve(progress, version=expected_version + 1)
+            )
             self._progress[progress.order_id] = stored
             return stored
 

@@ -50,7 +50,7 @@ lands 11 km away and a late message arrives out of order:
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import attrs
@@ -70,6 +70,8 @@ __all__ = [
 ]
 
 _RAD = math.pi / 180.0
+_ELLIPSE_MAX_KM = 100.0
+_ELLIPSE_MARGIN = 0.9
 
 
 def _require(name: str, value: object, *, allow_zero: bool) -> float:
@@ -84,8 +86,10 @@ def _require(name: str, value: object, *, allow_zero: bool) -> float:
 
 
 def _require_aware(name: str, value: object) -> None:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidCoordinates(f"{name} must be timezone-aware, got {shown(value)}")
+    # UTC first: the clock and phones give UTC, and utcoffset() is the costly test.
+    if isinstance(value, datetime) and (value.tzinfo is UTC or value.utcoffset() is not None):
+        return
+    raise InvalidCoordinates(f"{name} must be timezone-aware, got {shown(value)}")
 
 
 @attrs.frozen
@@ -370,7 +374,21 @@ def off_corridor(point: LatLng, start: LatLng, end: LatLng, corridor_km: float) 
     >>> off_corridor(LatLng(0.005, 0.5), LatLng(0, 0), LatLng(0, 1), corridor_km=1.0)
     False
     """
-    corridor_km = _require("corridor_km", corridor_km, allow_zero=False)
+    if not (type(corridor_km) is float and 0.0 < corridor_km < math.inf):
+        corridor_km = _require("corridor_km", corridor_km, allow_zero=False)
+    to_start_km = haversine_km(start, point)
+    to_end_km = haversine_km(end, point)
+    if min(to_start_km, to_end_km) <= corridor_km:
+        return False  # no farther from the segment than from its nearer end
+    half_sum = (to_start_km + to_end_km) / 2.0
+    if half_sum <= _ELLIPSE_MAX_KM:
+        # The point lies on the ellipse whose foci are the ends; on a plane no
+        # point of it is farther from the segment than its semi-minor axis.
+        # Over city distances the sphere is that plane to well within the margin.
+        half_length = haversine_km(start, end) / 2.0
+        semi_minor = math.sqrt(max(0.0, half_sum * half_sum - half_length * half_length))
+        if semi_minor <= _ELLIPSE_MARGIN * corridor_km:
+            return False
     return cross_track_km(point, start, end) > corridor_km
 
 
@@ -384,8 +402,15 @@ def eta_s(distance_km: float, speed_kmh: float) -> float:
     ...
     vtc_dispatch.errors.InvalidCoordinates: speed_kmh must be a finite number > 0, got 0.0
     """
-    distance_km = _require("distance_km", distance_km, allow_zero=True)
-    speed_kmh = _require("speed_kmh", speed_kmh, allow_zero=False)
+    # Floats in range pass the first test (NaN fails every comparison).
+    if not (
+        type(distance_km) is float
+        and type(speed_kmh) is float
+        and 0.0 <= distance_km < math.inf
+        and 0.0 < speed_kmh < math.inf
+    ):
+        distance_km = _require("distance_km", distance_km, allow_zero=True)
+        speed_kmh = _require("speed_kmh", speed_kmh, allow_zero=False)
     return distance_km / speed_kmh * 3600.0
 
 
@@ -406,7 +431,8 @@ def location_due(last_sent_at: datetime | None, now: datetime, interval_s: float
     >>> location_due(now - timedelta(seconds=5), now, 5.0)
     True
     """
-    interval_s = _require("interval_s", interval_s, allow_zero=True)
+    if not (type(interval_s) is float and 0.0 <= interval_s < math.inf):
+        interval_s = _require("interval_s", interval_s, allow_zero=True)
     _require_aware("now", now)
     if last_sent_at is None:
         return True

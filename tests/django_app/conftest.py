@@ -9,18 +9,23 @@ import pytest
 from django_demo import Demo, make_demo
 
 
-@pytest.fixture
-def demo(db: Any) -> Iterator[Demo]:
+def _fresh_demo() -> Iterator[Demo]:
+    from django.core.cache import cache
+
     from vtc_dispatch_django.runtime import reset_service
 
+    # The throttles' counts and the quotes live in the cache: a test starts with none.
+    cache.clear()
     yield make_demo()
     reset_service()
+
+
+@pytest.fixture
+def demo(db: Any) -> Iterator[Demo]:
+    yield from _fresh_demo()
 
 
 @pytest.fixture
 def live_demo(transactional_db: Any) -> Iterator[Demo]:
     """Committed rows: for code running in other threads (consumers)."""
-    from vtc_dispatch_django.runtime import reset_service
-
-    yield make_demo()
-    reset_service()
+    yield from _fresh_demo()

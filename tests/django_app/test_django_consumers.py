@@ -68,13 +68,25 @@ def test_search_order_offer_location_accept_over_websockets(live_demo: Demo) -> 
         assert assigned["position"] == {"lat": 4.0525, "lng": 9.705}
         await driver.send_json_to({"type": "accept", "order_id": "nope"})
         error = await receive(driver)
-        assert (error["type"], error["error"]) == ("error", "NotFound")
+        assert (error["type"], error["error"], error["field"]) == ("error", "NotFound", None)
         await driver.send_json_to({"type": "location", "position": {"lat": 95, "lng": 9.7}})
         bad = await receive(driver)
-        assert bad["error"] == "InvalidMessage"
+        assert set(bad) == {"type", "error", "detail", "field"}
+        assert (bad["error"], bad["field"]) == ("InvalidMessage", "position.lat")
         assert "position.lat" in bad["detail"]
         await driver.disconnect()
         await customer.disconnect()
 
     run(live_demo, body)
     assert service.drivers.get(amadou).position == LatLng(4.0525, 9.705)
+
+
+def test_an_unknown_path_is_closed_with_4404(live_demo: Demo) -> None:
+    """The router raised (a 500 with a traceback from the server)."""
+
+    async def body(app: Any) -> None:
+        for path in ("/ws/nowhere/", "/", f"/ws/driver/extra/?token={live_demo.tokens['amadou']}"):
+            connected, code = await WebsocketCommunicator(app, path).connect(timeout=10)
+            assert (connected, code) == (False, 4404), path
+
+    run(live_demo, body)

@@ -7,7 +7,18 @@ import importlib
 
 import pytest
 
-MODULES = ["geojson", "notifier", "errors", "routing", "consumers", "unit_of_work"]
+MODULES = [
+    "geojson",
+    "notifier",
+    "errors",
+    "routing",
+    "consumers",
+    "unit_of_work",
+    "serializers",
+    "throttling",
+    "layers",
+    "checks",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

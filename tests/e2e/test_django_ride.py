@@ -8,10 +8,8 @@ the dispatch state's) and remove their keys afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,56 +23,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import django_support
 import pytest
+from django_example import A_TAXI_IN_CASH, E2E_DATABASE, PROJECT, call, example_project, token
 from django_support import postgres_answers, postgres_dsn, services_required
 
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.pricing import Pricer, douala_config
 
-PROJECT = Path(__file__).resolve().parents[2] / "examples" / "django_project"
-E2E_DATABASE = f"{django_support.TEST_DATABASE}_e2e"
 MAX_WAITING_S = 8
-
-
-def _token(name: str) -> str:
-    return f"demo-{name}-".ljust(40, "0")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _fresh_postgres(dsn: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    base, _, _ = dsn.rpartition("/")
-    return f"{base}/{name}"
-
-
-def _drop_postgres(dsn: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/schema/", timeout=2).close()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"daphne did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
 
 
 async def _nothing_going_on(connection: Any) -> None:
@@ -83,58 +39,6 @@ async def _nothing_going_on(connection: Any) -> None:
 
     first = json.loads(await asyncio.wait_for(connection.recv(), 10))
     assert first == {"type": "state", "order": None}
-
-
-@contextlib.contextmanager
-def example_project(
-    tmp: Path, database: str, seed: list[str], env_extra: dict[str, str], *, worker: bool
-) -> Iterator[str]:
-    """The example project migrated, seeded and served by daphne (and a dispatch_worker)."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "DJANGO_DEBUG": "0", **env_extra}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    dsn = postgres_dsn()
-    use_postgres = services_required() or postgres_answers(dsn)
-    if use_postgres:
-        env["DATABASE_URL"] = _fresh_postgres(dsn, database)
-    else:
-        env["SQLITE_PATH"] = str(tmp / "demo.sqlite3")
-    manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "-v0"], ["seed_demo", *seed]):
-        subprocess.run(manage + command, cwd=PROJECT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log_path = tmp / "server.log"
-    processes: list[subprocess.Popen[bytes]] = []
-    with log_path.open("w") as log:
-        try:
-            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            processes.append(
-                subprocess.Popen(
-                    [*command, "demo.asgi:application"],
-                    cwd=PROJECT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            if worker:
-                processes.append(
-                    subprocess.Popen(
-                        [*manage, "dispatch_worker", "--max-sleep", "0.2"],
-                        cwd=PROJECT,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-            base = f"http://127.0.0.1:{port}"
-            _wait_until_up(base, processes[0], log_path)
-            yield base
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=10)
-            if use_postgres:
-                _drop_postgres(dsn, database)
 
 
 @pytest.fixture(scope="module")
@@ -148,20 +52,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         worker=False,
     ) as base:
         yield base
-
-
-def call(base: str, who: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        f"{base}/api/v1/order/{path}",
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Token {_token(who)}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def play_the_websocket_client(base: str) -> dict[str, Any]:
@@ -266,8 +156,8 @@ def test_the_postman_collection_plays_the_whole_ride(server: str) -> None:
     collection = json.loads((POSTMAN / "vtc-dispatch.postman_collection.json").read_text())
     environment = json.loads((POSTMAN / "local.postman_environment.json").read_text())
     variables = {v["key"]: v["value"] for v in environment["values"]}
-    assert variables["driver_token"] == _token("amadou")
-    assert variables["customer_token"] == _token("chantal")
+    assert variables["driver_token"] == token("amadou")
+    assert variables["customer_token"] == token("chantal")
     variables["base_url"] = server
     folders = [f for f in collection["item"] if f["name"][0].isdigit()]
     last: Any = None
@@ -318,9 +208,9 @@ def test_unanswered_offers_expire_inside_the_server(server: str) -> None:
     async def play() -> list[dict[str, Any]]:
         ws = "ws" + server.removeprefix("http")
         async with (
-            websockets.connect(f"{ws}/ws/driver/?token={_token('amadou')}") as first,
-            websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
-            websockets.connect(f"{ws}/ws/customer/?token={_token('didier')}") as customer,
+            websockets.connect(f"{ws}/ws/driver/?token={token('amadou')}") as first,
+            websockets.connect(f"{ws}/ws/driver/?token={token('brice')}") as second,
+            websockets.connect(f"{ws}/ws/customer/?token={token('didier')}") as customer,
         ):
             for connection in (first, second, customer):
                 await _nothing_going_on(connection)
@@ -353,7 +243,29 @@ def test_unanswered_offers_expire_inside_the_server(server: str) -> None:
     )
 
 
+def test_an_unknown_websocket_path_is_refused_at_the_handshake(server: str) -> None:
+    """The router raised: daphne answered the handshake with a 500 and logged a traceback."""
+    import asyncio
+
+    import websockets
+    from websockets.exceptions import InvalidStatus
+
+    async def knock(path: str) -> int:
+        ws = "ws" + server.removeprefix("http")
+        with pytest.raises(InvalidStatus) as refused:
+            async with websockets.connect(f"{ws}{path}?token={token('amadou')}"):
+                pass
+        status: int = refused.value.response.status_code
+        return status
+
+    # A close before the handshake is accepted: the server answers 403 (as for 4401/4403).
+    assert asyncio.run(knock("/ws/nowhere/")) == 403
+    assert asyncio.run(knock("/ws/driver/more/")) == 403
+
+
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
+# Longer than channels_redis' blocking pop and redis-py 8's default read timeout (5 s).
+IDLE_S = 7
 
 
 def _fresh_channels_prefix() -> str:
@@ -410,17 +322,14 @@ def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
             async def play() -> tuple[str, str, dict[str, Any]]:
                 ws = "ws" + base.removeprefix("http")
                 async with (
-                    websockets.connect(f"{ws}/ws/driver/?token={_token('amadou')}") as first,
-                    websockets.connect(f"{ws}/ws/driver/?token={_token('brice')}") as second,
+                    websockets.connect(f"{ws}/ws/driver/?token={token('amadou')}") as first,
+                    websockets.connect(f"{ws}/ws/driver/?token={token('brice')}") as second,
                 ):
                     for connection in (first, second):
                         await _nothing_going_on(connection)
                     status, order = await asyncio.to_thread(
-                        call, base, "didier", "POST", "customer/create/",
-                        {"pickup": {"lat": 4.0511, "lng": 9.7043},
-                         "destination": {"lat": 4.0650, "lng": 9.7250},
-                         "vehicle_type": "taxi_jaune", "payment_method": "CASH"},
-                    )  # fmt: skip
+                        call, base, "didier", "POST", "customer/create/", A_TAXI_IN_CASH
+                    )
                     assert status == 201, order
                     offer = json.loads(await asyncio.wait_for(first.recv(), 10))
                     # amadou does not answer: the worker process expires the offer
@@ -434,6 +343,42 @@ def test_offers_expire_in_a_worker_process_and_reach_drivers_through_redis(
             assert passed["type"] == "offer"
             status, order = call(base, "didier", "GET", f"{passed['order_id']}/")
             assert (order["state"], order["offer"]["driver_id"]) == ("searching", ids["brice"])
+    finally:
+        _forget_channels_keys(url, channels_prefix)
+
+
+def test_an_idle_websocket_outlives_the_redis_layers_blocking_pop(tmp_path: Path) -> None:
+    """redis-py 8 reads with a 5 s timeout by default, the length of channels_redis' blocking
+    pop: its own layer closed every websocket idle for 5 s (1011) on a read timeout."""
+    import asyncio
+
+    import websockets
+
+    url = _redis_url()
+    channels_prefix = _fresh_channels_prefix()
+    extra = {"REDIS_URL": url, "CHANNELS_PREFIX": channels_prefix}
+    try:
+        with example_project(tmp_path, f"{E2E_DATABASE}_idle", [], extra, worker=False) as base:
+            status, _ = call(
+                base, "amadou", "POST", "driver/toggle-status/",
+                {"online": True, "position": {"lat": 4.0515, "lng": 9.7045}},
+            )  # fmt: skip
+            assert status == 200
+
+            async def play() -> dict[str, Any]:
+                ws = "ws" + base.removeprefix("http")
+                async with websockets.connect(f"{ws}/ws/driver/?token={token('amadou')}") as driver:
+                    await _nothing_going_on(driver)
+                    await asyncio.sleep(IDLE_S)
+                    status, order = await asyncio.to_thread(
+                        call, base, "didier", "POST", "customer/create/", A_TAXI_IN_CASH
+                    )
+                    assert status == 201, order
+                    offer: dict[str, Any] = json.loads(await asyncio.wait_for(driver.recv(), 10))
+                    return offer
+
+            offer = asyncio.run(play())
+            assert offer["type"] == "offer"
     finally:
         _forget_channels_keys(url, channels_prefix)
 

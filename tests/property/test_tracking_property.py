@@ -18,7 +18,14 @@ from vtc_dispatch.geo.sphere import (
     initial_bearing_deg,
     path_length_km,
 )
-from vtc_dispatch.tracking import Flag, Track, TrackPoint, TrackPolicy, cross_track_km
+from vtc_dispatch.tracking import (
+    Flag,
+    Track,
+    TrackPoint,
+    TrackPolicy,
+    cross_track_km,
+    off_corridor,
+)
 
 T0 = places.T0.astimezone(WAT)
 
@@ -179,3 +186,18 @@ def test_a_point_on_the_segment_is_at_zero_distance(
         start, initial_bearing_deg(start, end), haversine_km(start, end) * fraction
     )
     assert math.isclose(cross_track_km(on, start, end), 0.0, abs_tol=1e-6)
+
+
+@given(
+    st.one_of(_near_douala(0.5), _near_douala(0.02)),
+    st.one_of(_near_douala(0.5), _near_douala(0.02)),
+    st.one_of(_near_douala(0.5), _near_douala(0.02)),
+    st.floats(0.01, 20.0),
+)
+def test_off_corridor_is_the_exact_cross_track_test(
+    point: LatLng, start: LatLng, end: LatLng, corridor_km: float
+) -> None:
+    # Its shortcuts (the nearer end, the ellipse of the ends) never change the answer.
+    assert off_corridor(point, start, end, corridor_km) == (
+        cross_track_km(point, start, end) > corridor_km
+    )

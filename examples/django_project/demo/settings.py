@@ -3,9 +3,11 @@
 Default: SQLite (``db.sqlite3`` here) and the in-memory Channels layer, one
 server process.  ``DATABASE_URL=postgresql://user@host:5432/name`` uses
 PostgreSQL; ``REDIS_URL=redis://host:6379/0`` uses the Redis Channels layer
-(package ``channels-redis``, keys prefixed with ``CHANNELS_PREFIX``) and,
+(package ``channels-redis`` through ``vtc_dispatch_django.layers``, keys
+prefixed with ``CHANNELS_PREFIX``) and,
 with ``VTC_STORES=redis``, the Redis adapter for the dispatch state but
 the wallets (``vtc_dispatch_redis``, when installed; see ``demo/stores.py``).
+``VTC_THROTTLE=0`` turns the API's throttles off (load tests, API fuzzers).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from vtc_dispatch_django.defaults import REST_FRAMEWORK, SPECTACULAR_SETTINGS
+from vtc_dispatch_django.defaults import REST_FRAMEWORK, SPECTACULAR_SETTINGS, THROTTLE_RATES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,7 +95,7 @@ REDIS_URL = os.environ.get("REDIS_URL")
 CHANNEL_LAYERS: dict[str, Any] = (
     {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "vtc_dispatch_django.layers.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "asgi")},
         }
     }
@@ -110,4 +112,6 @@ if os.environ.get("VTC_STORES") == "redis":
 IN_PROCESS_WORKER = os.environ.get("VTC_IN_PROCESS_WORKER", "1") == "1"
 
 REST_FRAMEWORK = {**REST_FRAMEWORK}
+if os.environ.get("VTC_THROTTLE") == "0":
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(THROTTLE_RATES)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS}

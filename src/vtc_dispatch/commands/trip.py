@@ -51,7 +51,7 @@ from vtc_dispatch.order import (
     RideProgress,
 )
 from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
-from vtc_dispatch.tracking import Track, cross_track_km, location_due
+from vtc_dispatch.tracking import Track, location_due, off_corridor
 
 __all__ = ["Trip"]
 
@@ -132,7 +132,7 @@ class Trip:
             if (
                 on_trip
                 and not route_changed  # once off the corridor, the ride stays "changed"
-                and cross_track_km(position, order.pickup, order.dropoff) > settings.corridor_km
+                and off_corridor(position, order.pickup, order.dropoff, settings.corridor_km)
             ):
                 route_changed = True
             if location_due(last_sent, now, settings.location_interval_s):
@@ -158,6 +158,7 @@ class Trip:
             route_changed=route_changed,
             last_location_sent_at=last_sent,
             arriving_sent=arriving_sent,
+            version=progress.version + 1,
         )
         return ProgressWrite(written, progress.version), events, point.accepted
 
