@@ -22,6 +22,7 @@ SUITES: dict[str, str] = {
     "redis": "bench.redis_dispatch",
     "sim": "bench.sim",
     "quality": "bench.quality",
+    "city": "bench.city",
 }
 """Suite name -> module defining ``run(options: Options) -> SuiteReport``.
 

@@ -32,7 +32,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
-import pytest
 import redis
 from faultproxy import free_port
 from redis.crc import key_slot
@@ -52,6 +51,8 @@ REQUIRE_SERVICES = os.environ.get("VTC_REQUIRE_SERVICES") == "1"
 
 def unavailable(reason: str) -> NoReturn:
     """Skip the test, or fail it under ``VTC_REQUIRE_SERVICES=1`` (CI)."""
+    import pytest  # here only: python -m bench city imports this module without pytest
+
     if REQUIRE_SERVICES:
         pytest.fail(f"VTC_REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
