@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from bench.common import (
@@ -66,14 +67,14 @@ from bench.common import (
     time_batches,
 )
 from vtc_dispatch.bootstrap import build_service
-from vtc_dispatch.errors import DispatchError, StorageUnavailable
+from vtc_dispatch.errors import StorageUnavailable
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
 
 try:
-    import redis
+    from redis.cluster import RedisCluster
 
     from vtc_dispatch_redis import RedisSettings, RedisStorage
     from vtc_dispatch_redis.roundtrips import count_round_trips
@@ -386,10 +387,11 @@ class Phase:
 
 
 def _redis_cpu(client: Any) -> float:
-    info = client.info("cpu")
-    if "used_cpu_user" not in info:  # a cluster answers per node
+    """CPU seconds Redis has used: every master's, on a cluster."""
+    if isinstance(client, RedisCluster):
+        info = client.info("cpu", target_nodes=RedisCluster.PRIMARIES)
         return sum(_redis_cpu_of(node) for node in info.values())
-    return _redis_cpu_of(info)
+    return _redis_cpu_of(client.info("cpu"))
 
 
 def _redis_cpu_of(info: dict[str, Any]) -> float:
@@ -429,7 +431,7 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
     idle = Fleet(job["idle"][0], [LatLng(*p) for p in job["idle"][1]], seed)
     riding = Fleet(job["riding"][0], [LatLng(*p) for p in job["riding"][1]], seed + 1)
     rides = Rides(service, idle, riding, job["tag"])
-    rides.live = [tuple(r) for r in job["live"]]  # type: ignore[misc]
+    rides.live = [(driver, order) for driver, order in job["live"]]
     searches = Searches(service, seed + 2)
     load = CityLoad(**job["load"])
     tick = _Tick(load, TICKS)
@@ -526,17 +528,31 @@ def run_workers(
     barrier = context.Barrier(len(jobs))
     queue = context.Queue()
     processes = [
-        context.Process(target=_worker, args=(job, barrier, queue), daemon=True)
-        for _, job in jobs
+        context.Process(target=_worker, args=(job, barrier, queue), daemon=True) for _, job in jobs
     ]
     for process in processes:
         process.start()
-    results = [queue.get(timeout=600 + phase_s * len(phases)) for _ in processes]
+    results = [_result(queue, processes) for _ in processes]
     for process in processes:
         process.join(30)
         if process.exitcode != 0:
             raise RuntimeError(f"a city worker exited with {process.exitcode}")
     return results
+
+
+def _result(queue: Any, processes: Sequence[Any]) -> dict[str, Any]:
+    """The next worker's result; RuntimeError as soon as a worker died without one."""
+    while True:
+        try:
+            result: dict[str, Any] = queue.get(timeout=1.0)
+        except Empty:
+            dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                for process in processes:
+                    process.kill()
+                raise RuntimeError(f"a city worker exited with {dead[0]}") from None
+        else:
+            return result
 
 
 def _phase_totals(results: Sequence[dict[str, Any]], name: str) -> dict[str, float]:
@@ -548,6 +564,8 @@ def _phase_totals(results: Sequence[dict[str, Any]], name: str) -> dict[str, flo
         key: float(sum(p[key] for p in phases))
         for key in ("ops", "fixes", "round_trips", "cpu_s", "city_seconds")
     }
+    # Each worker runs its share of every city second: the city's seconds are their mean.
+    total["city_seconds"] /= len(phases)
     return {**total, "wall_s": wall, "redis_cpu_s": redis_cpu}
 
 
@@ -570,6 +588,7 @@ def _worker_rows(impl: str, results: Sequence[dict[str, Any]], phases: Sequence[
         extra = {
             ("fixes_per_s" if name == "fix" else "per_s"): round(per_s),
             "round_trips": round(t["round_trips"] / t["ops"], 2),
+            "worker_cores": round(t["cpu_s"] / t["wall_s"], 3),
             "redis_cores": round(t["redis_cpu_s"] / t["wall_s"], 3),
         }
         rows.append(Row(impl, name, 1e6 / per_s, extra=extra))
@@ -669,13 +688,16 @@ def _cluster_rows(load: CityLoad, seed: int, phase_s: float) -> list[Row]:
             progress(f"city: {load.n_drivers} drivers of {prefix} on the master at {port}")
             cities.append(fill_redis_city(settings, load, seed + n))
         progress(f"city: cluster, one city alone then two at once, fix phases of {phase_s:g} s")
-        one = _worker_rows(CLUSTER_IMPLS[0], run_workers([(cities[0], 1)], ("fix",), phase_s), ["fix"])
-        two = _worker_rows(
-            CLUSTER_IMPLS[1], run_workers([(c, 1) for c in cities], ("fix",), phase_s), ["fix"]
+        one = _worker_rows(
+            CLUSTER_IMPLS[0], run_workers([(cities[0], 1)], ["fix"], phase_s), ["fix"]
         )
-        one_rate, two_rate = one[0].extra["fixes_per_s"], two[0].extra["fixes_per_s"]
-        assert isinstance(one_rate, int) and isinstance(two_rate, int)
-        two[0].extra["vs_one_city"] = round(two_rate / one_rate, 2)
+        two = _worker_rows(
+            CLUSTER_IMPLS[1], run_workers([(c, 1) for c in cities], ["fix"], phase_s), ["fix"]
+        )
+        # Rates are 1e6 / us_per_op: the ratio of the rates is the inverse one of the times.
+        assert one[0].us_per_op is not None
+        assert two[0].us_per_op is not None
+        two[0].extra["vs_one_city"] = round(one[0].us_per_op / two[0].us_per_op, 2)
         return one + two
     finally:
         cluster.stop()

@@ -232,3 +232,63 @@ def test_quality_suite_refuses_bad_options_naming_them(args: list[str], named: s
     assert done.returncode == 2
     assert named in done.stderr
     assert done.stdout == ""
+
+
+CITY_ROWS = {
+    OURS: {"fix_idle", "fix_on_ride", "search", "city_second"},
+    "vtc_dispatch_redis/1worker": {"fix", "search", "city_second"},
+    "vtc_dispatch_redis/2workers": {"fix", "search", "city_second"},
+    "redis": {"geoadd", "geoadd_pipelined"},
+    "vtc_dispatch_redis/cluster1city": {"fix"},
+    "vtc_dispatch_redis/cluster2cities": {"fix"},
+}
+
+
+@pytest.mark.slow
+def test_city_suite_reports_memory_redis_workers_raw_geoadd_and_the_cluster() -> None:
+    done = _run_bench("city", "--json", "--n", "300", "--phase-s", "0.5", "--interval-s", "1")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    params = report["params"]
+    assert (params["n_drivers"], params["interval_s"], params["ride_share"]) == (300, 1.0, 0.1)
+    assert params["rides_per_s"] == pytest.approx(300 * 0.1 / 1200, abs=0.001)
+    for impl, ops in CITY_ROWS.items():
+        rows = _rows(report, impl)
+        assert set(rows) == ops, impl
+        for row in rows.values():
+            # Redis is up here: only a cluster that cannot start may skip, saying why.
+            if "skipped" in row and (impl.endswith("city") or impl.endswith("cities")):
+                assert not REQUIRE_SERVICES, row
+                assert "cluster" in row["skipped"]
+                continue
+            assert _is_positive_number(row["us_per_op"]), row
+    city = _rows(report, OURS)["city_second"]
+    # One city second: 300 fixes (interval 1 s) in us_per_op microseconds of CPU.
+    assert city["cores_needed"] == pytest.approx(city["us_per_op"] / 1e6, rel=0.01, abs=0.001)
+    assert city["fixes_per_s"] == pytest.approx(300e6 / city["us_per_op"], rel=0.01)
+    for impl in ("vtc_dispatch_redis/1worker", "vtc_dispatch_redis/2workers"):
+        rows = _rows(report, impl)
+        fix = rows["fix"]
+        assert fix["fixes_per_s"] == pytest.approx(1e6 / fix["us_per_op"], rel=0.01)
+        assert fix["round_trips"] >= 1
+        assert _is_positive_number(rows["city_second"]["cores_needed"])
+    for op in ("geoadd", "geoadd_pipelined"):
+        raw = _rows(report, "redis")[op]
+        assert raw["fixes_per_s"] == pytest.approx(1e6 / raw["us_per_op"], rel=0.01)
+    two = _rows(report, "vtc_dispatch_redis/cluster2cities")["fix"]
+    if "us_per_op" in two:
+        one = _rows(report, "vtc_dispatch_redis/cluster1city")["fix"]
+        assert two["vs_one_city"] == pytest.approx(
+            two["fixes_per_s"] / one["fixes_per_s"], rel=0.02
+        )
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [(["--interval-s", "0"], "--interval-s"), (["--ride-share", "1.5"], "--ride-share")],
+)
+def test_city_suite_refuses_bad_options_naming_them(args: list[str], named: str) -> None:
+    done = _run_bench("city", "--quick", *args)
+    assert done.returncode == 2
+    assert named in done.stderr
+    assert done.stdout == ""
