@@ -41,7 +41,6 @@ import argparse
 import importlib
 import math
 import multiprocessing
-import os
 import random
 import sys
 import time
@@ -66,8 +65,10 @@ from bench.common import (
     skipped_rows,
     time_batches,
 )
+
+# Safe without the redis extra: that module reports it missing instead.
+from bench.redis_dispatch import OURS_REDIS, bench_storage
 from vtc_dispatch.bootstrap import build_service
-from vtc_dispatch.errors import StorageUnavailable
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.pricing import douala_config
@@ -84,8 +85,6 @@ else:
     MISSING = None
 
 OURS = "vtc_dispatch"
-OURS_REDIS = "vtc_dispatch_redis"
-REDIS_URL = os.environ.get("VTC_REDIS_URL") or "redis://127.0.0.1:6379/0"
 VEHICLE = "taxi_jaune"
 RIDE_S = 1200.0
 """A ride's mean length: with it, the default ride rate keeps the share on rides steady."""
@@ -630,15 +629,10 @@ def _redis_rows(load: CityLoad, seed: int, quick: bool, phase_s: float) -> list[
             *skipped_rows(f"{OURS_REDIS}/1worker", WORKER_OPS, MISSING),
             *skipped_rows("redis", ("geoadd", "geoadd_pipelined"), MISSING),
         ]
-    settings = RedisSettings(
-        url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}", stream_background=True
-    )
-    try:
-        storage = RedisStorage(settings)
-        storage.ping()
-    except StorageUnavailable as exc:
-        reason = f"no Redis at {REDIS_URL}: {exc}"
-        return skipped_rows(f"{OURS_REDIS}/1worker", WORKER_OPS, reason)
+    connected = bench_storage()
+    if isinstance(connected, str):
+        return skipped_rows(f"{OURS_REDIS}/1worker", WORKER_OPS, connected)
+    settings, storage = connected
     rows: list[Row] = []
     try:
         progress(f"city: {load.n_drivers} drivers online on Redis, {load.on_ride} on rides")

@@ -69,6 +69,20 @@ def _example() -> Any:
 TRACK_POINTS = 20
 
 
+def bench_storage() -> tuple[RedisSettings, RedisStorage] | str:
+    """A prefix of its own on the local Redis and its storage, or why Redis cannot be used."""
+    # Messages go to the streams from a background thread, in batches (stream_background).
+    settings = RedisSettings(
+        url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}", stream_background=True
+    )
+    try:
+        storage = RedisStorage(settings)
+        storage.ping()
+    except StorageUnavailable as exc:
+        return f"no Redis at {REDIS_URL}: {exc}"
+    return settings, storage
+
+
 def _ride_cycle(example: Any, settings: Any, workers: int, rides: int) -> tuple[float, float]:
     """Aggregate rides per second of ``workers`` processes doing ``rides`` in all; round trips
     per ride."""
@@ -243,16 +257,10 @@ def run(options: Options) -> SuiteReport:
         return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=MISSING)])
     n_drivers = options.n or (2_000 if options.quick else 20_000)
     rides = 120 if options.quick else 2_000
-    # Messages go to the streams from a background thread, in batches (stream_background).
-    settings = RedisSettings(
-        url=REDIS_URL, prefix=f"vtc-bench:{{{uuid.uuid4().hex[:8]}}}", stream_background=True
-    )
-    try:
-        storage = RedisStorage(settings)
-        storage.ping()
-    except StorageUnavailable as exc:
-        reason = f"no Redis at {REDIS_URL}: {exc}"
-        return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=reason)])
+    connected = bench_storage()
+    if isinstance(connected, str):
+        return SuiteReport("redis", {}, [Row(OURS_REDIS, "ride_cycle", skipped=connected)])
+    settings, storage = connected
     example = _example()
     rows: list[Row] = []
     memory: dict[str, int] = {}
