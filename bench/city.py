@@ -178,15 +178,17 @@ class Fleet:
         self.ids.append(driver)
         self.points.append(point)
 
-    def remove(self, driver: str) -> None:
-        """Forget ``driver`` if this fleet has it (the last one takes its place)."""
+    def remove(self, driver: str) -> LatLng | None:
+        """Forget ``driver`` (the last one takes its place): where it was, None if unknown."""
         i = self.index.pop(driver, None)
         if i is None:
-            return
+            return None
+        point = self.points[i]
         last_id, last_point = self.ids.pop(), self.points.pop()
         if i < len(self.ids):
             self.ids[i], self.points[i] = last_id, last_point
             self.index[last_id] = i
+        return point
 
     def state(self) -> tuple[list[str], list[LatLng]]:
         return self.ids, self.points
@@ -227,9 +229,9 @@ class Rides:
             return
         driver, order_id = self.live.pop(0)
         self.service.complete_trip(driver, order_id)
-        point = self.riding.points[self.riding.index[driver]]
-        self.riding.remove(driver)
-        self.idle.add(driver, point)
+        point = self.riding.remove(driver)
+        if point is not None:
+            self.idle.add(driver, point)
 
     def replace_one(self) -> None:
         """A new ride, and the oldest one ends: the share on rides stays."""
@@ -434,6 +436,7 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
     searches = Searches(service, seed + 2)
     load = CityLoad(**job["load"])
     tick = _Tick(load, TICKS)
+    on_idle = round(100 * (1 - load.ride_share))
     phases: list[Phase] = []
     for name in job["phases"]:
         barrier.wait()
@@ -441,7 +444,7 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
         with _measured(name, storage.client, phases) as counts:
             while time.monotonic() < deadline:
                 if name == "fix":
-                    fixes = idle.fixes(90) + riding.fixes(10)
+                    fixes = idle.fixes(on_idle) + riding.fixes(100 - on_idle)
                     _apply(service, fixes)
                     counts[0] += len(fixes)
                     counts[1] += len(fixes)
@@ -478,14 +481,21 @@ class RedisCity:
     def jobs(self, workers: int, phases: Sequence[str], phase_s: float) -> list[dict[str, Any]]:
         share = self.load.share(self.load.n_drivers // workers)
         idle = _dumped(self.rides.idle)
-        riding = _dumped(self.rides.riding)
+        riding = self.rides.riding
         return [
             {
                 "settings": self.settings.model_dump(),
                 "seed": self.seed + 10 * w,
                 "tag": f"{uuid.uuid4().hex[:6]}-{w}",
                 "idle": (idle[0][w::workers], idle[1][w::workers]),
-                "riding": (riding[0][w::workers], riding[1][w::workers]),
+                # A worker ends its own rides: it moves their drivers.
+                "riding": _dumped(
+                    Fleet(
+                        [d for d, _ in self.rides.live[w::workers]],
+                        [riding.points[riding.index[d]] for d, _ in self.rides.live[w::workers]],
+                        0,
+                    )
+                ),
                 "live": self.rides.live[w::workers],
                 "load": asdict(share),
                 "phases": list(phases),
