@@ -10,6 +10,11 @@ Run it from the repository root (Redis at ``VTC_REDIS_URL`` or
 127.0.0.1:6379; it uses its own key prefix and removes it):
 
     python examples/redis_workers.py --workers 4 --drivers 2000 --orders 5000
+
+On a Redis Cluster, name any one node and the city's prefix, with its
+hash tag (the prefix must hold no keys yet; they are removed at the end):
+
+    python examples/redis_workers.py --url redis://10.0.0.5:7000 --cluster --prefix 'vtc:{douala}'
 """
 
 from __future__ import annotations
@@ -266,8 +271,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--url", default=os.environ.get("VTC_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
+    parser.add_argument(
+        "--cluster", action="store_true", help="a Redis Cluster: --url names any one node"
+    )
+    parser.add_argument(
+        "--prefix",
+        help="key prefix, unused so far (default: a new one); on a cluster one hash tag,"
+        " as in 'vtc:{douala}'",
+    )
     args = parser.parse_args(argv)
-    settings = RedisSettings(url=args.url, prefix=f"vtc-example:{{{uuid.uuid4().hex[:8]}}}")
+    settings = RedisSettings(
+        url=args.url,
+        prefix=args.prefix or f"vtc-example:{{{uuid.uuid4().hex[:8]}}}",
+        **({"cluster": True} if args.cluster else {}),
+    )
+    if next(RedisStorage(settings).keys(), None) is not None:
+        parser.error(f"prefix {settings.prefix!r} already holds keys: choose an unused one")
     try:
         put_drivers_online(settings, args.drivers, seed=1)
         started = time.perf_counter()

@@ -6,7 +6,9 @@ Each command commits with one Lua script (:class:`RedisUnitOfWork`), which
 appends its messages for drivers and customers to Redis Streams too.
 Commands that collide with another worker raise
 :class:`~vtc_dispatch.errors.ConcurrencyConflict` and are run again with
-:func:`retry_conflicts`.  ``docs/redis.md`` tells how to deploy it.
+:func:`retry_conflicts`.  One Redis or a Redis Cluster (one hash tag per
+tenant, ``RedisSettings(cluster=True)``); ``docs/redis.md`` tells how to
+deploy it.
 
 >>> from vtc_dispatch_redis import RedisSettings
 >>> RedisSettings().url

@@ -1,8 +1,12 @@
 """The connection to Redis: settings from a URL, key prefixes, errors at the boundary.
 
-Every Redis failure (refused connection, timeout, an error reply) leaves
-this package as :class:`~vtc_dispatch.errors.StorageUnavailable`, raised
-from the redis-py exception.  Every write is one Lua script, so a write
+One Redis or a Redis Cluster (``cluster=True``, or a ``redis+cluster://``
+URL naming any one node): :meth:`RedisSettings.connect` builds redis-py's
+``Redis`` or ``RedisCluster`` with the same timeouts and retry rules.
+Every Redis failure (refused connection, timeout, an error reply, a
+cluster that cannot serve the slot) leaves this package as
+:class:`~vtc_dispatch.errors.StorageUnavailable`, raised from the redis-py
+exception and naming it.  Every write is one Lua script, so a write
 either happened entirely or not at all.  A command is sent again only when
 the connection failed *before* it was written (:class:`NotSent`); once it
 is written, a timeout or a lost connection is final and the error says the
@@ -16,6 +20,14 @@ Traceback (most recent call last):
 ...
 pydantic_core._pydantic_core.ValidationError: 1 validation error for RedisSettings
 ...
+>>> RedisSettings(url="redis+cluster://10.0.0.5:7000", prefix="vtc:{douala}").cluster
+True
+>>> RedisSettings(cluster=True, prefix="vtc:{}")
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for RedisSettings
+prefix
+  Value error, prefix 'vtc:{}' has an empty hash tag '{}': ...
 """
 
 from __future__ import annotations
@@ -26,17 +38,38 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
+from urllib.parse import urlsplit
 
 import redis
 import redis.connection
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from redis.backoff import ExponentialBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MasterDownError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.retry import Retry
 
 from vtc_dispatch.errors import StorageUnavailable
 
-__all__ = ["KEY_PARTS", "NotSent", "RedisSettings", "from_us", "guarded", "to_us"]
+__all__ = [
+    "KEY_PARTS",
+    "NotSent",
+    "RedisClient",
+    "RedisSettings",
+    "from_us",
+    "guarded",
+    "to_us",
+]
+
+RedisClient: TypeAlias = "redis.Redis | RedisCluster"
+"""What the ports talk to: one Redis, or a Redis Cluster (every key of a prefix in one slot)."""
 
 KEY_PARTS = frozenset(
     {
@@ -62,6 +95,8 @@ key, and :meth:`~vtc_dispatch_redis.RedisStorage.clear` of ``vtc`` leaves
 """
 
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:\-{}]+$")
+_TAG = re.compile(r"\{[^{}]*\}")
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
@@ -69,9 +104,10 @@ _US = timedelta(microseconds=1)
 class RedisSettings(BaseModel):
     """Where Redis is and how patient to be with it.
 
-    ``prefix`` starts every key: one per tenant or operator.  For Redis
-    Cluster put a hash tag in it (``vtc:{douala}``) so that every key of a
-    tenant lands in one slot and the scripts stay atomic.  Prefixes may
+    ``prefix`` starts every key: one per tenant or operator.  Braces in it
+    are hash tags (``{douala}``: non-empty, not nested).  With ``cluster``
+    it must hold exactly one (``vtc:{douala}``), so that every key of the
+    tenant lands in one slot, which every script needs.  Prefixes may
     nest (``vtc``, ``vtc:{douala}``, ``vtc:{douala}:zone-2``): its parts
     are non-empty, and none but the first is a key part of
     :data:`KEY_PARTS` (``vtc:o`` is refused: ``vtc``'s orders live there).
@@ -85,6 +121,10 @@ class RedisSettings(BaseModel):
 
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "vtc"
+    cluster: bool = False
+    """Redis Cluster: ``url`` names any one node, the others are discovered from it.
+
+    Set by a ``redis+cluster://`` (or ``rediss+cluster://``) URL too."""
     socket_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     connect_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     retries: Annotated[int, Field(ge=0, le=10)] = 2
@@ -113,10 +153,18 @@ class RedisSettings(BaseModel):
     @field_validator("prefix")
     @classmethod
     def _prefix_is_a_key_part(cls, value: str) -> str:
-        if not _PREFIX.match(value) or value.count("{") != value.count("}"):
+        if not _PREFIX.match(value):
+            raise ValueError(f"prefix must be letters, digits and _ . : - {{ }}, got {value!r}")
+        for tag in _TAG.findall(value):
+            if tag == "{}":
+                raise ValueError(
+                    f"prefix {value!r} has an empty hash tag '{{}}': Redis Cluster would"
+                    " hash each whole key, spreading the tenant over many slots"
+                )
+        if "{" in _TAG.sub("", value) or "}" in _TAG.sub("", value):
             raise ValueError(
-                f"prefix must be letters, digits and _ . : - {{ }} with balanced braces,"
-                f" got {value!r}"
+                f"prefix {value!r} has braces that open no hash tag: write one as"
+                " '{name}' (non-empty, not nested)"
             )
         segments = value.split(":")
         if "" in segments:
@@ -129,43 +177,80 @@ class RedisSettings(BaseModel):
                 )
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _scheme(str(data.get("url", ""))) in _CLUSTER_SCHEMES:
+            if data.get("cluster") is False:
+                raise ValueError(f"url {data['url']!r} is a cluster URL but cluster=False")
+            return {**data, "cluster": True}
+        return data
+
+    @model_validator(mode="after")
+    def _cluster_prefix_has_one_tag(self) -> RedisSettings:
+        if self.cluster and len(_TAG.findall(self.prefix)) != 1:
+            raise ValueError(
+                f"a Redis Cluster prefix needs exactly one hash tag, as in 'vtc:{{douala}}'"
+                f" (every key of the tenant in one slot), got {self.prefix!r}"
+            )
+        return self
+
     def key(self, *parts: str) -> str:
         """The full name of a key: the prefix and ``parts`` joined by colons."""
         return ":".join((self.prefix, *parts))
 
-    def connect(self) -> redis.Redis:
+    def connect(self) -> RedisClient:
         """A redis-py client for these settings (thread-safe), connected now.
 
+        ``Redis`` for one server, ``RedisCluster`` with ``cluster``; both
+        send a command again only when nothing of it was written
+        (:class:`NotSent`, and the cluster's refusals: MOVED, ASK,
+        TRYAGAIN, CLUSTERDOWN), at most ``retries`` times for NotSent.
         StorageUnavailable when Redis does not answer.
         """
+        url = self.url
+        scheme = _scheme(url)
+        if scheme in _CLUSTER_SCHEMES:
+            url = _CLUSTER_SCHEMES[scheme] + url[len(scheme) :]
         try:
-            options = redis.connection.parse_url(self.url)  # type: ignore[no-untyped-call]
+            options = redis.connection.parse_url(url)  # type: ignore[no-untyped-call]
             for unsafe in ("retry_on_timeout", "retry_on_error"):
                 if options.get(unsafe):
                     raise ValueError(f"{unsafe} would send again commands that may have run")
-            pool = redis.ConnectionPool.from_url(
-                self.url,
-                decode_responses=True,
-                socket_timeout=self.socket_timeout_s,
-                socket_connect_timeout=self.connect_timeout_s,
-                # Only NotSent: redis-py's default list (ConnectionError,
-                # TimeoutError) re-sends a command after its reply was lost.
-                retry=Retry(
-                    ExponentialBackoff(cap=0.5, base=0.01),
-                    self.retries,
-                    supported_errors=(NotSent,),
-                ),
-                connection_class=_send_once(
-                    options.get("connection_class", redis.connection.Connection)
-                ),
-            )
+            if self.cluster and options.get("db", 0) != 0:
+                raise ValueError("a Redis Cluster has only database 0")
+            timeouts: dict[str, Any] = {
+                "decode_responses": True,
+                "socket_timeout": self.socket_timeout_s,
+                "socket_connect_timeout": self.connect_timeout_s,
+            }
+            if not self.cluster:
+                pool = redis.ConnectionPool.from_url(
+                    url,
+                    **timeouts,
+                    retry=_retry(self.retries),
+                    connection_class=_send_once(
+                        options.get("connection_class", redis.connection.Connection)
+                    ),
+                )
         except ValueError as exc:
             raise StorageUnavailable(f"bad Redis URL {self.url!r}: {exc}") from exc
         with guarded(f"connecting to {self.url}"):
+            if self.cluster:
+                return _Cluster(
+                    url=url,
+                    **timeouts,
+                    retry=_retry(self.retries),
+                    connection_pool_class=_SendOncePool,
+                )
             # One connection behind a lock instead of a pool checkout per
             # command: about 10 % of a ride cycle (bench redis).  Pipelines
             # and transactions still take their own pooled connections.
             return redis.Redis(connection_pool=pool, single_connection_client=True)
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
 
 
 class NotSent(redis.ConnectionError):
@@ -209,6 +294,60 @@ class _SendOnce(redis.connection.AbstractConnection):
 
 _SEND_ONCE: dict[type[Any], type[Any]] = {}
 
+_REFUSED: tuple[type[Exception], ...] = (
+    NotSent,
+    ClusterDownError,  # and MasterDownError
+    SlotNotCoveredError,
+    AskError,  # and MovedError
+    TryAgainError,
+)
+"""Errors after which nothing of the command ran: the only ones worth sending it again for."""
+
+
+class _NotSentRetry(Retry):
+    """A Retry of NotSent alone, to which redis-py may add only errors of :data:`_REFUSED`.
+
+    redis-py's cluster transactions add the cluster client's retried
+    errors (ConnectionError and TimeoutError among them) to a copy of it:
+    those would send a MULTI/EXEC again after it may have run.
+    """
+
+    def update_supported_errors(self, specified_errors: Any) -> None:
+        super().update_supported_errors([e for e in specified_errors if issubclass(e, _REFUSED)])
+
+
+def _retry(retries: int) -> Retry:
+    # Only NotSent: redis-py's default list (ConnectionError, TimeoutError)
+    # re-sends a command after its reply was lost.
+    return _NotSentRetry(
+        ExponentialBackoff(cap=0.5, base=0.01), retries, supported_errors=(NotSent,)
+    )
+
+
+class _Cluster(RedisCluster):
+    """redis-py's RedisCluster, retrying a command only when none of it ran.
+
+    RedisCluster sends a command again (after reading the slots again)
+    for each error of ``ERRORS_ALLOW_RETRY`` (matched by exact type);
+    its own list has ConnectionError and TimeoutError, which may come
+    after the command ran.  MOVED, ASK and TRYAGAIN are followed inside
+    one try, as the cluster asks.
+    """
+
+    ERRORS_ALLOW_RETRY = (  # type: ignore[assignment]  # NotSent, not all ConnectionErrors
+        NotSent,
+        ClusterDownError,
+        MasterDownError,
+        SlotNotCoveredError,
+    )
+
+
+class _SendOncePool(redis.ConnectionPool):
+    """The pool of each cluster node: its connections are :func:`_send_once` ones."""
+
+    def __init__(self, connection_class: type[Any] = redis.connection.Connection, **kwargs: Any):
+        super().__init__(connection_class=_send_once(connection_class), **kwargs)
+
 
 def _send_once(base: type[Any]) -> type[Any]:
     """``base`` (redis-py's Connection, SSLConnection...) with :class:`_SendOnce` in front."""
@@ -235,9 +374,13 @@ def _closed_by_peer(sock: socket.socket) -> bool:
 def guarded(what: str) -> Iterator[None]:
     """Translate redis-py errors raised inside into :class:`StorageUnavailable`.
 
-    The message tells whether the command may have run: not when Redis
-    could not be reached (:class:`NotSent`), maybe when the reply was lost
-    (timeout, connection lost after the command was written).
+    The message names the redis-py error and tells whether the command may
+    have run: not when Redis could not be reached (:class:`NotSent`) or a
+    cluster node refused it (MOVED, ASK, TRYAGAIN, CLUSTERDOWN: the slot
+    is moving or has no master yet), maybe when the reply was lost
+    (timeout, connection lost after the command was written).  redis-py's
+    cluster errors that are not ``RedisError`` (``RedisClusterException``:
+    no node reachable, the slot map unreadable) are translated too.
     """
     try:
         yield
@@ -249,10 +392,34 @@ def guarded(what: str) -> Iterator[None]:
         raise StorageUnavailable(f"Redis refused the credentials while {what}: {exc}") from exc
     except (redis.TimeoutError, redis.ConnectionError) as exc:
         raise StorageUnavailable(
-            f"Redis did not answer while {what}; the write may or may not have happened: {exc}"
+            f"Redis did not answer while {what}; the write may or may not have happened:"
+            f" {_named(exc)}"
         ) from exc
-    except redis.RedisError as exc:
-        raise StorageUnavailable(f"Redis failed while {what}: {exc}") from exc
+    except (ClusterDownError, AskError, TryAgainError) as exc:
+        raise StorageUnavailable(
+            f"Redis Cluster could not serve the keys while {what} (a fail-over or a slot"
+            f" moving); nothing was written: {_named(exc)}"
+        ) from exc
+    except (redis.RedisError, RedisClusterException) as exc:
+        maybe = "; the write may or may not have happened" if _after_lost_reply(exc) else ""
+        raise StorageUnavailable(f"Redis failed while {what}{maybe}: {_named(exc)}") from exc
+
+
+def _named(exc: BaseException) -> str:
+    """The error with its class, which redis-py's messages do not name (``MOVED 1335 ...``)."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _after_lost_reply(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while handling a timeout or a connection lost mid-command."""
+    seen = exc.__context__
+    while seen is not None:
+        if isinstance(seen, redis.TimeoutError | redis.ConnectionError) and not isinstance(
+            seen, NotSent
+        ):
+            return True
+        seen = seen.__context__
+    return False
 
 
 def to_us(moment: datetime) -> int:

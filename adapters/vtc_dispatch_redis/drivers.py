@@ -30,6 +30,16 @@ near the edge are measured here.  ``docs/redis.md`` has the measurement.
 
 Positions must lie within Redis's GEO latitudes (+-85.05112878 degrees):
 others are refused with :class:`~vtc_dispatch.errors.InvalidCoordinates`.
+
+Every script declares in KEYS the keys Python can name (Redis Cluster
+routes on them, and holds back a script whose declared keys are being
+moved to another node).  A driver's GEO set is named by the type stored
+in his hash: it is declared by the type this process last read or wrote
+for him (:meth:`RedisDriverRegistry.keys_of`).  Only the stored data
+names the drivers a search finds and the reservations it gives up, and
+the GEO sets of every type when no type is asked (a count always): with a
+hash tag in the prefix they are in the slot of the declared keys
+(``docs/redis.md``, "Redis Cluster").
 """
 
 from __future__ import annotations
@@ -40,8 +50,6 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import NamedTuple, cast
 
-import redis
-
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
 from vtc_dispatch.geo import LatLng, haversine_km
@@ -49,7 +57,7 @@ from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus, Presence
 from vtc_dispatch.validation import check_instant
-from vtc_dispatch_redis.connection import RedisSettings, guarded, to_us
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
 
 __all__ = [
     "GEO_MAX_LAT",
@@ -110,7 +118,8 @@ end
 """
 """Lua shared with the order scripts: free a driver; Redis's clock in milliseconds."""
 
-# KEYS[1] driver hash; ARGV prefix, id, vt, lat, lng, online, at, blocked,
+# KEYS driver hash, [GEO set of the type last seen], leases, GEO set of vt, types, heard
+# present, heard absent; ARGV prefix, id, vt, lat, lng, online, at, blocked,
 # order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc,
 # seen, seen (microseconds), presence, offline reason
 _PUT = (
@@ -148,7 +157,7 @@ return {1, order, tostring(rs), tostring(rc)}
 """
 )
 
-# KEYS[1] driver hash; ARGV prefix, id, order, lease (ms)
+# KEYS driver hash, [GEO set of the type last seen], leases; ARGV prefix, id, order, lease (ms)
 _RESERVE = (
     HOLD_LUA
     + """
@@ -162,7 +171,7 @@ return 1
 """
 )
 
-# KEYS[1] driver hash; ARGV prefix, id, order
+# KEYS driver hash, [GEO set of the type last seen], leases; ARGV prefix, id, order
 _RELEASE = (
     HOLD_LUA
     + """
@@ -172,8 +181,8 @@ return 1
 """
 )
 
-# KEYS[1] the types set; ARGV prefix, lng, lat, radius km, count, heard cut-off (us, '' for
-# none), n types, types..., excluded...
+# KEYS the types set, leases, heard present, GEO sets of the types asked; ARGV prefix, lng,
+# lat, radius km, count, heard cut-off (us, '' for none), n types, types..., excluded...
 _NEAREST = (
     HOLD_LUA
     + """
@@ -225,8 +234,8 @@ return out
 """
 )
 
-# KEYS[1] the types set; ARGV prefix, lng, lat, outer radius km, inner radius (Redis km),
-# heard cut-off (us, '' for none)
+# KEYS the types set, heard present; ARGV prefix, lng, lat, outer radius km, inner radius
+# (Redis km), heard cut-off (us, '' for none)
 _COUNT = (
     HOLD_LUA
     + """
@@ -364,10 +373,11 @@ class RedisDriverRegistry:
     process never read writes the status as it is.
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
         self._lease_ms = round(settings.reservation_lease_s * 1000)
+        self._lease = f"{self._p}:lease"
         self._put = client.register_script(_PUT)
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
@@ -375,10 +385,19 @@ class RedisDriverRegistry:
         self._count = client.register_script(_COUNT)
         self._heard = client.register_script(_HEARD)
         self._seen: dict[str, _Seen] = {}
+        self._types: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def _key(self, driver_id: str) -> str:
         return f"{self._p}:d:{driver_id}"
+
+    def keys_of(self, driver_id: str) -> list[str]:
+        """The driver's hash, and the GEO set of the type this process last read or wrote
+        for him (if any): the keys a script on him touches that Python can name (leases
+        aside)."""
+        vt = self._types.get(driver_id)
+        own = f"{self._p}:d:{driver_id}"
+        return [own] if vt is None else [own, f"{self._p}:g:{vt}"]
 
     def get(self, driver_id: str) -> DriverStatus:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
@@ -408,6 +427,7 @@ class RedisDriverRegistry:
         )
         with self._lock:
             self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)
+        self._types[driver_id] = status.vehicle_type
         return status
 
     def put(self, status: DriverStatus) -> None:
@@ -430,7 +450,14 @@ class RedisDriverRegistry:
         heard_at = status.seen_at
         with guarded(f"storing driver {driver_id!r}"):
             done, stored, *totals = self._put(
-                keys=[self._key(driver_id)],
+                keys=[
+                    *self.keys_of(driver_id),
+                    self._lease,
+                    f"{self._p}:g:{status.vehicle_type}",
+                    f"{self._p}:vts",
+                    f"{self._p}:hp",
+                    f"{self._p}:ha",
+                ],
                 args=[
                     self._p,
                     driver_id,
@@ -461,6 +488,7 @@ class RedisDriverRegistry:
             )
         with self._lock:
             self._seen[driver_id] = _Seen(stored or None, int(totals[0]), int(totals[1]))
+        self._types[driver_id] = status.vehicle_type
 
     def _remember_order(self, driver_id: str, order_id: str | None) -> None:
         with self._lock:
@@ -473,7 +501,8 @@ class RedisDriverRegistry:
         with guarded(f"reserving driver {driver_id!r}"):
             won = bool(
                 self._reserve(
-                    keys=[self._key(driver_id)], args=[self._p, driver_id, order_id, self._lease_ms]
+                    keys=[*self.keys_of(driver_id), self._lease],
+                    args=[self._p, driver_id, order_id, self._lease_ms],
                 )
             )
         if won:
@@ -483,7 +512,9 @@ class RedisDriverRegistry:
     def release(self, driver_id: str, order_id: str) -> None:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with guarded(f"releasing driver {driver_id!r}"):
-            freed = self._release(keys=[self._key(driver_id)], args=[self._p, driver_id, order_id])
+            freed = self._release(
+                keys=[*self.keys_of(driver_id), self._lease], args=[self._p, driver_id, order_id]
+            )
         if freed:
             self._remember_order(driver_id, None)
 
@@ -509,7 +540,12 @@ class RedisDriverRegistry:
         search_km = (max_km + _EDGE_KM) * _SCALE
         with guarded("searching the nearest drivers"):
             flat = self._nearest(
-                keys=[f"{self._p}:vts"],
+                keys=[
+                    f"{self._p}:vts",
+                    self._lease,
+                    f"{self._p}:hp",
+                    *(f"{self._p}:g:{t}" for t in types),
+                ],
                 args=[
                     self._p,
                     point.lng,
@@ -550,7 +586,7 @@ class RedisDriverRegistry:
         inner = (max_km - _EDGE_KM) * _SCALE if max_km > _EDGE_KM else -1.0
         with guarded("counting the available drivers"):
             flat = self._count(
-                keys=[f"{self._p}:vts"],
+                keys=[f"{self._p}:vts", f"{self._p}:hp"],
                 args=[self._p, point.lng, point.lat, repr(outer), repr(inner), cutoff],
             )
         counts: dict[str, int] = {}

@@ -23,6 +23,17 @@ holds and frees those it no longer holds (see
 :class:`~vtc_dispatch_redis.drivers.RedisDriverRegistry`).  The same Lua
 (:data:`ORDER_LUA`) writes the orders of a whole command's commit
 (:class:`~vtc_dispatch_redis.unit_of_work.RedisUnitOfWork`).
+
+Each script declares in KEYS every key Python can name (Redis Cluster
+routes on them), :func:`order_keys` for a write.  What the stored data
+alone names is not declared: a save reaches the indexes of the order's
+previous driver and the drivers it stops holding, named by the order as
+stored (declared when this process holds that version decoded, which it
+does after reading or writing it), and the GEO set of a driver it frees,
+named by his stored type (declared by the type last seen, see
+:meth:`~vtc_dispatch_redis.drivers.RedisDriverRegistry.keys_of`); a find
+or a claim reads the orders its index lists.  With a hash tag in the
+prefix those keys are in the slot of the declared ones.
 """
 
 from __future__ import annotations
@@ -34,17 +45,16 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import attrs
-import redis
 
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import Order
 from vtc_dispatch.ports import check_page
 from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
-from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
-from vtc_dispatch_redis.drivers import HOLD_LUA
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, from_us, guarded, to_us
+from vtc_dispatch_redis.drivers import HOLD_LUA, RedisDriverRegistry
 
-__all__ = ["ORDER_LUA", "RedisOrderRepository", "order_fields"]
+__all__ = ["ORDER_LUA", "RedisOrderRepository", "order_fields", "order_keys"]
 
 _DRIVER_HELD = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
 """States in which the assigned driver stays held by the order."""
@@ -115,7 +125,8 @@ end
 )
 """Lua shared with the commit script: the held drivers, the party indexes, the deadline."""
 
-# KEYS[1] order hash; ARGV prefix, id, data, active, customer, driver, deadline, held drivers
+# KEYS[1] order hash, then the other keys of order_keys; ARGV prefix, id, data, active,
+# customer, driver, deadline, held drivers
 _ADD = (
     ORDER_LUA
     + """
@@ -134,8 +145,8 @@ return 1
 """
 )
 
-# KEYS[1] order hash; ARGV prefix, id, expected version, data, active, driver, deadline,
-# held drivers
+# KEYS[1] order hash, then the other keys of order_keys; ARGV prefix, id, expected version,
+# data, active, driver, deadline, held drivers
 _SAVE = (
     ORDER_LUA
     + """
@@ -154,8 +165,8 @@ return v
 """
 )
 
-# KEYS[1] the index; ARGV prefix, offset, limit, filter ('all', 'active' or 'ended'),
-# the matching active index.
+# KEYS the index, the matching active index; ARGV prefix, offset, limit, filter ('all',
+# 'active' or 'ended').
 _FIND = """
 local p, offset, limit, mode = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local ids
@@ -166,7 +177,7 @@ else
   local skipped = 0
   for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
     if #ids >= limit then break end
-    if not redis.call('ZSCORE', ARGV[5], id) then
+    if not redis.call('ZSCORE', KEYS[2], id) then
       if skipped < offset then skipped = skipped + 1 else table.insert(ids, id) end
     end
   end
@@ -182,7 +193,7 @@ end
 return out
 """
 
-# KEYS[1] deadlines; ARGV prefix, due (us), claimed until (us), claimer
+# KEYS deadlines, claims, claimers; ARGV prefix, due (us), claimed until (us), claimer
 _CLAIM = """
 local p = ARGV[1]
 local due = tonumber(ARGV[2])
@@ -220,10 +231,17 @@ class RedisOrderRepository:
     died are handed to another one once the claim runs out.
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(
+        self,
+        client: RedisClient,
+        settings: RedisSettings,
+        *,
+        drivers: RedisDriverRegistry | None = None,
+    ) -> None:
         self._client = client
         self._settings = settings
         self._p = settings.prefix
+        self._drivers = drivers
         self._add = client.register_script(_ADD)
         self._save = client.register_script(_SAVE)
         self._find = client.register_script(_FIND)
@@ -244,6 +262,15 @@ class RedisOrderRepository:
             if len(self._decoded) > _CACHED:
                 self._decoded.popitem(last=False)
         return order
+
+    def stored_at(self, order_id: str, version: int) -> Order | None:
+        """The order as stored at ``version`` if this process holds it decoded (else None)."""
+        known = self._decoded.get(order_id)
+        return known if known is not None and known.version == version else None
+
+    def keys_for(self, order: Order, before: Order | None) -> set[str]:
+        """:func:`order_keys` of a write of ``order``, with the drivers' GEO sets last seen."""
+        return order_keys(self._p, order, before, self._drivers)
 
     def _decode(self, version: str, data: str) -> Order:
         """The stored order; decoding (the costly part of a read) is skipped for a known version."""
@@ -277,8 +304,9 @@ class RedisOrderRepository:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         data, active, driver, deadline, held = order_fields(order)
         args = [self._p, order.id, data, active, order.customer_id, driver, deadline, held]
+        keys = self.keys_for(order, None)
         with guarded(f"adding order {order.id!r}"):
-            added = self._add(keys=[self._key(order.id)], args=args)
+            added = self._add(keys=_first(self._key(order.id), keys), args=args)
         _refuse_taken(order, added)
         if not added:
             raise ConcurrencyConflict(f"order {order.id!r} already exists")
@@ -291,8 +319,9 @@ class RedisOrderRepository:
             *(self._p, order.id, str(expected_version), data, active, driver, deadline),
             held,
         ]
+        keys = self.keys_for(order, self.stored_at(order.id, expected_version))
         with guarded(f"saving order {order.id!r}"):
-            reply = self._save(keys=[self._key(order.id)], args=args)
+            reply = self._save(keys=_first(self._key(order.id), keys), args=args)
         _refuse_taken(order, reply)
         result = int(reply)
         if result == -1:
@@ -320,13 +349,13 @@ class RedisOrderRepository:
             return []
         every, live = f"{self._p}:o{kind}:{party_id}", f"{self._p}:a{kind}:{party_id}"
         if active is None:
-            keys, mode = [every], "all"
+            index, mode = every, "all"
         elif active:
-            keys, mode = [live], "all"
+            index, mode = live, "all"
         else:
-            keys, mode = [every], "ended"
+            index, mode = every, "ended"
         with guarded(f"finding the orders of {role} {party_id!r}"):
-            flat = self._find(keys=keys, args=[self._p, offset, limit, mode, live])
+            flat = self._find(keys=[index, live], args=[self._p, offset, limit, mode])
         return self._decode_pairs(flat)
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
@@ -334,7 +363,10 @@ class RedisOrderRepository:
         due = to_us(due_by)
         until = to_us(due_by + self._claim_for)
         with guarded("claiming the due offers"):
-            flat = self._claim(keys=[f"{self._p}:dl"], args=[self._p, due, until, self._claimer])
+            flat = self._claim(
+                keys=[f"{self._p}:{part}" for part in ("dl", "cl", "cw")],
+                args=[self._p, due, until, self._claimer],
+            )
         return self._decode_pairs(flat)
 
     def next_deadline(self) -> datetime | None:
@@ -363,16 +395,64 @@ def order_fields(order: Order) -> tuple[str, str, str, str, str]:
     ('1', '', '', '')
     """
     deadline = order.next_deadline
-    held = [o.driver_id for o in order.offers]
-    if order.driver_id is not None and order.state in _DRIVER_HELD:
-        held.append("=" + order.driver_id)
     return (
         encode_order(order),
         "1" if order.is_active else "0",
         order.driver_id or "",
         "" if deadline is None else str(to_us(deadline)),
-        "\x1f".join(held),
+        "\x1f".join(_held(order)),
     )
+
+
+def order_keys(
+    prefix: str, order: Order, before: Order | None, drivers: RedisDriverRegistry | None = None
+) -> set[str]:
+    """The keys a write of ``order`` (:data:`ORDER_LUA`) touches that Python can name.
+
+    The order's hash, its customer's indexes, the deadlines and claims,
+    the leases, its driver's indexes, the drivers it holds with the GEO set
+    of its vehicle type; and, from ``before`` (the order as stored at the
+    version the write expects, when known), its previous driver's indexes
+    and the drivers it held.  With ``drivers``, the GEO set of each of
+    those drivers as last seen
+    (:meth:`~vtc_dispatch_redis.drivers.RedisDriverRegistry.keys_of`).
+    """
+    p = prefix
+    keys = {
+        f"{p}:o:{order.id}",
+        f"{p}:oseq",
+        f"{p}:oc:{order.customer_id}",
+        f"{p}:ac:{order.customer_id}",
+        f"{p}:dl",
+        f"{p}:cl",
+        f"{p}:cw",
+        f"{p}:lease",
+        f"{p}:g:{order.vehicle_type}",
+    }
+    parties = {order.driver_id}
+    held = {entry.removeprefix("=") for entry in _held(order)}
+    if before is not None:
+        parties.add(before.driver_id)
+        held.update(entry.removeprefix("=") for entry in _held(before))
+    for driver_id in parties:
+        if driver_id is not None:
+            keys.update((f"{p}:od:{driver_id}", f"{p}:ad:{driver_id}"))
+    for driver_id in held:
+        keys.update(drivers.keys_of(driver_id) if drivers else (f"{p}:d:{driver_id}",))
+    return keys
+
+
+def _held(order: Order) -> list[str]:
+    """The drivers an order holds as stored: offers' drivers, ``=`` and the assigned one."""
+    held = [o.driver_id for o in order.offers]
+    if order.driver_id is not None and order.state in _DRIVER_HELD:
+        held.append("=" + order.driver_id)
+    return held
+
+
+def _first(key: str, others: set[str]) -> list[str]:
+    """``key`` then the others: the scripts read their own key as KEYS[1]."""
+    return [key, *sorted(others - {key})]
 
 
 def _refuse_taken(order: Order, reply: Any) -> None:

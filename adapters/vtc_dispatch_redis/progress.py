@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import cast
 
 import attrs
-import redis
 
 from vtc_dispatch.errors import ConcurrencyConflict
 from vtc_dispatch.order import RideProgress
 from vtc_dispatch_redis.codec import decode_progress, encode_progress
-from vtc_dispatch_redis.connection import RedisSettings, guarded
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded
 
 __all__ = ["RedisProgressStore"]
 
@@ -29,7 +28,7 @@ return v + 1
 class RedisProgressStore:
     """The :class:`~vtc_dispatch.ports.ProgressStore` in Redis."""
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
         self._save = client.register_script(_SAVE)

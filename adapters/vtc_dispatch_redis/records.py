@@ -26,13 +26,11 @@ import json
 import math
 from typing import Any, cast
 
-import redis
-
 from vtc_dispatch.changes import CommandRecord
 from vtc_dispatch.codec import quote_from_data, quote_to_data
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch_redis.codec import decode_order, encode_order
-from vtc_dispatch_redis.connection import RedisSettings, guarded
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded
 
 __all__ = ["RedisCommandLog", "RedisQuoteBook"]
 
@@ -44,7 +42,7 @@ class RedisCommandLog:
     work over the ports (one MULTI/EXEC).
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
         self._ttl_ms = max(1, round(settings.command_ttl_s * 1000))
@@ -88,7 +86,7 @@ class RedisQuoteBook:
     checks the quote's age in its clock as well.
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
 

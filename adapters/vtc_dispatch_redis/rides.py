@@ -29,14 +29,12 @@ from __future__ import annotations
 import threading
 from typing import cast
 
-import redis
-
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet
 from vtc_dispatch.order import DRIVING_STATES, DriverStatus, Order, RideProgress
 from vtc_dispatch.unit_of_work import apply_driver_write
 from vtc_dispatch_redis.codec import decode_progress
-from vtc_dispatch_redis.connection import RedisSettings, guarded
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded
 from vtc_dispatch_redis.drivers import RedisDriverRegistry
 from vtc_dispatch_redis.orders import RedisOrderRepository
 
@@ -166,7 +164,7 @@ class RedisRideReader:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         settings: RedisSettings,
         *,
         drivers: RedisDriverRegistry,

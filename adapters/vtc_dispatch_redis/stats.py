@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime, timedelta
 
-import redis
-
 from vtc_dispatch.pool.stats import DriverStats, Outcome
-from vtc_dispatch_redis.connection import RedisSettings, from_us, guarded, to_us
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, from_us, guarded, to_us
 
 __all__ = ["OUTCOMES", "RedisRatingStore", "RedisStatsStore"]
 
@@ -41,7 +39,7 @@ class RedisStatsStore:
     """The :class:`~vtc_dispatch.ports.StatsStore` in Redis (one script per record)."""
 
     def __init__(
-        self, client: redis.Redis, settings: RedisSettings, *, window: timedelta = timedelta(days=7)
+        self, client: RedisClient, settings: RedisSettings, *, window: timedelta = timedelta(days=7)
     ) -> None:
         if window <= timedelta(0):
             raise ValueError(f"window must be positive, got {window}")
@@ -76,7 +74,7 @@ class RedisStatsStore:
 class RedisRatingStore:
     """The :class:`~vtc_dispatch.ports.RatingStore` in Redis (two HINCRBY in one MULTI)."""
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
 

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import redis
+from redis.cluster import RedisCluster
 
+from vtc_dispatch.errors import InvalidArgument
 from vtc_dispatch.memory import NullNotifier
-from vtc_dispatch_redis.connection import KEY_PARTS, RedisSettings, guarded
+from vtc_dispatch_redis.connection import KEY_PARTS, RedisClient, RedisSettings, guarded
 from vtc_dispatch_redis.drivers import RedisDriverRegistry
 from vtc_dispatch_redis.orders import RedisOrderRepository
 from vtc_dispatch_redis.progress import RedisProgressStore
@@ -33,8 +34,18 @@ __all__ = ["RedisStorage"]
 class RedisStorage:
     """The Redis ports of one prefix; :meth:`ports` gives them as DispatchService arguments.
 
-    It connects when built (StorageUnavailable if Redis does not answer).
-    ``DispatchService(pricing=...,
+    It connects when built (StorageUnavailable if Redis does not answer),
+    with :meth:`RedisSettings.connect <vtc_dispatch_redis.RedisSettings.connect>`:
+    one Redis, or a Redis Cluster with ``settings.cluster``.  ``client``
+    replaces that connection with one of the caller's, used as given:
+    a ``redis.Redis`` (``decode_responses=True``) for one Redis, a
+    ``redis.cluster.RedisCluster`` when ``settings.cluster`` is set (the
+    prefix's hash tag is checked then).  The timeouts and retries of
+    ``settings`` are not applied to it: a client that sends a command
+    again after a timeout (redis-py's ``retry_on_timeout``, and
+    RedisCluster's default retries of ``ConnectionError`` and
+    ``TimeoutError``) may run a write twice; ``settings.connect()`` builds
+    clients that never do.  ``DispatchService(pricing=...,
     **storage.ports())`` makes a service whose state lives in Redis: run it
     in as many worker processes as needed, each with its own storage.  Each
     command then commits with one script (:attr:`unit_of_work`), which also
@@ -46,13 +57,18 @@ class RedisStorage:
         self,
         settings: RedisSettings,
         *,
-        client: redis.Redis | None = None,
+        client: RedisClient | None = None,
         stats_window: timedelta = timedelta(days=7),
     ) -> None:
+        if client is not None and isinstance(client, RedisCluster) != settings.cluster:
+            raise InvalidArgument(
+                f"client is a {type(client).__name__} but settings.cluster is {settings.cluster}:"
+                " pass RedisSettings(cluster=True) with a RedisCluster, and only then"
+            )
         self.settings = settings
-        self.client = settings.connect() if client is None else client
-        self.orders = RedisOrderRepository(self.client, settings)
+        self.client: RedisClient = settings.connect() if client is None else client
         self.drivers = RedisDriverRegistry(self.client, settings)
+        self.orders = RedisOrderRepository(self.client, settings, drivers=self.drivers)
         self.progress = RedisProgressStore(self.client, settings)
         self.wallet = RedisWallet(self.client, settings)
         self.stats = RedisStatsStore(self.client, settings, window=stats_window)
@@ -70,6 +86,7 @@ class RedisStorage:
             commands=self.commands,
             stats_window=stats_window,
             rides=self.rides.cache,
+            drivers=self.drivers,
         )
 
     @classmethod

@@ -20,10 +20,11 @@ from typing import Any
 
 import redis
 from pydantic import BaseModel
+from redis.exceptions import RedisClusterException
 
 from vtc_dispatch.errors import TransportUnavailable
 from vtc_dispatch.wire import Recipient
-from vtc_dispatch_redis.connection import RedisSettings
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings
 
 __all__ = ["RedisStreamNotifier", "stream_name"]
 
@@ -46,7 +47,7 @@ class RedisStreamNotifier:
     :meth:`flush` waits until the queue is empty.
     """
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._settings = settings
         self._maxlen = settings.stream_maxlen
@@ -79,7 +80,7 @@ class RedisStreamNotifier:
             return
         try:
             self._client.xadd(stream, fields, maxlen=self._maxlen, approximate=True)
-        except redis.RedisError as exc:
+        except (redis.RedisError, RedisClusterException) as exc:
             raise TransportUnavailable(
                 f"could not append a {fields['type']!r} message for {recipient.role}"
                 f" {recipient.id!r} to {stream}: {exc}"
@@ -107,7 +108,7 @@ class RedisStreamNotifier:
                 try:
                     pipe.execute()
                     break
-                except redis.RedisError:
+                except (redis.RedisError, RedisClusterException):
                     time.sleep(0.5)  # Redis away: keep the batch, try again
             with self._wake:
                 self._busy = False

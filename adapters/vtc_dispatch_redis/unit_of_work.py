@@ -35,12 +35,23 @@ the script puts the taken amount there.  Decoding and re-encoding the order
 with cjson instead would rewrite every float of it (cjson keeps 14 digits)
 and reorder its fields.
 
-Keys Python can name before the call are declared in KEYS (Redis Cluster
-routes on them; with a hash tag in the prefix every key of a tenant is in
-one slot).  The script also reaches keys only the stored data names: the
-indexes of an order's previous driver, the drivers an order stops holding,
-a driver's GEO set when his type is not in the change set, and the wallet
-of a hold being captured.
+Every key Python can name before the call is declared in KEYS (Redis
+Cluster routes on them, and holds back a script whose declared keys are
+in the middle of a slot move).  Three kinds of keys are named only by the
+stored data, which the script reads as it runs:
+
+* the indexes of an order's previous driver and the hashes of the drivers
+  an order stops holding, named by the order as stored: declared when the
+  repository holds that version decoded (:meth:`RedisOrderRepository.stored_at
+  <vtc_dispatch_redis.orders.RedisOrderRepository.stored_at>`), which it
+  does when this process read or wrote it last;
+* a driver's GEO set, named by the type stored in his hash: declared by
+  the type this process last saw him with (``drivers``), and by the
+  vehicle type of every order written;
+* the wallet a capture or release takes from, named by the hold: declared
+  as the wallet of the order's customer, on whom the order's hold is made.
+
+With the prefix's hash tag all of them are in the declared keys' slot.
 
 >>> from vtc_dispatch_redis import RedisStorage
 >>> storage = RedisStorage.from_url("redis://127.0.0.1:6379/0", prefix="vtc-doc:{uow}")
@@ -70,7 +81,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 import attrs
-import redis
 
 from vtc_dispatch.changes import (
     ChangeSet,
@@ -99,8 +109,8 @@ from vtc_dispatch.wallet_ops import (
 )
 from vtc_dispatch.wire import to_wire
 from vtc_dispatch_redis.codec import encode_order, encode_progress
-from vtc_dispatch_redis.connection import RedisSettings, guarded, to_us
-from vtc_dispatch_redis.drivers import check_geo, presence_code
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
+from vtc_dispatch_redis.drivers import RedisDriverRegistry, check_geo, presence_code
 from vtc_dispatch_redis.orders import ORDER_LUA, RedisOrderRepository, order_fields
 from vtc_dispatch_redis.records import RedisCommandLog
 from vtc_dispatch_redis.rides import RideCache
@@ -354,7 +364,9 @@ return {'ok', paid}
 class RedisUnitOfWork:
     """The :class:`~vtc_dispatch.ports.UnitOfWork` in Redis: one script per commit.
 
-    See the module's documentation.  ``rides`` is the ride cache of the
+    See the module's documentation.  ``drivers`` is the registry of the
+    same prefix: the GEO sets of the drivers a commit writes are declared
+    by the types it last saw.  ``rides`` is the ride cache of the
     reader of the same prefix: each commit updates it, and a refused or
     failed one empties it.  ``orders`` is the repository of the
     same prefix: the orders a commit stores go into its decoded cache, so
@@ -363,15 +375,17 @@ class RedisUnitOfWork:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         settings: RedisSettings,
         *,
         orders: RedisOrderRepository,
         commands: RedisCommandLog,
         stats_window: timedelta = timedelta(days=7),
         rides: RideCache | None = None,
+        drivers: RedisDriverRegistry | None = None,
     ) -> None:
         self._client = client
+        self._drivers = drivers
         self._settings = settings
         self._p = settings.prefix
         self._orders = orders
@@ -413,6 +427,7 @@ class _Plan:
     def __init__(self, uow: RedisUnitOfWork, changes: ChangeSet, command: Command | None) -> None:
         self.keys: set[str] = set()
         self._p = p = uow._p
+        self._uow = uow
         self._window = uow._window
         self._changes = changes
         self._command = command
@@ -457,15 +472,19 @@ class _Plan:
             "maxlen": uow._settings.stream_maxlen,
             "wttl": round(uow._settings.wallet_op_ttl_s * 1000),
         }
-        self.keys.update(f"{p}:d:{r.driver_id}" for r in (*changes.reserve, *changes.release))
+        for r in (*changes.reserve, *changes.release):
+            self._driver_keys(r.driver_id)
         self.keys.update(f"{p}:rt:{rating.party_id}" for rating in changes.ratings)
         self.keys.update(f"{p}:p:{i}" for i in changes.discard_progress)
+        self.keys.update(f"{p}:p:{w.progress.order_id}" for w in changes.progress)
         self.keys.update(f"{p}:{kind}:{r.order_id}" for r in changes.reads for kind in "op")
         if changes.reserve or changes.release:
             self.keys.add(f"{p}:lease")
         if command is not None:
             key = uow.commands.key(command.command_id)
             self.keys.add(key)
+            if command.result_id:
+                self.keys.add(f"{p}:o:{command.result_id}")
             self._plan["cmd"] = {
                 "id": command.command_id,
                 "f": command.fingerprint,
@@ -481,18 +500,18 @@ class _Plan:
         # Raw UTF-8, not \u escapes: cjson then hands every string over byte for byte.
         return json.dumps(self._plan, ensure_ascii=False, separators=(",", ":"))
 
+    def _driver_keys(self, driver_id: str) -> None:
+        drivers = self._uow._drivers
+        if drivers is None:
+            self.keys.add(f"{self._p}:d:{driver_id}")
+        else:
+            self.keys.update(drivers.keys_of(driver_id))
+
     def _order(self, order: Order, expected: int) -> dict[str, Any]:
-        p = self._p
         data, active, driver, deadline, held = order_fields(order)
-        self.keys.update(
-            (f"{p}:o:{order.id}", f"{p}:dl", f"{p}:cl", f"{p}:cw", f"{p}:ac:{order.customer_id}")
-        )
-        if expected == 0:
-            self.keys.update((f"{p}:oseq", f"{p}:oc:{order.customer_id}"))
-        if driver:
-            self.keys.update((f"{p}:od:{driver}", f"{p}:ad:{driver}"))
-        for entry in held.split("\x1f") if held else ():
-            self.keys.add(f"{p}:d:{entry.removeprefix('=')}")
+        orders = self._uow._orders
+        before = orders.stored_at(order.id, expected) if expected else None
+        self.keys.update(orders.keys_for(order, before))
         return {
             "id": order.id,
             "ev": expected,
@@ -506,7 +525,8 @@ class _Plan:
 
     def _driver(self, write: DriverWrite) -> dict[str, Any]:
         p = self._p
-        self.keys.update((f"{p}:d:{write.driver_id}", f"{p}:hp", f"{p}:ha"))
+        self._driver_keys(write.driver_id)
+        self.keys.update((f"{p}:hp", f"{p}:ha"))
         if isinstance(write, DriverOnline | DriverPositioned):
             check_geo(write.position)
             position = {"lat": repr(write.position.lat), "lng": repr(write.position.lng)}
@@ -589,7 +609,9 @@ class _Plan:
                 "what": describe_release(op.hold_id),
                 "full": encode_order(order.settled(None)),
             }
-        self.keys.update((entry["op"], entry["hk"], f"{p}:o:{order.id}"))
+        self.keys.update(
+            (entry["op"], entry["hk"], f"{p}:o:{order.id}", f"{p}:w:{order.customer_id}")
+        )
         return entry
 
     def _stat(self, driver_id: str, outcome: str, at: datetime) -> dict[str, Any]:

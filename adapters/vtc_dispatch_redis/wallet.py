@@ -31,8 +31,6 @@ import uuid
 from decimal import Decimal
 from typing import Any, cast
 
-import redis
-
 from vtc_dispatch.errors import NotFound, PaymentRefused
 from vtc_dispatch.wallet_ops import (
     amount_text,
@@ -45,7 +43,7 @@ from vtc_dispatch.wallet_ops import (
     describe_release,
     hold_id_for,
 )
-from vtc_dispatch_redis.connection import RedisSettings, guarded
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded
 
 __all__ = ["WALLET_LUA", "RedisWallet"]
 
@@ -167,7 +165,7 @@ return record(KEYS[2], ARGV[3], taken, ARGV[4])
 class RedisWallet:
     """The :class:`~vtc_dispatch.ports.Wallet` in Redis, shared by every worker."""
 
-    def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
+    def __init__(self, client: RedisClient, settings: RedisSettings) -> None:
         self._client = client
         self._p = settings.prefix
         self._ttl_ms = round(settings.wallet_op_ttl_s * 1000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -118,7 +119,7 @@ def _at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def _heard(driver_id: str, seconds: float, **changes: object) -> DriverStatus:
+def _heard(driver_id: str, seconds: float, **changes: Any) -> DriverStatus:
     """An online driver near Akwa, last heard from ``seconds`` after T0."""
     point = destination_point(AKWA, 40.0 * len(driver_id), 0.2 + 0.1 * len(driver_id))
     status = DriverStatus(driver_id, "taxi_jaune", point, True, T0, seen_at=_at(seconds))

@@ -169,7 +169,8 @@ def test_redis_gone_midway_is_storage_unavailable_and_nothing_is_half_written() 
     storage = redis_support.fresh_storage(retries=0)
     t0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     storage.drivers.put(DriverStatus("d", "taxi_jaune", AKWA, True, t0))
-    connection: Any = storage.client.connection
+    client: Any = storage.client  # one Redis: a single connection
+    connection: Any = client.connection
     real_port = connection.port
     connection.disconnect()
     connection.port = 1  # Redis "moves away"
