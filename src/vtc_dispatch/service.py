@@ -423,6 +423,15 @@ class DispatchService:
         """
         return search(self._ctx, check_point(pickup, "pickup"), check_point(dropoff, "dropoff"))
 
+    def count_available(self, at: LatLng) -> dict[str, int]:
+        """Available drivers within the search radius of ``at``, per vehicle type (types with
+        none left out), those silent for the presence timeout not counted."""
+        check_point(at, "at")
+        ctx = self._ctx
+        return ctx.drivers.count_available(
+            at, ctx.settings.search_radius_km, seen_since=ctx.heard_since(ctx.clock.now())
+        )
+
     def payment_methods(self, at: LatLng) -> tuple[str, ...]:
         """Payment methods enabled where ``at`` is (its city's country)."""
         return self._ctx.payment_methods(check_point(at, "at"))

@@ -132,6 +132,7 @@ COMMANDS: dict[str, dict[str, str]] = {
     "ride_progress": {"actor": "actor", "order_id": "order_id"},
     "search": {"pickup": "point", "dropoff": "point"},
     "payment_methods": {"at": "point"},
+    "count_available": {"at": "point"},
     "create_order": {
         "customer_id": "customer_id",
         "pickup": "point",
