@@ -225,6 +225,7 @@ class _Summary:
     first: TrackPoint | None = None
     last: TrackPoint | None = None
     run: tuple[int, ...] = ()
+    accepted: int = 0
 
     def then(self, point: TrackPoint, step_km: float | None = None) -> _Summary:
         """The summary once the accepted ``point`` follows the points summarised here.
@@ -232,12 +233,12 @@ class _Summary:
         ``step_km``, when known, is the distance from the last accepted point.
         """
         if self.last is None:
-            return _Summary(0.0, point, point)
+            return _Summary(0.0, point, point, (), self.accepted + 1)
         if point.resync:
             step_km = 0.0
         elif step_km is None:
             step_km = haversine_km(self.last.position, point.position)
-        return _Summary(self.distance_km + step_km, self.first, point)
+        return _Summary(self.distance_km + step_km, self.first, point, (), self.accepted + 1)
 
     def jumped(self, points: tuple[TrackPoint, ...], index: int, policy: TrackPolicy) -> _Summary:
         """The summary once the jump at ``index`` of ``points`` follows: the run goes on if
@@ -414,6 +415,15 @@ class Track:
         ()
         """
         return tuple(point for point in self.points if point.accepted)
+
+    @property
+    def accepted_count(self) -> int:
+        """How many points are accepted (a resynchronisation accepts several at once).
+
+        >>> Track().accepted_count
+        0
+        """
+        return self._summary.accepted
 
     @property
     def last(self) -> TrackPoint | None:

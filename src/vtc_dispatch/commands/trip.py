@@ -127,10 +127,12 @@ class Trip:
                 order,
                 FIX_ACCEPTED,
             )
-        write, events, point = self._record(order, progress, status, position, at, now, inaccurate)
+        write, events, point, resynced = self._record(
+            order, progress, status, position, at, now, inaccurate
+        )
         if point.accepted:
             moved: DriverWrite = DriverPositioned(driver_id, position, now)
-            answer = _RESYNCED if point.resync else FIX_ACCEPTED
+            answer = _RESYNCED if resynced else FIX_ACCEPTED
         else:
             moved = DriverSeen(driver_id, now)
             answer = PositionAnswer(False, None if point.flag is None else point.flag.value)
@@ -157,18 +159,21 @@ class Trip:
         at: datetime,
         now: datetime,
         inaccurate: bool,
-    ) -> tuple[ProgressWrite, list[Event], TrackPoint]:
-        """The fix added to the ride's progress; the customer told when it is due."""
+    ) -> tuple[ProgressWrite, list[Event], TrackPoint, bool]:
+        """The fix added to the ride's progress; the customer told when it is due.
+
+        Also says whether the fix resynchronised the track (accepted with the jumps
+        before it)."""
         settings = self.ctx.settings
         events: list[Event] = []
         on_trip = order.state == RideState.IN_PROGRESS
-        track = progress.trip if on_trip else progress.approach
+        before = progress.trip if on_trip else progress.approach
         if inaccurate:
-            track, point = track.set_aside(position, at, Flag.INACCURATE)
+            track, point = before.set_aside(position, at, Flag.INACCURATE)
         else:
             # Before his first fix on the way, he is where he accepted from.
-            anchor = TrackPoint(status.position, status.updated_at) if track.last is None else None
-            track, point = track.add(position, at, received_at=now, anchor=anchor)
+            anchor = TrackPoint(status.position, status.updated_at) if before.last is None else None
+            track, point = before.add(position, at, received_at=now, anchor=anchor)
         route_changed = progress.route_changed
         last_sent = progress.last_location_sent_at
         arriving_sent = progress.arriving_sent
@@ -207,7 +212,8 @@ class Trip:
             arriving_sent=arriving_sent,
             version=progress.version + 1,
         )
-        return ProgressWrite(written, progress.version), events, point
+        resynced = track.accepted_count > before.accepted_count + 1
+        return ProgressWrite(written, progress.version), events, point, resynced
 
     def arrived(
         self, driver_id: str, order_id: str, operator_id: str | None, now: datetime
