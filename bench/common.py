@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.settings import ServiceSettings
@@ -60,6 +60,8 @@ class Options:
     json: bool = False
     n: int | None = None
     seed: int = 12345
+    args: dict[str, Any] = field(default_factory=dict)
+    """The suite's own options (its ``add_arguments``), by name."""
 
 
 def settle_heap() -> None:

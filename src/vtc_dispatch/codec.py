@@ -687,7 +687,7 @@ _ORDER_FIELDS: tuple[_Field, ...] = (
     _Field("ratings", _unratings, ()),
 )
 
-_ORDER_ADDED: tuple[_Field, ...] = ()
+_ORDER_ADDED: tuple[_Field, ...] = (_Field("window_at", _opt_dt, None, _opt_t),)
 """Fields of :class:`~vtc_dispatch.order.Order` added since format 2, in the order added."""
 
 _PROGRESS_FIELDS: tuple[_Field, ...] = (
@@ -794,6 +794,9 @@ def _read(
         try:
             values[name] = read(value)
         except _BROKEN as exc:
+            if not data.keys() <= {"format", *(f.name for f in every)}:
+                # A newer worker's record: its unknown fields say why better than this one.
+                raise _misfit(what, data, every) from exc
             raise CodecError(
                 f"{what}: field {shown(name)} cannot be read from {_short(value)} ({exc})"
             ) from exc

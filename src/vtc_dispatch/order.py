@@ -223,6 +223,9 @@ class Order:
     amount_paid: Decimal = Decimal(0)
     cancellation: Cancellation | None = None
     ratings: tuple[Rating, ...] = ()
+    window_at: datetime | None = None
+    """In matching mode, when the order, searching without an offer, joins the next
+    matching window (:mod:`vtc_dispatch.pool.matching`)."""
 
     @property
     def offered_to(self) -> str | None:
@@ -240,8 +243,23 @@ class Order:
 
     @property
     def next_deadline(self) -> datetime | None:
-        """When an offer must next be shown or expired; ``None`` without live offers."""
-        return min((o.expires_at if o.shown else o.sent_at for o in self.offers), default=None)
+        """When an offer must next be shown or expired, or the order matched in its window;
+        ``None`` without either."""
+        due = min((o.expires_at if o.shown else o.sent_at for o in self.offers), default=None)
+        window = self.window_at
+        if window is None or self.lifecycle.state != RideState.SEARCHING:
+            return due
+        return window if due is None or window < due else due
+
+    def waits_for_window(self, now: datetime) -> bool:
+        """Searching, without an offer, and its matching window is due by ``now``."""
+        window = self.window_at
+        return (
+            window is not None
+            and window <= now
+            and not self.offers
+            and self.lifecycle.state == RideState.SEARCHING
+        )
 
     @property
     def state(self) -> str:

@@ -50,10 +50,11 @@ import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from vtc_dispatch.commands.context import Context, Decision
-from vtc_dispatch.commands.dispatching import Dispatching
+from vtc_dispatch.commands.dispatching import Dispatching, step_changes
 from vtc_dispatch.commands.drivers import SILENT, Drivers, DriverState
 from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
@@ -83,6 +84,7 @@ from vtc_dispatch.order import (
     RideProgress,
 )
 from vtc_dispatch.pool import PoolConfig, Ranker, StatsBook
+from vtc_dispatch.pool.decide import Step
 from vtc_dispatch.ports import (
     Clock,
     CommandLog,
@@ -537,11 +539,14 @@ class DispatchService:
         )
 
     def expire_due(self, now: datetime | None = None, *, command_id: str | None = None) -> int:
-        """Show staggered offers that are due and pass expired ones to the next drivers.
+        """Show staggered offers that are due, pass expired ones to the next drivers, and run
+        the matching windows that are due (matching mode: their orders matched together).
 
         Idempotent and safe from several workers: a deadline is handled
         once; an order another worker keeps changing is left to the next
-        call.  Returns how many offers were shown or expired.  With a
+        call.  Each order of a window is committed on its own, so a race
+        lost on one leaves the others matched.  Returns how many offers
+        were shown or expired (a window's offers count as shown).  With a
         ``command_id``, each order's step is recorded under it: a replay
         (a scheduler retrying after a lost reply) handles only the orders
         the first call did not reach.  A ``now`` further than the settings'
@@ -556,12 +561,20 @@ class DispatchService:
         if command_id is not None:
             check_command_id(command_id)
         handled = 0
+        windows: dict[tuple[str, str], list[Order]] = {}
         for due in self.orders.with_live_offer(at):
-            step_id = None if command_id is None else f"{command_id}/{due.id}"
-            try:
-                handled += self._expire(due.id, at, step_id)
-            except ConcurrencyConflict:
+            if due.waits_for_window(at):
+                windows.setdefault((due.quote.city, due.vehicle_type), []).append(due)
                 continue
+            handled += self._handle_due(
+                due.id, command_id, partial(self._dispatching.expire, due.id, at)
+            )
+        for window in windows.values():
+            steps = self._dispatching.match_window(window, at)
+            for before, step in zip(window, steps, strict=True):
+                handled += self._handle_due(
+                    before.id, command_id, self._window_step(before, step, at)
+                )
         self._presence_due(at, command_id)
         return handled
 
@@ -593,15 +606,41 @@ class DispatchService:
         with contextlib.suppress(ConcurrencyConflict, Forbidden):
             self._run(step_id, lambda: fingerprint, decide)
 
-    def _expire(self, order_id: str, at: datetime, command_id: str | None) -> int:
+    def _window_step(
+        self, before: Order, step: Step, at: datetime
+    ) -> Callable[[], tuple[Decision, int]]:
+        """The decision of one order of a window: the window's step, then (after a lost race)
+        the order decided again alone."""
+        decided = [step]
+
+        def decide() -> tuple[Decision, int]:
+            if decided:
+                first = decided.pop()
+                return Decision(first.order, step_changes(first, before)), first.handled
+            return self._dispatching.match_again(before.id, at)
+
+        return decide
+
+    def _handle_due(
+        self,
+        order_id: str,
+        command_id: str | None,
+        decide: Callable[[], tuple[Decision, int]],
+    ) -> int:
+        """One due order's step committed (under ``command_id/order_id``); how many offers it
+        showed or expired, 0 when other workers kept changing the order."""
         counted = 0
 
-        def decide(_: datetime) -> Decision:
+        def run(_: datetime) -> Decision:
             nonlocal counted
-            decision, counted = self._dispatching.expire(order_id, at)
+            decision, counted = decide()
             return decision
 
-        self._run(command_id, lambda: _fingerprint("expire_due", order_id), decide)
+        step_id = None if command_id is None else f"{command_id}/{order_id}"
+        try:
+            self._run(step_id, lambda: _fingerprint("expire_due", order_id), run)
+        except ConcurrencyConflict:
+            return 0
         return counted
 
     # -- the trip --------------------------------------------------------------

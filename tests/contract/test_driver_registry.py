@@ -136,18 +136,14 @@ def test_a_search_leaves_out_drivers_heard_from_before_its_cut_off(
         "mid",
         "new",
     }
-    assert [d for d, _ in registry.nearest_available(AKWA, 1, 3.0, seen_since=_at(31))] == [
-        "new"
-    ]
+    assert [d for d, _ in registry.nearest_available(AKWA, 1, 3.0, seen_since=_at(31))] == ["new"]
     assert registry.count_available(AKWA, 3.0, seen_since=cut) == {"taxi_jaune": 2}
     assert registry.count_available(AKWA, 3.0, cap=1, seen_since=cut) == {"taxi_jaune": 1}
     assert registry.count_available(AKWA, 3.0, seen_since=_at(60)) == {}
     assert registry.count_available(AKWA, 3.0) == {"taxi_jaune": 3}
     # Heard from again: found again.
     registry.put(_heard("old", 70))
-    assert {d for d, _ in registry.nearest_available(AKWA, 5, 3.0, seen_since=_at(60))} == {
-        "old"
-    }
+    assert {d for d, _ in registry.nearest_available(AKWA, 5, 3.0, seen_since=_at(60))} == {"old"}
     excluded = registry.nearest_available(AKWA, 5, 3.0, exclude={"old"}, seen_since=_at(60))
     assert excluded == []
 

@@ -77,8 +77,8 @@ def progress_same_after_storing(service: DispatchService, order_id: str) -> None
 
 
 def new_service(mode: str, *, drivers: int) -> tuple[ManualClock, DispatchService]:
-    """A service in ``mode`` (sequential or bidding), its customer ``c`` with money in the
-    wallet, ``drivers`` taxis around Akwa, nearest first."""
+    """A service in ``mode`` (sequential, bidding or matching), its customer ``c`` with money
+    in the wallet, ``drivers`` taxis around Akwa, nearest first."""
     clock = ManualClock(NIGHT)
     wallet = InMemoryWallet()
     wallet.credit("c", Decimal(50_000), "XAF")
@@ -87,6 +87,8 @@ def new_service(mode: str, *, drivers: int) -> tuple[ManualClock, DispatchServic
         service.pool = PoolConfig.model_validate(
             {"default": {"mode": "bidding", "bidders": 3, "bidding_window_s": 300}}
         )
+    elif mode == "matching":  # orders wait for their window (Order.window_at) between offers
+        service.pool = PoolConfig.model_validate({"default": {"mode": "matching"}})
     for i in range(drivers):
         position = destination_point(AKWA, 360 / drivers * i, 0.1 * i + 0.1)
         service.driver_online(f"d{i}", "taxi_jaune", position)
@@ -111,7 +113,7 @@ STEPS = st.lists(
 
 @given(
     steps=STEPS,
-    mode=st.sampled_from(["sequential", "bidding"]),
+    mode=st.sampled_from(["sequential", "bidding", "matching"]),
     payment=st.sampled_from(["CASH", "WALLET"]),
     supplements=st.sampled_from([(), ("luggage",)]),
     seconds=st.integers(1, 400),

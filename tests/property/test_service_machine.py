@@ -273,7 +273,11 @@ class ServiceMachine(RuleBasedStateMachine):
             started = order.lifecycle.time_in(RideState.SEARCHING)
             assert started is not None
             deadline = started + timedelta(seconds=self.service.pool.default.search_timeout_s)
-            assert order.offers
+            if not order.offers:  # only in matching mode: waiting for its window
+                assert order.window_at is not None, order
+                assert now < order.window_at <= deadline
+                continue
+            assert order.window_at is None
             for offer in order.offers:
                 assert offer.expires_at <= deadline
                 assert now <= (offer.expires_at if offer.shown else offer.sent_at)
@@ -335,3 +339,34 @@ class BiddingMachine(ServiceMachine):
 
 TestBiddingMachine = BiddingMachine.TestCase
 TestBiddingMachine.settings = settings(max_examples=100, stateful_step_count=50, deadline=None)
+
+
+class MatchingMachine(ServiceMachine):
+    """The same checks with the waiting orders matched together every 3 s."""
+
+    pool = PoolConfig.model_validate({"default": {"mode": "matching", "window_s": 3}})
+    # A window gives the least total cost, not each order its nearest driver.
+    check_ranking = False
+
+    @rule(seconds=st.sampled_from([1, 2, 3]))
+    def a_window_passes(self, seconds: int) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+        self.service.expire_due()
+
+    @invariant()
+    def offers_go_to_drivers_within_the_radius(self) -> None:
+        radius = self.service.pool.default.radius_max_km
+        for order in self.orders._orders.values():
+            for offer in order.offers:
+                assert offer.distance_km <= radius
+                assert offer.driver_id not in order.tried
+
+    def teardown(self) -> None:
+        super().teardown()
+        for order in self.orders._orders.values():
+            if order.offers_made:
+                event("an order was matched in a window")
+
+
+TestMatchingMachine = MatchingMachine.TestCase
+TestMatchingMachine.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)

@@ -180,3 +180,55 @@ def test_sim_suite_splits_our_time_and_measures_or_skips_ridepy() -> None:
         assert ours["ratios"]["ridepy"] == pytest.approx(
             peer["us_per_op"] / ours["us_per_op"], rel=0.02, abs=0.01
         )
+
+
+QUALITY_OPS = (
+    "wait_p50_s",
+    "wait_p90_s",
+    "served_pct",
+    "pickup_km_mean",
+    "offers_per_order",
+    "utilisation_pct",
+)
+
+
+@pytest.mark.slow
+def test_quality_suite_reports_each_mode_over_the_run_and_its_peak() -> None:
+    done = _run_bench(
+        "quality", "--json", "--quick", "--scale-demand", "0.3", "--scale-fleet", "0.3"
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    params = report["params"]
+    assert (params["scale_demand"], params["scale_fleet"]) == (0.3, 0.3)
+    assert (params["peak_local_hour"], params["hours"], params["quick"]) == (18, 2.0, True)
+    assert params["requests"]["sequential"] == params["requests"]["matching"] > 0  # same demand
+    for mode in ("sequential", "batch", "matching"):
+        rows = _rows(report, f"{OURS}/{mode}")
+        assert set(rows) == {*QUALITY_OPS, *(f"{op}_peak" for op in QUALITY_OPS)}
+        served = rows["served_pct"]
+        assert served["us_per_op"] == served["value"]
+        assert 0 <= served["value"] <= 100
+        if mode != "sequential":
+            assert "delta" in served
+            assert set(rows["wait_p50_s_peak"]["on_common_requests"]) == {
+                "requests",
+                "value",
+                "sequential",
+            }
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--modes", "sequential,nearest"], "--modes"),
+        (["--scale-demand", "0"], "--scale-demand"),
+        (["--scenario", "no-such-city"], "--scenario"),
+        (["--n", "100"], "--n"),
+    ],
+)
+def test_quality_suite_refuses_bad_options_naming_them(args: list[str], named: str) -> None:
+    done = _run_bench("quality", "--quick", *args)
+    assert done.returncode == 2
+    assert named in done.stderr
+    assert done.stdout == ""

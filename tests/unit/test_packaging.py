@@ -68,7 +68,7 @@ def test_wheel_metadata_declares_python_and_extras(wheel: zipfile.ZipFile) -> No
     meta_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
     meta = wheel.read(meta_name).decode()
     assert "Requires-Python: >=3.11" in meta
-    for extra in ("redis", "django", "sim", "dev"):
+    for extra in ("redis", "django", "sim", "matching", "dev"):
         assert f"Provides-Extra: {extra}" in meta
     entry_points = wheel.read(meta_name.replace("METADATA", "entry_points.txt")).decode()
     assert "vtc-dispatch = vtc_dispatch.cli:main" in entry_points

@@ -19,7 +19,7 @@ from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, Search
 from vtc_dispatch.fsm import RIDE, RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DRIVING_STATES, Actor, Bid, DriverStatus, Order, PaymentStatus
-from vtc_dispatch.pool import Candidate
+from vtc_dispatch.pool import Candidate, matching
 from vtc_dispatch.pool import decide as pool
 from vtc_dispatch.pricing.quote import FareQuote, PriceChange
 from vtc_dispatch.wallet_ops import hold_id_for
@@ -59,9 +59,12 @@ class Dispatching:
     # -- the pool's reads ----------------------------------------------------
 
     def offer_next(self, order: Order, now: datetime) -> pool.Step:
-        """The next offers of ``order`` to the best drivers not tried yet, or NO_DRIVER."""
+        """The next offers of ``order`` to the best drivers not tried yet, or NO_DRIVER
+        (in matching mode: the order waits for its next window)."""
         ctx = self.ctx
         settings = ctx.pool_settings(order)
+        if settings.mode == "matching":
+            return matching.wait(order, settings, now)
         room = pool.search_room(order, settings)
         ranker = ctx.ranker_for(order, settings)
         candidates: list[Candidate] = []
@@ -80,6 +83,44 @@ class Dispatching:
                 for driver_id, km in pool.first_step(found, settings.radii())
             ]
         return pool.offer_next(order, candidates, settings, ranker, now)
+
+    def match_window(self, orders: Sequence[Order], now: datetime) -> list[pool.Step]:
+        """The steps of the orders of one matching window (one city and vehicle type),
+        decided together; one per order, in the order given."""
+        ctx = self.ctx
+        settings = ctx.pool_settings(orders[0])
+        radii = settings.radii()
+        positions: dict[str, LatLng] = {}
+        waiting = []
+        heard_since = ctx.heard_since(now)
+        for order in orders:
+            found = ctx.drivers.nearest_available(
+                order.pickup,
+                settings.match_candidates,
+                radii[-1],
+                (order.vehicle_type,),
+                exclude=order.tried,
+                seen_since=heard_since,
+            )
+            candidates = []
+            for driver_id, km in pool.first_step(found, radii):
+                position = positions.get(driver_id)
+                if position is None:
+                    position = positions[driver_id] = ctx.drivers.get(driver_id).position
+                candidates.append(Candidate(driver_id, km, position))
+            waiting.append(matching.Waiting(order, tuple(candidates)))
+        acceptance = {d: ctx.stats.get(d).acceptance_rate(now) for d in positions}
+        estimator = ctx.pricer.route_estimator(orders[0].quote.city)
+        return matching.match_window(waiting, settings, estimator, acceptance, now)
+
+    def match_again(self, order_id: str, now: datetime) -> tuple[Decision, int]:
+        """One order of a window whose commit lost a race, decided again on fresh reads
+        (a window of its own); how many offers it made."""
+        order = self.ctx.orders.get(order_id)
+        if not order.waits_for_window(now):
+            return Decision(order), 0
+        step = self.match_window([order], now)[0]
+        return Decision(step.order, step_changes(step, order)), step.handled
 
     def go_on(self, step: pool.Step, now: datetime) -> pool.Step:
         """``step``, followed by the next offers when its order is left without any."""

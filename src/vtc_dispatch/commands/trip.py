@@ -392,6 +392,7 @@ class Trip:
             lifecycle=lifecycle,
             offers=(),
             bids=(),
+            window_at=None,
             approach=progress.approach,
             trip=progress.trip,
             cancellation=Cancellation(actor, reason, fee, now),

@@ -41,15 +41,21 @@ class PoolSettings(BaseModel):
     """Offers made for one order before giving up (``None``: no limit)."""
     search_timeout_s: Annotated[float, Field(gt=0)] = 300.0
     """A search ends with NO_DRIVER this long after it started, at the latest."""
-    mode: Literal["sequential", "batch", "bidding"] = "sequential"
-    """One driver at a time, ``batch_size`` at once (first to accept wins), or
-    ``bidders`` carriers invited to bid until ``bidding_window_s`` is over."""
+    mode: Literal["sequential", "batch", "bidding", "matching"] = "sequential"
+    """One driver at a time, ``batch_size`` at once (first to accept wins),
+    ``bidders`` carriers invited to bid until ``bidding_window_s`` is over, or
+    one driver at a time chosen every ``window_s`` for all the waiting orders
+    together (:mod:`vtc_dispatch.pool.matching`)."""
     batch_size: Annotated[int, Field(ge=1, le=50)] = 3
     stagger_s: Annotated[float, Field(ge=0, le=600)] = 0.0
     """In batch mode, each next driver of the batch sees the offer this much later."""
     bidders: Annotated[int, Field(ge=1, le=100)] = 10
     bidding_window_s: Annotated[float, Field(gt=0, le=86_400)] = 120.0
     """In bidding mode, how long the invited carriers may bid."""
+    window_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    """In matching mode, how often the orders waiting for an offer are matched at once."""
+    match_candidates: Annotated[int, Field(ge=1, le=50)] = 8
+    """In matching mode, the nearest drivers of each order the matching chooses among."""
     ranking: Literal["distance", "eta", "scored"] = "distance"
     """Nearest first, soonest first (route ETA) or a score mixing distance and reliability."""
     on_driver_cancel: Literal["requeue", "cancel"] = "requeue"
@@ -66,6 +72,11 @@ class PoolSettings(BaseModel):
             raise ValueError(
                 f"bidding_window_s ({self.bidding_window_s}) is longer than search_timeout_s"
                 f" ({self.search_timeout_s}): the search would end before the bids"
+            )
+        if self.mode == "matching" and self.window_s > self.search_timeout_s:
+            raise ValueError(
+                f"window_s ({self.window_s}) is longer than search_timeout_s"
+                f" ({self.search_timeout_s}): the search would end before its first window"
             )
         return self
 

@@ -110,9 +110,12 @@ class Step:
 
 def search_room(order: Order, settings: PoolSettings) -> int:
     """How many offers the next round may make (0: the search is over by count)."""
-    room = {"sequential": 1, "batch": settings.batch_size, "bidding": settings.bidders}[
-        settings.mode
-    ]
+    room = {
+        "sequential": 1,
+        "batch": settings.batch_size,
+        "bidding": settings.bidders,
+        "matching": 1,
+    }[settings.mode]
     if settings.max_offers is not None:
         room = min(room, settings.max_offers - order.offers_made)
     return max(room, 0)

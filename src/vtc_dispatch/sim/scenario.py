@@ -402,7 +402,7 @@ def _check_against_config(scenario: Scenario) -> None:
             if config.pool.settings_for(city_id, vehicle_type).mode == "bidding":
                 raise InvalidScenario(
                     f"scenario {scenario.name}: dispatch.pool: mode 'bidding' ({city_id},"
-                    f" {vehicle_type}) is not simulated (use 'sequential' or 'batch')"
+                    f" {vehicle_type}) is not simulated (use 'sequential', 'batch' or 'matching')"
                 )
     pricer = Pricer(pricing)
     places = [("city", scenario.city.center_point, scenario.city.radius_km)]
