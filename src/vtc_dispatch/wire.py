@@ -174,7 +174,11 @@ def _type_is_required(schema: dict[str, Any]) -> None:
 
 
 class _Message(WireModel):
-    model_config = ConfigDict(json_schema_extra=_type_is_required)
+    # The server writes every field of what it sends (null when there is nothing): its
+    # schemas say so; what a client sends may leave out the fields with defaults.
+    model_config = ConfigDict(
+        json_schema_extra=_type_is_required, json_schema_serialization_defaults_required=True
+    )
 
 
 # -- driver -> server ------------------------------------------------------------------
