@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
 from vtc_dispatch.geo import LatLng
+from vtc_dispatch.settings import ServiceSettings
 
 __all__ = [
     "OURS",
@@ -266,3 +267,15 @@ def douala_point(rng: random.Random, half_km: float = 15.0) -> LatLng:
     dlat = half_km / 111.195
     dlng = half_km / (111.195 * math.cos(math.radians(DOUALA.lat)))
     return LatLng(DOUALA.lat + rng.uniform(-dlat, dlat), DOUALA.lng + rng.uniform(-dlng, dlng))
+
+
+def drive_s(km: float) -> float:
+    """Seconds a ride bench lets pass while a driver covers ``km`` to the pickup (30 km/h,
+    at least a minute): a fix there sooner would be an implausible jump."""
+    return max(60.0, km / 30.0 * 3600.0)
+
+
+def unheard_phones() -> ServiceSettings:
+    """The service settings of the ride benches: their idle drivers send no fix while the
+    benches' clocks run for days, so presence is not checked (``fix_idle`` measures it)."""
+    return ServiceSettings(presence_timeout_s=None, offline_after_s=None)

@@ -35,7 +35,16 @@ from typing import Any
 
 import attrs
 
-from bench.common import Options, Row, SuiteReport, add_ratios, douala_point, progress
+from bench.common import (
+    Options,
+    Row,
+    SuiteReport,
+    add_ratios,
+    douala_point,
+    drive_s,
+    progress,
+    unheard_phones,
+)
 from vtc_dispatch.errors import StorageUnavailable
 from vtc_dispatch.geo import LatLng, destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
@@ -114,7 +123,9 @@ def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
     """The ride of ``bench service`` on the Redis ports: time and round trips of each step."""
     rng = random.Random(seed)
     clock = ManualClock(datetime.now(UTC))
-    service = DispatchService(pricing=douala_config(), clock=clock, **storage.ports())
+    service = DispatchService(
+        pricing=douala_config(), settings=unheard_phones(), clock=clock, **storage.ports()
+    )
     spent: dict[str, float] = defaultdict(float)
     trips: dict[str, int] = defaultdict(int)
     perf = time.perf_counter
@@ -139,8 +150,9 @@ def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
             if driver is None:
                 continue
             t, n = perf(), counter.n
+            to_pickup_km = order.offers[0].distance_km
             service.accept(driver, order.id)
-            clock.advance(timedelta(seconds=60))
+            clock.advance(timedelta(seconds=drive_s(to_pickup_km)))
             service.update_position(driver, pickup)
             service.arrived(driver, order.id)
             service.start_trip(driver, order.id)

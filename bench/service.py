@@ -23,10 +23,13 @@ from bench.common import (
     SuiteReport,
     UsageError,
     douala_point,
+    drive_s,
     progress,
     settle_heap,
+    unheard_phones,
 )
 from vtc_dispatch.bootstrap import build_service
+from vtc_dispatch.config import DispatchConfig
 from vtc_dispatch.geo import destination_point, haversine_km, initial_bearing_deg
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor
@@ -42,7 +45,8 @@ def run(options: Options) -> SuiteReport:
     n_drivers = options.n or (20_000 if options.quick else 100_000)
     n_rides = 300 if options.quick else 2_000
     clock = ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
-    service = build_service(douala_config(), clock=clock)
+    config = DispatchConfig(pricing=douala_config(), service=unheard_phones())
+    service = build_service(config, clock=clock)
     progress(f"service: {n_drivers} drivers online")
     for i in range(n_drivers):
         service.driver_online(f"d{i}", TYPES[i % 2], douala_point(rng))
@@ -66,8 +70,9 @@ def run(options: Options) -> SuiteReport:
         if driver is None:
             continue
         t = perf()
+        to_pickup_km = order.offers[0].distance_km
         service.accept(driver, order.id)
-        clock.advance(timedelta(seconds=60))
+        clock.advance(timedelta(seconds=drive_s(to_pickup_km)))
         service.update_position(driver, pickup)
         service.arrived(driver, order.id)
         service.start_trip(driver, order.id)

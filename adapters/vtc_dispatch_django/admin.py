@@ -168,8 +168,12 @@ def _stored(obj: m.OrderRecord) -> Order:
 
 @admin.register(m.DriverPresence)
 class DriverPresenceAdmin(admin.ModelAdmin):
-    list_display = ("driver_id", "vehicle_type", "online", "available", "order_id", "blocked")
-    list_filter = ("online", "available", "vehicle_type")
+    # presence and seen_at: an operator sees whose position is stale (a silent phone).
+    list_display = (
+        "driver_id", "vehicle_type", "online", "available", "presence", "seen_at", "order_id",
+        "blocked", "offline_reason",
+    )  # fmt: skip
+    list_filter = ("online", "available", "presence", "vehicle_type")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -2,42 +2,48 @@
 
 Both need an authenticated user (:class:`~vtc_dispatch_django.auth.TokenAuthMiddleware`;
 close code 4401 otherwise); the driver consumer also needs a driver
-profile (4403).  The first message of a connection is ``state``
-(:class:`~vtc_dispatch.wire.StateMessage`: the customer's active order,
-the driver's offered or current one), so that an app that reconnects
-resumes.  Each joins its user's group, where the
-:class:`~vtc_dispatch_django.notifier.ChannelsNotifier` sends the service's
-messages.  What a client sends is parsed with
-:func:`~vtc_dispatch.wire.parse_driver_message` /
-:func:`~vtc_dispatch.wire.parse_customer_message`; a bad message or a
-refused command is answered with ``{"type": "error", "error": ..,
-"detail": .., "field": ..}`` (the REST error shape,
-:mod:`vtc_dispatch_django.errors`; ``field`` is the path of the bad field
-of a message, such as ``"position.lat"``, or ``null``) and the connection
-stays open.  A path that is no route is closed with 4404
-(:mod:`vtc_dispatch_django.routing`).
+profile (4403).  ``docs/protocol.md`` describes the whole protocol; in short:
 
-A message may carry an ``id`` (a string or an integer): its command then
-runs with that id as ``command_id`` (scoped to the user), so a message
-sent again after a lost reply is done once and answered as the first
-time; the answer is ``{"type": "ok", "id": .., "order_id": ..,
-"state": ..}`` (``order_created`` for ``create_order``), and an error
-carries the ``id`` too.  Ids must stay unique per user for a day (a UUID,
-or a counter that survives reconnections).
+* The first message of a connection is ``state``
+  (:class:`~vtc_dispatch.wire.StateMessage`): the customer's active order
+  and his driver, the driver's live offer (as the ``offer`` message would
+  bring it now), the order he drives and his own status, so that an app
+  that reconnects resumes.  A driver's connection is a sign of life (his
+  presence is renewed); with ``VTC_DISPATCH["UNREACHABLE_ON_DISCONNECT"]``
+  (default ``True``) its close makes him unreachable at once, unless he
+  was heard from since on another connection or over REST.
+* Each joins its user's group, where the
+  :class:`~vtc_dispatch_django.notifier.ChannelsNotifier` sends the
+  service's messages.
+* Every message a client sends gets exactly one answer, carrying the
+  message's ``id`` (``null`` without one): ``ok`` for a command (with the
+  order and its state), ``order_created`` for ``create_order``,
+  ``drivers_available`` for ``search``, ``ok`` or ``position_refused`` for
+  ``location``, ``pong`` for ``ping``, and ``error`` (the REST error shape,
+  :mod:`vtc_dispatch_django.errors`: ``error``, ``detail``, ``field``) for
+  a message refused; the connection stays open.  A path that is no route is
+  closed with 4404 (:mod:`vtc_dispatch_django.routing`).
+
+A command's ``id`` (a string or an integer) is its ``command_id`` (scoped
+to the user), so a message sent again after a lost reply is done once and
+answered as the first time.  Ids must stay unique per user for a day (a
+UUID, or a counter that survives reconnections).  ``location`` and
+``ping`` are not recorded as commands (a fix a minute is too many records;
+a fix sent twice on a ride is flagged ``duplicate`` by its track).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from pydantic import BaseModel
 
 from vtc_dispatch.errors import DispatchError, InvalidCommandId, NotFound
-from vtc_dispatch.order import Actor, Order
-from vtc_dispatch.presentation import order_view
-from vtc_dispatch.service import DispatchService
+from vtc_dispatch.order import Actor, Order, PositionAnswer
 from vtc_dispatch.wire import (
     AcceptBidMessage,
     AcceptMessage,
@@ -46,11 +52,17 @@ from vtc_dispatch.wire import (
     CancelMessage,
     CompleteMessage,
     CreateOrderMessage,
+    ErrorMessage,
     LocationMessage,
+    OkMessage,
+    OrderCreatedMessage,
+    PingMessage,
+    PongMessage,
+    PositionRefusedMessage,
     RejectMessage,
+    SearchAgainMessage,
     SearchMessage,
     StartMessage,
-    StateMessage,
     drivers_available,
     parse_customer_message,
     parse_driver_message,
@@ -58,9 +70,10 @@ from vtc_dispatch.wire import (
 from vtc_dispatch_django.auth import is_driver
 from vtc_dispatch_django.errors import dispatch_error_body
 from vtc_dispatch_django.notifier import group_name
-from vtc_dispatch_django.runtime import get_service
+from vtc_dispatch_django.runtime import dispatch_setting, get_service
+from vtc_dispatch_django.states import customer_state, driver_state
 
-__all__ = ["CustomerConsumer", "DriverConsumer", "current_order"]
+__all__ = ["CustomerConsumer", "DriverConsumer"]
 
 UNAUTHENTICATED = 4401
 NOT_ALLOWED = 4403
@@ -79,6 +92,7 @@ class _Consumer(AsyncWebsocketConsumer):
             await self.close(code=NOT_ALLOWED)
             return
         self.party_id = str(user.pk)
+        self.heard_until: datetime | None = None
         self.group = group_name(self.role, self.party_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -88,6 +102,10 @@ class _Consumer(AsyncWebsocketConsumer):
         group = getattr(self, "group", None)
         if group is not None:
             await self.channel_layer.group_discard(group, self.channel_name)
+            await database_sync_to_async(self.closed)()
+
+    def closed(self) -> None:
+        """What the service learns when the connection closes (nothing for a customer)."""
 
     async def vtc_message(self, event: dict[str, Any]) -> None:
         """A message of the service for this user (from the notifier)."""
@@ -99,30 +117,15 @@ class _Consumer(AsyncWebsocketConsumer):
             message_id, data = message_and_id(text_data or bytes_data or b"")
             reply = await database_sync_to_async(self.handle)(data, message_id)
         except DispatchError as exc:
-            error = {"type": "error", **dispatch_error_body(exc)}
-            await self.send_json(error if message_id is None else {**error, "id": message_id})
-            return
-        if isinstance(reply, Order):
-            if message_id is not None:
-                await self.send_json(
-                    {"type": "ok", "id": message_id, "order_id": reply.id, "state": reply.state}
-                )
-        elif reply is not None:
-            await self.send(text_data=reply)
-
-    async def send_json(self, data: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(data))
+            reply = ErrorMessage(id=message_id, **dispatch_error_body(exc))
+        await self.send(text_data=reply.model_dump_json())
 
     def state(self) -> str:
         """The ``state`` message of this user (JSON text)."""
-        me = Actor(self.role, self.party_id)
-        order = current_order(get_service(), me)
-        return StateMessage(
-            order=None if order is None else order_view(order, me)
-        ).model_dump_json()
+        raise NotImplementedError
 
-    def handle(self, data: Any, message_id: str | None) -> str | Order | None:
-        """Run one message through the service: a direct reply (JSON text), an order, or None."""
+    def handle(self, data: Any, message_id: str | None) -> BaseModel:
+        """Run one message through the service: its answer."""
         raise NotImplementedError
 
     def command_id(self, message_id: str | None) -> str | None:
@@ -163,58 +166,87 @@ def message_and_id(data: str | bytes) -> tuple[str | None, Any]:
     return message_id, decoded
 
 
-def current_order(service: DispatchService, party: Actor) -> Order | None:
-    """The order ``party`` follows: a driver's live offer or ride, a customer's active order."""
-    if party.role == "driver":
-        try:
-            offered = service.drivers.get(party.id).order_id
-        except NotFound:
-            return None  # never online: no offer, no ride
-        if offered is not None:
-            order = service.orders.get(offered)
-            if order.driver_id == party.id or order.offer_to(party.id) is not None:
-                return order
-    return service.current_order(party)
+def _ok(message_id: str | None, order: Order) -> OkMessage:
+    return OkMessage(id=message_id, order_id=order.id, state=order.state)
+
+
+def _position(answer: PositionAnswer, message_id: str | None) -> BaseModel:
+    if answer.accepted:
+        return OkMessage(id=message_id)
+    return PositionRefusedMessage.from_answer(answer, message_id)
 
 
 class DriverConsumer(_Consumer):
-    """``ws/driver/``: offers in; location, accept, reject, arrived, start, complete out."""
+    """``ws/driver/``: offers in; location, ping, accept, reject, arrived, start, complete out."""
 
     role = "driver"
 
-    def handle(self, data: Any, message_id: str | None) -> str | Order | None:
+    def state(self) -> str:
+        """See :meth:`_Consumer.state`; the connection renews his presence first."""
+        service = get_service()
+        try:
+            service.ping(self.party_id)
+        except NotFound:
+            pass  # never online: nothing to renew
+        else:
+            self.heard_until = service.clock.now()
+        return driver_state(service, self.party_id).model_dump_json()
+
+    def closed(self) -> None:
+        """The driver is unreachable at once (unless the host turned it off)."""
+        if dispatch_setting("UNREACHABLE_ON_DISCONNECT", True):
+            get_service().driver_unreachable(self.party_id, heard_until=self.heard_until)
+
+    def handle(self, data: Any, message_id: str | None) -> BaseModel:
         message = parse_driver_message(data)
         service = get_service()
         me, cid = self.party_id, self.command_id(message_id)
         match message:
             case LocationMessage():
-                service.update_position(
-                    me, message.position.to_latlng(), message.at, command_id=cid
+                answer = service.update_position(
+                    me, message.position.to_latlng(), message.at, accuracy_m=message.accuracy_m
                 )
-                return None if message_id is None else _json({"type": "ok", "id": message_id})
+                self.heard_until = service.clock.now()
+                return _position(answer, message_id)
+            case PingMessage():
+                status = service.ping(me)
+                self.heard_until = now = service.clock.now()
+                return PongMessage(
+                    id=message_id,
+                    at=now,
+                    online=status.online,
+                    offline_reason=status.offline_reason,
+                )
             case AcceptMessage():
-                return service.accept(me, message.order_id, command_id=cid)
+                return _ok(message_id, service.accept(me, message.order_id, command_id=cid))
             case RejectMessage():
-                return service.reject(me, message.order_id, command_id=cid)
+                return _ok(message_id, service.reject(me, message.order_id, command_id=cid))
             case ArrivedMessage():
-                return service.arrived(me, message.order_id, command_id=cid)
+                return _ok(message_id, service.arrived(me, message.order_id, command_id=cid))
             case StartMessage():
-                return service.start_trip(me, message.order_id, command_id=cid)
+                return _ok(message_id, service.start_trip(me, message.order_id, command_id=cid))
             case CompleteMessage():
-                return service.complete_trip(
+                done = service.complete_trip(
                     me, message.order_id, supplements=message.supplements, command_id=cid
                 )
+                return _ok(message_id, done)
             case BidMessage():
-                return service.submit_bid(me, message.order_id, message.amount, command_id=cid)
-        return None
+                bid = service.submit_bid(me, message.order_id, message.amount, command_id=cid)
+                return _ok(message_id, bid)
+        raise AssertionError(f"unhandled driver message {message!r}")
 
 
 class CustomerConsumer(_Consumer):
-    """``ws/customer/``: search, create_order, cancel, accept_bid; the ride's news out."""
+    """``ws/customer/``: search, create_order, search_again, cancel, accept_bid; the ride's
+    news out."""
 
     role = "customer"
 
-    def handle(self, data: Any, message_id: str | None) -> str | Order | None:
+    def state(self) -> str:
+        """See :meth:`_Consumer.state`."""
+        return customer_state(get_service(), self.party_id).model_dump_json()
+
+    def handle(self, data: Any, message_id: str | None) -> BaseModel:
         message = parse_customer_message(data)
         command_id = self.command_id(message_id)
         service = get_service()
@@ -222,7 +254,7 @@ class CustomerConsumer(_Consumer):
         match message:
             case SearchMessage():
                 lines = service.search(message.pickup.to_latlng(), message.destination.to_latlng())
-                return drivers_available(lines).model_dump_json()
+                return drivers_available(lines)
             case CreateOrderMessage():
                 order = service.create_order(
                     me,
@@ -233,20 +265,18 @@ class CustomerConsumer(_Consumer):
                     supplements=message.supplements,
                     command_id=command_id,
                 )
-                created = {"type": "order_created", "order_id": order.id, "state": order.state}
-                if message_id is not None:
-                    created["id"] = message_id
-                return _json(created)
+                return OrderCreatedMessage(id=message_id, order_id=order.id, state=order.state)
+            case SearchAgainMessage():
+                again = service.search_again(me, message.order_id, command_id=command_id)
+                return _ok(message_id, again)
             case CancelMessage():
-                return service.cancel(
+                cancelled = service.cancel(
                     Actor.customer(me), message.order_id, message.reason, command_id=command_id
                 )
+                return _ok(message_id, cancelled)
             case AcceptBidMessage():
-                return service.accept_bid(
+                taken = service.accept_bid(
                     me, message.order_id, message.driver_id, command_id=command_id
                 )
-        return None
-
-
-def _json(data: dict[str, Any]) -> str:
-    return json.dumps(data)
+                return _ok(message_id, taken)
+        raise AssertionError(f"unhandled customer message {message!r}")

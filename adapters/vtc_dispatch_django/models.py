@@ -141,10 +141,15 @@ class ProgressRecord(models.Model):
 
 
 class DriverPresence(models.Model):
-    """A driver as the registry knows it: state, vehicle type, last position, ratings.
+    """A driver as the registry knows it: state, vehicle type, last position, ratings, and
+    whether his phone is heard from.
 
-    ``available`` is kept equal to online, not on an order and not blocked,
-    so that the nearest-driver query reads one indexed column.
+    ``available`` is kept equal to online, present, not on an order and not
+    blocked, so that the nearest-driver query reads one indexed column.
+    ``seen_at`` is when his phone was last heard from (rows written before
+    it got their ``updated_at``); ``presence`` is ``present``,
+    ``silent`` or ``unreachable``; ``offline_reason`` why the service put
+    him offline (``silent``).
     """
 
     driver_id = models.CharField(max_length=200, primary_key=True)
@@ -158,12 +163,21 @@ class DriverPresence(models.Model):
     rating_sum = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+    presence = models.CharField(
+        max_length=16,
+        default="present",
+        choices=[("present", "present"), ("silent", "silent"), ("unreachable", "unreachable")],
+    )
+    offline_reason = models.CharField(max_length=32, null=True, blank=True)
 
     class Meta:
         verbose_name = "driver presence"
         verbose_name_plural = "driver presences"
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["available", "lat"], name="vtc_presence_available"),
+            # The sweep of silent drivers: the online ones of a presence, oldest heard first.
+            models.Index(fields=["online", "presence", "seen_at"], name="vtc_presence_heard"),
         ]
 
     def __str__(self) -> str:
@@ -312,6 +326,9 @@ class DriverProfile(models.Model):
     vehicle_type = models.CharField(max_length=64)
     plate = models.CharField(max_length=32, blank=True)
     phone = models.CharField(max_length=32, blank=True)
+    vehicle = models.CharField(
+        max_length=100, blank=True, help_text="Make, model and colour, as customers see it"
+    )
 
     def __str__(self) -> str:
         return f"driver {self.user_id} ({self.vehicle_type})"

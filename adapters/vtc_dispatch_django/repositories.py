@@ -44,9 +44,10 @@ from vtc_dispatch.errors import (
 )
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
-from vtc_dispatch.order import DriverStatus, Order, RideProgress
+from vtc_dispatch.order import DriverCard, DriverStatus, Order, Presence, RideProgress
 from vtc_dispatch.pool.stats import DriverStats, Outcome
 from vtc_dispatch.ports import check_page
+from vtc_dispatch.validation import check_instant
 from vtc_dispatch.wallet_ops import (
     amount_text,
     check_amount,
@@ -61,6 +62,7 @@ from vtc_dispatch.wallet_ops import (
 from vtc_dispatch_django.models import (
     DriverAnswer,
     DriverPresence,
+    DriverProfile,
     OfferRecord,
     OrderRecord,
     ProgressRecord,
@@ -73,12 +75,14 @@ from vtc_dispatch_django.models import (
 )
 
 __all__ = [
+    "DjangoDriverProfiles",
     "DjangoDriverRegistry",
     "DjangoOrderRepository",
     "DjangoProgressStore",
     "DjangoRatingStore",
     "DjangoStatsStore",
     "DjangoWallet",
+    "driver_status",
 ]
 
 _T = TypeVar("_T")
@@ -275,7 +279,8 @@ class DjangoProgressStore:
             ProgressRecord.objects.filter(order_id=order_id).delete()
 
 
-def _status(row: DriverPresence) -> DriverStatus:
+def driver_status(row: DriverPresence) -> DriverStatus:
+    """The status a driver's row holds."""
     return DriverStatus(
         driver_id=row.driver_id,
         vehicle_type=row.vehicle_type,
@@ -286,6 +291,9 @@ def _status(row: DriverPresence) -> DriverStatus:
         blocked=row.blocked,
         rating_sum=row.rating_sum,
         rating_count=row.rating_count,
+        seen_at=row.seen_at,
+        presence=Presence(row.presence),
+        offline_reason=row.offline_reason,
     )
 
 
@@ -298,7 +306,7 @@ class DjangoDriverRegistry:
             row = DriverPresence.objects.filter(driver_id=driver_id).first()
         if row is None:
             raise NotFound(f"no driver {driver_id!r}")
-        return _status(row)
+        return driver_status(row)
 
     def put(self, status: DriverStatus) -> None:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
@@ -316,6 +324,9 @@ class DjangoDriverRegistry:
                     "rating_sum": status.rating_sum,
                     "rating_count": status.rating_count,
                     "updated_at": status.updated_at,
+                    "seen_at": status.seen_at,
+                    "presence": str(status.presence),
+                    "offline_reason": status.offline_reason,
                 },
             )
 
@@ -324,7 +335,11 @@ class DjangoDriverRegistry:
         with _storage(f"reserving driver {driver_id!r}"):
             return bool(
                 DriverPresence.objects.filter(
-                    driver_id=driver_id, online=True, order_id__isnull=True, blocked=False
+                    driver_id=driver_id,
+                    online=True,
+                    order_id__isnull=True,
+                    blocked=False,
+                    presence=Presence.PRESENT,
                 ).update(order_id=order_id, available=False)
             )
 
@@ -332,14 +347,23 @@ class DjangoDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""
         with _storage(f"releasing driver {driver_id!r}"):
             held = DriverPresence.objects.filter(driver_id=driver_id, order_id=order_id)
-            held.filter(online=True, blocked=False).update(order_id=None, available=True)
+            held.filter(online=True, blocked=False, presence=Presence.PRESENT).update(
+                order_id=None, available=True
+            )
             held.update(order_id=None)
 
     def _within(
-        self, point: LatLng, max_km: float, vehicle_types: Collection[str] | None
+        self,
+        point: LatLng,
+        max_km: float,
+        vehicle_types: Collection[str] | None,
+        seen_since: datetime | None,
     ) -> list[tuple[float, str, str]]:
-        """(distance, driver, vehicle type) of the available drivers within ``max_km``."""
+        """(distance, driver, vehicle type) of the available drivers within ``max_km``
+        (heard from since ``seen_since``, when given)."""
         rows = DriverPresence.objects.filter(available=True)
+        if seen_since is not None:
+            rows = rows.filter(seen_at__gte=check_instant(seen_since, "seen_since"))
         # Padded so that float rounding never leaves out a driver the exact
         # distance keeps (radius 0 around a subnormal longitude, say).
         dlat = max_km / _KM_PER_DEG_LAT * (1 + 1e-9) + 1e-9
@@ -367,6 +391,8 @@ class DjangoDriverRegistry:
         max_km: float,
         vehicle_types: Collection[str] | None = None,
         exclude: Collection[str] = (),
+        *,
+        seen_since: datetime | None = None,
     ) -> list[tuple[str, float]]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         check_k(k)
@@ -374,22 +400,63 @@ class DjangoDriverRegistry:
         if k == 0:
             return []
         excluded = set(exclude)
-        found = sorted(
-            (km, d) for km, d, _ in self._within(point, max_km, vehicle_types) if d not in excluded
-        )
+        within = self._within(point, max_km, vehicle_types, seen_since)
+        found = sorted((km, d) for km, d, _ in within if d not in excluded)
         return [(d, km) for km, d in found[:k]]
 
     def count_available(
-        self, point: LatLng, max_km: float, *, cap: int | None = None
+        self,
+        point: LatLng,
+        max_km: float,
+        *,
+        cap: int | None = None,
+        seen_since: datetime | None = None,
     ) -> dict[str, int]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
         check_count_cap(cap)
         counts: dict[str, int] = {}
-        for _, _, vehicle_type in self._within(point, check_radius(max_km), None):
+        for _, _, vehicle_type in self._within(point, check_radius(max_km), None, seen_since):
             counts[vehicle_type] = counts.get(vehicle_type, 0) + 1
         if cap is not None:
             counts = {vt: min(n, cap) for vt, n in counts.items()}
         return counts
+
+    def heard_before(
+        self, before: datetime, *, present: bool, limit: int = 500
+    ) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one indexed query)."""
+        rows = DriverPresence.objects.filter(
+            online=True, seen_at__lt=check_instant(before, "before")
+        )
+        if present:
+            rows = rows.filter(presence=Presence.PRESENT)
+        else:
+            rows = rows.exclude(presence=Presence.PRESENT).filter(order_id__isnull=True)
+        with _storage("finding the drivers not heard from"):
+            return [driver_status(row) for row in rows.order_by("seen_at", "driver_id")[:limit]]
+
+
+class DjangoDriverProfiles:
+    """Drivers' cards from the app's :class:`~vtc_dispatch_django.models.DriverProfile` rows
+    and their users: the name is the user's full name (else his username); a blank
+    phone, plate or vehicle is ``None``."""
+
+    def card(self, driver_id: str) -> DriverCard | None:
+        """See :class:`~vtc_dispatch.ports.DriverProfiles`."""
+        if not driver_id.isdigit():
+            return None  # the app's driver ids are its users' primary keys
+        with _storage(f"reading the profile of driver {driver_id!r}"):
+            profile = DriverProfile.objects.select_related("user").filter(user_id=driver_id).first()
+        if profile is None:
+            return None
+        user = profile.user
+        return DriverCard(
+            driver_id,
+            name=user.get_full_name() or user.get_username(),
+            phone=profile.phone or None,
+            vehicle=profile.vehicle or None,
+            plate=profile.plate or None,
+        )
 
 
 _OUTCOMES = ("offered", "accepted", "refused", "expired", "cancelled_after_accept")

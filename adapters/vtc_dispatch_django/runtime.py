@@ -55,6 +55,14 @@ others (they compare the configuration's revision number).
     How often another process's configuration change is looked for (2 s).
 ``CLOCK``
     A dotted path to a :class:`~vtc_dispatch.ports.Clock` factory (tests).
+``UNREACHABLE_ON_DISCONNECT``
+    ``True`` (default): a driver whose websocket closes gets no offer until he
+    is heard from again (a fix, a ping, a new connection); ``False``: he
+    stays present until the presence timeout says otherwise.
+
+Drivers' cards (name, phone, vehicle, plate) come from the app's
+:class:`~vtc_dispatch_django.models.DriverProfile` rows
+(:class:`~vtc_dispatch_django.repositories.DjangoDriverProfiles`).
 """
 
 from __future__ import annotations
@@ -87,6 +95,7 @@ from vtc_dispatch.service import DispatchService
 from vtc_dispatch_django.config import load_from_db
 from vtc_dispatch_django.models import DispatchSettings
 from vtc_dispatch_django.repositories import (
+    DjangoDriverProfiles,
     DjangoDriverRegistry,
     DjangoOrderRepository,
     DjangoProgressStore,
@@ -228,7 +237,13 @@ def _build() -> DispatchService:
     stores = with_unit_of_work(_stores())
     clock_path = dispatch_setting("CLOCK")
     clock: Clock | None = import_string(clock_path)() if clock_path else None
-    return build_service(config, stores, clock=clock, notifier=OnCommitNotifier(_notifier()))
+    return build_service(
+        config,
+        stores,
+        clock=clock,
+        notifier=OnCommitNotifier(_notifier()),
+        profiles=DjangoDriverProfiles(),
+    )
 
 
 def get_service() -> DispatchService:

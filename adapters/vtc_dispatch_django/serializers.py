@@ -32,6 +32,7 @@ from rest_framework import serializers
 from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.settings import InputLimits
+from vtc_dispatch.validation import ACCURACY_MAX_M
 
 __all__ = [
     "CancelSerializer",
@@ -210,10 +211,14 @@ class _ToggleStatusSchema(OpenApiSerializerExtension):  # type: ignore[no-untype
 
 
 class LocationSerializer(serializers.Serializer[Any]):
-    """A driver's position, measured at ``at`` (default: now)."""
+    """A driver's position, measured at ``at`` (default: now), within ``accuracy_m`` metres
+    (the phone's radius of uncertainty, optional)."""
 
     position = PointSerializer()
     at = serializers.DateTimeField(required=False)
+    accuracy_m = serializers.FloatField(
+        required=False, min_value=0, max_value=ACCURACY_MAX_M, allow_null=True
+    )
 
 
 class SearchSerializer(serializers.Serializer[Any]):

@@ -5,7 +5,8 @@
 over this app's tables: the order rows it moves are locked first (sorted
 by id, then the drivers' rows, so that two commits never wait for each
 other in a circle), every expectation is checked (order and progress
-versions, new ids absent, drivers available to reserve, a wallet covering
+versions, new ids absent, drivers available to reserve, drivers a
+presence write expects still heard from when it expects, a wallet covering
 a hold), and the first one that fails raises
 :class:`~vtc_dispatch.errors.ConcurrencyConflict` (a short wallet:
 :class:`~vtc_dispatch.errors.PaymentRefused`) and rolls back every row the
@@ -62,6 +63,7 @@ from vtc_dispatch.changes import (
     WalletCapture,
     WalletHold,
     WalletRelease,
+    heard_expected,
 )
 from vtc_dispatch.codec import CodecError, order_from_data, order_to_data, quote_from_data
 from vtc_dispatch.codec import quote_to_data as _quote_to_data
@@ -82,7 +84,7 @@ from vtc_dispatch.ports import (
     Wallet,
 )
 from vtc_dispatch.pricing.quote import FareQuote
-from vtc_dispatch.unit_of_work import apply_driver_write
+from vtc_dispatch.unit_of_work import apply_driver_write, check_heard
 from vtc_dispatch.wire import Recipient
 from vtc_dispatch_django.models import (
     CommandLogEntry,
@@ -97,6 +99,7 @@ from vtc_dispatch_django.repositories import (
     DjangoRatingStore,
     DjangoStatsStore,
     DjangoWallet,
+    driver_status,
 )
 
 __all__ = [
@@ -398,9 +401,15 @@ class DjangoUnitOfWork:
                 )
         if new_ids and OrderRecord.objects.filter(order_id__in=new_ids).exists():
             raise ConcurrencyConflict(f"one of the orders {new_ids!r} already exists")
+        expecting = [w for w in changes.drivers if heard_expected(w) is not None]
         if not self._db_drivers:
+            for presence in expecting:  # another store: checked as it stands, not locked
+                check_heard(self._status(presence.driver_id), presence)
             return
-        touched = sorted({r.driver_id for r in (*changes.reserve, *changes.release)})
+        touched = sorted(
+            {r.driver_id for r in (*changes.reserve, *changes.release)}
+            | {w.driver_id for w in expecting}
+        )
         if not touched:
             return
         rows = {
@@ -413,6 +422,9 @@ class DjangoUnitOfWork:
             row = rows.get(reservation.driver_id)
             if row is None or not row.available:
                 raise _not_available(reservation)
+        for presence in expecting:
+            row = rows.get(presence.driver_id)
+            check_heard(None if row is None else driver_status(row), presence)
 
     def _progress_version(self, order_id: str) -> int:
         if not self._db_progress:

@@ -27,6 +27,11 @@ urlpatterns = [
     path("customer/search-drivers/", v.SearchDriversView.as_view(), name="customer-search"),
     path("customer/estimate-price/", v.EstimatePriceView.as_view(), name="customer-estimate"),
     path("customer/create/", v.CreateOrderView.as_view(), name="customer-create"),
+    path(
+        "customer/search-again/<str:order_id>/",
+        v.SearchAgainView.as_view(),
+        name="customer-search-again",
+    ),
     path("customer/cancel/<str:order_id>/", v.CancelView.as_view(), name="customer-cancel"),
     path("customer/track/<str:order_id>/", v.TrackView.as_view(), name="customer-track"),
     path("customer/rate/<str:order_id>/", v.RateView.as_view(), name="customer-rate"),

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -41,7 +42,7 @@ from rest_framework.views import APIView
 from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import Actor, Order
-from vtc_dispatch.presentation import QuoteView, order_json
+from vtc_dispatch.presentation import QuoteView, driver_view, order_json
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch.wire import WirePoint, drivers_available
 from vtc_dispatch_django import serializers as s
@@ -49,6 +50,7 @@ from vtc_dispatch_django.auth import actor_for, is_driver
 from vtc_dispatch_django.errors import exception_handler
 from vtc_dispatch_django.models import DriverProfile
 from vtc_dispatch_django.runtime import get_service
+from vtc_dispatch_django.states import driver_state
 from vtc_dispatch_django.throttling import ScopedThrottle
 
 __all__ = [
@@ -172,9 +174,13 @@ class _View(APIView):
     def actor(self) -> Actor:
         return actor_for(self.request.user, self.role)
 
-    def shown(self, order: Order) -> dict[str, Any]:
-        """``order`` as the caller sees it (the core's one JSON form of an order)."""
-        return order_json(order, self.actor())
+    def shown(self, order: Order, *, card: bool = True) -> dict[str, Any]:
+        """``order`` as the caller sees it (the core's one JSON form of an order), with
+        its driver's card unless ``card`` is false (pages of history: one read per order)."""
+        driver = None
+        if card and order.driver_id is not None:
+            driver = self.service.driver_card(order.driver_id)
+        return order_json(order, self.actor(), driver=driver)
 
     def command_id(self) -> str | None:
         return command_id_of(self.request)
@@ -230,20 +236,23 @@ class ToggleStatusView(_DriverView):
 
 
 class UpdateLocationView(_DriverView):
-    """The driver's position (recorded on the ride in course)."""
+    """The driver's position (recorded on the ride in course), and whether it was taken:
+    ``{"accepted": .., "reason": .., "resync": .., "offline_reason": ..}`` (a refused fix
+    says why: ``jump``, ``stale``, ``out_of_order``, ``inaccurate``, ``offline``...)."""
 
     throttle_scope = "vtc_location"
 
     @_api(request=s.LocationSerializer, command=True)
     def post(self, request: Request) -> Response:
         data = _valid(s.LocationSerializer, request.data)
-        self.service.update_position(
+        answer = self.service.update_position(
             self.actor().id,
             s.point(data["position"]),
             data.get("at"),
+            accuracy_m=data.get("accuracy_m"),
             command_id=self.command_id(),
         )
-        return Response({"ok": True})
+        return Response(attrs.asdict(answer))
 
 
 class _DriverOrderCommand(_DriverView):
@@ -297,15 +306,18 @@ class CompleteView(_DriverView):
 
 
 class CurrentView(_View):
-    """The caller's active order, if any (``{"order": null}`` otherwise)."""
+    """Where the driver stands: his live ``offer`` (as the ``offer`` message, ``timeout_s``
+    the time left), the ``order`` of that offer or the one he drives, and himself
+    (``driver``: online, presence, why he is offline); ``null`` for what there is not."""
 
     permission_classes = (IsDriver,)
     role = "driver"
 
     @_api()
     def get(self, request: Request) -> Response:
-        order = self.service.current_order(self.actor())
-        return Response({"order": None if order is None else self.shown(order)})
+        state = driver_state(self.service, self.actor().id).model_dump(mode="json")
+        del state["type"]
+        return Response(state)
 
 
 class _HistoryView(_View):
@@ -322,7 +334,7 @@ class _HistoryView(_View):
                 "page": page,
                 "page_size": size,
                 "has_next": len(orders) > size,
-                "results": [self.shown(o) for o in orders[:size]],
+                "results": [self.shown(o, card=False) for o in orders[:size]],
             }
         )
 
@@ -407,6 +419,18 @@ class CreateOrderView(_CustomerView):
         return Response(self.shown(order), status=201)
 
 
+class SearchAgainView(_CustomerView):
+    """After ``no_driver_found``: look for a driver again (the drivers who refused are
+    skipped).  A new order (``customer/create/``) replaces it as well."""
+
+    throttle_scope = "vtc_order"
+
+    @_api(order=True, command=True)
+    def post(self, request: Request, order_id: str) -> Response:
+        order = self.service.search_again(self.actor().id, order_id, command_id=self.command_id())
+        return Response(self.shown(order))
+
+
 class CancelView(_PartyView):
     """Cancel an order (customer, or the assigned driver), with a reason."""
 
@@ -420,7 +444,9 @@ class CancelView(_PartyView):
 
 
 class TrackView(_CustomerView):
-    """The order with the driver's last position and the live track."""
+    """The order with the driver (who he is, his last position, ``position_at``, and
+    whether his phone is heard from: ``presence`` ``silent`` and ``seen_at`` say how
+    stale the position is) and the live track."""
 
     @_api(order=True)
     def get(self, request: Request, order_id: str) -> Response:
@@ -429,11 +455,8 @@ class TrackView(_CustomerView):
         driver = None
         if order.driver_id is not None and order.is_active:
             status = service.drivers.get(order.driver_id)
-            driver = {
-                "driver_id": status.driver_id,
-                "position": WirePoint.from_latlng(status.position).model_dump(),
-                "updated_at": status.updated_at.isoformat(),
-            }
+            card = service.driver_card(order.driver_id)
+            driver = driver_view(status, card).model_dump(mode="json")
         progress = service.progress.get(order.id)
         track = progress.trip if len(progress.trip) else progress.approach
         return Response(
@@ -492,9 +515,7 @@ class AvailableVehicleTypesView(_View):
     @_api(parameters=[s.QueryPointSerializer])
     def get(self, request: Request) -> Response:
         service = self.service
-        counts = service.drivers.count_available(
-            _query_point(request), service.settings.search_radius_km
-        )
+        counts = service.count_available(_query_point(request))
         types = service.pricer.config.vehicle_types
         return Response(
             {

@@ -76,7 +76,7 @@ KEY_PARTS = frozenset(
         # orders (orders.py); "stall" only in data written before the commit script
         "o", "oseq", "oc", "od", "ac", "ad", "dl", "cl", "cw", "stall",
         # drivers (drivers.py)
-        "d", "lease", "g", "vts",
+        "d", "lease", "g", "vts", "hp", "ha",
         # ride progress, statistics, ratings, streams
         "p", "st", "sr", "rt", "s",
         # wallet (wallet.py); "whseq" numbered holds before operation ids

@@ -6,10 +6,18 @@ Keys (``P`` is the prefix):
   Python writes floats), ``on`` online, ``at`` last update, ``o`` order
   held (offered or assigned), ``ru`` until when a reservation not yet
   confirmed by its order holds (Redis time, ms; 0 once confirmed), ``b``
-  blocked, ``rs``/``rc`` rating sum and count;
+  blocked, ``rs``/``rc`` rating sum and count, ``sn`` when his phone was
+  last heard from (``at`` in hashes written before presence), ``pr``
+  presence (empty: present, ``s`` silent, ``u`` unreachable), ``or`` why
+  the service put him offline;
 * ``P:lease`` sorted set: driver -> ``ru`` of the unconfirmed reservations;
 * ``P:g:<vehicle type>`` GEO set of the *available* drivers of that type;
-* ``P:vts`` set of the vehicle types seen.
+* ``P:vts`` set of the vehicle types seen;
+* ``P:hp`` and ``P:ha`` sorted sets of the online drivers, present and not,
+  scored by when they were last heard from (microseconds since the
+  epoch): the sweep of silent drivers reads their oldest end, and a
+  search leaves out the present ones older than its cut-off (those not
+  yet marked silent).
 
 Redis measures GEO distances on its own sphere (radius 6 372 797.56 m,
 against 6 371 008.8 m here) from positions rounded to a 52-bit geohash
@@ -39,6 +47,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Collection
+from datetime import datetime
 from typing import NamedTuple, cast
 
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
@@ -46,10 +55,18 @@ from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFoun
 from vtc_dispatch.geo import LatLng, haversine_km
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
-from vtc_dispatch.order import DriverStatus
-from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded
+from vtc_dispatch.order import DriverStatus, Presence
+from vtc_dispatch.validation import check_instant
+from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
 
-__all__ = ["GEO_MAX_LAT", "REDIS_EARTH_RADIUS_KM", "RedisDriverRegistry", "check_geo"]
+__all__ = [
+    "GEO_MAX_LAT",
+    "PRESENCE_CODES",
+    "REDIS_EARTH_RADIUS_KM",
+    "RedisDriverRegistry",
+    "check_geo",
+    "presence_code",
+]
 
 GEO_MAX_LAT = 85.05112878
 """Highest absolute latitude Redis accepts in a GEO set."""
@@ -64,12 +81,35 @@ _SLACK = 8
 HOLD_LUA = """
 local function free_driver(p, d)
   local k = p .. ':d:' .. d
-  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng')
+  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng', 'pr')
   redis.call('HSET', k, 'o', '', 'ru', 0)
   redis.call('ZREM', p .. ':lease', d)
-  if s[1] == '1' and s[2] ~= '1' then
+  if s[1] == '1' and s[2] ~= '1' and (s[6] or '') == '' then
     redis.call('GEOADD', p .. ':g:' .. s[3], s[5], s[4], d)
   end
+end
+-- The online drivers by when they were last heard from, present ones apart.
+local function heard(p, d, online, presence, us)
+  if online and presence == '' then
+    redis.call('ZADD', p .. ':hp', us, d)
+    redis.call('ZREM', p .. ':ha', d)
+  elseif online then
+    redis.call('ZREM', p .. ':hp', d)
+    redis.call('ZADD', p .. ':ha', us, d)
+  else
+    redis.call('ZREM', p .. ':hp', d)
+    redis.call('ZREM', p .. ':ha', d)
+  end
+end
+-- The present drivers last heard from before the cut-off (microseconds; '': none).
+local function quiet(p, cutoff)
+  local found = {}
+  if cutoff ~= '' then
+    for _, d in ipairs(redis.call('ZRANGEBYSCORE', p .. ':hp', '-inf', '(' .. cutoff)) do
+      found[d] = true
+    end
+  end
+  return found
 end
 local function now_ms()
   local t = redis.call('TIME')
@@ -78,10 +118,13 @@ end
 """
 """Lua shared with the order scripts: free a driver; Redis's clock in milliseconds."""
 
-# KEYS driver hash, [GEO set of the type last seen], leases, GEO set of vt, types;
-# ARGV prefix, id, vt, lat, lng, online, at, blocked,
-# order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc
-_PUT = """
+# KEYS driver hash, [GEO set of the type last seen], leases, GEO set of vt, types, heard
+# present, heard absent; ARGV prefix, id, vt, lat, lng, online, at, blocked,
+# order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc,
+# seen, seen (microseconds), presence, offline reason
+_PUT = (
+    HOLD_LUA
+    + """
 local p, id, vt = ARGV[1], ARGV[2], ARGV[3]
 local old = redis.call('HMGET', KEYS[1], 'vt', 'o', 'rs', 'rc')
 local order = ARGV[10]
@@ -96,13 +139,15 @@ if ARGV[12] == 'delta' then
   rc = (tonumber(old[4]) or 0) + tonumber(rc)
 end
 redis.call('HSET', KEYS[1], 'vt', vt, 'lat', ARGV[4], 'lng', ARGV[5], 'on', ARGV[6],
-  'at', ARGV[7], 'b', ARGV[8], 'o', order, 'rs', rs, 'rc', rc)
+  'at', ARGV[7], 'b', ARGV[8], 'o', order, 'rs', rs, 'rc', rc, 'sn', ARGV[15],
+  'pr', ARGV[17], 'or', ARGV[18])
 if ARGV[9] ~= 'keep' then
   redis.call('HSET', KEYS[1], 'ru', 0)
   redis.call('ZREM', p .. ':lease', id)
 end
+heard(p, id, ARGV[6] == '1', ARGV[17], ARGV[16])
 if old[1] and old[1] ~= vt then redis.call('ZREM', p .. ':g:' .. old[1], id) end
-if ARGV[6] == '1' and order == '' and ARGV[8] == '0' then
+if ARGV[6] == '1' and order == '' and ARGV[8] == '0' and ARGV[17] == '' then
   redis.call('GEOADD', p .. ':g:' .. vt, ARGV[5], ARGV[4], id)
   redis.call('SADD', p .. ':vts', vt)
 else
@@ -110,13 +155,14 @@ else
 end
 return {1, order, tostring(rs), tostring(rc)}
 """
+)
 
 # KEYS driver hash, [GEO set of the type last seen], leases; ARGV prefix, id, order, lease (ms)
 _RESERVE = (
     HOLD_LUA
     + """
-local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt')
-if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' then return 0 end
+local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt', 'pr')
+if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' or (s[5] or '') ~= '' then return 0 end
 local until_ms = now_ms() + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'o', ARGV[3], 'ru', until_ms)
 redis.call('ZADD', ARGV[1] .. ':lease', until_ms, ARGV[2])
@@ -135,8 +181,8 @@ return 1
 """
 )
 
-# KEYS the types set, leases, GEO sets of the types asked; ARGV prefix, lng, lat, radius km,
-# count, n types, types..., excluded...
+# KEYS the types set, leases, heard present, GEO sets of the types asked; ARGV prefix, lng,
+# lat, radius km, count, heard cut-off (us, '' for none), n types, types..., excluded...
 _NEAREST = (
     HOLD_LUA
     + """
@@ -151,17 +197,19 @@ for _, d in ipairs(redis.call('ZRANGEBYSCORE', p .. ':lease', '-inf', now, 'LIMI
     redis.call('ZREM', p .. ':lease', d)
   end
 end
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[7])
 local types = {}
 if n == 0 then
   types = redis.call('SMEMBERS', KEYS[1])
 else
-  for i = 1, n do types[i] = ARGV[6 + i] end
+  for i = 1, n do types[i] = ARGV[7 + i] end
 end
-local skip = {}
-for i = 7 + n, #ARGV do skip[ARGV[i]] = true end
+local skip = quiet(p, ARGV[6])
+local more = 0
+for _ in pairs(skip) do more = more + 1 end
+for i = 8 + n, #ARGV do skip[ARGV[i]] = true end
 local out = {}
-local radius, wanted = tonumber(ARGV[4]), tonumber(ARGV[5])
+local radius, wanted = tonumber(ARGV[4]), tonumber(ARGV[5]) + more
 for _, vt in ipairs(types) do
   -- GEOSEARCH sorts every member within the radius: in a dense city, look
   -- close first and widen only when too few are found.
@@ -186,26 +234,34 @@ return out
 """
 )
 
-# KEYS[1] the types set; ARGV prefix, lng, lat, outer radius km, inner radius (Redis km)
-_COUNT = """
+# KEYS the types set, heard present; ARGV prefix, lng, lat, outer radius km, inner radius
+# (Redis km), heard cut-off (us, '' for none)
+_COUNT = (
+    HOLD_LUA
+    + """
 local p = ARGV[1]
 local inner = tonumber(ARGV[5])
+local skip = quiet(p, ARGV[6])
 local out = {}
 for _, vt in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
     'BYRADIUS', ARGV[4], 'km', 'ASC', 'WITHDIST')
   local sure = 0
   local edge = {}
+  local seen = 0
   for _, hit in ipairs(found) do
-    if tonumber(hit[2]) <= inner then
-      sure = sure + 1
-    else
-      local pos = redis.call('HMGET', p .. ':d:' .. hit[1], 'lat', 'lng')
-      table.insert(edge, pos[1])
-      table.insert(edge, pos[2])
+    if not skip[hit[1]] then
+      seen = seen + 1
+      if tonumber(hit[2]) <= inner then
+        sure = sure + 1
+      else
+        local pos = redis.call('HMGET', p .. ':d:' .. hit[1], 'lat', 'lng')
+        table.insert(edge, pos[1])
+        table.insert(edge, pos[2])
+      end
     end
   end
-  if #found > 0 then
+  if seen > 0 then
     table.insert(out, vt)
     table.insert(out, sure)
     table.insert(out, edge)
@@ -213,12 +269,68 @@ for _, vt in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return out
 """
+)
+
+# KEYS[1] the sorted set of the present (hp) or absent (ha) drivers; ARGV prefix, before
+# (us, excluded), limit, '1' for the drivers holding no order only
+_HEARD = """
+local out = {}
+local limit = tonumber(ARGV[3])
+local ids
+if ARGV[4] == '1' then
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+else
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, limit)
+end
+for _, d in ipairs(ids) do
+  if #out >= 2 * limit then break end
+  local h = redis.call('HGETALL', ARGV[1] .. ':d:' .. d)
+  local free = true
+  if ARGV[4] == '1' then
+    for i = 1, #h, 2 do
+      if h[i] == 'o' and h[i + 1] ~= '' then free = false end
+    end
+  end
+  if #h > 0 and free then
+    table.insert(out, d)
+    table.insert(out, h)
+  end
+end
+return out
+"""
+
+
+PRESENCE_CODES: dict[str, Presence] = {
+    "": Presence.PRESENT,
+    "s": Presence.SILENT,
+    "u": Presence.UNREACHABLE,
+}
+"""A driver hash's ``pr`` field and what it stands for."""
+_CODES = {presence: code for code, presence in PRESENCE_CODES.items()}
+
+
+def presence_code(presence: Presence) -> str:
+    """The ``pr`` field of a presence.
+
+    >>> presence_code(Presence.SILENT), presence_code(Presence.PRESENT)
+    ('s', '')
+    """
+    return _CODES[presence]
+
+
+def _cutoff(seen_since: datetime | None) -> str:
+    """The heard cut-off the scripts take: microseconds, or ``''`` for none."""
+    return "" if seen_since is None else str(to_us(check_instant(seen_since, "seen_since")))
 
 
 class _Seen(NamedTuple):
     order_id: str | None
     rating_sum: int
     rating_count: int
+
+
+def _time(stored: str) -> datetime:
+    return datetime_from_data(int(stored) if stored.isdigit() else stored)
 
 
 def _check_radius(max_km: float) -> float:
@@ -271,6 +383,7 @@ class RedisDriverRegistry:
         self._release = client.register_script(_RELEASE)
         self._nearest = client.register_script(_NEAREST)
         self._count = client.register_script(_COUNT)
+        self._heard = client.register_script(_HEARD)
         self._seen: dict[str, _Seen] = {}
         self._types: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -296,16 +409,21 @@ class RedisDriverRegistry:
         """The status stored in the driver's hash ``h`` (NotFound when empty)."""
         if not h:
             raise NotFound(f"no driver {driver_id!r}")
+        updated_at = _time(h["at"])
+        seen = h.get("sn")
         status = DriverStatus(
             driver_id=driver_id,
             vehicle_type=h["vt"],
             position=LatLng(float(h["lat"]), float(h["lng"])),
             online=h["on"] == "1",
-            updated_at=datetime_from_data(int(h["at"]) if h["at"].isdigit() else h["at"]),
+            updated_at=updated_at,
             order_id=h["o"] or None,
             blocked=h["b"] == "1",
             rating_sum=int(h["rs"]),
             rating_count=int(h["rc"]),
+            seen_at=updated_at if seen is None else _time(seen),
+            presence=PRESENCE_CODES[h.get("pr", "")],
+            offline_reason=h.get("or") or None,
         )
         with self._lock:
             self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)
@@ -329,6 +447,7 @@ class RedisDriverRegistry:
             rs = status.rating_sum - seen.rating_sum
             rc = status.rating_count - seen.rating_count
         at = datetime_to_data(status.updated_at)
+        heard_at = status.seen_at
         with guarded(f"storing driver {driver_id!r}"):
             done, stored, *totals = self._put(
                 keys=[
@@ -336,6 +455,8 @@ class RedisDriverRegistry:
                     self._lease,
                     f"{self._p}:g:{status.vehicle_type}",
                     f"{self._p}:vts",
+                    f"{self._p}:hp",
+                    f"{self._p}:ha",
                 ],
                 args=[
                     self._p,
@@ -352,6 +473,10 @@ class RedisDriverRegistry:
                     ratings_mode,
                     rs,
                     rc,
+                    str(datetime_to_data(heard_at)),
+                    to_us(heard_at),
+                    presence_code(status.presence),
+                    status.offline_reason or "",
                 ],
             )
         if not done:
@@ -400,11 +525,14 @@ class RedisDriverRegistry:
         max_km: float,
         vehicle_types: Collection[str] | None = None,
         exclude: Collection[str] = (),
+        *,
+        seen_since: datetime | None = None,
     ) -> list[tuple[str, float]]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         check_k(k)
         max_km = _check_radius(max_km)
         check_geo(point)
+        cutoff = _cutoff(seen_since)
         types = [] if vehicle_types is None else list(vehicle_types)
         if k == 0 or (vehicle_types is not None and not types):
             return []
@@ -412,13 +540,19 @@ class RedisDriverRegistry:
         search_km = (max_km + _EDGE_KM) * _SCALE
         with guarded("searching the nearest drivers"):
             flat = self._nearest(
-                keys=[f"{self._p}:vts", self._lease, *(f"{self._p}:g:{t}" for t in types)],
+                keys=[
+                    f"{self._p}:vts",
+                    self._lease,
+                    f"{self._p}:hp",
+                    *(f"{self._p}:g:{t}" for t in types),
+                ],
                 args=[
                     self._p,
                     point.lng,
                     point.lat,
                     repr(search_km),
                     k + len(excluded) + _SLACK,
+                    cutoff,
                     len(types),
                     *types,
                     *excluded,
@@ -435,19 +569,25 @@ class RedisDriverRegistry:
         return found[:k]
 
     def count_available(
-        self, point: LatLng, max_km: float, *, cap: int | None = None
+        self,
+        point: LatLng,
+        max_km: float,
+        *,
+        cap: int | None = None,
+        seen_since: datetime | None = None,
     ) -> dict[str, int]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (the cap is applied to exact counts)."""
         max_km = _check_radius(max_km)
         check_count_cap(cap)
         check_geo(point)
+        cutoff = _cutoff(seen_since)
         outer = (max_km + _EDGE_KM) * _SCALE
         # Redis rounds WITHDIST to 0.1 m, well within the margin; below it nothing is sure.
         inner = (max_km - _EDGE_KM) * _SCALE if max_km > _EDGE_KM else -1.0
         with guarded("counting the available drivers"):
             flat = self._count(
-                keys=[f"{self._p}:vts"],
-                args=[self._p, point.lng, point.lat, repr(outer), repr(inner)],
+                keys=[f"{self._p}:vts", f"{self._p}:hp"],
+                args=[self._p, point.lng, point.lat, repr(outer), repr(inner), cutoff],
             )
         counts: dict[str, int] = {}
         for i in range(0, len(flat), 3):
@@ -461,3 +601,21 @@ class RedisDriverRegistry:
             if count:
                 counts[flat[i]] = count if cap is None else min(count, cap)
         return counts
+
+    def heard_before(
+        self, before: datetime, *, present: bool, limit: int = 500
+    ) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one script)."""
+        cutoff = to_us(check_instant(before, "before"))
+        which = "hp" if present else "ha"
+        with guarded("finding the drivers not heard from"):
+            flat = self._heard(
+                keys=[f"{self._p}:{which}"],
+                args=[self._p, cutoff, limit, "0" if present else "1"],
+            )
+        return [
+            self.status_from_hash(
+                flat[i], dict(zip(flat[i + 1][::2], flat[i + 1][1::2], strict=True))
+            )
+            for i in range(0, len(flat), 2)
+        ]

@@ -12,7 +12,9 @@ script first checks every expectation, writing nothing:
 * ride progress is at its expected version, and every ride the decision
   read (:class:`~vtc_dispatch.changes.RideRead`) is still at the order and
   progress versions it read;
-* every driver to reserve is online, free and not blocked;
+* every driver to reserve is online, free, present and not blocked, and
+  every driver a presence write expects (silent, unreachable, put
+  offline for silence) is online and last heard from when it expects;
 * every wallet hold is covered by the free balance, every capture or
   release finds its hold, and no operation id was used for another
   operation.
@@ -83,9 +85,11 @@ import attrs
 from vtc_dispatch.changes import (
     ChangeSet,
     Command,
+    DriverAbsent,
     DriverOffline,
     DriverOnline,
     DriverPositioned,
+    DriverSeen,
     DriverWrite,
     WalletCapture,
     WalletHold,
@@ -106,7 +110,7 @@ from vtc_dispatch.wallet_ops import (
 from vtc_dispatch.wire import to_wire
 from vtc_dispatch_redis.codec import encode_order, encode_progress
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
-from vtc_dispatch_redis.drivers import RedisDriverRegistry, check_geo
+from vtc_dispatch_redis.drivers import RedisDriverRegistry, check_geo, presence_code
 from vtc_dispatch_redis.orders import ORDER_LUA, RedisOrderRepository, order_fields
 from vtc_dispatch_redis.records import RedisCommandLog
 from vtc_dispatch_redis.rides import RideCache
@@ -134,11 +138,18 @@ if plan.cmd and redis.call('EXISTS', p .. ':cmd:' .. plan.cmd.id) == 1 then
 end
 local owner = {}
 for _, r in ipairs(plan.reserve) do
-  local s = redis.call('HMGET', dkey(r[1]), 'on', 'o', 'b')
-  if owner[r[1]] or s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' then
+  local s = redis.call('HMGET', dkey(r[1]), 'on', 'o', 'b', 'pr')
+  if owner[r[1]] or s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1'
+      or (s[4] or '') ~= '' then
     return {'driver', r[1], r[2]}
   end
   owner[r[1]] = r[2]
+end
+for _, w in ipairs(plan.drivers) do
+  if w.exp then
+    local s = redis.call('HMGET', dkey(w.id), 'on', 'sn', 'at')
+    if s[1] ~= '1' or (s[2] or s[3]) ~= w.exp then return {'heard', w.id} end
+  end
 end
 local version, held = {}, {}
 local function load(id)
@@ -243,9 +254,9 @@ for _, r in ipairs(plan.release) do
 end
 -- The driver is in his type's GEO set exactly when he is available.
 local function place(d, old_vt)
-  local s = redis.call('HMGET', dkey(d), 'on', 'o', 'b', 'vt', 'lat', 'lng')
+  local s = redis.call('HMGET', dkey(d), 'on', 'o', 'b', 'vt', 'lat', 'lng', 'pr')
   if old_vt and old_vt ~= s[4] then redis.call('ZREM', p .. ':g:' .. old_vt, d) end
-  if s[1] == '1' and (s[2] or '') == '' and s[3] ~= '1' then
+  if s[1] == '1' and (s[2] or '') == '' and s[3] ~= '1' and (s[7] or '') == '' then
     redis.call('GEOADD', p .. ':g:' .. s[4], s[6], s[5], d)
   else
     redis.call('ZREM', p .. ':g:' .. s[4], d)
@@ -253,19 +264,29 @@ local function place(d, old_vt)
 end
 for _, w in ipairs(plan.drivers) do
   local k = dkey(w.id)
-  local old = redis.call('HMGET', k, 'vt', 'rs', 'rc')
+  local old = redis.call('HMGET', k, 'vt', 'rs', 'rc', 'on')
   if w.k == 'on' then
-    redis.call('HSET', k, 'vt', w.vt, 'lat', w.lat, 'lng', w.lng, 'on', '1', 'at', w.at)
+    redis.call('HSET', k, 'vt', w.vt, 'lat', w.lat, 'lng', w.lng, 'on', '1', 'at', w.at,
+      'sn', w.at, 'pr', '', 'or', '')
     if not old[1] then
       redis.call('HSET', k, 'o', '', 'ru', 0, 'b', '0', 'rs', 0, 'rc', 0)
     end
     redis.call('SADD', p .. ':vts', w.vt)
+    heard(p, w.id, true, '', w.us)
     place(w.id, old[1])
   elseif old[1] then
     if w.k == 'off' then
-      redis.call('HSET', k, 'on', '0', 'at', w.at)
+      redis.call('HSET', k, 'on', '0', 'at', w.at, 'or', w.r)
+      heard(p, w.id, false, '', 0)
     elseif w.k == 'pos' then
-      redis.call('HSET', k, 'lat', w.lat, 'lng', w.lng, 'at', w.at)
+      redis.call('HSET', k, 'lat', w.lat, 'lng', w.lng, 'at', w.at, 'sn', w.at, 'pr', '')
+      heard(p, w.id, old[4] == '1', '', w.us)
+    elseif w.k == 'seen' then
+      redis.call('HSET', k, 'sn', w.at, 'pr', '')
+      heard(p, w.id, old[4] == '1', '', w.us)
+    elseif w.k == 'absent' then
+      redis.call('HSET', k, 'pr', w.pr)
+      heard(p, w.id, old[4] == '1', w.pr, w.us)
     else
       local total, count = tonumber(old[2]) + w.stars, tonumber(old[3]) + 1
       local blocked = count >= w.min and total / count < tonumber(w.thr)
@@ -503,18 +524,35 @@ class _Plan:
         }
 
     def _driver(self, write: DriverWrite) -> dict[str, Any]:
+        p = self._p
         self._driver_keys(write.driver_id)
+        self.keys.update((f"{p}:hp", f"{p}:ha"))
         if isinstance(write, DriverOnline | DriverPositioned):
             check_geo(write.position)
             position = {"lat": repr(write.position.lat), "lng": repr(write.position.lng)}
-            at = str(datetime_to_data(write.at))
+            at, us = _times(write.at)
             if isinstance(write, DriverPositioned):
-                return {"k": "pos", "id": write.driver_id, "at": at, **position}
-            self.keys.update((f"{self._p}:g:{write.vehicle_type}", f"{self._p}:vts"))
+                return {"k": "pos", "id": write.driver_id, "at": at, "us": us, **position}
+            self.keys.update((f"{p}:g:{write.vehicle_type}", f"{p}:vts"))
             vt = write.vehicle_type
-            return {"k": "on", "id": write.driver_id, "vt": vt, "at": at, **position}
+            return {"k": "on", "id": write.driver_id, "vt": vt, "at": at, "us": us, **position}
+        if isinstance(write, DriverSeen):
+            at, us = _times(write.at)
+            return {"k": "seen", "id": write.driver_id, "at": at, "us": us}
+        if isinstance(write, DriverAbsent):
+            seen, us = _times(write.seen_at)
+            code = presence_code(write.presence)
+            return {"k": "absent", "id": write.driver_id, "pr": code, "us": us, "exp": seen}
         if isinstance(write, DriverOffline):
-            return {"k": "off", "id": write.driver_id, "at": str(datetime_to_data(write.at))}
+            off = {
+                "k": "off",
+                "id": write.driver_id,
+                "at": str(datetime_to_data(write.at)),
+                "r": write.reason or "",
+            }
+            if write.seen_at is not None:
+                off["exp"] = _times(write.seen_at)[0]
+            return off
         return {
             "k": "rated",
             "id": write.driver_id,
@@ -615,6 +653,12 @@ class _Plan:
         return stored
 
 
+def _times(moment: datetime) -> tuple[str, int]:
+    """A time as a driver hash holds it, and as a score of the heard sets (microseconds)."""
+    stored = datetime_to_data(moment)
+    return str(stored), stored if type(stored) is int else to_us(moment)
+
+
 def _refuse(status: str, args: Iterable[str]) -> None:
     """Raise the error of the expectation the script found broken (nothing was written)."""
     a = list(args)
@@ -634,6 +678,10 @@ def _refuse(status: str, args: Iterable[str]) -> None:
         )
     if status == "driver":
         raise ConcurrencyConflict(f"driver {a[0]!r} is not available for order {a[1]!r}")
+    if status == "heard":
+        raise ConcurrencyConflict(
+            f"driver {a[0]!r} was heard from since, or went offline: reload and retry"
+        )
     if status == "taken":
         raise ConcurrencyConflict(
             f"order {a[0]!r} cannot hold driver {a[1]!r}:"

@@ -37,17 +37,19 @@ from vtc_dispatch.geo.sphere import LatLng
 
 if TYPE_CHECKING:
     from vtc_dispatch.events import Event
-    from vtc_dispatch.order import Order, RideProgress
+    from vtc_dispatch.order import Order, Presence, RideProgress
     from vtc_dispatch.pool.stats import Outcome
 
 __all__ = [
     "ChangeSet",
     "Command",
     "CommandRecord",
+    "DriverAbsent",
     "DriverOffline",
     "DriverOnline",
     "DriverPositioned",
     "DriverRated",
+    "DriverSeen",
     "DriverWrite",
     "OrderWrite",
     "ProgressWrite",
@@ -59,6 +61,7 @@ __all__ = [
     "WalletHold",
     "WalletOp",
     "WalletRelease",
+    "heard_expected",
 ]
 
 
@@ -111,19 +114,52 @@ class DriverOnline:
 
 @attrs.frozen
 class DriverOffline:
-    """The driver goes OFF (an order holding him frees him with its own version)."""
+    """The driver goes OFF (an order holding him frees him with its own version).
+
+    ``reason`` says why when the service puts him there (``"silent"``).  With
+    ``seen_at``, only a driver still online and last heard from at that instant
+    goes off (see :class:`DriverAbsent`).
+    """
+
+    driver_id: str
+    at: datetime
+    reason: str | None = None
+    seen_at: datetime | None = None
+
+
+@attrs.frozen
+class DriverPositioned:
+    """The driver's current position, received at ``at``: he is heard from (present).
+
+    Applied to whatever the registry holds now.
+    """
+
+    driver_id: str
+    position: LatLng
+    at: datetime
+
+
+@attrs.frozen
+class DriverSeen:
+    """The driver's phone was heard from at ``at`` without moving him (a ping, a
+    connection, a refused fix): he is present."""
 
     driver_id: str
     at: datetime
 
 
 @attrs.frozen
-class DriverPositioned:
-    """The driver's current position (applied to whatever the registry holds now)."""
+class DriverAbsent:
+    """The driver is no longer heard from: ``presence`` silent or unreachable.
+
+    Only a driver still online and last heard from at ``seen_at`` changes: a
+    commit finding him heard from since (or offline) is a
+    :class:`~vtc_dispatch.errors.ConcurrencyConflict` and writes nothing.
+    """
 
     driver_id: str
-    position: LatLng
-    at: datetime
+    presence: Presence
+    seen_at: datetime
 
 
 @attrs.frozen
@@ -136,7 +172,27 @@ class DriverRated:
     threshold: float
 
 
-DriverWrite: TypeAlias = DriverOnline | DriverOffline | DriverPositioned | DriverRated
+DriverWrite: TypeAlias = (
+    DriverOnline | DriverOffline | DriverPositioned | DriverSeen | DriverAbsent | DriverRated
+)
+
+
+def heard_expected(write: DriverWrite) -> datetime | None:
+    """When the driver must have been last heard from for ``write`` to apply (``None``: any time).
+
+    Such a write also needs the driver online; the unit of work checks both
+    before it writes anything.
+
+    >>> from datetime import UTC, datetime
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    >>> heard_expected(DriverOffline("amadou", at)) is None
+    True
+    >>> heard_expected(DriverOffline("amadou", at, "silent", seen_at=at)) == at
+    True
+    """
+    if isinstance(write, DriverAbsent | DriverOffline):
+        return write.seen_at
+    return None
 
 
 @attrs.frozen

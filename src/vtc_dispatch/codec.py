@@ -172,6 +172,7 @@ _REQUIRED: Any = object()
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MACHINES: dict[str, StateMachine] = {m.name: m for m in (RIDE, FREIGHT, DELIVERY)}
+_DEFAULT_RESYNC = TrackPolicy().resync_fixes
 _EMPTY_TRACK = Track()
 _BROKEN = (
     ValueError,
@@ -489,13 +490,34 @@ def _unlifecycle(v: Data) -> Lifecycle:
     )
 
 
+_RESYNC = "resync"
+"""Stored in a track point's flag place for an accepted point where the track resynchronised
+(added after format 2: older readers refuse it as an unknown flag, never misread it)."""
+
+
 def _track(track: Track) -> list[Data] | None:
     if track == _EMPTY_TRACK:
         return None
     policy = track.policy
+    stored_policy: list[Data] = [
+        policy.max_speed_kmh,
+        policy.max_delay_s,
+        policy.corridor_km,
+        policy.max_clock_skew_s,
+    ]
+    if policy.resync_fixes != _DEFAULT_RESYNC:  # added after format 2: written when not default
+        stored_policy.append(policy.resync_fixes)
     return [
-        [[p.position.lat, p.position.lng, datetime_to_data(p.at), p.flag] for p in track.points],
-        [policy.max_speed_kmh, policy.max_delay_s, policy.corridor_km, policy.max_clock_skew_s],
+        [
+            [
+                p.position.lat,
+                p.position.lng,
+                datetime_to_data(p.at),
+                _RESYNC if p.resync else p.flag,
+            ]
+            for p in track.points
+        ],
+        stored_policy,
     ]
 
 
@@ -504,16 +526,24 @@ def _untrack(v: Data) -> Track:
         return Track()
     points, policy = _list(v)
     epoch, delta = _EPOCH, timedelta  # the hot loop of a read: times inlined
+    speed, delay, corridor, skew, *more = _list(policy)
     return Track(
         tuple(
             TrackPoint(
                 LatLng(lat, lng),
                 epoch + delta(0, 0, at) if type(at) is int else datetime_from_data(at),
-                None if flag is None else Flag(flag),
+                None if flag is None or flag == _RESYNC else Flag(flag),
+                flag == _RESYNC,
             )
             for lat, lng, at, flag in _list(points)
         ),
-        TrackPolicy(*(_float(x) for x in _list(policy))),
+        TrackPolicy(
+            _float(speed),
+            _float(delay),
+            _float(corridor),
+            _float(skew),
+            *(_int(x) for x in more),
+        ),
     )
 
 

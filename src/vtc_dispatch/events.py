@@ -33,6 +33,7 @@ import attrs
 
 from vtc_dispatch.errors import DispatchError, shown
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.order import DriverCard
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "DriverMoved",
     "DriverWentOffline",
     "DriverWentOnline",
+    "DriverWentSilent",
     "DriverWithdrew",
     "Event",
     "InvalidEvent",
@@ -100,10 +102,27 @@ class DriverWentOnline:
 
 @attrs.frozen
 class DriverWentOffline:
-    """A driver stopped taking offers."""
+    """A driver stopped taking offers; ``reason`` when the service put him offline
+    (``"silent"``: his phone was not heard from)."""
 
     driver_id: str
     at: datetime = attrs.field(validator=_aware)
+    reason: str | None = None
+
+
+@attrs.frozen
+class DriverWentSilent:
+    """The driver's phone was not heard from since ``seen_at``: he is out of search.
+
+    ``order_id`` and ``customer_id`` name the ride he is on, if any: its
+    customer then sees a position as old as ``seen_at``.
+    """
+
+    driver_id: str
+    seen_at: datetime = attrs.field(validator=_aware)
+    at: datetime = attrs.field(validator=_aware)
+    order_id: str | None = None
+    customer_id: str | None = None
 
 
 @attrs.frozen
@@ -234,7 +253,10 @@ class DriverWithdrew:
 
 @attrs.frozen
 class DriverAssigned:
-    """A driver accepted: they are at ``driver_position``, ``eta_s`` seconds from the pickup."""
+    """A driver accepted: they are at ``driver_position``, ``eta_s`` seconds from the pickup.
+
+    ``driver`` is who he is (name, phone, vehicle, plate, rating), for the customer.
+    """
 
     order_id: str
     driver_id: str
@@ -243,6 +265,7 @@ class DriverAssigned:
     driver_position: LatLng
     eta_s: float
     at: datetime = attrs.field(validator=_aware)
+    driver: DriverCard | None = None
 
 
 @attrs.frozen
@@ -361,6 +384,7 @@ class PriceChanged:
 Event: TypeAlias = (
     DriverWentOnline
     | DriverWentOffline
+    | DriverWentSilent
     | DriverMoved
     | OrderCreated
     | SearchStarted

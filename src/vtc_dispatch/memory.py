@@ -12,6 +12,7 @@ between processes.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
@@ -27,13 +28,14 @@ from pydantic import BaseModel
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import CommandRecord
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused, shown
-from vtc_dispatch.geo.index import DriverIndex
-from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import DriverStatus, Order, RideProgress
+from vtc_dispatch.geo.index import DriverIndex, check_count_cap
+from vtc_dispatch.geo.sphere import LatLng, haversine_km
+from vtc_dispatch.order import DriverCard, DriverStatus, Order, Presence, RideProgress
 from vtc_dispatch.pool.stats import StatsBook
 from vtc_dispatch.ports import Clock, check_page
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
+from vtc_dispatch.validation import check_instant
 from vtc_dispatch.wallet_ops import (
     check_amount,
     check_op_id,
@@ -48,6 +50,7 @@ from vtc_dispatch.wire import Recipient
 
 __all__ = [
     "InMemoryCommandLog",
+    "InMemoryDriverProfiles",
     "InMemoryDriverRegistry",
     "InMemoryOrderRepository",
     "InMemoryProgressStore",
@@ -249,12 +252,71 @@ class InMemoryProgressStore:
             self._progress.pop(order_id, None)
 
 
+class _Heard:
+    """Drivers in the order they were last heard from, the longest silent first.
+
+    Commits come in the order of the clock, so a driver heard from goes to
+    the end; a status heard from earlier than the newest one (a host
+    putting statuses of its own) marks the order broken, and the next scan
+    sorts it again.
+    """
+
+    __slots__ = ("drivers", "newest", "ordered")
+
+    def __init__(self) -> None:
+        self.drivers: OrderedDict[str, None] = OrderedDict()
+        self.newest: datetime | None = None
+        self.ordered = True
+
+    def add(self, driver_id: str, seen_at: datetime) -> None:
+        drivers = self.drivers
+        if driver_id in drivers:
+            drivers.move_to_end(driver_id)
+        else:
+            drivers[driver_id] = None
+        newest = self.newest
+        if newest is None or seen_at >= newest:
+            self.newest = seen_at
+        else:
+            self.ordered = False
+
+    def before(self, moment: datetime, statuses: dict[str, DriverStatus]) -> list[str]:
+        """The drivers last heard from before ``moment``, the longest silent first."""
+        if not self.ordered:
+            by_time = sorted(self.drivers, key=lambda d: statuses[d].seen_at)
+            self.drivers = OrderedDict.fromkeys(by_time)
+            self.ordered = True
+        found = []
+        for driver_id in self.drivers:
+            if statuses[driver_id].seen_at >= moment:
+                break
+            found.append(driver_id)
+        return found
+
+
 class InMemoryDriverRegistry:
-    """Driver statuses in a dictionary; the available ones in a :class:`DriverIndex`."""
+    """Driver statuses in a dictionary; the available ones in a :class:`DriverIndex`.
+
+    The online drivers are also kept in the order they were last heard
+    from, present ones apart: those who went quiet are found from the
+    oldest end, so a search leaves out the few not yet marked silent and
+    :meth:`heard_before` costs what it finds.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    >>> registry = InMemoryDriverRegistry()
+    >>> registry.put(DriverStatus("amadou", "taxi_jaune", LatLng(4.05, 9.7), True, at))
+    >>> registry.count_available(LatLng(4.05, 9.7), 1.0)
+    {'taxi_jaune': 1}
+    >>> registry.count_available(LatLng(4.05, 9.7), 1.0, seen_since=at + timedelta(seconds=60))
+    {}
+    """
 
     def __init__(self, *, index: DriverIndex | None = None) -> None:
         self._drivers: dict[str, DriverStatus] = {}
         self._index = DriverIndex() if index is None else index
+        self._present = _Heard()
+        self._absent = _Heard()
         self._lock = threading.Lock()
 
     def get(self, driver_id: str) -> DriverStatus:
@@ -268,11 +330,32 @@ class InMemoryDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
             # The index checks the id, position and type: a refused status is stored nowhere.
+            driver_id = status.driver_id
             if status.available:
-                self._index.upsert(status.driver_id, status.position, status.vehicle_type)
+                self._index.upsert(driver_id, status.position, status.vehicle_type)
             else:
-                self._index.discard(status.driver_id)
-            self._drivers[status.driver_id] = status
+                self._index.discard(driver_id)
+            old = self._drivers.get(driver_id)
+            self._drivers[driver_id] = status
+            if (
+                old is None
+                or old.seen_at is not status.seen_at
+                or old.presence is not status.presence
+                or old.online is not status.online
+            ):
+                self._heard(status)
+
+    def _heard(self, status: DriverStatus) -> None:
+        driver_id = status.driver_id
+        if not status.online:
+            self._present.drivers.pop(driver_id, None)
+            self._absent.drivers.pop(driver_id, None)
+        elif status.presence is Presence.PRESENT:
+            self._absent.drivers.pop(driver_id, None)
+            self._present.add(driver_id, status.seen_at)
+        else:
+            self._present.drivers.pop(driver_id, None)
+            self._absent.add(driver_id, status.seen_at)
 
     def reserve(self, driver_id: str, order_id: str) -> bool:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
@@ -295,6 +378,14 @@ class InMemoryDriverRegistry:
             if freed.available:
                 self._index.upsert(driver_id, freed.position, freed.vehicle_type)
 
+    def _quiet(self, seen_since: datetime | None) -> list[str]:
+        """The indexed drivers last heard from before ``seen_since`` (not yet marked silent)."""
+        if seen_since is None:
+            return []
+        check_instant(seen_since, "seen_since")
+        index = self._index
+        return [d for d in self._present.before(seen_since, self._drivers) if d in index]
+
     def nearest_available(
         self,
         point: LatLng,
@@ -302,17 +393,74 @@ class InMemoryDriverRegistry:
         max_km: float,
         vehicle_types: Collection[str] | None = None,
         exclude: Collection[str] = (),
+        *,
+        seen_since: datetime | None = None,
     ) -> list[tuple[str, float]]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
+            quiet = self._quiet(seen_since)
+            if quiet and not isinstance(exclude, str):  # a text is refused by the index
+                with contextlib.suppress(TypeError):  # unhashable ids: the index says so
+                    exclude = frozenset(quiet).union(exclude)
             return self._index.nearest(point, k, max_km, vehicle_types, exclude)
 
     def count_available(
-        self, point: LatLng, max_km: float, *, cap: int | None = None
+        self,
+        point: LatLng,
+        max_km: float,
+        *,
+        cap: int | None = None,
+        seen_since: datetime | None = None,
     ) -> dict[str, int]:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with self._lock:
-            return self._index.count_within(point, max_km, cap=cap)
+            quiet = self._quiet(seen_since)
+            if not quiet:
+                return self._index.count_within(point, max_km, cap=cap)
+            # Counted with the quiet ones (the cap raised by as many), who are then taken off.
+            check_count_cap(cap)
+            index = self._index
+            counts = index.count_within(
+                point, max_km, cap=None if cap is None else cap + len(quiet)
+            )
+            for driver_id in quiet:
+                if haversine_km(point, index.position(driver_id)) <= max_km:
+                    counts[index.vehicle_type(driver_id)] -= 1
+            return {vt: n if cap is None else min(n, cap) for vt, n in counts.items() if n > 0}
+
+    def heard_before(
+        self, before: datetime, *, present: bool, limit: int = 500
+    ) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        check_instant(before, "before")
+        with self._lock:
+            drivers = self._drivers
+            heard = self._present if present else self._absent
+            found = [drivers[d] for d in heard.before(before, drivers)]
+        if not present:
+            found = [status for status in found if status.order_id is None]
+        return found[:limit]
+
+
+class InMemoryDriverProfiles:
+    """Drivers' cards in a dictionary, as the host adds them.
+
+    >>> profiles = InMemoryDriverProfiles()
+    >>> profiles.add(DriverCard("amadou", name="Amadou B.", plate="LT 123 AB"))
+    >>> profiles.card("amadou").plate, profiles.card("binta")
+    ('LT 123 AB', None)
+    """
+
+    def __init__(self) -> None:
+        self._cards: dict[str, DriverCard] = {}
+
+    def add(self, card: DriverCard) -> None:
+        """Keep (or replace) a driver's card."""
+        self._cards[card.driver_id] = card
+
+    def card(self, driver_id: str) -> DriverCard | None:
+        """See :class:`~vtc_dispatch.ports.DriverProfiles`."""
+        return self._cards.get(driver_id)
 
 
 class InMemoryRatingStore:

@@ -29,14 +29,18 @@ __all__ = [
     "ACTIVE_STATES",
     "ACTOR_ROLES",
     "DRIVING_STATES",
+    "FIX_ACCEPTED",
     "OVERSEERS",
     "Actor",
     "Bid",
     "Cancellation",
+    "DriverCard",
     "DriverStatus",
     "LiveOffer",
     "Order",
     "PaymentStatus",
+    "PositionAnswer",
+    "Presence",
     "Rating",
     "RideProgress",
 ]
@@ -305,9 +309,90 @@ class RideProgress:
     version: int = 0
 
 
+class Presence(StrEnum):
+    """Whether a driver's phone is heard from (see :class:`DriverStatus`).
+
+    >>> [p.value for p in Presence]
+    ['present', 'silent', 'unreachable']
+    """
+
+    PRESENT = "present"
+    """A fix, a ping or a connection within the presence timeout."""
+    SILENT = "silent"
+    """Nothing heard for the presence timeout (a phone that died or left the app)."""
+    UNREACHABLE = "unreachable"
+    """His connection closed (a transport tells), and nothing heard since."""
+
+
+@attrs.frozen
+class DriverCard:
+    """Who a driver is, as his customer sees him: the host's data and his rating.
+
+    ``vehicle`` describes the car (make, model, colour), ``plate`` its
+    registration; ``rating`` is the average of his customers' stars
+    (``None`` before the first).  The host gives what it knows
+    (:class:`~vtc_dispatch.ports.DriverProfiles`); the rest is ``None``.
+
+    >>> DriverCard("amadou", name="Amadou B.", plate="LT 123 AB").vehicle is None
+    True
+    """
+
+    driver_id: str
+    name: str | None = None
+    phone: str | None = None
+    vehicle: str | None = None
+    plate: str | None = None
+    rating: float | None = None
+
+
+@attrs.frozen
+class PositionAnswer:
+    """What became of a GPS fix: accepted (the driver is there now), or refused and why.
+
+    ``reason`` is a :class:`~vtc_dispatch.tracking.Flag` value (``jump``,
+    ``stale``, ``out_of_order``, ``duplicate``, ``future``, ``inaccurate``)
+    or ``offline`` (go online first; ``offline_reason`` says why he is off
+    when the service put him there).  ``resync``: this fix resynchronised
+    the ride's track to the last few (see :mod:`vtc_dispatch.tracking`).
+
+    >>> PositionAnswer(False, "jump")
+    PositionAnswer(accepted=False, reason='jump', resync=False, offline_reason=None)
+    """
+
+    accepted: bool
+    reason: str | None = None
+    resync: bool = False
+    offline_reason: str | None = None
+
+
+FIX_ACCEPTED = PositionAnswer(True)
+"""The answer to a fix that moved the driver."""
+
+
+def _seen_when_updated(status: DriverStatus) -> datetime:
+    return status.updated_at
+
+
 @attrs.frozen
 class DriverStatus:
-    """A driver as the registry knows it."""
+    """A driver as the registry knows it.
+
+    ``updated_at`` is when his position or state last changed, ``seen_at``
+    when his phone was last heard from (a fix, refused or not, a ping, a
+    connection).  A driver is offered orders only while he is
+    :attr:`Presence.PRESENT`; the service moves a silent one out of search
+    (:attr:`Presence.SILENT`) and later offline, with ``offline_reason``
+    ``"silent"``.
+
+    >>> from datetime import UTC, datetime
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    >>> status = DriverStatus("amadou", "taxi_jaune", LatLng(4.05, 9.7), True, at)
+    >>> status.seen_at == at, status.available
+    (True, True)
+    >>> DriverStatus("amadou", "taxi_jaune", LatLng(4.05, 9.7), True, at,
+    ...              presence=Presence.SILENT).available
+    False
+    """
 
     driver_id: str
     vehicle_type: str
@@ -320,11 +405,22 @@ class DriverStatus:
     """Under the rating threshold: no longer offered orders."""
     rating_sum: int = 0
     rating_count: int = 0
+    seen_at: datetime = attrs.field(default=attrs.Factory(_seen_when_updated, takes_self=True))
+    """When his phone was last heard from (default: ``updated_at``)."""
+    presence: Presence = Presence.PRESENT
+    offline_reason: str | None = None
+    """Why he went offline when the service put him there (``"silent"``); ``None`` when he
+    went offline himself, or is online."""
 
     @property
     def available(self) -> bool:
-        """Online, not on an order, not blocked: may receive an offer."""
-        return self.online and self.order_id is None and not self.blocked
+        """Online, heard from, not on an order, not blocked: may receive an offer."""
+        return (
+            self.online
+            and self.order_id is None
+            and not self.blocked
+            and self.presence is Presence.PRESENT
+        )
 
     @property
     def rating(self) -> float | None:

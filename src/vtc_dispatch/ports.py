@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from vtc_dispatch.changes import ChangeSet, Command, CommandRecord
-    from vtc_dispatch.order import DriverStatus, Order, RideProgress
+    from vtc_dispatch.order import DriverCard, DriverStatus, Order, RideProgress
     from vtc_dispatch.pool.stats import DriverStats, Outcome
     from vtc_dispatch.pricing.quote import FareQuote
     from vtc_dispatch.wire import Recipient
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Clock",
     "CommandLog",
+    "DriverProfiles",
     "DriverRegistry",
     "Notifier",
     "OrderRepository",
@@ -158,7 +159,13 @@ class DriverRegistry(Protocol):
     An implementation MUST keep exactly the available drivers
     (:attr:`DriverStatus.available`) in its spatial index, so that
     :meth:`nearest_available` and :meth:`count_available` never return a
-    driver who is offline, on an order or blocked.
+    driver who is offline, on an order, blocked or not present.  Given
+    ``seen_since``, they MUST also leave out every driver last heard from
+    (:attr:`DriverStatus.seen_at`) before it, even one still marked present:
+    the service marks silent drivers in batches, and no offer may reach a
+    phone that went quiet in between.  An implementation SHOULD keep the
+    online drivers ordered by ``seen_at`` so that :meth:`heard_before` and
+    these filters cost in proportion to the drivers they concern, not to all.
     """
 
     def get(self, driver_id: str) -> DriverStatus:
@@ -176,18 +183,35 @@ class DriverRegistry(Protocol):
         max_km: float,
         vehicle_types: Collection[str] | None = None,
         exclude: Collection[str] = (),
+        *,
+        seen_since: datetime | None = None,
     ) -> list[tuple[str, float]]:
-        """Available drivers by distance, as :meth:`DriverIndex.nearest`."""
+        """Available drivers by distance, as :meth:`DriverIndex.nearest` (heard from since
+        ``seen_since`` when given)."""
         ...
 
     def count_available(
-        self, point: LatLng, max_km: float, *, cap: int | None = None
+        self,
+        point: LatLng,
+        max_km: float,
+        *,
+        cap: int | None = None,
+        seen_since: datetime | None = None,
     ) -> dict[str, int]:
         """Available drivers within ``max_km``, per vehicle type (types with none left out).
 
         With ``cap``, each count MUST be ``min(exact count, cap)``; an
-        implementation SHOULD use the cap to stop counting early.
+        implementation SHOULD use the cap to stop counting early.  With
+        ``seen_since``, drivers last heard from before it are not counted.
         """
+        ...
+
+    def heard_before(
+        self, before: datetime, *, present: bool, limit: int = 500
+    ) -> list[DriverStatus]:
+        """Online drivers last heard from before ``before``, the longest silent first, at most
+        ``limit``: those still present (``present=True``: to be marked silent), or those
+        already not present and holding no order (``present=False``: to be put offline)."""
         ...
 
     def reserve(self, driver_id: str, order_id: str) -> bool:
@@ -200,6 +224,20 @@ class DriverRegistry(Protocol):
 
     def release(self, driver_id: str, order_id: str) -> None:
         """Free the driver if it is held by ``order_id`` (and only then), atomically."""
+        ...
+
+
+class DriverProfiles(Protocol):
+    """Who the drivers are (name, phone, vehicle, plate): the host's data, for customers.
+
+    Read when a driver accepts an order (the ``driver_assigned`` message)
+    and when an order is shown, so an implementation SHOULD answer in one
+    quick read.  It MUST return ``None`` for a driver it does not know
+    (the customer then sees the driver's id and rating only).
+    """
+
+    def card(self, driver_id: str) -> DriverCard | None:
+        """The driver's card (its ``rating`` is ignored: the service sets it)."""
         ...
 
 

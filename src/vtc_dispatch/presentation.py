@@ -55,12 +55,14 @@ from vtc_dispatch._wire_fields import (
     WireModel,
     WirePoint,
 )
-from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare
 
 __all__ = [
     "BidView",
     "CancellationView",
+    "DriverCardView",
+    "DriverView",
     "FinalFareView",
     "HistoryView",
     "LiveOfferView",
@@ -70,6 +72,7 @@ __all__ = [
     "PriceChangeView",
     "QuoteView",
     "RatingView",
+    "driver_view",
     "order_json",
     "order_view",
 ]
@@ -211,6 +214,73 @@ class HistoryView(WireModel):
     at: AwareDatetime
 
 
+class DriverCardView(WireModel):
+    """Who is coming: the driver's name, phone, vehicle, plate and rating (``None`` when
+    the host does not say; see :class:`~vtc_dispatch.order.DriverCard`)."""
+
+    driver_id: Id
+    name: str | None
+    phone: str | None
+    vehicle: str | None
+    """Make, model, colour."""
+    plate: str | None
+    rating: Annotated[float, Field(ge=1, le=5)] | None
+    """His customers' average stars, ``None`` before the first rating."""
+
+    @classmethod
+    def from_card(cls, card: DriverCard) -> DriverCardView:
+        """The view of ``card``."""
+        return cls(
+            driver_id=card.driver_id,
+            name=card.name,
+            phone=card.phone,
+            vehicle=card.vehicle,
+            plate=card.plate,
+            rating=card.rating,
+        )
+
+
+class DriverView(DriverCardView):
+    """A driver as his own app, his customer or an operator sees him: who he is, where,
+    and whether his phone is heard from.
+
+    ``position`` dates from ``position_at``; ``seen_at`` is when his phone
+    was last heard from.  ``presence`` is ``present``, ``silent`` (nothing
+    heard for the presence timeout: his position is stale) or
+    ``unreachable`` (his connection closed).  ``offline_reason`` is
+    ``silent`` when the service put him offline.
+    """
+
+    online: bool
+    presence: str
+    offline_reason: str | None
+    position: WirePoint
+    position_at: AwareDatetime
+    seen_at: AwareDatetime
+
+
+def driver_view(status: DriverStatus, card: DriverCard | None = None) -> DriverView:
+    """The view of a driver's ``status`` (with his ``card`` when given).
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.geo import LatLng
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    >>> view = driver_view(DriverStatus("d-1", "taxi_jaune", LatLng(4.05, 9.7), True, at))
+    >>> view.presence, view.seen_at == at, view.name
+    ('present', True, None)
+    """
+    card = card or DriverCard(status.driver_id, rating=status.rating)
+    return DriverView(
+        **DriverCardView.from_card(card).model_dump(),
+        online=status.online,
+        presence=str(status.presence),
+        offline_reason=status.offline_reason,
+        position=WirePoint.from_latlng(status.position),
+        position_at=status.updated_at,
+        seen_at=status.seen_at,
+    )
+
+
 class OrderView(WireModel):
     """An order as its customer or its driver sees it (see :func:`order_view`)."""
 
@@ -235,6 +305,9 @@ class OrderView(WireModel):
     cancellation: CancellationView | None
     ratings: tuple[RatingView, ...]
     history: tuple[HistoryView, ...]
+    driver: DriverCardView | None = None
+    """Who the assigned driver is, when the caller looked it up
+    (:meth:`~vtc_dispatch.service.DispatchService.driver_card`)."""
 
 
 class OperatorOrderView(OrderView):
@@ -251,16 +324,21 @@ class OperatorOrderView(OrderView):
     route_changed: bool
 
 
-def order_view(order: Order, viewer: Actor) -> OrderView:
+def order_view(order: Order, viewer: Actor, *, driver: DriverCard | None = None) -> OrderView:
     """``order`` as ``viewer`` sees it; an :class:`OperatorOrderView` for an operator or the system.
 
+    ``driver`` is the card of the order's driver, when the caller has it.
     Whether the viewer may see the order at all is the service's rule
     (the owner check of its commands), not this function's.
     """
+    card = None if driver is None else DriverCardView.from_card(driver)
     if viewer.role in ("customer", "driver"):
-        return OrderView(**_party_fields(order, viewer.id if viewer.role == "driver" else None))
+        return OrderView(
+            **_party_fields(order, viewer.id if viewer.role == "driver" else None), driver=card
+        )
     return OperatorOrderView(
         **_party_fields(order, None),
+        driver=card,
         version=order.version,
         offers=tuple(
             LiveOfferView(
@@ -326,6 +404,6 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
     }
 
 
-def order_json(order: Order, viewer: Actor) -> dict[str, Any]:
+def order_json(order: Order, viewer: Actor, *, driver: DriverCard | None = None) -> dict[str, Any]:
     """:func:`order_view` as JSON data (what ``json.dumps`` writes as is)."""
-    return order_view(order, viewer).model_dump(mode="json")
+    return order_view(order, viewer, driver=driver).model_dump(mode="json")

@@ -46,23 +46,25 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
-from vtc_dispatch.commands.drivers import Drivers
+from vtc_dispatch.commands.drivers import SILENT, Drivers, DriverState
 from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
 from vtc_dispatch.commands.trip import Trip
-from vtc_dispatch.errors import ConcurrencyConflict, Forbidden, InvalidRating, shown
+from vtc_dispatch.errors import ConcurrencyConflict, Forbidden, InvalidRating, NotFound, shown
 from vtc_dispatch.events import DriverMoved, Event
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.memory import (
     InMemoryCommandLog,
+    InMemoryDriverProfiles,
     InMemoryDriverRegistry,
     InMemoryOrderRepository,
     InMemoryProgressStore,
@@ -73,12 +75,20 @@ from vtc_dispatch.memory import (
     RecordingNotifier,
     SystemClock,
 )
-from vtc_dispatch.order import Actor, Order, RideProgress
+from vtc_dispatch.order import (
+    Actor,
+    DriverCard,
+    DriverStatus,
+    Order,
+    PositionAnswer,
+    RideProgress,
+)
 from vtc_dispatch.pool import PoolConfig, Ranker, StatsBook
 from vtc_dispatch.pool.decide import Step
 from vtc_dispatch.ports import (
     Clock,
     CommandLog,
+    DriverProfiles,
     DriverRegistry,
     Notifier,
     OrderRepository,
@@ -97,6 +107,7 @@ from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.settings import Availability, ServiceSettings
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
 from vtc_dispatch.validation import (
+    check_accuracy,
     check_actor,
     check_callable,
     check_codes,
@@ -112,7 +123,18 @@ from vtc_dispatch.validation import (
     refused,
 )
 
-__all__ = ["Availability", "DispatchService", "InvalidRating", "ServiceSettings"]
+__all__ = [
+    "Availability",
+    "DispatchService",
+    "DriverState",
+    "InvalidRating",
+    "PositionAnswer",
+    "ServiceSettings",
+]
+
+_SWEEP = 500
+"""Drivers moved per presence step of one ``expire_due`` (the rest at the next call)."""
+_DUPLICATE = PositionAnswer(False, "duplicate")
 
 
 class DispatchService:
@@ -143,6 +165,7 @@ class DispatchService:
         quotes: QuoteBook | None = None,
         unit_of_work: UnitOfWork | None = None,
         rides: RideReader | None = None,
+        profiles: DriverProfiles | None = None,
     ) -> None:
         self.pricer = _pricer(pricing, route_estimator)
         settings = ServiceSettings() if settings is None else settings
@@ -155,6 +178,7 @@ class DispatchService:
         pool = PoolConfig() if pool is None else pool
         self.stats: StatsStore = StatsBook() if stats is None else stats
         self.ratings: RatingStore = InMemoryRatingStore() if ratings is None else ratings
+        self.profiles: DriverProfiles = InMemoryDriverProfiles() if profiles is None else profiles
         self.uow: UnitOfWork = unit_of_work or self._stores_unit_of_work(commands)
         context = Context(
             pricer=self.pricer,
@@ -169,6 +193,7 @@ class DispatchService:
             quotes=InMemoryQuoteBook(clock) if quotes is None else quotes,
             clock=clock,
             rides=rides or PortsRideReader(self.drivers, self.orders, self.progress),
+            profiles=self.profiles,
             ranker=ranker,
         )
         if new_order_id is not None:
@@ -281,32 +306,46 @@ class DispatchService:
         position: LatLng,
         at: datetime | None = None,
         *,
+        accuracy_m: float | None = None,
         command_id: str | None = None,
-    ) -> None:
+    ) -> PositionAnswer:
         """A driver's new position; recorded on the track of the ride in course.
 
-        ``at`` is when the phone measured it (default: now).  On a ride,
-        implausible points (too fast, stale, out of order) are kept on the
-        track but flagged and do not move the driver.
+        ``at`` is when the phone measured it (default: now), ``accuracy_m``
+        the radius the phone gives for it.  Every fix renews the driver's
+        presence, and is answered: accepted (he is there now) or refused
+        with the reason (:class:`~vtc_dispatch.order.PositionAnswer`).  A
+        fix less accurate than the settings' ``accuracy_max_m`` does not
+        move him; on a ride, implausible points (too fast, stale, out of
+        order) are kept on the track but flagged and do not move him
+        either, until a few consistent ones resynchronise the track.  A fix
+        from a driver who is offline is refused (``offline``).  A fix sent
+        again with the same ``command_id`` is answered ``duplicate``.
         """
         check_id(driver_id, "driver_id", self._ctx.settings.limits.id_max_chars)
         check_point(position, "position")
         if at is not None:
             check_instant(at, "at")
+        if accuracy_m is not None:
+            check_accuracy(accuracy_m)
         on_order: list[Order | None] = [None]
-        moved = [False]
+        answers: list[PositionAnswer | None] = [None]
 
         def decide(now: datetime) -> Decision:
-            decision, on_order[0] = self._trip.position(
-                driver_id, position, now if at is None else at, now
+            decision, on_order[0], answers[0] = self._trip.position(
+                driver_id, position, now if at is None else at, accuracy_m, now
             )
-            moved[0] = bool(decision.changes.drivers)
             return decision
 
         self._run(
-            command_id, lambda: _fingerprint("update_position", driver_id, position, at), decide
+            command_id,
+            lambda: _fingerprint("update_position", driver_id, position, at, accuracy_m),
+            decide,
         )
-        if moved[0] and self._runner.listeners:  # a move has no wire form: only listeners want it
+        answer = answers[0]
+        if answer is None:  # a replay: the first answer told what became of the fix
+            return _DUPLICATE
+        if answer.accepted and self._runner.listeners:  # no wire form: only listeners want it
             order = on_order[0]
             now = self.clock.now()
             event = DriverMoved(
@@ -314,6 +353,54 @@ class DispatchService:
             )
             for listener in self._runner.listeners:
                 listener(event)
+        return answer
+
+    def ping(self, driver_id: str) -> DriverStatus:
+        """The driver's phone is there (a light heartbeat between fixes): his presence is
+        renewed.  Returns his status (online or not, and why not)."""
+        check_id(driver_id, "driver_id", self._id_max())
+        heard: list[DriverStatus] = []
+
+        def decide(now: datetime) -> Decision:
+            decision, status = self._drivers.heard(driver_id, now)
+            heard[:] = [status]
+            return decision
+
+        self._run(None, lambda: _fingerprint("ping", driver_id), decide)
+        return heard[0]
+
+    def driver_unreachable(self, driver_id: str, *, heard_until: datetime | None = None) -> None:
+        """The driver's connection closed: he gets no offer until he is heard from again.
+
+        ``heard_until`` is when that connection last heard from him: a driver
+        heard from since (on another connection, over REST) stays present.
+        A driver never seen, or offline, is left as he is.
+        """
+        check_id(driver_id, "driver_id", self._id_max())
+        if heard_until is not None:
+            check_instant(heard_until, "heard_until")
+
+        def decide(_: datetime) -> Decision:
+            try:
+                return self._drivers.unreachable(driver_id, heard_until)
+            except NotFound:
+                return Decision(None)
+
+        # A conflict: he kept being heard from, and stays present as he should.
+        with contextlib.suppress(ConcurrencyConflict):
+            self._run(None, lambda: _fingerprint("driver_unreachable", driver_id), decide)
+
+    def driver_state(self, driver_id: str) -> DriverState:
+        """Where a driver stands: his status, his live offer (as it would be sent now, with
+        the time left), the order of that offer or the one he drives."""
+        check_id(driver_id, "driver_id", self._id_max())
+        return self._drivers.state(driver_id, self.clock.now())
+
+    def driver_card(self, driver_id: str) -> DriverCard:
+        """Who the driver is, as his customer sees him: the host's data (name, phone,
+        vehicle, plate) and the rating his customers gave him."""
+        check_id(driver_id, "driver_id", self._id_max())
+        return self._ctx.card(driver_id)
 
     def ride_progress(self, actor: Actor, order_id: str) -> RideProgress:
         """The live tracks of a ride (for its customer, driver, an operator)."""
@@ -338,6 +425,15 @@ class DispatchService:
         """
         return search(self._ctx, check_point(pickup, "pickup"), check_point(dropoff, "dropoff"))
 
+    def count_available(self, at: LatLng) -> dict[str, int]:
+        """Available drivers within the search radius of ``at``, per vehicle type (types with
+        none left out), those silent for the presence timeout not counted."""
+        check_point(at, "at")
+        ctx = self._ctx
+        return ctx.drivers.count_available(
+            at, ctx.settings.search_radius_km, seen_since=ctx.heard_since(ctx.clock.now())
+        )
+
     def payment_methods(self, at: LatLng) -> tuple[str, ...]:
         """Payment methods enabled where ``at`` is (its city's country)."""
         return self._ctx.payment_methods(check_point(at, "at"))
@@ -361,7 +457,9 @@ class DispatchService:
         it is at most ``quote_valid_s`` old (and no supplement is asked),
         else a new one.  WALLET holds the estimate on the customer's wallet
         (refused when the balance is short).  A customer has at most one
-        active order.  A drop-off outside every priced city is
+        active order; one no driver took (NO_DRIVER) is cancelled by the
+        system, without a fee, in the same commit as the new order
+        (:meth:`search_again` keeps it instead).  A drop-off outside every priced city is
         :class:`~vtc_dispatch.errors.OutOfServiceArea`.
         """
         limits = self._ctx.settings.limits
@@ -376,13 +474,15 @@ class DispatchService:
             supplements, "supplements", limits.id_max_chars, limits.supplements_max
         )
         args = (customer_id, pickup, dropoff, vehicle_type, payment_method, supplements)
-        return self._order(
-            command_id,
-            lambda: _fingerprint("create_order", *args),
-            lambda now: self._dispatching.create_order(
-                customer_id, pickup, dropoff, vehicle_type, payment_method, supplements, now
-            ),
-        )
+
+        def decide(now: datetime) -> Decision:
+            created = self._dispatching.create_order(*args, now)
+            closed = self._trip.close_unserved(customer_id, now)
+            if closed is None:
+                return created
+            return Decision(created.result, closed.changes.merge(created.changes))
+
+        return self._order(command_id, lambda: _fingerprint("create_order", *args), decide)
 
     def search_again(
         self, customer_id: str, order_id: str, *, command_id: str | None = None
@@ -475,7 +575,36 @@ class DispatchService:
                 handled += self._handle_due(
                     before.id, command_id, self._window_step(before, step, at)
                 )
+        self._presence_due(at, command_id)
         return handled
+
+    def _presence_due(self, at: datetime, command_id: str | None) -> None:
+        """Drivers not heard from: silent after the presence timeout, offline later."""
+        heard_since = self._ctx.heard_since(at)
+        if heard_since is not None:
+            for status in self.drivers.heard_before(heard_since, present=True, limit=_SWEEP):
+                self._presence_step(command_id, "silent", status, at)
+        offline_after_s = self._ctx.settings.offline_after_s
+        if offline_after_s is not None:
+            cutoff = at - timedelta(seconds=offline_after_s)
+            for status in self.drivers.heard_before(cutoff, present=False, limit=_SWEEP):
+                self._presence_step(command_id, "offline", status, at)
+
+    def _presence_step(
+        self, command_id: str | None, kind: str, status: DriverStatus, at: datetime
+    ) -> None:
+        driver_id = status.driver_id
+
+        def decide(_: datetime) -> Decision:
+            if kind == "silent":
+                return self._drivers.silenced(status, at)
+            return self._drivers.offline(driver_id, at, reason=SILENT, seen_at=status.seen_at)
+
+        step_id = None if command_id is None else f"{command_id}/{kind}/{driver_id}"
+        fingerprint = _fingerprint(f"presence {kind}", driver_id, status.seen_at)
+        # Heard from meanwhile, or on a ride: left to the next call.
+        with contextlib.suppress(ConcurrencyConflict, Forbidden):
+            self._run(step_id, lambda: fingerprint, decide)
 
     def _window_step(
         self, before: Order, step: Step, at: datetime
@@ -633,9 +762,10 @@ class DispatchService:
         return total / count if count else None
 
     def get_order(self, actor: Actor, order_id: str) -> Order:
-        """An order, for its customer, its driver, an operator or the system."""
+        """An order, for its customer, its driver (or a driver it is offered to), an
+        operator or the system."""
         self._actor_and_order(actor, order_id)
-        return self._ctx.owned(actor, order_id)
+        return self._ctx.owned(actor, order_id, offered=True)
 
     def current_order(self, actor: Actor) -> Order | None:
         """The active order of a driver or customer, if any (an overseer has none)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import attrs
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.tracking import TrackPolicy
@@ -73,12 +73,35 @@ class ServiceSettings(BaseModel):
     corridor_km: Annotated[float, Field(gt=0)] = 1.0
     """Half-width of the corridor around the pickup-drop-off line; leaving it
     (or ending the trip outside it) makes the final fare follow the real trip."""
+    presence_timeout_s: Annotated[float, Field(gt=0, le=3600)] | None = 60.0
+    """A driver whose phone sent no fix nor ping for this long is silent: not counted
+    in search, offered nothing.  ``None``: drivers stay present until they go offline
+    (a host whose drivers report nothing between rides)."""
+    offline_after_s: Annotated[float, Field(gt=0, le=86_400)] | None = 300.0
+    """A silent driver is put offline this long after he was last heard from (with
+    the reason ``silent``), unless he is on a ride; ``None``: never."""
+    accuracy_max_m: Annotated[float, Field(gt=0, le=10_000)] = 50.0
+    """A fix whose reported accuracy is worse (larger) than this does not move the driver."""
+    resync_fixes: Annotated[int, Field(ge=2, le=100)] = 3
+    """On a ride, this many consistent fixes in a row away from the last accepted one
+    (each refused as a jump from it) resynchronise the driver's position to them: a
+    glitch accepted once cannot set aside every real fix after it."""
     payment_methods: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {"*": DEFAULT_PAYMENT_METHODS}
     )
     """Enabled payment methods per country code; ``"*"`` for every other country."""
     limits: InputLimits = InputLimits()
     """What the commands accept: lengths of ids and texts, the skew of a given ``now``."""
+
+    @model_validator(mode="after")
+    def _offline_after_silence(self) -> ServiceSettings:
+        timeout, offline = self.presence_timeout_s, self.offline_after_s
+        if timeout is not None and offline is not None and offline < timeout:
+            raise ValueError(
+                f"offline_after_s ({offline}) must be at least presence_timeout_s ({timeout}):"
+                " a driver goes silent before he is put offline"
+            )
+        return self
 
     def track_policy(self) -> TrackPolicy:
         """The plausibility rules of recorded positions."""

@@ -26,7 +26,16 @@ the last *accepted* point, with the first rule that matches:
 
 Because a jump is measured from the last accepted point, a real move after
 a long GPS outage is accepted again as soon as the elapsed time makes the
-implied speed plausible.
+implied speed plausible.  A glitch that was accepted (the first fix of a
+track, say) cannot set every real fix after it aside either: when
+:attr:`TrackPolicy.resync_fixes` jumps in a row are plausible from one to
+the next, the track *resynchronises* to them: they are accepted, the first
+of them marked ``resync`` (:attr:`TrackPoint.resync`), and the distance
+starts again from it, the implausible step left out.
+
+A point the caller sets aside for a reason of its own
+(:meth:`Track.set_aside`: ``inaccurate``, a fix whose reported accuracy is
+too poor) is kept flagged the same way.
 
 Below, a car in Douala (UTC+1) reports every ten seconds; the third fix
 lands 11 km away and a late message arrives out of order:
@@ -45,6 +54,17 @@ lands 11 km away and a late message arrives out of order:
 (5, 3)
 >>> round(track.distance_km, 3), track.duration_s
 (0.314, 30.0)
+
+The first fix of a track is a glitch 11 km away; three real fixes follow,
+each a plausible drive from the one before:
+
+>>> track, _ = Track().add(LatLng(4.1500, 9.7000), t0)
+>>> for i in range(1, 4):
+...     track, point = track.add(LatLng(4.0500 + i / 1000, 9.7000), t0 + timedelta(seconds=10 * i))
+>>> [(p.flag, p.resync) for p in track.points[1:]]
+[(None, True), (None, False), (None, False)]
+>>> round(track.distance_km, 3), track.last.position
+(0.222, LatLng(4.053, 9.7))
 """
 
 from __future__ import annotations
@@ -103,8 +123,9 @@ class TrackPolicy:
     ``corridor_km``: half-width of the corridor around the planned line (see
     :func:`off_corridor`).  Each must be a finite number above zero.
 
-    >>> TrackPolicy()
-    TrackPolicy(max_speed_kmh=200.0, max_delay_s=120.0, corridor_km=1.0, max_clock_skew_s=30.0)
+    >>> TrackPolicy()  # doctest: +NORMALIZE_WHITESPACE
+    TrackPolicy(max_speed_kmh=200.0, max_delay_s=120.0, corridor_km=1.0,
+                max_clock_skew_s=30.0, resync_fixes=3)
     >>> TrackPolicy(max_speed_kmh=0)
     Traceback (most recent call last):
     ...
@@ -115,10 +136,21 @@ class TrackPolicy:
     max_delay_s: float = 120.0
     corridor_km: float = 1.0
     max_clock_skew_s: float = 30.0
+    resync_fixes: int = 3
+    """Jumps in a row, each plausible from the one before, that resynchronise the track
+    (an integer >= 2)."""
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(TrackPolicy):
-            _require(field.name, getattr(self, field.name), allow_zero=False)
+            if field.name != "resync_fixes":
+                _require(field.name, getattr(self, field.name), allow_zero=False)
+        fixes = self.resync_fixes
+        if isinstance(fixes, bool) or not isinstance(fixes, int) or fixes < 2:
+            raise InvalidCoordinates(f"resync_fixes must be an integer >= 2, got {shown(fixes)}")
+
+    def plausible(self, km: float, elapsed_s: float) -> bool:
+        """Whether ``km`` in ``elapsed_s`` seconds (> 0) is within the speed limit."""
+        return elapsed_s > 0.0 and km / elapsed_s * 3600.0 <= self.max_speed_kmh
 
 
 class Flag(StrEnum):
@@ -127,7 +159,7 @@ class Flag(StrEnum):
     >>> Flag.JUMP == "jump"
     True
     >>> [flag.value for flag in Flag]
-    ['jump', 'stale', 'out_of_order', 'duplicate', 'future']
+    ['jump', 'stale', 'out_of_order', 'duplicate', 'future', 'inaccurate']
     """
 
     JUMP = "jump"
@@ -135,6 +167,8 @@ class Flag(StrEnum):
     OUT_OF_ORDER = "out_of_order"
     DUPLICATE = "duplicate"
     FUTURE = "future"
+    INACCURATE = "inaccurate"
+    """Set aside by the caller: the fix's reported accuracy was too poor."""
 
 
 @attrs.frozen
@@ -159,6 +193,9 @@ class TrackPoint:
     position: LatLng
     at: datetime
     flag: Flag | None = None
+    resync: bool = False
+    """An accepted point where the track resynchronised (see the module): the
+    distance from the point accepted before it is not counted."""
 
     def __attrs_post_init__(self) -> None:
         _require_aware("at", self.at)
@@ -177,11 +214,18 @@ class TrackPoint:
 
 @attrs.frozen
 class _Summary:
-    """What a :class:`Track` keeps about its accepted points, so that its properties are O(1)."""
+    """What a :class:`Track` keeps about its accepted points, so that its properties are O(1).
+
+    ``run`` holds the indexes of the jumps since the last accepted point that
+    are plausible from one to the next (the latest ones): the candidates to
+    resynchronise to.
+    """
 
     distance_km: float = 0.0
     first: TrackPoint | None = None
     last: TrackPoint | None = None
+    run: tuple[int, ...] = ()
+    accepted: int = 0
 
     def then(self, point: TrackPoint, step_km: float | None = None) -> _Summary:
         """The summary once the accepted ``point`` follows the points summarised here.
@@ -189,10 +233,23 @@ class _Summary:
         ``step_km``, when known, is the distance from the last accepted point.
         """
         if self.last is None:
-            return _Summary(0.0, point, point)
-        if step_km is None:
+            return _Summary(0.0, point, point, (), self.accepted + 1)
+        if point.resync:
+            step_km = 0.0
+        elif step_km is None:
             step_km = haversine_km(self.last.position, point.position)
-        return _Summary(self.distance_km + step_km, self.first, point)
+        return _Summary(self.distance_km + step_km, self.first, point, (), self.accepted + 1)
+
+    def jumped(self, points: tuple[TrackPoint, ...], index: int, policy: TrackPolicy) -> _Summary:
+        """The summary once the jump at ``index`` of ``points`` follows: the run goes on if
+        the jump is plausible from the run's last point, else starts again from it."""
+        run = self.run
+        if run:
+            before, point = points[run[-1]], points[index]
+            elapsed_s = (point.at - before.at).total_seconds()
+            if policy.plausible(haversine_km(before.position, point.position), elapsed_s):
+                return attrs.evolve(self, run=(*run, index))
+        return attrs.evolve(self, run=(index,))
 
 
 @attrs.frozen
@@ -219,9 +276,12 @@ class Track:
 
     def __attrs_post_init__(self) -> None:
         summary = _Summary()
-        for point in self.points:
+        points, policy = self.points, self.policy
+        for i, point in enumerate(points):
             if point.accepted:
                 summary = summary.then(point)
+            elif point.flag is Flag.JUMP:
+                summary = summary.jumped(points, i, policy)
         object.__setattr__(self, "_summary", summary)
 
     def _appended(self, point: TrackPoint, summary: _Summary) -> Track:
@@ -234,7 +294,11 @@ class Track:
         return track
 
     def _classify(
-        self, position: LatLng, at: datetime, received_at: datetime | None
+        self,
+        position: LatLng,
+        at: datetime,
+        received_at: datetime | None,
+        anchor: TrackPoint | None = None,
     ) -> tuple[Flag | None, float | None]:
         """The flag for a point reported now (``None`` to accept it; rules: module
         docstring) and, when measured, its distance from the last accepted point."""
@@ -248,6 +312,14 @@ class Track:
                 return Flag.FUTURE, None
         last = self._summary.last
         if last is None:
+            if anchor is None or received_at is None:
+                return None, None
+            # The anchor was received, not measured: both times are the receiver's.
+            _require_aware("anchor.at", anchor.at)
+            elapsed_s = (received_at - anchor.at).total_seconds()
+            km = haversine_km(anchor.position, position)
+            if elapsed_s > 0.0 and not self.policy.plausible(km, elapsed_s):
+                return Flag.JUMP, None
             return None, None
         elapsed_s = (at - last.at).total_seconds()
         if elapsed_s <= 0.0:
@@ -260,14 +332,27 @@ class Track:
         return None, step_km
 
     def add(
-        self, position: LatLng, at: datetime, *, received_at: datetime | None = None
+        self,
+        position: LatLng,
+        at: datetime,
+        *,
+        received_at: datetime | None = None,
+        anchor: TrackPoint | None = None,
     ) -> tuple[Track, TrackPoint]:
         """Classify a reported position and return the new track and the classified point.
 
         ``at`` is when the position was measured, ``received_at`` (optional)
         when it reached us; both timezone-aware.  The point is compared with
         the last accepted point as the module docstring describes; this
-        track is left unchanged.
+        track is left unchanged.  A point that resynchronises the track is
+        returned accepted (the track's last point), with the jumps before it
+        that it confirms.
+
+        ``anchor`` stands for the last accepted point while the track has
+        none: where the subject was known to be, and when that was
+        *received* (so it is compared with ``received_at``): the first fix
+        of a driver's way to a pickup is checked against the position he
+        accepted from.
 
         >>> from datetime import datetime, timedelta, timezone
         >>> t0 = datetime(2024, 5, 1, 7, 0, tzinfo=timezone.utc)
@@ -280,14 +365,47 @@ class Track:
         >>> track.add(LatLng(4.05, 9.70), t0, received_at=t0 + timedelta(minutes=5))[1].flag
         <Flag.STALE: 'stale'>
         """
+        flag, step_km = self._classify(position, at, received_at, anchor)
+        point = self._point(position, at, flag)
+        if flag is None:
+            return self._appended(point, self._summary.then(point, step_km)), point
+        if flag is not Flag.JUMP:
+            return self._appended(point, self._summary), point
+        summary = self._summary.jumped((*self.points, point), len(self.points), self.policy)
+        if len(summary.run) < self.policy.resync_fixes:
+            return self._appended(point, summary), point
+        return self._resynced(point, summary.run)
+
+    @staticmethod
+    def _point(position: LatLng, at: datetime, flag: Flag | None) -> TrackPoint:
         # _classify checked `at`: build the point without checking it twice.
         point = object.__new__(TrackPoint)
         object.__setattr__(point, "position", position)
         object.__setattr__(point, "at", at)
-        flag, step_km = self._classify(position, at, received_at)
         object.__setattr__(point, "flag", flag)
-        summary = self._summary.then(point, step_km) if flag is None else self._summary
-        return self._appended(point, summary), point
+        object.__setattr__(point, "resync", False)
+        return point
+
+    def _resynced(self, point: TrackPoint, run: tuple[int, ...]) -> tuple[Track, TrackPoint]:
+        """The track once the jumps of ``run`` (``point`` the last) are taken as real."""
+        points = [*self.points, point]
+        for n, i in enumerate(run):
+            points[i] = attrs.evolve(points[i], flag=None, resync=n == 0)
+        track = Track(tuple(points), self.policy)
+        return track, points[-1]
+
+    def set_aside(self, position: LatLng, at: datetime, flag: Flag) -> tuple[Track, TrackPoint]:
+        """Keep a point the caller refused for a reason of its own (``flag``), unaccepted.
+
+        >>> from datetime import datetime, timezone
+        >>> at = datetime(2024, 5, 1, 7, 0, tzinfo=timezone.utc)
+        >>> track, point = Track().set_aside(LatLng(4.05, 9.70), at, Flag.INACCURATE)
+        >>> point.accepted, len(track), track.last
+        (False, 1, None)
+        """
+        _require_aware("at", at)
+        point = self._point(position, at, Flag(flag))
+        return self._appended(point, self._summary), point
 
     @property
     def accepted_points(self) -> tuple[TrackPoint, ...]:
@@ -297,6 +415,15 @@ class Track:
         ()
         """
         return tuple(point for point in self.points if point.accepted)
+
+    @property
+    def accepted_count(self) -> int:
+        """How many points are accepted (a resynchronisation accepts several at once).
+
+        >>> Track().accepted_count
+        0
+        """
+        return self._summary.accepted
 
     @property
     def last(self) -> TrackPoint | None:

@@ -39,17 +39,20 @@ from vtc_dispatch.changes import (
     ChangeSet,
     Command,
     CommandRecord,
+    DriverAbsent,
     DriverOffline,
     DriverOnline,
     DriverPositioned,
+    DriverSeen,
     DriverWrite,
     Reservation,
     WalletCapture,
     WalletHold,
     WalletRelease,
+    heard_expected,
 )
 from vtc_dispatch.errors import ConcurrencyConflict, DispatchError, NotFound, shown
-from vtc_dispatch.order import DriverStatus, Order
+from vtc_dispatch.order import DriverStatus, Order, Presence
 from vtc_dispatch.ports import (
     CommandLog,
     DriverRegistry,
@@ -60,7 +63,7 @@ from vtc_dispatch.ports import (
     Wallet,
 )
 
-__all__ = ["StoresUnitOfWork", "apply_driver_write"]
+__all__ = ["StoresUnitOfWork", "apply_driver_write", "check_heard"]
 
 _SETTLE_ATTEMPTS = 8
 
@@ -102,8 +105,9 @@ class StoresUnitOfWork:
         with self._guard:
             if command is not None and self.commands.get(command.command_id) is not None:
                 raise ConcurrencyConflict(f"command {shown(command.command_id)} was already run")
+            self._check_heard(changes)
             if changes.drivers_only:
-                # Positions and ON/OFF: nothing to check, nothing to give back.
+                # Positions and ON/OFF: nothing else to check, nothing to give back.
                 stored: dict[str, Order] = {}
                 for write in changes.drivers:
                     self._write_driver(write)
@@ -130,6 +134,12 @@ class StoresUnitOfWork:
         """
         for progress in changes.progress:
             self._expect_progress(progress.progress.order_id, progress.expected_version)
+
+    def _check_heard(self, changes: ChangeSet) -> None:
+        """The presence writes' drivers are as they were read (exact under the lock)."""
+        for write in changes.drivers:
+            if heard_expected(write) is not None:
+                check_heard(self._status(write.driver_id), write)
 
     def _check_reads(self, changes: ChangeSet) -> None:
         """The rides the decision read are still as it read them (exact under the lock).
@@ -251,6 +261,18 @@ def apply_driver_write(status: DriverStatus | None, write: DriverWrite) -> Drive
     >>> rated.rating_count, rated.blocked
     (1, True)
     """
+    if isinstance(write, DriverPositioned):
+        if status is None:
+            return None
+        if status.presence is Presence.PRESENT:
+            return evolve(status, position=write.position, updated_at=write.at, seen_at=write.at)
+        return evolve(
+            status,
+            position=write.position,
+            updated_at=write.at,
+            seen_at=write.at,
+            presence=Presence.PRESENT,
+        )
     if isinstance(write, DriverOnline):
         if status is None:
             return DriverStatus(write.driver_id, write.vehicle_type, write.position, True, write.at)
@@ -260,17 +282,50 @@ def apply_driver_write(status: DriverStatus | None, write: DriverWrite) -> Drive
             position=write.position,
             online=True,
             updated_at=write.at,
+            seen_at=write.at,
+            presence=Presence.PRESENT,
+            offline_reason=None,
         )
     if status is None:
         return None
+    if isinstance(write, DriverSeen):
+        return evolve(status, seen_at=write.at, presence=Presence.PRESENT)
+    if isinstance(write, DriverAbsent):
+        return evolve(status, presence=write.presence)
     if isinstance(write, DriverOffline):
         # An order that holds him frees him itself (in the same change set, or at its end).
-        return evolve(status, online=False, updated_at=write.at)
-    if isinstance(write, DriverPositioned):
-        return evolve(status, position=write.position, updated_at=write.at)
+        return evolve(status, online=False, updated_at=write.at, offline_reason=write.reason)
     total, count = status.rating_sum + write.stars, status.rating_count + 1
     blocked = count >= write.min_count and total / count < write.threshold
     return evolve(status, rating_sum=total, rating_count=count, blocked=blocked)
+
+
+def check_heard(status: DriverStatus | None, write: DriverWrite) -> None:
+    """ConcurrencyConflict unless the driver is online and last heard from when ``write``
+    expects (:func:`~vtc_dispatch.changes.heard_expected`): he was heard from since it
+    was decided, or went offline.
+
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from vtc_dispatch.changes import DriverAbsent
+    >>> from vtc_dispatch.geo import LatLng
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+    >>> status = DriverStatus("amadou", "taxi_jaune", LatLng(4.05, 9.7), True, at)
+    >>> check_heard(status, DriverAbsent("amadou", Presence.SILENT, at))
+    >>> check_heard(status, DriverAbsent("amadou", Presence.SILENT, at - timedelta(seconds=1)))
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.ConcurrencyConflict: driver 'amadou' was heard from at ...
+    """
+    expected = heard_expected(write)
+    if expected is None:
+        return
+    if status is None or not status.online:
+        raise ConcurrencyConflict(f"driver {shown(write.driver_id)} is no longer online")
+    if status.seen_at != expected:
+        raise ConcurrencyConflict(
+            f"driver {shown(write.driver_id)} was heard from at {status.seen_at.isoformat()},"
+            f" not {expected.isoformat()}: reload and retry"
+        )
 
 
 def _not_available(wanted: Reservation) -> ConcurrencyConflict:

@@ -35,9 +35,11 @@ from vtc_dispatch.geo.sphere import check_point
 from vtc_dispatch.order import Actor
 
 __all__ = [
+    "ACCURACY_MAX_M",
     "COMMAND_ID_MAX",
     "HISTORY_PAGES_MAX",
     "HISTORY_PAGE_SIZE_MAX",
+    "check_accuracy",
     "check_actor",
     "check_callable",
     "check_codes",
@@ -115,6 +117,29 @@ def check_command_id(value: object) -> str:
     raise InvalidCommandId(
         f"command_id must be a text of 1 to {COMMAND_ID_MAX} characters, got {shown(value)}"
     )
+
+
+ACCURACY_MAX_M = 100_000.0
+"""A fix's ``accuracy_m`` is a number from 0 to this (a phone's radius of uncertainty)."""
+
+
+def check_accuracy(value: object) -> float:
+    """``value`` if it is a fix's accuracy: a finite number of metres from 0 to 100 km.
+
+    >>> check_accuracy(12.5)
+    12.5
+    >>> check_accuracy(float("nan"))
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidArgument: accuracy_m must be a number of metres from 0 to 100000, got nan
+    """  # noqa: E501
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0.0 <= value <= ACCURACY_MAX_M
+    ):
+        return float(value)
+    raise refused("accuracy_m", f"a number of metres from 0 to {ACCURACY_MAX_M:g}", value)
 
 
 def check_actor(value: object, max_chars: int) -> Actor:

@@ -70,6 +70,7 @@ from vtc_dispatch.events import (
     DriverMoved,
     DriverWentOffline,
     DriverWentOnline,
+    DriverWentSilent,
     DriverWithdrew,
     Event,
     NoDriverFound,
@@ -85,7 +86,8 @@ from vtc_dispatch.events import (
     TripCompleted,
     TripStarted,
 )
-from vtc_dispatch.presentation import OrderView
+from vtc_dispatch.order import PositionAnswer
+from vtc_dispatch.presentation import DriverCardView, DriverView, OrderView
 from vtc_dispatch.pricing.quote import FareQuote
 
 __all__ = [
@@ -106,28 +108,38 @@ __all__ = [
     "DriverInbound",
     "DriverLocationMessage",
     "DriverOutbound",
+    "DriverSilentMessage",
     "DriverWithdrewMessage",
     "DriversAvailableMessage",
+    "ErrorMessage",
     "InvalidMessage",
     "LocationMessage",
     "NoDriverFoundMessage",
     "OfferMessage",
     "OfferWithdrawnMessage",
+    "OkMessage",
     "OrderCancelledMessage",
+    "OrderCreatedMessage",
     "OutboundMessage",
+    "PingMessage",
+    "PongMessage",
+    "PositionRefusedMessage",
     "Recipient",
     "RejectMessage",
+    "SearchAgainMessage",
     "SearchMessage",
     "StartMessage",
     "StateMessage",
     "TripCompletedMessage",
     "TripStartedMessage",
     "VehicleTypeAvailability",
+    "WentOfflineMessage",
     "WireBreakdownLine",
     "WirePoint",
     "drivers_available",
     "json_schemas",
     "main",
+    "offer_message",
     "parse_customer_message",
     "parse_customer_outbound",
     "parse_driver_message",
@@ -162,7 +174,11 @@ def _type_is_required(schema: dict[str, Any]) -> None:
 
 
 class _Message(WireModel):
-    model_config = ConfigDict(json_schema_extra=_type_is_required)
+    # The server writes every field of what it sends (null when there is nothing): its
+    # schemas say so; what a client sends may leave out the fields with defaults.
+    model_config = ConfigDict(
+        json_schema_extra=_type_is_required, json_schema_serialization_defaults_required=True
+    )
 
 
 # -- driver -> server ------------------------------------------------------------------
@@ -181,6 +197,14 @@ class LocationMessage(_Message):
     at: AwareDatetime | None = None
     """When the device measured the position; ``None``: when the server received it."""
     order_id: Id | None = None
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    """The radius of uncertainty the device gives for the position, in metres."""
+
+
+class PingMessage(_Message):
+    """Driver: my phone is here (a heartbeat between fixes); answered with ``pong``."""
+
+    type: Literal["ping"] = "ping"
 
 
 class AcceptMessage(_Message):
@@ -307,6 +331,13 @@ class CancelMessage(_Message):
     type: Literal["cancel"] = "cancel"
     order_id: Id
     reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class SearchAgainMessage(_Message):
+    """Customer: no driver took my order (``no_driver_found``); look again."""
+
+    type: Literal["search_again"] = "search_again"
+    order_id: Id
 
 
 class AcceptBidMessage(_Message):
@@ -453,6 +484,8 @@ class DriverAssignedMessage(_Message):
     position: WirePoint
     eta_s: WholeSeconds
     at: AwareDatetime
+    driver: DriverCardView | None = None
+    """Who is coming: name, phone, vehicle, plate, rating."""
 
 
 class DriverLocationMessage(_Message):
@@ -537,11 +570,106 @@ class StateMessage(_Message):
     ``order`` is the customer's active order, or the driver's (the one he
     is offered, with his ``offer``, or the one he drives), as
     :func:`vtc_dispatch.presentation.order_view` shows it to him;
-    ``None`` when there is none.
+    ``None`` when there is none.  ``offer`` is the driver's live offer as
+    the ``offer`` message would bring it now (``timeout_s``: the time
+    left).  ``driver`` is the driver himself (online, presence, why he is
+    offline), or the customer's driver once one accepted.
     """
 
     type: Literal["state"] = "state"
     order: OrderView | None
+    offer: OfferMessage | None = None
+    driver: DriverView | None = None
+
+
+ReplyId = Annotated[str, Field(min_length=1, max_length=100)]
+"""The ``id`` of the client message a reply answers."""
+
+
+class OkMessage(_Message):
+    """Server: the command of message ``id`` is done; the order's ``state`` after it.
+
+    A command sent again with the same ``id`` gets the same answer and
+    changes nothing.  An accepted ``location`` is answered ``ok`` with no
+    order.
+    """
+
+    type: Literal["ok"] = "ok"
+    id: ReplyId | None
+    order_id: Id | None = None
+    state: str | None = None
+
+
+class ErrorMessage(_Message):
+    """Server: the message ``id`` was refused: ``error`` names the error, ``detail`` says
+    what was wrong (with the value), ``field`` the bad field of the message if any."""
+
+    type: Literal["error"] = "error"
+    id: ReplyId | None = None
+    error: str
+    detail: str
+    field: str | None = None
+
+
+class OrderCreatedMessage(_Message):
+    """Server: the answer to ``create_order``; the search for a driver has started."""
+
+    type: Literal["order_created"] = "order_created"
+    id: ReplyId | None = None
+    order_id: Id
+    state: str
+
+
+class PositionRefusedMessage(_Message):
+    """Server: the fix of message ``id`` did not move you, and why.
+
+    ``reason``: ``jump`` (too fast from your last position), ``stale`` (measured
+    too long before it arrived), ``future`` (your clock is ahead),
+    ``out_of_order``, ``duplicate``, ``inaccurate`` (``accuracy_m`` above the
+    limit) or ``offline`` (go online first; ``offline_reason`` says why you
+    are off when the service put you there: ``silent``).
+    """
+
+    type: Literal["position_refused"] = "position_refused"
+    id: ReplyId | None = None
+    reason: str
+    offline_reason: str | None = None
+
+    @classmethod
+    def from_answer(cls, answer: PositionAnswer, message_id: str | None) -> PositionRefusedMessage:
+        """The message of a refused fix's answer."""
+        return cls(id=message_id, reason=answer.reason or "", offline_reason=answer.offline_reason)
+
+
+class PongMessage(_Message):
+    """Server: the answer to ``ping``: the server's time, and whether you are online
+    (``offline_reason`` ``silent``: you were put offline, go online again)."""
+
+    type: Literal["pong"] = "pong"
+    id: ReplyId | None = None
+    at: AwareDatetime
+    online: bool
+    offline_reason: str | None = None
+
+
+class WentOfflineMessage(_Message):
+    """Server: the service put you offline (``reason`` ``silent``: your phone was not
+    heard from); go online again to take offers."""
+
+    type: Literal["went_offline"] = "went_offline"
+    reason: str
+    at: AwareDatetime
+
+
+class DriverSilentMessage(_Message):
+    """Server (to the customer): your driver's phone has not been heard from since
+    ``seen_at``: the position shown is that old (``driver_location`` resumes with it)."""
+
+    type: Literal["driver_silent"] = "driver_silent"
+    order_id: Id
+    driver_id: Id
+    seen_at: AwareDatetime
+    at: AwareDatetime
 
 
 class DriverWithdrewMessage(_Message):
@@ -556,30 +684,29 @@ class DriverWithdrewMessage(_Message):
 # -- unions --------------------------------------------------------------------------
 
 DriverInbound: TypeAlias = Annotated[
-    LocationMessage | AcceptMessage | RejectMessage | ArrivedMessage | StartMessage
-    | CompleteMessage | BidMessage,
+    LocationMessage | PingMessage | AcceptMessage | RejectMessage | ArrivedMessage
+    | StartMessage | CompleteMessage | BidMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver sends."""
 DriverOutbound: TypeAlias = Annotated[
-    OfferMessage
-    | OfferWithdrawnMessage
-    | OrderCancelledMessage
-    | TripCompletedMessage
-    | StateMessage,
+    StateMessage | OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage
+    | TripCompletedMessage | OkMessage | ErrorMessage | PositionRefusedMessage | PongMessage
+    | WentOfflineMessage,
     Field(discriminator="type"),
-]
+]  # fmt: skip
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
 CustomerInbound: TypeAlias = Annotated[
-    SearchMessage | CreateOrderMessage | CancelMessage | AcceptBidMessage,
+    SearchMessage | CreateOrderMessage | CancelMessage | SearchAgainMessage | AcceptBidMessage,
     Field(discriminator="type"),
-]
+]  # fmt: skip
 """What a customer sends."""
 CustomerOutbound: TypeAlias = Annotated[
-    DriversAvailableMessage | DriverAssignedMessage | DriverLocationMessage
+    StateMessage | DriversAvailableMessage | OrderCreatedMessage | OkMessage | ErrorMessage
+    | DriverAssignedMessage | DriverLocationMessage | DriverSilentMessage
     | DriverArrivingMessage | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage
     | NoDriverFoundMessage | OrderCancelledMessage | DriverWithdrewMessage
-    | BidReceivedMessage | StateMessage,
+    | BidReceivedMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a customer receives."""
@@ -587,7 +714,9 @@ OutboundMessage: TypeAlias = (
     OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage | DriversAvailableMessage
     | DriverAssignedMessage | DriverLocationMessage | DriverArrivingMessage
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
-    | DriverWithdrewMessage | BidReceivedMessage | StateMessage
+    | DriverWithdrewMessage | BidReceivedMessage | StateMessage | OkMessage | ErrorMessage
+    | OrderCreatedMessage | PositionRefusedMessage | PongMessage | WentOfflineMessage
+    | DriverSilentMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -733,6 +862,23 @@ def _eta(eta_s: float) -> int:
     return math.ceil(eta_s)
 
 
+def offer_message(event: OfferSent) -> OfferMessage:
+    """The ``offer`` message of an offer shown to a driver (sent, or found in his ``state``)."""
+    return OfferMessage(
+        order_id=event.order_id,
+        pickup=WirePoint.from_latlng(event.pickup),
+        destination=WirePoint.from_latlng(event.dropoff),
+        vehicle_type=event.vehicle_type,
+        fare_min=event.fare_min,
+        fare_max=event.fare_max,
+        currency=event.currency,
+        distance_to_pickup_km=event.distance_to_pickup_km,
+        timeout_s=event.timeout_s,
+        expires_at=event.expires_at,
+        at=event.at,
+    )
+
+
 def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     """The messages an event produces, each with its recipient; ``[]`` for internal events.
 
@@ -750,29 +896,19 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     TripCompleted       customer and driver: ``trip_completed``
     NoDriverFound       customer: ``no_driver_found``
     OrderCancelled      customer, and the driver if any: ``order_cancelled``
+    DriverWentOffline   driver, when the service put him offline: ``went_offline``
+    DriverWentSilent    customer and watchers of his ride: ``driver_silent``
     ==================  =============================================
 
-    Driver presence and moves, order creation, search start, refusals,
-    ratings and price changes have no wire form: the sender of a command
-    gets its answer from the transport, and the customer follows the
-    driver through ``DriverLocated``.
+    Drivers going on and off by themselves, moves, order creation, search
+    start, refusals, ratings and price changes have no wire form: the
+    sender of a command gets its answer from the transport (``ok``,
+    ``error``, ``order_created``, ``position_refused``, ``pong``), and the
+    customer follows the driver through ``DriverLocated``.
     """
     match event:
         case OfferSent():
-            offer = OfferMessage(
-                order_id=event.order_id,
-                pickup=WirePoint.from_latlng(event.pickup),
-                destination=WirePoint.from_latlng(event.dropoff),
-                vehicle_type=event.vehicle_type,
-                fare_min=event.fare_min,
-                fare_max=event.fare_max,
-                currency=event.currency,
-                distance_to_pickup_km=event.distance_to_pickup_km,
-                timeout_s=event.timeout_s,
-                expires_at=event.expires_at,
-                at=event.at,
-            )
-            return [(Recipient("driver", event.driver_id), offer)]
+            return [(Recipient("driver", event.driver_id), offer_message(event))]
         case OfferWithdrawn() | OfferExpired():
             reason = event.reason if isinstance(event, OfferWithdrawn) else "expired"
             withdrawn = OfferWithdrawnMessage(order_id=event.order_id, reason=reason, at=event.at)
@@ -785,6 +921,7 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 position=WirePoint.from_latlng(event.driver_position),
                 eta_s=_eta(event.eta_s),
                 at=event.at,
+                driver=None if event.driver is None else DriverCardView.from_card(event.driver),
             )
             return [(Recipient("customer", event.customer_id), assigned)]
         case DriverLocated():
@@ -862,9 +999,26 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             if event.driver_id is not None:
                 out.append((Recipient("driver", event.driver_id), cancelled))
             return out
+        case DriverWentOffline():
+            if event.reason is None:
+                return []  # he went off himself: his command's answer told him
+            off = WentOfflineMessage(reason=event.reason, at=event.at)
+            return [(Recipient("driver", event.driver_id), off)]
+        case DriverWentSilent():
+            if event.order_id is None or event.customer_id is None:
+                return []
+            silent = DriverSilentMessage(
+                order_id=event.order_id,
+                driver_id=event.driver_id,
+                seen_at=event.seen_at,
+                at=event.at,
+            )
+            return [
+                (Recipient("customer", event.customer_id), silent),
+                (Recipient("watchers", event.order_id), silent),
+            ]
         case (
             DriverWentOnline()
-            | DriverWentOffline()
             | DriverMoved()
             | OrderCreated()
             | SearchStarted()
@@ -892,7 +1046,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    25
+    34
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),

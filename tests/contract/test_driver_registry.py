@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -10,7 +12,7 @@ from places import AKWA, T0
 
 from vtc_dispatch.errors import InvalidCoordinates, NotFound
 from vtc_dispatch.geo import destination_point
-from vtc_dispatch.order import DriverStatus
+from vtc_dispatch.order import DriverStatus, Presence
 from vtc_dispatch.ports import DriverRegistry
 
 
@@ -108,3 +110,79 @@ def test_an_infinite_radius_means_anywhere(registry: DriverRegistry) -> None:
     registry.put(DriverStatus("far", "confort", far, True, T0))
     assert [d for d, _ in registry.nearest_available(AKWA, 1, math.inf)] == ["far"]
     assert registry.count_available(AKWA, math.inf) == {"confort": 1}
+
+
+# -- presence: drivers last heard from long ago are left out (issue 14) ---------------
+
+
+def _at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def _heard(driver_id: str, seconds: float, **changes: Any) -> DriverStatus:
+    """An online driver near Akwa, last heard from ``seconds`` after T0."""
+    point = destination_point(AKWA, 40.0 * len(driver_id), 0.2 + 0.1 * len(driver_id))
+    status = DriverStatus(driver_id, "taxi_jaune", point, True, T0, seen_at=_at(seconds))
+    return attrs.evolve(status, **changes)
+
+
+def test_a_search_leaves_out_drivers_heard_from_before_its_cut_off(
+    registry: DriverRegistry,
+) -> None:
+    for driver_id, seconds in (("old", 0), ("mid", 30), ("new", 55)):
+        registry.put(_heard(driver_id, seconds))
+    cut = _at(30)
+    assert {d for d, _ in registry.nearest_available(AKWA, 5, 3.0, seen_since=cut)} == {
+        "mid",
+        "new",
+    }
+    assert [d for d, _ in registry.nearest_available(AKWA, 1, 3.0, seen_since=_at(31))] == ["new"]
+    assert registry.count_available(AKWA, 3.0, seen_since=cut) == {"taxi_jaune": 2}
+    assert registry.count_available(AKWA, 3.0, cap=1, seen_since=cut) == {"taxi_jaune": 1}
+    assert registry.count_available(AKWA, 3.0, seen_since=_at(60)) == {}
+    assert registry.count_available(AKWA, 3.0) == {"taxi_jaune": 3}
+    # Heard from again: found again.
+    registry.put(_heard("old", 70))
+    assert {d for d, _ in registry.nearest_available(AKWA, 5, 3.0, seen_since=_at(60))} == {"old"}
+    excluded = registry.nearest_available(AKWA, 5, 3.0, exclude={"old"}, seen_since=_at(60))
+    assert excluded == []
+
+
+@pytest.mark.parametrize("presence", [Presence.SILENT, Presence.UNREACHABLE])
+def test_a_driver_not_present_is_neither_found_nor_reserved(
+    registry: DriverRegistry, presence: Presence
+) -> None:
+    registry.put(_heard("gone", 0, presence=presence))
+    assert registry.nearest_available(AKWA, 5, 3.0) == []
+    assert registry.count_available(AKWA, 3.0) == {}
+    assert registry.reserve("gone", "o1") is False
+    back = registry.get("gone")
+    assert (back.presence, back.seen_at, back.online) == (presence, _at(0), True)
+    registry.put(attrs.evolve(back, presence=Presence.PRESENT, seen_at=_at(90)))
+    assert [d for d, _ in registry.nearest_available(AKWA, 5, 3.0)] == ["gone"]
+
+
+def test_a_driver_freed_while_silent_stays_out_of_search(registry: DriverRegistry) -> None:
+    registry.put(_heard("d", 0))
+    assert registry.reserve("d", "o1") is True
+    registry.put(attrs.evolve(registry.get("d"), presence=Presence.SILENT))
+    registry.release("d", "o1")
+    assert registry.get("d").order_id is None
+    assert registry.nearest_available(AKWA, 5, 3.0) == []
+
+
+def test_heard_before_lists_the_longest_silent_first(registry: DriverRegistry) -> None:
+    for driver_id, seconds in (("b", 20), ("a", 10), ("c", 40), ("off", 0)):
+        registry.put(_heard(driver_id, seconds))
+    registry.put(attrs.evolve(registry.get("off"), online=False, offline_reason="silent"))
+    found = registry.heard_before(_at(30), present=True)
+    assert [s.driver_id for s in found] == ["a", "b"]
+    assert [s.driver_id for s in registry.heard_before(_at(30), present=True, limit=1)] == ["a"]
+    assert registry.heard_before(_at(30), present=False) == []
+    assert registry.get("off").offline_reason == "silent"
+    # Once silent, the driver is listed among those not present, unless an order holds him.
+    registry.put(attrs.evolve(registry.get("a"), presence=Presence.SILENT))
+    registry.put(attrs.evolve(registry.get("b"), presence=Presence.SILENT, order_id="o1"))
+    assert registry.heard_before(_at(30), present=True) == []
+    assert [s.driver_id for s in registry.heard_before(_at(30), present=False)] == ["a"]
+    assert registry.heard_before(_at(10), present=False) == []

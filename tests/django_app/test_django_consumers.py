@@ -42,9 +42,16 @@ def test_search_order_offer_location_accept_over_websockets(live_demo: Demo) -> 
         customer = connect(app, live_demo, "customer", "chantal")
         assert (await driver.connect(timeout=10))[0]
         assert (await customer.connect(timeout=10))[0]
-        # First, where each stands: nothing going on yet.
-        assert await receive(driver) == {"type": "state", "order": None}
-        assert await receive(customer) == {"type": "state", "order": None}
+        # First, where each stands: nothing going on yet; the driver online and present.
+        first = await receive(driver)
+        assert (first["type"], first["order"], first["offer"]) == ("state", None, None)
+        assert (first["driver"]["online"], first["driver"]["presence"]) == (True, "present")
+        assert await receive(customer) == {
+            "type": "state",
+            "order": None,
+            "offer": None,
+            "driver": None,
+        }
         await customer.send_json_to({"type": "search", "pickup": AKWA, "destination": DEIDO})
         found = await receive(customer)
         assert found["type"] == "drivers_available"
@@ -61,17 +68,25 @@ def test_search_order_offer_location_accept_over_websockets(live_demo: Demo) -> 
         assert (offer["type"], offer["order_id"]) == ("offer", created["order_id"])
         assert offer["fare_min"] == found["vehicle_types"][0]["fare_min"]
         await driver.send_json_to({"type": "location", "position": {"lat": 4.0525, "lng": 9.705}})
-        await driver.send_json_to({"type": "accept", "order_id": created["order_id"]})
+        assert await receive(driver) == {"type": "ok", "id": None, "order_id": None, "state": None}
+        await driver.send_json_to({"type": "accept", "order_id": created["order_id"], "id": 1})
+        assert await receive(driver) == {
+            "type": "ok",
+            "id": "1",
+            "order_id": created["order_id"],
+            "state": "accepted",
+        }
         assigned = await receive(customer)
         assert assigned["type"] == "driver_assigned"
         assert assigned["driver_id"] == amadou
         assert assigned["position"] == {"lat": 4.0525, "lng": 9.705}
+        assert (assigned["driver"]["driver_id"], assigned["driver"]["name"]) == (amadou, "amadou")
         await driver.send_json_to({"type": "accept", "order_id": "nope"})
         error = await receive(driver)
         assert (error["type"], error["error"], error["field"]) == ("error", "NotFound", None)
         await driver.send_json_to({"type": "location", "position": {"lat": 95, "lng": 9.7}})
         bad = await receive(driver)
-        assert set(bad) == {"type", "error", "detail", "field"}
+        assert set(bad) == {"type", "id", "error", "detail", "field"}
         assert (bad["error"], bad["field"]) == ("InvalidMessage", "position.lat")
         assert "position.lat" in bad["detail"]
         await driver.disconnect()

@@ -63,6 +63,8 @@ BAD_INPUT = [
      "ValidationError", "position.lng"),
     ("amadou", "post", "driver/update-location/", {"position": AKWA, "at": 5}, 400,
      "ValidationError", "at"),
+    ("amadou", "post", "driver/update-location/", {"position": AKWA, "accuracy_m": -1}, 400,
+     "ValidationError", "accuracy_m"),
     ("amadou", "post", "driver/accept/nope-1/", None, 404, "NotFound", None),
     ("amadou", "post", "driver/reject/nope-1/", None, 404, "NotFound", None),
     ("amadou", "post", "driver/arrived/nope-1/", None, 404, "NotFound", None),
@@ -102,6 +104,8 @@ BAD_INPUT = [
      "supplements": ["towbar"]}, 422, "InvalidMoney", None),
     ("chantal", "post", "customer/create/", {**ORDER, "payment_method": "PAYPAL"}, 402,
      "PaymentRefused", None),
+    ("chantal", "post", "customer/search-again/nope-1/", None, 404, "NotFound", None),
+    ("amadou", "post", "customer/search-again/nope-1/", None, 403, "PermissionDenied", None),
     ("chantal", "post", "customer/cancel/nope-1/", {"reason": 5}, 400, "ValidationError",
      "reason"),
     ("chantal", "post", "customer/cancel/nope-1/", {"reason": "x" * 501}, 400, "ValidationError",
@@ -320,7 +324,7 @@ def test_the_schema_advertises_json_bodies_and_the_error_shape_for_every_operati
         if path.startswith(API)
         for method, operation in item.items()
     ]
-    assert len(operations) == 20
+    assert len(operations) == 21
     for path, _method, operation in operations:
         if "requestBody" in operation:
             assert list(operation["requestBody"]["content"]) == ["application/json"], path

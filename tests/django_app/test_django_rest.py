@@ -151,12 +151,18 @@ def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
     order_id = order["id"]
     offers = OfferRecord.objects.filter(order__order_id=order_id)
     assert list(offers.values_list("driver_id", flat=True)) == [demo.ids["amadou"]]
-    assert get(demo, "amadou", "driver/current/").json()["order"] is None
+    # Offered, the driver sees the offer over REST too (main answered {"order": null}).
+    current = get(demo, "amadou", "driver/current/").json()
+    assert (current["offer"]["order_id"], current["order"]["id"]) == (order_id, order_id)
+    assert current["offer"]["fare_min"] == order["quote"]["minimum"]
+    assert current["driver"]["presence"] == "present"
+    assert get(demo, "amadou", f"{order_id}/").json()["offer"]["driver_id"] == demo.ids["amadou"]
     accepted = post(demo, "amadou", f"driver/accept/{order_id}/")
     assert accepted.status_code == 200
     assert not offers.exists()
     assert accepted.json()["driver_id"] == demo.ids["amadou"]
-    assert get(demo, "amadou", "driver/current/").json()["order"]["id"] == order_id
+    current = get(demo, "amadou", "driver/current/").json()
+    assert (current["order"]["id"], current["offer"]) == (order_id, None)
     drive(demo, "amadou", LatLng(4.0540, 9.7060), LatLng(AKWA["lat"], AKWA["lng"]), 5)
     tracked = get(demo, "chantal", f"customer/track/{order_id}/").json()
     assert tracked["driver"]["position"] == pytest.approx(AKWA)

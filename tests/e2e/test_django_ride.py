@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -34,21 +33,29 @@ MAX_WAITING_S = 8
 
 
 async def _nothing_going_on(connection: Any) -> None:
-    """Read a connection's first message: its ``state``, with no order yet."""
+    """Read a connection's first message: its ``state``, with no order nor offer yet."""
     import asyncio
 
     first = json.loads(await asyncio.wait_for(connection.recv(), 10))
-    assert first == {"type": "state", "order": None}
+    assert (first["type"], first["order"], first["offer"]) == ("state", None, None)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """How many seconds ahead of the wall clock the module's server is (demo/clock.py)."""
+    path = tmp_path_factory.mktemp("clock") / "clock"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterator[str]:
     """One server process, SQLite or PostgreSQL, the in-memory layer, deadlines in the server."""
     with example_project(
         tmp_path_factory.mktemp("e2e"),
         E2E_DATABASE,
         ["--pool-mode", "batch", "--max-waiting", str(MAX_WAITING_S)],
-        {},
+        {"VTC_CLOCK_FILE": str(clock_file)},
         worker=False,
     ) as base:
         yield base
@@ -151,8 +158,11 @@ def _requests(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield item
 
 
-def test_the_postman_collection_plays_the_whole_ride(server: str) -> None:
-    """Folders 1 to 5 in order, as the Collection Runner with its delay would send them."""
+def test_the_postman_collection_plays_the_whole_ride(server: str, clock_file: Path) -> None:
+    """Folders 1 to 5 in order, as the Collection Runner with its delay would send them.
+
+    The Runner's delay between positions is the server's clock moved forward, not a sleep
+    (main slept some 40 s)."""
     collection = json.loads((POSTMAN / "vtc-dispatch.postman_collection.json").read_text())
     environment = json.loads((POSTMAN / "local.postman_environment.json").read_text())
     variables = {v["key"]: v["value"] for v in environment["values"]}
@@ -170,7 +180,8 @@ def test_the_postman_collection_plays_the_whole_ride(server: str) -> None:
             return text
 
         if "update-location" in request["url"]["raw"]:
-            time.sleep(4.5)  # the Runner's delay: positions at a plausible speed
+            # The Runner's delay: positions at a plausible speed.
+            clock_file.write_text(repr(float(clock_file.read_text()) + 4.5))
         body = request.get("body", {}).get("raw")
         answer = urllib.request.Request(
             fill(request["url"]["raw"]),

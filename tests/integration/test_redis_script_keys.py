@@ -51,6 +51,7 @@ SCRIPTS = {
     "drivers.release": drivers._RELEASE,
     "drivers.nearest": drivers._NEAREST,
     "drivers.count": drivers._COUNT,
+    "drivers.heard": drivers._HEARD,
     "rides.ride_of": rides._RIDE_OF,
     "progress.save": progress._SAVE,
     "stats.record": stats._RECORD,
@@ -70,6 +71,7 @@ DATA_NAMED = {
     "drivers.release": {"g"},
     "drivers.nearest": {"d", "g"},
     "drivers.count": {"d", "g"},
+    "drivers.heard": {"d"},
     "rides.ride_of": {"o", "p"},
     "wallet.settle": {"w"},
     "commit": {"od", "ad", "d", "g", "w"},
@@ -80,6 +82,7 @@ KNOWN_BY_READING = {
     # The drivers the GEO search finds; every type's GEO set when no type is asked.
     "drivers.nearest": {"d", "g"},
     "drivers.count": {"d", "g"},  # every type's GEO set, the drivers near the edge
+    "drivers.heard": {"d"},  # the drivers the sorted set lists
     "orders.find": {"o"},
     "orders.claim": {"o"},
     "rides.ride_of": {"o", "p"},

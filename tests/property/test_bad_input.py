@@ -82,6 +82,7 @@ VALID: dict[str, st.SearchStrategy[object]] = {
     "now": st.just(None) | st.builds(lambda s: Ref("now", str(s)), st.integers(-60, 60)),
     "amount": st.sampled_from([Decimal(1500), Decimal("2000.50")]),
     "command_id": st.sampled_from([None, "cmd-1", "cmd-2"]),
+    "accuracy": st.sampled_from([None, 0, 5.0, 80.0]),
     "listener": st.just(lambda event: None),
 }
 
@@ -121,11 +122,17 @@ COMMANDS: dict[str, dict[str, str]] = {
         "driver_id": "driver_id",
         "position": "point",
         "at": "at",
+        "accuracy_m": "accuracy",
         "command_id": "command_id",
     },
+    "ping": {"driver_id": "driver_id"},
+    "driver_unreachable": {"driver_id": "driver_id", "heard_until": "at"},
+    "driver_state": {"driver_id": "driver_id"},
+    "driver_card": {"driver_id": "driver_id"},
     "ride_progress": {"actor": "actor", "order_id": "order_id"},
     "search": {"pickup": "point", "dropoff": "point"},
     "payment_methods": {"at": "point"},
+    "count_available": {"at": "point"},
     "create_order": {
         "customer_id": "customer_id",
         "pickup": "point",

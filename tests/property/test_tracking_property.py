@@ -16,7 +16,6 @@ from vtc_dispatch.geo.sphere import (
     destination_point,
     haversine_km,
     initial_bearing_deg,
-    path_length_km,
 )
 from vtc_dispatch.tracking import (
     Flag,
@@ -68,7 +67,8 @@ policies = st.builds(
 
 def _replay(
     policy: TrackPolicy, steps: list[tuple[LatLng | None, float, float | None]]
-) -> tuple[Track, list[TrackPoint]]:
+) -> tuple[Track, list[tuple[Track, TrackPoint]]]:
+    """The track after ``steps``, and each step's track before it with the point returned."""
     track = Track(policy=policy)
     returned = []
     position, at = DOUALA, T0
@@ -76,9 +76,18 @@ def _replay(
         position = new_position or position
         at += timedelta(seconds=step_s)
         received_at = None if delay_s is None else at + timedelta(seconds=delay_s)
+        before = track
         track, point = track.add(position, at, received_at=received_at)
-        returned.append(point)
+        returned.append((before, point))
     return track, returned
+
+
+def _segments_km(accepted: tuple[TrackPoint, ...]) -> float:
+    """Path length over the accepted points, starting again at each resynchronisation."""
+    return sum(
+        0.0 if b.resync else haversine_km(a.position, b.position)
+        for a, b in itertools.pairwise(accepted)
+    )
 
 
 @given(policies, reports)
@@ -87,17 +96,20 @@ def test_track_invariants(
 ) -> None:
     track, returned = _replay(policy, steps)
     assert len(track) == len(steps)
-    assert list(track.points) == returned
+    # Each point is kept as it came; a resynchronisation only accepts jumps it confirms.
+    for stored, (_, point) in zip(track.points, returned, strict=True):
+        assert (stored.position, stored.at) == (point.position, point.at)
+        assert stored.flag == point.flag or (point.flag is Flag.JUMP and stored.accepted)
     accepted = track.accepted_points
-    assert accepted == tuple(p for p in returned if p.flag is None)
+    assert track.accepted_count == len(accepted)
     for before, after in itertools.pairwise(accepted):
         elapsed_s = (after.at - before.at).total_seconds()
         assert elapsed_s > 0.0
+        if after.resync:
+            continue  # the step left out of the distance: see the resync test
         speed_kmh = haversine_km(before.position, after.position) / elapsed_s * 3600.0
         assert speed_kmh <= policy.max_speed_kmh * (1.0 + 1e-12)
-    assert math.isclose(
-        track.distance_km, path_length_km(p.position for p in accepted), abs_tol=1e-12
-    )
+    assert math.isclose(track.distance_km, _segments_km(accepted), abs_tol=1e-9)
     if accepted:
         assert track.last == accepted[-1]
         assert track.duration_s == (accepted[-1].at - accepted[0].at).total_seconds()
@@ -110,11 +122,10 @@ def test_track_invariants(
 def test_every_flag_is_justified_by_the_last_accepted_point(
     policy: TrackPolicy, steps: list[tuple[LatLng | None, float, float | None]]
 ) -> None:
-    track, _ = _replay(policy, steps)
-    last: TrackPoint | None = None
-    for point in track.points:
+    _, returned = _replay(policy, steps)
+    for before, point in returned:
+        last = before.last
         if point.flag is None:
-            last = point
             continue
         if point.flag is Flag.STALE:
             continue  # needs received_at, which the point does not keep
@@ -131,6 +142,47 @@ def test_every_flag_is_justified_by_the_last_accepted_point(
             assert haversine_km(last.position, point.position) / elapsed_s * 3600.0 > (
                 policy.max_speed_kmh
             )
+
+
+# Glitches: the phone alternates between the road and a point kilometres away.
+glitchy = st.lists(
+    st.tuples(
+        st.booleans(),  # a glitch, or the road
+        st.floats(0.0, 0.3, allow_nan=False),  # km along the road since the last fix
+        st.floats(1.0, 30.0, allow_nan=False),  # seconds since the last fix
+    ),
+    max_size=40,
+)
+
+
+@given(st.integers(2, 5), glitchy)
+def test_resynchronisation_never_accepts_a_fix_too_fast_from_its_neighbours(
+    resync_fixes: int, steps: list[tuple[bool, float, float]]
+) -> None:
+    """Every accepted fix is plausible from the accepted one before it, but where the track
+    resynchronised: there a run of ``resync_fixes`` fixes, each plausible from the one
+    before, starts again (the jump to it is neither accepted as a move nor counted)."""
+    policy = TrackPolicy(max_speed_kmh=120.0, resync_fixes=resync_fixes)
+    track = Track(policy=policy)
+    at, km = T0, 0.0
+    for glitch, step_km, step_s in steps:
+        at += timedelta(seconds=step_s)
+        km += step_km
+        road = destination_point(DOUALA, 90.0, km)
+        track, _ = track.add(destination_point(road, 0.0, 8.0) if glitch else road, at)
+    accepted = track.accepted_points
+    for i, point in enumerate(accepted):
+        if i == 0 or not point.resync:
+            continue
+        run = accepted[i : i + resync_fixes]
+        assert len(run) == resync_fixes
+        assert not any(p.resync for p in run[1:])
+    for before, after in itertools.pairwise(accepted):
+        if not after.resync:
+            elapsed_s = (after.at - before.at).total_seconds()
+            km_h = haversine_km(before.position, after.position) / elapsed_s * 3600.0
+            assert km_h <= policy.max_speed_kmh * (1.0 + 1e-12)
+    assert Track(track.points, policy).distance_km == track.distance_km
 
 
 @given(policies, reports)

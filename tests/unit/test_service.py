@@ -48,6 +48,7 @@ class Ride:
             pricing=douala_config(),
             service=ServiceSettings(**settings),  # type: ignore[arg-type]
         )
+        self.phones: set[str] = set()
         self.service = build_service(
             config, {"wallet": self.wallet}, clock=self.clock, notifier=self.notifier
         )
@@ -56,12 +57,19 @@ class Ride:
         self, driver: str, km_from_akwa: float, bearing: float = 0.0, vt: str = "taxi_jaune"
     ) -> None:
         self.service.driver_online(driver, vt, destination_point(AKWA, bearing, km_from_akwa))
+        self.phones.add(driver)
 
     def types(self, role: str, party: str) -> list[str]:
         return [m.type for m in self.notifier.messages_for(role, party)]  # type: ignore[attr-defined]
 
     def later(self, seconds: float) -> None:
-        self.clock.advance(timedelta(seconds=seconds))
+        """Time passes; the drivers' phones keep reporting (a ping every 20 s)."""
+        while seconds > 0:
+            step = min(seconds, 20.0)
+            self.clock.advance(timedelta(seconds=step))
+            seconds -= step
+            for driver in sorted(self.phones):
+                self.service.ping(driver)
 
     def drive(self, driver: str, to: LatLng, steps: int = 5, step_s: float = 10.0) -> None:
         start = self.service.drivers.get(driver).position
@@ -97,9 +105,15 @@ class _ReversedCounts(InMemoryDriverRegistry):
     """A registry that counts types in another order than the configuration (as a Redis set)."""
 
     def count_available(
-        self, point: LatLng, max_km: float, *, cap: int | None = None
+        self,
+        point: LatLng,
+        max_km: float,
+        *,
+        cap: int | None = None,
+        seen_since: datetime | None = None,
     ) -> dict[str, int]:
-        return dict(reversed(super().count_available(point, max_km, cap=cap).items()))
+        counted = super().count_available(point, max_km, cap=cap, seen_since=seen_since)
+        return dict(reversed(counted.items()))
 
 
 def test_search_lines_come_in_the_configured_vehicle_type_order() -> None:

@@ -358,3 +358,58 @@ def test_trips_are_tracked_with_the_roads_length_within_the_corridor(interval_s:
     assert set(reasons) <= {"as_quoted", "fixed_route"}
     assert reasons["as_quoted"] > 50
     assert 0.9 < statistics.fmean(quoted) < 1.1
+
+
+# -- phones that die ------------------------------------------------------------
+
+
+def _dying_phones(**service: Any) -> tuple[Simulation, list[tuple[int, int]]]:
+    """A run where phones die often; each offer to a dead phone as (sent, died) in us."""
+    scenario = small_scenario(
+        requests_per_day=600,
+        drivers=20,
+        hours=8.0,
+        drivers__phone_deaths_per_hour=0.5,
+        drivers__report_every_s=20,
+        dispatch__service={"search_radius_km": 6, **service},
+    )
+    simulation = Simulation(scenario, seed=4)
+    ghost: list[tuple[int, int]] = []
+
+    def offered(event: Event) -> None:
+        died = (
+            simulation._drivers[event.driver_id].died_us if isinstance(event, OfferSent) else None
+        )
+        if died is not None:
+            ghost.append((simulation._now_us, died))
+
+    simulation.service.subscribe(offered)
+    simulation.run()
+    return simulation, ghost
+
+
+def test_dead_phones_leave_search_then_go_offline_on_the_service_s_deadlines() -> None:
+    """A phone that dies answers nothing: the service stops offering to it within the
+    presence timeout of its last ping and puts its driver offline ``offline_after_s`` after
+    it (main offered to ghost drivers until their shift ended, each order waiting out their
+    answer time)."""
+    simulation, ghost = _dying_phones(presence_timeout_s=45, offline_after_s=200)
+    kpis = simulation._obs
+    assert kpis.phones_died >= 5
+    dead_for = kpis.dead_online_s
+    # Only dead phones were put offline, each once the sweep (every 20 s) saw 200 s of
+    # silence: silence since the last ping (20 s) or ride fix (60 s) before the death.
+    assert len(dead_for) == kpis.put_offline_silent >= 5
+    assert all(200 - 60 < s <= 200 + 20 for s in dead_for), dead_for
+    # Offers reached a dead phone only before the presence timeout ran out.
+    assert all(sent - died <= 45 * US for sent, died in ghost), ghost
+    assert kpis.offers_to_dead_phones == len(ghost)
+
+
+def test_without_presence_dead_phones_keep_getting_offers() -> None:
+    """The KPI the presence settings move: with none, ghosts get offers all their shift."""
+    with_presence, _ = _dying_phones(presence_timeout_s=45, offline_after_s=200)
+    without, ghost = _dying_phones(presence_timeout_s=None, offline_after_s=None)
+    assert without._obs.put_offline_silent == 0
+    assert max(sent - died for sent, died in ghost) > 600 * US
+    assert without._obs.offers_to_dead_phones > 3 * with_presence._obs.offers_to_dead_phones

@@ -25,6 +25,7 @@ from vtc_dispatch.events import (
     DriverMoved,
     DriverWentOffline,
     DriverWentOnline,
+    DriverWentSilent,
     DriverWithdrew,
     Event,
     InvalidEvent,
@@ -43,8 +44,14 @@ from vtc_dispatch.events import (
 )
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import ManualClock
-from vtc_dispatch.order import Actor
-from vtc_dispatch.presentation import OrderView, order_view
+from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Presence
+from vtc_dispatch.presentation import (
+    DriverCardView,
+    DriverView,
+    OrderView,
+    driver_view,
+    order_view,
+)
 from vtc_dispatch.pricing import FareQuote, FinalFare, PriceChange, Pricer, douala_config
 from vtc_dispatch.service import DispatchService
 from vtc_dispatch.wire import (
@@ -61,21 +68,30 @@ from vtc_dispatch.wire import (
     DriverAssignedMessage,
     DriverLocationMessage,
     DriversAvailableMessage,
+    DriverSilentMessage,
     DriverWithdrewMessage,
+    ErrorMessage,
     InvalidMessage,
     LocationMessage,
     NoDriverFoundMessage,
     OfferMessage,
     OfferWithdrawnMessage,
+    OkMessage,
     OrderCancelledMessage,
+    OrderCreatedMessage,
+    PingMessage,
+    PongMessage,
+    PositionRefusedMessage,
     Recipient,
     RejectMessage,
+    SearchAgainMessage,
     SearchMessage,
     StartMessage,
     StateMessage,
     TripCompletedMessage,
     TripStartedMessage,
     VehicleTypeAvailability,
+    WentOfflineMessage,
     WireBreakdownLine,
     WirePoint,
     json_schemas,
@@ -103,6 +119,9 @@ DESIGN_TYPES = {
     "bid", "accept_bid", "bid_received",
     # both sides, first on a connection
     "state",
+    # the protocol around the phone: acknowledgements, presence, refused fixes (issue 14)
+    "ok", "error", "order_created", "position_refused", "ping", "pong", "went_offline",
+    "driver_silent", "search_again",
 }  # fmt: skip
 
 
@@ -133,6 +152,8 @@ def driver_inbound() -> list[BaseModel]:
     return [
         LocationMessage(position=point(DRIVER_AT)),
         LocationMessage(position=point(DRIVER_AT), at=T0, order_id="o-1"),
+        LocationMessage(position=point(DRIVER_AT), accuracy_m=12.5),
+        PingMessage(),
         AcceptMessage(order_id="o-1"),
         RejectMessage(order_id="o-1"),
         ArrivedMessage(order_id="o-1"),
@@ -155,6 +176,7 @@ def customer_inbound() -> list[BaseModel]:
             payment_method="CASH",
         ),
         CancelMessage(order_id="o-1", reason="driver too far"),
+        SearchAgainMessage(order_id="o-1"),
         AcceptBidMessage(order_id="o-1", driver_id="d-7"),
     ]  # fmt: skip
 
@@ -197,6 +219,23 @@ def driver_outbound() -> list[BaseModel]:
         cancelled(),
         completed(),
         StateMessage(order=None),
+        StateMessage(
+            order=None,
+            offer=OfferMessage(
+                order_id="o-1", pickup=point(AKWA), destination=point(DEIDO),
+                vehicle_type="taxi_jaune", fare_min=Decimal("1750"), fare_max=Decimal("2250"),
+                currency="XAF", distance_to_pickup_km=0.71, timeout_s=12.5,
+                expires_at=T0 + timedelta(seconds=30), at=T0 + timedelta(seconds=17.5),
+            ),
+            driver=a_driver_view(),
+        ),
+        OkMessage(id="7", order_id="o-1", state="accepted"),
+        OkMessage(id=None),
+        ErrorMessage(id="8", error="OfferExpired", detail="the offer expired", field=None),
+        PositionRefusedMessage(id="9", reason="jump"),
+        PositionRefusedMessage(reason="offline", offline_reason="silent"),
+        PongMessage(id="10", at=T0, online=True),
+        WentOfflineMessage(reason="silent", at=T0),
     ]  # fmt: skip
 
 
@@ -235,7 +274,37 @@ def customer_outbound() -> list[BaseModel]:
         ),
         cancelled(),
         StateMessage(order=an_order_view()),
+        StateMessage(order=an_order_view(), driver=a_driver_view()),
+        OrderCreatedMessage(id="1", order_id="o-1", state="searching"),
+        OkMessage(id="2", order_id="o-1", state="cancelled"),
+        ErrorMessage(error="InvalidMessage", detail="search message: pickup: Field required",
+                     field="pickup"),
+        DriverSilentMessage(order_id="o-1", driver_id="d-7", seen_at=T0, at=LATER),
+        DriverAssignedMessage(
+            order_id="o-1", driver_id="d-7", vehicle_type="confort",
+            position=point(DRIVER_AT), eta_s=180, at=T0,
+            driver=DriverCardView(driver_id="d-7", name="Amadou B.", phone="+237 6 99 00 00 00",
+                                  vehicle="Toyota Corolla, yellow", plate="LT 123 AB",
+                                  rating=4.8),
+        ),
     ]  # fmt: skip
+
+
+def a_driver_view() -> DriverView:
+    """A silent driver on a ride, with his card."""
+    status = DriverStatus(
+        "d-7",
+        "confort",
+        DRIVER_AT,
+        True,
+        T0,
+        order_id="o-1",
+        rating_sum=48,
+        rating_count=10,
+        seen_at=T0,
+        presence=Presence.SILENT,
+    )
+    return driver_view(status, DriverCard("d-7", name="Amadou B.", plate="LT 123 AB", rating=4.8))
 
 
 Parser = Callable[[str | bytes | dict[str, Any]], BaseModel]
@@ -356,8 +425,8 @@ def test_an_unknown_type_lists_the_types_this_side_may_send() -> None:
     with pytest.raises(InvalidMessage) as caught:
         parse_driver_message('{"type": "teleport", "order_id": "o-1"}')
     assert str(caught.value) == (
-        "driver message: type: expected one of 'location', 'accept', 'reject', 'arrived',"
-        " 'start', 'complete', 'bid', got 'teleport'"
+        "driver message: type: expected one of 'location', 'ping', 'accept', 'reject',"
+        " 'arrived', 'start', 'complete', 'bid', got 'teleport'"
     )
     assert (caught.value.message_type, caught.value.field) == (None, "type")
 
@@ -472,7 +541,8 @@ def test_a_price_change_is_dated_by_its_change() -> None:
 def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
     events: list[Event] = [
         DriverWentOnline("d-7", "taxi_jaune", DRIVER_AT, T0),
-        DriverWentOffline("d-7", T0),
+        DriverWentOffline("d-7", T0, "silent"),
+        DriverWentSilent("d-7", T0, LATER, "o-1", "c-1"),
         DriverMoved("d-7", DRIVER_AT, T0, "o-1"),
         OrderCreated("o-1", "c-1", "taxi_jaune", AKWA, DEIDO, "OM", quote, T0),
         SearchStarted("o-1", T0),
@@ -503,7 +573,11 @@ CUSTOMER = Recipient("customer", "c-1")
 DRIVER = Recipient("driver", "d-7")
 EXPECTED: dict[type, list[tuple[Recipient, str]]] = {
     DriverWentOnline: [],
-    DriverWentOffline: [],
+    DriverWentOffline: [(DRIVER, "went_offline")],
+    DriverWentSilent: [
+        (CUSTOMER, "driver_silent"),
+        (Recipient("watchers", "o-1"), "driver_silent"),
+    ],
     DriverMoved: [],
     OrderCreated: [],
     SearchStarted: [],

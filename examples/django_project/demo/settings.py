@@ -8,6 +8,8 @@ prefixed with ``CHANNELS_PREFIX``) and,
 with ``VTC_STORES=redis``, the Redis adapter for the dispatch state but
 the wallets (``vtc_dispatch_redis``, when installed; see ``demo/stores.py``).
 ``VTC_THROTTLE=0`` turns the API's throttles off (load tests, API fuzzers).
+``VTC_CLOCK_FILE=/path`` puts the service's clock that many seconds ahead of
+the wall clock as the file says (end-to-end tests, ``demo/clock.py``).
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ CHANNEL_LAYERS: dict[str, Any] = (
 VTC_DISPATCH: dict[str, Any] = {}
 if os.environ.get("VTC_STORES") == "redis":
     VTC_DISPATCH["STORES"] = "demo.stores.redis_stores"
+# End-to-end tests move the server's time forward instead of sleeping (demo/clock.py).
+if os.environ.get("VTC_CLOCK_FILE"):
+    VTC_DISPATCH["CLOCK"] = "demo.clock.FileClock"
 # One server process: the offers' deadlines run in the server (demo.asgi);
 # with several processes set VTC_IN_PROCESS_WORKER=0 and run
 # `manage.py dispatch_worker` beside them.

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import attrs
 
+from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet
 from vtc_dispatch.errors import Forbidden, NotFound, shown
 from vtc_dispatch.fsm import Role
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import Actor, DriverStatus, Order, RideProgress
+from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order, RideProgress
 from vtc_dispatch.pool import (
     DistanceRanker,
     EtaRanker,
@@ -26,6 +28,7 @@ from vtc_dispatch.pool import (
 )
 from vtc_dispatch.ports import (
     Clock,
+    DriverProfiles,
     DriverRegistry,
     OrderRepository,
     ProgressStore,
@@ -68,6 +71,7 @@ class Context:
     quotes: QuoteBook
     clock: Clock
     rides: RideReader
+    profiles: DriverProfiles
     ranker: Ranker | None = None
     new_order_id: Callable[[], str] = attrs.field(
         factory=lambda: lambda: f"ord-{uuid.uuid4().hex[:16]}"
@@ -77,6 +81,22 @@ class Context:
     def pool_settings(self, order: Order) -> PoolSettings:
         """The pool settings of the order's city and vehicle type."""
         return self.pool.settings_for(order.quote.city, order.vehicle_type)
+
+    def card(self, driver_id: str, status: DriverStatus | None = None) -> DriverCard:
+        """The driver's card from the host's profiles, with his rating (from ``status``
+        when the caller read it)."""
+        card = self.profiles.card(driver_id) or DriverCard(driver_id)
+        if status is None:
+            try:
+                status = self.drivers.get(driver_id)
+            except NotFound:
+                return card
+        return evolve(card, rating=status.rating)
+
+    def heard_since(self, now: datetime) -> datetime | None:
+        """Drivers last heard from before this are silent (``None``: presence not checked)."""
+        timeout_s = self.settings.presence_timeout_s
+        return None if timeout_s is None else now - timedelta(seconds=timeout_s)
 
     def ranker_for(self, order: Order, settings: PoolSettings) -> Ranker:
         """The ranker the settings name (or the one the service was given)."""
@@ -103,12 +123,17 @@ class Context:
         """Seconds to cover ``distance_km`` in ``city_id``."""
         return eta_s(distance_km, self.speed_kmh(city_id))
 
-    def owned(self, actor: Actor, order_id: str) -> Order:
-        """The order, if ``actor`` may see it: its customer, its driver, an overseer.
+    def owned(self, actor: Actor, order_id: str, *, offered: bool = False) -> Order:
+        """The order, if ``actor`` may see it: its customer, its driver, an overseer
+        (with ``offered``, also a driver it is offered to).
 
         Refused unless one of these holds (deny by default).
         """
         order = self.orders.get(order_id)
+        if offered and actor.role == Role.DRIVER:
+            offer = order.offer_to(actor.id)
+            if offer is not None and offer.shown:
+                return order
         if actor.oversees:
             return order
         if actor.role == Role.CUSTOMER:

@@ -18,7 +18,7 @@ from vtc_dispatch.errors import Forbidden, InvalidMoney, NotFound, PaymentRefuse
 from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, SearchStarted
 from vtc_dispatch.fsm import RIDE, RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
-from vtc_dispatch.order import DRIVING_STATES, Actor, Bid, Order, PaymentStatus
+from vtc_dispatch.order import DRIVING_STATES, Actor, Bid, DriverStatus, Order, PaymentStatus
 from vtc_dispatch.pool import Candidate, matching
 from vtc_dispatch.pool import decide as pool
 from vtc_dispatch.pricing.quote import FareQuote, PriceChange
@@ -76,6 +76,7 @@ class Dispatching:
                 settings.radii()[-1],
                 (order.vehicle_type,),
                 exclude=order.tried,
+                seen_since=ctx.heard_since(now),
             )
             candidates = [
                 Candidate(driver_id, km, ctx.drivers.get(driver_id).position)
@@ -91,6 +92,7 @@ class Dispatching:
         radii = settings.radii()
         positions: dict[str, LatLng] = {}
         waiting = []
+        heard_since = ctx.heard_since(now)
         for order in orders:
             found = ctx.drivers.nearest_available(
                 order.pickup,
@@ -98,6 +100,7 @@ class Dispatching:
                 radii[-1],
                 (order.vehicle_type,),
                 exclude=order.tried,
+                seen_since=heard_since,
             )
             candidates = []
             for driver_id, km in pool.first_step(found, radii):
@@ -138,7 +141,8 @@ class Dispatching:
         """See :meth:`vtc_dispatch.service.DispatchService.create_order`."""
         ctx = self.ctx
         active = ctx.orders.find("customer", customer_id, active=True, limit=1)
-        if active:
+        # An order no driver took is replaced (the service closes it in the same commit).
+        if active and active[0].state != RideState.NO_DRIVER:
             raise Forbidden(
                 f"customer {shown(customer_id)} already has an active order {shown(active[0].id)}"
             )
@@ -214,20 +218,16 @@ class Dispatching:
         """See :meth:`vtc_dispatch.service.DispatchService.accept`."""
         # The offer reserves him for the order: one read gives both.
         try:
-            position, held = self._holding(driver_id)
+            status, held, _ = self.ctx.rides.ride_of(driver_id)
         except NotFound:  # never seen: the order says why he may not accept
-            position, held = None, None
+            status, held = None, None
         order = held if held is not None and held.id == order_id else self.ctx.orders.get(order_id)
         if order.driver_id == driver_id and order.state in DRIVING_STATES:
             return Decision(order)  # the winner's retry: the answer he missed
         pool.check_answer(order, driver_id, now)
         if self.ctx.pool_settings(order).mode == "bidding":
             raise Forbidden(f"order {shown(order_id)} takes bids: send a bid, the customer chooses")
-        return self._assign(order, driver_id, now, position=position)
-
-    def _holding(self, driver_id: str) -> tuple[LatLng, Order | None]:
-        status, held, _ = self.ctx.rides.ride_of(driver_id)
-        return status.position, held
+        return self._assign(order, driver_id, now, status=status)
 
     def _assign(
         self,
@@ -236,12 +236,14 @@ class Dispatching:
         now: datetime,
         price: Decimal | None = None,
         *,
-        position: LatLng | None = None,
+        status: DriverStatus | None = None,
     ) -> Decision:
-        if position is None:
-            position = self.ctx.drivers.get(driver_id).position
+        if status is None:
+            status = self.ctx.drivers.get(driver_id)
+        position = status.position
         eta = self.ctx.eta_s(order, haversine_km(position, order.pickup))
-        step = pool.assign(order, driver_id, position, eta, now, price=price)
+        card = self.ctx.card(driver_id, status)
+        step = pool.assign(order, driver_id, position, eta, now, price=price, card=card)
         return Decision(step.order, step_changes(step, order))
 
     def reject(self, driver_id: str, order_id: str, now: datetime) -> Decision:

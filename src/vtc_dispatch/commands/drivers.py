@@ -1,19 +1,46 @@
-"""Drivers going ON and OFF."""
+"""Drivers going ON and OFF, and their presence: heard from, silent, unreachable, put offline."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from vtc_dispatch.changes import ChangeSet, DriverOffline, DriverOnline, Reservation
+import attrs
+
+from vtc_dispatch._records import evolve
+from vtc_dispatch.changes import (
+    ChangeSet,
+    DriverAbsent,
+    DriverOffline,
+    DriverOnline,
+    DriverSeen,
+    Reservation,
+)
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
-from vtc_dispatch.errors import Forbidden, shown
-from vtc_dispatch.events import DriverWentOffline, DriverWentOnline
+from vtc_dispatch.errors import Forbidden, NotFound, shown
+from vtc_dispatch.events import DriverWentOffline, DriverWentOnline, DriverWentSilent, OfferSent
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import DRIVING_STATES
+from vtc_dispatch.order import DRIVING_STATES, DriverStatus, Order, Presence
 from vtc_dispatch.pool import decide as pool
 
-__all__ = ["Drivers"]
+__all__ = ["SILENT", "DriverState", "Drivers"]
+
+SILENT = "silent"
+"""The reason of a driver put offline because his phone was not heard from."""
+
+
+@attrs.frozen
+class DriverState:
+    """Where a driver stands, for an app that (re)connects: what it must show.
+
+    ``status`` is ``None`` for a driver never seen online.  ``offer`` is his
+    live offer as it would be sent now (``timeout_s`` is the time left);
+    ``order`` the order of that offer, or the one he drives.
+    """
+
+    status: DriverStatus | None
+    offer: OfferSent | None = None
+    order: Order | None = None
 
 
 class Drivers:
@@ -36,11 +63,25 @@ class Drivers:
             ),
         )
 
-    def offline(self, driver_id: str, now: datetime) -> Decision:
-        """See :meth:`vtc_dispatch.service.DispatchService.driver_offline`."""
+    def offline(
+        self,
+        driver_id: str,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        seen_at: datetime | None = None,
+    ) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.driver_offline`.
+
+        With ``seen_at`` (the presence sweep), only a driver still online and
+        last heard from then goes off; an order he drives keeps him on.
+        """
         status = self.ctx.drivers.get(driver_id)
+        if seen_at is not None and (not status.online or status.seen_at != seen_at):
+            return Decision(None)  # heard from since, or off already: nothing to do
         off = ChangeSet(
-            drivers=(DriverOffline(driver_id, now),), events=(DriverWentOffline(driver_id, now),)
+            drivers=(DriverOffline(driver_id, now, reason, seen_at),),
+            events=(DriverWentOffline(driver_id, now, reason),),
         )
         if status.order_id is None:
             return Decision(None, off)
@@ -56,3 +97,62 @@ class Drivers:
             )
         # The order no longer holds him (it ended): nothing waits for that reservation.
         return Decision(None, off.merge(ChangeSet(release=(Reservation(driver_id, order.id),))))
+
+    def heard(self, driver_id: str, now: datetime) -> tuple[Decision, DriverStatus]:
+        """A ping or a connection: he is present; his status as it then is."""
+        status = self.ctx.drivers.get(driver_id)
+        seen = DriverSeen(driver_id, now)
+        return Decision(None, ChangeSet(drivers=(seen,))), evolve(
+            status, seen_at=now, presence=Presence.PRESENT
+        )
+
+    def unreachable(self, driver_id: str, heard_until: datetime | None) -> Decision:
+        """His connection closed: not present, unless heard from after ``heard_until``
+        (on another connection, over REST)."""
+        status = self.ctx.drivers.get(driver_id)
+        if (
+            not status.online
+            or status.presence is not Presence.PRESENT
+            or (heard_until is not None and status.seen_at > heard_until)
+        ):
+            return Decision(None)
+        absent = DriverAbsent(driver_id, Presence.UNREACHABLE, status.seen_at)
+        return Decision(None, ChangeSet(drivers=(absent,)))
+
+    def silenced(self, status: DriverStatus, now: datetime) -> Decision:
+        """A present driver not heard from for the presence timeout: silent now.
+
+        On a ride, his customer is told that the position shown is stale.
+        """
+        driver_id = status.driver_id
+        absent = DriverAbsent(driver_id, Presence.SILENT, status.seen_at)
+        order = None
+        if status.order_id is not None:
+            held = self.ctx.orders.get(status.order_id)
+            if held.driver_id == driver_id and held.state in DRIVING_STATES:
+                order = held
+        event = DriverWentSilent(
+            driver_id,
+            status.seen_at,
+            now,
+            None if order is None else order.id,
+            None if order is None else order.customer_id,
+        )
+        return Decision(None, ChangeSet(drivers=(absent,), events=(event,)))
+
+    def state(self, driver_id: str, now: datetime) -> DriverState:
+        """See :meth:`vtc_dispatch.service.DispatchService.driver_state`."""
+        ctx = self.ctx
+        try:
+            status = ctx.drivers.get(driver_id)
+        except NotFound:
+            return DriverState(None)
+        if status.order_id is not None:
+            held = ctx.orders.get(status.order_id)
+            live = held.offer_to(driver_id)
+            if live is not None and live.shown and now < live.expires_at:
+                return DriverState(status, pool.offer_sent(held, live, now), held)
+            if held.driver_id == driver_id and held.is_active:
+                return DriverState(status, None, held)
+        found = ctx.orders.find("driver", driver_id, active=True, limit=1)
+        return DriverState(status, None, found[0] if found else None)

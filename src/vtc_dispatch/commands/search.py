@@ -15,8 +15,11 @@ def search(ctx: Context, pickup: LatLng, dropoff: LatLng) -> list[Availability]:
     now = ctx.clock.now()
     radius = ctx.settings.search_radius_km
     cap = ctx.settings.search_count_cap
+    heard = ctx.heard_since(now)
     # One more than the cap tells "exactly cap" from "more than cap".
-    counts = ctx.drivers.count_available(pickup, radius, cap=None if cap is None else cap + 1)
+    counts = ctx.drivers.count_available(
+        pickup, radius, cap=None if cap is None else cap + 1, seen_since=heard
+    )
     if not counts:
         # Nothing to price, yet a trip outside the priced cities is refused all the same.
         ctx.pricer.city_at(pickup, "pickup")
@@ -26,7 +29,9 @@ def search(ctx: Context, pickup: LatLng, dropoff: LatLng) -> list[Availability]:
     valid_s = ctx.settings.quote_valid_s
     lines = []
     for vehicle_type, quote in quotes.items():
-        nearest = ctx.drivers.nearest_available(pickup, 1, radius, (vehicle_type,))
+        nearest = ctx.drivers.nearest_available(
+            pickup, 1, radius, (vehicle_type,), seen_since=heard
+        )
         if not nearest:
             continue  # the driver left between the count and now
         if valid_s > 0:

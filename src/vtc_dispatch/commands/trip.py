@@ -12,6 +12,8 @@ from vtc_dispatch.changes import (
     ChangeSet,
     DriverPositioned,
     DriverRated,
+    DriverSeen,
+    DriverWrite,
     OrderWrite,
     ProgressWrite,
     RatingIncrement,
@@ -39,19 +41,22 @@ from vtc_dispatch.events import (
     TripStarted,
 )
 from vtc_dispatch.events import OfferWithdrawn as OfferWithdrawnEvent
-from vtc_dispatch.fsm import RideEvent, RideState
+from vtc_dispatch.fsm import RideEvent, RideState, Role
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import (
     DRIVING_STATES,
+    FIX_ACCEPTED,
     Actor,
     Cancellation,
+    DriverStatus,
     Order,
     PaymentStatus,
+    PositionAnswer,
     Rating,
     RideProgress,
 )
 from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
-from vtc_dispatch.tracking import Track, location_due, off_corridor
+from vtc_dispatch.tracking import Flag, Track, TrackPoint, location_due, off_corridor
 
 __all__ = ["Trip"]
 
@@ -74,6 +79,11 @@ def _settling(order: Order, due: Decimal) -> tuple[PaymentStatus, tuple[WalletOp
     return PaymentStatus.SETTLING, (op,)
 
 
+_INACCURATE = PositionAnswer(False, Flag.INACCURATE.value)
+_DISPATCH = Actor(Role.SYSTEM, "dispatch")
+_RESYNCED = PositionAnswer(True, None, True)
+
+
 def _read(order: Order, progress: RideProgress) -> RideRead:
     # The driver's position and the ride's state come from one read: the
     # commit checks both versions, so a reader may answer from what it saw last.
@@ -88,40 +98,82 @@ class Trip:
         self.dispatching = dispatching
 
     def position(
-        self, driver_id: str, position: LatLng, at: datetime, now: datetime
-    ) -> tuple[Decision, Order | None]:
+        self,
+        driver_id: str,
+        position: LatLng,
+        at: datetime,
+        accuracy_m: float | None,
+        now: datetime,
+    ) -> tuple[Decision, Order | None, PositionAnswer]:
         """A fix: the driver's position, and the ride's progress when he is on one.
 
-        Returns the decision and the order he is on (if any).
+        Returns the decision, the order he is on (if any) and the fix's answer.
+        A refused fix still says he is there: his presence is renewed.
         """
-        _, order, progress = self.ctx.rides.ride_of(driver_id)
-        moved = DriverPositioned(driver_id, position, now)
+        status, order, progress = self.ctx.rides.ride_of(driver_id)
+        if not status.online:
+            return (
+                Decision(None),
+                order,
+                PositionAnswer(False, "offline", False, status.offline_reason),
+            )
+        inaccurate = accuracy_m is not None and accuracy_m > self.ctx.settings.accuracy_max_m
         if order is None or progress is None or order.state not in DRIVING_STATES:
-            return Decision(None, ChangeSet(drivers=(moved,))), order
-        write, events, accepted = self._record(order, progress, position, at, now)
+            if inaccurate:
+                seen = DriverSeen(driver_id, now)
+                return Decision(None, ChangeSet(drivers=(seen,))), order, _INACCURATE
+            return (
+                Decision(None, ChangeSet(drivers=(DriverPositioned(driver_id, position, now),))),
+                order,
+                FIX_ACCEPTED,
+            )
+        write, events, point, resynced = self._record(
+            order, progress, status, position, at, now, inaccurate
+        )
+        if point.accepted:
+            moved: DriverWrite = DriverPositioned(driver_id, position, now)
+            answer = _RESYNCED if resynced else FIX_ACCEPTED
+        else:
+            moved = DriverSeen(driver_id, now)
+            answer = PositionAnswer(False, None if point.flag is None else point.flag.value)
         return (
             Decision(
                 None,
                 ChangeSet(
-                    drivers=(moved,) if accepted else (),
+                    drivers=(moved,),
                     progress=(write,),
                     events=tuple(events),
                     reads=(_read(order, progress),),
                 ),
             ),
             order,
+            answer,
         )
 
     def _record(
-        self, order: Order, progress: RideProgress, position: LatLng, at: datetime, now: datetime
-    ) -> tuple[ProgressWrite, list[Event], bool]:
-        """The fix added to the ride's progress; the customer told when it is due."""
+        self,
+        order: Order,
+        progress: RideProgress,
+        status: DriverStatus,
+        position: LatLng,
+        at: datetime,
+        now: datetime,
+        inaccurate: bool,
+    ) -> tuple[ProgressWrite, list[Event], TrackPoint, bool]:
+        """The fix added to the ride's progress; the customer told when it is due.
+
+        Also says whether the fix resynchronised the track (accepted with the jumps
+        before it)."""
         settings = self.ctx.settings
         events: list[Event] = []
         on_trip = order.state == RideState.IN_PROGRESS
-        track, point = (progress.trip if on_trip else progress.approach).add(
-            position, at, received_at=now
-        )
+        before = progress.trip if on_trip else progress.approach
+        if inaccurate:
+            track, point = before.set_aside(position, at, Flag.INACCURATE)
+        else:
+            # Before his first fix on the way, he is where he accepted from.
+            anchor = TrackPoint(status.position, status.updated_at) if before.last is None else None
+            track, point = before.add(position, at, received_at=now, anchor=anchor)
         route_changed = progress.route_changed
         last_sent = progress.last_location_sent_at
         arriving_sent = progress.arriving_sent
@@ -160,7 +212,8 @@ class Trip:
             arriving_sent=arriving_sent,
             version=progress.version + 1,
         )
-        return ProgressWrite(written, progress.version), events, point.accepted
+        resynced = track.accepted_count > before.accepted_count + 1
+        return ProgressWrite(written, progress.version), events, point, resynced
 
     def arrived(
         self, driver_id: str, order_id: str, operator_id: str | None, now: datetime
@@ -372,6 +425,14 @@ class Trip:
                 events=tuple(events),
             ),
         )
+
+    def close_unserved(self, customer_id: str, now: datetime) -> Decision | None:
+        """The customer's order no driver took, cancelled by the system (no fee): a new
+        order replaces it.  ``None`` when he has none."""
+        active = self.ctx.orders.find("customer", customer_id, active=True, limit=1)
+        if not active or active[0].state != RideState.NO_DRIVER:
+            return None
+        return self.cancel(_DISPATCH, active[0].id, "replaced by a new order", now)
 
     def _requeue(self, order: Order, driver_id: str, reason: str, now: datetime) -> Decision:
         """The driver who accepted withdraws: search again without them."""

@@ -60,7 +60,7 @@ from vtc_dispatch.events import OfferExpired as OfferExpiredEvent
 from vtc_dispatch.events import OfferWithdrawn as OfferWithdrawnEvent
 from vtc_dispatch.fsm import RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import LiveOffer, Order
+from vtc_dispatch.order import DriverCard, LiveOffer, Order
 from vtc_dispatch.pool.config import PoolSettings
 from vtc_dispatch.pool.ranking import Candidate, Ranker
 from vtc_dispatch.pricing.quote import PriceChange
@@ -300,8 +300,12 @@ def assign(
     now: datetime,
     *,
     price: Decimal | None = None,
+    card: DriverCard | None = None,
 ) -> Step:
-    """Give the order to ``driver_id`` (at ``price``: a bid); withdraw the other offers."""
+    """Give the order to ``driver_id`` (at ``price``: a bid); withdraw the other offers.
+
+    ``card`` is who he is, for the customer's ``driver_assigned``.
+    """
     lifecycle = order.lifecycle.fire(RideEvent.ACCEPT, actor="driver", at=now)
     others = [o.driver_id for o in order.offers if o.driver_id != driver_id]
     history = order.price_history
@@ -321,7 +325,7 @@ def assign(
         events.append(PriceChanged(order.id, history[-1]))
     events.append(
         DriverAssigned(
-            order.id, driver_id, order.customer_id, order.vehicle_type, position, eta_s, now
+            order.id, driver_id, order.customer_id, order.vehicle_type, position, eta_s, now, card
         )
     )
     return Step(

@@ -18,7 +18,14 @@ set before each event (no wall time anywhere).  The events are:
 * positions of drivers on a ride only, one every ``tracking.interval_s``
   on the way to the pickup and on the trip (a zigzag around the straight
   line whose length is the road distance), then ``arrived``,
-  ``start_trip`` after boarding, ``complete_trip``.
+  ``start_trip`` after boarding, ``complete_trip``;
+* the phones, every ``drivers.report_every_s`` while the service checks
+  presence: each driver waiting for an offer pings, and ``expire_due``
+  runs (the scheduler of the presence deadlines).  A phone may die
+  (``drivers.phone_deaths_per_hour``): from then on it answers no offer
+  and sends nothing, the driver cannot go offline himself, and it is the
+  service that takes him out of search, then offline (reason ``silent``);
+  his next shift starts with the phone charged.
 
 Drivers and customers react to the service's domain events (through
 :meth:`~vtc_dispatch.service.DispatchService.subscribe`), the facts the
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -42,6 +50,7 @@ from vtc_dispatch.errors import OfferExpired as OfferOver
 from vtc_dispatch.errors import OfferWithdrawn as OfferTaken
 from vtc_dispatch.events import (
     DriverAssigned,
+    DriverWentOffline,
     Event,
     NoDriverFound,
     OfferExpired,
@@ -73,7 +82,7 @@ _KM_PER_DEG = 111.195
 
 # Event kinds, in the heap as (time_us, seq, kind, subject, payload).
 _FIX, _ANSWER, _DEADLINE, _REQUEST, _PATIENCE, _BOARD, _RETRY, _WITHDRAW = range(8)
-_SHIFT_START, _SHIFT_END = 8, 9
+_SHIFT_START, _SHIFT_END, _PHONES, _PHONE_DIES = 8, 9, 10, 11
 
 _APPROACH, _TRIP = 1, 2
 
@@ -176,6 +185,8 @@ class _Driver:
     __slots__ = (
         "busy_since",
         "busy_us",
+        "died_us",
+        "dies_when_free",
         "earnings",
         "fix",
         "going_off",
@@ -215,6 +226,9 @@ class _Driver:
         self.trip_us = 0
         self.earnings = Decimal(0)
         self.rides = 0
+        self.died_us: int | None = None
+        """When his phone died (``None``: it works)."""
+        self.dies_when_free = False
 
 
 class _Listener:
@@ -236,6 +250,7 @@ class _Listener:
             NoDriverFound: self._no_driver,
             OrderCancelled: self._cancelled,
             TripCompleted: self._completed,
+            DriverWentOffline: self._put_offline,
         }
 
     def __call__(self, event: Event) -> None:
@@ -269,6 +284,10 @@ class _Listener:
         if event.driver_id is not None:
             sim._on_driver_order_cancelled(sim._drivers[event.driver_id], event)
         sim._on_order_cancelled(self._request(event.customer_id, event.order_id), event)
+
+    def _put_offline(self, event: DriverWentOffline) -> None:
+        if event.reason is not None:
+            self._sim._on_put_offline(self._sim._drivers[event.driver_id])
 
     def _completed(self, event: TripCompleted) -> None:
         sim = self._sim
@@ -340,6 +359,14 @@ class Simulation:
         self._route = route_estimator
         self._currency = pricer.config.countries[city.country].currency
         self._interval_us = round(scenario.tracking.interval_s * _US)
+        # Phones report only to a service that checks presence.
+        self._phones_us = (
+            None
+            if config.service.presence_timeout_s is None
+            else round(scenario.drivers.report_every_s * _US)
+        )
+        self._deaths_per_us = scenario.drivers.phone_deaths_per_hour / _HOUR_US
+        self._phone_rng = random.Random(f"{self.seed}:phones")
         # Half the corridor: a trip's positions never make the fare follow the real trip.
         self._max_swing_km = config.service.corridor_km / 2.0
         self._horizon_us = round(scenario.duration_h * _HOUR_US)
@@ -390,6 +417,8 @@ class Simulation:
                 driver = self._drivers[plan.driver_id] = _Driver(plan.driver_id, plan.vehicle_type)
             self._push(plan.start_us, _SHIFT_START, driver, plan)
         self._next_request()
+        if self._phones_us is not None:
+            self._push(self._phones_us, _PHONES, None)
         heap = self._heap
         pop = heapq.heappop
         clock = self.clock
@@ -409,6 +438,8 @@ class Simulation:
             self._withdraw,
             self._shift_start,
             self._shift_end,
+            self._phones,
+            self._phone_dies,
         ]
         horizon_us = self._horizon_us
         while heap:
@@ -488,6 +519,12 @@ class Simulation:
         driver.shift_end_us = max(driver.shift_end_us, plan.end_us)
         self._push(plan.end_us, _SHIFT_END, driver, plan.end_us)
         driver.going_off = False
+        driver.died_us = None  # charged for the new shift
+        driver.dies_when_free = False
+        if self._deaths_per_us > 0:
+            dies_us = self._now_us + round(self._phone_rng.expovariate(self._deaths_per_us))
+            if dies_us < plan.end_us:
+                self._push(dies_us, _PHONE_DIES, driver, plan.end_us)
         if driver.online:
             return
         self._call(self.service.driver_online, driver.id, driver.vehicle_type, plan.home)
@@ -498,6 +535,8 @@ class Simulation:
     def _shift_end(self, driver: _Driver, end_us: int) -> None:
         if end_us != driver.shift_end_us or not driver.online:
             return  # a later shift took over
+        if driver.died_us is not None:
+            return  # his phone is dead: only the service can put him offline
         if driver.request is not None:
             driver.going_off = True
             return
@@ -605,6 +644,9 @@ class Simulation:
         self._obs.offers += 1
         driver.offer = message.order_id
         driver.offer_seq += 1
+        if driver.died_us is not None:
+            self._obs.offers_to_dead_phones += 1
+            return  # nobody reads it: it expires
         fare_mid = float(message.fare_min + message.fare_max) / 2.0
         action, delay_s = self.decider.answer(
             self._now_us, driver.id, message.order_id, message.distance_to_pickup_km, fare_mid
@@ -720,6 +762,10 @@ class Simulation:
         driver.token += 1
         driver.busy_us += self._now_us - driver.busy_since
         self._obs.count(self._now_us, busy=-1)
+        if driver.dies_when_free:
+            self._kill_phone(driver)
+        elif self._phones_us is not None and driver.online and driver.died_us is None:
+            self._call(self.service.ping, driver.id)  # the app reports as the ride ends
         if driver.going_off:
             # Not from inside an event handler: the service is still publishing.
             self._push(self._now_us, _SHIFT_END, driver, driver.shift_end_us)
@@ -755,6 +801,46 @@ class Simulation:
     def _on_trip_completed(self, request: _Request, message: Any) -> None:
         request.fare = message.fare.amount
         self._finish(request, "done")
+
+    # -- phones ------------------------------------------------------------------------
+
+    def _phones(self, _: Any, __: Any) -> None:
+        """Every waiting driver's phone pings; the presence deadlines are handled."""
+        assert self._phones_us is not None
+        ping = self.service.ping
+        for driver in self._drivers.values():
+            if driver.online and driver.request is None and driver.died_us is None:
+                self._call(ping, driver.id)
+        if self._deaths_per_us > 0:
+            self._call(self.service.expire_due, self.clock.now())
+            self._watch_deadlines()
+        if not (self._demand_done and self._live == 0 and self._now_us > self._horizon_us):
+            self._push(self._now_us + self._phones_us, _PHONES, None)
+
+    def _phone_dies(self, driver: _Driver, shift_end_us: int) -> None:
+        if shift_end_us != driver.shift_end_us or not driver.online:
+            return  # a later shift, or already off
+        if driver.request is not None:
+            driver.dies_when_free = True  # on a ride the phone holds out until it is over
+            return
+        self._kill_phone(driver)
+
+    def _kill_phone(self, driver: _Driver) -> None:
+        driver.dies_when_free = False
+        driver.died_us = self._now_us
+        self._obs.phones_died += 1
+
+    def _on_put_offline(self, driver: _Driver) -> None:
+        """The service put the driver offline (his phone was silent)."""
+        if not driver.online:
+            return
+        self._obs.put_offline_silent += 1
+        if driver.died_us is not None:
+            self._obs.dead_online_s.append((self._now_us - driver.died_us) / _US)
+        driver.offer = None
+        driver.online = False
+        driver.online_us += self._now_us - driver.online_since
+        self._obs.count(self._now_us, online=-1)
 
 
 _ONE_US = timedelta(microseconds=1)

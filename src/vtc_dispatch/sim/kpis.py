@@ -93,6 +93,10 @@ class Observations:
         self.answers_too_late = 0
         self.retries = 0
         self.withdrawals = 0
+        self.phones_died = 0
+        self.offers_to_dead_phones = 0
+        self.put_offline_silent = 0
+        self.dead_online_s: list[float] = []
         self.requests_h = [0] * hours
         self.outcomes_h: list[dict[str, int]] = [{} for _ in range(hours)]
         self.waits_h: list[list[float]] = [[] for _ in range(hours)]
@@ -241,6 +245,12 @@ def compute_kpis(
         },
         "retries": obs.retries,
         "driver_withdrawals": obs.withdrawals,
+        "phones": {
+            "died": obs.phones_died,
+            "offers_to_dead_phones": obs.offers_to_dead_phones,
+            "put_offline_silent": obs.put_offline_silent,
+            "dead_online_s": _summary(obs.dead_online_s),
+        },
         "time_to_assignment_s": _summary([(r.assigned_us - r.ordered_us) / _US for r in assigned]),
         "pickup_eta_s": _summary([r.eta_s for r in assigned]),
         "wait_s": _summary([w for hour in obs.waits_h for w in hour]),
@@ -323,6 +333,10 @@ def format_kpis(results: Sequence[SimResult]) -> str:
     add(
         "offers accepted/refused/expired",
         lambda k: f"{k['offers']['accepted']}/{k['offers']['rejected']}/{k['offers']['expired']}",
+    )
+    add(
+        "phones died / offers to them",
+        lambda k: f"{k['phones']['died']}/{k['phones']['offers_to_dead_phones']}",
     )
     add("time to assignment p50/p90 s", summary("time_to_assignment_s"))
     add("pickup ETA p50/p90 s", summary("pickup_eta_s"))

@@ -298,6 +298,13 @@ class Drivers(_Model):
     withdraw_after_accept: Probability = 0.02
     """Chance a driver who accepted cancels on the way to the pickup."""
     withdraw_after_s: Span = Span(low=30, mode=90, high=300)
+    report_every_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """How often the phone of a driver waiting for an offer is heard from (a ping); on a
+    ride his fixes are.  Not sent when the service checks no presence."""
+    phone_deaths_per_hour: Annotated[float, Field(ge=0, le=10)] = 0.0
+    """How often, per hour online, a driver's phone dies (battery, the app killed) for the
+    rest of his shift: it answers no offer and goes quiet, and only the service's presence
+    can take him out of search (``phones`` KPIs)."""
 
 
 class Tracking(_Model):

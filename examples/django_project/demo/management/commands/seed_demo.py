@@ -21,6 +21,12 @@ from vtc_dispatch_django.models import DriverProfile
 from vtc_dispatch_django.repositories import DjangoWallet
 
 DRIVERS = {"amadou": "taxi_jaune", "brice": "taxi_jaune", "carine": "confort"}
+# Who customers see coming: full name, phone, vehicle, plate.
+CARDS = {
+    "amadou": ("Amadou", "Bello", "+237 690 000 001", "Toyota Corolla, yellow", "LT 101 AA"),
+    "brice": ("Brice", "Ngando", "+237 690 000 002", "Toyota Yaris, yellow", "LT 102 AB"),
+    "carine": ("Carine", "Mbarga", "+237 690 000 003", "Hyundai Elantra, black", "LT 203 CE"),
+}
 CUSTOMERS = ("chantal", "didier")
 WALLET_XAF = Decimal("20000")
 
@@ -62,8 +68,17 @@ class Command(BaseCommand):
             Token.objects.filter(user=user).delete()
             Token.objects.create(user=user, key=token_for(name))
             if name in DRIVERS:
+                first, last, phone, vehicle, plate = CARDS[name]
+                user.first_name, user.last_name = first, last
+                user.save()
                 DriverProfile.objects.update_or_create(
-                    user=user, defaults={"vehicle_type": DRIVERS[name]}
+                    user=user,
+                    defaults={
+                        "vehicle_type": DRIVERS[name],
+                        "phone": phone,
+                        "vehicle": vehicle,
+                        "plate": plate,
+                    },
                 )
             elif created:
                 wallet.credit(str(user.pk), WALLET_XAF, "XAF")
