@@ -21,7 +21,7 @@ it kept and the command reads again.
 >>> status.available, order, progress
 (True, None, None)
 >>> storage.clear()
-3
+4
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ Traceback (most recent call last):
 ...
 vtc_dispatch.errors.ConcurrencyConflict: driver 'binta' is not available for order 'o-1'
 >>> storage.clear()
-3
+4
 """
 
 from __future__ import annotations
