@@ -40,6 +40,7 @@ What each viewer sees (:func:`order_view`):
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, AwareDatetime, ConfigDict, Field
@@ -54,8 +55,10 @@ from vtc_dispatch._wire_fields import (
     WireBreakdownLine,
     WireModel,
     WirePoint,
+    to_metre,
 )
 from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order
+from vtc_dispatch.pricing.money import in_currency, lines_in_currency
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare
 
 __all__ = [
@@ -81,8 +84,13 @@ Quantity = Amount
 """A non-negative decimal quantity of a fare (km, minutes) as text, like an amount."""
 
 
-def _lines(lines: tuple[BreakdownLine, ...]) -> tuple[WireBreakdownLine, ...]:
-    return tuple(WireBreakdownLine(code=x.code, label=x.label, amount=x.amount) for x in lines)
+def _lines(lines: tuple[BreakdownLine, ...], currency: str) -> tuple[WireBreakdownLine, ...]:
+    """The lines in the currency's units, summing to the amount they make."""
+    amounts = lines_in_currency([x.amount for x in lines], currency)
+    return tuple(
+        WireBreakdownLine(code=x.code, label=x.label, amount=a)
+        for x, a in zip(lines, amounts, strict=True)
+    )
 
 
 class QuoteView(WireModel):
@@ -118,15 +126,15 @@ class QuoteView(WireModel):
             vehicle_type=quote.vehicle_type,
             city=quote.city,
             currency=quote.currency,
-            estimate=quote.estimate,
-            minimum=quote.minimum,
-            maximum=quote.maximum,
+            estimate=in_currency(quote.estimate, quote.currency),
+            minimum=in_currency(quote.minimum, quote.currency),
+            maximum=in_currency(quote.maximum, quote.currency),
             display=quote.display,
             distance_km=quote.distance_km,
             duration_min=quote.duration_min,
             fixed_route=quote.fixed_route,
             rules_applied=quote.rules_applied,
-            breakdown=_lines(quote.breakdown),
+            breakdown=_lines(quote.breakdown, quote.currency),
         )
 
 
@@ -167,12 +175,12 @@ class FinalFareView(WireModel):
     def from_fare(cls, fare: FinalFare) -> FinalFareView:
         """The view of ``fare``."""
         return cls(
-            amount=fare.amount,
+            amount=in_currency(fare.amount, fare.currency),
             currency=fare.currency,
             reason=fare.reason,
             distance_km=fare.distance_km,
             duration_min=fare.duration_min,
-            breakdown=_lines(fare.breakdown),
+            breakdown=_lines(fare.breakdown, fare.currency),
         )
 
 
@@ -344,7 +352,7 @@ def order_view(order: Order, viewer: Actor, *, driver: DriverCard | None = None)
             LiveOfferView(
                 driver_id=o.driver_id,
                 expires_at=o.expires_at,
-                distance_km=o.distance_km,
+                distance_km=to_metre(o.distance_km),
                 sent_at=o.sent_at,
                 shown=o.shown,
             )
@@ -352,7 +360,9 @@ def order_view(order: Order, viewer: Actor, *, driver: DriverCard | None = None)
         ),
         offers_made=order.offers_made,
         tried=tuple(sorted(order.tried)),
-        agreed_price=order.agreed_price,
+        agreed_price=None
+        if order.agreed_price is None
+        else in_currency(order.agreed_price, order.quote.currency),
         wallet_hold=order.wallet_hold,
         route_changed=order.route_changed,
     )
@@ -365,6 +375,11 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
         offer = order.offer_to(driver_id)
     fare = order.final_fare
     cancel = order.cancellation
+    currency = order.quote.currency
+
+    def money(amount: Decimal) -> Decimal:
+        return in_currency(amount, currency)
+
     return {
         "id": order.id,
         "state": order.state,
@@ -375,25 +390,30 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
         "destination": WirePoint.from_latlng(order.dropoff),
         "payment_method": order.payment_method,
         "payment_status": str(order.payment_status),
-        "amount_paid": order.amount_paid,
+        "amount_paid": money(order.amount_paid),
         "created_at": order.created_at,
         "quote": QuoteView.from_quote(order.quote),
         "offer": None
         if offer is None
         else OfferView(driver_id=offer.driver_id, expires_at=offer.expires_at),
         "bids": tuple(
-            BidView(driver_id=b.driver_id, amount=b.amount, at=b.at)
+            BidView(driver_id=b.driver_id, amount=money(b.amount), at=b.at)
             for b in order.bids
             if driver_id is None or b.driver_id == driver_id
         ),
         "final_fare": None if fare is None else FinalFareView.from_fare(fare),
         "price_history": tuple(
-            PriceChangeView(from_=c.from_amount, to=c.to_amount, reason=c.reason, at=c.at)
+            PriceChangeView(
+                from_=None if c.from_amount is None else money(c.from_amount),
+                to=money(c.to_amount),
+                reason=c.reason,
+                at=c.at,
+            )
             for c in order.price_history
         ),
         "cancellation": None
         if cancel is None
-        else CancellationView(by=cancel.by.role, reason=cancel.reason, fee=cancel.fee),
+        else CancellationView(by=cancel.by.role, reason=cancel.reason, fee=money(cancel.fee)),
         "ratings": tuple(
             RatingView(by=r.by.role, stars=r.stars, comment=r.comment) for r in order.ratings
         ),
