@@ -62,6 +62,8 @@ def to_metre(km: float) -> float:
     0.812
     """
     return round(km, 3)
+
+
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Minutes = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 WholeSeconds = Annotated[int, Field(ge=0)]

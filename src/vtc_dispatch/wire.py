@@ -58,8 +58,8 @@ from vtc_dispatch._wire_fields import (
     WireBreakdownLine,
     WireModel,
     WirePoint,
-    to_metre,
     shown,
+    to_metre,
 )
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
