@@ -40,6 +40,7 @@ What each viewer sees (:func:`order_view`):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -57,14 +58,17 @@ from vtc_dispatch._wire_fields import (
     WirePoint,
     to_metre,
 )
-from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order
+from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order, PositionAnswer
+from vtc_dispatch.payments import label as payment_label
 from vtc_dispatch.pricing.money import in_currency, lines_in_currency
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare
+from vtc_dispatch.tracking import Track
 
 __all__ = [
     "BidView",
     "CancellationView",
     "DriverCardView",
+    "DriverStatusView",
     "DriverView",
     "FinalFareView",
     "HistoryView",
@@ -72,9 +76,16 @@ __all__ = [
     "OfferView",
     "OperatorOrderView",
     "OrderView",
+    "PaymentMethodView",
+    "PaymentMethodsView",
+    "PositionAnswerView",
     "PriceChangeView",
     "QuoteView",
     "RatingView",
+    "RideTrackView",
+    "TrackPointView",
+    "VehicleTypeCountView",
+    "VehicleTypesView",
     "driver_view",
     "order_json",
     "order_view",
@@ -427,3 +438,119 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
 def order_json(order: Order, viewer: Actor, *, driver: DriverCard | None = None) -> dict[str, Any]:
     """:func:`order_view` as JSON data (what ``json.dumps`` writes as is)."""
     return order_view(order, viewer, driver=driver).model_dump(mode="json")
+
+
+class DriverStatusView(WireModel):
+    """A driver's switch as his app sees it after going online or offline: whether he is
+    online, with which vehicle type, and the order he drives (``None`` without one)."""
+
+    driver_id: Id
+    online: bool
+    vehicle_type: Code
+    order_id: Id | None
+
+    @classmethod
+    def from_status(cls, status: DriverStatus) -> DriverStatusView:
+        """The view of ``status``."""
+        return cls(
+            driver_id=status.driver_id,
+            online=status.online,
+            vehicle_type=status.vehicle_type,
+            order_id=status.order_id,
+        )
+
+
+class PositionAnswerView(WireModel):
+    """What became of a GPS fix (:class:`~vtc_dispatch.order.PositionAnswer`): ``accepted``,
+    or refused with its ``reason`` (``jump``, ``stale``, ``out_of_order``, ``duplicate``,
+    ``future``, ``inaccurate``, ``offline``); ``resync``: the fix resynchronised the
+    track; ``offline_reason``: why the service put the driver offline."""
+
+    accepted: bool
+    reason: str | None
+    resync: bool
+    offline_reason: str | None
+
+    @classmethod
+    def from_answer(cls, answer: PositionAnswer) -> PositionAnswerView:
+        """The view of ``answer``."""
+        return cls(
+            accepted=answer.accepted,
+            reason=answer.reason,
+            resync=answer.resync,
+            offline_reason=answer.offline_reason,
+        )
+
+
+class TrackPointView(WireModel):
+    """One accepted position of a ride's track, with when it was measured."""
+
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    at: AwareDatetime
+
+
+class RideTrackView(WireModel):
+    """An order as its customer follows it: the order, its driver while the ride is live
+    (where he is, ``position_at``, and whether his phone is heard from), and the track's
+    accepted positions (the trip's once it started, else the driver's approach)."""
+
+    order: OrderView
+    driver: DriverView | None
+    track: tuple[TrackPointView, ...]
+
+    @classmethod
+    def of(
+        cls,
+        order: OrderView,
+        driver: DriverView | None,
+        track: Track,
+    ) -> RideTrackView:
+        """The view of ``order`` as seen, its ``driver`` and ``track``."""
+        return cls(
+            order=order,
+            driver=driver,
+            track=tuple(
+                TrackPointView(lat=p.position.lat, lng=p.position.lng, at=p.at)
+                for p in track.points
+                if p.accepted
+            ),
+        )
+
+
+class PaymentMethodView(WireModel):
+    """A payment method: its ``code`` (``CASH``, ``OM``...) and the label a customer reads."""
+
+    code: PaymentMethod
+    label: str
+
+
+class PaymentMethodsView(WireModel):
+    """The payment methods enabled at a place, in the operator's order.
+
+    >>> PaymentMethodsView.of(["CASH", "OM"]).model_dump()["payment_methods"][1]
+    {'code': 'OM', 'label': 'Orange Money'}
+    """
+
+    payment_methods: tuple[PaymentMethodView, ...]
+
+    @classmethod
+    def of(cls, codes: Iterable[str]) -> PaymentMethodsView:
+        """The view of the methods ``codes`` (labels from :func:`~vtc_dispatch.payments.label`)."""
+        return cls(
+            payment_methods=tuple(PaymentMethodView(code=c, label=payment_label(c)) for c in codes)
+        )
+
+
+class VehicleTypeCountView(WireModel):
+    """A vehicle type with its label and how many drivers of it are available nearby."""
+
+    vehicle_type: Code
+    label: str
+    count: Annotated[int, Field(ge=0)]
+
+
+class VehicleTypesView(WireModel):
+    """The vehicle types with available drivers near a place, by code."""
+
+    vehicle_types: tuple[VehicleTypeCountView, ...]
