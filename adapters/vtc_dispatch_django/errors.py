@@ -14,7 +14,8 @@ is one (cut to 80 characters); ``field`` is the path of the first bad field
 
 The status of a core error: 404 ``NotFound``, 403 ``Forbidden``, 409 for a
 conflict (``InvalidTransition``, ``ConcurrencyConflict``,
-``OfferWithdrawn``, ``AlreadyDone``: a second rating, a paid order paid again), 410 ``OfferExpired``, 402 ``PaymentRefused``, 503
+``OfferWithdrawn``, ``AlreadyDone``: a second rating, a paid order paid
+again), 410 ``OfferExpired``, 402 ``PaymentRefused``, 503
 ``StorageUnavailable`` / ``TransportUnavailable``, and 422 for any other:
 the request had the form the API's schema describes (that is checked
 first, a 400), and the service refused its content (an unknown vehicle

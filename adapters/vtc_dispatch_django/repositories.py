@@ -225,6 +225,13 @@ class DjangoOrderRepository:
         with _storage(f"finding the orders of {role} {party_id!r}"):
             return [_order(r) for r in rows.order_by("-seq")[offset : offset + limit]]
 
+    def count(self, role: str, party_id: str) -> int:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        check_page(role, 0, 0)
+        with _storage(f"counting the orders of {role} {party_id!r}"):
+            count: int = OrderRecord.objects.filter(**{f"{role}_id": party_id}).count()
+            return count
+
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with _storage("finding orders with a due offer"):

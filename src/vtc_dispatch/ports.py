@@ -108,6 +108,12 @@ class OrderRepository(Protocol):
         """
         ...
 
+    def count(self, role: str, party_id: str) -> int:
+        """How many orders :meth:`find` lists for a customer or driver (``role``), all of
+        them (a page's total).  A role other than ``customer`` or ``driver`` is an
+        :class:`~vtc_dispatch.errors.InvalidArgument`."""
+        ...
+
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """Orders whose :attr:`Order.next_deadline` (an offer to show or to expire) is due."""
         ...

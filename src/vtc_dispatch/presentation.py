@@ -78,6 +78,7 @@ __all__ = [
     "OrderView",
     "PaymentMethodView",
     "PaymentMethodsView",
+    "PaymentReceiptView",
     "PositionAnswerView",
     "PriceChangeView",
     "QuoteView",
@@ -554,3 +555,10 @@ class VehicleTypesView(WireModel):
     """The vehicle types with available drivers near a place, by code."""
 
     vehicle_types: tuple[VehicleTypeCountView, ...]
+
+
+class PaymentReceiptView(WireModel):
+    """The answer to a payment provider's callback: the order's payment status after it."""
+
+    order_id: Id
+    payment_status: str

@@ -749,7 +749,8 @@ class DispatchService:
     ) -> Order:
         """The customer's mobile-money provider was asked for the amount due: ``processing``
         until its callback (:meth:`payment_result`).  The order's method must be mobile
-        money (:data:`vtc_dispatch.payments.MOBILE_MONEY`) and its payment pending or failed."""
+        money (:data:`vtc_dispatch.payments.MOBILE_MONEY`) and its payment pending, failed, or
+        processing (the provider could not be reached: the customer tries again)."""
         self._party_and_order(customer_id, "customer_id", order_id)
         return self._order(
             command_id,

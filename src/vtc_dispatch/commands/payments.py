@@ -75,7 +75,10 @@ class Payments:
                 order.state,
                 f"its payment method {order.payment_method} is not mobile money",
             )
-        _owing(order, "pay", (PaymentStatus.PENDING, PaymentStatus.FAILED))
+        # Processing too: the provider could not be reached, the customer tries again.
+        _owing(
+            order, "pay", (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.PROCESSING)
+        )
         started = evolve(order, payment_status=PaymentStatus.PROCESSING)
         return Decision(started, ChangeSet(orders=(OrderWrite(started, order.version),)))
 
