@@ -40,6 +40,10 @@ def _owing(order: Order, command: str, allowed: tuple[PaymentStatus, ...]) -> De
     return due
 
 
+_RETRIABLE = (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.PROCESSING)
+"""A mobile payment may be asked for again: the provider could not be reached, or failed."""
+
+
 class Payments:
     """The payment commands (see the module's documentation)."""
 
@@ -75,7 +79,6 @@ class Payments:
                 order.state,
                 f"its payment method {order.payment_method} is not mobile money",
             )
-        # Processing too: the provider could not be reached, the customer tries again.
         _owing(
             order, "pay", (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.PROCESSING)
         )
