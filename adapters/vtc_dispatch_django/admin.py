@@ -20,6 +20,7 @@ from vtc_dispatch.codec import order_from_data
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.order import Order
 from vtc_dispatch_django import models as m
+from vtc_dispatch_django.admin_actions import mark_paid
 
 __all__ = ["CheckedForm"]
 
@@ -123,6 +124,7 @@ class RatingInline(_ReadOnlyInline):
 
 @admin.register(m.OrderRecord)
 class OrderAdmin(admin.ModelAdmin):
+    actions = (mark_paid,)
     list_display = ("order_id", "state", "customer_id", "driver_id", "estimate", "final_amount")
     list_filter = ("state", "vehicle_type", "payment_method")
     search_fields = ("order_id", "customer_id", "driver_id")

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from vtc_dispatch.payments import PAYMENT_METHODS
 from vtc_dispatch_django.geojson import validate_area
 
 __all__ = [
@@ -457,12 +458,7 @@ class FixedPriceRoute(models.Model):
 class PaymentMethod(models.Model):
     """A payment method enabled in a country."""
 
-    CODES: ClassVar[list[tuple[str, str]]] = [
-        ("CASH", "Cash"),
-        ("OM", "Orange Money"),
-        ("MOMO", "MTN Mobile Money"),
-        ("WALLET", "In-app wallet"),
-    ]
+    CODES: ClassVar[list[tuple[str, str]]] = list(PAYMENT_METHODS.items())
     country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="payment_methods")
     code = models.CharField(max_length=32, choices=CODES)
     enabled = models.BooleanField(default=True)

@@ -32,7 +32,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import permissions, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -43,7 +43,7 @@ from vtc_dispatch import presentation as forms
 from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import Actor, Order
-from vtc_dispatch.payments import InvalidCallback, PaymentRequest
+from vtc_dispatch.payments import InvalidCallback, InvalidSignature, PaymentRequest
 from vtc_dispatch.presentation import (
     DriverStatusView,
     OrderView,
@@ -609,20 +609,23 @@ class AvailableVehicleTypesView(_View):
 
 class PaymentCallbackView(_View):
     """A mobile-money provider's callback (its webhook): the provider checks it is
-    authentic (its signature header) and reads it; the order's payment becomes ``paid``
-    or ``failed``.  A callback sent again is done once."""
+    authentic (its signature header: 403 otherwise) and reads it (400 when it cannot);
+    the order's payment becomes ``paid`` or ``failed``.  A callback sent again is done
+    once."""
 
     permission_classes = (permissions.AllowAny,)
     authentication_classes = ()
     method = ""
 
-    @_api(answer=s.PaymentReceiptSerializer, anonymous=True, errors=(400, 402, 404, 422),
+    @_api(answer=s.PaymentReceiptSerializer, anonymous=True, errors=(400, 402, 403, 404, 422),
           parameters=[_SIGNATURE], request=OpenApiTypes.OBJECT)  # fmt: skip
     def post(self, request: Request) -> Response:
         provider = payment_provider(self.method)
         body = request.body
         try:
             outcome = provider.read_callback(body, request.headers.get(SIGNATURE_HEADER))
+        except InvalidSignature as exc:
+            raise PermissionDenied(str(exc)) from exc
         except InvalidCallback as exc:
             raise ValidationError({"body": str(exc)}) from exc
         command_id = f"payment:{self.method}:{outcome.reference}:{outcome.paid}"

@@ -49,6 +49,7 @@ __all__ = [
     "PAYMENT_METHODS",
     "FakeProvider",
     "InvalidCallback",
+    "InvalidSignature",
     "PaymentOutcome",
     "PaymentRequest",
     "PaymentStarted",
@@ -78,7 +79,11 @@ def label(code: str) -> str:
 
 
 class InvalidCallback(InvalidArgument):
-    """A provider's callback that cannot be trusted or read (bad signature, bad body)."""
+    """A provider's callback that cannot be read (its body is not what the provider sends)."""
+
+
+class InvalidSignature(InvalidCallback):
+    """A provider's callback that is not authentic (its signature does not match)."""
 
 
 @attrs.frozen
@@ -165,7 +170,7 @@ class FakeProvider:
     def read_callback(self, body: bytes, signature: str | None) -> PaymentOutcome:
         """See :class:`~vtc_dispatch.ports.PaymentProvider`."""
         if signature is None or not hmac.compare_digest(self.sign(body), signature):
-            raise InvalidCallback(f"{self.method} callback signature does not match the body")
+            raise InvalidSignature(f"{self.method} callback signature does not match the body")
         try:
             data = json.loads(body)
             status = data["status"]

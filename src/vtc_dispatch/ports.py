@@ -480,8 +480,9 @@ class PaymentProvider(Protocol):
     idempotency key SHOULD be derived from the order id); in
     :meth:`read_callback`, check the callback's authenticity (the operator's
     signature, shared secret or token: each documents its own) before
-    reading anything, and raise :class:`~vtc_dispatch.payments.InvalidCallback`
-    for a callback that fails it or cannot be read.
+    reading anything, raise :class:`~vtc_dispatch.payments.InvalidSignature`
+    for a callback that fails it and :class:`~vtc_dispatch.payments.InvalidCallback`
+    for one that cannot be read.
     """
 
     method: str
@@ -492,5 +493,6 @@ class PaymentProvider(Protocol):
 
     def read_callback(self, body: bytes, signature: str | None) -> PaymentOutcome:
         """The outcome an authentic callback (``body`` as received, the ``signature``
-        header) reports; :class:`~vtc_dispatch.payments.InvalidCallback` otherwise."""
+        header) reports; :class:`~vtc_dispatch.payments.InvalidSignature` or
+        :class:`~vtc_dispatch.payments.InvalidCallback` otherwise."""
         ...

@@ -139,8 +139,8 @@ BAD_INPUT = [
      "phone"),
     ("chantal", "post", "customer/pay/nope-1/", {"phone": "+237690000001"}, 404, "NotFound",
      None),
-    *((None, "post", f"payments/callback/{slug}/", {"status": "SUCCESSFUL"}, 400,
-       "ValidationError", "body") for slug in SLUGS.values()),
+    *((None, "post", f"payments/callback/{slug}/", {"status": "SUCCESSFUL"}, 403,
+       "PermissionDenied", None) for slug in SLUGS.values()),
     ("amadou", "put", "driver/toggle-status/", ON, 405, "MethodNotAllowed", None),
 ]  # fmt: skip
 

@@ -17,6 +17,7 @@ from vtc_dispatch.payments import (
     PAYMENT_METHODS,
     FakeProvider,
     InvalidCallback,
+    InvalidSignature,
     PaymentOutcome,
     PaymentRequest,
 )
@@ -149,9 +150,9 @@ def test_callbacks_that_do_not_match_the_order_are_refused() -> None:
 def test_the_fake_provider_refuses_a_forged_callback() -> None:
     provider = FakeProvider("OM", secret="right")
     body = provider.callback_body("ref", "o-1", paid=True, amount=Decimal(1750))
-    with pytest.raises(InvalidCallback, match="signature"):
+    with pytest.raises(InvalidSignature, match="signature"):
         provider.read_callback(body, FakeProvider("OM", secret="wrong").sign(body))
-    with pytest.raises(InvalidCallback, match="signature"):
+    with pytest.raises(InvalidSignature, match="signature"):
         provider.read_callback(body, None)
     with pytest.raises(InvalidCallback, match="cannot be read"):
         provider.read_callback(b"{}", provider.sign(b"{}"))
