@@ -112,10 +112,16 @@ class JsonFloatField(_JsonTyped, serializers.FloatField):
 
 
 class JsonIntegerField(_JsonTyped, serializers.IntegerField):
-    """A JSON integer; never a string, a boolean or a number with a fraction."""
+    """A JSON integer; never a string, a boolean or a number with a fraction.  ``5.0`` is
+    the integer 5, as JSON Schema says (a client's JSON library may write it so)."""
 
-    json_types = (int,)
+    json_types = (int, float)
     json_name = "integer"
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("json_type", kind=self.json_name, value=shown(data))
+        return super().to_internal_value(int(data) if isinstance(data, float) else data)
 
 
 class JsonBooleanField(_JsonTyped, serializers.BooleanField):

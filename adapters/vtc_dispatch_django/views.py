@@ -34,6 +34,7 @@ from drf_spectacular.utils import (
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -43,7 +44,7 @@ from vtc_dispatch import presentation as forms
 from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import Actor, Order
-from vtc_dispatch.payments import InvalidCallback, InvalidSignature, PaymentRequest
+from vtc_dispatch.payments import MOBILE_MONEY, InvalidCallback, InvalidSignature, PaymentRequest
 from vtc_dispatch.presentation import (
     DriverStatusView,
     OrderView,
@@ -199,8 +200,16 @@ def _api(
     return extend_schema(request=request, responses=responses, parameters=params)
 
 
+class _Metadata(SimpleMetadata):
+    """``OPTIONS``: the methods and media types; the bodies are in the OpenAPI schema."""
+
+    def determine_actions(self, request: Request, view: Any) -> dict[str, Any]:
+        return {}
+
+
 class _View(GenericAPIView):
     role = "customer"
+    metadata_class = _Metadata
     # The host's REST_FRAMEWORK settings may lack any of these: the app's
     # answers and limits must not depend on them.
     parser_classes = (JSONParser,)
@@ -260,7 +269,7 @@ class ToggleStatusView(_DriverView):
     """Go online (available for offers) or offline."""
 
     @_api(answer=s.DriverStatusSerializer, request=s.ToggleStatusSerializer, command=True,
-          errors=(409, 422))  # fmt: skip
+          errors=(404, 409, 422))  # fmt: skip
     def post(self, request: Request) -> Response:
         data = _valid(s.ToggleStatusSerializer, request.data)
         driver_id = self.actor().id
@@ -548,19 +557,24 @@ class PayView(_CustomerView):
           errors=(402, 409))  # fmt: skip
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.PhoneSerializer, request.data)
+        key = self.command_id()
         service = self.service
         order = service.get_order(self.actor(), order_id)
-        provider = payment_provider(order.payment_method)
+        # A method that is no mobile money is refused by the service (409) below.
+        provider = None
+        if order.payment_method in MOBILE_MONEY:
+            provider = payment_provider(order.payment_method)
         # Recorded (``processing``) before the provider is asked: a refused order never
         # reaches a customer's phone.  A request sent again asks the provider again, which
         # takes the order id as its transaction's reference and asks the phone once.
-        started = service.payment_started(self.actor().id, order_id, command_id=self.command_id())
+        started = service.payment_started(self.actor().id, order_id, command_id=key)
         due = started.amount_due
-        assert due is not None  # payment_started refuses an order owing nothing
+        # payment_started refused a method that is no mobile money, and an order owing nothing.
+        assert provider is not None
+        assert due is not None
         currency = started.quote.currency
-        provider.start(
-            PaymentRequest(order_id, in_currency(due, currency), currency, data["phone"])
-        )
+        amount = in_currency(due, currency)
+        provider.start(PaymentRequest(order_id, amount, currency, data["phone"]))
         return self.order_answer(started)
 
 
