@@ -192,12 +192,22 @@ def _api(
     if command:
         params.append(_KEY_PARAMETER)
         codes |= {400, 422}
-    responses: dict[int, Any] = {
-        201 if created else 200: OpenApiResponse(answer, examples=list(examples) or None)
-    }
+    responses: dict[int, Any] = {201 if created else 200: answer}
     for code in sorted(codes):
         responses[code] = OpenApiResponse(s.ErrorSerializer, description=_ERRORS[code])
-    return extend_schema(request=request, responses=responses, parameters=params)
+    return extend_schema(
+        request=request, responses=responses, parameters=params, examples=list(examples)
+    )
+
+
+def _example(name: str, value: Any) -> list[OpenApiExample]:
+    """A request body example (Swagger UI's "Try it out"; schemathesis' examples phase)."""
+    return [OpenApiExample(name, value=value, request_only=True)]
+
+
+_AKWA = {"lat": 4.0511, "lng": 9.7043}
+_DEIDO = {"lat": 4.065, "lng": 9.725}
+_TRIP = {"pickup": _AKWA, "destination": _DEIDO}
 
 
 class _Metadata(SimpleMetadata):
@@ -269,7 +279,8 @@ class ToggleStatusView(_DriverView):
     """Go online (available for offers) or offline."""
 
     @_api(answer=s.DriverStatusSerializer, request=s.ToggleStatusSerializer, command=True,
-          errors=(404, 409, 422))  # fmt: skip
+          errors=(404, 409, 422),
+          examples=_example("online in Akwa", {"online": True, "position": _AKWA}))  # fmt: skip
     def post(self, request: Request) -> Response:
         data = _valid(s.ToggleStatusSerializer, request.data)
         driver_id = self.actor().id
@@ -294,7 +305,8 @@ class UpdateLocationView(_DriverView):
     throttle_scope = "vtc_location"
 
     @_api(answer=s.PositionAnswerSerializer, request=s.LocationSerializer, command=True,
-          errors=(404, 409, 429))  # fmt: skip
+          errors=(404, 409, 429),
+          examples=_example("a fix", {"position": _AKWA, "accuracy_m": 8}))  # fmt: skip
     def post(self, request: Request) -> Response:
         data = _valid(s.LocationSerializer, request.data)
         answer = self.service.update_position(
@@ -353,7 +365,7 @@ class CompleteView(_DriverView):
     """The trip is over: final fare."""
 
     @_api(answer=s.OrderSerializer, request=s.CompleteSerializer, order=True, command=True,
-          errors=(409,))  # fmt: skip
+          errors=(409,), examples=_example("no supplement", {"supplements": []}))  # fmt: skip
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CompleteSerializer, request.data or {})
         order = self.service.complete_trip(
@@ -418,7 +430,8 @@ class _RateView(_View):
     throttle_scope = "vtc_rating"
 
     @_api(answer=s.OrderSerializer, request=s.RateSerializer, order=True, command=True,
-          errors=(409, 429))  # fmt: skip
+          errors=(409, 429),
+          examples=_example("five stars", {"stars": 5, "comment": "on time"}))  # fmt: skip
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.RateSerializer, request.data)
         order = self.service.rate(
@@ -443,7 +456,8 @@ class SearchDriversView(_CustomerView):
 
     throttle_scope = "vtc_search"
 
-    @_api(answer=s.DriversAvailableSerializer, request=s.SearchSerializer, errors=(422, 429))
+    @_api(answer=s.DriversAvailableSerializer, request=s.SearchSerializer, errors=(422, 429),
+          examples=_example("Akwa to Deido", _TRIP))  # fmt: skip
     def post(self, request: Request) -> Response:
         data = _valid(s.SearchSerializer, request.data)
         lines = self.service.search(s.point(data["pickup"]), s.point(data["destination"]))
@@ -455,7 +469,8 @@ class EstimatePriceView(_CustomerView):
 
     throttle_scope = "vtc_search"
 
-    @_api(answer=s.QuoteSerializer, request=s.EstimateSerializer, errors=(422, 429))
+    @_api(answer=s.QuoteSerializer, request=s.EstimateSerializer, errors=(422, 429),
+          examples=_example("a taxi", {**_TRIP, "vehicle_type": "taxi_jaune"}))  # fmt: skip
     def post(self, request: Request) -> Response:
         data = _valid(s.EstimateSerializer, request.data)
         service = self.service
@@ -476,7 +491,9 @@ class CreateOrderView(_CustomerView):
     throttle_scope = "vtc_order"
 
     @_api(answer=s.OrderSerializer, request=s.CreateOrderSerializer, created=True,
-          command=True, errors=(402, 403, 409, 422, 429))  # fmt: skip
+          command=True, errors=(402, 403, 409, 422, 429),
+          examples=_example("a taxi paid in cash", {**_TRIP, "vehicle_type": "taxi_jaune",
+                                                    "payment_method": "CASH"}))  # fmt: skip
     def post(self, request: Request) -> Response:
         data = _valid(s.CreateOrderSerializer, request.data)
         order = self.service.create_order(
@@ -507,7 +524,8 @@ class CancelView(_PartyView):
     """Cancel an order (customer, or the assigned driver), with a reason."""
 
     @_api(answer=s.OrderSerializer, request=s.CancelSerializer, order=True, command=True,
-          errors=(409,))  # fmt: skip
+          errors=(409,),
+          examples=_example("changed plans", {"reason": "changed my plans"}))  # fmt: skip
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.CancelSerializer, request.data)
         order = self.service.cancel(
@@ -554,7 +572,8 @@ class PayView(_CustomerView):
     402 when no provider collects the order's method here."""
 
     @_api(answer=s.OrderSerializer, request=s.PhoneSerializer, order=True, command=True,
-          errors=(402, 409))  # fmt: skip
+          errors=(402, 409),
+          examples=_example("an Orange number", {"phone": "+237690000001"}))  # fmt: skip
     def post(self, request: Request, order_id: str) -> Response:
         data = _valid(s.PhoneSerializer, request.data)
         key = self.command_id()
