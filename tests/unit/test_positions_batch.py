@@ -78,7 +78,7 @@ class City:
         events: dict[str, list[object]] = {}
         sent: dict[str, list[object]] = {}
         for event in self.moved:
-            key = getattr(event, "driver_id", None) or getattr(event, "order_id", "")
+            key = str(getattr(event, "driver_id", None) or getattr(event, "order_id", ""))
             (moved if isinstance(event, DriverMoved) else events).setdefault(key, []).append(event)
         for recipient, message in self.notifier.sent:
             sent.setdefault(f"{recipient.role}:{recipient.id}", []).append(message)
@@ -191,7 +191,7 @@ class _LosesOneRace:
 def test_a_batch_that_loses_a_race_runs_each_fix_alone_once() -> None:
     alone, together = City(), City()
     racing = _LosesOneRace(together.service.uow)
-    together.service._runner.uow = racing  # type: ignore[assignment]
+    together.service._runner.uow = racing
     batch = [Fix(d, destination_point(AKWA, 90.0, 0.05)) for d in ("d0", "d1", "d2", "d3", "d4")]
     expected = _one_by_one(alone, batch)
     assert together.service.update_positions(batch) == expected
