@@ -75,7 +75,7 @@ from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Fix
 from vtc_dispatch.pricing import douala_config
-from vtc_dispatch.service import DispatchService
+from vtc_dispatch.service import DispatchService, ServiceSettings
 
 try:
     from redis.cluster import RedisCluster
@@ -454,7 +454,7 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
     """One worker process: its share of the city, phase after phase (see the module)."""
     settings = RedisSettings(**job["settings"])
     storage = RedisStorage(settings)
-    service = DispatchService(pricing=douala_config(), **storage.ports())
+    service = _redis_service(storage)
     seed = job["seed"]
     idle = Fleet(job["idle"][0], [LatLng(*p) for p in job["idle"][1]], seed)
     riding = Fleet(job["riding"][0], [LatLng(*p) for p in job["riding"][1]], seed + 1)
@@ -554,9 +554,17 @@ class RedisCity:
         self.rides.live = live
 
 
+def _redis_service(storage: Any) -> DispatchService:
+    # Real time runs on: filling the city takes minutes, and each worker moves only
+    # its share of the drivers, far less often than their phones would.  Presence
+    # would put the rest out of search; the city's phones are all there.
+    settings = ServiceSettings(presence_timeout_s=None)
+    return DispatchService(pricing=douala_config(), settings=settings, **storage.ports())
+
+
 def fill_redis_city(settings: Any, load: CityLoad, seed: int) -> RedisCity:
     storage = RedisStorage(settings)
-    service = DispatchService(pricing=douala_config(), **storage.ports())
+    service = _redis_service(storage)
     return RedisCity(settings, load, fill_city(service, load, seed, "fill"), seed)
 
 
