@@ -294,6 +294,8 @@ def test_city_suite_reports_memory_redis_workers_raw_geoadd_and_the_cluster() ->
         # A batch of 50 fixes: its drivers read by one script, stored by another.
         assert fix["batch"] == 50
         assert 0 < fix["round_trips"] <= 2 / 50
+        # Measured in the same run: the longest command of a search inside Redis.
+        assert rows["search"]["slowlog_max_us"] > 0
         assert _is_positive_number(rows["city_second"]["cores_needed"])
     for op in ("geoadd", "geoadd_pipelined"):
         raw = _rows(report, "redis")[op]
