@@ -156,3 +156,28 @@ def test_an_operator_marks_orders_paid_from_the_admin(demo: Demo) -> None:
     paid = demo.service.orders.get(done.id)
     assert (paid.payment_status, paid.amount_paid) == ("paid", done.amount_due)
     assert b"1 order(s) marked paid." in answer.content or b"paid already" in answer.content
+
+
+def test_the_websocket_schemas_are_served_and_listed_in_the_docs() -> None:
+    import re
+    from pathlib import Path
+
+    from vtc_dispatch.wire import json_schemas
+
+    served = APIClient().get("/api/schema/ws/").json()
+    assert served == json.loads(json.dumps(json_schemas()))
+    page = (Path(__file__).resolve().parents[2] / "docs" / "django.md").read_text()
+    table = page[page.index("| a driver sends |") : page.index("## Answers")]
+    listed = set(re.findall(r"`([a-z_]+)`", table))
+    assert listed == set(served)
+
+
+def test_swagger_ui_and_redoc_come_from_the_package() -> None:
+    for path, asset in (
+        ("/api/docs/", "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"),
+        ("/api/redoc/", "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"),
+    ):
+        page = APIClient().get(path).content.decode()
+        assert asset in page
+        assert "cdn.jsdelivr" not in page
+        assert "unpkg" not in page

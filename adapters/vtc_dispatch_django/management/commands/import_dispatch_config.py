@@ -35,8 +35,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            data: Any = DOUALA_CONFIG if options["douala"] else read_config_file(
-                Path(options["file"])
+            data: Any = (
+                DOUALA_CONFIG if options["douala"] else read_config_file(Path(options["file"]))
             )
             config = import_config(data)
         except (DispatchError, OSError) as exc:
