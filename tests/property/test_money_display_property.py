@@ -27,7 +27,7 @@ def test_lines_keep_their_sum_and_move_by_less_than_a_unit(
         assert after == after.quantize(unit)
         assert abs(after - before) < unit
         # Written with exactly the currency's decimals ("1750", "12.50").
-        assert -after.as_tuple().exponent == CURRENCY_MINOR_UNITS[currency]
+        assert after.as_tuple().exponent == -CURRENCY_MINOR_UNITS[currency]
 
 
 @given(amounts, currencies)
