@@ -100,11 +100,29 @@ def _storage(what: str) -> Iterator[None]:
         raise StorageUnavailable(f"{what}: the database failed: {exc}") from exc
 
 
+def user_key(party_id: str | None) -> Any:
+    """The host user's key that ``party_id`` spells (``str(user.pk)``), ``None`` when it is
+    none (an id of another kind: the order keeps its text id alone)."""
+    if party_id is None:
+        return None
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    field = get_user_model()._meta.pk
+    try:
+        key = field.to_python(party_id)
+    except (ValidationError, ValueError, TypeError):
+        return None
+    return key if str(key) == party_id else None
+
+
 def _columns(order: Order) -> dict[str, Any]:
     fare = order.final_fare
     return {
         "customer_id": order.customer_id,
         "driver_id": order.driver_id,
+        "customer_user_id": user_key(order.customer_id),
+        "driver_user_id": user_key(order.driver_id),
         "vehicle_type": order.vehicle_type,
         "state": order.state,
         "active": order.is_active,

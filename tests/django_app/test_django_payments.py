@@ -181,3 +181,18 @@ def test_swagger_ui_and_redoc_come_from_the_package() -> None:
         assert asset in page
         assert "cdn.jsdelivr" not in page
         assert "unpkg" not in page
+
+
+def test_orders_refer_to_the_host_users(demo: Demo) -> None:
+    from django.contrib.auth.models import User
+
+    from vtc_dispatch_django.models import OrderRecord
+    from vtc_dispatch_django.repositories import user_key
+
+    done = _done(demo, "CASH")
+    record = OrderRecord.objects.get(order_id=done.id)
+    assert (record.customer_user.username, record.driver_user.username) == ("chantal", "amadou")
+    chantal = User.objects.get(username="chantal")
+    assert list(chantal.vtc_orders.values_list("order_id", flat=True)) == [done.id]
+    # Ids that are no user's key stay text only.
+    assert [user_key(x) for x in ("12", "012", "ext:7", None)] == [12, None, None, None]
