@@ -434,19 +434,20 @@ class RedisDriverRegistry:
             raise NotFound(f"no driver {driver_id!r}")
         updated_at = _time(h["at"])
         seen = h.get("sn")
+        # Positional: every fix of a batch reads its driver's hash.
         status = DriverStatus(
-            driver_id=driver_id,
-            vehicle_type=h["vt"],
-            position=LatLng(float(h["lat"]), float(h["lng"])),
-            online=h["on"] == "1",
-            updated_at=updated_at,
-            order_id=h["o"] or None,
-            blocked=h["b"] == "1",
-            rating_sum=int(h["rs"]),
-            rating_count=int(h["rc"]),
-            seen_at=updated_at if seen is None else _time(seen),
-            presence=PRESENCE_CODES[h.get("pr", "")],
-            offline_reason=h.get("or") or None,
+            driver_id,
+            h["vt"],
+            LatLng(float(h["lat"]), float(h["lng"])),
+            h["on"] == "1",
+            updated_at,
+            h["o"] or None,
+            h["b"] == "1",
+            int(h["rs"]),
+            int(h["rc"]),
+            updated_at if seen is None or seen == h["at"] else _time(seen),
+            PRESENCE_CODES[h.get("pr", "")],
+            h.get("or") or None,
         )
         with self._lock:
             self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)

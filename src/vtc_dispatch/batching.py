@@ -21,6 +21,7 @@ window plus the batch's write.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -34,6 +35,8 @@ from vtc_dispatch.order import Fix, PositionAnswer
 from vtc_dispatch.service import DispatchService
 
 __all__ = ["FixBatcher", "Heard"]
+
+_log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -52,7 +55,9 @@ class FixBatcher:
     at most the service's ``limits.fixes_per_batch_max`` fixes; more wait
     for the next one.  When a batch cannot be stored (the storage is
     down), each of its fixes' futures gets the error.  :meth:`close`
-    stores what was submitted, then stops the thread.
+    stores what was submitted, then stops the thread.  ``after_batch`` is
+    called in that thread after each batch (a host frees what the thread
+    holds between batches there, such as its database connection).
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class FixBatcher:
         service: DispatchService | Callable[[], DispatchService],
         *,
         window_s: float = 0.1,
+        after_batch: Callable[[], None] | None = None,
     ) -> None:
         if isinstance(window_s, bool) or not isinstance(window_s, int | float):
             raise InvalidArgument(
@@ -75,6 +81,7 @@ class FixBatcher:
             (lambda: service) if isinstance(service, DispatchService) else service
         )
         self._window_s = float(window_s)
+        self._after_batch = after_batch
         self._pending: list[tuple[Fix, Future[Heard]]] = []
         self._ready = threading.Condition()
         self._closing = False
@@ -124,6 +131,11 @@ class FixBatcher:
                 with self._ready:
                     self._ready.wait_for(lambda: self._closing, timeout=self._window_s)
             self._store()
+            if self._after_batch is not None:
+                try:
+                    self._after_batch()
+                except Exception:  # the batches must go on: the next fixes are waiting
+                    _log.exception("after_batch of a FixBatcher failed")
 
     def _store(self) -> None:
         try:
