@@ -465,12 +465,14 @@ class PositionAnswerView(WireModel):
     """What became of a GPS fix (:class:`~vtc_dispatch.order.PositionAnswer`): ``accepted``,
     or refused with its ``reason`` (``jump``, ``stale``, ``out_of_order``, ``duplicate``,
     ``future``, ``inaccurate``, ``offline``); ``resync``: the fix resynchronised the
-    track; ``offline_reason``: why the service put the driver offline."""
+    track; ``offline_reason``: why the service put the driver offline; ``error``: in a
+    batch, what was wrong with a fix refused as ``invalid`` or ``unknown_driver``."""
 
     accepted: bool
     reason: str | None
     resync: bool
     offline_reason: str | None
+    error: str | None
 
     @classmethod
     def from_answer(cls, answer: PositionAnswer) -> PositionAnswerView:
@@ -480,6 +482,7 @@ class PositionAnswerView(WireModel):
             reason=answer.reason,
             resync=answer.resync,
             offline_reason=answer.offline_reason,
+            error=answer.error,
         )
 
 
