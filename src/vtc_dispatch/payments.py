@@ -38,11 +38,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from decimal import Decimal, InvalidOperation
 
 import attrs
 
 from vtc_dispatch.errors import InvalidArgument, shown
+from vtc_dispatch.validation import check_id
 
 __all__ = [
     "MOBILE_MONEY",
@@ -53,6 +55,7 @@ __all__ = [
     "PaymentOutcome",
     "PaymentRequest",
     "PaymentStarted",
+    "check_outcome",
     "label",
 ]
 
@@ -186,3 +189,37 @@ class FakeProvider:
             )
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
             raise InvalidCallback(f"{self.method} callback cannot be read: {exc}") from None
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def check_outcome(method: object, outcome: object, id_max: int) -> tuple[str, PaymentOutcome]:
+    """A provider's ``method`` and its callback's ``outcome``, checked as every command's
+    arguments are: :class:`~vtc_dispatch.errors.InvalidArgument` naming what is wrong.
+
+    >>> check_outcome("OM", PaymentOutcome("o-1", "r", True, Decimal(-5), "XAF"), 128)
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidArgument: outcome.amount must be a finite Decimal >= 0, ...
+    """
+    if not isinstance(method, str) or method not in MOBILE_MONEY:
+        raise InvalidArgument(
+            f"method must be one of {', '.join(MOBILE_MONEY)}, got {shown(method)}"
+        )
+    if not isinstance(outcome, PaymentOutcome):
+        raise InvalidArgument(f"outcome must be a PaymentOutcome, got {shown(outcome)}")
+    check_id(outcome.order_id, "outcome.order_id", id_max)
+    check_id(outcome.reference, "outcome.reference", id_max)
+    if not isinstance(outcome.paid, bool):
+        raise InvalidArgument(f"outcome.paid must be a bool, got {shown(outcome.paid)}")
+    amount = outcome.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
+        raise InvalidArgument(f"outcome.amount must be a finite Decimal >= 0, got {shown(amount)}")
+    if not isinstance(outcome.currency, str) or not _CURRENCY.fullmatch(outcome.currency):
+        raise InvalidArgument(
+            f"outcome.currency must be an ISO 4217 code, got {shown(outcome.currency)}"
+        )
+    if outcome.reason is not None and not isinstance(outcome.reason, str):
+        raise InvalidArgument(f"outcome.reason must be a text or None, got {shown(outcome.reason)}")
+    return method, outcome

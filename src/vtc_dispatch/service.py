@@ -93,7 +93,7 @@ from vtc_dispatch.order import (
     PositionAnswer,
     RideProgress,
 )
-from vtc_dispatch.payments import PaymentOutcome
+from vtc_dispatch.payments import PaymentOutcome, check_outcome
 from vtc_dispatch.pool import PoolConfig, Ranker, StatsBook
 from vtc_dispatch.pool.decide import Step
 from vtc_dispatch.ports import (
@@ -882,7 +882,7 @@ class DispatchService:
         """A provider's callback for an order paid by ``method``: ``paid`` (``partially_paid``
         when short) or ``failed``.  A callback for an order paid already, or a failure
         after a success, changes nothing; one in another currency is refused."""
-        check_id(outcome.order_id, "order_id", self._id_max())
+        method, outcome = check_outcome(method, outcome, self._id_max())
         return self._order(
             command_id,
             lambda: _fingerprint("payment_result", method, outcome),

@@ -27,6 +27,7 @@ from worlds import World, near_akwa
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.order import Actor
+from vtc_dispatch.payments import PaymentOutcome
 from vtc_dispatch.service import DispatchService
 
 STATES = ("done", "in_progress", "accepted", "searching")
@@ -49,6 +50,10 @@ class Ref:
             return world.customers[self.key]
         if self.kind == "now":
             return world.clock.now() + timedelta(seconds=float(self.key))
+        if self.kind == "outcome":
+            state, _, paid = self.key.partition(":")
+            order_id = world.orders[state]
+            return PaymentOutcome(order_id, "ref-1", paid == "True", Decimal(1500), "XAF")
         role, _, party = self.key.partition(":")
         ids = world.drivers if role == "driver" else world.customers
         return Actor(role, ids.get(party, party))
@@ -84,6 +89,13 @@ VALID: dict[str, st.SearchStrategy[object]] = {
     "command_id": st.sampled_from([None, "cmd-1", "cmd-2"]),
     "accuracy": st.sampled_from([None, 0, 5.0, 80.0]),
     "listener": st.just(lambda event: None),
+    "fixes": st.just([]),
+    "method": st.sampled_from(["OM", "WAVE"]),
+    "outcome": st.builds(
+        lambda ref, paid: Ref("outcome", f"{ref.key}:{paid}"),
+        _refs("order", STATES),
+        st.booleans(),
+    ),
 }
 
 GARBAGE: st.SearchStrategy[object] = st.one_of(
@@ -176,6 +188,15 @@ COMMANDS: dict[str, dict[str, str]] = {
         "command_id": "command_id",
     },
     "settle_payment": {"order_id": "order_id", "command_id": "command_id"},
+    "confirm_cash": {"driver_id": "driver_id", "order_id": "order_id", "command_id": "command_id"},
+    "mark_paid": {"actor": "actor", "order_id": "order_id", "command_id": "command_id"},
+    "payment_started": {
+        "customer_id": "customer_id",
+        "order_id": "order_id",
+        "command_id": "command_id",
+    },
+    "payment_result": {"method": "method", "outcome": "outcome", "command_id": "command_id"},
+    "update_positions": {"fixes": "fixes"},
     "cancel": {
         "actor": "actor",
         "order_id": "order_id",
