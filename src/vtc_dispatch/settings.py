@@ -61,6 +61,9 @@ class ServiceSettings(BaseModel):
     scan of every driver in the radius."""
     arrive_radius_km: Annotated[float, Field(gt=0, le=5)] = 0.1
     """A driver may declare arrival only this close to the pickup."""
+    proof_radius_km: Annotated[float, Field(gt=0, le=10)] = 0.2
+    """A proof of delivery (freight, delivery) counts only when taken this close to the
+    destination."""
     arriving_km: Annotated[float, Field(gt=0, le=10)] = 0.5
     """The customer is told the driver is arriving within this distance."""
     location_interval_s: Annotated[float, Field(ge=0, le=600)] = 5.0
