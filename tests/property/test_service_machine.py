@@ -46,7 +46,7 @@ class ServiceMachine(RuleBasedStateMachine):
     pool = PoolConfig()
     check_ranking = True
     config = CONFIG
-    types = TYPES
+    types: tuple[str, ...] = TYPES
     currency = "XAF"
     near = near_akwa
     first_types = ("taxi_jaune", "taxi_jaune", "confort")
@@ -409,7 +409,7 @@ class FreightMachine(BiddingMachine):
 
     pool = PoolConfig.model_validate({"default": {"bidders": 3, "bidding_window_s": 60}})
     config = DAKAR
-    types = ("camion_10t", "camionnette_3t")
+    types: tuple[str, ...] = ("camion_10t", "camionnette_3t")
     currency = "XOF"
     near = near_plateau
     first_types = ("camion_10t", "camion_10t", "camionnette_3t")
@@ -487,7 +487,8 @@ class FreightMachine(BiddingMachine):
         elif order.phase == RideState.NO_DRIVER:
             self.attempt(self.service.search_again, order.customer_id, order.id)
         elif order.phase == RideState.SEARCHING and order.offers:
-            if order.bids and data.draw(st.booleans()):
+            take: bool = data.draw(st.booleans())
+            if order.bids and take:
                 bid = data.draw(st.sampled_from(order.bids))
                 self.attempt(self.service.accept_bid, order.customer_id, order.id, bid.driver_id)
             else:
@@ -542,7 +543,7 @@ class DeliveryMachine(FreightMachine):
     one at a time (delivery's default mode), delivered with the receiver's code."""
 
     pool = PoolConfig()
-    types = ("moto_livraison",)
+    types: tuple[str, ...] = ("moto_livraison",)
     first_types = ("moto_livraison",) * 3
 
     def create(self, customer: str, a: LatLng, b: LatLng, vt: str, pay: str) -> Order:
