@@ -21,16 +21,17 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from places import AKWA, DEIDO
+from places import AKWA, DEIDO, T0
 from worlds import World, near_akwa
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.geo import LatLng
-from vtc_dispatch.order import Actor
+from vtc_dispatch.order import Actor, Fix, ProofOfDelivery
 from vtc_dispatch.payments import PaymentOutcome
 from vtc_dispatch.service import DispatchService
 
 STATES = ("done", "in_progress", "accepted", "searching")
+GARBAGE_IDS = st.sampled_from(["", "ghost", "x" * 129, 7])
 PARTIES = (*STATES, "free")
 
 
@@ -57,6 +58,19 @@ class Ref:
         role, _, party = self.key.partition(":")
         ids = world.drivers if role == "driver" else world.customers
         return Actor(role, ids.get(party, party))
+
+
+@attrs.frozen
+class FixesRef:
+    """A batch of fixes of the world's drivers (some of them bad), built when the call is made."""
+
+    items: tuple[tuple[object, object, object], ...]
+
+    def resolve(self, world: World) -> object:
+        return [
+            Fix(_resolved(world, driver), point, None, accuracy)  # type: ignore[arg-type]
+            for driver, point, accuracy in self.items
+        ]
 
 
 def _refs(kind: str, keys: tuple[str, ...]) -> st.SearchStrategy[object]:
@@ -89,14 +103,34 @@ VALID: dict[str, st.SearchStrategy[object]] = {
     "command_id": st.sampled_from([None, "cmd-1", "cmd-2"]),
     "accuracy": st.sampled_from([None, 0, 5.0, 80.0]),
     "listener": st.just(lambda event: None),
-    "fixes": st.just([]),
     "method": st.sampled_from(["OM", "WAVE"]),
+    "proof": st.sampled_from(
+        [ProofOfDelivery(DEIDO, T0, code="482913"), ProofOfDelivery(AKWA, T0, reference="p-1")]
+    ),
+    "merchant_id": st.sampled_from([None, "shop-1"]),
+    "valid_for_s": st.sampled_from([None, 60.0]),
+    "goods_amount": st.sampled_from([None, Decimal(5000)]),
+    "merchant_event": st.sampled_from(["confirm", "prepare", "mark_ready"]),
+    "radius": st.sampled_from([0.5, 3.0]),
+    "vehicle_types": st.sampled_from([["taxi_jaune"], ["taxi_jaune", "confort"]]),
+    "limit": st.integers(1, 50),
     "outcome": st.builds(
         lambda ref, paid: Ref("outcome", f"{ref.key}:{paid}"),
         _refs("order", STATES),
         st.booleans(),
     ),
 }
+VALID["fixes"] = st.builds(
+    FixesRef,
+    st.lists(
+        st.tuples(
+            VALID["driver_id"] | GARBAGE_IDS,
+            VALID["point"],
+            VALID["accuracy"] | st.just(-1.0),
+        ),
+        max_size=5,
+    ).map(tuple),
+)
 
 GARBAGE: st.SearchStrategy[object] = st.one_of(
     st.none(),
@@ -152,6 +186,8 @@ COMMANDS: dict[str, dict[str, str]] = {
         "vehicle_type": "vehicle_type",
         "payment_method": "payment_method",
         "supplements": "supplements",
+        "merchant_id": "merchant_id",
+        "goods_amount": "goods_amount",
         "command_id": "command_id",
     },
     "search_again": {
@@ -165,6 +201,7 @@ COMMANDS: dict[str, dict[str, str]] = {
         "driver_id": "driver_id",
         "order_id": "order_id",
         "amount": "amount",
+        "valid_for_s": "valid_for_s",
         "command_id": "command_id",
     },
     "accept_bid": {
@@ -196,7 +233,40 @@ COMMANDS: dict[str, dict[str, str]] = {
         "command_id": "command_id",
     },
     "payment_result": {"method": "method", "outcome": "outcome", "command_id": "command_id"},
-    "update_positions": {"fixes": "fixes"},
+    "post_load": {"actor": "actor", "order_id": "order_id", "command_id": "command_id"},
+    "depart": {"driver_id": "driver_id", "order_id": "order_id", "command_id": "command_id"},
+    "deliver": {
+        "driver_id": "driver_id",
+        "order_id": "order_id",
+        "proof": "proof",
+        "command_id": "command_id",
+    },
+    "confirm_delivery": {"actor": "actor", "order_id": "order_id", "command_id": "command_id"},
+    "dispute": {
+        "actor": "actor",
+        "order_id": "order_id",
+        "reason": "reason",
+        "command_id": "command_id",
+    },
+    "resolve_dispute": {
+        "operator_id": "operator_id",
+        "order_id": "order_id",
+        "reason": "reason",
+        "command_id": "command_id",
+    },
+    "merchant_update": {
+        "actor": "actor",
+        "order_id": "order_id",
+        "event": "merchant_event",
+        "command_id": "command_id",
+    },
+    "drivers_near": {
+        "at": "point",
+        "radius_km": "radius",
+        "vehicle_types": "vehicle_types",
+        "limit": "limit",
+    },
+    "route": {"actor": "actor", "order_id": "order_id"},
     "cancel": {
         "actor": "actor",
         "order_id": "order_id",
@@ -214,11 +284,12 @@ COMMANDS: dict[str, dict[str, str]] = {
     "get_order": {"actor": "actor", "order_id": "order_id"},
     "current_order": {"actor": "actor"},
     "history": {"actor": "actor", "page": "page", "page_size": "page_size"},
+    "update_positions": {"fixes": "fixes"},
 }
 
 
 def _resolved(world: World, value: object) -> object:
-    return value.resolve(world) if isinstance(value, Ref) else value
+    return value.resolve(world) if isinstance(value, Ref | FixesRef) else value
 
 
 def test_every_public_command_is_driven() -> None:

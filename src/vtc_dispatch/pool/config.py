@@ -109,7 +109,7 @@ class PoolConfig(BaseModel):
 
     default: PoolSettings = PoolSettings()
     overrides: tuple[PoolOverride, ...] = ()
-    _resolved: dict[tuple[str, str], PoolSettings] = PrivateAttr(default_factory=dict)
+    _resolved: dict[tuple[str, str, str | None], PoolSettings] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _overrides_are_valid(self) -> PoolConfig:
@@ -129,26 +129,42 @@ class PoolConfig(BaseModel):
     def _merge(self, override: PoolOverride) -> PoolSettings:
         return PoolSettings.model_validate({**self.default.model_dump(), **override.settings})
 
-    def settings_for(self, city: str, vehicle_type: str) -> PoolSettings:
+    def settings_for(
+        self, city: str, vehicle_type: str, default_mode: str | None = None
+    ) -> PoolSettings:
         """The settings for orders of ``vehicle_type`` in ``city``.
 
         An override naming both wins over one naming the vehicle type, which
         wins over one naming the city; among equals, the last one listed.
+        ``default_mode`` is the mode of the order's kind (freight: bidding),
+        taken unless the configuration names a mode itself, in its default
+        or in an override that applies:
+
+        >>> PoolConfig().settings_for("dakar", "camion", "bidding").mode
+        'bidding'
+        >>> PoolConfig.model_validate({"default": {"mode": "batch"}}).settings_for(
+        ...     "dakar", "camion", "bidding").mode
+        'batch'
         """
-        cached = self._resolved.get((city, vehicle_type))
+        key = (city, vehicle_type, default_mode)
+        cached = self._resolved.get(key)
         if cached is not None:
             return cached
         best: tuple[int, int] | None = None
         chosen = self.default
+        mode_named = "mode" in self.default.model_fields_set
         for i, override in enumerate(self.overrides):
             if override.city not in (None, city) or override.vehicle_type not in (
                 None,
                 vehicle_type,
             ):
                 continue
+            mode_named = mode_named or "mode" in override.settings
             rank = (2 if override.vehicle_type else 0) + (1 if override.city else 0)
             if best is None or (rank, i) >= best:
                 best = (rank, i)
                 chosen = self._merge(override)
-        self._resolved[city, vehicle_type] = chosen
+        if default_mode is not None and not mode_named and chosen.mode != default_mode:
+            chosen = PoolSettings.model_validate({**chosen.model_dump(), "mode": default_mode})
+        self._resolved[key] = chosen
         return chosen
