@@ -64,7 +64,7 @@ from vtc_dispatch_django import serializers as s
 from vtc_dispatch_django.auth import actor_for, is_driver
 from vtc_dispatch_django.errors import exception_handler
 from vtc_dispatch_django.models import DriverProfile
-from vtc_dispatch_django.pagination import OrderHistory, pagination_class
+from vtc_dispatch_django.pagination import OrderHistory, OrderPagination, pagination_class
 from vtc_dispatch_django.payments import SIGNATURE_HEADER
 from vtc_dispatch_django.payments import provider as payment_provider
 from vtc_dispatch_django.runtime import get_service
@@ -414,7 +414,12 @@ class _HistoryView(_View):
     def get(self, request: Request) -> Response:
         history = OrderHistory(self.service.orders, self.actor())
         page = self.paginate_queryset(history)
-        assert page is not None  # a pagination class is always set
+        if page is None:
+            # The host's paginator declined (limit and offset with no limit nor
+            # PAGE_SIZE): a history is never sent whole, so the app's pages.
+            self._paginator = OrderPagination()
+            page = self.paginate_queryset(history)
+            assert page is not None
         data = [s.OrderSerializer(self.shown(o, card=False)).data for o in page]
         return self.get_paginated_response(data)
 

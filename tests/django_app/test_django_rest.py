@@ -290,3 +290,34 @@ def test_toggle_status(demo: Demo, offline: bool) -> None:
         assert answer.json()["online"] is False
     status = demo.service.drivers.get(demo.ids["amadou"])
     assert (status.online, status.vehicle_type) == (not offline, "taxi_jaune")
+
+
+def test_histories_page_with_the_hosts_pagination_class(demo: Demo) -> None:
+    from django.test import override_settings
+
+    from vtc_dispatch_django.defaults import REST_FRAMEWORK
+
+    ids = []
+    for _ in range(3):
+        order = post(
+            demo,
+            "didier",
+            "customer/create/",
+            {"pickup": AKWA, "destination": DEIDO, "vehicle_type": "confort",
+             "payment_method": "CASH"},
+        ).json()  # fmt: skip
+        ids.append(order["id"])
+        post(demo, "didier", f"customer/cancel/{order['id']}/", {"reason": "test"})
+    host = {
+        **REST_FRAMEWORK,
+        "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    }
+    with override_settings(REST_FRAMEWORK=host):
+        page = get(demo, "didier", "customer/history/", offset=1, limit=2).json()
+        whole = get(demo, "didier", "customer/history/").json()
+    assert (page["count"], [o["id"] for o in page["results"]]) == (3, ids[::-1][1:3])
+    assert page["next"] is None
+    assert page["previous"].endswith("customer/history/?limit=2")
+    # No limit and no PAGE_SIZE: the host's paginator would send it all; the app's pages.
+    assert (whole["count"], len(whole["results"])) == (3, 3)
+    assert set(whole) == {"count", "next", "previous", "results"}
