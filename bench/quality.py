@@ -88,7 +88,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         "--window-s",
         type=float,
         default=None,
-        help="the matching window, seconds (default: the scenario's pool setting, else 3)",
+        help="the matching window at every hour, seconds (default: the scenario's pool"
+        " settings, by hour; else 3)",
     )
     group.add_argument(
         "--match-candidates",
@@ -126,8 +127,16 @@ def quality_scenario(
     pool = dict(data["dispatch"].get("pool") or {})
     chosen = {**(pool_settings or {}), "mode": mode}
     pool["default"] = {**pool.get("default", {}), **chosen}
+    # An override with hours changes settings at those hours, never the mode.
     pool["overrides"] = [
-        {**o, "settings": {**o["settings"], **chosen}} for o in pool.get("overrides", ())
+        {
+            **o,
+            "settings": {
+                **o["settings"],
+                **((pool_settings or {}) if o.get("hours") is not None else chosen),
+            },
+        }
+        for o in pool.get("overrides", ())
     ]
     data["dispatch"]["pool"] = pool
     if quick:

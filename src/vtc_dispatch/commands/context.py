@@ -78,9 +78,12 @@ class Context:
     )
     _speeds: dict[str, float] = attrs.field(factory=dict)
 
-    def pool_settings(self, order: Order) -> PoolSettings:
-        """The pool settings of the order's city and vehicle type."""
-        return self.pool.settings_for(order.quote.city, order.vehicle_type)
+    def pool_settings(self, order: Order, now: datetime) -> PoolSettings:
+        """The pool settings of the order's city and vehicle type at ``now`` (the city's
+        local hour, when some override names hours)."""
+        city = order.quote.city
+        hour = self.pricer.local_time(city, now).hour if self.pool.by_hour else None
+        return self.pool.settings_for(city, order.vehicle_type, hour=hour)
 
     def card(self, driver_id: str, status: DriverStatus | None = None) -> DriverCard:
         """The driver's card from the host's profiles, with his rating (from ``status``
