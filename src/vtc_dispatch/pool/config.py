@@ -177,7 +177,9 @@ class PoolConfig(BaseModel):
     def _merge(override: PoolOverride, base: PoolSettings) -> PoolSettings:
         return PoolSettings.model_validate({**base.model_dump(), **override.settings})
 
-    def settings_for(self, city: str, vehicle_type: str, *, hour: int | None = None) -> PoolSettings:
+    def settings_for(
+        self, city: str, vehicle_type: str, *, hour: int | None = None
+    ) -> PoolSettings:
         """The settings for orders of ``vehicle_type`` in ``city``, at the local ``hour``
         (``None``: overrides with hours are left out).
 
