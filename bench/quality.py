@@ -314,11 +314,18 @@ def run(options: Options) -> SuiteReport:
         progress(f"quality: {mode} done in {result.timing.wall_s:.0f} s")
     if args["plots"]:
         _plots(results, args["plots"])
-    settings = (
+    pool = (
         quality_scenario(base, "matching", 1.0, 1.0, quick=True, pool_settings=matching)
         .dispatch_config()
-        .pool.default
+        .pool
     )
+    settings = pool.default
+    # The windows of the overrides naming hours (the peaks' windows).
+    windows_by_hours: list[JSONValue] = [
+        {"hours": list(o.hours), "window_s": o.settings["window_s"]}
+        for o in pool.overrides
+        if o.hours is not None and "window_s" in o.settings
+    ]
     return SuiteReport(
         suite="quality",
         params={
@@ -333,6 +340,7 @@ def run(options: Options) -> SuiteReport:
             "requests": {mode: values["requests"] for mode, values in measured.items()},
             "requests_peak": {mode: values["requests_peak"] for mode, values in measured.items()},
             "window_s": settings.window_s,
+            "window_s_by_hours": windows_by_hours,
             "match_candidates": settings.match_candidates,
             "solver": solver_name(),
             "tracking_interval_s": TRACKING_S,
