@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from worlds import World, near_akwa
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.geo import LatLng
-from vtc_dispatch.order import Actor, Fix
+from vtc_dispatch.order import Actor, Fix, ProofOfDelivery
 from vtc_dispatch.service import DispatchService
 
 STATES = ("done", "in_progress", "accepted", "searching")
@@ -99,6 +99,18 @@ VALID: dict[str, st.SearchStrategy[object]] = {
     "accuracy": st.sampled_from([None, 0, 5.0, 80.0]),
     "listener": st.just(lambda event: None),
 }
+VALID["proof"] = st.builds(
+    lambda point, code: ProofOfDelivery(point, datetime(2026, 11, 21, 9, 0, tzinfo=UTC), code),
+    VALID["point"],
+    st.sampled_from([None, "123456"]),
+)
+VALID["merchant_id"] = st.sampled_from([None, "chez-mama"])
+VALID["goods_amount"] = st.sampled_from([None, Decimal(4500)])
+VALID["valid_for_s"] = st.sampled_from([None, 60.0, 900.0])
+VALID["event"] = st.sampled_from(["confirm", "prepare", "mark_ready"])
+VALID["radius"] = st.sampled_from([0.5, 3.0, 10.0])
+VALID["vehicle_types"] = st.sampled_from([["taxi_jaune"], ["taxi_jaune", "confort"]])
+VALID["limit"] = st.integers(1, 50)
 VALID["fixes"] = st.builds(
     FixesRef,
     st.lists(
@@ -165,6 +177,8 @@ COMMANDS: dict[str, dict[str, str]] = {
         "vehicle_type": "vehicle_type",
         "payment_method": "payment_method",
         "supplements": "supplements",
+        "merchant_id": "merchant_id",
+        "goods_amount": "goods_amount",
         "command_id": "command_id",
     },
     "search_again": {
@@ -178,6 +192,7 @@ COMMANDS: dict[str, dict[str, str]] = {
         "driver_id": "driver_id",
         "order_id": "order_id",
         "amount": "amount",
+        "valid_for_s": "valid_for_s",
         "command_id": "command_id",
     },
     "accept_bid": {
@@ -219,6 +234,42 @@ COMMANDS: dict[str, dict[str, str]] = {
     "current_order": {"actor": "actor"},
     "history": {"actor": "actor", "page": "page", "page_size": "page_size"},
     "update_positions": {"fixes": "fixes"},
+    # Freight and deliveries (the world's orders are rides: these are refused as
+    # commands of another kind, or for their bad values).
+    "post_load": {"actor": "actor", "order_id": "order_id", "command_id": "command_id"},
+    "depart": {"driver_id": "driver_id", "order_id": "order_id", "command_id": "command_id"},
+    "deliver": {
+        "driver_id": "driver_id",
+        "order_id": "order_id",
+        "proof": "proof",
+        "command_id": "command_id",
+    },
+    "confirm_delivery": {"actor": "actor", "order_id": "order_id", "command_id": "command_id"},
+    "dispute": {
+        "actor": "actor",
+        "order_id": "order_id",
+        "reason": "reason",
+        "command_id": "command_id",
+    },
+    "resolve_dispute": {
+        "operator_id": "operator_id",
+        "order_id": "order_id",
+        "reason": "reason",
+        "command_id": "command_id",
+    },
+    "merchant_update": {
+        "actor": "actor",
+        "order_id": "order_id",
+        "event": "event",
+        "command_id": "command_id",
+    },
+    "route": {"actor": "actor", "order_id": "order_id"},
+    "drivers_near": {
+        "at": "point",
+        "radius_km": "radius",
+        "vehicle_types": "vehicle_types",
+        "limit": "limit",
+    },
 }
 
 
