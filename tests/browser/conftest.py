@@ -18,12 +18,12 @@ admin.  Each page leaves a screenshot of its last state in the test's
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
+from browser_support import Site
 from django_example import E2E_DATABASE, example_project
 from django_support import services_required
 
@@ -34,15 +34,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Long enough for a page of the admin on a loaded two-core machine; a test
 # that waits this long has failed anyway.
 TIMEOUT_MS = 20_000
-
-
-@dataclass(frozen=True)
-class Site:
-    """The example project served by daphne, and its operator's login."""
-
-    base: str
-    operator: str = "operator"
-    password: str = "operator-password"
 
 
 def _missing(what: str) -> NoReturn:
