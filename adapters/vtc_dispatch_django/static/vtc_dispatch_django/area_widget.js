@@ -136,6 +136,13 @@
 
     read();
     frame();
+    // The admin lays its columns out after this runs (the sidebar, the fieldsets):
+    // the map follows its container's size, or clicks land on the wrong points.
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        map.invalidateSize();
+      }).observe(canvas);
+    }
     show(
       drawn.getLayers().length
         ? "Edit the area with the tools on the left; saving the form keeps it."
