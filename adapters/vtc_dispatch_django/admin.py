@@ -187,6 +187,10 @@ class DispatchSettingsAdmin(_Checked):
     form = GeneralSettingsForm
     list_display = ("__str__", "max_waiting_time_s", "search_radius_km", "rating_threshold")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # One row of general settings: it is changed, never added twice.
+        return super().has_add_permission(request) and not m.DispatchSettings.objects.exists()
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         from vtc_dispatch_django.admin_forms import POOL_FIELDS, PRICING_FIELDS
 

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.db import transaction
+from django.forms.utils import pretty_name
+from django.utils.text import capfirst
 from pydantic import BaseModel
 
 from vtc_dispatch.errors import DispatchError
@@ -53,6 +55,14 @@ class CheckedForm(forms.ModelForm):
     The change is tried in a transaction that is rolled back, and the
     core's message (field path and bad value) becomes the form's error.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.label = capfirst(field.label or pretty_name(name))
+            # Amounts as an operator types them: 500, not 500.0000.
+            if isinstance(self.initial.get(name), Decimal):
+                self.initial[name] = _text(self.initial[name])
 
     def _post_clean(self) -> None:
         super()._post_clean()
@@ -173,8 +183,8 @@ def _tariff_fields() -> dict[str, forms.Field]:
     fields: dict[str, forms.Field] = {
         "included_km": _amount("included km", "kilometres the base fare covers"),
         "maximum_fare": _amount("maximum fare", "empty: no maximum"),
-        "night_start": forms.TimeField(label="night from", required=False, help_text="22:00"),
-        "night_end": forms.TimeField(label="night until", required=False, help_text="06:00"),
+        "night_start": forms.TimeField(label="night from", required=False, help_text="e.g. 22:00"),
+        "night_end": forms.TimeField(label="night until", required=False, help_text="e.g. 06:00"),
         "night_multiplier": _amount("night multiplier", "e.g. 1.2; or a fixed add-on"),
         "night_fixed": _amount("night fixed add-on"),
         "waiting_free_minutes": _amount("free waiting minutes"),
@@ -367,11 +377,13 @@ def _field_for(name: str, annotation: Any, default: Any) -> forms.Field:
 
 
 def _section_fields(
-    prefix: str, model: type[BaseModel], skip: tuple[str, ...] = ()
+    prefix: str, model: type[BaseModel], skip: tuple[str, ...] = (), *, labelled: bool = False
 ) -> dict[str, forms.Field]:
     hints = typing.get_type_hints(model, include_extras=True)
     return {
-        f"{prefix}{name}": _field_for(name, hints[name], info.default)
+        f"{prefix}{name}": _field_for(
+            f"{prefix}{name}" if labelled else name, hints[name], info.default
+        )
         for name, info in model.model_fields.items()
         if name not in skip
     }
@@ -386,7 +398,7 @@ PRICING_SECTIONS: dict[str, type[BaseModel]] = {
 PRICING_FIELDS: dict[str, forms.Field] = {
     name: field
     for section, model in PRICING_SECTIONS.items()
-    for name, field in _section_fields(f"{section}_", model).items()
+    for name, field in _section_fields(f"{section}_", model, labelled=True).items()
 }
 PRICING_FIELDS["about_threshold"] = forms.DecimalField(
     label="about threshold",

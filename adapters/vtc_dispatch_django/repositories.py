@@ -365,9 +365,9 @@ class DjangoDriverRegistry:
             if not rows.update(blocked=blocked, available=False):
                 raise NotFound(f"no driver {driver_id!r}")
             if not blocked:
-                rows.filter(
-                    online=True, order_id__isnull=True, presence=Presence.PRESENT
-                ).update(available=True)
+                rows.filter(online=True, order_id__isnull=True, presence=Presence.PRESENT).update(
+                    available=True
+                )
 
     def _within(
         self,
