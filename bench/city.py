@@ -73,6 +73,7 @@ from bench.redis_dispatch import OURS_REDIS, bench_storage
 from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import ManualClock
+from vtc_dispatch.order import Fix
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
 
@@ -122,6 +123,13 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--phase-s", type=float, default=None, help="seconds per worker phase (quick 3, else 10)"
+    )
+    group.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="fixes per update_positions in the city seconds and worker phases"
+        " (500; 1: one update_position each)",
     )
 
 
@@ -298,20 +306,27 @@ class _Tick:
         return out[0], out[1], out[2], out[3]
 
 
-def _apply(service: DispatchService, fixes: Sequence[tuple[str, LatLng]]) -> None:
-    update = service.update_position
-    for driver, point in fixes:
-        update(driver, point)
+def _apply(service: DispatchService, fixes: Sequence[tuple[str, LatLng]], batch: int = 1) -> None:
+    """The fixes one ``update_position`` each (``batch`` 1), or ``update_positions`` of
+    ``batch`` fixes at a time, as a server that groups what it hears sends them."""
+    if batch == 1:
+        update = service.update_position
+        for driver, point in fixes:
+            update(driver, point)
+        return
+    grouped = [Fix(driver, point) for driver, point in fixes]
+    for start in range(0, len(grouped), batch):
+        service.update_positions(grouped[start : start + batch])
 
 
-def city_slice(rides: Rides, searches: Searches, tick: _Tick) -> Callable[[], int]:
+def city_slice(rides: Rides, searches: Searches, tick: _Tick, batch: int = 1) -> Callable[[], int]:
     """Prepares one slice of a city second; the callable returned runs it, giving its fixes."""
     idle, riding, ride_count, search_count = tick.counts()
     fixes = rides.idle.fixes(idle) + rides.riding.fixes(riding)
     pairs = searches.pairs(search_count)
 
     def run() -> int:
-        _apply(rides.service, fixes)
+        _apply(rides.service, fixes, batch)
         for _ in range(ride_count):
             rides.replace_one()
         searches.run(pairs)
@@ -323,7 +338,7 @@ def city_slice(rides: Rides, searches: Searches, tick: _Tick) -> Callable[[], in
 # --- in memory -------------------------------------------------------------------------
 
 
-def _memory_rows(load: CityLoad, seed: int, quick: bool) -> list[Row]:
+def _memory_rows(load: CityLoad, seed: int, quick: bool, batch: int) -> list[Row]:
     clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     service = build_service(douala_config(), clock=clock)
     progress(f"city: {load.n_drivers} drivers online in memory, {load.on_ride} on rides")
@@ -331,20 +346,26 @@ def _memory_rows(load: CityLoad, seed: int, quick: bool) -> list[Row]:
     settle_heap()
     budget = 1.0 if quick else 3.0
 
-    def fixes_of(fleet: Fleet) -> Callable[[Sequence[tuple[str, LatLng]]], None]:
+    def fixes_of(fleet: Fleet, size: int) -> Callable[[Sequence[tuple[str, LatLng]]], None]:
         per_fix = timedelta(seconds=load.interval_s / max(1, len(fleet.ids)))
 
-        def run(batch: Sequence[tuple[str, LatLng]]) -> None:
-            clock.advance(per_fix * len(batch))
-            _apply(service, batch)
+        def run(fixes: Sequence[tuple[str, LatLng]]) -> None:
+            clock.advance(per_fix * len(fixes))
+            _apply(service, fixes, size)
 
         return run
 
     rows = []
     for op, fleet in (("fix_idle", rides.idle), ("fix_on_ride", rides.riding)):
         n = min(len(fleet.ids) * 2, 200_000)
-        timing = time_batches(fixes_of(fleet), fleet.fixes(n), 1_000, budget)
-        rows.append(Row(OURS, op, timing.us_per_op, extra={"n_ops": timing.n_ops}))
+        for suffix, size in (("", 1), ("_batched", batch)):
+            # A timed slice holds whole batches of at least 1 000 fixes.
+            per_slice = max(1_000, size) // size * size
+            timing = time_batches(fixes_of(fleet, size), fleet.fixes(n), per_slice, budget)
+            extra: dict[str, JSONValue] = {"n_ops": timing.n_ops}
+            if size > 1:
+                extra["batch"] = size
+            rows.append(Row(OURS, op + suffix, timing.us_per_op, extra=extra))
     searches = Searches(service, seed + 3)
     timing = time_batches(searches.run, searches.pairs(2_000), 50, budget)
     rows.append(Row(OURS, "search", timing.us_per_op, extra={"n_ops": timing.n_ops}))
@@ -355,7 +376,7 @@ def _memory_rows(load: CityLoad, seed: int, quick: bool) -> list[Row]:
     seconds = 3 if quick else 5
     for _ in range(seconds):
         clock.advance(timedelta(seconds=1))
-        run = city_slice(rides, searches, tick)
+        run = city_slice(rides, searches, tick, batch)
         t = time.process_time()
         fixes += run()
         cpu += time.process_time() - t
@@ -368,6 +389,7 @@ def _memory_rows(load: CityLoad, seed: int, quick: bool) -> list[Row]:
                 "cores_needed": round(cpu / seconds, 3),
                 "fixes_per_s": round(fixes / cpu),
                 "city_seconds": seconds,
+                "batch": batch,
             },
         )
     )
@@ -441,7 +463,9 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
     searches = Searches(service, seed + 2)
     load = CityLoad(**job["load"])
     tick = _Tick(load, TICKS)
-    on_idle = round(100 * (1 - load.ride_share))
+    batch = job["batch"]
+    chunk = max(100, batch)
+    on_idle = round(chunk * (1 - load.ride_share))
     phases: list[Phase] = []
     for name in job["phases"]:
         barrier.wait()
@@ -449,8 +473,8 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
         with _measured(name, storage.client, phases) as counts:
             while time.monotonic() < deadline:
                 if name == "fix":
-                    fixes = idle.fixes(on_idle) + riding.fixes(100 - on_idle)
-                    _apply(service, fixes)
+                    fixes = idle.fixes(on_idle) + riding.fixes(chunk - on_idle)
+                    _apply(service, fixes, batch)
                     counts[0] += len(fixes)
                     counts[1] += len(fixes)
                 elif name == "search":
@@ -458,7 +482,7 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
                     counts[0] += 5
                 else:
                     for _ in range(TICKS // 10):
-                        counts[1] += city_slice(rides, searches, tick)()
+                        counts[1] += city_slice(rides, searches, tick, batch)()
                     counts[2] += 0.1
     out.put(
         {
@@ -483,7 +507,9 @@ class RedisCity:
     rides: Rides
     seed: int
 
-    def jobs(self, workers: int, phases: Sequence[str], phase_s: float) -> list[dict[str, Any]]:
+    def jobs(
+        self, workers: int, phases: Sequence[str], phase_s: float, batch: int
+    ) -> list[dict[str, Any]]:
         share = self.load.share(self.load.n_drivers // workers)
         idle = _dumped(self.rides.idle)
         riding = self.rides.riding
@@ -505,6 +531,7 @@ class RedisCity:
                 "load": asdict(share),
                 "phases": list(phases),
                 "phase_s": phase_s,
+                "batch": batch,
             }
             for w in range(workers)
         ]
@@ -534,11 +561,11 @@ def fill_redis_city(settings: Any, load: CityLoad, seed: int) -> RedisCity:
 
 
 def run_workers(
-    cities: Sequence[tuple[RedisCity, int]], phases: Sequence[str], phase_s: float
+    cities: Sequence[tuple[RedisCity, int]], phases: Sequence[str], phase_s: float, batch: int = 1
 ) -> list[dict[str, Any]]:
     """Each city's workers (``(city, workers)``) in their own processes, phases in step."""
     context = multiprocessing.get_context("spawn")
-    jobs = [(city, job) for city, n in cities for job in city.jobs(n, phases, phase_s)]
+    jobs = [(city, job) for city, n in cities for job in city.jobs(n, phases, phase_s, batch)]
     barrier = context.Barrier(len(jobs))
     queue = context.Queue()
     processes = [
@@ -583,7 +610,9 @@ def _phase_totals(results: Sequence[dict[str, Any]], name: str) -> dict[str, flo
     return {**total, "wall_s": wall, "redis_cpu_s": redis_cpu}
 
 
-def _worker_rows(impl: str, results: Sequence[dict[str, Any]], phases: Sequence[str]) -> list[Row]:
+def _worker_rows(
+    impl: str, results: Sequence[dict[str, Any]], phases: Sequence[str], batch: int
+) -> list[Row]:
     rows = []
     for name in phases:
         t = _phase_totals(results, name)
@@ -595,6 +624,7 @@ def _worker_rows(impl: str, results: Sequence[dict[str, Any]], phases: Sequence[
                 "fixes_per_s": round(t["fixes"] / t["wall_s"]),
                 "round_trips": round(t["round_trips"] / seconds),
                 "city_seconds": round(seconds, 2),
+                "batch": batch,
             }
             rows.append(Row(impl, "city_second", t["wall_s"] / seconds * 1e6, extra=extra))
             continue
@@ -605,6 +635,8 @@ def _worker_rows(impl: str, results: Sequence[dict[str, Any]], phases: Sequence[
             "worker_cores": round(t["cpu_s"] / t["wall_s"], 3),
             "redis_cores": round(t["redis_cpu_s"] / t["wall_s"], 3),
         }
+        if name == "fix":
+            extra["batch"] = batch
         rows.append(Row(impl, name, 1e6 / per_s, extra=extra))
     return rows
 
@@ -638,7 +670,7 @@ def _raw_geoadd(client: Any, key: str, load: CityLoad, seed: int, quick: bool) -
 WORKER_OPS = ("fix", "search", "city_second")
 
 
-def _redis_rows(load: CityLoad, seed: int, quick: bool, phase_s: float) -> list[Row]:
+def _redis_rows(load: CityLoad, seed: int, quick: bool, phase_s: float, batch: int) -> list[Row]:
     if MISSING is not None:
         return [
             *skipped_rows(f"{OURS_REDIS}/1worker", WORKER_OPS, MISSING),
@@ -655,9 +687,9 @@ def _redis_rows(load: CityLoad, seed: int, quick: bool, phase_s: float) -> list[
         for workers in (1, 2):
             impl = f"{OURS_REDIS}/{workers}worker{'s' if workers > 1 else ''}"
             progress(f"city: {impl}, fix, search and city phases of {phase_s:g} s")
-            results = run_workers([(city, workers)], ("fix", "search", "city"), phase_s)
+            results = run_workers([(city, workers)], ("fix", "search", "city"), phase_s, batch)
             city.take_back(results)
-            rows += _worker_rows(impl, results, ("fix", "search", "city"))
+            rows += _worker_rows(impl, results, ("fix", "search", "city"), batch)
         progress("city: raw GEOADD")
         rows += _raw_geoadd(storage.client, settings.key("bench-geo"), load, seed, quick)
     finally:
@@ -677,7 +709,7 @@ def _cluster_helpers() -> Any:
 CLUSTER_IMPLS = (f"{OURS_REDIS}/cluster1city", f"{OURS_REDIS}/cluster2cities")
 
 
-def _cluster_rows(load: CityLoad, seed: int, phase_s: float) -> list[Row]:
+def _cluster_rows(load: CityLoad, seed: int, phase_s: float, batch: int) -> list[Row]:
     if MISSING is not None:
         return [row for impl in CLUSTER_IMPLS for row in skipped_rows(impl, ("fix",), MISSING)]
     helpers = _cluster_helpers()
@@ -697,12 +729,10 @@ def _cluster_rows(load: CityLoad, seed: int, phase_s: float) -> list[Row]:
             progress(f"city: {load.n_drivers} drivers of {prefix} on the master at {port}")
             cities.append(fill_redis_city(settings, load, seed + n))
         progress(f"city: cluster, one city alone then two at once, fix phases of {phase_s:g} s")
-        one = _worker_rows(
-            CLUSTER_IMPLS[0], run_workers([(cities[0], 1)], ["fix"], phase_s), ["fix"]
-        )
-        two = _worker_rows(
-            CLUSTER_IMPLS[1], run_workers([(c, 1) for c in cities], ["fix"], phase_s), ["fix"]
-        )
+        alone = run_workers([(cities[0], 1)], ["fix"], phase_s, batch)
+        one = _worker_rows(CLUSTER_IMPLS[0], alone, ["fix"], batch)
+        together = run_workers([(c, 1) for c in cities], ["fix"], phase_s, batch)
+        two = _worker_rows(CLUSTER_IMPLS[1], together, ["fix"], batch)
         # Rates are 1e6 / us_per_op: the ratio of the rates is the inverse one of the times.
         assert one[0].us_per_op is not None
         assert two[0].us_per_op is not None
@@ -723,7 +753,7 @@ def _positive(options: Options, name: str) -> None:
 
 def run(options: Options) -> SuiteReport:
     """The city in memory, on Redis workers, raw GEOADD, and on a local cluster."""
-    for name in ("interval_s", "rides_per_s", "redis_n", "cluster_n", "phase_s"):
+    for name in ("interval_s", "rides_per_s", "redis_n", "cluster_n", "phase_s", "batch"):
         _positive(options, name)
     args = options.args
     share = args.get("ride_share", 0.10)
@@ -737,9 +767,10 @@ def run(options: Options) -> SuiteReport:
     redis_n = args.get("redis_n") or min(n, REDIS_N_MAX)
     cluster_n = args.get("cluster_n") or min(redis_n, CLUSTER_N_MAX)
     phase_s = args.get("phase_s") or (3.0 if options.quick else 10.0)
-    rows = _memory_rows(load, options.seed, options.quick)
-    rows += _redis_rows(load.share(redis_n), options.seed, options.quick, phase_s)
-    rows += _cluster_rows(load.share(cluster_n), options.seed, phase_s)
+    batch = args.get("batch") or 500
+    rows = _memory_rows(load, options.seed, options.quick, batch)
+    rows += _redis_rows(load.share(redis_n), options.seed, options.quick, phase_s, batch)
+    rows += _cluster_rows(load.share(cluster_n), options.seed, phase_s, batch)
     return SuiteReport(
         suite="city",
         params={
@@ -751,6 +782,7 @@ def run(options: Options) -> SuiteReport:
             "rides_per_s": round(rides_per_s, 3),
             "searches_per_ride": load.searches_per_ride,
             "phase_s": phase_s,
+            "batch": batch,
             "quick": options.quick,
             "seed": options.seed,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),

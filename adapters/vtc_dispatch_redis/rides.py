@@ -27,16 +27,21 @@ it kept and the command reads again.
 from __future__ import annotations
 
 import threading
-from typing import cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet
+from vtc_dispatch.errors import NotFound
 from vtc_dispatch.order import DRIVING_STATES, DriverStatus, Order, RideProgress
 from vtc_dispatch.unit_of_work import apply_driver_write
 from vtc_dispatch_redis.codec import decode_progress
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded
 from vtc_dispatch_redis.drivers import RedisDriverRegistry
 from vtc_dispatch_redis.orders import RedisOrderRepository
+
+if TYPE_CHECKING:
+    from vtc_dispatch.ports import Ride
 
 __all__ = ["RedisRideReader", "RideCache"]
 
@@ -55,6 +60,33 @@ if not order[1] then return {d} end
 if order[3] ~= ARGV[2] then return {d, order[1], order[2]} end
 local p = redis.call('HMGET', ARGV[1] .. ':p:' .. o, 'v', 'd')
 return {d, order[1], order[2], p[1] or '', p[2] or ''}
+"""
+
+# _RIDE_OF for many drivers at once: KEYS their hashes, ARGV the prefix then their
+# ids; one answer of _RIDE_OF's shape per driver, in order.
+_RIDES_OF = """
+local out = {}
+for k = 1, #KEYS do
+  local ride = {}
+  local d = redis.call('HGETALL', KEYS[k])
+  if #d > 0 then
+    ride = {d}
+    local o = ''
+    for i = 1, #d, 2 do if d[i] == 'o' then o = d[i + 1] end end
+    if o ~= '' then
+      local order = redis.call('HMGET', ARGV[1] .. ':o:' .. o, 'v', 'd', 'r')
+      if order[1] then
+        ride = {d, order[1], order[2]}
+        if order[3] == ARGV[k + 1] then
+          local p = redis.call('HMGET', ARGV[1] .. ':p:' .. o, 'v', 'd')
+          ride = {d, order[1], order[2], p[1] or '', p[2] or ''}
+        end
+      end
+    end
+  end
+  out[k] = ride
+end
+return out
 """
 
 
@@ -174,6 +206,7 @@ class RedisRideReader:
         self._drivers = drivers
         self._orders = orders
         self._ride_of = client.register_script(_RIDE_OF)
+        self._rides_of = client.register_script(_RIDES_OF)
         self.cache = RideCache(settings.ride_cache)
 
     def ride_of(self, driver_id: str) -> tuple[DriverStatus, Order | None, RideProgress | None]:
@@ -186,6 +219,33 @@ class RedisRideReader:
             self.cache.keep(status, order, progress)
         return status, order, progress
 
+    def rides_of(self, driver_ids: Sequence[str]) -> list[Ride | NotFound]:
+        """See :class:`~vtc_dispatch.ports.RideReader`: the rides kept answered from
+        :attr:`cache`, all the others read by one script (one round trip)."""
+        rides: list[Ride | NotFound | None] = [self.cache.get(d) for d in driver_ids]
+        missing = [i for i, ride in enumerate(rides) if ride is None]
+        if missing:
+            ids = [driver_ids[i] for i in missing]
+            with guarded(f"reading {len(ids)} drivers and their rides"):
+                found = cast(
+                    list[list[object]],
+                    self._rides_of(
+                        keys=[f"{self._p}:d:{driver_id}" for driver_id in ids],
+                        args=[self._p, *ids],
+                    ),
+                )
+            for i, driver_id, one in zip(missing, ids, found, strict=True):
+                try:
+                    ride = self._decoded(driver_id, one)
+                except NotFound as exc:
+                    rides[i] = exc
+                    continue
+                rides[i] = ride
+                status, order, progress = ride
+                if order is not None and progress is not None:
+                    self.cache.keep(status, order, progress)
+        return [ride for ride in rides if ride is not None]
+
     def refresh(self) -> bool:
         """See :class:`~vtc_dispatch.ports.RideReader`."""
         return self.cache.forget_served()
@@ -196,6 +256,12 @@ class RedisRideReader:
                 list[object],
                 self._ride_of(keys=[f"{self._p}:d:{driver_id}"], args=[self._p, driver_id]),
             )
+        return self._decoded(driver_id, found)
+
+    def _decoded(
+        self, driver_id: str, found: list[object]
+    ) -> tuple[DriverStatus, Order | None, RideProgress | None]:
+        """A ride from its script's answer (:class:`NotFound` for a driver never seen)."""
         flat = cast(list[str], found[0]) if found else []
         status = self._drivers.status_from_hash(
             driver_id, dict(zip(flat[::2], flat[1::2], strict=True))

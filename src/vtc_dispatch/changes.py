@@ -27,6 +27,7 @@ command then reads again and decides again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeAlias
@@ -313,6 +314,27 @@ class ChangeSet:
             or self.ratings
         )
 
+    @classmethod
+    def combine(cls, sets: Sequence[ChangeSet]) -> ChangeSet:
+        """The change sets one after another, as one (a batch of commands stored at once).
+
+        >>> from datetime import UTC, datetime
+        >>> from vtc_dispatch.geo import LatLng
+        >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+        >>> a = ChangeSet(drivers=(DriverSeen("amadou", at),))
+        >>> b = ChangeSet(drivers=(DriverPositioned("binta", LatLng(4.05, 9.7), at),))
+        >>> [w.driver_id for w in ChangeSet.combine([a, b]).drivers]
+        ['amadou', 'binta']
+        """
+        if len(sets) == 1:
+            return sets[0]
+        return cls(
+            *(
+                tuple(item for changes in sets for item in getattr(changes, name))
+                for name in _FIELDS
+            )
+        )
+
     def merge(self, other: ChangeSet) -> ChangeSet:
         """This change set followed by ``other`` (its later order versions included)."""
         return ChangeSet(
@@ -325,3 +347,6 @@ class ChangeSet:
                 )
             )
         )
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(ChangeSet))

@@ -331,19 +331,20 @@ class InMemoryDriverRegistry:
         with self._lock:
             # The index checks the id, position and type: a refused status is stored nowhere.
             driver_id = status.driver_id
-            if status.available:
+            online = status.online
+            present = status.presence is Presence.PRESENT
+            # status.available, spelled out: every fix comes here.
+            if online and present and status.order_id is None and not status.blocked:
                 self._index.upsert(driver_id, status.position, status.vehicle_type)
             else:
                 self._index.discard(driver_id)
             old = self._drivers.get(driver_id)
             self._drivers[driver_id] = status
-            if (
-                old is None
-                or old.seen_at is not status.seen_at
-                or old.presence is not status.presence
-                or old.online is not status.online
-            ):
+            if old is None or old.online is not online or old.presence is not status.presence:
                 self._heard(status)
+            elif old.seen_at is not status.seen_at and online:
+                # Still online and as present as he was: only his place in his list moves.
+                (self._present if present else self._absent).add(driver_id, status.seen_at)
 
     def _heard(self, status: DriverStatus) -> None:
         driver_id = status.driver_id

@@ -36,6 +36,7 @@ __all__ = [
     "Cancellation",
     "DriverCard",
     "DriverStatus",
+    "Fix",
     "LiveOffer",
     "Order",
     "PaymentStatus",
@@ -355,14 +356,35 @@ class PositionAnswer:
     when the service put him there).  ``resync``: this fix resynchronised
     the ride's track to the last few (see :mod:`vtc_dispatch.tracking`).
 
+    In a batch (:meth:`~vtc_dispatch.service.DispatchService.update_positions`)
+    a fix refused before anything was read has the reason ``invalid`` (a
+    bad value) or ``unknown_driver``, and ``error`` says what was wrong with
+    the value, as the error a single fix would raise.
+
     >>> PositionAnswer(False, "jump")
-    PositionAnswer(accepted=False, reason='jump', resync=False, offline_reason=None)
+    PositionAnswer(accepted=False, reason='jump', resync=False, offline_reason=None, error=None)
     """
 
     accepted: bool
     reason: str | None = None
     resync: bool = False
     offline_reason: str | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class Fix:
+    """One GPS fix of a batch: ``driver_id`` was at ``position`` at ``at`` (default: when
+    the batch is run), within ``accuracy_m`` metres if the phone says so.
+
+    >>> Fix("amadou", LatLng(4.05, 9.7))
+    Fix(driver_id='amadou', position=LatLng(4.05, 9.7), at=None, accuracy_m=None)
+    """
+
+    driver_id: str
+    position: LatLng
+    at: datetime | None = None
+    accuracy_m: float | None = None
 
 
 FIX_ACCEPTED = PositionAnswer(True)

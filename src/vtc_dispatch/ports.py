@@ -12,12 +12,12 @@ code that uses them; adapters implement the same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from vtc_dispatch.errors import InvalidArgument, shown
+from vtc_dispatch.errors import InvalidArgument, NotFound, shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.routing import RouteEstimate, RouteEstimator, StraightLineEstimator
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from vtc_dispatch.pool.stats import DriverStats, Outcome
     from vtc_dispatch.pricing.quote import FareQuote
     from vtc_dispatch.wire import Recipient
+
+    Ride: TypeAlias = tuple[DriverStatus, Order | None, RideProgress | None]
+    """A driver's status, the order it names and his ride's progress (see RideReader)."""
 
 __all__ = [
     "Clock",
@@ -363,6 +366,12 @@ class RideReader(Protocol):
         :class:`~vtc_dispatch.errors.NotFound` for a driver never seen."""
         ...
 
+    def rides_of(self, driver_ids: Sequence[str]) -> list[Ride | NotFound]:
+        """:meth:`ride_of` of each driver, in order (a driver never seen: the
+        :class:`~vtc_dispatch.errors.NotFound` at his place); SHOULD read them all
+        in one round trip (a batch of fixes)."""
+        ...
+
     def refresh(self) -> bool:
         """Forget the rides this thread was answered from memory since the last call;
         whether there were any (``False`` for a reader that always reads)."""
@@ -386,6 +395,16 @@ class PortsRideReader:
         if order.driver_id != driver_id:
             return status, order, None
         return status, order, self.progress.get(order.id)
+
+    def rides_of(self, driver_ids: Sequence[str]) -> list[Ride | NotFound]:
+        """See :class:`RideReader`."""
+        rides: list[Ride | NotFound] = []
+        for driver_id in driver_ids:
+            try:
+                rides.append(self.ride_of(driver_id))
+            except NotFound as exc:
+                rides.append(exc)
+        return rides
 
     def refresh(self) -> bool:
         """See :class:`RideReader`: this reader always reads."""

@@ -51,7 +51,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
@@ -59,7 +59,15 @@ from vtc_dispatch.commands.drivers import SILENT, Drivers, DriverState
 from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
 from vtc_dispatch.commands.trip import Trip
-from vtc_dispatch.errors import ConcurrencyConflict, Forbidden, InvalidRating, NotFound, shown
+from vtc_dispatch.errors import (
+    ConcurrencyConflict,
+    DispatchError,
+    Forbidden,
+    InvalidArgument,
+    InvalidRating,
+    NotFound,
+    shown,
+)
 from vtc_dispatch.events import DriverMoved, Event
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.memory import (
@@ -79,6 +87,7 @@ from vtc_dispatch.order import (
     Actor,
     DriverCard,
     DriverStatus,
+    Fix,
     Order,
     PositionAnswer,
     RideProgress,
@@ -122,6 +131,9 @@ from vtc_dispatch.validation import (
     check_text,
     refused,
 )
+
+if TYPE_CHECKING:
+    from vtc_dispatch.ports import Ride
 
 __all__ = [
     "Availability",
@@ -354,6 +366,112 @@ class DispatchService:
             for listener in self._runner.listeners:
                 listener(event)
         return answer
+
+    def update_positions(self, fixes: Sequence[Fix]) -> list[PositionAnswer]:
+        """Many drivers' fixes at once: what a server heard in a fraction of a second.
+
+        Each fix is answered as :meth:`update_position` answers it, in the
+        batch's order, but the drivers and their rides are read together
+        and the whole batch is stored in one write (one round trip on
+        Redis).  A fix that is not a :class:`~vtc_dispatch.order.Fix`, has a
+        bad value, or comes from a driver never seen is refused alone, its
+        answer saying why (reason ``invalid`` or ``unknown_driver``, and the
+        ``error``); the others are applied.  An empty batch does nothing; a
+        batch longer than the settings' ``limits.fixes_per_batch_max`` is
+        refused whole (:class:`~vtc_dispatch.errors.InvalidArgument`).  Fixes
+        of one driver are applied in the batch's order.
+
+        >>> from vtc_dispatch.order import Fix
+        >>> from vtc_dispatch.pricing import douala_config
+        >>> service = DispatchService(pricing=douala_config())
+        >>> service.driver_online("amadou", "taxi_jaune", LatLng(4.05, 9.70))
+        >>> answers = service.update_positions([
+        ...     Fix("amadou", LatLng(4.051, 9.70)), Fix("nobody", LatLng(4.05, 9.70)),
+        ...     Fix("amadou", LatLng(4.06, 9.70), accuracy_m=-1.0)])
+        >>> [(a.accepted, a.reason) for a in answers]
+        [(True, None), (False, 'unknown_driver'), (False, 'invalid')]
+        >>> service.drivers.get("amadou").position
+        LatLng(4.051, 9.7)
+        """
+        limits = self._ctx.settings.limits
+        if not isinstance(fixes, Sequence) or isinstance(fixes, str | bytes):
+            raise refused("fixes", "a sequence of Fix", fixes)
+        if len(fixes) > limits.fixes_per_batch_max:
+            raise InvalidArgument(
+                f"fixes: a batch holds at most {limits.fixes_per_batch_max} fixes"
+                f" (limits.fixes_per_batch_max), got {len(fixes)}",
+                argument="fixes",
+            )
+        answers: list[PositionAnswer | None] = [None] * len(fixes)
+        pending: list[tuple[int, Fix]] = []
+        for i, fix in enumerate(fixes):
+            try:
+                _check_fix(fix, limits.id_max_chars)
+            except DispatchError as exc:
+                answers[i] = PositionAnswer(False, "invalid", error=str(exc))
+            else:
+                pending.append((i, fix))
+        while pending:
+            # A driver's second fix waits for the round after his first is stored.
+            round_: list[tuple[int, Fix]] = []
+            later: list[tuple[int, Fix]] = []
+            in_round: set[str] = set()
+            for item in pending:
+                driver_id = item[1].driver_id
+                (later if driver_id in in_round else round_).append(item)
+                in_round.add(driver_id)
+            self._positions_round(round_, answers)
+            pending = later
+        done = [a for a in answers if a is not None]
+        assert len(done) == len(fixes)
+        return done
+
+    def _positions_round(
+        self, items: Sequence[tuple[int, Fix]], answers: list[PositionAnswer | None]
+    ) -> None:
+        """One fix per driver, read together and stored as one change set."""
+        rides = self._ctx.rides.rides_of([fix.driver_id for _, fix in items])
+        found: list[tuple[int, Fix]] = []
+        fixes: list[tuple[Fix, Ride]] = []
+        for (i, fix), ride in zip(items, rides, strict=True):
+            if isinstance(ride, NotFound):
+                answers[i] = PositionAnswer(False, "unknown_driver", error=str(ride))
+            else:
+                found.append((i, fix))
+                fixes.append((fix, ride))
+        orders: list[Order | None] = []
+        went_alone: list[bool] = []
+
+        def decide(now: datetime) -> Decision:
+            decision, said, orders[:] = self._trip.positions(fixes, now)
+            for (i, _), answer in zip(found, said, strict=True):
+                answers[i] = answer
+            return decision
+
+        def alone() -> None:
+            went_alone.append(True)
+            for i, fix in found:
+                try:
+                    answers[i] = self.update_position(
+                        fix.driver_id, fix.position, fix.at, accuracy_m=fix.accuracy_m
+                    )
+                except NotFound as exc:  # gone since it was read
+                    answers[i] = PositionAnswer(False, "unknown_driver", error=str(exc))
+
+        self._runner.run_batch(decide, alone)
+        listeners = self._runner.listeners
+        if went_alone or not listeners:  # update_position told the listeners itself
+            return
+        now = self.clock.now()
+        for (i, fix), order in zip(found, orders, strict=True):
+            answer = answers[i]
+            if answer is not None and answer.accepted:
+                at = now if fix.at is None else fix.at
+                event = DriverMoved(
+                    fix.driver_id, fix.position, at, None if order is None else order.id
+                )
+                for listener in listeners:
+                    listener(event)
 
     def ping(self, driver_id: str) -> DriverStatus:
         """The driver's phone is there (a light heartbeat between fixes): his presence is
@@ -797,6 +915,18 @@ def _pricer(pricing: PricingConfig | Pricer, route_estimator: RouteEstimator | N
     if route_estimator is not None:
         raise ValueError("give the route_estimator to the Pricer that is passed in")
     return pricing
+
+
+def _check_fix(fix: object, id_max: int) -> None:
+    """A fix of a batch checked as :meth:`DispatchService.update_position` checks its arguments."""
+    if not isinstance(fix, Fix):
+        raise refused("fix", "a Fix", fix)
+    check_id(fix.driver_id, "driver_id", id_max)
+    check_point(fix.position, "position")
+    if fix.at is not None:
+        check_instant(fix.at, "at")
+    if fix.accuracy_m is not None:
+        check_accuracy(fix.accuracy_m)
 
 
 def _fingerprint(name: str, *args: Any) -> str:

@@ -37,6 +37,9 @@ class InputLimits(BaseModel):
     """Free text (a cancellation's reason, a rating's comment) is at most this long."""
     supplements_max: Annotated[int, Field(ge=0, le=1000)] = 20
     """At most this many supplements in one ``create_order`` or ``complete_trip``."""
+    fixes_per_batch_max: Annotated[int, Field(ge=1, le=1_000_000)] = 5000
+    """At most this many fixes in one ``update_positions``: a larger batch is refused
+    whole (a server groups a fraction of a second of fixes, never minutes of them)."""
     clock_skew_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
     """``expire_due(now=...)`` refuses a ``now`` further than this from the
     service's clock: a scheduler's clock may drift by seconds, never by

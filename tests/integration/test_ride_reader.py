@@ -15,7 +15,7 @@ from vtc_dispatch.changes import ChangeSet, Command
 from vtc_dispatch.errors import NotFound
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.memory import InMemoryStores, ManualClock
-from vtc_dispatch.order import Order
+from vtc_dispatch.order import Fix, Order
 from vtc_dispatch.ports import PortsRideReader, RideReader, UnitOfWork
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch_redis.roundtrips import count_round_trips
@@ -175,3 +175,83 @@ def test_a_fix_on_a_ride_the_worker_keeps_is_one_round_trip() -> None:
         trips.append(counter.n)
     assert trips == [1, 2]  # the commit alone; a read and the commit
     assert len(storage.progress.get(order_id).trip.points) == 3
+
+
+# -- fixes in bulk ----------------------------------------------------------------------
+
+
+def test_many_rides_read_together_are_what_the_ports_read(ports: dict[str, Any]) -> None:
+    clock = ManualClock(T0)
+    service, order_id = _on_the_trip(ports, clock)
+    service.driver_online("binta", "taxi_jaune", destination_point(AKWA, 90, 0.3))
+    reader = _reader(ports)
+    rides = reader.rides_of(["binta", "ghost", "amadou"])
+    assert rides[0] == (ports["drivers"].get("binta"), None, None)
+    assert isinstance(rides[1], NotFound)
+    assert "'ghost'" in str(rides[1])
+    assert rides[2] == (
+        ports["drivers"].get("amadou"),
+        ports["orders"].get(order_id),
+        ports["progress"].get(order_id),
+    )
+    assert reader.rides_of([]) == []
+
+
+def test_a_batch_of_fixes_is_two_round_trips_then_one_when_the_rides_are_kept() -> None:
+    """Read together (one script), stored together (one script); the rides a worker keeps
+    need no read, so a batch of idle drivers and kept rides costs the read of the idle."""
+    storage = redis_support.fresh_storage()
+    clock = ManualClock(T0)
+    service, order_id = _on_the_trip(storage.ports(), clock)
+    idle = [f"idle-{i}" for i in range(50)]
+    for k, driver in enumerate(idle):
+        service.driver_online(driver, "taxi_jaune", destination_point(DEIDO, k * 7.0, 1.0))
+    trips = []
+    for step in range(1, 3):
+        clock.advance(timedelta(seconds=20))
+        batch = [
+            Fix(d, destination_point(DEIDO, k * 7.0, 1.0 + step / 100)) for k, d in enumerate(idle)
+        ]
+        batch.append(Fix("amadou", destination_point(AKWA, 56, 0.2 * step)))
+        with count_round_trips() as counter:
+            answers = service.update_positions(batch)
+        trips.append(counter.n)
+        assert all(a.accepted for a in answers), answers
+    assert trips == [2, 2]
+    for k, driver in enumerate(idle):
+        assert storage.drivers.get(driver).position == destination_point(DEIDO, k * 7.0, 1.02)
+    assert len(storage.progress.get(order_id).trip.points) == 3
+    # The kept ride alone: nothing to read.
+    clock.advance(timedelta(seconds=20))
+    with count_round_trips() as counter:
+        service.update_positions([Fix("amadou", destination_point(AKWA, 56, 0.6))])
+    assert counter.n == 1
+    storage.clear()
+
+
+def test_a_batch_with_a_ride_another_worker_moved_runs_each_fix_alone(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Worker A keeps the ride; B ends it; A's next batch is refused by the commit and each
+    fix runs alone, on fresh reads: the driver is answered as a free driver, and the other
+    fixes of the batch are stored."""
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_a, order_id = _on_the_trip(ports_a, clock)
+    worker_b = build_service(douala_config(), ports_b, clock=clock)
+    worker_a.driver_online("binta", "taxi_jaune", destination_point(DEIDO, 0, 1.0))
+    clock.advance(timedelta(minutes=3))
+    worker_a.update_position("amadou", destination_point(AKWA, 56, 0.6))  # kept by A
+    clock.advance(timedelta(minutes=3))
+    worker_b.update_position("amadou", DEIDO)
+    done = worker_b.complete_trip("amadou", order_id)
+    clock.advance(timedelta(seconds=20))
+    near = destination_point(DEIDO, 90, 0.05)
+    answers = worker_a.update_positions(
+        [Fix("binta", destination_point(DEIDO, 0, 1.05)), Fix("amadou", near)]
+    )
+    assert [a.accepted for a in answers] == [True, True]
+    assert ports_b["drivers"].get("amadou").position == near
+    assert ports_b["drivers"].get("binta").position == destination_point(DEIDO, 0, 1.05)
+    # The ended ride's track is as B ended it: A's fix did not land on it.
+    assert ports_b["orders"].get(order_id).trip == done.trip

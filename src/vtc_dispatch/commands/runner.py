@@ -83,6 +83,27 @@ class CommandRunner:
             return None if result is None else stored.get(result.id, result)
         raise AssertionError("unreachable")
 
+    def run_batch(self, decide: Callable[[datetime], Decision], alone: Callable[[], None]) -> None:
+        """A batch of commands without ``command_id`` (``decide`` decides them all, as one
+        change set) stored in one write; published after it.
+
+        The commands must be independent (none reads what another writes),
+        so that each one alone would have decided the same.  When the one
+        commit loses a race, ``alone()`` runs each of them by itself
+        (through :meth:`run`, on fresh reads): only the one that raced pays
+        for it, and the batch is not decided again whole.
+        """
+        changes = self._decide(decide).changes
+        if changes.is_empty:
+            return
+        try:
+            self.uow.commit(changes)
+        except ConcurrencyConflict:
+            self.ctx.rides.refresh()
+            alone()
+            return
+        self.publish(changes.events)
+
     def _decide(self, decide: Callable[[datetime], Decision]) -> Decision:
         try:
             return decide(self.ctx.clock.now())

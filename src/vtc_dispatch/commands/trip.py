@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import (
@@ -49,6 +49,7 @@ from vtc_dispatch.order import (
     Actor,
     Cancellation,
     DriverStatus,
+    Fix,
     Order,
     PaymentStatus,
     PositionAnswer,
@@ -57,6 +58,9 @@ from vtc_dispatch.order import (
 )
 from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
 from vtc_dispatch.tracking import Flag, Track, TrackPoint, location_due, off_corridor
+
+if TYPE_CHECKING:
+    from vtc_dispatch.ports import Ride
 
 __all__ = ["Trip"]
 
@@ -90,6 +94,16 @@ def _read(order: Order, progress: RideProgress) -> RideRead:
     return RideRead(order.id, order.version, progress.version)
 
 
+def _off_ride(
+    driver_id: str, position: LatLng, now: datetime, inaccurate: bool
+) -> tuple[DriverWrite, PositionAnswer]:
+    """The write and answer of a fix from a driver on no ride: he is there now (heard
+    from only, when the fix is too inaccurate to move him)."""
+    if inaccurate:
+        return DriverSeen(driver_id, now), _INACCURATE
+    return DriverPositioned(driver_id, position, now), FIX_ACCEPTED
+
+
 class Trip:
     """The assigned ride's commands (see the module's documentation)."""
 
@@ -104,13 +118,16 @@ class Trip:
         at: datetime,
         accuracy_m: float | None,
         now: datetime,
+        ride: Ride | None = None,
     ) -> tuple[Decision, Order | None, PositionAnswer]:
         """A fix: the driver's position, and the ride's progress when he is on one.
 
         Returns the decision, the order he is on (if any) and the fix's answer.
         A refused fix still says he is there: his presence is renewed.
+        ``ride``: the driver and his ride as just read (a batch reads them all
+        at once), else read here.
         """
-        status, order, progress = self.ctx.rides.ride_of(driver_id)
+        status, order, progress = self.ctx.rides.ride_of(driver_id) if ride is None else ride
         if not status.online:
             return (
                 Decision(None),
@@ -119,14 +136,8 @@ class Trip:
             )
         inaccurate = accuracy_m is not None and accuracy_m > self.ctx.settings.accuracy_max_m
         if order is None or progress is None or order.state not in DRIVING_STATES:
-            if inaccurate:
-                seen = DriverSeen(driver_id, now)
-                return Decision(None, ChangeSet(drivers=(seen,))), order, _INACCURATE
-            return (
-                Decision(None, ChangeSet(drivers=(DriverPositioned(driver_id, position, now),))),
-                order,
-                FIX_ACCEPTED,
-            )
+            seen, answer = _off_ride(driver_id, position, now, inaccurate)
+            return Decision(None, ChangeSet(drivers=(seen,))), order, answer
         write, events, point, resynced = self._record(
             order, progress, status, position, at, now, inaccurate
         )
@@ -149,6 +160,39 @@ class Trip:
             order,
             answer,
         )
+
+    def positions(
+        self, fixes: Sequence[tuple[Fix, Ride]], now: datetime
+    ) -> tuple[Decision, list[PositionAnswer], list[Order | None]]:
+        """Fixes of distinct drivers, each with the driver and his ride as read: one
+        decision for all, as :meth:`position` decides each (and each one's answer and
+        order)."""
+        accuracy_max = self.ctx.settings.accuracy_max_m
+        off_ride: list[DriverWrite] = []
+        on_ride: list[ChangeSet] = []
+        answers: list[PositionAnswer] = []
+        orders: list[Order | None] = []
+        for fix, ride in fixes:
+            status, order, progress = ride
+            orders.append(order)
+            accuracy = fix.accuracy_m
+            if not status.online:
+                answers.append(PositionAnswer(False, "offline", False, status.offline_reason))
+            elif order is None or progress is None or order.state not in DRIVING_STATES:
+                # Most fixes of a city: a write each, no change set of their own.
+                inaccurate = accuracy is not None and accuracy > accuracy_max
+                write, answer = _off_ride(fix.driver_id, fix.position, now, inaccurate)
+                off_ride.append(write)
+                answers.append(answer)
+            else:
+                at = now if fix.at is None else fix.at
+                decision, _, answer = self.position(
+                    fix.driver_id, fix.position, at, accuracy, now, ride
+                )
+                on_ride.append(decision.changes)
+                answers.append(answer)
+        changes = ChangeSet.combine([ChangeSet(drivers=tuple(off_ride)), *on_ride])
+        return Decision(None, changes), answers, orders
 
     def _record(
         self,
