@@ -158,7 +158,6 @@ class FixedPriceRouteAdmin(_Checked):
     ) -> Any:
         # One fare field per vehicle type configured when the page is shown.
         kwargs["form"] = fixed_route_form()
-        kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:

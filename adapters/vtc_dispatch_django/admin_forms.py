@@ -91,12 +91,10 @@ def _text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _areas(rows: Any, skip: Any) -> dict[str, GeoJSONArea]:
-    """The checked areas of ``rows`` (a queryset of cities or zones) but the row ``skip``."""
+def _areas(rows: Any) -> dict[str, GeoJSONArea]:
+    """The checked areas of ``rows`` (a queryset of cities or zones), by primary key."""
     areas: dict[str, GeoJSONArea] = {}
     for row in rows:
-        if row.pk == skip:
-            continue
         try:
             areas[row.pk] = validate_area(row.area)
         except ValueError:
@@ -160,7 +158,7 @@ class ZoneForm(CheckedForm):
         value = self.cleaned_data["area"]
         try:
             area = validate_area(value)
-            check_near_city(area, _areas(m.City.objects.all(), None))
+            check_near_city(area, _areas(m.City.objects.all()))
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
         return value

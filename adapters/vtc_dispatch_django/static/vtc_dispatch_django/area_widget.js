@@ -47,9 +47,14 @@
 
     var reference = L.featureGroup().addTo(map);
     context.forEach(function (item) {
-      L.geoJSON(item.area, { style: CONTEXT_STYLE, pmIgnore: true, interactive: false })
-        .bindTooltip(item.label, { permanent: false })
-        .addTo(reference);
+      try {
+        L.geoJSON(item.area, { style: CONTEXT_STYLE, pmIgnore: true, interactive: false })
+          // Named where they lie (a tooltip lets clicks through to the drawing tools).
+          .bindTooltip(item.label, { permanent: true, direction: "center", opacity: 0.7 })
+          .addTo(reference);
+      } catch (e) {
+        // A stored area Leaflet cannot read is only a missing backdrop, not a broken form.
+      }
     });
 
     var drawn = L.featureGroup().addTo(map);
