@@ -5,8 +5,8 @@ browser Playwright downloads).  Without it, or without Playwright, the
 tests are skipped with the reason, and fail under ``VTC_REQUIRE_SERVICES=1``
 (``.ci/run`` installs Chromium).
 
-``site`` is the example project under daphne (one server for the whole
-session, migrated and seeded as the README does, with an operator: a
+``site`` is the example project under daphne (one server for the
+browser tests, migrated and seeded as the README does, with an operator: a
 superuser), ``page`` a fresh browser page on it with the network cut off:
 every request to another host than the server is aborted and listed in
 ``blocked_requests`` (so a page that needs a CDN or a tile server shows
@@ -42,9 +42,12 @@ def _missing(what: str) -> NoReturn:
     pytest.skip(f"{what}: browser tests need it (VTC_REQUIRE_SERVICES=1 makes this a failure)")
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running
+# in the main thread while it is open, and Django then refuses database calls
+# ("from an async context") in every test collected after this folder.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, for the whole session."""
+    """Debian's Chromium, headless, for the browser tests."""
     if not CHROMIUM.exists():
         _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
@@ -59,7 +62,7 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The example project under daphne with the Douala demo and an operator (superuser)."""
     operator = Site(base="")
