@@ -292,6 +292,7 @@ def test_every_driver_command_is_acknowledged_and_a_glitch_does_not_stop_the_rid
         "reason": "jump",
         "resync": False,
         "offline_reason": None,
+        "error": None,
     }
     assert seen["last"]["type"] == "ok"
     status, order = server.call("chantal", "GET", f"{order_id}/")
