@@ -75,7 +75,7 @@ from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Fix
 from vtc_dispatch.pricing import douala_config
-from vtc_dispatch.service import DispatchService
+from vtc_dispatch.service import DispatchService, ServiceSettings
 
 try:
     from redis.cluster import RedisCluster
@@ -454,7 +454,7 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
     """One worker process: its share of the city, phase after phase (see the module)."""
     settings = RedisSettings(**job["settings"])
     storage = RedisStorage(settings)
-    service = DispatchService(pricing=douala_config(), **storage.ports())
+    service = _redis_service(storage)
     seed = job["seed"]
     idle = Fleet(job["idle"][0], [LatLng(*p) for p in job["idle"][1]], seed)
     riding = Fleet(job["riding"][0], [LatLng(*p) for p in job["riding"][1]], seed + 1)
@@ -554,9 +554,39 @@ class RedisCity:
         self.rides.live = live
 
 
+def _slowest_search_command(storage: Any, settings: Any, seed: int, n: int = 200) -> int:
+    """The longest any one Redis command of ``n`` searches took inside Redis (SLOWLOG, us).
+
+    Searches block every other client while each of their scripts runs:
+    this is what they cost the others, apart from the round trips.
+    """
+    client = storage.client
+    before = client.config_get("slowlog-*")
+    searches = Searches(_redis_service(RedisStorage(settings)), seed + 7)
+    pairs = searches.pairs(n)
+    try:
+        client.config_set("slowlog-log-slower-than", 0)
+        client.config_set("slowlog-max-len", 100 * n)
+        client.slowlog_reset()
+        searches.run(pairs)
+        durations = [entry["duration"] for entry in client.slowlog_get(100 * n)]
+    finally:
+        for name, value in before.items():
+            client.config_set(name, value)
+    return max(durations, default=0)
+
+
+def _redis_service(storage: Any) -> DispatchService:
+    # Real time runs on: filling the city takes minutes, and each worker moves only
+    # its share of the drivers, far less often than their phones would.  Presence
+    # would put the rest out of search; the city's phones are all there.
+    settings = ServiceSettings(presence_timeout_s=None)
+    return DispatchService(pricing=douala_config(), settings=settings, **storage.ports())
+
+
 def fill_redis_city(settings: Any, load: CityLoad, seed: int) -> RedisCity:
     storage = RedisStorage(settings)
-    service = DispatchService(pricing=douala_config(), **storage.ports())
+    service = _redis_service(storage)
     return RedisCity(settings, load, fill_city(service, load, seed, "fill"), seed)
 
 
@@ -631,7 +661,7 @@ def _worker_rows(
         per_s = t["ops"] / t["wall_s"]
         extra = {
             ("fixes_per_s" if name == "fix" else "per_s"): round(per_s),
-            "round_trips": round(t["round_trips"] / t["ops"], 2),
+            "round_trips": round(t["round_trips"] / t["ops"], 4),
             "worker_cores": round(t["cpu_s"] / t["wall_s"], 3),
             "redis_cores": round(t["redis_cpu_s"] / t["wall_s"], 3),
         }
@@ -684,12 +714,17 @@ def _redis_rows(load: CityLoad, seed: int, quick: bool, phase_s: float, batch: i
     try:
         progress(f"city: {load.n_drivers} drivers online on Redis, {load.on_ride} on rides")
         city = fill_redis_city(settings, load, seed)
+        slowest = _slowest_search_command(storage, settings, seed)
         for workers in (1, 2):
             impl = f"{OURS_REDIS}/{workers}worker{'s' if workers > 1 else ''}"
             progress(f"city: {impl}, fix, search and city phases of {phase_s:g} s")
             results = run_workers([(city, workers)], ("fix", "search", "city"), phase_s, batch)
             city.take_back(results)
-            rows += _worker_rows(impl, results, ("fix", "search", "city"), batch)
+            worker_rows = _worker_rows(impl, results, ("fix", "search", "city"), batch)
+            for row in worker_rows:
+                if row.op == "search":
+                    row.extra["slowlog_max_us"] = slowest
+            rows += worker_rows
         progress("city: raw GEOADD")
         rows += _raw_geoadd(storage.client, settings.key("bench-geo"), load, seed, quick)
     finally:

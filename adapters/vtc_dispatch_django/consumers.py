@@ -34,6 +34,7 @@ a fix sent twice on a ride is flagged ``duplicate`` by its track).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -42,8 +43,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pydantic import BaseModel
 
-from vtc_dispatch.errors import DispatchError, InvalidCommandId, NotFound
-from vtc_dispatch.order import Actor, Order, PositionAnswer
+from vtc_dispatch.batching import FixBatcher
+from vtc_dispatch.errors import DispatchError, InvalidArgument, InvalidCommandId, NotFound
+from vtc_dispatch.order import Actor, Fix, Order, PositionAnswer
 from vtc_dispatch.wire import (
     AcceptBidMessage,
     AcceptMessage,
@@ -70,7 +72,7 @@ from vtc_dispatch.wire import (
 from vtc_dispatch_django.auth import is_driver
 from vtc_dispatch_django.errors import dispatch_error_body
 from vtc_dispatch_django.notifier import group_name
-from vtc_dispatch_django.runtime import dispatch_setting, get_service
+from vtc_dispatch_django.runtime import dispatch_setting, fix_batcher, get_service
 from vtc_dispatch_django.states import customer_state, driver_state
 
 __all__ = ["CustomerConsumer", "DriverConsumer"]
@@ -197,8 +199,44 @@ class DriverConsumer(_Consumer):
         if dispatch_setting("UNREACHABLE_ON_DISCONNECT", True):
             get_service().driver_unreachable(self.party_id, heard_until=self.heard_until)
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """A location joins the process's next batch of fixes (see
+        :func:`~vtc_dispatch_django.runtime.fix_batcher`); the rest as every consumer."""
+        batcher = fix_batcher()
+        if batcher is None:
+            await super().receive(text_data, bytes_data)
+            return
+        message_id: str | None = None
+        try:
+            message_id, data = message_and_id(text_data or bytes_data or b"")
+            message = parse_driver_message(data)
+            if isinstance(message, LocationMessage):
+                reply = await self._batched(batcher, message, message_id)
+            else:
+                reply = await database_sync_to_async(self.handle_message)(message, message_id)
+        except DispatchError as exc:
+            reply = ErrorMessage(id=message_id, **dispatch_error_body(exc))
+        await self.send(text_data=reply.model_dump_json())
+
+    async def _batched(
+        self, batcher: FixBatcher, message: LocationMessage, message_id: str | None
+    ) -> BaseModel:
+        fix = Fix(self.party_id, message.position.to_latlng(), message.at, message.accuracy_m)
+        heard = await asyncio.wrap_future(batcher.submit(fix))
+        answer = heard.answer
+        # Refused before anything was read: an error, as for a fix stored alone.
+        if answer.reason == "unknown_driver":
+            raise NotFound(answer.error or f"no driver {self.party_id!r}")
+        if answer.reason == "invalid":
+            raise InvalidArgument(answer.error or "invalid fix")
+        self.heard_until = heard.at
+        return _position(answer, message_id)
+
     def handle(self, data: Any, message_id: str | None) -> BaseModel:
-        message = parse_driver_message(data)
+        return self.handle_message(parse_driver_message(data), message_id)
+
+    def handle_message(self, message: Any, message_id: str | None) -> BaseModel:
+        """A parsed driver message handled (a sync function: it reads and writes)."""
         service = get_service()
         me, cid = self.party_id, self.command_id(message_id)
         match message:

@@ -77,8 +77,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
+from vtc_dispatch.batching import FixBatcher
 from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.memory import RecordingNotifier
@@ -119,6 +121,7 @@ __all__ = [
     "BackendUnavailable",
     "default_stores",
     "dispatch_setting",
+    "fix_batcher",
     "get_service",
     "reset_service",
     "with_unit_of_work",
@@ -128,6 +131,7 @@ __all__ = [
 # resets the service from the same thread.
 _lock = threading.RLock()
 _service: DispatchService | None = None
+_batcher: FixBatcher | None = None
 _revision = -1
 _checked_at = 0.0
 
@@ -265,6 +269,23 @@ def get_service() -> DispatchService:
             _service = _build()
             _revision = revision
         return _service
+
+
+def fix_batcher() -> FixBatcher | None:
+    """The process's :class:`~vtc_dispatch.batching.FixBatcher` for the drivers' websocket
+    fixes (``VTC_DISPATCH["FIX_BATCH_WINDOW_MS"]``, 100 by default); ``None`` when the
+    host set the window to 0: each fix is then stored alone."""
+    global _batcher
+    window_ms = dispatch_setting("FIX_BATCH_WINDOW_MS", 100)
+    if not window_ms:
+        return None
+    with _lock:
+        if _batcher is None:
+            # Its thread holds a database connection: given back as after a request.
+            _batcher = FixBatcher(
+                get_service, window_s=window_ms / 1000, after_batch=close_old_connections
+            )
+        return _batcher
 
 
 def reset_service() -> None:

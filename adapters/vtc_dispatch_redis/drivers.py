@@ -235,36 +235,59 @@ return out
 )
 
 # KEYS the types set, heard present; ARGV prefix, lng, lat, outer radius km, inner radius
-# (Redis km), heard cut-off (us, '' for none)
+# (Redis km), heard cut-off (us, '' for none), cap ('0': none)
 _COUNT = (
     HOLD_LUA
     + """
 local p = ARGV[1]
 local inner = tonumber(ARGV[5])
+local cap = tonumber(ARGV[7])
 local skip = quiet(p, ARGV[6])
+local more = 0
+for _ in pairs(skip) do more = more + 1 end
 local out = {}
 for _, vt in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
-    'BYRADIUS', ARGV[4], 'km', 'ASC', 'WITHDIST')
-  local sure = 0
-  local edge = {}
-  local seen = 0
-  for _, hit in ipairs(found) do
-    if not skip[hit[1]] then
-      seen = seen + 1
-      if tonumber(hit[2]) <= inner then
-        sure = sure + 1
-      else
-        local pos = redis.call('HMGET', p .. ':d:' .. hit[1], 'lat', 'lng')
-        table.insert(edge, pos[1])
-        table.insert(edge, pos[2])
+  -- With a cap, take any drivers within the radius, only as many as could
+  -- reach the cap (ANY stops the scan there: a dense city is not walked
+  -- whole); take more only while the cap is not sure to be reached.
+  local wanted = 0
+  if cap > 0 then wanted = cap + more end
+  local sure, seen, edge
+  while true do
+    local found
+    if wanted > 0 then
+      found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
+        'BYRADIUS', ARGV[4], 'km', 'WITHDIST', 'COUNT', wanted, 'ANY')
+    else
+      found = redis.call('GEOSEARCH', p .. ':g:' .. vt, 'FROMLONLAT', ARGV[2], ARGV[3],
+        'BYRADIUS', ARGV[4], 'km', 'WITHDIST')
+    end
+    sure, seen, edge = 0, 0, {}
+    for _, hit in ipairs(found) do
+      if not skip[hit[1]] then
+        seen = seen + 1
+        if tonumber(hit[2]) <= inner then
+          sure = sure + 1
+        else
+          table.insert(edge, hit[1])
+        end
       end
     end
+    if wanted == 0 or #found < wanted or sure >= cap then break end
+    wanted = wanted * 4
   end
   if seen > 0 then
+    local positions = {}
+    if sure < cap or cap == 0 then
+      for _, id in ipairs(edge) do
+        local pos = redis.call('HMGET', p .. ':d:' .. id, 'lat', 'lng')
+        table.insert(positions, pos[1])
+        table.insert(positions, pos[2])
+      end
+    end
     table.insert(out, vt)
     table.insert(out, sure)
-    table.insert(out, edge)
+    table.insert(out, positions)
   end
 end
 return out
@@ -411,19 +434,20 @@ class RedisDriverRegistry:
             raise NotFound(f"no driver {driver_id!r}")
         updated_at = _time(h["at"])
         seen = h.get("sn")
+        # Positional: every fix of a batch reads its driver's hash.
         status = DriverStatus(
-            driver_id=driver_id,
-            vehicle_type=h["vt"],
-            position=LatLng(float(h["lat"]), float(h["lng"])),
-            online=h["on"] == "1",
-            updated_at=updated_at,
-            order_id=h["o"] or None,
-            blocked=h["b"] == "1",
-            rating_sum=int(h["rs"]),
-            rating_count=int(h["rc"]),
-            seen_at=updated_at if seen is None else _time(seen),
-            presence=PRESENCE_CODES[h.get("pr", "")],
-            offline_reason=h.get("or") or None,
+            driver_id,
+            h["vt"],
+            LatLng(float(h["lat"]), float(h["lng"])),
+            h["on"] == "1",
+            updated_at,
+            h["o"] or None,
+            h["b"] == "1",
+            int(h["rs"]),
+            int(h["rc"]),
+            updated_at if seen is None or seen == h["at"] else _time(seen),
+            PRESENCE_CODES[h.get("pr", "")],
+            h.get("or") or None,
         )
         with self._lock:
             self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)
@@ -587,7 +611,15 @@ class RedisDriverRegistry:
         with guarded("counting the available drivers"):
             flat = self._count(
                 keys=[f"{self._p}:vts", f"{self._p}:hp"],
-                args=[self._p, point.lng, point.lat, repr(outer), repr(inner), cutoff],
+                args=[
+                    self._p,
+                    point.lng,
+                    point.lat,
+                    repr(outer),
+                    repr(inner),
+                    cutoff,
+                    0 if cap is None else cap,
+                ],
             )
         counts: dict[str, int] = {}
         for i in range(0, len(flat), 3):

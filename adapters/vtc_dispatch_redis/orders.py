@@ -47,7 +47,7 @@ from typing import Any, cast
 import attrs
 
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
-from vtc_dispatch.fsm import RideState
+from vtc_dispatch.kinds import DRIVING_STATES
 from vtc_dispatch.order import Order
 from vtc_dispatch.ports import check_page
 from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
@@ -56,7 +56,6 @@ from vtc_dispatch_redis.drivers import HOLD_LUA, RedisDriverRegistry
 
 __all__ = ["ORDER_LUA", "RedisOrderRepository", "order_fields", "order_keys"]
 
-_DRIVER_HELD = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
 """States in which the assigned driver stays held by the order."""
 
 ORDER_LUA = (
@@ -445,7 +444,7 @@ def order_keys(
 def _held(order: Order) -> list[str]:
     """The drivers an order holds as stored: offers' drivers, ``=`` and the assigned one."""
     held = [o.driver_id for o in order.offers]
-    if order.driver_id is not None and order.state in _DRIVER_HELD:
+    if order.driver_id is not None and order.state in DRIVING_STATES:
         held.append("=" + order.driver_id)
     return held
 

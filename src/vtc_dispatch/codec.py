@@ -61,14 +61,14 @@ workers of two releases share one store, so the form changes by rules
 * **A field this code does not know is refused, never dropped.**  Such a
   record comes from a newer worker (rolling deploy).  Dropping the field
   would let this worker save the order again without it (the newer
-  worker's command ids, a freight order's kind...), or act on an order it
+  worker's command ids, a delivery's proof...), or act on an order it
   does not understand; refusing fails one command, which its caller
   retries on a newer worker or after the deploy, and loses nothing:
 
-  >>> order_from_data({**data, "kind": "freight"}, version=3)
+  >>> order_from_data({**data, "tip": "500"}, version=3)
   Traceback (most recent call last):
   ...
-  vtc_dispatch.codec.CodecError: order 'o1': unknown fields ['kind'] (...)
+  vtc_dispatch.codec.CodecError: order 'o1': unknown fields ['tip'] (...)
 
   So a field added after format 2 is written only when its value is not
   its default: a record stays readable by older workers until it uses
@@ -87,12 +87,12 @@ and one line in this module's table of added fields (``_ORDER_ADDED``,
 the end of the quote's values): its name, how to read it (the readers
 above), the default that says what the records stored before it meant,
 and, unless the value is JSON-able as it is, how to write it.  For an order's
-``kind``::
+``merchant_id``::
 
     # src/vtc_dispatch/order.py, class Order:
-    kind: str = "ride"
+    merchant_id: str | None = None
     # src/vtc_dispatch/codec.py, _ORDER_ADDED:
-    _Field("kind", _str, "ride"),
+    _Field("merchant_id", _opt_str, None),
 
 and for a tuple of command ids,
 ``_Field("command_ids", _strs, (), list)``.  Nothing else changes: the
@@ -131,6 +131,7 @@ from vtc_dispatch.order import (
     LiveOffer,
     Order,
     PaymentStatus,
+    ProofOfDelivery,
     Rating,
     RideProgress,
 )
@@ -605,11 +606,41 @@ def _unoffers(v: Data) -> tuple[LiveOffer, ...]:
 
 
 def _bids(bids: tuple[Bid, ...]) -> list[Data]:
-    return [[b.driver_id, str(b.amount), datetime_to_data(b.at)] for b in bids]
+    # valid_until (added after format 2) is a fourth value only when set: older readers
+    # refuse such a bid (too many values), never misread it.
+    return [
+        [b.driver_id, str(b.amount), datetime_to_data(b.at)]
+        if b.valid_until is None
+        else [b.driver_id, str(b.amount), datetime_to_data(b.at), _opt_t(b.valid_until)]
+        for b in bids
+    ]
+
+
+def _unbid(v: Data) -> Bid:
+    values = _list(v)
+    if len(values) not in (3, 4):
+        raise ValueError(f"a bid has 3 or 4 values, got {_short(values)}")
+    valid_until = _opt_dt(values[3]) if len(values) == 4 else None
+    return Bid(_str(values[0]), _dec(values[1]), datetime_from_data(values[2]), valid_until)
 
 
 def _unbids(v: Data) -> tuple[Bid, ...]:
-    return tuple(Bid(_str(d), _dec(amount), datetime_from_data(at)) for d, amount, at in _list(v))
+    return tuple(_unbid(b) for b in _list(v))
+
+
+def _proof(p: ProofOfDelivery | None) -> list[Data] | None:
+    if p is None:
+        return None
+    return [_p(p.position), datetime_to_data(p.at), p.code, p.reference]
+
+
+def _unproof(v: Data) -> ProofOfDelivery | None:
+    if v is None:
+        return None
+    position, at, code, reference = _list(v)
+    return ProofOfDelivery(
+        _ll(position), datetime_from_data(at), _opt_str(code), _opt_str(reference)
+    )
 
 
 def _actor(value: Data) -> Actor:
@@ -687,7 +718,13 @@ _ORDER_FIELDS: tuple[_Field, ...] = (
     _Field("ratings", _unratings, ()),
 )
 
-_ORDER_ADDED: tuple[_Field, ...] = (_Field("window_at", _opt_dt, None, _opt_t),)
+_ORDER_ADDED: tuple[_Field, ...] = (
+    _Field("window_at", _opt_dt, None, _opt_t),
+    _Field("merchant_id", _opt_str, None),
+    _Field("goods_amount", _opt_dec, None, _opt_d),
+    _Field("delivery_code", _opt_str, None),
+    _Field("proof", _unproof, None, _proof),
+)
 """Fields of :class:`~vtc_dispatch.order.Order` added since format 2, in the order added."""
 
 _PROGRESS_FIELDS: tuple[_Field, ...] = (

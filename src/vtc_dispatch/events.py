@@ -56,6 +56,7 @@ __all__ = [
     "OfferWithdrawn",
     "OrderCancelled",
     "OrderCreated",
+    "OrderStepped",
     "PriceChanged",
     "RatingGiven",
     "SearchStarted",
@@ -235,6 +236,8 @@ class BidSubmitted:
     currency: str
     distance_km: float
     at: datetime = attrs.field(validator=_aware)
+    valid_until: datetime | None = None
+    """Until when the customer may take the bid (``None``: while the bidding lasts)."""
 
 
 @attrs.frozen
@@ -366,6 +369,25 @@ class RatingGiven:
 
 
 @attrs.frozen
+class OrderStepped:
+    """A step of the order's own kind: a merchant's state (a delivery confirmed, being
+    prepared, ready), a load posted, a driver leaving the pickup, a delivery proven, the
+    shipper's receipt or dispute, an operator's resolution.
+
+    ``event`` is the machine's event, ``state`` the state it led to.
+    """
+
+    order_id: str
+    kind: str
+    event: str
+    state: str
+    customer_id: str
+    driver_id: str | None
+    merchant_id: str | None
+    at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
 class PriceChanged:
     """The order's price moved (quote, final fare, promotion...): one line of its history.
 
@@ -404,5 +426,6 @@ Event: TypeAlias = (
     | OrderCancelled
     | RatingGiven
     | PriceChanged
+    | OrderStepped
 )
 """Any domain event."""

@@ -20,8 +20,16 @@ import attrs
 
 from vtc_dispatch._records import evolve
 from vtc_dispatch.errors import InvalidArgument, shown
-from vtc_dispatch.fsm import RIDE, Lifecycle, RideState, Role
+from vtc_dispatch.fsm import Lifecycle, RideState, Role
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.kinds import (
+    ACTIVE_STATES,
+    DRIVING_STATES,
+    KINDS,
+    KindSpec,
+    OrderKind,
+    kind_of_machine,
+)
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
 from vtc_dispatch.tracking import Track
 
@@ -39,32 +47,18 @@ __all__ = [
     "Fix",
     "LiveOffer",
     "Order",
+    "OrderKind",
     "PaymentStatus",
     "PositionAnswer",
     "Presence",
+    "ProofOfDelivery",
     "Rating",
     "RideProgress",
 ]
 
-DRIVING_STATES = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
-"""The states in which the order's driver is on it (coming, waiting, driving)."""
-
-ACTIVE_STATES = frozenset(
-    {
-        RideState.DRAFT,
-        RideState.SEARCHING,
-        RideState.ACCEPTED,
-        RideState.ARRIVED,
-        RideState.IN_PROGRESS,
-        RideState.NO_DRIVER,
-    }
-)
-"""States in which an order still occupies its customer (and driver, once assigned)."""
-
-
-ACTOR_ROLES = frozenset(Role(role) for role in RIDE.roles)
-"""The roles an :class:`Actor` may have: those of the ride's machine (customer,
-driver, operator, system)."""
+ACTOR_ROLES = frozenset(Role(role) for spec in KINDS.values() for role in spec.machine.roles)
+"""The roles an :class:`Actor` may have: those of the kinds' machines (customer,
+driver, merchant, operator, system)."""
 OVERSEERS = frozenset({Role.OPERATOR, Role.SYSTEM})
 """The roles with an operator's powers: they see every order and its live
 track, and cancel any order in the states :data:`~vtc_dispatch.fsm.RIDE`
@@ -93,7 +87,7 @@ class Actor:
     >>> Actor("Customer", "chantal")
     Traceback (most recent call last):
     ...
-    vtc_dispatch.errors.InvalidArgument: role must be one of customer, driver, operator, system, got 'Customer'
+    vtc_dispatch.errors.InvalidArgument: role must be one of customer, driver, merchant, operator, system, got 'Customer'
     """  # noqa: E501
 
     # Shown as its text, as before it was an enum: command fingerprints quote actors.
@@ -120,6 +114,10 @@ class Actor:
     @classmethod
     def operator(cls, operator_id: str) -> Actor:
         return cls(Role.OPERATOR, operator_id)
+
+    @classmethod
+    def merchant(cls, merchant_id: str) -> Actor:
+        return cls(Role.MERCHANT, merchant_id)
 
 
 class PaymentStatus(StrEnum):
@@ -165,11 +163,37 @@ class Cancellation:
 
 @attrs.frozen
 class Bid:
-    """A carrier's price for the job (bidding mode)."""
+    """A carrier's price for the job (bidding mode), valid until ``valid_until`` when given."""
 
     driver_id: str
     amount: Decimal
     at: datetime
+    valid_until: datetime | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        """Whether the customer may still take this bid at ``now``."""
+        return self.valid_until is None or now < self.valid_until
+
+
+@attrs.frozen
+class ProofOfDelivery:
+    """What the driver shows at the destination: where and when, and what proves it.
+
+    ``reference`` names a photo or a signature the host stored (this
+    library keeps the reference, never the image); ``code`` is the code
+    the receiver gave; ``position`` and ``at`` are where and when the proof
+    was taken (checked to be near the destination).
+
+    >>> from datetime import UTC, datetime
+    >>> ProofOfDelivery(LatLng(14.69, -17.44), datetime(2026, 3, 1, tzinfo=UTC),
+    ...                 code="482913").reference is None
+    True
+    """
+
+    position: LatLng
+    at: datetime
+    code: str | None = None
+    reference: str | None = None
 
 
 @attrs.frozen
@@ -189,7 +213,11 @@ class LiveOffer:
 
 @attrs.frozen
 class Order:
-    """One ride, from the quote to the ratings."""
+    """One order (a ride, a freight load, a delivery), from the quote to the ratings.
+
+    Its kind is its lifecycle's machine (:attr:`kind`); the shared commands
+    read its :attr:`phase`.
+    """
 
     id: str
     customer_id: str
@@ -227,6 +255,35 @@ class Order:
     window_at: datetime | None = None
     """In matching mode, when the order, searching without an offer, joins the next
     matching window (:mod:`vtc_dispatch.pool.matching`)."""
+    merchant_id: str | None = None
+    """A delivery's merchant (the shop or restaurant the parcel comes from)."""
+    goods_amount: Decimal | None = None
+    """What the merchant charges for the goods, in the quote's currency: carried with the
+    order (the rider may collect it), never priced by the tariffs."""
+    delivery_code: str | None = None
+    """The code the receiver gives the driver at the destination (freight, delivery)."""
+    proof: ProofOfDelivery | None = None
+    """The proof of delivery the driver showed (freight, delivery)."""
+
+    @property
+    def kind(self) -> OrderKind:
+        """Ride, freight or delivery: the kind of the lifecycle's machine."""
+        return kind_of_machine(self.lifecycle.machine.name)
+
+    @property
+    def spec(self) -> KindSpec:
+        """The kind's definition (:data:`vtc_dispatch.kinds.KINDS`)."""
+        return KINDS[self.kind]
+
+    @property
+    def phase(self) -> RideState:
+        """The ride's state the order's state plays (:mod:`vtc_dispatch.kinds`)."""
+        return self.spec.phase(self.lifecycle.state)
+
+    def time_in_phase(self, phase: RideState) -> datetime | None:
+        """When the order last entered ``phase`` (by the kind's first state of it)."""
+        state = self.spec.first_in(phase)
+        return None if state is None else self.lifecycle.time_in(state)
 
     @property
     def offered_to(self) -> str | None:
@@ -248,7 +305,7 @@ class Order:
         ``None`` without either."""
         due = min((o.expires_at if o.shown else o.sent_at for o in self.offers), default=None)
         window = self.window_at
-        if window is None or self.lifecycle.state != RideState.SEARCHING:
+        if window is None or self.phase != RideState.SEARCHING:
             return due
         return window if due is None or window < due else due
 
@@ -259,12 +316,12 @@ class Order:
             window is not None
             and window <= now
             and not self.offers
-            and self.lifecycle.state == RideState.SEARCHING
+            and self.phase == RideState.SEARCHING
         )
 
     @property
     def state(self) -> str:
-        """The current state of the ride (see :data:`vtc_dispatch.fsm.RIDE`)."""
+        """The current state of the order in its kind's machine (see :mod:`vtc_dispatch.fsm`)."""
         return self.lifecycle.state
 
     @property

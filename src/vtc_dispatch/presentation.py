@@ -40,6 +40,7 @@ What each viewer sees (:func:`order_view`):
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, AwareDatetime, ConfigDict, Field
@@ -55,7 +56,15 @@ from vtc_dispatch._wire_fields import (
     WireModel,
     WirePoint,
 )
-from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order
+from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.order import (
+    Actor,
+    DriverCard,
+    DriverStatus,
+    Order,
+    ProofOfDelivery,
+    RideProgress,
+)
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare
 
 __all__ = [
@@ -70,11 +79,13 @@ __all__ = [
     "OperatorOrderView",
     "OrderView",
     "PriceChangeView",
+    "ProofView",
     "QuoteView",
     "RatingView",
     "driver_view",
     "order_json",
     "order_view",
+    "route_geojson",
 ]
 
 Quantity = Amount
@@ -146,11 +157,23 @@ class LiveOfferView(OfferView):
 
 
 class BidView(WireModel):
-    """A carrier's price for the job (bidding mode)."""
+    """A carrier's price for the job (bidding mode), valid until ``valid_until`` (``None``:
+    while the bidding lasts)."""
 
     driver_id: Id
     amount: Amount
     at: AwareDatetime
+    valid_until: AwareDatetime | None = None
+
+
+class ProofView(WireModel):
+    """The proof of delivery: where and when it was taken, the receiver's code, and the
+    reference of a photo or signature (:class:`~vtc_dispatch.order.ProofOfDelivery`)."""
+
+    position: WirePoint
+    at: AwareDatetime
+    code: str | None
+    reference: str | None
 
 
 class FinalFareView(WireModel):
@@ -308,6 +331,15 @@ class OrderView(WireModel):
     driver: DriverCardView | None = None
     """Who the assigned driver is, when the caller looked it up
     (:meth:`~vtc_dispatch.service.DispatchService.driver_card`)."""
+    kind: str = "ride"
+    """``ride``, ``freight`` or ``delivery``: which lifecycle ``state`` belongs to."""
+    merchant_id: Id | None = None
+    goods_amount: Amount | None = None
+    """A delivery's goods, charged by the merchant (not priced by the tariffs)."""
+    delivery_code: str | None = None
+    """The code the receiver gives the driver: shown to the customer, the merchant and
+    operators, never to the driver."""
+    proof: ProofView | None = None
 
 
 class OperatorOrderView(OrderView):
@@ -332,7 +364,7 @@ def order_view(order: Order, viewer: Actor, *, driver: DriverCard | None = None)
     (the owner check of its commands), not this function's.
     """
     card = None if driver is None else DriverCardView.from_card(driver)
-    if viewer.role in ("customer", "driver"):
+    if viewer.role in ("customer", "driver", "merchant"):
         return OrderView(
             **_party_fields(order, viewer.id if viewer.role == "driver" else None), driver=card
         )
@@ -382,7 +414,7 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
         if offer is None
         else OfferView(driver_id=offer.driver_id, expires_at=offer.expires_at),
         "bids": tuple(
-            BidView(driver_id=b.driver_id, amount=b.amount, at=b.at)
+            BidView(driver_id=b.driver_id, amount=b.amount, at=b.at, valid_until=b.valid_until)
             for b in order.bids
             if driver_id is None or b.driver_id == driver_id
         ),
@@ -401,9 +433,79 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
             HistoryView(event=h.event, state=h.target, actor=h.actor, at=h.at)
             for h in order.lifecycle.history
         ),
+        "kind": str(order.kind),
+        "merchant_id": order.merchant_id,
+        "goods_amount": order.goods_amount,
+        # The driver proves the delivery with the code: he must get it from the receiver.
+        "delivery_code": None if driver_id is not None else order.delivery_code,
+        "proof": None if order.proof is None else _proof_view(order.proof),
     }
+
+
+def _proof_view(proof: ProofOfDelivery) -> ProofView:
+    return ProofView(
+        position=WirePoint.from_latlng(proof.position),
+        at=proof.at,
+        code=proof.code,
+        reference=proof.reference,
+    )
 
 
 def order_json(order: Order, viewer: Actor, *, driver: DriverCard | None = None) -> dict[str, Any]:
     """:func:`order_view` as JSON data (what ``json.dumps`` writes as is)."""
     return order_view(order, viewer, driver=driver).model_dump(mode="json")
+
+
+def route_geojson(order: Order, progress: RideProgress | None = None) -> dict[str, Any]:
+    """The order's planned and actual routes as a GeoJSON FeatureCollection.
+
+    ``planned`` is the line from the pickup to the destination; ``approach``
+    and ``actual`` are the driver's accepted positions on the way to the
+    pickup and from it (from ``progress`` while the order runs, from the
+    order once it ended).  Coordinates are ``[lng, lat]``, as GeoJSON wants;
+    each line's ``times`` are the positions' times (ISO 8601); a line of
+    fewer than two positions has no geometry (``null``).
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.fsm import FREIGHT
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.pricing import Pricer, douala_config
+    >>> t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    >>> a, b = LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250)
+    >>> quote = Pricer(douala_config()).quote(a, b, "taxi_jaune", t0)
+    >>> load = Order("o1", "s", "taxi_jaune", a, b, "CASH", quote, FREIGHT.start("o1", t0), t0)
+    >>> routes = route_geojson(load)
+    >>> [f["properties"]["route"] for f in routes["features"]]
+    ['planned', 'approach', 'actual']
+    >>> routes["features"][0]["geometry"]["coordinates"]
+    [[9.7043, 4.0511], [9.725, 4.065]]
+    """
+    approach = order.approach if progress is None else progress.approach
+    trip = order.trip if progress is None else progress.trip
+    planned = _line("planned", [(order.pickup, None), (order.dropoff, None)])
+    return {
+        "type": "FeatureCollection",
+        "properties": {"order_id": order.id, "kind": str(order.kind), "state": order.state},
+        "features": [
+            planned,
+            _line("approach", [(p.position, p.at) for p in approach.points if p.accepted]),
+            _line("actual", [(p.position, p.at) for p in trip.points if p.accepted]),
+        ],
+    }
+
+
+def _line(route: str, points: list[tuple[LatLng, datetime | None]]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "properties": {
+            "route": route,
+            "times": [None if at is None else at.isoformat() for _, at in points],
+        },
+        # A LineString needs two positions: fewer (no fix yet) is a feature without geometry.
+        "geometry": None
+        if len(points) < 2
+        else {
+            "type": "LineString",
+            "coordinates": [[position.lng, position.lat] for position, _ in points],
+        },
+    }

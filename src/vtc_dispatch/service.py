@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
 from vtc_dispatch.commands.drivers import SILENT, Drivers, DriverState
+from vtc_dispatch.commands.kinds import MERCHANT_EVENTS, KindSteps
 from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
 from vtc_dispatch.commands.trip import Trip
@@ -69,7 +70,9 @@ from vtc_dispatch.errors import (
     shown,
 )
 from vtc_dispatch.events import DriverMoved, Event
+from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.kinds import OrderKind
 from vtc_dispatch.memory import (
     InMemoryCommandLog,
     InMemoryDriverProfiles,
@@ -90,6 +93,7 @@ from vtc_dispatch.order import (
     Fix,
     Order,
     PositionAnswer,
+    ProofOfDelivery,
     RideProgress,
 )
 from vtc_dispatch.pool import PoolConfig, Ranker, StatsBook
@@ -111,6 +115,7 @@ from vtc_dispatch.ports import (
     UnitOfWork,
     Wallet,
 )
+from vtc_dispatch.presentation import route_geojson
 from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.settings import Availability, ServiceSettings
@@ -118,15 +123,19 @@ from vtc_dispatch.unit_of_work import StoresUnitOfWork
 from vtc_dispatch.validation import (
     check_accuracy,
     check_actor,
+    check_amount,
     check_callable,
     check_codes,
     check_command_id,
+    check_duration,
     check_id,
     check_instant,
     check_now,
     check_optional_id,
     check_page,
     check_point,
+    check_proof_input,
+    check_radius,
     check_rating,
     check_text,
     refused,
@@ -147,6 +156,7 @@ __all__ = [
 _SWEEP = 500
 """Drivers moved per presence step of one ``expire_due`` (the rest at the next call)."""
 _DUPLICATE = PositionAnswer(False, "duplicate")
+_DRIVING_PHASES = frozenset({RideState.ACCEPTED, RideState.ARRIVED, RideState.IN_PROGRESS})
 
 
 class DispatchService:
@@ -214,6 +224,7 @@ class DispatchService:
         self._dispatching = Dispatching(context)
         self._trip = Trip(context, self._dispatching)
         self._drivers = Drivers(context, self._dispatching)
+        self._kinds = KindSteps(context, self._dispatching, self._trip)
         self._runner = CommandRunner(
             context, self.uow, self.notifier, wired=not isinstance(self.notifier, NullNotifier)
         )
@@ -567,9 +578,19 @@ class DispatchService:
         payment_method: str,
         *,
         supplements: Sequence[str] = (),
+        merchant_id: str | None = None,
+        goods_amount: Decimal | None = None,
         command_id: str | None = None,
     ) -> Order:
         """Order a ride: quote it, take the payment method, and start the search.
+
+        The vehicle type's kind (:mod:`vtc_dispatch.kinds`) decides the
+        order's lifecycle: a ride searches at once; a freight load is a
+        draft until its shipper posts it (:meth:`post_load`); a delivery
+        (``merchant_id`` required, ``goods_amount`` the merchant's price of
+        the goods, carried and not priced) waits for its merchant
+        (:meth:`merchant_update`).  Freight and delivery orders get a
+        receiver's code (``delivery_code``) for the proof of delivery.
 
         The quote is the one ``search`` showed for this trip and type when
         it is at most ``quote_valid_s`` old (and no supplement is asked),
@@ -591,16 +612,25 @@ class DispatchService:
         supplements = check_codes(
             supplements, "supplements", limits.id_max_chars, limits.supplements_max
         )
+        check_optional_id(merchant_id, "merchant_id", limits.id_max_chars)
+        if goods_amount is not None:
+            check_amount(goods_amount, "goods_amount")
         args = (customer_id, pickup, dropoff, vehicle_type, payment_method, supplements)
 
         def decide(now: datetime) -> Decision:
-            created = self._dispatching.create_order(*args, now)
+            created = self._dispatching.create_order(
+                *args, now, merchant_id=merchant_id, goods_amount=goods_amount
+            )
+            assert created.result is not None
+            if created.result.kind is not OrderKind.RIDE:
+                return created
             closed = self._trip.close_unserved(customer_id, now)
             if closed is None:
                 return created
             return Decision(created.result, closed.changes.merge(created.changes))
 
-        return self._order(command_id, lambda: _fingerprint("create_order", *args), decide)
+        extra = () if (merchant_id, goods_amount) == (None, None) else (merchant_id, goods_amount)
+        return self._order(command_id, lambda: _fingerprint("create_order", *args, *extra), decide)
 
     def search_again(
         self, customer_id: str, order_id: str, *, command_id: str | None = None
@@ -635,14 +665,33 @@ class DispatchService:
         )
 
     def submit_bid(
-        self, driver_id: str, order_id: str, amount: Decimal, *, command_id: str | None = None
+        self,
+        driver_id: str,
+        order_id: str,
+        amount: Decimal,
+        *,
+        valid_for_s: float | None = None,
+        command_id: str | None = None,
     ) -> Order:
-        """An invited carrier bids (bidding mode); a new bid replaces the carrier's last one."""
+        """An invited carrier bids (bidding mode); a new bid replaces the carrier's last one.
+
+        Only carriers the pool invited bid (the others are refused, as an
+        answer to no offer).  With ``valid_for_s`` the customer may take the
+        bid for that long only; without, while the bidding lasts.
+        """
         self._party_and_order(driver_id, "driver_id", order_id)
+        if valid_for_s is not None:
+            check_duration(valid_for_s, "valid_for_s")
+
+        def decide(now: datetime) -> Decision:
+            until = None if valid_for_s is None else now + timedelta(seconds=valid_for_s)
+            return self._dispatching.submit_bid(driver_id, order_id, amount, now, until)
+
+        extra = () if valid_for_s is None else (valid_for_s,)
         return self._order(
             command_id,
-            lambda: _fingerprint("submit_bid", driver_id, order_id, amount),
-            lambda now: self._dispatching.submit_bid(driver_id, order_id, amount, now),
+            lambda: _fingerprint("submit_bid", driver_id, order_id, amount, *extra),
+            decide,
         )
 
     def accept_bid(
@@ -849,6 +898,127 @@ class DispatchService:
             lambda: _fingerprint("cancel", actor, order_id, reason),
             lambda now: self._trip.cancel(actor, order_id, reason, now),
         )
+
+    # -- freight and delivery ---------------------------------------------------
+
+    def post_load(self, actor: Actor, order_id: str, *, command_id: str | None = None) -> Order:
+        """The shipper (or an operator) posts a freight draft: it goes to the market
+        (``posted``) and the pool invites carriers to bid (``bidding``)."""
+        self._actor_and_order(actor, order_id)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("post_load", actor, order_id),
+            lambda now: self._kinds.post(actor, order_id, now),
+        )
+
+    def merchant_update(
+        self, actor: Actor, order_id: str, event: str, *, command_id: str | None = None
+    ) -> Order:
+        """A delivery's merchant (or an operator) reports its state: ``confirm``,
+        ``prepare`` or ``mark_ready``; once ready, a rider is searched for."""
+        self._actor_and_order(actor, order_id)
+        if event not in MERCHANT_EVENTS:
+            raise refused("event", f"one of {', '.join(MERCHANT_EVENTS)}", event)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("merchant_update", actor, order_id, event),
+            lambda now: self._kinds.merchant(actor, order_id, event, now),
+        )
+
+    def depart(self, driver_id: str, order_id: str, *, command_id: str | None = None) -> Order:
+        """The goods are on board (freight ``picked_up``, delivery ``picked_up``): the driver
+        leaves the pickup (``in_transit``, ``on_the_way``)."""
+        self._party_and_order(driver_id, "driver_id", order_id)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("depart", driver_id, order_id),
+            lambda now: self._kinds.depart(driver_id, order_id, now),
+        )
+
+    def deliver(
+        self,
+        driver_id: str,
+        order_id: str,
+        proof: ProofOfDelivery,
+        *,
+        command_id: str | None = None,
+    ) -> Order:
+        """The assigned driver delivers, with a proof (freight, delivery): the order ends as
+        a trip does (final fare, payment, driver free) with the proof kept.
+
+        The proof must be taken within the settings' ``proof_radius_km`` of
+        the destination, after the pickup, carry the receiver's code
+        (``delivery_code``) and, for freight, a photo or signature reference
+        (:func:`vtc_dispatch.commands.kinds.check_proof`); otherwise
+        :class:`~vtc_dispatch.errors.InvalidTransition` says why.
+        """
+        self._party_and_order(driver_id, "driver_id", order_id)
+        proof = check_proof_input(proof, self._ctx.settings.limits.text_max_chars)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("deliver", driver_id, order_id, proof),
+            lambda now: self._kinds.deliver(driver_id, order_id, proof, now),
+        )
+
+    def confirm_delivery(
+        self, actor: Actor, order_id: str, *, command_id: str | None = None
+    ) -> Order:
+        """The shipper confirms receipt of a delivered load (``completed``)."""
+        self._actor_and_order(actor, order_id)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("confirm_delivery", actor, order_id),
+            lambda now: self._kinds.receipt(actor, order_id, "confirm", None, now),
+        )
+
+    def dispute(
+        self, actor: Actor, order_id: str, reason: str, *, command_id: str | None = None
+    ) -> Order:
+        """The shipper contests a delivered load (``disputed``); only after its delivery."""
+        self._actor_and_order(actor, order_id)
+        check_text(reason, "reason", self._ctx.settings.limits.text_max_chars)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("dispute", actor, order_id, reason),
+            lambda now: self._kinds.receipt(actor, order_id, "dispute", reason, now),
+        )
+
+    def resolve_dispute(
+        self, operator_id: str, order_id: str, reason: str, *, command_id: str | None = None
+    ) -> Order:
+        """An operator settles a dispute (``resolved``)."""
+        self._ids((operator_id, "operator_id"), (order_id, "order_id"))
+        check_text(reason, "reason", self._ctx.settings.limits.text_max_chars)
+        actor = Actor.operator(operator_id)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("resolve_dispute", operator_id, order_id, reason),
+            lambda now: self._kinds.receipt(actor, order_id, "resolve", reason, now),
+        )
+
+    def route(self, actor: Actor, order_id: str) -> dict[str, Any]:
+        """The order's planned and actual routes as GeoJSON
+        (:func:`vtc_dispatch.presentation.route_geojson`), for whoever may see the order."""
+        self._actor_and_order(actor, order_id)
+        order = self._ctx.owned(actor, order_id)
+        progress = self.progress.get(order.id) if order.phase in _DRIVING_PHASES else None
+        return route_geojson(order, progress)
+
+    def drivers_near(
+        self, at: LatLng, radius_km: float, vehicle_types: Sequence[str], *, limit: int = 50
+    ) -> list[tuple[DriverStatus, float]]:
+        """Available drivers (carriers, riders) of ``vehicle_types`` within ``radius_km`` of
+        ``at``, nearest first, with their distance in km; silent ones left out."""
+        check_point(at, "at")
+        check_radius(radius_km)
+        types = check_codes(vehicle_types, "vehicle_types", self._id_max(), 100)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500:
+            raise refused("limit", "an integer from 1 to 500", limit)
+        ctx = self._ctx
+        found = ctx.drivers.nearest_available(
+            at, limit, radius_km, tuple(types), seen_since=ctx.heard_since(ctx.clock.now())
+        )
+        return [(ctx.drivers.get(driver_id), km) for driver_id, km in found]
 
     def rate(
         self,

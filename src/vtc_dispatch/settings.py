@@ -16,9 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.tracking import TrackPolicy
 
-__all__ = ["DEFAULT_PAYMENT_METHODS", "Availability", "InputLimits", "ServiceSettings"]
+__all__ = [
+    "DEFAULT_PAYMENT_METHODS",
+    "SENEGAL_METHODS",
+    "Availability",
+    "InputLimits",
+    "ServiceSettings",
+]
 
 DEFAULT_PAYMENT_METHODS: tuple[str, ...] = ("CASH", "OM", "MOMO", "WALLET")
+SENEGAL_METHODS: tuple[str, ...] = ("CASH", "WAVE", "OM", "FREE_MONEY", "WALLET")
 
 
 class InputLimits(BaseModel):
@@ -64,6 +71,9 @@ class ServiceSettings(BaseModel):
     scan of every driver in the radius."""
     arrive_radius_km: Annotated[float, Field(gt=0, le=5)] = 0.1
     """A driver may declare arrival only this close to the pickup."""
+    proof_radius_km: Annotated[float, Field(gt=0, le=10)] = 0.2
+    """A proof of delivery (freight, delivery) counts only when taken this close to the
+    destination."""
     arriving_km: Annotated[float, Field(gt=0, le=10)] = 0.5
     """The customer is told the driver is arriving within this distance."""
     location_interval_s: Annotated[float, Field(ge=0, le=600)] = 5.0
@@ -90,9 +100,10 @@ class ServiceSettings(BaseModel):
     (each refused as a jump from it) resynchronise the driver's position to them: a
     glitch accepted once cannot set aside every real fix after it."""
     payment_methods: dict[str, tuple[str, ...]] = Field(
-        default_factory=lambda: {"*": DEFAULT_PAYMENT_METHODS}
+        default_factory=lambda: {"*": DEFAULT_PAYMENT_METHODS, "SN": SENEGAL_METHODS}
     )
-    """Enabled payment methods per country code; ``"*"`` for every other country."""
+    """Enabled payment methods per country code; ``"*"`` for every other country.  Senegal
+    (``SN``) has Wave, Orange Money and Free Money beside cash and the wallet."""
     limits: InputLimits = InputLimits()
     """What the commands accept: lengths of ids and texts, the skew of a given ``now``."""
 

@@ -23,6 +23,7 @@ vtc_dispatch.errors.InvalidArgument: reason must be a non-blank text of at most 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TypeGuard, TypeVar
 
 from vtc_dispatch.errors import (
@@ -32,7 +33,7 @@ from vtc_dispatch.errors import (
     shown,
 )
 from vtc_dispatch.geo.sphere import check_point
-from vtc_dispatch.order import Actor
+from vtc_dispatch.order import Actor, ProofOfDelivery
 
 __all__ = [
     "ACCURACY_MAX_M",
@@ -41,15 +42,19 @@ __all__ = [
     "HISTORY_PAGE_SIZE_MAX",
     "check_accuracy",
     "check_actor",
+    "check_amount",
     "check_callable",
     "check_codes",
     "check_command_id",
+    "check_duration",
     "check_id",
     "check_instant",
     "check_now",
     "check_optional_id",
     "check_page",
     "check_point",
+    "check_proof_input",
+    "check_radius",
     "check_rating",
     "check_text",
     "refused",
@@ -212,3 +217,47 @@ def check_callable(value: _T, argument: str) -> _T:
 def _whole(value: object) -> TypeGuard[int]:
     # bool is an int, and True would read as page 1.
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_amount(value: object, argument: str) -> Decimal:
+    """``value`` if it is a finite :class:`~decimal.Decimal` >= 0 (an amount of money).
+
+    >>> check_amount(Decimal("12500"), "goods_amount")
+    Decimal('12500')
+    >>> check_amount(12.5, "goods_amount")
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidArgument: goods_amount must be a Decimal >= 0, got 12.5
+    """
+    if isinstance(value, Decimal) and value.is_finite() and value >= 0:
+        return value
+    raise refused(argument, "a Decimal >= 0", value)
+
+
+def check_duration(value: object, argument: str, max_s: float = 604_800.0) -> float:
+    """``value`` if it is a number of seconds > 0 and at most ``max_s`` (a week)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= max_s:
+        return float(value)
+    raise refused(argument, f"a number of seconds > 0 and at most {max_s:g}", value)
+
+
+def check_radius(value: object) -> float:
+    """``value`` if it is a radius in km > 0 and at most 500."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 500:
+        return float(value)
+    raise refused("radius_km", "a number of km > 0 and at most 500", value)
+
+
+def check_proof_input(value: object, max_chars: int) -> ProofOfDelivery:
+    """``value`` if it is a :class:`~vtc_dispatch.order.ProofOfDelivery` with a valid
+    position, an aware time and, when given, a code and reference of at most
+    ``max_chars`` characters."""
+    if not isinstance(value, ProofOfDelivery):
+        raise refused("proof", "a ProofOfDelivery", value)
+    check_point(value.position, "proof.position")
+    check_instant(value.at, "proof.at")
+    if value.code is not None:
+        check_id(value.code, "proof.code", max_chars)
+    if value.reference is not None:
+        check_id(value.reference, "proof.reference", max_chars)
+    return value

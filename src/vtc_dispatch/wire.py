@@ -80,6 +80,7 @@ from vtc_dispatch.events import (
     OfferWithdrawn,
     OrderCancelled,
     OrderCreated,
+    OrderStepped,
     PriceChanged,
     RatingGiven,
     SearchStarted,
@@ -102,6 +103,8 @@ __all__ = [
     "CreateOrderMessage",
     "CustomerInbound",
     "CustomerOutbound",
+    "DeliverMessage",
+    "DepartMessage",
     "DriverArrivedMessage",
     "DriverArrivingMessage",
     "DriverAssignedMessage",
@@ -120,6 +123,7 @@ __all__ = [
     "OkMessage",
     "OrderCancelledMessage",
     "OrderCreatedMessage",
+    "OrderStatusMessage",
     "OutboundMessage",
     "PingMessage",
     "PongMessage",
@@ -236,11 +240,35 @@ class StartMessage(_Message):
 
 
 class BidMessage(_Message):
-    """Driver (bidding mode): I will do this job for ``amount`` (replaces my earlier bid)."""
+    """Driver (bidding mode): I will do this job for ``amount`` (replaces my earlier bid),
+    for ``valid_for_s`` seconds (``None``: while the bidding lasts)."""
 
     type: Literal["bid"] = "bid"
     order_id: Id
     amount: Amount
+    valid_for_s: Annotated[float, Field(gt=0, le=604_800, allow_inf_nan=False)] | None = None
+
+
+class DepartMessage(_Message):
+    """Driver (freight, delivery): the goods are loaded, I leave the pickup."""
+
+    type: Literal["depart"] = "depart"
+    order_id: Id
+
+
+class DeliverMessage(_Message):
+    """Driver (freight, delivery): delivered, with the proof taken at ``position`` and ``at``.
+
+    ``code`` is the code the receiver gave; ``reference`` names a photo or a
+    signature the app uploaded to the host.
+    """
+
+    type: Literal["deliver"] = "deliver"
+    order_id: Id
+    position: WirePoint
+    at: AwareDatetime
+    code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    reference: Annotated[str, Field(min_length=1, max_length=512)] | None = None
 
 
 class CompleteMessage(_Message):
@@ -553,7 +581,8 @@ class NoDriverFoundMessage(_Message):
 
 
 class BidReceivedMessage(_Message):
-    """Server (bidding mode): a carrier bid on your order."""
+    """Server (bidding mode): a carrier bid on your order, which you may take until
+    ``valid_until`` (``null``: while the bidding lasts)."""
 
     type: Literal["bid_received"] = "bid_received"
     order_id: Id
@@ -561,6 +590,20 @@ class BidReceivedMessage(_Message):
     amount: Amount
     currency: Currency
     distance_km: Km
+    at: AwareDatetime
+    valid_until: AwareDatetime | None = None
+
+
+class OrderStatusMessage(_Message):
+    """Server (freight, delivery): the order took a step of its own kind (``event``) and is
+    now in ``state``: a merchant's state, a load posted, the driver leaving the pickup,
+    the delivery proven, the shipper's receipt or dispute."""
+
+    type: Literal["order_status"] = "order_status"
+    order_id: Id
+    kind: Literal["ride", "freight", "delivery"]
+    event: Id
+    state: Id
     at: AwareDatetime
 
 
@@ -685,14 +728,14 @@ class DriverWithdrewMessage(_Message):
 
 DriverInbound: TypeAlias = Annotated[
     LocationMessage | PingMessage | AcceptMessage | RejectMessage | ArrivedMessage
-    | StartMessage | CompleteMessage | BidMessage,
+    | StartMessage | CompleteMessage | BidMessage | DepartMessage | DeliverMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver sends."""
 DriverOutbound: TypeAlias = Annotated[
     StateMessage | OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage
     | TripCompletedMessage | OkMessage | ErrorMessage | PositionRefusedMessage | PongMessage
-    | WentOfflineMessage,
+    | WentOfflineMessage | OrderStatusMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
@@ -706,7 +749,7 @@ CustomerOutbound: TypeAlias = Annotated[
     | DriverAssignedMessage | DriverLocationMessage | DriverSilentMessage
     | DriverArrivingMessage | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage
     | NoDriverFoundMessage | OrderCancelledMessage | DriverWithdrewMessage
-    | BidReceivedMessage,
+    | BidReceivedMessage | OrderStatusMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a customer receives."""
@@ -716,7 +759,7 @@ OutboundMessage: TypeAlias = (
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
     | DriverWithdrewMessage | BidReceivedMessage | StateMessage | OkMessage | ErrorMessage
     | OrderCreatedMessage | PositionRefusedMessage | PongMessage | WentOfflineMessage
-    | DriverSilentMessage
+    | DriverSilentMessage | OrderStatusMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -898,6 +941,8 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     OrderCancelled      customer, and the driver if any: ``order_cancelled``
     DriverWentOffline   driver, when the service put him offline: ``went_offline``
     DriverWentSilent    customer and watchers of his ride: ``driver_silent``
+    BidSubmitted        customer: ``bid_received``
+    OrderStepped        customer, watchers and the driver if any: ``order_status``
     ==================  =============================================
 
     Drivers going on and off by themselves, moves, order creation, search
@@ -974,8 +1019,24 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 currency=event.currency,
                 distance_km=event.distance_km,
                 at=event.at,
+                valid_until=event.valid_until,
             )
             return [(Recipient("customer", event.customer_id), bid)]
+        case OrderStepped():
+            status = OrderStatusMessage(
+                order_id=event.order_id,
+                kind=event.kind,  # type: ignore[arg-type]
+                event=event.event,
+                state=event.state,
+                at=event.at,
+            )
+            stepped: list[tuple[Recipient, OutboundMessage]] = [
+                (Recipient("customer", event.customer_id), status),
+                (Recipient("watchers", event.order_id), status),
+            ]
+            if event.driver_id is not None:
+                stepped.append((Recipient("driver", event.driver_id), status))
+            return stepped
         case DriverWithdrew():
             withdrew = DriverWithdrewMessage(
                 order_id=event.order_id, reason=event.reason, at=event.at
@@ -1046,7 +1107,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    34
+    37
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),

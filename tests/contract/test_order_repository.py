@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -13,8 +14,8 @@ from places import T0
 from samples import new_order
 
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidArgument, NotFound
-from vtc_dispatch.fsm import RideEvent
-from vtc_dispatch.order import LiveOffer
+from vtc_dispatch.fsm import DELIVERY, FREIGHT, RideEvent
+from vtc_dispatch.order import Bid, LiveOffer, ProofOfDelivery
 from vtc_dispatch.ports import OrderRepository
 
 
@@ -141,3 +142,35 @@ def test_every_repository_refuses_the_same_pages(
 ) -> None:
     with pytest.raises(InvalidArgument, match=f"^{named} must be"):
         repository.find(role, "c1", offset=offset, limit=limit)  # type: ignore[arg-type]
+
+
+def test_freight_and_delivery_orders_come_back_whole(repository: OrderRepository) -> None:
+    """Every store keeps an order's kind (its machine), a proof, a bid's validity, a
+    delivery's merchant and goods amount, and finds its driver on every driving state."""
+    base = new_order("f1")
+    load_life = FREIGHT.start("f1", T0)
+    for event, actor in [("post", "customer"), ("search", "system"), ("accept", "driver")]:
+        load_life = load_life.fire(event, actor=actor, at=T0)
+    load = attrs.evolve(
+        base,
+        lifecycle=load_life,
+        driver_id="k1",
+        bids=(Bid("k2", Decimal("55000"), T0, T0 + timedelta(hours=1)),),
+        delivery_code="482913",
+        proof=ProofOfDelivery(base.dropoff, T0, "482913", "pod/1.jpg"),
+    )
+    parcel = attrs.evolve(
+        new_order("p1"),
+        lifecycle=DELIVERY.start("p1", T0),
+        merchant_id="resto",
+        goods_amount=Decimal("7500"),
+        delivery_code="000111",
+    )
+    stored_load = repository.add(load)
+    stored_parcel = repository.add(parcel)
+    assert repository.get("f1") == stored_load
+    assert repository.get("f1").kind == "freight"
+    assert repository.get("p1") == stored_parcel
+    assert repository.get("p1").kind == "delivery"
+    assert [o.id for o in repository.find("driver", "k1")] == ["f1"]
+    assert {o.id for o in repository.find("customer", "c1", active=True)} == {"f1", "p1"}

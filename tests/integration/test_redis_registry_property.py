@@ -7,6 +7,8 @@ metres of the query radius on purpose.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import redis_support
 from hypothesis import given
 from hypothesis import strategies as st
@@ -38,6 +40,8 @@ drivers = st.lists(
     placed=drivers,
     k=st.integers(1, 6),
     excluded=st.sets(st.integers(0, 24), max_size=4),
+    cap=st.integers(1, 8),
+    quiet=st.sets(st.integers(0, 24), max_size=6),
 )
 def test_nearest_and_counts_match_the_in_memory_registry(
     centre: LatLng,
@@ -45,6 +49,8 @@ def test_nearest_and_counts_match_the_in_memory_registry(
     placed: list[tuple[float, float, bool, float, str, str]],
     k: int,
     excluded: set[int],
+    cap: int,
+    quiet: set[int],
 ) -> None:
     storage = redis_support.fresh_storage()
     try:
@@ -58,6 +64,8 @@ def test_nearest_and_counts_match_the_in_memory_registry(
                 state != "offline",
                 T0,
                 blocked=state == "blocked",
+                # Not heard from for two minutes: left out of counts heard since a minute ago.
+                seen_at=T0 - timedelta(minutes=2) if i in quiet else T0,
             )
             for registry in (memory, storage.drivers):
                 registry.put(status)
@@ -75,5 +83,13 @@ def test_nearest_and_counts_match_the_in_memory_registry(
         assert storage.drivers.count_available(centre, radius_km) == memory.count_available(
             centre, radius_km
         )
+        # Capped counts stop early in Redis (COUNT ... ANY), yet are min(exact, cap).
+        since = T0 - timedelta(minutes=1)
+        for seen_since in (None, since):
+            exact = memory.count_available(centre, radius_km, seen_since=seen_since)
+            capped = storage.drivers.count_available(
+                centre, radius_km, cap=cap, seen_since=seen_since
+            )
+            assert capped == {vt: min(n, cap) for vt, n in exact.items()}
     finally:
         redis_support.clean_up()

@@ -26,10 +26,11 @@ from worlds import World, near_akwa
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.geo import LatLng
-from vtc_dispatch.order import Actor
+from vtc_dispatch.order import Actor, Fix
 from vtc_dispatch.service import DispatchService
 
 STATES = ("done", "in_progress", "accepted", "searching")
+GARBAGE_IDS = st.sampled_from(["", "ghost", "x" * 129, 7])
 PARTIES = (*STATES, "free")
 
 
@@ -52,6 +53,19 @@ class Ref:
         role, _, party = self.key.partition(":")
         ids = world.drivers if role == "driver" else world.customers
         return Actor(role, ids.get(party, party))
+
+
+@attrs.frozen
+class FixesRef:
+    """A batch of fixes of the world's drivers (some of them bad), built when the call is made."""
+
+    items: tuple[tuple[object, object, object], ...]
+
+    def resolve(self, world: World) -> object:
+        return [
+            Fix(_resolved(world, driver), point, None, accuracy)  # type: ignore[arg-type]
+            for driver, point, accuracy in self.items
+        ]
 
 
 def _refs(kind: str, keys: tuple[str, ...]) -> st.SearchStrategy[object]:
@@ -85,6 +99,17 @@ VALID: dict[str, st.SearchStrategy[object]] = {
     "accuracy": st.sampled_from([None, 0, 5.0, 80.0]),
     "listener": st.just(lambda event: None),
 }
+VALID["fixes"] = st.builds(
+    FixesRef,
+    st.lists(
+        st.tuples(
+            VALID["driver_id"] | GARBAGE_IDS,
+            VALID["point"],
+            VALID["accuracy"] | st.just(-1.0),
+        ),
+        max_size=5,
+    ).map(tuple),
+)
 
 GARBAGE: st.SearchStrategy[object] = st.one_of(
     st.none(),
@@ -193,11 +218,12 @@ COMMANDS: dict[str, dict[str, str]] = {
     "get_order": {"actor": "actor", "order_id": "order_id"},
     "current_order": {"actor": "actor"},
     "history": {"actor": "actor", "page": "page", "page_size": "page_size"},
+    "update_positions": {"fixes": "fixes"},
 }
 
 
 def _resolved(world: World, value: object) -> object:
-    return value.resolve(world) if isinstance(value, Ref) else value
+    return value.resolve(world) if isinstance(value, Ref | FixesRef) else value
 
 
 def test_every_public_command_is_driven() -> None:

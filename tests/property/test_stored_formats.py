@@ -147,8 +147,8 @@ def test_an_unknown_format_number_is_refused_naming_it(record: str, fmt: int) ->
 
 
 @attrs.frozen
-class KindOrder(Order):
-    kind: str = "ride"
+class TipOrder(Order):
+    tip: str = "none"
 
 
 @attrs.frozen
@@ -158,10 +158,10 @@ class PromoQuote(FareQuote):
 
 @contextmanager
 def with_added_fields() -> Iterator[None]:
-    """The codec as it would be with ``Order.kind`` and ``FareQuote.promo`` added."""
+    """The codec as it would be with ``Order.tip`` and ``FareQuote.promo`` added."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(codec, "Order", KindOrder)
-        patch.setattr(codec, "_ORDER_ADDED", (codec._Field("kind", codec._str, "ride"),))
+        patch.setattr(codec, "Order", TipOrder)
+        patch.setattr(codec, "_ORDER_ADDED", (codec._Field("tip", codec._str, "none"),))
         patch.setattr(codec, "FareQuote", PromoQuote)
         patch.setattr(codec, "_QUOTE_ADDED", (codec._Field("promo", codec._opt_str, None),))
         yield
@@ -173,21 +173,21 @@ def test_an_added_field_reads_as_its_default_and_is_written_only_when_not_its_de
 ) -> None:
     with with_added_fields():
         order = read(entry)
-        assert isinstance(order, KindOrder)
+        assert isinstance(order, TipOrder)
         assert isinstance(order.quote, PromoQuote)
-        assert (order.kind, order.quote.promo) == ("ride", None)
+        assert (order.tip, order.quote.promo) == ("none", None)
         assert write(order) == entry["data"]  # older workers still read it
-        freight = attrs.evolve(order, kind="freight", quote=attrs.evolve(order.quote, promo="NOEL"))
-        newer = write(freight)
-        assert newer["kind"] == "freight"
+        tipped = attrs.evolve(order, tip="500", quote=attrs.evolve(order.quote, promo="NOEL"))
+        newer = write(tipped)
+        assert newer["tip"] == "500"
         assert newer["quote"][-1] == "NOEL"
-        assert read(entry, newer) == freight
+        assert read(entry, newer) == tipped
     # A worker of the release before refuses it instead of dropping what it does not know.
-    with pytest.raises(CodecError, match=r"unknown fields \['kind'\]"):
+    with pytest.raises(CodecError, match=r"unknown fields \['tip'\]"):
         read(entry, newer)
-    without_kind = {k: v for k, v in newer.items() if k != "kind"}
+    without_tip = {k: v for k, v in newer.items() if k != "tip"}
     with pytest.raises(CodecError, match=r"field 'quote'.*1 more values than this code knows"):
-        read(entry, without_kind)
+        read(entry, without_tip)
 
 
 # A format bump: FORMAT raised to 4 with two upgrade steps, as a change would add them.

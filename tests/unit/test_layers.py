@@ -24,6 +24,7 @@ DOMAIN = (
     "vtc_dispatch.loading",
     "vtc_dispatch.geo",
     "vtc_dispatch.fsm",
+    "vtc_dispatch.kinds",
     "vtc_dispatch.pricing",
     "vtc_dispatch.routing",
     "vtc_dispatch.tracking",

@@ -36,6 +36,7 @@ from vtc_dispatch.events import (
     OfferWithdrawn,
     OrderCancelled,
     OrderCreated,
+    OrderStepped,
     PriceChanged,
     RatingGiven,
     SearchStarted,
@@ -63,6 +64,8 @@ from vtc_dispatch.wire import (
     CancelMessage,
     CompleteMessage,
     CreateOrderMessage,
+    DeliverMessage,
+    DepartMessage,
     DriverArrivedMessage,
     DriverArrivingMessage,
     DriverAssignedMessage,
@@ -79,6 +82,7 @@ from vtc_dispatch.wire import (
     OkMessage,
     OrderCancelledMessage,
     OrderCreatedMessage,
+    OrderStatusMessage,
     PingMessage,
     PongMessage,
     PositionRefusedMessage,
@@ -117,6 +121,8 @@ DESIGN_TYPES = {
     "driver_withdrew",
     # beyond DESIGN: bidding mode (freight, seed 001)
     "bid", "accept_bid", "bid_received",
+    # beyond DESIGN: freight and delivery steps (issue 19)
+    "depart", "deliver", "order_status",
     # both sides, first on a connection
     "state",
     # the protocol around the phone: acknowledgements, presence, refused fixes (issue 14)
@@ -161,6 +167,12 @@ def driver_inbound() -> list[BaseModel]:
         CompleteMessage(order_id="o-1"),
         CompleteMessage(order_id="o-1", waiting_min=7.5, supplements=("luggage",)),
         BidMessage(order_id="o-1", amount=Decimal("45000")),
+        BidMessage(order_id="o-1", amount=Decimal("45000"), valid_for_s=3600),
+        DepartMessage(order_id="o-1"),
+        DeliverMessage(order_id="o-1", position=point(DEIDO), at=T0, code="482913"),
+        DeliverMessage(
+            order_id="o-1", position=point(DEIDO), at=T0, code="482913", reference="pod/17.jpg"
+        ),
     ]
 
 
@@ -271,6 +283,13 @@ def customer_outbound() -> list[BaseModel]:
         BidReceivedMessage(
             order_id="o-1", driver_id="d-7", amount=Decimal(45000), currency="XOF",
             distance_km=3.2, at=T0,
+        ),
+        BidReceivedMessage(
+            order_id="o-1", driver_id="d-7", amount=Decimal(45000), currency="XOF",
+            distance_km=3.2, at=T0, valid_until=LATER,
+        ),
+        OrderStatusMessage(
+            order_id="o-1", kind="delivery", event="deliver", state="delivered", at=T0
         ),
         cancelled(),
         StateMessage(order=an_order_view()),
@@ -426,7 +445,7 @@ def test_an_unknown_type_lists_the_types_this_side_may_send() -> None:
         parse_driver_message('{"type": "teleport", "order_id": "o-1"}')
     assert str(caught.value) == (
         "driver message: type: expected one of 'location', 'ping', 'accept', 'reject',"
-        " 'arrived', 'start', 'complete', 'bid', got 'teleport'"
+        " 'arrived', 'start', 'complete', 'bid', 'depart', 'deliver', got 'teleport'"
     )
     assert (caught.value.message_type, caught.value.field) == (None, "type")
 
@@ -565,6 +584,7 @@ def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
         OrderCancelled("o-1", "c-1", "d-7", "customer", "changed my mind", Decimal(300), "XAF", T0),
         RatingGiven("o-1", "customer", "c-1", "d-7", 5, "clean car", LATER),
         PriceChanged("o-1", fare.changes[-1]),
+        OrderStepped("o-1", "delivery", "deliver", "delivered", "c-1", "d-7", "m-1", T0),
     ]  # fmt: skip
     return {type(event): event for event in events}
 
@@ -597,6 +617,11 @@ EXPECTED: dict[type, list[tuple[Recipient, str]]] = {
     OrderCancelled: [(CUSTOMER, "order_cancelled"), (DRIVER, "order_cancelled")],
     RatingGiven: [],
     PriceChanged: [],
+    OrderStepped: [
+        (CUSTOMER, "order_status"),
+        (Recipient("watchers", "o-1"), "order_status"),
+        (DRIVER, "order_status"),
+    ],
 }
 
 

@@ -6,6 +6,7 @@ change set) and writes nothing; the service commits the change set.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from vtc_dispatch.changes import ChangeSet
 from vtc_dispatch.errors import Forbidden, NotFound, shown
 from vtc_dispatch.fsm import Role
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order, RideProgress
+from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Order, OrderKind, RideProgress
 from vtc_dispatch.pool import (
     DistanceRanker,
     EtaRanker,
@@ -76,11 +77,27 @@ class Context:
     new_order_id: Callable[[], str] = attrs.field(
         factory=lambda: lambda: f"ord-{uuid.uuid4().hex[:16]}"
     )
+    new_code: Callable[[], str] = attrs.field(
+        factory=lambda: lambda: f"{secrets.randbelow(1_000_000):06d}"
+    )
+    """A receiver's code for a proof of delivery (six digits)."""
     _speeds: dict[str, float] = attrs.field(factory=dict)
 
-    def pool_settings(self, order: Order) -> PoolSettings:
-        """The pool settings of the order's city and vehicle type."""
-        return self.pool.settings_for(order.quote.city, order.vehicle_type)
+    def pool_settings(self, order: Order, now: datetime) -> PoolSettings:
+        """The pool settings of the order's city and vehicle type at ``now`` (the city's
+        local hour, when some override names hours; the kind's default mode unless the
+        configuration names one)."""
+        city = order.quote.city
+        hour = self.pricer.local_time(city, now).hour if self.pool.by_hour else None
+        return self.pool.settings_for(city, order.vehicle_type, order.spec.default_mode, hour=hour)
+
+    def kind_of(self, vehicle_type: str) -> OrderKind:
+        """The kind of the orders of ``vehicle_type`` (the pricing configuration's).
+
+        An unknown type reads as a ride: pricing it refuses it, with the error
+        callers already handle (:class:`~vtc_dispatch.errors.PricingUnavailable`)."""
+        configured = self.pricer.config.vehicle_types.get(vehicle_type)
+        return OrderKind.RIDE if configured is None else OrderKind(configured.kind)
 
     def card(self, driver_id: str, status: DriverStatus | None = None) -> DriverCard:
         """The driver's card from the host's profiles, with his rating (from ``status``
@@ -142,6 +159,10 @@ class Context:
             raise Forbidden(f"customer {shown(actor.id)} does not own order {shown(order_id)}")
         if actor.role == Role.DRIVER and order.driver_id == actor.id:
             return order
+        if actor.role == Role.MERCHANT:
+            if order.merchant_id is not None and order.merchant_id == actor.id:
+                return order
+            raise Forbidden(f"merchant {shown(actor.id)} does not own order {shown(order_id)}")
         raise Forbidden(
             f"{actor.role} {shown(actor.id)} is not the driver of order {shown(order_id)}"
         )

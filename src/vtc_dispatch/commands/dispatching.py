@@ -14,10 +14,18 @@ from decimal import Decimal
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet, OrderWrite, WalletHold
 from vtc_dispatch.commands.context import DISTANCE_FIRST, Context, Decision
-from vtc_dispatch.errors import Forbidden, InvalidMoney, NotFound, PaymentRefused, shown
+from vtc_dispatch.errors import (
+    Forbidden,
+    InvalidArgument,
+    InvalidMoney,
+    NotFound,
+    PaymentRefused,
+    shown,
+)
 from vtc_dispatch.events import BidSubmitted, OrderCreated, PriceChanged, SearchStarted
-from vtc_dispatch.fsm import RIDE, RideEvent, RideState
+from vtc_dispatch.fsm import RideEvent, RideState
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
+from vtc_dispatch.kinds import KINDS, OrderKind
 from vtc_dispatch.order import DRIVING_STATES, Actor, Bid, DriverStatus, Order, PaymentStatus
 from vtc_dispatch.pool import Candidate, matching
 from vtc_dispatch.pool import decide as pool
@@ -62,7 +70,7 @@ class Dispatching:
         """The next offers of ``order`` to the best drivers not tried yet, or NO_DRIVER
         (in matching mode: the order waits for its next window)."""
         ctx = self.ctx
-        settings = ctx.pool_settings(order)
+        settings = ctx.pool_settings(order, now)
         if settings.mode == "matching":
             return matching.wait(order, settings, now)
         room = pool.search_room(order, settings)
@@ -88,7 +96,7 @@ class Dispatching:
         """The steps of the orders of one matching window (one city and vehicle type),
         decided together; one per order, in the order given."""
         ctx = self.ctx
-        settings = ctx.pool_settings(orders[0])
+        settings = ctx.pool_settings(orders[0], now)
         radii = settings.radii()
         positions: dict[str, LatLng] = {}
         waiting = []
@@ -137,14 +145,31 @@ class Dispatching:
         payment_method: str,
         supplements: Sequence[str],
         now: datetime,
+        *,
+        merchant_id: str | None = None,
+        goods_amount: Decimal | None = None,
     ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.create_order`."""
         ctx = self.ctx
-        active = ctx.orders.find("customer", customer_id, active=True, limit=1)
-        # An order no driver took is replaced (the service closes it in the same commit).
-        if active and active[0].state != RideState.NO_DRIVER:
-            raise Forbidden(
-                f"customer {shown(customer_id)} already has an active order {shown(active[0].id)}"
+        kind = ctx.kind_of(vehicle_type)
+        spec = KINDS[kind]
+        if kind is OrderKind.RIDE:
+            # One ride at a time per customer; shippers and merchants place many orders.
+            active = ctx.orders.find("customer", customer_id, active=True, limit=1)
+            # An order no driver took is replaced (the service closes it in the same commit).
+            if active and active[0].phase != RideState.NO_DRIVER:
+                raise Forbidden(
+                    f"customer {shown(customer_id)} already has an active order"
+                    f" {shown(active[0].id)}"
+                )
+        if kind is OrderKind.DELIVERY and merchant_id is None:
+            raise InvalidArgument(
+                f"a delivery ({shown(vehicle_type)}) needs its merchant_id", argument="merchant_id"
+            )
+        if kind is not OrderKind.DELIVERY and (merchant_id, goods_amount) != (None, None):
+            raise InvalidArgument(
+                f"merchant_id and goods_amount belong to deliveries, not to a {kind} order",
+                argument="merchant_id" if merchant_id is not None else "goods_amount",
             )
         methods = ctx.payment_methods(pickup)
         if payment_method not in methods:
@@ -159,6 +184,9 @@ class Dispatching:
             op_id = f"hold-{order_id}"
             wallet = (WalletHold(op_id, customer_id, quote.estimate, quote.currency, order_id),)
         first_price = PriceChange(None, quote.estimate, "quoted", quote.at)
+        lifecycle = spec.machine.start(order_id, now)
+        for event in spec.opening:
+            lifecycle = lifecycle.fire(event, actor="customer", at=now)
         order = Order(
             id=order_id,
             customer_id=customer_id,
@@ -167,16 +195,26 @@ class Dispatching:
             dropoff=dropoff,
             payment_method=payment_method,
             quote=quote,
-            lifecycle=RIDE.start(order_id, now).fire(RideEvent.SEARCH, actor="customer", at=now),
+            lifecycle=lifecycle,
             created_at=now,
             price_history=(first_price,),
             payment_status=PaymentStatus.HELD if wallet else PaymentStatus.NONE,
             wallet_hold=hold_id_for(wallet[0].op_id) if wallet else None,
+            merchant_id=merchant_id,
+            goods_amount=goods_amount,
+            delivery_code=ctx.new_code() if "code" in spec.proof else None,
         )
-        step = self.offer_next(order, now)
         created = OrderCreated(
             order_id, customer_id, vehicle_type, pickup, dropoff, payment_method, quote, now
         )
+        if order.phase != RideState.SEARCHING:  # a draft, or a delivery its merchant prepares
+            changes = ChangeSet(
+                new_orders=(order,),
+                wallet=wallet,
+                events=(created, PriceChanged(order_id, first_price)),
+            )
+            return Decision(order, changes)
+        step = self.offer_next(order, now)
         changes = ChangeSet(
             new_orders=(step.order,),
             reserve=step.reserve,
@@ -190,6 +228,13 @@ class Dispatching:
             ),
         )
         return Decision(step.order, changes)
+
+    def search_from(self, order: Order, event: str, actor: str, now: datetime) -> Decision:
+        """``order`` (stored) fires ``event`` into its searching state and makes its first
+        offers: a load posted, a parcel ready."""
+        lifecycle = order.lifecycle.fire(event, actor=actor, at=now)
+        step = self.offer_next(evolve(order, lifecycle=lifecycle, offers_made=0), now)
+        return Decision(step.order, step_changes(step, order, SearchStarted(order.id, now)))
 
     def _quote(
         self,
@@ -225,7 +270,7 @@ class Dispatching:
         if order.driver_id == driver_id and order.state in DRIVING_STATES:
             return Decision(order)  # the winner's retry: the answer he missed
         pool.check_answer(order, driver_id, now)
-        if self.ctx.pool_settings(order).mode == "bidding":
+        if self.ctx.pool_settings(order, now).mode == "bidding":
             raise Forbidden(f"order {shown(order_id)} takes bids: send a bid, the customer chooses")
         return self._assign(order, driver_id, now, status=status)
 
@@ -253,15 +298,25 @@ class Dispatching:
         step = self.go_on(pool.drop_offer(order, driver_id, now, expired=False), now)
         return Decision(step.order, step_changes(step, order))
 
-    def submit_bid(self, driver_id: str, order_id: str, amount: Decimal, now: datetime) -> Decision:
+    def submit_bid(
+        self,
+        driver_id: str,
+        order_id: str,
+        amount: Decimal,
+        now: datetime,
+        valid_until: datetime | None = None,
+    ) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.submit_bid`."""
         order = self.ctx.orders.get(order_id)
         offer = pool.check_answer(order, driver_id, now)
-        if self.ctx.pool_settings(order).mode != "bidding":
+        if self.ctx.pool_settings(order, now).mode != "bidding":
             raise Forbidden(f"order {shown(order_id)} takes no bids: accept or reject the offer")
         if not (isinstance(amount, Decimal) and amount.is_finite() and amount > 0):
             raise InvalidMoney(f"a bid must be a Decimal > 0, got {shown(amount)}")
-        bids = (*(b for b in order.bids if b.driver_id != driver_id), Bid(driver_id, amount, now))
+        bids = (
+            *(b for b in order.bids if b.driver_id != driver_id),
+            Bid(driver_id, amount, now, valid_until),
+        )
         bid = BidSubmitted(
             order.id,
             driver_id,
@@ -270,6 +325,7 @@ class Dispatching:
             order.quote.currency,
             offer.distance_km,
             now,
+            valid_until,
         )
         bidding = evolve(order, bids=bids)
         return Decision(
@@ -289,7 +345,7 @@ class Dispatching:
         """The due offers of one order shown or expired; how many were."""
         order = self.ctx.orders.get(order_id)
         step = pool.advance(order, now)
-        if order.state == RideState.SEARCHING:
+        if order.phase == RideState.SEARCHING:
             step = self.go_on(step, now)
         if step.order == order:
             return Decision(order), 0

@@ -53,6 +53,7 @@ from vtc_dispatch.order import (
     Order,
     PaymentStatus,
     PositionAnswer,
+    ProofOfDelivery,
     Rating,
     RideProgress,
 )
@@ -210,7 +211,7 @@ class Trip:
         before it)."""
         settings = self.ctx.settings
         events: list[Event] = []
-        on_trip = order.state == RideState.IN_PROGRESS
+        on_trip = order.phase == RideState.IN_PROGRESS
         before = progress.trip if on_trip else progress.approach
         if inaccurate:
             track, point = before.set_aside(position, at, Flag.INACCURATE)
@@ -237,7 +238,7 @@ class Trip:
                     DriverLocated(order.id, order.driver_id, order.customer_id, position, eta, now)
                 )
             if (
-                order.state == RideState.ACCEPTED
+                order.phase == RideState.ACCEPTED
                 and not arriving_sent
                 and remaining <= settings.arriving_km
             ):
@@ -265,7 +266,7 @@ class Trip:
         """See :meth:`vtc_dispatch.service.DispatchService.arrived`."""
         ctx = self.ctx
         status, order, progress = ctx.assigned_ride(driver_id, order_id)
-        if operator_id is None and order.state == RideState.ACCEPTED:
+        if operator_id is None and order.phase == RideState.ACCEPTED:
             km = haversine_km(status.position, order.pickup)
             if km > ctx.settings.arrive_radius_km:
                 raise InvalidTransition(
@@ -305,18 +306,30 @@ class Trip:
         )
 
     def complete(
-        self, driver_id: str, order_id: str, supplements: Sequence[str], now: datetime
+        self,
+        driver_id: str,
+        order_id: str,
+        supplements: Sequence[str],
+        now: datetime,
+        *,
+        proof: ProofOfDelivery | None = None,
     ) -> Decision:
-        """See :meth:`vtc_dispatch.service.DispatchService.complete_trip`."""
+        """See :meth:`vtc_dispatch.service.DispatchService.complete_trip`; with ``proof``,
+        the delivery of a freight load or a parcel (its ``deliver`` event, the proof kept)."""
         ctx = self.ctx
         status, order, progress = ctx.assigned_ride(driver_id, order_id)
-        lifecycle = order.lifecycle.fire(RideEvent.COMPLETE, actor="driver", at=now)
+        if proof is None:
+            lifecycle = order.lifecycle.fire(RideEvent.COMPLETE, actor="driver", at=now)
+        else:
+            lifecycle = order.lifecycle.fire(
+                "deliver", actor="driver", at=now, context={"proof_of_delivery": proof}
+            )
         position = status.position
         trip = progress.trip
         if trip.last is None or trip.last.position != position:
             trip, _ = trip.add(position, now)
-        started = order.lifecycle.time_in(RideState.IN_PROGRESS)
-        arrived = order.lifecycle.time_in(RideState.ARRIVED)
+        started = order.time_in_phase(RideState.IN_PROGRESS)
+        arrived = order.time_in_phase(RideState.ARRIVED)
         assert started is not None
         assert arrived is not None
         end = trip.last.position if trip.last is not None else position
@@ -346,6 +359,7 @@ class Trip:
             final_fare=fare,
             price_history=order.price_history + new_prices,
             payment_status=payment,
+            proof=proof,
         )
         return Decision(
             done,
@@ -414,8 +428,8 @@ class Trip:
         order = ctx.owned(actor, order_id)
         if (
             actor.role == "driver"
-            and order.state == RideState.ACCEPTED
-            and ctx.pool_settings(order).on_driver_cancel == "requeue"
+            and order.phase == RideState.ACCEPTED
+            and ctx.pool_settings(order, now).on_driver_cancel == "requeue"
         ):
             return self._requeue(order, actor.id, reason, now)
         lifecycle = order.lifecycle.fire(RideEvent.CANCEL, actor=actor.role, at=now, reason=reason)
@@ -423,8 +437,8 @@ class Trip:
             order.quote,
             cancelled_by=_FEE_ROLES.get(actor.role, "operator"),
             cancelled_at=now,
-            accepted_at=order.lifecycle.time_in(RideState.ACCEPTED),
-            arrived_at=order.lifecycle.time_in(RideState.ARRIVED),
+            accepted_at=order.time_in_phase(RideState.ACCEPTED),
+            arrived_at=order.time_in_phase(RideState.ARRIVED),
         ).amount
         payment, wallet = _settling(order, fee)
         freed = [o.driver_id for o in order.offers]
@@ -474,7 +488,7 @@ class Trip:
         """The customer's order no driver took, cancelled by the system (no fee): a new
         order replaces it.  ``None`` when he has none."""
         active = self.ctx.orders.find("customer", customer_id, active=True, limit=1)
-        if not active or active[0].state != RideState.NO_DRIVER:
+        if not active or active[0].phase != RideState.NO_DRIVER:
             return None
         return self.cancel(_DISPATCH, active[0].id, "replaced by a new order", now)
 
@@ -512,7 +526,7 @@ class Trip:
         if actor.oversees:
             raise Forbidden(f"only the customer and the driver rate a ride, not a {actor.role}")
         order = self.ctx.owned(actor, order_id)
-        if order.state != RideState.DONE:
+        if order.phase != RideState.DONE:
             raise InvalidTransition(order_id, "rate", order.state, "only a done ride is rated")
         if any(r.by.role == actor.role for r in order.ratings):
             raise Forbidden(f"the {actor.role} already rated order {shown(order_id)}")

@@ -23,63 +23,78 @@ RIDE, the ride of seed 000; ``draft`` is initial; ``done*``, ``cancelled*``::
 
 ``requeue`` is the pool searching again after the assigned driver withdrew.
 
-FREIGHT, freight brokerage of seed 001; ``draft`` is initial; ``closed*``, ``cancelled*``::
+FREIGHT, freight brokerage with bidding of seed 001; ``draft`` is initial;
+``completed*``, ``resolved*``, ``cancelled*``::
 
-    event            | from                 | to         | roles
-    -----------------+----------------------+------------+---------------------------
-    publish          | draft                | open       | operator, shipper
-    accept_bid       | open                 | assigned   | operator, shipper
-    expire           | open                 | expired    | system
-    reopen           | expired              | open       | operator, shipper
-    release          | assigned             | open       | carrier, operator
-    arrive_at_pickup | assigned             | at_pickup  | carrier
-    pick_up          | at_pickup            | in_transit | carrier
-    deliver          | in_transit           | delivered  | carrier, operator
-    dispute          | delivered            | disputed   | carrier, shipper
-    close            | delivered            | closed     | operator, shipper, system
-    resolve          | disputed             | closed     | operator
-    cancel           | draft, expired, open | cancelled  | operator, shipper, system
-    cancel           | assigned, at_pickup  | cancelled  | carrier, operator, shipper
+    event        | from                          | to             | roles
+    -------------+-------------------------------+----------------+---------------------------
+    post         | draft                         | posted         | customer, operator
+    search       | posted                        | bidding        | customer, system
+    accept       | bidding                       | assigned       | driver
+    no_driver    | bidding                       | posted         | system
+    search_again | posted                        | bidding        | customer
+    requeue      | assigned                      | bidding        | system
+    arrive       | assigned                      | pickup_pending | driver, operator
+    start        | pickup_pending                | picked_up      | driver
+    depart       | picked_up                     | in_transit     | driver
+    deliver      | in_transit                    | delivered      | driver
+    confirm      | delivered                     | completed      | customer, operator, system
+    dispute      | delivered                     | disputed       | customer, operator
+    resolve      | disputed                      | resolved       | operator
+    cancel       | bidding, draft, posted        | cancelled      | customer, operator, system
+    cancel       | assigned, pickup_pending      | cancelled      | customer, driver, operator
+    cancel       | in_transit, picked_up         | cancelled      | operator
 
-Carriers bid while the load is ``open``; ``accept_bid`` is the shipper
-taking one. ``expire`` is the bidding deadline passing with no bid taken;
-``release`` is the carrier giving the load back to the market. ``deliver``
-has the guard :func:`has_proof_of_delivery`: it needs a proof in the
-context. ``close`` follows payment or the shipper's confirmation.
+The shipper is the order's customer and the carrier its driver: the
+commands the three kinds share (search, accept, arrive, start, cancel)
+fire the same events.  Carriers invited by the pool bid while the load is
+``bidding``; ``accept`` is the shipper taking one bid (the carrier's
+accept).  ``posted`` is a load on the market with no carrier bidding (the
+search ended without one: the shipper searches again).  ``deliver`` has
+the guard :func:`has_proof_of_delivery`; ``confirm`` is the shipper
+acknowledging receipt, ``dispute`` contesting it.
 
-DELIVERY, delivery with live tracking of seeds 002 and 004; ``pending`` is
-initial; ``delivered*``, ``cancelled*``, ``returned*``::
+DELIVERY, delivery with live tracking of seeds 002 and 004; ``waiting`` is
+initial; ``delivered*``, ``cancelled*``::
 
-    event      | from               | to         | roles
-    -----------+--------------------+------------+-------------------------------------
-    confirm    | pending            | confirmed  | merchant, operator, system
-    prepare    | confirmed          | preparing  | merchant
-    mark_ready | preparing          | ready      | merchant
-    pick_up    | ready              | picked_up  | rider
-    depart     | picked_up          | in_transit | rider
-    deliver    | in_transit         | delivered  | operator, rider
-    fail       | in_transit         | failed     | operator, rider
-    retry      | failed             | in_transit | operator, rider
-    return     | failed             | returned   | operator, rider
-    cancel     | confirmed, pending | cancelled  | customer, merchant, operator, system
-    cancel     | preparing, ready   | cancelled  | merchant, operator
+    event        | from                  | to         | roles
+    -------------+-----------------------+------------+-------------------------------------
+    confirm      | waiting               | confirmed  | merchant, operator, system
+    prepare      | confirmed             | preparing  | merchant, operator
+    mark_ready   | preparing             | ready      | merchant, operator
+    search       | ready                 | offered    | merchant, operator, system
+    accept       | offered               | accepted   | driver
+    no_driver    | offered               | no_driver  | system
+    search_again | no_driver             | offered    | customer, merchant, operator
+    requeue      | accepted              | offered    | system
+    arrive       | accepted              | at_pickup  | driver, operator
+    start        | at_pickup             | picked_up  | driver
+    depart       | picked_up             | on_the_way | driver
+    deliver      | on_the_way            | delivered  | driver
+    cancel       | confirmed, waiting    | cancelled  | customer, merchant, operator, system
+    cancel       | preparing, ready      | cancelled  | merchant, operator, system
+    cancel       | no_driver, offered    | cancelled  | merchant, operator, system
+    cancel       | accepted, at_pickup   | cancelled  | driver, merchant, operator
+    cancel       | on_the_way, picked_up | cancelled  | operator
 
-``fail`` is a delivery attempt that did not happen (nobody there, wrong
-address); the parcel goes out again (``retry``) or back to the merchant.
-``deliver`` has the guard :func:`has_proof_of_delivery`, as for freight.
+The merchant's states come first (``waiting`` to ``ready``); the rider
+(the order's driver) is searched for once the parcel is ready, and the
+ride-like part follows.  ``deliver`` has the guard
+:func:`has_proof_of_delivery`, as for freight.
 
 >>> from datetime import UTC, datetime
 >>> t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 >>> load = FREIGHT.start("fr-1", t0)
->>> for event, actor in [("publish", Role.SHIPPER), ("accept_bid", Role.SHIPPER),
-...                      ("arrive_at_pickup", Role.CARRIER), ("pick_up", Role.CARRIER)]:
+>>> for event, actor in [("post", Role.CUSTOMER), ("search", Role.SYSTEM),
+...                      ("accept", Role.DRIVER), ("arrive", Role.DRIVER),
+...                      ("start", Role.DRIVER), ("depart", Role.DRIVER)]:
 ...     load = load.fire(event, actor=actor, at=t0)
->>> load.can_fire(FreightEvent.DELIVER, Role.CARRIER, {"proof_of_delivery": None})
+>>> load.can_fire(FreightEvent.DELIVER, Role.DRIVER, {"proof_of_delivery": None})
 False
->>> load.fire("deliver", actor="carrier", at=t0, context={"proof_of_delivery": "pod.jpg"}).state
+>>> load.fire("deliver", actor="driver", at=t0, context={"proof_of_delivery": "pod.jpg"}).state
 'delivered'
 >>> sorted(DELIVERY.terminal)
-['cancelled', 'delivered', 'returned']
+['cancelled', 'delivered']
 """
 
 from __future__ import annotations
@@ -107,8 +122,11 @@ __all__ = [
 class Role(StrEnum):
     """Who fires an event, in every preset; the values are what the machines store.
 
-    >>> Role.DRIVER == "driver", sorted(FREIGHT.roles)
-    (True, ['carrier', 'operator', 'shipper', 'system'])
+    The three kinds share their parties: a freight shipper is the order's
+    customer and its carrier the driver; a delivery's rider is its driver.
+
+    >>> Role.DRIVER == "driver", sorted(DELIVERY.roles)
+    (True, ['customer', 'driver', 'merchant', 'operator', 'system'])
     """
 
     CUSTOMER = "customer"
@@ -116,11 +134,8 @@ class Role(StrEnum):
     OPERATOR = "operator"
     SYSTEM = "system"
     """The library itself or a scheduler: pool outcomes, deadlines, payments."""
-    SHIPPER = "shipper"
-    CARRIER = "carrier"
     MERCHANT = "merchant"
-    RIDER = "rider"
-    """Whoever carries a delivery (courier on a motorbike, bicycle, on foot)."""
+    """The shop or restaurant whose parcel a delivery carries."""
 
 
 class RideState(StrEnum):
@@ -162,39 +177,43 @@ class RideEvent(StrEnum):
 class FreightState(StrEnum):
     """The states of :data:`FREIGHT`.
 
-    >>> FreightState.OPEN.value, FreightState.EXPIRED in FREIGHT.terminal
-    ('open', False)
+    >>> FreightState.BIDDING.value, FreightState.DELIVERED in FREIGHT.terminal
+    ('bidding', False)
     """
 
     DRAFT = "draft"
-    OPEN = "open"
+    POSTED = "posted"
+    BIDDING = "bidding"
     ASSIGNED = "assigned"
-    AT_PICKUP = "at_pickup"
+    PICKUP_PENDING = "pickup_pending"
+    PICKED_UP = "picked_up"
     IN_TRANSIT = "in_transit"
     DELIVERED = "delivered"
+    COMPLETED = "completed"
     DISPUTED = "disputed"
-    CLOSED = "closed"
-    EXPIRED = "expired"
+    RESOLVED = "resolved"
     CANCELLED = "cancelled"
 
 
 class FreightEvent(StrEnum):
     """The events of :data:`FREIGHT`.
 
-    >>> FREIGHT.events(FreightState.EXPIRED)
-    ['cancel', 'reopen']
+    >>> FREIGHT.events(FreightState.DELIVERED)
+    ['confirm', 'dispute']
     """
 
-    PUBLISH = "publish"
-    ACCEPT_BID = "accept_bid"
-    EXPIRE = "expire"
-    REOPEN = "reopen"
-    RELEASE = "release"
-    ARRIVE_AT_PICKUP = "arrive_at_pickup"
-    PICK_UP = "pick_up"
+    POST = "post"
+    SEARCH = "search"
+    ACCEPT = "accept"
+    NO_DRIVER = "no_driver"
+    SEARCH_AGAIN = "search_again"
+    REQUEUE = "requeue"
+    ARRIVE = "arrive"
+    START = "start"
+    DEPART = "depart"
     DELIVER = "deliver"
+    CONFIRM = "confirm"
     DISPUTE = "dispute"
-    CLOSE = "close"
     RESOLVE = "resolve"
     CANCEL = "cancel"
 
@@ -202,38 +221,43 @@ class FreightEvent(StrEnum):
 class DeliveryState(StrEnum):
     """The states of :data:`DELIVERY`.
 
-    >>> DELIVERY.initial == DeliveryState.PENDING
+    >>> DELIVERY.initial == DeliveryState.WAITING
     True
     """
 
-    PENDING = "pending"
+    WAITING = "waiting"
     CONFIRMED = "confirmed"
     PREPARING = "preparing"
     READY = "ready"
+    OFFERED = "offered"
+    NO_DRIVER = "no_driver"
+    ACCEPTED = "accepted"
+    AT_PICKUP = "at_pickup"
     PICKED_UP = "picked_up"
-    IN_TRANSIT = "in_transit"
+    ON_THE_WAY = "on_the_way"
     DELIVERED = "delivered"
-    FAILED = "failed"
-    RETURNED = "returned"
     CANCELLED = "cancelled"
 
 
 class DeliveryEvent(StrEnum):
     """The events of :data:`DELIVERY`.
 
-    >>> DELIVERY.events(DeliveryState.FAILED)
-    ['retry', 'return']
+    >>> DELIVERY.events(DeliveryState.NO_DRIVER)
+    ['cancel', 'search_again']
     """
 
     CONFIRM = "confirm"
     PREPARE = "prepare"
     MARK_READY = "mark_ready"
-    PICK_UP = "pick_up"
+    SEARCH = "search"
+    ACCEPT = "accept"
+    NO_DRIVER = "no_driver"
+    SEARCH_AGAIN = "search_again"
+    REQUEUE = "requeue"
+    ARRIVE = "arrive"
+    START = "start"
     DEPART = "depart"
     DELIVER = "deliver"
-    FAIL = "fail"
-    RETRY = "retry"
-    RETURN = "return"
     CANCEL = "cancel"
 
 
@@ -291,37 +315,42 @@ FREIGHT = StateMachine(
     "freight",
     states=FreightState,
     initial=FreightState.DRAFT,
-    terminal=[FreightState.CLOSED, FreightState.CANCELLED],
+    terminal=[FreightState.COMPLETED, FreightState.RESOLVED, FreightState.CANCELLED],
     transitions=[
-        Transition(_FE.PUBLISH, [_FS.DRAFT], _FS.OPEN, [_R.SHIPPER, _R.OPERATOR]),
-        Transition(_FE.ACCEPT_BID, [_FS.OPEN], _FS.ASSIGNED, [_R.SHIPPER, _R.OPERATOR]),
-        Transition(_FE.EXPIRE, [_FS.OPEN], _FS.EXPIRED, [_R.SYSTEM]),
-        Transition(_FE.REOPEN, [_FS.EXPIRED], _FS.OPEN, [_R.SHIPPER, _R.OPERATOR]),
-        Transition(_FE.RELEASE, [_FS.ASSIGNED], _FS.OPEN, [_R.CARRIER, _R.OPERATOR]),
-        Transition(_FE.ARRIVE_AT_PICKUP, [_FS.ASSIGNED], _FS.AT_PICKUP, [_R.CARRIER]),
-        Transition(_FE.PICK_UP, [_FS.AT_PICKUP], _FS.IN_TRANSIT, [_R.CARRIER]),
+        Transition(_FE.POST, [_FS.DRAFT], _FS.POSTED, [_R.CUSTOMER, _R.OPERATOR]),
+        Transition(_FE.SEARCH, [_FS.POSTED], _FS.BIDDING, [_R.CUSTOMER, _R.SYSTEM]),
+        Transition(_FE.ACCEPT, [_FS.BIDDING], _FS.ASSIGNED, [_R.DRIVER]),
+        Transition(_FE.NO_DRIVER, [_FS.BIDDING], _FS.POSTED, [_R.SYSTEM]),
+        Transition(_FE.SEARCH_AGAIN, [_FS.POSTED], _FS.BIDDING, [_R.CUSTOMER]),
+        Transition(_FE.REQUEUE, [_FS.ASSIGNED], _FS.BIDDING, [_R.SYSTEM]),
+        Transition(_FE.ARRIVE, [_FS.ASSIGNED], _FS.PICKUP_PENDING, [_R.DRIVER, _R.OPERATOR]),
+        Transition(_FE.START, [_FS.PICKUP_PENDING], _FS.PICKED_UP, [_R.DRIVER]),
+        Transition(_FE.DEPART, [_FS.PICKED_UP], _FS.IN_TRANSIT, [_R.DRIVER]),
         Transition(
             _FE.DELIVER,
             [_FS.IN_TRANSIT],
             _FS.DELIVERED,
-            [_R.CARRIER, _R.OPERATOR],
+            [_R.DRIVER],
             guard=has_proof_of_delivery,
         ),
-        Transition(_FE.DISPUTE, [_FS.DELIVERED], _FS.DISPUTED, [_R.SHIPPER, _R.CARRIER]),
-        Transition(_FE.CLOSE, [_FS.DELIVERED], _FS.CLOSED, [_R.SHIPPER, _R.OPERATOR, _R.SYSTEM]),
-        Transition(_FE.RESOLVE, [_FS.DISPUTED], _FS.CLOSED, [_R.OPERATOR]),
+        Transition(
+            _FE.CONFIRM, [_FS.DELIVERED], _FS.COMPLETED, [_R.CUSTOMER, _R.OPERATOR, _R.SYSTEM]
+        ),
+        Transition(_FE.DISPUTE, [_FS.DELIVERED], _FS.DISPUTED, [_R.CUSTOMER, _R.OPERATOR]),
+        Transition(_FE.RESOLVE, [_FS.DISPUTED], _FS.RESOLVED, [_R.OPERATOR]),
         Transition(
             _FE.CANCEL,
-            [_FS.DRAFT, _FS.OPEN, _FS.EXPIRED],
+            [_FS.DRAFT, _FS.POSTED, _FS.BIDDING],
             _FS.CANCELLED,
-            [_R.SHIPPER, _R.OPERATOR, _R.SYSTEM],
+            [_R.CUSTOMER, _R.OPERATOR, _R.SYSTEM],
         ),
         Transition(
             _FE.CANCEL,
-            [_FS.ASSIGNED, _FS.AT_PICKUP],
+            [_FS.ASSIGNED, _FS.PICKUP_PENDING],
             _FS.CANCELLED,
-            [_R.SHIPPER, _R.CARRIER, _R.OPERATOR],
+            [_R.CUSTOMER, _R.DRIVER, _R.OPERATOR],
         ),
+        Transition(_FE.CANCEL, [_FS.PICKED_UP, _FS.IN_TRANSIT], _FS.CANCELLED, [_R.OPERATOR]),
     ],
 )
 
@@ -330,34 +359,58 @@ _DS, _DE = DeliveryState, DeliveryEvent
 DELIVERY = StateMachine(
     "delivery",
     states=DeliveryState,
-    initial=DeliveryState.PENDING,
-    terminal=[DeliveryState.DELIVERED, DeliveryState.CANCELLED, DeliveryState.RETURNED],
+    initial=DeliveryState.WAITING,
+    terminal=[DeliveryState.DELIVERED, DeliveryState.CANCELLED],
     transitions=[
         Transition(
-            _DE.CONFIRM, [_DS.PENDING], _DS.CONFIRMED, [_R.MERCHANT, _R.OPERATOR, _R.SYSTEM]
+            _DE.CONFIRM, [_DS.WAITING], _DS.CONFIRMED, [_R.MERCHANT, _R.OPERATOR, _R.SYSTEM]
         ),
-        Transition(_DE.PREPARE, [_DS.CONFIRMED], _DS.PREPARING, [_R.MERCHANT]),
-        Transition(_DE.MARK_READY, [_DS.PREPARING], _DS.READY, [_R.MERCHANT]),
-        Transition(_DE.PICK_UP, [_DS.READY], _DS.PICKED_UP, [_R.RIDER]),
-        Transition(_DE.DEPART, [_DS.PICKED_UP], _DS.IN_TRANSIT, [_R.RIDER]),
+        Transition(_DE.PREPARE, [_DS.CONFIRMED], _DS.PREPARING, [_R.MERCHANT, _R.OPERATOR]),
+        Transition(_DE.MARK_READY, [_DS.PREPARING], _DS.READY, [_R.MERCHANT, _R.OPERATOR]),
+        Transition(_DE.SEARCH, [_DS.READY], _DS.OFFERED, [_R.MERCHANT, _R.OPERATOR, _R.SYSTEM]),
+        Transition(_DE.ACCEPT, [_DS.OFFERED], _DS.ACCEPTED, [_R.DRIVER]),
+        Transition(_DE.NO_DRIVER, [_DS.OFFERED], _DS.NO_DRIVER, [_R.SYSTEM]),
+        Transition(
+            _DE.SEARCH_AGAIN,
+            [_DS.NO_DRIVER],
+            _DS.OFFERED,
+            [_R.CUSTOMER, _R.MERCHANT, _R.OPERATOR],
+        ),
+        Transition(_DE.REQUEUE, [_DS.ACCEPTED], _DS.OFFERED, [_R.SYSTEM]),
+        Transition(_DE.ARRIVE, [_DS.ACCEPTED], _DS.AT_PICKUP, [_R.DRIVER, _R.OPERATOR]),
+        Transition(_DE.START, [_DS.AT_PICKUP], _DS.PICKED_UP, [_R.DRIVER]),
+        Transition(_DE.DEPART, [_DS.PICKED_UP], _DS.ON_THE_WAY, [_R.DRIVER]),
         Transition(
             _DE.DELIVER,
-            [_DS.IN_TRANSIT],
+            [_DS.ON_THE_WAY],
             _DS.DELIVERED,
-            [_R.RIDER, _R.OPERATOR],
+            [_R.DRIVER],
             guard=has_proof_of_delivery,
         ),
-        Transition(_DE.FAIL, [_DS.IN_TRANSIT], _DS.FAILED, [_R.RIDER, _R.OPERATOR]),
-        Transition(_DE.RETRY, [_DS.FAILED], _DS.IN_TRANSIT, [_R.RIDER, _R.OPERATOR]),
-        Transition(_DE.RETURN, [_DS.FAILED], _DS.RETURNED, [_R.RIDER, _R.OPERATOR]),
         Transition(
             _DE.CANCEL,
-            [_DS.PENDING, _DS.CONFIRMED],
+            [_DS.WAITING, _DS.CONFIRMED],
             _DS.CANCELLED,
             [_R.CUSTOMER, _R.MERCHANT, _R.OPERATOR, _R.SYSTEM],
         ),
         Transition(
-            _DE.CANCEL, [_DS.PREPARING, _DS.READY], _DS.CANCELLED, [_R.MERCHANT, _R.OPERATOR]
+            _DE.CANCEL,
+            [_DS.PREPARING, _DS.READY],
+            _DS.CANCELLED,
+            [_R.MERCHANT, _R.OPERATOR, _R.SYSTEM],
         ),
+        Transition(
+            _DE.CANCEL,
+            [_DS.OFFERED, _DS.NO_DRIVER],
+            _DS.CANCELLED,
+            [_R.MERCHANT, _R.OPERATOR, _R.SYSTEM],
+        ),
+        Transition(
+            _DE.CANCEL,
+            [_DS.ACCEPTED, _DS.AT_PICKUP],
+            _DS.CANCELLED,
+            [_R.DRIVER, _R.MERCHANT, _R.OPERATOR],
+        ),
+        Transition(_DE.CANCEL, [_DS.PICKED_UP, _DS.ON_THE_WAY], _DS.CANCELLED, [_R.OPERATOR]),
     ],
 )

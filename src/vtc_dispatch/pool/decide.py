@@ -94,7 +94,7 @@ class Step:
     @property
     def needs_offer(self) -> bool:
         """The order still searches and holds no offer: the next one must be made."""
-        return self.order.state == RideState.SEARCHING and not self.order.offers
+        return self.order.phase == RideState.SEARCHING and not self.order.offers
 
     def then(self, later: Step) -> Step:
         """This step followed by ``later`` (whose order is the newer version)."""
@@ -123,7 +123,7 @@ def search_room(order: Order, settings: PoolSettings) -> int:
 
 def search_deadline(order: Order, settings: PoolSettings) -> datetime:
     """When the whole search gives up."""
-    started = order.lifecycle.time_in(RideState.SEARCHING)
+    started = order.time_in_phase(RideState.SEARCHING)
     assert started is not None
     return started + timedelta(seconds=settings.search_timeout_s)
 
@@ -277,7 +277,7 @@ def check_answer(order: Order, driver_id: str, now: datetime) -> LiveOffer:
     if offer is None or not offer.shown:
         if order.driver_id is not None and order.driver_id != driver_id:
             raise OfferWithdrawn(f"order {shown(order.id)} went to another driver")
-        if order.state == RideState.CANCELLED:
+        if order.phase == RideState.CANCELLED:
             raise OfferWithdrawn(f"order {shown(order.id)} was cancelled")
         if driver_id in order.tried:
             raise OfferExpired(
@@ -340,8 +340,14 @@ def accept_bid(order: Order, driver_id: str, now: datetime) -> Decimal:
     """The amount of ``driver_id``'s live bid, which the customer takes."""
     bid = next((b for b in order.bids if b.driver_id == driver_id), None)
     if bid is None:
-        if order.state != RideState.SEARCHING:
+        if order.phase != RideState.SEARCHING:
             raise InvalidTransition(order.id, "accept_bid", order.state)
         raise NotFound(f"no live bid from {shown(driver_id)} on order {shown(order.id)}")
     check_answer(order, driver_id, now)
+    if not bid.valid_at(now):
+        assert bid.valid_until is not None
+        raise OfferExpired(
+            f"the bid of {shown(driver_id)} on order {shown(order.id)} was valid until"
+            f" {bid.valid_until.isoformat()}"
+        )
     return bid.amount

@@ -14,6 +14,7 @@
 """
 
 from vtc_dispatch.pricing.config import PricingConfig, load_pricing_config
+from vtc_dispatch.pricing.dakar import dakar_config
 from vtc_dispatch.pricing.douala import douala_config
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.pricing.money import RoundingMode, round_to_step
@@ -34,6 +35,7 @@ __all__ = [
     "Pricer",
     "PricingConfig",
     "RoundingMode",
+    "dakar_config",
     "douala_config",
     "load_pricing_config",
     "round_to_step",

@@ -180,6 +180,9 @@ class VehicleType(_Model):
     seats: Annotated[int, Field(ge=1, le=100)] = 4
     multiplier: Factor = Decimal(1)
     """Applied to the metered fare of every tariff of this type."""
+    kind: Literal["ride", "freight", "delivery"] = "ride"
+    """What its orders are: rides, freight loads (bidding, proof of delivery) or
+    deliveries (merchant's states, then a rider); see :mod:`vtc_dispatch.kinds`."""
 
 
 class DistanceSection(_Model):
