@@ -88,7 +88,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         "--window-s",
         type=float,
         default=None,
-        help="the matching window, seconds (default: the scenario's pool setting, else 3)",
+        help="the matching window at every hour, seconds (default: the scenario's pool"
+        " settings, by hour; else 3)",
     )
     group.add_argument(
         "--match-candidates",
@@ -126,8 +127,16 @@ def quality_scenario(
     pool = dict(data["dispatch"].get("pool") or {})
     chosen = {**(pool_settings or {}), "mode": mode}
     pool["default"] = {**pool.get("default", {}), **chosen}
+    # An override with hours changes settings at those hours, never the mode.
     pool["overrides"] = [
-        {**o, "settings": {**o["settings"], **chosen}} for o in pool.get("overrides", ())
+        {
+            **o,
+            "settings": {
+                **o["settings"],
+                **((pool_settings or {}) if o.get("hours") is not None else chosen),
+            },
+        }
+        for o in pool.get("overrides", ())
     ]
     data["dispatch"]["pool"] = pool
     if quick:
@@ -305,11 +314,18 @@ def run(options: Options) -> SuiteReport:
         progress(f"quality: {mode} done in {result.timing.wall_s:.0f} s")
     if args["plots"]:
         _plots(results, args["plots"])
-    settings = (
+    pool = (
         quality_scenario(base, "matching", 1.0, 1.0, quick=True, pool_settings=matching)
         .dispatch_config()
-        .pool.default
+        .pool
     )
+    settings = pool.default
+    # The windows of the overrides naming hours (the peaks' windows).
+    windows_by_hours: list[JSONValue] = [
+        {"hours": list(o.hours), "window_s": o.settings["window_s"]}
+        for o in pool.overrides
+        if o.hours is not None and "window_s" in o.settings
+    ]
     return SuiteReport(
         suite="quality",
         params={
@@ -324,6 +340,7 @@ def run(options: Options) -> SuiteReport:
             "requests": {mode: values["requests"] for mode, values in measured.items()},
             "requests_peak": {mode: values["requests_peak"] for mode, values in measured.items()},
             "window_s": settings.window_s,
+            "window_s_by_hours": windows_by_hours,
             "match_candidates": settings.match_candidates,
             "solver": solver_name(),
             "tracking_interval_s": TRACKING_S,

@@ -39,7 +39,7 @@ from vtc_dispatch.geo import LatLng, destination_point
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.pool import PoolConfig
 from vtc_dispatch.pricing import douala_config
-from vtc_dispatch.service import DispatchService
+from vtc_dispatch.service import DispatchService, ServiceSettings
 from vtc_dispatch_redis import RedisSettings, RedisStorage, retry_conflicts
 from vtc_dispatch_redis.roundtrips import count_round_trips
 
@@ -57,8 +57,16 @@ def pool(answer_s: float) -> PoolConfig:
 def service_for(settings: RedisSettings, answer_s: float) -> DispatchService:
     """One worker's service: every port in Redis under ``settings.prefix``."""
     storage = RedisStorage(settings)
+    # These drivers answer offers but their phones send no fix: with presence
+    # on, every one not on a ride would fall silent a minute into the run, and
+    # how many rides end done would depend on how fast the machine runs.
     return build_service(
-        DispatchConfig(pricing=douala_config(), pool=pool(answer_s)), storage.ports()
+        DispatchConfig(
+            pricing=douala_config(),
+            pool=pool(answer_s),
+            service=ServiceSettings(presence_timeout_s=None),
+        ),
+        storage.ports(),
     )
 
 

@@ -40,10 +40,11 @@ def pytest_configure() -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # An end-to-end test starts servers and client processes: slow by nature,
-    # so the whole folder is left out of the quick subset (-m "not slow").
+    # An end-to-end or browser test starts servers, client processes or a
+    # browser: slow by nature, so both folders are left out of the quick
+    # subset (-m "not slow").
     for item in items:
-        if item.path.is_relative_to(TESTS / "e2e"):
+        if item.path.is_relative_to(TESTS / "e2e") or item.path.is_relative_to(TESTS / "browser"):
             item.add_marker(pytest.mark.slow)
 
 

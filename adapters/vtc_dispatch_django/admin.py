@@ -1,61 +1,59 @@
-"""The admin: the pricing and dispatch configuration, and a read-only view of the state
-(orders, driver presence, drivers' offer statistics, customers' rating totals).
+"""The admin: the pricing and dispatch configuration, the operators' actions, and a
+read-only view of the state (orders, driver presence, drivers' offer statistics,
+customers' rating totals).
 
-Areas are GeoJSON polygons, checked with shapely when saved (the error
-says what is wrong and where).  Every change rebuilds the service's
-configuration (:mod:`vtc_dispatch_django.signals`); a change that makes the
-whole configuration invalid is refused with the core's message.
+Areas are drawn on a map (Leaflet, vendored in the static files) and
+checked with shapely when saved; a zone must lie in or near a city.  A
+tariff's rules, a fixed route's fares and the pool and pricing settings
+have one field each (:mod:`vtc_dispatch_django.admin_forms`).  Every change
+rebuilds the service's configuration (:mod:`vtc_dispatch_django.signals`);
+a change that makes the whole configuration invalid is refused with the
+core's message.
+
+Operators act through the service, as the apps do (one command, one
+commit): cancel stuck orders with a reason, put drivers offline; and
+block or unblock drivers (their presence row, see
+:meth:`~vtc_dispatch_django.repositories.DjangoDriverRegistry.set_blocked`).
+The state's tables are read-only: no "Add", no change, no delete.
+Amounts are shown with their currency.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.db import transaction
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from vtc_dispatch.codec import order_from_data
 from vtc_dispatch.errors import DispatchError
-from vtc_dispatch.order import Order
+from vtc_dispatch.order import Actor, Order
+from vtc_dispatch.pricing.quote import format_amount
 from vtc_dispatch_django import models as m
 from vtc_dispatch_django.admin_actions import mark_paid
+from vtc_dispatch_django.admin_forms import (
+    CheckedForm,
+    CityForm,
+    GeneralSettingsForm,
+    TariffForm,
+    ZoneForm,
+    fixed_route_form,
+)
 
 __all__ = ["CheckedForm"]
 
 
-class _Rollback(Exception):
-    pass
-
-
-class CheckedForm(forms.ModelForm):
-    """Refuses a change that would make the whole configuration fail to load.
-
-    The change is tried in a transaction that is rolled back, and the
-    core's message (field path and bad value) becomes the form's error.
-    """
-
-    def _post_clean(self) -> None:
-        super()._post_clean()
-        if self.errors:
-            return
-        from vtc_dispatch_django.config import load_from_db
-
-        instance = self.instance
-        adding, pk = instance._state.adding, instance.pk
-        try:
-            with transaction.atomic():
-                instance.save()
-                if m.City.objects.exists() and m.Tariff.objects.exists():
-                    load_from_db()
-                raise _Rollback
-        except _Rollback:
-            pass
-        except DispatchError as exc:
-            self.add_error(None, f"the configuration would be invalid: {exc}")
-        finally:
-            instance._state.adding, instance.pk = adding, pk
+def _rate(value: Decimal | None, currency: str) -> str:
+    """A tariff amount with its currency, exact (a rate may have decimals the currency has not)."""
+    if value is None:
+        return "-"
+    return f"{format(value.normalize(), 'f')} {currency}"
 
 
 class _Checked(admin.ModelAdmin):
@@ -69,6 +67,7 @@ class CountryAdmin(_Checked):
 
 @admin.register(m.City)
 class CityAdmin(_Checked):
+    form = CityForm
     list_display = ("code", "name", "country", "average_speed_kmh")
 
 
@@ -77,19 +76,104 @@ class VehicleTypeAdmin(_Checked):
     list_display = ("code", "label", "seats")
 
 
+def _tariff_fieldsets() -> list[tuple[str | None, dict[str, Any]]]:
+    from vtc_dispatch_django.admin_forms import SECTION_ROWS, SUPPLEMENT_ROWS
+
+    return [
+        (None, {"fields": ("city", "vehicle_type")}),
+        (
+            "Fare",
+            {
+                "fields": (
+                    ("base_fare", "included_km"),
+                    ("per_km", "per_minute"),
+                    ("minimum_fare", "maximum_fare"),
+                    "booking_fee",
+                )
+            },
+        ),
+        (
+            "Distance sections (instead of one per-km rate; the first from 0 km, the last"
+            " open-ended)",
+            {
+                "fields": tuple(
+                    (f"section_{i}_from_km", f"section_{i}_to_km", f"section_{i}_per_km")
+                    for i in range(1, SECTION_ROWS + 1)
+                )
+            },
+        ),
+        (
+            "Night (a multiplier or a fixed add-on)",
+            {"fields": (("night_start", "night_end"), ("night_multiplier", "night_fixed"))},
+        ),
+        ("Waiting at pickup", {"fields": (("waiting_free_minutes", "waiting_per_minute"),)}),
+        (
+            "Supplements",
+            {
+                "fields": tuple(
+                    (f"supplement_{i}_code", f"supplement_{i}_label", f"supplement_{i}_amount")
+                    for i in range(1, SUPPLEMENT_ROWS + 1)
+                )
+            },
+        ),
+        ("Fees", {"fields": (("cancellation_fee", "no_show_fee"),)}),
+    ]
+
+
 @admin.register(m.Tariff)
 class TariffAdmin(_Checked):
-    list_display = ("city", "vehicle_type", "base_fare", "per_km", "minimum_fare")
+    form = TariffForm
+    list_display = ("city", "vehicle_type", "base", "per_kilometre", "minimum")
+    list_select_related = ("city__country",)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return _tariff_fieldsets()
+
+    @admin.display(description="base fare")
+    def base(self, obj: m.Tariff) -> str:
+        return _rate(obj.base_fare, obj.city.country.currency)
+
+    @admin.display(description="per km")
+    def per_kilometre(self, obj: m.Tariff) -> str:
+        if obj.per_km is None:
+            return "by sections"
+        return _rate(obj.per_km, obj.city.country.currency)
+
+    @admin.display(description="minimum fare")
+    def minimum(self, obj: m.Tariff) -> str:
+        return _rate(obj.minimum_fare, obj.city.country.currency)
 
 
 @admin.register(m.Zone)
 class ZoneAdmin(_Checked):
+    form = ZoneForm
     list_display = ("code", "label", "surcharge_multiplier", "surcharge_fixed", "applies_to")
 
 
 @admin.register(m.FixedPriceRoute)
 class FixedPriceRouteAdmin(_Checked):
-    list_display = ("code", "label", "from_zone", "to_zone", "both_ways")
+    list_display = ("code", "label", "from_zone", "to_zone", "both_ways", "prices")
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        # One fare field per vehicle type configured when the page is shown.
+        kwargs["form"] = fixed_route_form()
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fares = tuple(
+            f"fare_{code}"
+            for code in m.VehicleType.objects.order_by("code").values_list("code", flat=True)
+        )
+        return [
+            (None, {"fields": ("code", "label", ("from_zone", "to_zone"), "both_ways")}),
+            ("Fares (per vehicle type)", {"fields": fares}),
+        ]
+
+    @admin.display(description="fares")
+    def prices(self, obj: m.FixedPriceRoute) -> str:
+        return ", ".join(f"{code} {amount}" for code, amount in sorted((obj.fares or {}).items()))
 
 
 @admin.register(m.PaymentMethod)
@@ -100,7 +184,34 @@ class PaymentMethodAdmin(_Checked):
 
 @admin.register(m.DispatchSettings)
 class DispatchSettingsAdmin(_Checked):
+    form = GeneralSettingsForm
     list_display = ("__str__", "max_waiting_time_s", "search_radius_km", "rating_threshold")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # One row of general settings: it is changed, never added twice.
+        return super().has_add_permission(request) and not m.DispatchSettings.objects.exists()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        from vtc_dispatch_django.admin_forms import POOL_FIELDS, PRICING_FIELDS
+
+        return [
+            (
+                "Dispatch",
+                {
+                    "fields": (
+                        "max_waiting_time_s",
+                        ("search_radius_km", "radius_max_km"),
+                        ("rating_threshold", "rating_min_count"),
+                    )
+                },
+            ),
+            ("Driver pool", {"fields": tuple(POOL_FIELDS)}),
+            ("Pricing", {"fields": tuple(PRICING_FIELDS)}),
+            (
+                "Advanced (JSON)",
+                {"classes": ("collapse",), "fields": ("pool_overrides", "promotions")},
+            ),
+        ]
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -122,29 +233,114 @@ class RatingInline(_ReadOnlyInline):
     model = m.RatingRecord
 
 
+class _ReadOnly(admin.ModelAdmin):
+    """State written by the service only: operators look, and act through actions."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CancelForm(forms.Form):
+    """Why the operator cancels: the reason the parties are told."""
+
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Told to the customer and the driver, and kept in the order's history.",
+    )
+
+
+def _act(request: HttpRequest, ids: list[str], act: Callable[[str], Any], done: str) -> None:
+    """Run ``act`` on each id through the service, one command each; say what happened."""
+    succeeded = []
+    for one in ids:
+        try:
+            act(one)
+        except DispatchError as exc:
+            messages.error(request, f"{one}: {exc}")
+        else:
+            succeeded.append(one)
+    if succeeded:
+        messages.success(request, f"{done}: {', '.join(succeeded)}")
+
+
 @admin.register(m.OrderRecord)
-class OrderAdmin(admin.ModelAdmin):
-    actions = (mark_paid,)
-    list_display = ("order_id", "state", "customer_id", "driver_id", "estimate", "final_amount")
-    list_filter = ("state", "vehicle_type", "payment_method")
+class OrderAdmin(_ReadOnly):
+    list_display = (
+        "order_id", "state", "customer_id", "driver_id", "estimate_shown", "final_shown",
+        "payment_method", "payment_status", "created_at",
+    )  # fmt: skip
+    list_filter = ("state", "vehicle_type", "payment_method", "payment_status")
     search_fields = ("order_id", "customer_id", "driver_id")
     exclude = ("data",)
     readonly_fields = ("quote", "price_history", "final_fare", "lifecycle")
     inlines = (OfferInline, RatingInline)
+    actions = ("cancel_orders", mark_paid)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # orders change through the service only
+    @admin.display(description="estimate", ordering="estimate")
+    def estimate_shown(self, obj: m.OrderRecord) -> str:
+        return format_amount(obj.estimate, obj.currency)
+
+    @admin.display(description="final fare", ordering="final_amount")
+    def final_shown(self, obj: m.OrderRecord) -> str:
+        return "-" if obj.final_amount is None else format_amount(obj.final_amount, obj.currency)
+
+    @admin.action(description="Cancel the selected orders (with a reason)")
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        """Ask for the reason, then cancel each order through the service as the operator."""
+        form = CancelForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            from vtc_dispatch_django.runtime import get_service
+
+            service = get_service()
+            operator = Actor("operator", request.user.get_username() or str(request.user.pk))
+            reason = form.cleaned_data["reason"]
+            _act(
+                request,
+                list(queryset.values_list("order_id", flat=True)),
+                lambda order_id: service.cancel(operator, order_id, reason),
+                "Cancelled",
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "vtc_dispatch_django/admin/cancel_orders.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Cancel orders",
+                "orders": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action": "cancel_orders",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     @admin.display(description="quote")
     def quote(self, obj: m.OrderRecord) -> str:
         quote = _stored(obj).quote
-        lines = ", ".join(f"{x.label} {x.amount}" for x in quote.breakdown)
-        return f"{quote.display} (estimate {quote.estimate} {quote.currency}: {lines})"
+        lines = ", ".join(
+            f"{x.label} {format_amount(x.amount, quote.currency)}" for x in quote.breakdown
+        )
+        return (
+            f"{quote.display} (estimate {format_amount(quote.estimate, quote.currency)}: {lines})"
+        )
 
     @admin.display(description="price history")
     def price_history(self, obj: m.OrderRecord) -> str:
+        currency = obj.currency
+
+        def shown(amount: Decimal | None) -> str:
+            return "-" if amount is None else format_amount(amount, currency)
+
         return "; ".join(
-            f"{c.at.isoformat()}: {c.from_amount or '-'} -> {c.to_amount} ({c.reason})"
+            f"{c.at.isoformat()}: {shown(c.from_amount)} -> {shown(c.to_amount)} ({c.reason})"
             for c in _stored(obj).price_history
         )
 
@@ -153,8 +349,10 @@ class OrderAdmin(admin.ModelAdmin):
         fare = _stored(obj).final_fare
         if fare is None:
             return "-"
-        lines = ", ".join(f"{x.label} {x.amount}" for x in fare.breakdown)
-        return f"{fare.amount} {fare.currency} ({fare.reason}: {lines})"
+        lines = ", ".join(
+            f"{x.label} {format_amount(x.amount, fare.currency)}" for x in fare.breakdown
+        )
+        return f"{format_amount(fare.amount, fare.currency)} ({fare.reason}: {lines})"
 
     @admin.display(description="states")
     def lifecycle(self, obj: m.OrderRecord) -> str:
@@ -169,37 +367,76 @@ def _stored(obj: m.OrderRecord) -> Order:
 
 
 @admin.register(m.DriverPresence)
-class DriverPresenceAdmin(admin.ModelAdmin):
+class DriverPresenceAdmin(_ReadOnly):
     # presence and seen_at: an operator sees whose position is stale (a silent phone).
     list_display = (
         "driver_id", "vehicle_type", "online", "available", "presence", "seen_at", "order_id",
         "blocked", "offline_reason",
     )  # fmt: skip
-    list_filter = ("online", "available", "presence", "vehicle_type")
+    list_filter = ("online", "available", "presence", "blocked", "vehicle_type")
+    search_fields = ("driver_id",)
+    actions = ("put_offline", "block", "unblock")
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.action(description="Put the selected drivers offline")
+    def put_offline(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        """Through the service: a live offer counts as refused; a driver on a ride stays."""
+        from vtc_dispatch_django.runtime import get_service
+
+        service = get_service()
+        _act(
+            request,
+            list(queryset.values_list("driver_id", flat=True)),
+            service.driver_offline,
+            "Put offline",
+        )
+
+    @admin.action(description="Block the selected drivers (no more offers)")
+    def block(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._set_blocked(request, queryset, blocked=True)
+
+    @admin.action(description="Unblock the selected drivers")
+    def unblock(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._set_blocked(request, queryset, blocked=False)
+
+    def _set_blocked(self, request: HttpRequest, queryset: QuerySet[Any], *, blocked: bool) -> None:
+        from vtc_dispatch_django.repositories import DjangoDriverRegistry
+
+        registry = DjangoDriverRegistry()
+        _act(
+            request,
+            list(queryset.values_list("driver_id", flat=True)),
+            lambda driver_id: registry.set_blocked(driver_id, blocked),
+            "Blocked" if blocked else "Unblocked",
+        )
 
 
 @admin.register(m.StatsRecord)
-class StatsAdmin(admin.ModelAdmin):
+class StatsAdmin(_ReadOnly):
     list_display = (
         "driver_id", "offered", "accepted", "refused", "expired", "cancelled_after_accept"
     )  # fmt: skip
     search_fields = ("driver_id",)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # counted by the service only
-
 
 @admin.register(m.RatingTotal)
-class RatingTotalAdmin(admin.ModelAdmin):
+class RatingTotalAdmin(_ReadOnly):
     list_display = ("party_id", "stars", "ratings")
     search_fields = ("party_id",)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+
+@admin.register(m.DriverProfile)
+class DriverProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "vehicle_type", "vehicle", "plate", "phone")
+    search_fields = ("plate", "phone")
 
 
-admin.site.register(m.DriverProfile)
-admin.site.register(m.WalletAccount)
+@admin.register(m.WalletAccount)
+class WalletAccountAdmin(_ReadOnly):
+    """Balances move through wallet operations (holds, captures, credits), never by hand."""
+
+    list_display = ("customer_id", "balance_shown")
+    search_fields = ("customer_id",)
+
+    @admin.display(description="balance", ordering="balance")
+    def balance_shown(self, obj: m.WalletAccount) -> str:
+        return format_amount(obj.balance, obj.currency)

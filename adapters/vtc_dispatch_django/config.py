@@ -222,7 +222,15 @@ def import_config(data: Mapping[str, Any]) -> DispatchConfig:
     pool = checked.pool.default
     general.max_waiting_time_s = pool.max_waiting_time_s
     general.radius_max_km = pool.radius_max_km
-    general.pool = dict(dict(data.get("pool", {})).items())
+    # MAX_WAITING_TIME and the widest radius have one place, their columns:
+    # the pool's JSON keeps the other settings only.
+    stored_pool = dict(data.get("pool", {}))
+    stored_pool["default"] = {
+        k: v
+        for k, v in dict(stored_pool.get("default", {})).items()
+        if k not in ("max_waiting_time_s", "radius_max_km")
+    }
+    general.pool = stored_pool
     general.search_radius_km = checked.service.search_radius_km
     general.rating_threshold = checked.service.rating_threshold
     general.rating_min_count = checked.service.rating_min_count

@@ -377,6 +377,23 @@ class DjangoDriverRegistry:
             )
             held.update(order_id=None)
 
+    def set_blocked(self, driver_id: str, blocked: bool) -> None:
+        """An operator blocks a driver (no more offers) or lifts the block.
+
+        Conditional UPDATEs, like :meth:`reserve`: ``available`` follows the
+        same rule as everywhere (online, present, on no order, not blocked),
+        and a ride he is on goes on.  His next rating recomputes the block
+        from his average (:class:`~vtc_dispatch.changes.DriverRated`).
+        """
+        with _storage(f"blocking driver {driver_id!r}"), transaction.atomic():
+            rows = DriverPresence.objects.filter(driver_id=driver_id)
+            if not rows.update(blocked=blocked, available=False):
+                raise NotFound(f"no driver {driver_id!r}")
+            if not blocked:
+                rows.filter(online=True, order_id__isnull=True, presence=Presence.PRESENT).update(
+                    available=True
+                )
+
     def _within(
         self,
         point: LatLng,

@@ -59,6 +59,10 @@ others (they compare the configuration's revision number).
     ``True`` (default): a driver whose websocket closes gets no offer until he
     is heard from again (a fix, a ping, a new connection); ``False``: he
     stays present until the presence timeout says otherwise.
+``MAP_TILE_URL``, ``MAP_ATTRIBUTION``
+    The tiles behind the admin's area map (:mod:`vtc_dispatch_django.widgets`):
+    a URL template (default OpenStreetMap's; ``""``: no tiles, the map
+    still draws and edits) and the credit shown for them.
 
 Drivers' cards (name, phone, vehicle, plate) come from the app's
 :class:`~vtc_dispatch_django.models.DriverProfile` rows

@@ -206,7 +206,8 @@ def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
     admin.login(username="root", password="root")
     record = OrderRecord.objects.get(order_id=order_id)
     page = admin.get(f"/admin/vtc_dispatch/orderrecord/{record.pk}/change/").content.decode()
-    assert f"{fare} XAF" in page
+    # The admin shows amounts with their currency, grouped as customers read them.
+    assert f"{fare:,.0f} XAF".replace(",", " ") in page
     assert "customer" in page
     driver_history = get(demo, "amadou", "driver/history/").json()
     assert [o["id"] for o in driver_history["results"]] == [order_id]

@@ -576,3 +576,51 @@ class DeliveryMachine(FreightMachine):
 
 TestDeliveryMachine = DeliveryMachine.TestCase
 TestDeliveryMachine.settings = settings(max_examples=100, stateful_step_count=80, deadline=None)
+
+
+class MatchingByHourMachine(MatchingMachine):
+    """Matching whose windows lengthen at 10:00 in Douala (an override naming the hour on top
+    of one for a vehicle type), the clock starting a minute before: orders wait across the
+    change, and the same invariants hold."""
+
+    pool = PoolConfig.model_validate(
+        {
+            "default": {"mode": "matching", "window_s": 3},
+            "overrides": [
+                {"vehicle_type": "confort", "settings": {"radius_max_km": 4}},
+                {"hours": [10], "settings": {"window_s": 7}},
+            ],
+        }
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock.set(datetime(2026, 11, 21, 8, 59, tzinfo=UTC))  # 09:59 in Douala
+
+    @invariant()
+    def a_window_is_one_of_its_hour(self) -> None:
+        timeout = timedelta(seconds=self.pool.default.search_timeout_s)
+        for order in self.orders._orders.values():
+            window = order.window_at
+            started = order.lifecycle.time_in(RideState.SEARCHING)
+            if window is None or started is None or window == started + timeout:
+                continue  # no window, or the search's own end
+            seconds = round((window - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+            if window < datetime(2026, 11, 21, 9, 0, 3, tzinfo=UTC):  # 3 s after 10:00 local
+                assert seconds % 3 == 0 or seconds % 7 == 0, window
+            else:
+                assert seconds % 7 == 0, window
+                event("an order waited for a 7 s window")
+
+    @invariant()
+    def offers_stay_within_the_vehicle_type_s_radius(self) -> None:
+        for order in self.orders._orders.values():
+            radius = self.service.pool.settings_for("douala", order.vehicle_type).radius_max_km
+            for offer in order.offers:
+                assert offer.distance_km <= radius
+
+
+TestMatchingByHourMachine = MatchingByHourMachine.TestCase
+TestMatchingByHourMachine.settings = settings(
+    max_examples=100, stateful_step_count=50, deadline=None
+)

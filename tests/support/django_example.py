@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +81,18 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> No
 
 @contextlib.contextmanager
 def example_project(
-    tmp: Path, database: str, seed: list[str], env_extra: dict[str, str], *, worker: bool
+    tmp: Path,
+    database: str,
+    seed: list[str],
+    env_extra: dict[str, str],
+    *,
+    worker: bool,
+    commands: Sequence[list[str]] = (),
 ) -> Iterator[str]:
-    """The example project migrated, seeded and served by daphne (and a dispatch_worker)."""
+    """The example project migrated, seeded and served by daphne (and a dispatch_worker).
+
+    ``commands`` are more ``manage.py`` commands run after the seed (a superuser).
+    """
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "DJANGO_DEBUG": "0", **env_extra}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     dsn = postgres_dsn()
@@ -93,7 +102,7 @@ def example_project(
     else:
         env["SQLITE_PATH"] = str(tmp / "demo.sqlite3")
     manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "-v0"], ["seed_demo", *seed]):
+    for command in (["migrate", "-v0"], ["seed_demo", *seed], *commands):
         subprocess.run(manage + command, cwd=PROJECT, env=env, check=True, capture_output=True)
     port = _free_port()
     log_path = tmp / "server.log"

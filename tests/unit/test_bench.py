@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from vtc_dispatch.sim import load_scenario
+
 ROOT = Path(__file__).resolve().parents[2]
 OURS = "vtc_dispatch"
 OUR_OPS = ("build", "query", "update", "count")
@@ -203,6 +205,9 @@ def test_quality_suite_reports_each_mode_over_the_run_and_its_peak() -> None:
     assert (params["scale_demand"], params["scale_fleet"]) == (0.3, 0.3)
     assert (params["peak_local_hour"], params["hours"], params["quick"]) == (18, 2.0, True)
     assert params["requests"]["sequential"] == params["requests"]["matching"] > 0  # same demand
+    # The scenario's windows: 3 s, 30 s at its peak hours.
+    assert params["window_s"] == 3.0
+    assert params["window_s_by_hours"] == [{"hours": [7, 8, 16, 17, 18, 19], "window_s": 30}]
     for mode in ("sequential", "batch", "matching"):
         rows = _rows(report, f"{OURS}/{mode}")
         assert set(rows) == {*QUALITY_OPS, *(f"{op}_peak" for op in QUALITY_OPS)}
@@ -216,6 +221,24 @@ def test_quality_suite_reports_each_mode_over_the_run_and_its_peak() -> None:
                 "value",
                 "sequential",
             }
+
+
+def test_quality_window_option_sets_the_window_at_every_hour_and_the_mode_stays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))  # bench is a program beside the package
+    from bench.quality import quality_scenario
+
+    base = load_scenario("douala")
+    for chosen, peak in (({}, 30.0), ({"window_s": 10.0}, 10.0)):
+        pool = (
+            quality_scenario(base, "matching", 1.0, 1.0, quick=True, pool_settings=chosen)
+            .dispatch_config()
+            .pool
+        )
+        at = {h: pool.settings_for("douala", "taxi_jaune", hour=h) for h in (12, 18)}
+        assert (at[12].window_s, at[18].window_s) == (chosen.get("window_s", 3.0), peak)
+        assert at[12].mode == at[18].mode == "matching"
 
 
 @pytest.mark.parametrize(

@@ -122,3 +122,68 @@ def test_scored_ranking_puts_unreliable_drivers_later() -> None:
     assert [c.driver_id for c, _ in ranked] == ["new", "steady", "flaky"]
     with pytest.raises(ValueError, match="needs the current time"):
         ScoredRanker(book).rank(DOUALA, [], None)
+
+
+PEAK = {
+    "default": {"mode": "matching"},
+    "overrides": [
+        {"hours": [17, 18], "settings": {"window_s": 30}},
+        {"vehicle_type": "confort", "settings": {"radius_max_km": 15, "window_s": 5}},
+        {"city": "douala", "vehicle_type": "confort", "hours": [18], "settings": {"window_s": 20}},
+    ],
+}
+
+
+def test_an_override_with_hours_applies_at_its_hours_on_top_of_the_others() -> None:
+    config = PoolConfig.model_validate(PEAK)
+    assert config.by_hour
+    windows = {
+        (vt, hour): config.settings_for("douala", vt, hour=hour).window_s
+        for vt in ("taxi_jaune", "confort")
+        for hour in (None, 16, 17, 18)
+    }
+    assert windows == {
+        ("taxi_jaune", None): 3.0,
+        ("taxi_jaune", 16): 3.0,
+        ("taxi_jaune", 17): 30.0,
+        ("taxi_jaune", 18): 30.0,
+        ("confort", None): 5.0,
+        ("confort", 16): 5.0,
+        ("confort", 17): 30.0,  # the hours win over the vehicle type's override...
+        ("confort", 18): 20.0,  # ...and the most specific of those naming the hour wins
+    }
+    # What the hour's override does not name stays as the other overrides set it.
+    assert config.settings_for("douala", "confort", hour=18).radius_max_km == 15.0
+    assert config.settings_for("dakar", "confort", hour=18).window_s == 30.0
+    assert not PoolConfig().by_hour
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"hours": [], "settings": {}}, r"hours: name at least one hour"),
+        ({"hours": [24], "settings": {}}, r"hours\.0\s+Input should be less than or equal to 23"),
+        (
+            {"hours": [18], "settings": {"mode": "batch"}},
+            r"settings\.mode: an override with hours may not change the pool mode \(got 'batch'\)",
+        ),
+    ],
+)
+def test_a_bad_hours_override_is_refused(override: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        PoolConfig.model_validate({"overrides": [override]})
+
+
+def test_an_hours_override_must_fit_every_override_it_may_go_on_top_of() -> None:
+    # Alone each is valid; at 18:00 for confort the two would give radius_min 8 > max 6.
+    with pytest.raises(
+        ValidationError, match=r"overrides\[1\]\.settings: Value error, radius_min_km \(8.0\)"
+    ):
+        PoolConfig.model_validate(
+            {
+                "overrides": [
+                    {"vehicle_type": "confort", "settings": {"radius_max_km": 6}},
+                    {"hours": [18], "settings": {"radius_min_km": 8}},
+                ]
+            }
+        )

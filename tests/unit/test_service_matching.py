@@ -159,3 +159,24 @@ def test_orders_placed_within_one_window_share_its_deadline(window_s: float) -> 
         clock.set(T0 + timedelta(seconds=window_s * i / 3))
         placed.append(service.create_order(f"c{i}", east(0.1 * i), DEIDO, "taxi_jaune", "CASH"))
     assert {o.window_at for o in placed} == {T0 + timedelta(seconds=window_s)}
+
+
+def test_the_window_follows_the_city_s_local_hour() -> None:
+    clock, service = matching_service()
+    service.pool = PoolConfig.model_validate(
+        {
+            "default": {"mode": "matching", "window_s": 3},
+            "overrides": [{"city": "douala", "hours": [18], "settings": {"window_s": 30}}],
+        }
+    )
+    # Douala is UTC+1: 16:59:58 UTC is 17:59, before the peak's windows.
+    clock.set(T0.replace(hour=16, minute=59, second=58))
+    service.driver_online("d", "taxi_jaune", east(0.3))
+    a = service.create_order("a", east(0.0), DEIDO, "taxi_jaune", "CASH")
+    assert a.window_at == T0.replace(hour=17, minute=0, second=0)
+    clock.set(a.window_at)  # 18:00 in Douala: a's window runs as it was set
+    service.expire_due()
+    assert service.orders.get(a.id).offered_to == "d"
+    clock.set(T0.replace(hour=17, minute=0, second=1))
+    b = service.create_order("b", east(0.1), DEIDO, "taxi_jaune", "CASH")
+    assert b.window_at == T0.replace(hour=17, minute=0, second=30)

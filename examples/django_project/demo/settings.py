@@ -47,6 +47,10 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # daphne serves no static files (only runserver does, with DEBUG): WhiteNoise
+    # serves them from the ASGI app itself, so the admin is styled under the
+    # README's `daphne demo.asgi:application`.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -56,6 +60,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "demo.urls"
 ASGI_APPLICATION = "demo.asgi.application"
 STATIC_URL = "static/"
+# WhiteNoise finds the files in the apps, so the README's commands need no
+# collect step; a production host sets STATIC_ROOT and runs collectstatic.
+WHITENOISE_USE_FINDERS = True
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

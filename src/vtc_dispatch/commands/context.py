@@ -83,10 +83,13 @@ class Context:
     """A receiver's code for a proof of delivery (six digits)."""
     _speeds: dict[str, float] = attrs.field(factory=dict)
 
-    def pool_settings(self, order: Order) -> PoolSettings:
-        """The pool settings of the order's city and vehicle type (the kind's default mode
-        unless the configuration names one)."""
-        return self.pool.settings_for(order.quote.city, order.vehicle_type, order.spec.default_mode)
+    def pool_settings(self, order: Order, now: datetime) -> PoolSettings:
+        """The pool settings of the order's city and vehicle type at ``now`` (the city's
+        local hour, when some override names hours; the kind's default mode unless the
+        configuration names one)."""
+        city = order.quote.city
+        hour = self.pricer.local_time(city, now).hour if self.pool.by_hour else None
+        return self.pool.settings_for(city, order.vehicle_type, order.spec.default_mode, hour=hour)
 
     def kind_of(self, vehicle_type: str) -> OrderKind:
         """The kind of the orders of ``vehicle_type`` (the pricing configuration's).

@@ -70,7 +70,7 @@ class Dispatching:
         """The next offers of ``order`` to the best drivers not tried yet, or NO_DRIVER
         (in matching mode: the order waits for its next window)."""
         ctx = self.ctx
-        settings = ctx.pool_settings(order)
+        settings = ctx.pool_settings(order, now)
         if settings.mode == "matching":
             return matching.wait(order, settings, now)
         room = pool.search_room(order, settings)
@@ -96,7 +96,7 @@ class Dispatching:
         """The steps of the orders of one matching window (one city and vehicle type),
         decided together; one per order, in the order given."""
         ctx = self.ctx
-        settings = ctx.pool_settings(orders[0])
+        settings = ctx.pool_settings(orders[0], now)
         radii = settings.radii()
         positions: dict[str, LatLng] = {}
         waiting = []
@@ -270,7 +270,7 @@ class Dispatching:
         if order.driver_id == driver_id and order.state in DRIVING_STATES:
             return Decision(order)  # the winner's retry: the answer he missed
         pool.check_answer(order, driver_id, now)
-        if self.ctx.pool_settings(order).mode == "bidding":
+        if self.ctx.pool_settings(order, now).mode == "bidding":
             raise Forbidden(f"order {shown(order_id)} takes bids: send a bid, the customer chooses")
         return self._assign(order, driver_id, now, status=status)
 
@@ -309,7 +309,7 @@ class Dispatching:
         """See :meth:`vtc_dispatch.service.DispatchService.submit_bid`."""
         order = self.ctx.orders.get(order_id)
         offer = pool.check_answer(order, driver_id, now)
-        if self.ctx.pool_settings(order).mode != "bidding":
+        if self.ctx.pool_settings(order, now).mode != "bidding":
             raise Forbidden(f"order {shown(order_id)} takes no bids: accept or reject the offer")
         if not (isinstance(amount, Decimal) and amount.is_finite() and amount > 0):
             raise InvalidMoney(f"a bid must be a Decimal > 0, got {shown(amount)}")

@@ -429,7 +429,7 @@ class Trip:
         if (
             actor.role == "driver"
             and order.phase == RideState.ACCEPTED
-            and ctx.pool_settings(order).on_driver_cancel == "requeue"
+            and ctx.pool_settings(order, now).on_driver_cancel == "requeue"
         ):
             return self._requeue(order, actor.id, reason, now)
         lifecycle = order.lifecycle.fire(RideEvent.CANCEL, actor=actor.role, at=now, reason=reason)

@@ -12,6 +12,21 @@ override them per city and vehicle type.
 [15.0, 10.0]
 >>> config.settings_for("douala", "confort").max_waiting_time_s
 25.0
+
+An override that names ``hours`` (local hours of the city, 0-23) applies
+at those hours only, on top of the settings the other overrides give:
+here a longer matching window at the evening peak, for every vehicle type.
+
+>>> peak = PoolConfig.model_validate({
+...     "default": {"mode": "matching"},
+...     "overrides": [{"city": "douala", "vehicle_type": "confort",
+...                    "settings": {"radius_max_km": 15}},
+...                   {"city": "douala", "hours": [17, 18, 19], "settings": {"window_s": 30}}],
+... })
+>>> [peak.settings_for("douala", "confort", hour=h).window_s for h in (None, 16, 18)]
+[3.0, 3.0, 30.0]
+>>> peak.settings_for("douala", "confort", hour=18).radius_max_km
+15.0
 """
 
 from __future__ import annotations
@@ -93,13 +108,29 @@ class PoolSettings(BaseModel):
 
 
 class PoolOverride(BaseModel):
-    """Settings for one city and/or vehicle type (``None`` matches any)."""
+    """Settings for one city and/or vehicle type (``None`` matches any), at some local hours
+    of the city only when ``hours`` names them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     city: str | None = None
     vehicle_type: str | None = None
+    hours: tuple[Annotated[int, Field(ge=0, le=23)], ...] | None = None
+    """Local hours (0-23, the hour a decision is made in) the override applies at."""
     settings: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _hours(self) -> PoolOverride:
+        if self.hours is not None:
+            if not self.hours:
+                raise ValueError("hours: name at least one hour (0-23), or leave hours out")
+            # An order keeps one way of searching from its first offer to its last.
+            if "mode" in self.settings:
+                raise ValueError(
+                    f"settings.mode: an override with hours may not change the pool mode"
+                    f" (got {shown(self.settings['mode'])})"
+                )
+        return self
 
 
 class PoolConfig(BaseModel):
@@ -109,36 +140,64 @@ class PoolConfig(BaseModel):
 
     default: PoolSettings = PoolSettings()
     overrides: tuple[PoolOverride, ...] = ()
-    _resolved: dict[tuple[str, str, str | None], PoolSettings] = PrivateAttr(default_factory=dict)
+    _resolved: dict[tuple[str, str, str | None, int | None], PoolSettings] = PrivateAttr(
+        default_factory=dict
+    )
+
+    @property
+    def by_hour(self) -> bool:
+        """Whether some override applies at some hours only (the local hour matters)."""
+        return any(o.hours is not None for o in self.overrides)
 
     @model_validator(mode="after")
     def _overrides_are_valid(self) -> PoolConfig:
+        # An override with hours goes on top of the default or of any override without.
+        bases = [self.default]
         for i, override in enumerate(self.overrides):
-            try:
-                self._merge(override)
-            except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                where = ".".join(str(part) for part in first["loc"])
-                raise ValueError(
-                    f"overrides[{i}].settings.{where}: {first['msg']} (got {shown(first['input'])})"
-                    if where
-                    else f"overrides[{i}].settings: {first['msg']}"
-                ) from None
+            if override.hours is None:
+                bases.append(self._checked(i, override, self.default))
+        for i, override in enumerate(self.overrides):
+            if override.hours is not None:
+                for base in bases:
+                    self._checked(i, override, base)
         return self
 
-    def _merge(self, override: PoolOverride) -> PoolSettings:
-        return PoolSettings.model_validate({**self.default.model_dump(), **override.settings})
+    def _checked(self, i: int, override: PoolOverride, base: PoolSettings) -> PoolSettings:
+        """``override`` (the ``i``-th) on top of ``base``; an invalid result names the field."""
+        try:
+            return self._merge(override, base)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(
+                f"overrides[{i}].settings.{where}: {first['msg']} (got {shown(first['input'])})"
+                if where
+                else f"overrides[{i}].settings: {first['msg']}"
+            ) from None
+
+    @staticmethod
+    def _merge(override: PoolOverride, base: PoolSettings) -> PoolSettings:
+        return PoolSettings.model_validate({**base.model_dump(), **override.settings})
 
     def settings_for(
-        self, city: str, vehicle_type: str, default_mode: str | None = None
+        self,
+        city: str,
+        vehicle_type: str,
+        default_mode: str | None = None,
+        *,
+        hour: int | None = None,
     ) -> PoolSettings:
-        """The settings for orders of ``vehicle_type`` in ``city``.
+        """The settings for orders of ``vehicle_type`` in ``city``, at the local ``hour``
+        (``None``: overrides with hours are left out).
 
         An override naming both wins over one naming the vehicle type, which
         wins over one naming the city; among equals, the last one listed.
+        Then, the same way among the overrides naming ``hour``, the winner's
+        settings replace those it names.
+
         ``default_mode`` is the mode of the order's kind (freight: bidding),
         taken unless the configuration names a mode itself, in its default
-        or in an override that applies:
+        or in the override that applies:
 
         >>> PoolConfig().settings_for("dakar", "camion", "bidding").mode
         'bidding'
@@ -146,25 +205,38 @@ class PoolConfig(BaseModel):
         ...     "dakar", "camion", "bidding").mode
         'batch'
         """
-        key = (city, vehicle_type, default_mode)
+        key = (city, vehicle_type, default_mode, hour)
         cached = self._resolved.get(key)
         if cached is not None:
             return cached
-        best: tuple[int, int] | None = None
         chosen = self.default
         mode_named = "mode" in self.default.model_fields_set
-        for i, override in enumerate(self.overrides):
-            if override.city not in (None, city) or override.vehicle_type not in (
-                None,
-                vehicle_type,
-            ):
-                continue
-            mode_named = mode_named or "mode" in override.settings
-            rank = (2 if override.vehicle_type else 0) + (1 if override.city else 0)
-            if best is None or (rank, i) >= best:
-                best = (rank, i)
-                chosen = self._merge(override)
+        base = self._best(city, vehicle_type, None)
+        if base is not None:
+            chosen = self._merge(base, chosen)
+            mode_named = mode_named or "mode" in base.settings
+        # An override with hours never names the mode (refused when loaded).
+        at_hour = None if hour is None else self._best(city, vehicle_type, hour)
+        if at_hour is not None:
+            chosen = self._merge(at_hour, chosen)
         if default_mode is not None and not mode_named and chosen.mode != default_mode:
             chosen = PoolSettings.model_validate({**chosen.model_dump(), "mode": default_mode})
         self._resolved[key] = chosen
+        return chosen
+
+    def _best(self, city: str, vehicle_type: str, hour: int | None) -> PoolOverride | None:
+        """The most specific override for them (with ``hour``: among those naming it)."""
+        best: tuple[int, int] | None = None
+        chosen = None
+        for i, override in enumerate(self.overrides):
+            if (
+                override.city not in (None, city)
+                or override.vehicle_type not in (None, vehicle_type)
+                or (override.hours is None) != (hour is None)
+                or (hour is not None and hour not in (override.hours or ()))
+            ):
+                continue
+            rank = (2 if override.vehicle_type else 0) + (1 if override.city else 0)
+            if best is None or (rank, i) >= best:
+                best, chosen = (rank, i), override
         return chosen

@@ -221,6 +221,20 @@ class Pricer:
         except KeyError:
             raise PricingUnavailable(f"unknown city {shown(city_id)}") from None
 
+    def local_time(self, city_id: str, at: datetime) -> datetime:
+        """``at`` on the clocks of ``city_id`` (its time zone, else its country's).
+
+        >>> from vtc_dispatch.pricing import douala_config
+        >>> from datetime import UTC
+        >>> at = datetime(2026, 11, 21, 17, 30, tzinfo=UTC)
+        >>> Pricer(douala_config()).local_time("douala", at).hour
+        18
+        """
+        try:
+            return at.astimezone(self._clocks[city_id])
+        except KeyError:
+            raise PricingUnavailable(f"unknown city {shown(city_id)}") from None
+
     @property
     def config(self) -> PricingConfig:
         """The configuration this pricer was built from."""
