@@ -44,9 +44,10 @@ class DocsSwaggerView(SpectacularSwaggerView):
 
 
 class DocsRedocView(SpectacularRedocView):
-    """ReDoc from the sidecar package (no CDN)."""
+    """ReDoc from the sidecar package (no CDN), without web fonts."""
 
     permission_classes = (AllowAny,)
+    template_name = "vtc_dispatch_django/redoc.html"
 
     @staticmethod
     def _redoc_standalone() -> str:
