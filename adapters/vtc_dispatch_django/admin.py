@@ -36,6 +36,7 @@ from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.pricing.quote import format_amount
 from vtc_dispatch_django import models as m
+from vtc_dispatch_django.admin_actions import mark_paid
 from vtc_dispatch_django.admin_forms import (
     CheckedForm,
     CityForm,
@@ -280,7 +281,7 @@ class OrderAdmin(_ReadOnly):
     exclude = ("data",)
     readonly_fields = ("quote", "price_history", "final_fare", "lifecycle")
     inlines = (OfferInline, RatingInline)
-    actions = ("cancel_orders",)
+    actions = ("cancel_orders", mark_paid)
 
     @admin.display(description="estimate", ordering="estimate")
     def estimate_shown(self, obj: m.OrderRecord) -> str:

@@ -14,7 +14,8 @@ is one (cut to 80 characters); ``field`` is the path of the first bad field
 
 The status of a core error: 404 ``NotFound``, 403 ``Forbidden``, 409 for a
 conflict (``InvalidTransition``, ``ConcurrencyConflict``,
-``OfferWithdrawn``), 410 ``OfferExpired``, 402 ``PaymentRefused``, 503
+``OfferWithdrawn``, ``AlreadyDone``: a second rating, a paid order paid
+again), 410 ``OfferExpired``, 402 ``PaymentRefused``, 503
 ``StorageUnavailable`` / ``TransportUnavailable``, and 422 for any other:
 the request had the form the API's schema describes (that is checked
 first, a 400), and the service refused its content (an unknown vehicle
@@ -45,6 +46,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from vtc_dispatch.errors import (
+    AlreadyDone,
     ConcurrencyConflict,
     DispatchError,
     Forbidden,
@@ -72,6 +74,7 @@ _STATUS: tuple[tuple[type[DispatchError], int], ...] = (
     (Forbidden, 403),
     (InvalidTransition, 409),
     (ConcurrencyConflict, 409),
+    (AlreadyDone, 409),
     (OfferWithdrawn, 409),
     (OfferExpired, 410),
     (PaymentRefused, 402),

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from vtc_dispatch.payments import PAYMENT_METHODS
 from vtc_dispatch_django.geojson import validate_area
 
 __all__ = [
@@ -66,6 +67,28 @@ class OrderRecord(models.Model):
     order_id = models.CharField(max_length=64, unique=True)
     customer_id = models.CharField(max_length=200, db_index=True)
     driver_id = models.CharField(max_length=200, null=True, blank=True, db_index=True)
+    # The parties as the host's users, for the host's queries and joins: set when
+    # the party id is the key of a user (``str(user.pk)``, as the REST views make
+    # it).  No database constraint: an order outlives its users, and a store may
+    # hold parties that are no users (another app's ids).
+    customer_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="vtc_orders",
+        help_text="The customer as a user of this site, when customer_id is a user's key",
+    )
+    driver_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="vtc_driven_orders",
+        help_text="The driver as a user of this site, when driver_id is a user's key",
+    )
     vehicle_type = models.CharField(max_length=64)
     state = models.CharField(max_length=32, db_index=True)
     active = models.BooleanField(default=True)
@@ -457,12 +480,7 @@ class FixedPriceRoute(models.Model):
 class PaymentMethod(models.Model):
     """A payment method enabled in a country."""
 
-    CODES: ClassVar[list[tuple[str, str]]] = [
-        ("CASH", "Cash"),
-        ("OM", "Orange Money"),
-        ("MOMO", "MTN Mobile Money"),
-        ("WALLET", "In-app wallet"),
-    ]
+    CODES: ClassVar[list[tuple[str, str]]] = list(PAYMENT_METHODS.items())
     country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="payment_methods")
     code = models.CharField(max_length=32, choices=CODES)
     enabled = models.BooleanField(default=True)

@@ -100,11 +100,29 @@ def _storage(what: str) -> Iterator[None]:
         raise StorageUnavailable(f"{what}: the database failed: {exc}") from exc
 
 
+def user_key(party_id: str | None) -> Any:
+    """The host user's key that ``party_id`` spells (``str(user.pk)``), ``None`` when it is
+    none (an id of another kind: the order keeps its text id alone)."""
+    if party_id is None:
+        return None
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    field = get_user_model()._meta.pk
+    try:
+        key = field.to_python(party_id)
+    except (ValidationError, ValueError, TypeError):
+        return None
+    return key if str(key) == party_id else None
+
+
 def _columns(order: Order) -> dict[str, Any]:
     fare = order.final_fare
     return {
         "customer_id": order.customer_id,
         "driver_id": order.driver_id,
+        "customer_user_id": user_key(order.customer_id),
+        "driver_user_id": user_key(order.driver_id),
         "vehicle_type": order.vehicle_type,
         "state": order.state,
         "active": order.is_active,
@@ -224,6 +242,13 @@ class DjangoOrderRepository:
             rows = rows.filter(active=active)
         with _storage(f"finding the orders of {role} {party_id!r}"):
             return [_order(r) for r in rows.order_by("-seq")[offset : offset + limit]]
+
+    def count(self, role: str, party_id: str) -> int:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        check_page(role, 0, 0)
+        with _storage(f"counting the orders of {role} {party_id!r}"):
+            count: int = OrderRecord.objects.filter(**{f"{role}_id": party_id}).count()
+            return count
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""

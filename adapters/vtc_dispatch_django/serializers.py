@@ -4,8 +4,7 @@ Bodies are JSON and their values must have the JSON type the schema gives:
 REST framework's fields would read ``"4.05"`` or ``false`` as a number,
 ``1`` or ``"yes"`` as a boolean and ``5`` as a text, so the fields here
 refuse any value of another JSON type (``false`` is no longitude).  Query
-parameters are text by nature: :class:`QueryPointSerializer` and
-:class:`PageSerializer` read them as numbers.
+parameters are text by nature: :class:`QueryPointSerializer` reads them as numbers.
 
 The answers' JSON forms are the core's (:mod:`vtc_dispatch.presentation`,
 :func:`vtc_dispatch.wire.drivers_available`), shared with the websockets.
@@ -27,17 +26,32 @@ from typing import Any, ClassVar
 
 from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from pydantic import BaseModel
 from rest_framework import serializers
 
 from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.presentation import (
+    DriverStatusView,
+    OrderView,
+    PaymentMethodsView,
+    PaymentReceiptView,
+    PositionAnswerView,
+    QuoteView,
+    RideTrackView,
+    VehicleTypesView,
+)
 from vtc_dispatch.settings import InputLimits
 from vtc_dispatch.validation import ACCURACY_MAX_M
+from vtc_dispatch.wire import DriversAvailableMessage, StateMessage
 
 __all__ = [
     "CancelSerializer",
     "CompleteSerializer",
     "CreateOrderSerializer",
+    "DriverStateSerializer",
+    "DriverStatusSerializer",
+    "DriversAvailableSerializer",
     "ErrorSerializer",
     "EstimateSerializer",
     "JsonBooleanField",
@@ -46,12 +60,21 @@ __all__ = [
     "JsonRegexField",
     "JsonTextField",
     "LocationSerializer",
-    "PageSerializer",
+    "OrderSerializer",
+    "PaymentMethodsSerializer",
+    "PaymentReceiptSerializer",
+    "PhoneSerializer",
     "PointSerializer",
+    "PositionAnswerSerializer",
     "QueryPointSerializer",
+    "QuoteSerializer",
     "RateSerializer",
+    "RideTrackSerializer",
     "SearchSerializer",
     "ToggleStatusSerializer",
+    "VehicleTypesSerializer",
+    "WireSerializer",
+    "answer",
     "point",
 ]
 
@@ -89,10 +112,16 @@ class JsonFloatField(_JsonTyped, serializers.FloatField):
 
 
 class JsonIntegerField(_JsonTyped, serializers.IntegerField):
-    """A JSON integer; never a string, a boolean or a number with a fraction."""
+    """A JSON integer; never a string, a boolean or a number with a fraction.  ``5.0`` is
+    the integer 5, as JSON Schema says (a client's JSON library may write it so)."""
 
-    json_types = (int,)
+    json_types = (int, float)
     json_name = "integer"
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("json_type", kind=self.json_name, value=shown(data))
+        return super().to_internal_value(int(data) if isinstance(data, float) else data)
 
 
 class JsonBooleanField(_JsonTyped, serializers.BooleanField):
@@ -167,13 +196,6 @@ class QueryPointSerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return _finite(attrs)
-
-
-class PageSerializer(serializers.Serializer[Any]):
-    """``?page=..&page_size=..`` of a history: page 1 and up, 1 to 100 orders (20)."""
-
-    page = serializers.IntegerField(min_value=1, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
 def point(data: dict[str, float]) -> LatLng:
@@ -268,3 +290,103 @@ class ErrorSerializer(serializers.Serializer[Any]):
     field = serializers.CharField(
         allow_null=True, help_text="The path of the first bad field (pickup.lat), or null."
     )
+
+
+# -- answers ------------------------------------------------------------------------
+
+
+class WireSerializer(serializers.Serializer[Any]):
+    """An answer: REST framework's output serializer of one of the core's JSON forms.
+
+    ``form`` is the pydantic model that builds the concept's one JSON form
+    (:mod:`vtc_dispatch.presentation`, :mod:`vtc_dispatch.wire`): the
+    websockets send the same.  The serializer writes an instance of it (or
+    anything ``form`` validates) and the OpenAPI schema is ``form``'s JSON
+    schema, as the server writes it.
+    """
+
+    form: ClassVar[type[BaseModel]]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        if not isinstance(instance, self.form):
+            instance = self.form.model_validate(instance)
+        data: dict[str, Any] = instance.model_dump(mode="json")
+        return data
+
+
+def answer(form: type[BaseModel], name: str | None = None) -> type[WireSerializer]:
+    """The :class:`WireSerializer` of ``form`` (its OpenAPI component is ``name`` or
+    the form's name)."""
+    return type(f"{name or form.__name__}Serializer", (WireSerializer,), {"form": form})
+
+
+def _no_doctests(schema: dict[str, Any]) -> None:
+    """A form's description without its docstring's examples (they are Python, not JSON)."""
+    text = schema.get("description")
+    if isinstance(text, str) and ">>>" in text:
+        kept = [p for p in text.split("\n\n") if not p.lstrip().startswith(">>>")]
+        schema["description"] = "\n\n".join(kept).strip()
+
+
+class _WireSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """The OpenAPI schema of a :class:`WireSerializer`: its form's JSON schema, the forms it
+    holds as components of their own."""
+
+    target_class = WireSerializer
+    match_subclasses = True
+
+    def get_name(self, auto_schema: Any, direction: Any) -> str:
+        name: str = self.target.form.__name__
+        return name
+
+    def get_identity(self, auto_schema: Any, direction: Any) -> Any:
+        # The form's name: the one component of a form, whether an answer or a
+        # form inside another's schema (registered by its name below).
+        return self.get_name(auto_schema, direction)
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        from drf_spectacular.plumbing import ResolvedComponent
+
+        schema = self.target.form.model_json_schema(
+            ref_template="#/components/schemas/{model}", mode="serialization"
+        )
+        defs = schema.pop("$defs", {})
+        for sub in (schema, *defs.values()):
+            _no_doctests(sub)
+        for name, sub in defs.items():
+            auto_schema.registry.register_on_missing(
+                ResolvedComponent(  # type: ignore[no-untyped-call]
+                    name=name, type=ResolvedComponent.SCHEMA, object=name, schema=sub
+                )
+            )
+        return schema
+
+
+OrderSerializer = answer(OrderView)
+"""An order as its customer or driver sees it (:func:`vtc_dispatch.presentation.order_view`)."""
+QuoteSerializer = answer(QuoteView)
+"""A fare quote."""
+DriversAvailableSerializer = answer(DriversAvailableMessage)
+"""The search screen: the ``drivers_available`` message."""
+DriverStatusSerializer = answer(DriverStatusView)
+"""A driver's switch after going online or offline."""
+PositionAnswerSerializer = answer(PositionAnswerView)
+"""What became of a GPS fix."""
+DriverStateSerializer = answer(StateMessage)
+"""Where a driver stands: the ``state`` message a websocket starts with."""
+RideTrackSerializer = answer(RideTrackView)
+"""An order as its customer follows it."""
+PaymentMethodsSerializer = answer(PaymentMethodsView)
+"""The payment methods enabled at a place, with their labels."""
+VehicleTypesSerializer = answer(VehicleTypesView)
+"""The vehicle types with available drivers near a place."""
+
+
+PaymentReceiptSerializer = answer(PaymentReceiptView)
+"""The answer to a provider's callback."""
+
+
+class PhoneSerializer(serializers.Serializer[Any]):
+    """The customer's mobile-money number, international format (``+237690000001``)."""
+
+    phone = JsonRegexField(r"^\+[1-9][0-9]{6,14}$")

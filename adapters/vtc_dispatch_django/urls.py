@@ -10,6 +10,7 @@ from django.urls import path, re_path
 
 from vtc_dispatch_django import views as v
 from vtc_dispatch_django.errors import no_such_endpoint
+from vtc_dispatch_django.payments import SLUGS
 
 app_name = "vtc_dispatch"
 
@@ -22,6 +23,11 @@ urlpatterns = [
     path("driver/start/<str:order_id>/", v.StartView.as_view(), name="driver-start"),
     path("driver/complete/<str:order_id>/", v.CompleteView.as_view(), name="driver-complete"),
     path("driver/rate/<str:order_id>/", v.DriverRateView.as_view(), name="driver-rate"),
+    path(
+        "driver/confirm-cash/<str:order_id>/",
+        v.ConfirmCashView.as_view(),
+        name="driver-confirm-cash",
+    ),
     path("driver/current/", v.CurrentView.as_view(), name="driver-current"),
     path("driver/history/", v.DriverHistoryView.as_view(), name="driver-history"),
     path("customer/search-drivers/", v.SearchDriversView.as_view(), name="customer-search"),
@@ -36,6 +42,15 @@ urlpatterns = [
     path("customer/track/<str:order_id>/", v.TrackView.as_view(), name="customer-track"),
     path("customer/rate/<str:order_id>/", v.RateView.as_view(), name="customer-rate"),
     path("customer/history/", v.CustomerHistoryView.as_view(), name="customer-history"),
+    path("customer/pay/<str:order_id>/", v.PayView.as_view(), name="customer-pay"),
+    *(
+        path(
+            f"payments/callback/{slug}/",
+            v.PaymentCallbackView.as_view(method=method),
+            name=f"payment-callback-{slug}",
+        )
+        for method, slug in SLUGS.items()
+    ),
     path("payment-methods/", v.PaymentMethodsView.as_view(), name="payment-methods"),
     path(
         "vehicle-types/available/",

@@ -357,6 +357,14 @@ class RedisOrderRepository:
             flat = self._find(keys=[index, live], args=[self._p, offset, limit, mode])
         return self._decode_pairs(flat)
 
+    def count(self, role: str, party_id: str) -> int:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        check_page(role, 0, 0)
+        kind = "c" if role == "customer" else "d"
+        with guarded(f"counting the orders of {role} {party_id!r}"):
+            count: int = self._client.zcard(f"{self._p}:o{kind}:{party_id}")
+            return count
+
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`; claims what it returns (above)."""
         due = to_us(due_by)

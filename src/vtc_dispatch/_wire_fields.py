@@ -30,6 +30,7 @@ __all__ = [
     "WireModel",
     "WirePoint",
     "shown",
+    "to_metre",
 ]
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -49,6 +50,20 @@ PaymentMethod = Annotated[
 ]
 """``CASH``, ``OM`` (Orange Money), ``MOMO`` (MTN Mobile Money), ``WALLET`` or another code."""
 Km = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A distance in km; the messages built from the domain round it to the metre
+(:func:`to_metre`)."""
+
+
+def to_metre(km: float) -> float:
+    """``km`` rounded to the metre: a phone's fix is good to a few metres, more digits
+    are noise on the wire.
+
+    >>> to_metre(0.8123456789012345)
+    0.812
+    """
+    return round(km, 3)
+
+
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Minutes = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 WholeSeconds = Annotated[int, Field(ge=0)]

@@ -11,6 +11,7 @@ log line alone tells an operator what to fix.
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyDone",
     "ConcurrencyConflict",
     "DispatchError",
     "Forbidden",
@@ -127,6 +128,11 @@ class InvalidTransition(DispatchError):
 
 class Forbidden(DispatchError, PermissionError):
     """The actor may not do this (wrong role, or not the party concerned)."""
+
+
+class AlreadyDone(DispatchError):
+    """Done once already and not done twice: a second rating by the same side, a payment
+    of an order already paid.  A conflict with the subject's state (HTTP 409)."""
 
 
 class ConcurrencyConflict(DispatchError):

@@ -194,6 +194,15 @@ class InMemoryOrderRepository:
                     break
         return found[offset : offset + limit]
 
+    def count(self, role: str, party_id: str) -> int:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        check_page(role, 0, 0)
+        with self._lock:
+            ids = list(self._by_party.get((role, party_id), ()))
+            if role == "customer":
+                return len(ids)
+            return sum(1 for i in ids if self._orders[i].driver_id == party_id)
+
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with self._lock:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from vtc_dispatch.changes import ChangeSet, Command, CommandRecord
     from vtc_dispatch.order import DriverCard, DriverStatus, Order, RideProgress
+    from vtc_dispatch.payments import PaymentOutcome, PaymentRequest, PaymentStarted
     from vtc_dispatch.pool.stats import DriverStats, Outcome
     from vtc_dispatch.pricing.quote import FareQuote
     from vtc_dispatch.wire import Recipient
@@ -40,6 +41,7 @@ __all__ = [
     "DriverRegistry",
     "Notifier",
     "OrderRepository",
+    "PaymentProvider",
     "PortsRideReader",
     "ProgressStore",
     "QuoteBook",
@@ -107,6 +109,12 @@ class OrderRepository(Protocol):
 
         ``active`` filters on :attr:`Order.is_active` (``None``: all).
         """
+        ...
+
+    def count(self, role: str, party_id: str) -> int:
+        """How many orders :meth:`find` lists for a customer or driver (``role``), all of
+        them (a page's total).  A role other than ``customer`` or ``driver`` is an
+        :class:`~vtc_dispatch.errors.InvalidArgument`."""
         ...
 
     def with_live_offer(self, due_by: datetime) -> list[Order]:
@@ -468,4 +476,42 @@ class QuoteBook(Protocol):
 
     def recall(self, key: str) -> FareQuote | None:
         """The quote kept under ``key``, ``None`` if none."""
+        ...
+
+
+class PaymentProvider(Protocol):
+    """A mobile-money operator's API (Orange Money, MTN MoMo, Wave, Free Money, M-Pesa,
+    Airtel Money): asks a customer's phone for a fare, and reads the operator's callback.
+
+    One provider per payment method (``method``: ``OM``, ``MOMO``, ``WAVE``,
+    ``FREE_MONEY``, ``MPESA``, ``AIRTEL_MONEY``).  The service never calls
+    it: the host calls :meth:`start` outside any transaction, records the
+    start with ``DispatchService.payment_started``, and hands each callback
+    to :meth:`read_callback` then ``DispatchService.payment_result``.
+    :class:`vtc_dispatch.payments.FakeProvider` is the in-memory one.
+
+    A real provider MUST: send ``request.order_id`` as the merchant's
+    reference of the transaction (it comes back in the callback) and the
+    amount in the currency's units; raise
+    :class:`~vtc_dispatch.errors.PaymentRefused` when the operator refuses
+    the request outright and :class:`~vtc_dispatch.errors.TransportUnavailable`
+    when it cannot be reached (the host may retry: the operator's own
+    idempotency key SHOULD be derived from the order id); in
+    :meth:`read_callback`, check the callback's authenticity (the operator's
+    signature, shared secret or token: each documents its own) before
+    reading anything, raise :class:`~vtc_dispatch.payments.InvalidSignature`
+    for a callback that fails it and :class:`~vtc_dispatch.payments.InvalidCallback`
+    for one that cannot be read.
+    """
+
+    method: str
+
+    def start(self, request: PaymentRequest) -> PaymentStarted:
+        """Ask ``request.phone`` to pay ``request.amount``; the operator's reference."""
+        ...
+
+    def read_callback(self, body: bytes, signature: str | None) -> PaymentOutcome:
+        """The outcome an authentic callback (``body`` as received, the ``signature``
+        header) reports; :class:`~vtc_dispatch.payments.InvalidSignature` or
+        :class:`~vtc_dispatch.payments.InvalidCallback` otherwise."""
         ...

@@ -40,7 +40,9 @@ What each viewer sees (:func:`order_view`):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, AwareDatetime, ConfigDict, Field
@@ -55,6 +57,7 @@ from vtc_dispatch._wire_fields import (
     WireBreakdownLine,
     WireModel,
     WirePoint,
+    to_metre,
 )
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import (
@@ -62,15 +65,20 @@ from vtc_dispatch.order import (
     DriverCard,
     DriverStatus,
     Order,
+    PositionAnswer,
     ProofOfDelivery,
     RideProgress,
 )
+from vtc_dispatch.payments import label as payment_label
+from vtc_dispatch.pricing.money import in_currency, lines_in_currency
 from vtc_dispatch.pricing.quote import BreakdownLine, FareQuote, FinalFare
+from vtc_dispatch.tracking import Track
 
 __all__ = [
     "BidView",
     "CancellationView",
     "DriverCardView",
+    "DriverStatusView",
     "DriverView",
     "FinalFareView",
     "HistoryView",
@@ -78,10 +86,18 @@ __all__ = [
     "OfferView",
     "OperatorOrderView",
     "OrderView",
+    "PaymentMethodView",
+    "PaymentMethodsView",
+    "PaymentReceiptView",
+    "PositionAnswerView",
     "PriceChangeView",
     "ProofView",
     "QuoteView",
     "RatingView",
+    "RideTrackView",
+    "TrackPointView",
+    "VehicleTypeCountView",
+    "VehicleTypesView",
     "driver_view",
     "order_json",
     "order_view",
@@ -92,8 +108,13 @@ Quantity = Amount
 """A non-negative decimal quantity of a fare (km, minutes) as text, like an amount."""
 
 
-def _lines(lines: tuple[BreakdownLine, ...]) -> tuple[WireBreakdownLine, ...]:
-    return tuple(WireBreakdownLine(code=x.code, label=x.label, amount=x.amount) for x in lines)
+def _lines(lines: tuple[BreakdownLine, ...], currency: str) -> tuple[WireBreakdownLine, ...]:
+    """The lines in the currency's units, summing to the amount they make."""
+    amounts = lines_in_currency([x.amount for x in lines], currency)
+    return tuple(
+        WireBreakdownLine(code=x.code, label=x.label, amount=a)
+        for x, a in zip(lines, amounts, strict=True)
+    )
 
 
 class QuoteView(WireModel):
@@ -129,15 +150,15 @@ class QuoteView(WireModel):
             vehicle_type=quote.vehicle_type,
             city=quote.city,
             currency=quote.currency,
-            estimate=quote.estimate,
-            minimum=quote.minimum,
-            maximum=quote.maximum,
+            estimate=in_currency(quote.estimate, quote.currency),
+            minimum=in_currency(quote.minimum, quote.currency),
+            maximum=in_currency(quote.maximum, quote.currency),
             display=quote.display,
             distance_km=quote.distance_km,
             duration_min=quote.duration_min,
             fixed_route=quote.fixed_route,
             rules_applied=quote.rules_applied,
-            breakdown=_lines(quote.breakdown),
+            breakdown=_lines(quote.breakdown, quote.currency),
         )
 
 
@@ -190,12 +211,12 @@ class FinalFareView(WireModel):
     def from_fare(cls, fare: FinalFare) -> FinalFareView:
         """The view of ``fare``."""
         return cls(
-            amount=fare.amount,
+            amount=in_currency(fare.amount, fare.currency),
             currency=fare.currency,
             reason=fare.reason,
             distance_km=fare.distance_km,
             duration_min=fare.duration_min,
-            breakdown=_lines(fare.breakdown),
+            breakdown=_lines(fare.breakdown, fare.currency),
         )
 
 
@@ -376,7 +397,7 @@ def order_view(order: Order, viewer: Actor, *, driver: DriverCard | None = None)
             LiveOfferView(
                 driver_id=o.driver_id,
                 expires_at=o.expires_at,
-                distance_km=o.distance_km,
+                distance_km=to_metre(o.distance_km),
                 sent_at=o.sent_at,
                 shown=o.shown,
             )
@@ -384,7 +405,9 @@ def order_view(order: Order, viewer: Actor, *, driver: DriverCard | None = None)
         ),
         offers_made=order.offers_made,
         tried=tuple(sorted(order.tried)),
-        agreed_price=order.agreed_price,
+        agreed_price=None
+        if order.agreed_price is None
+        else in_currency(order.agreed_price, order.quote.currency),
         wallet_hold=order.wallet_hold,
         route_changed=order.route_changed,
     )
@@ -397,6 +420,11 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
         offer = order.offer_to(driver_id)
     fare = order.final_fare
     cancel = order.cancellation
+    currency = order.quote.currency
+
+    def money(amount: Decimal) -> Decimal:
+        return in_currency(amount, currency)
+
     return {
         "id": order.id,
         "state": order.state,
@@ -407,25 +435,32 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
         "destination": WirePoint.from_latlng(order.dropoff),
         "payment_method": order.payment_method,
         "payment_status": str(order.payment_status),
-        "amount_paid": order.amount_paid,
+        "amount_paid": money(order.amount_paid),
         "created_at": order.created_at,
         "quote": QuoteView.from_quote(order.quote),
         "offer": None
         if offer is None
         else OfferView(driver_id=offer.driver_id, expires_at=offer.expires_at),
         "bids": tuple(
-            BidView(driver_id=b.driver_id, amount=b.amount, at=b.at, valid_until=b.valid_until)
+            BidView(
+                driver_id=b.driver_id, amount=money(b.amount), at=b.at, valid_until=b.valid_until
+            )
             for b in order.bids
             if driver_id is None or b.driver_id == driver_id
         ),
         "final_fare": None if fare is None else FinalFareView.from_fare(fare),
         "price_history": tuple(
-            PriceChangeView(from_=c.from_amount, to=c.to_amount, reason=c.reason, at=c.at)
+            PriceChangeView(
+                from_=None if c.from_amount is None else money(c.from_amount),
+                to=money(c.to_amount),
+                reason=c.reason,
+                at=c.at,
+            )
             for c in order.price_history
         ),
         "cancellation": None
         if cancel is None
-        else CancellationView(by=cancel.by.role, reason=cancel.reason, fee=cancel.fee),
+        else CancellationView(by=cancel.by.role, reason=cancel.reason, fee=money(cancel.fee)),
         "ratings": tuple(
             RatingView(by=r.by.role, stars=r.stars, comment=r.comment) for r in order.ratings
         ),
@@ -509,3 +544,129 @@ def _line(route: str, points: list[tuple[LatLng, datetime | None]]) -> dict[str,
             "coordinates": [[position.lng, position.lat] for position, _ in points],
         },
     }
+
+
+class DriverStatusView(WireModel):
+    """A driver's switch as his app sees it after going online or offline: whether he is
+    online, with which vehicle type, and the order he drives (``None`` without one)."""
+
+    driver_id: Id
+    online: bool
+    vehicle_type: Code
+    order_id: Id | None
+
+    @classmethod
+    def from_status(cls, status: DriverStatus) -> DriverStatusView:
+        """The view of ``status``."""
+        return cls(
+            driver_id=status.driver_id,
+            online=status.online,
+            vehicle_type=status.vehicle_type,
+            order_id=status.order_id,
+        )
+
+
+class PositionAnswerView(WireModel):
+    """What became of a GPS fix (:class:`~vtc_dispatch.order.PositionAnswer`): ``accepted``,
+    or refused with its ``reason`` (``jump``, ``stale``, ``out_of_order``, ``duplicate``,
+    ``future``, ``inaccurate``, ``offline``); ``resync``: the fix resynchronised the
+    track; ``offline_reason``: why the service put the driver offline; ``error``: in a
+    batch, what was wrong with a fix refused as ``invalid`` or ``unknown_driver``."""
+
+    accepted: bool
+    reason: str | None
+    resync: bool
+    offline_reason: str | None
+    error: str | None
+
+    @classmethod
+    def from_answer(cls, answer: PositionAnswer) -> PositionAnswerView:
+        """The view of ``answer``."""
+        return cls(
+            accepted=answer.accepted,
+            reason=answer.reason,
+            resync=answer.resync,
+            offline_reason=answer.offline_reason,
+            error=answer.error,
+        )
+
+
+class TrackPointView(WireModel):
+    """One accepted position of a ride's track, with when it was measured."""
+
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    at: AwareDatetime
+
+
+class RideTrackView(WireModel):
+    """An order as its customer follows it: the order, its driver while the ride is live
+    (where he is, ``position_at``, and whether his phone is heard from), and the track's
+    accepted positions (the trip's once it started, else the driver's approach)."""
+
+    order: OrderView
+    driver: DriverView | None
+    track: tuple[TrackPointView, ...]
+
+    @classmethod
+    def of(
+        cls,
+        order: OrderView,
+        driver: DriverView | None,
+        track: Track,
+    ) -> RideTrackView:
+        """The view of ``order`` as seen, its ``driver`` and ``track``."""
+        return cls(
+            order=order,
+            driver=driver,
+            track=tuple(
+                TrackPointView(lat=p.position.lat, lng=p.position.lng, at=p.at)
+                for p in track.points
+                if p.accepted
+            ),
+        )
+
+
+class PaymentMethodView(WireModel):
+    """A payment method: its ``code`` (``CASH``, ``OM``...) and the label a customer reads."""
+
+    code: PaymentMethod
+    label: str
+
+
+class PaymentMethodsView(WireModel):
+    """The payment methods enabled at a place, in the operator's order.
+
+    >>> PaymentMethodsView.of(["CASH", "OM"]).model_dump()["payment_methods"][1]
+    {'code': 'OM', 'label': 'Orange Money'}
+    """
+
+    payment_methods: tuple[PaymentMethodView, ...]
+
+    @classmethod
+    def of(cls, codes: Iterable[str]) -> PaymentMethodsView:
+        """The view of the methods ``codes`` (labels from :func:`~vtc_dispatch.payments.label`)."""
+        return cls(
+            payment_methods=tuple(PaymentMethodView(code=c, label=payment_label(c)) for c in codes)
+        )
+
+
+class VehicleTypeCountView(WireModel):
+    """A vehicle type with its label and how many drivers of it are available nearby."""
+
+    vehicle_type: Code
+    label: str
+    count: Annotated[int, Field(ge=0)]
+
+
+class VehicleTypesView(WireModel):
+    """The vehicle types with available drivers near a place, by code."""
+
+    vehicle_types: tuple[VehicleTypeCountView, ...]
+
+
+class PaymentReceiptView(WireModel):
+    """The answer to a payment provider's callback: the order's payment status after it."""
+
+    order_id: Id
+    payment_status: str

@@ -57,6 +57,7 @@ from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
 from vtc_dispatch.commands.drivers import SILENT, Drivers, DriverState
 from vtc_dispatch.commands.kinds import MERCHANT_EVENTS, KindSteps
+from vtc_dispatch.commands.payments import Payments
 from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
 from vtc_dispatch.commands.trip import Trip
@@ -96,6 +97,7 @@ from vtc_dispatch.order import (
     ProofOfDelivery,
     RideProgress,
 )
+from vtc_dispatch.payments import PaymentOutcome, check_outcome
 from vtc_dispatch.pool import PoolConfig, Ranker, StatsBook
 from vtc_dispatch.pool.decide import Step
 from vtc_dispatch.ports import (
@@ -225,6 +227,7 @@ class DispatchService:
         self._trip = Trip(context, self._dispatching)
         self._drivers = Drivers(context, self._dispatching)
         self._kinds = KindSteps(context, self._dispatching, self._trip)
+        self._payments = Payments(context)
         self._runner = CommandRunner(
             context, self.uow, self.notifier, wired=not isinstance(self.notifier, NullNotifier)
         )
@@ -879,6 +882,60 @@ class DispatchService:
             command_id,
             lambda: _fingerprint("settle_payment", order_id),
             lambda _: self._trip.settle(order_id),
+        )
+
+    def confirm_cash(
+        self, driver_id: str, order_id: str, *, command_id: str | None = None
+    ) -> Order:
+        """The driver of an ended order says he was paid its amount due in cash: ``paid``.
+
+        Refused (409) when the order is paid already (``AlreadyDone``), owes
+        nothing yet, or is paid by wallet.  A failed mobile-money payment may
+        end in cash.
+        """
+        self._party_and_order(driver_id, "driver_id", order_id)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("confirm_cash", driver_id, order_id),
+            lambda _: self._payments.confirm_cash(driver_id, order_id),
+        )
+
+    def mark_paid(self, actor: Actor, order_id: str, *, command_id: str | None = None) -> Order:
+        """An operator marks an ended order paid (its amount due), whatever its method:
+        the money came another way.  Refused to anyone but an overseer (``Forbidden``)
+        and for an order paid already (``AlreadyDone``)."""
+        self._actor_and_order(actor, order_id)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("mark_paid", actor, order_id),
+            lambda _: self._payments.mark_paid(actor, order_id),
+        )
+
+    def payment_started(
+        self, customer_id: str, order_id: str, *, command_id: str | None = None
+    ) -> Order:
+        """The customer's mobile-money provider was asked for the amount due: ``processing``
+        until its callback (:meth:`payment_result`).  The order's method must be mobile
+        money (:data:`vtc_dispatch.payments.MOBILE_MONEY`) and its payment pending, failed, or
+        processing (the provider could not be reached: the customer tries again)."""
+        self._party_and_order(customer_id, "customer_id", order_id)
+        return self._order(
+            command_id,
+            lambda: _fingerprint("payment_started", customer_id, order_id),
+            lambda _: self._payments.started(customer_id, order_id),
+        )
+
+    def payment_result(
+        self, method: str, outcome: PaymentOutcome, *, command_id: str | None = None
+    ) -> Order:
+        """A provider's callback for an order paid by ``method``: ``paid`` (``partially_paid``
+        when short) or ``failed``.  A callback for an order paid already, or a failure
+        after a success, changes nothing; one in another currency is refused."""
+        method, outcome = check_outcome(method, outcome, self._id_max())
+        return self._order(
+            command_id,
+            lambda: _fingerprint("payment_result", method, outcome),
+            lambda _: self._payments.result(method, outcome),
         )
 
     def cancel(

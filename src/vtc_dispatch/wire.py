@@ -59,6 +59,7 @@ from vtc_dispatch._wire_fields import (
     WireModel,
     WirePoint,
     shown,
+    to_metre,
 )
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
@@ -89,6 +90,7 @@ from vtc_dispatch.events import (
 )
 from vtc_dispatch.order import PositionAnswer
 from vtc_dispatch.presentation import DriverCardView, DriverView, OrderView
+from vtc_dispatch.pricing.money import in_currency, lines_in_currency
 from vtc_dispatch.pricing.quote import FareQuote
 
 __all__ = [
@@ -431,11 +433,11 @@ class VehicleTypeAvailability(WireModel):
             label=label,
             count=count,
             count_capped=count_capped,
-            nearest_km=round(nearest_km, 3),
+            nearest_km=to_metre(nearest_km),
             eta_s=math.ceil(eta_s),
-            fare_min=quote.minimum,
-            fare_max=quote.maximum,
-            fare_estimate=quote.estimate,
+            fare_min=in_currency(quote.minimum, quote.currency),
+            fare_max=in_currency(quote.maximum, quote.currency),
+            fare_estimate=in_currency(quote.estimate, quote.currency),
             currency=quote.currency,
             display=quote.display,
         )
@@ -912,10 +914,10 @@ def offer_message(event: OfferSent) -> OfferMessage:
         pickup=WirePoint.from_latlng(event.pickup),
         destination=WirePoint.from_latlng(event.dropoff),
         vehicle_type=event.vehicle_type,
-        fare_min=event.fare_min,
-        fare_max=event.fare_max,
+        fare_min=in_currency(event.fare_min, event.currency),
+        fare_max=in_currency(event.fare_max, event.currency),
         currency=event.currency,
-        distance_to_pickup_km=event.distance_to_pickup_km,
+        distance_to_pickup_km=to_metre(event.distance_to_pickup_km),
         timeout_s=event.timeout_s,
         expires_at=event.expires_at,
         at=event.at,
@@ -981,7 +983,7 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
         case DriverArriving():
             arriving = DriverArrivingMessage(
                 order_id=event.order_id,
-                distance_km=event.distance_km,
+                distance_km=to_metre(event.distance_km),
                 eta_s=_eta(event.eta_s),
                 at=event.at,
             )
@@ -996,14 +998,18 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             fare = event.fare
             completed = TripCompletedMessage(
                 order_id=event.order_id,
-                amount=fare.amount,
+                amount=in_currency(fare.amount, fare.currency),
                 currency=fare.currency,
                 reason=fare.reason,
                 breakdown=tuple(
-                    WireBreakdownLine(code=line.code, label=line.label, amount=line.amount)
-                    for line in fare.breakdown
+                    WireBreakdownLine(code=line.code, label=line.label, amount=amount)
+                    for line, amount in zip(
+                        fare.breakdown,
+                        lines_in_currency([x.amount for x in fare.breakdown], fare.currency),
+                        strict=True,
+                    )
                 ),
-                distance_km=float(fare.distance_km),
+                distance_km=to_metre(float(fare.distance_km)),
                 duration_min=float(fare.duration_min),
                 at=event.at,
             )
@@ -1015,9 +1021,9 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
             bid = BidReceivedMessage(
                 order_id=event.order_id,
                 driver_id=event.driver_id,
-                amount=event.amount,
+                amount=in_currency(event.amount, event.currency),
                 currency=event.currency,
-                distance_km=event.distance_km,
+                distance_km=to_metre(event.distance_km),
                 at=event.at,
                 valid_until=event.valid_until,
             )
@@ -1050,7 +1056,7 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 order_id=event.order_id,
                 cancelled_by=event.cancelled_by,
                 reason=event.reason,
-                fee=event.fee,
+                fee=in_currency(event.fee, event.currency),
                 currency=event.currency,
                 at=event.at,
             )

@@ -93,6 +93,7 @@ def configure() -> bool:
             "rest_framework",
             "rest_framework.authtoken",
             "drf_spectacular",
+            "drf_spectacular_sidecar",
             "channels",
             "vtc_dispatch_django",
         ],
@@ -130,6 +131,9 @@ def configure() -> bool:
             },
         },
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        VTC_DISPATCH={"CONFIG_CHECK_S": 0.0},
+        VTC_DISPATCH={
+            "CONFIG_CHECK_S": 0.0,
+            "PAYMENT_PROVIDERS": "vtc_dispatch_django.payments.fake_providers",
+        },
     )
     return True

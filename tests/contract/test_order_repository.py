@@ -54,12 +54,18 @@ def test_find_by_party_newest_first_with_pages(repository: OrderRepository) -> N
     assert "o2" not in [o.id for o in repository.find("customer", "alice", active=True)]
     assert [o.id for o in repository.find("customer", "alice", active=False)] == ["o2"]
     assert repository.find("driver", "nobody") == []
+    assert (repository.count("customer", "alice"), repository.count("customer", "bob")) == (5, 1)
+    assert repository.count("driver", "nobody") == 0
 
 
 def test_drivers_find_the_orders_they_drive(repository: OrderRepository) -> None:
     stored = repository.add(new_order("o1"))
     repository.save(attrs.evolve(stored, driver_id="d1"), expected_version=1)
     assert [o.id for o in repository.find("driver", "d1")] == ["o1"]
+    assert repository.count("driver", "d1") == 1
+    # The order goes back to searching: it is no longer his.
+    repository.save(attrs.evolve(stored, driver_id=None), expected_version=2)
+    assert (repository.find("driver", "d1"), repository.count("driver", "d1")) == ([], 0)
 
 
 def offer(driver: str, seconds: float, *, shown_after: float = 0.0) -> LiveOffer:

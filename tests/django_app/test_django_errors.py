@@ -52,6 +52,8 @@ def refused(answer: Any, status: int, error: str, field: str | None) -> str:
 ON = {"online": True, "position": AKWA}
 
 # (who, method, path, body, status, error, field): one bad request per endpoint at least.
+from vtc_dispatch_django.payments import SLUGS  # noqa: E402
+
 BAD_INPUT = [
     ("amadou", "post", "driver/toggle-status/", {"online": "true", "position": AKWA}, 400,
      "ValidationError", "online"),
@@ -131,6 +133,14 @@ BAD_INPUT = [
      "NotAuthenticated", None),
     (None, "get", "nope-1/", None, 401, "NotAuthenticated", None),
     ("chantal", "get", "customer/create/", None, 405, "MethodNotAllowed", None),
+    ("amadou", "post", "driver/confirm-cash/nope-1/", None, 404, "NotFound", None),
+    ("chantal", "post", "driver/confirm-cash/nope-1/", None, 403, "PermissionDenied", None),
+    ("chantal", "post", "customer/pay/nope-1/", {"phone": "690000001"}, 400, "ValidationError",
+     "phone"),
+    ("chantal", "post", "customer/pay/nope-1/", {"phone": "+237690000001"}, 404, "NotFound",
+     None),
+    *((None, "post", f"payments/callback/{slug}/", {"status": "SUCCESSFUL"}, 403,
+       "PermissionDenied", None) for slug in SLUGS.values()),
     ("amadou", "put", "driver/toggle-status/", ON, 405, "MethodNotAllowed", None),
 ]  # fmt: skip
 
@@ -313,23 +323,37 @@ def test_a_malformed_rate_is_refused_naming_the_scope(demo: Demo) -> None:
 # -- the schema ----------------------------------------------------------------------
 
 
-def test_the_schema_advertises_json_bodies_and_the_error_shape_for_every_operation() -> None:
+def test_the_schema_advertises_json_bodies_answers_and_errors_for_every_operation() -> None:
     schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    assert schema["openapi"] == "3.1.0"
     error = schema["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"error", "detail", "field"}
-    assert error["properties"]["field"].get("nullable") is True
+    assert error["properties"]["field"]["type"] == ["string", "null"]
     operations = [
         (path, method, operation)
         for path, item in schema["paths"].items()
         if path.startswith(API)
         for method, operation in item.items()
     ]
-    assert len(operations) == 21
+    assert len(operations) == 29  # 21 of the ride, pay, confirm-cash, 6 provider webhooks
     for path, _method, operation in operations:
         if "requestBody" in operation:
             assert list(operation["requestBody"]["content"]) == ["application/json"], path
-        for status in ("400", "401", "403", "404", "422", "429", "default"):
-            content = operation["responses"][status]["content"]["application/json"]
+        answers = operation["responses"]
+        success = [code for code in answers if code.startswith("2")]
+        assert len(success) == 1, path
+        # Every answer is typed: a component of its own, never an untyped object.
+        typed = answers[success[0]]["content"]["application/json"]["schema"]["$ref"]
+        assert schema["components"]["schemas"][typed.rsplit("/", 1)[1]]["properties"], path
+        errors = set(answers) - {success[0]}
+        anonymous = "/payments/callback/" in path
+        expected = {"503"} | (set() if anonymous else {"401", "403"})
+        if "{order_id}" in path:
+            expected |= {"404", "422"}
+        assert expected <= errors, (path, errors)
+        assert "default" not in errors
+        for status in errors:
+            content = answers[status]["content"]["application/json"]
             assert content["schema"] == {"$ref": "#/components/schemas/Error"}, (path, status)
     toggle = schema["components"]["schemas"]["ToggleStatus"]
     assert len(toggle["oneOf"]) == 2

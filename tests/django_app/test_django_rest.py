@@ -138,7 +138,12 @@ def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
     assert estimate["estimate"] == taxi["fare_estimate"]
     assert sum(Decimal(x["amount"]) for x in estimate["breakdown"]) == Decimal(estimate["estimate"])
     methods = get(demo, "chantal", "payment-methods/", **AKWA).json()["payment_methods"]
-    assert methods == ["CASH", "OM", "MOMO", "WALLET"]
+    assert methods == [
+        {"code": "CASH", "label": "Cash"},
+        {"code": "OM", "label": "Orange Money"},
+        {"code": "MOMO", "label": "MTN Mobile Money"},
+        {"code": "WALLET", "label": "In-app wallet"},
+    ]
     order = post(
         demo,
         "chantal",
@@ -189,7 +194,7 @@ def test_a_whole_ride_over_rest_paid_from_the_wallet(demo: Demo) -> None:
     assert post(demo, "chantal", f"customer/rate/{order_id}/", {"stars": 5}).status_code == 200
     assert post(demo, "amadou", f"driver/rate/{order_id}/", {"stars": 4}).status_code == 200
     again = post(demo, "chantal", f"customer/rate/{order_id}/", {"stars": 5})
-    assert again.status_code == 403
+    assert (again.status_code, again.json()["error"]) == (409, "AlreadyDone")
     assert demo.service.drivers.get(demo.ids["amadou"]).rating_count == 1
     ratings = RatingRecord.objects.filter(order__order_id=order_id)
     assert sorted(ratings.values_list("by_role", "about_id", "stars")) == [
@@ -222,12 +227,22 @@ def test_histories_by_pages(demo: Demo) -> None:
         cancelled = post(demo, "didier", f"customer/cancel/{order['id']}/", {"reason": "test"})
         assert cancelled.json()["state"] == "cancelled"
     first = get(demo, "didier", "customer/history/", page=1, page_size=2).json()
-    second = get(demo, "didier", "customer/history/", page=3, page_size=2).json()
+    last = get(demo, "didier", "customer/history/", page=3, page_size=2).json()
     assert [o["id"] for o in first["results"]] == ids[::-1][:2]
-    assert first["has_next"] is True
-    assert ([o["id"] for o in second["results"]], second["has_next"]) == ([ids[0]], False)
-    bad = get(demo, "didier", "customer/history/", page=0)
-    assert bad.status_code == 400
+    assert (first["count"], first["previous"]) == (5, None)
+    assert first["next"].endswith("/api/v1/order/customer/history/?page=2&page_size=2")
+    assert ([o["id"] for o in last["results"]], last["next"]) == ([ids[0]], None)
+    assert get(demo, "didier", "customer/history/").json()["count"] == 5
+    for bad in ({"page": 0}, {"page": "x"}, {"page_size": 0}, {"page_size": 101}):
+        refused = get(demo, "didier", "customer/history/", **bad)
+        assert (refused.status_code, refused.json()["field"]) == (400, next(iter(bad))), bad
+    assert get(demo, "didier", "customer/history/", page=4, page_size=2).status_code == 404
+    assert get(demo, "chantal", "customer/history/").json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
 
 
 def test_an_unanswered_offer_goes_to_the_next_driver_through_dispatch_worker(
@@ -276,3 +291,34 @@ def test_toggle_status(demo: Demo, offline: bool) -> None:
         assert answer.json()["online"] is False
     status = demo.service.drivers.get(demo.ids["amadou"])
     assert (status.online, status.vehicle_type) == (not offline, "taxi_jaune")
+
+
+def test_histories_page_with_the_hosts_pagination_class(demo: Demo) -> None:
+    from django.test import override_settings
+
+    from vtc_dispatch_django.defaults import REST_FRAMEWORK
+
+    ids = []
+    for _ in range(3):
+        order = post(
+            demo,
+            "didier",
+            "customer/create/",
+            {"pickup": AKWA, "destination": DEIDO, "vehicle_type": "confort",
+             "payment_method": "CASH"},
+        ).json()  # fmt: skip
+        ids.append(order["id"])
+        post(demo, "didier", f"customer/cancel/{order['id']}/", {"reason": "test"})
+    host = {
+        **REST_FRAMEWORK,
+        "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    }
+    with override_settings(REST_FRAMEWORK=host):
+        page = get(demo, "didier", "customer/history/", offset=1, limit=2).json()
+        whole = get(demo, "didier", "customer/history/").json()
+    assert (page["count"], [o["id"] for o in page["results"]]) == (3, ids[::-1][1:3])
+    assert page["next"] is None
+    assert page["previous"].endswith("customer/history/?limit=2")
+    # No limit and no PAGE_SIZE: the host's paginator would send it all; the app's pages.
+    assert (whole["count"], len(whole["results"])) == (3, 3)
+    assert set(whole) == {"count", "next", "previous", "results"}

@@ -1,14 +1,18 @@
 """schemathesis against the app's own OpenAPI schema, the example project under daphne.
 
 As a customer, a driver and anonymously, with every check schemathesis
-has: no server error; data the schema refuses is refused (4xx), data it
-accepts is not refused as malformed (no 400); every answer, errors
-included, has a documented status, media type and shape.  The runs are
-deterministic (schemathesis' deterministic generation, a few examples per
-operation) and the throttles are off, so that every request reaches the
-code under test.  Before the runs the customer has an order offered to the
-driver, whose id the order endpoints get: the generated requests reach the
-ride's rules, not only "no such order".
+has and every phase, stateful included: no server error; data the schema
+refuses is refused (4xx), data it accepts is not refused as malformed (no
+400); every answer, errors included, has a documented status, media type
+and shape (the answers' schemas are the core's JSON forms); the stateful
+phase follows the schema's links (an order created, then cancelled,
+tracked, paid...; an offer seen in ``driver/current/``, then accepted, the
+driver arriving...).  The runs are deterministic (schemathesis'
+deterministic generation, a few examples per operation) and the throttles
+are off, so that every request reaches the code under test.  Before the
+runs the customer has an order offered to the driver, whose id the order
+endpoints get: the generated requests reach the ride's rules, not only
+"no such order".
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ ROLES = {
     # driver goes first: the customer's cancellations end the order he answers.
     "driver": ("amadou", API + r"(driver/|payment-methods/|vehicle-types/|\{order_id\})"),
     "customer": ("chantal", API + r"(customer/|payment-methods/|vehicle-types/|\{order_id\})"),
+    # Every endpoint, the providers' webhooks included (an unsigned callback is a 403).
     "anonymous": (None, API),
 }
 
@@ -79,7 +84,7 @@ def test_schemathesis_finds_nothing(server: str, order_id: str, role: str, tmp_p
         [
             *ST, "--config-file", str(config), "run", f"{server}/api/schema/?format=json",
             "--include-path-regex", operations, *auth,
-            "--checks", "all", "--phases", "examples,coverage,fuzzing",
+            "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
             "--max-examples", "8", "--generation-deterministic", "--workers", "1",
             "--no-color", "--report-dir", str(tmp_path / "report"),
         ],

@@ -11,6 +11,7 @@ import pytest
 from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.config import DispatchConfig
 from vtc_dispatch.errors import (
+    AlreadyDone,
     ConcurrencyConflict,
     Forbidden,
     InvalidTransition,
@@ -229,7 +230,7 @@ def test_full_ride_with_track_final_fare_wallet_and_ratings(ride: Ride) -> None:
     assert len(rated.ratings) == 2
     assert ride.service.drivers.get("d").rating == 5.0
     assert ride.service.customer_rating("cust") == 4.0
-    with pytest.raises(Forbidden, match="already rated"):
+    with pytest.raises(AlreadyDone, match="already rated"):
         ride.service.rate(Actor.customer("cust"), order.id, 3)
 
 

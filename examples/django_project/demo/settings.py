@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "vtc_dispatch_django",
     "demo",
@@ -112,7 +113,12 @@ CHANNEL_LAYERS: dict[str, Any] = (
     else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 )
 
-VTC_DISPATCH: dict[str, Any] = {}
+# Mobile money through the in-package fake provider (no operator's API is reachable
+# from a demo): its callbacks are signed with this secret (HMAC-SHA256 of the body).
+VTC_DISPATCH: dict[str, Any] = {
+    "PAYMENT_PROVIDERS": "vtc_dispatch_django.payments.fake_providers",
+    "FAKE_PAYMENT_SECRET": os.environ.get("VTC_FAKE_PAYMENT_SECRET", "demo-payment-secret"),
+}
 if os.environ.get("VTC_STORES") == "redis":
     VTC_DISPATCH["STORES"] = "demo.stores.redis_stores"
 # End-to-end tests move the server's time forward instead of sleeping (demo/clock.py).

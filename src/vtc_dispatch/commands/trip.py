@@ -26,7 +26,7 @@ from vtc_dispatch.changes import (
 )
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
-from vtc_dispatch.errors import Forbidden, InvalidTransition, shown
+from vtc_dispatch.errors import AlreadyDone, Forbidden, InvalidTransition, shown
 from vtc_dispatch.events import (
     DriverArrived,
     DriverArriving,
@@ -529,7 +529,7 @@ class Trip:
         if order.phase != RideState.DONE:
             raise InvalidTransition(order_id, "rate", order.state, "only a done ride is rated")
         if any(r.by.role == actor.role for r in order.ratings):
-            raise Forbidden(f"the {actor.role} already rated order {shown(order_id)}")
+            raise AlreadyDone(f"the {actor.role} already rated order {shown(order_id)}")
         assert order.driver_id is not None
         about = order.driver_id if actor.role == "customer" else order.customer_id
         rated = evolve(order, ratings=(*order.ratings, Rating(actor, about, stars, comment, now)))

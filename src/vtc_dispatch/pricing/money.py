@@ -17,12 +17,20 @@ Decimal('1200')
 from __future__ import annotations
 
 import decimal
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 
 from vtc_dispatch.errors import InvalidMoney, shown
 
-__all__ = ["CURRENCY_MINOR_UNITS", "RoundingMode", "minor_units", "round_to_step"]
+__all__ = [
+    "CURRENCY_MINOR_UNITS",
+    "RoundingMode",
+    "in_currency",
+    "lines_in_currency",
+    "minor_units",
+    "round_to_step",
+]
 
 # ISO 4217 active codes with their minor units, for the markets this
 # library serves first and the currencies they trade in.
@@ -89,3 +97,41 @@ def round_to_step(amount: Decimal, step: Decimal, mode: RoundingMode) -> Decimal
         raise InvalidMoney(f"rounding step must be > 0, got {shown(step)}")
     # A whole number of steps times the step carries the step's exponent.
     return (amount / step).quantize(_ONE, rounding=_DECIMAL_MODES[mode]) * step
+
+
+def in_currency(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` with exactly the currency's minor units (halves away from zero): how an
+    amount is shown, whatever the exponent its computation left (``Decimal("750.0000")``).
+
+    >>> in_currency(Decimal("750.0000"), "XAF"), in_currency(Decimal("12.5"), "EUR")
+    (Decimal('750'), Decimal('12.50'))
+    >>> in_currency(Decimal("499.800"), "XOF")
+    Decimal('500')
+    """
+    exponent = Decimal(1).scaleb(-minor_units(currency))
+    return amount.quantize(exponent, rounding=decimal.ROUND_HALF_UP)
+
+
+def lines_in_currency(amounts: Sequence[Decimal], currency: str) -> tuple[Decimal, ...]:
+    """Breakdown ``amounts`` in the currency's minor units, still summing to their total
+    shown in that currency (largest remainders take the odd units).
+
+    Lines are computed finer than the currency (``499.800`` XAF for 1.9992 km at
+    250 XAF/km, then ``-24.305`` of rounding); each rounded alone, their sum
+    could miss the fare by a unit.
+
+    >>> lines_in_currency([Decimal("0.4"), Decimal("0.4"), Decimal("0.2")], "XAF")
+    (Decimal('1'), Decimal('0'), Decimal('0'))
+    >>> lines_in_currency([Decimal("1124.305"), Decimal("-24.305")], "XAF")
+    (Decimal('1124'), Decimal('-24'))
+    """
+    unit = Decimal(1).scaleb(-minor_units(currency))
+    total = in_currency(sum(amounts, Decimal(0)), currency)
+    floors = [a.quantize(unit, rounding=decimal.ROUND_FLOOR) for a in amounts]
+    missing = int((total - sum(floors, Decimal(0))) / unit)
+    # Stable: equal remainders go to the earlier line.
+    order = sorted(range(len(amounts)), key=lambda i: floors[i] - amounts[i])
+    shown_ = list(floors)
+    for i in order[:missing]:
+        shown_[i] += unit
+    return tuple(shown_)
