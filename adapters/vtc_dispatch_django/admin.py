@@ -299,7 +299,8 @@ class OrderAdmin(_ReadOnly):
             from vtc_dispatch_django.runtime import get_service
 
             service = get_service()
-            operator = Actor("operator", request.user.get_username() or str(request.user.pk))
+            # The operator by his user id, as every party is (and as "Mark paid" does).
+            operator = Actor.operator(str(request.user.pk))
             reason = form.cleaned_data["reason"]
             _act(
                 request,

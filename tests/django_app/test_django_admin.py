@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vtc_dispatch.geo import LatLng
+from vtc_dispatch.order import Actor
 from vtc_dispatch.pricing.douala import DOUALA_CONFIG
 from vtc_dispatch_django.geojson import ZONE_MARGIN_KM, check_near_city, validate_area
 
@@ -232,6 +233,7 @@ def test_an_operator_cancels_a_stuck_order_with_a_reason(demo: Demo, operator: C
     assert order.lifecycle.history[-1].actor == "operator"
     assert order.cancellation is not None
     assert order.cancellation.reason == "customer called: no longer needed"
+    assert order.cancellation.by == Actor.operator(str(User.objects.get(username="root").pk))
     # The driver the order held is free again.
     assert demo.service.drivers.get(demo.ids["amadou"]).order_id is None
     again = operator.post(
