@@ -1,6 +1,7 @@
-"""The admin: the pricing and dispatch configuration, the operators' actions, and a
+"""The admin: the pricing and dispatch configuration, the operators' actions, a
 read-only view of the state (orders, driver presence, drivers' offer statistics,
-customers' rating totals).
+customers' rating totals) and the audit (orders' state changes, configuration
+changes: read-only, no "Add").
 
 Areas are drawn on a map (Leaflet, vendored in the static files) and
 checked with shapely when saved; a zone must lie in or near a city.  A
@@ -45,6 +46,7 @@ from vtc_dispatch_django.admin_forms import (
     ZoneForm,
     fixed_route_form,
 )
+from vtc_dispatch_django.audit import changed_by
 
 __all__ = ["CheckedForm"]
 
@@ -57,7 +59,22 @@ def _rate(value: Decimal | None, currency: str) -> str:
 
 
 class _Checked(admin.ModelAdmin):
+    """A configuration table: each save and delete recorded as the admin user's
+    (:mod:`vtc_dispatch_django.audit`)."""
+
     form = CheckedForm
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with changed_by(request.user):
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with changed_by(request.user):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with changed_by(request.user):
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(m.Country)
@@ -441,3 +458,35 @@ class WalletAccountAdmin(_ReadOnly):
     @admin.display(description="balance", ordering="balance")
     def balance_shown(self, obj: m.WalletAccount) -> str:
         return format_amount(obj.balance, obj.currency)
+
+
+@admin.register(m.OrderTransition)
+class OrderTransitionAdmin(_ReadOnly):
+    """Every state change of every order: who (role and id), when, by which command."""
+
+    list_display = (
+        "at", "order_id", "event", "source", "target", "actor_role", "actor_id", "command_id"
+    )  # fmt: skip
+    list_filter = ("target", "actor_role")
+    search_fields = ("order_id", "actor_id", "command_id")
+    date_hierarchy = "at"
+    ordering = ("-seq",)
+
+
+@admin.register(m.ConfigChange)
+class ConfigChangeAdmin(_ReadOnly):
+    """Every change of the configuration: who, when, what (each field before and after)."""
+
+    list_display = ("at", "by", "action", "model", "object_repr")
+    list_filter = ("action", "model")
+    search_fields = ("by", "object_id", "object_repr")
+    date_hierarchy = "at"
+    ordering = ("-seq",)
+    readonly_fields = ("changes_shown",)
+    exclude = ("changes",)
+
+    @admin.display(description="changes")
+    def changes_shown(self, obj: m.ConfigChange) -> str:
+        return "\n".join(
+            f"{name}: {before!r} -> {after!r}" for name, (before, after) in obj.changes.items()
+        )

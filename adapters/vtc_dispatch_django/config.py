@@ -17,6 +17,7 @@ from django.db import transaction
 
 from vtc_dispatch.config import DispatchConfig, load_config
 from vtc_dispatch.errors import InvalidPricingConfig
+from vtc_dispatch_django.audit import changed_by
 from vtc_dispatch_django.models import (
     City,
     Country,
@@ -157,6 +158,12 @@ def import_config(data: Mapping[str, Any]) -> DispatchConfig:
     ``service.payment_methods`` (per country), else every method is enabled.
     """
     checked = load_config(data)
+    with changed_by(None, "import_config", outer_first=True):
+        return _write_tables(data, checked)
+
+
+def _write_tables(data: Mapping[str, Any], checked: DispatchConfig) -> DispatchConfig:
+    """The tables of :func:`import_config` written from ``data`` (``checked``)."""
     for model in (FixedPriceRoute, Zone, Tariff, PaymentMethod, City, VehicleType, Country):
         model.objects.all().delete()
     for code, c in data["countries"].items():

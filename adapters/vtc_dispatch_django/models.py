@@ -13,6 +13,10 @@ Configuration (edited in the admin, read by the service, see
 :mod:`vtc_dispatch_django.config`): countries, cities, vehicle types,
 tariffs, zones (targeted/VIP surcharges and fixed-route ends), fixed-price
 routes, payment methods per country and the general settings.
+
+Audit (written, never edited): every state change of every order
+(:class:`OrderTransition`) and every change of the configuration
+(:class:`ConfigChange`, :mod:`vtc_dispatch_django.audit`).
 """
 
 from __future__ import annotations
@@ -29,14 +33,17 @@ from vtc_dispatch_django.geojson import validate_area
 __all__ = [
     "City",
     "CommandLogEntry",
+    "ConfigChange",
     "Country",
     "DispatchSettings",
+    "DriverActivity",
     "DriverAnswer",
     "DriverPresence",
     "DriverProfile",
     "FixedPriceRoute",
     "OfferRecord",
     "OrderRecord",
+    "OrderTransition",
     "PaymentMethod",
     "ProgressRecord",
     "RatingRecord",
@@ -245,6 +252,30 @@ class DriverAnswer(models.Model):
         verbose_name = "driver answer"
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["driver_id", "seq"], name="vtc_answer_driver"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.driver_id} {self.outcome} at {self.at}"
+
+
+class DriverActivity(models.Model):
+    """One timed outcome of a driver (an answer, a cancellation after accepting) or his
+    going online or offline: what his dashboard's periods are read from.
+
+    Recording one removes the driver's rows older than what is kept
+    (:data:`~vtc_dispatch.pool.stats.ACTIVITY_KEPT`).
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    driver_id = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=32)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "driver activity"
+        verbose_name_plural = "driver activity"
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["driver_id", "at"], name="vtc_activity_driver"),
         ]
 
     def __str__(self) -> str:
@@ -526,3 +557,74 @@ class DispatchSettings(models.Model):
 
     def __str__(self) -> str:
         return "general settings"
+
+
+# -- audit -------------------------------------------------------------------------
+
+
+class OrderTransition(models.Model):
+    """One state change of an order: from, to, by whom (role and id), when, by which command.
+
+    Written with the order's row, in its transaction, for each entry its
+    lifecycle's history gained (:class:`~vtc_dispatch.fsm.HistoryEntry`);
+    ``command_id`` is the command's when it carried one (a REST
+    ``Idempotency-Key``, a websocket message's ``id``).
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    order_id = models.CharField(max_length=200)
+    event = models.CharField(max_length=64)
+    source = models.CharField(max_length=64)
+    target = models.CharField(max_length=64)
+    actor_role = models.CharField(max_length=32)
+    actor_id = models.CharField(max_length=200, null=True, blank=True)
+    at = models.DateTimeField()
+    reason = models.TextField(null=True, blank=True)
+    command_id = models.CharField(max_length=300, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "order transition"
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["order_id", "seq"], name="vtc_transition_order"),
+            models.Index(fields=["at"], name="vtc_transition_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.source} -> {self.target} ({self.actor_role})"
+
+
+class ConfigChange(models.Model):
+    """One change of the configuration: who, when, what (the fields before and after)."""
+
+    ACTIONS: ClassVar[list[tuple[str, str]]] = [
+        ("created", "created"),
+        ("changed", "changed"),
+        ("deleted", "deleted"),
+    ]
+    seq = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="+",
+    )
+    by = models.CharField(max_length=200, help_text="the user's name, or what made the change")
+    model = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=200)
+    object_repr = models.CharField(max_length=200)
+    action = models.CharField(max_length=16, choices=ACTIONS)
+    changes = models.JSONField(
+        default=dict, help_text='{"field": [before, after]} (before null when created)'
+    )
+
+    class Meta:
+        verbose_name = "configuration change"
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["at"], name="vtc_config_change_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.object_repr} {self.action} by {self.by}"

@@ -45,7 +45,14 @@ from vtc_dispatch.errors import (
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DriverCard, DriverStatus, Order, Presence, RideProgress
-from vtc_dispatch.pool.stats import DriverStats, Outcome
+from vtc_dispatch.pool.stats import (
+    ACTIVITY_KEPT,
+    COUNTED,
+    PRESENCE,
+    DriverStats,
+    Outcome,
+    check_outcome,
+)
 from vtc_dispatch.ports import check_page
 from vtc_dispatch.validation import check_instant
 from vtc_dispatch.wallet_ops import (
@@ -60,11 +67,13 @@ from vtc_dispatch.wallet_ops import (
     hold_id_for,
 )
 from vtc_dispatch_django.models import (
+    DriverActivity,
     DriverAnswer,
     DriverPresence,
     DriverProfile,
     OfferRecord,
     OrderRecord,
+    OrderTransition,
     ProgressRecord,
     RatingRecord,
     RatingTotal,
@@ -137,8 +146,9 @@ def _columns(order: Order) -> dict[str, Any]:
     }
 
 
-def _children(record_pk: int, order: Order) -> None:
-    """The order's live offers and ratings as rows (inside the order's transaction)."""
+def _children(record_pk: int, order: Order, command_id: str | None) -> None:
+    """The order's live offers, ratings and new state changes as rows (inside the order's
+    transaction); the state changes carry ``command_id``."""
     OfferRecord.objects.filter(order_id=record_pk).delete()
     OfferRecord.objects.bulk_create(
         OfferRecord(
@@ -165,6 +175,23 @@ def _children(record_pk: int, order: Order) -> None:
             )
             for r in order.ratings[stored:]
         )
+    history = order.lifecycle.history
+    if history:
+        stored = OrderTransition.objects.filter(order_id=order.id).count()
+        OrderTransition.objects.bulk_create(
+            OrderTransition(
+                order_id=order.id,
+                event=h.event,
+                source=h.source,
+                target=h.target,
+                actor_role=h.actor,
+                actor_id=h.actor_id,
+                at=h.at,
+                reason=h.reason,
+                command_id=command_id,
+            )
+            for h in history[stored:]
+        )
 
 
 def _order(record: OrderRecord) -> Order:
@@ -187,7 +214,13 @@ def _unreadable() -> Iterator[None]:
 
 
 class DjangoOrderRepository:
-    """Orders in :class:`~vtc_dispatch_django.models.OrderRecord` rows, optimistic versions."""
+    """Orders in :class:`~vtc_dispatch_django.models.OrderRecord` rows, optimistic versions.
+
+    Each state change an order's history gains is written as an
+    :class:`~vtc_dispatch_django.models.OrderTransition` row with it (the
+    audit); :meth:`add` and :meth:`save` take the ``command_id`` it carries
+    (the unit of work passes its command's).
+    """
 
     def get(self, order_id: str) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
@@ -197,24 +230,24 @@ class DjangoOrderRepository:
             raise NotFound(f"no order {order_id!r}")
         return _order(record)
 
-    def add(self, order: Order) -> Order:
+    def add(self, order: Order, *, command_id: str | None = None) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         try:
             with _storage(f"adding order {order.id!r}"), transaction.atomic():
                 record = OrderRecord.objects.create(order_id=order.id, version=1, **_columns(order))
-                _children(record.pk, order)
+                _children(record.pk, order, command_id)
         except IntegrityError:
             raise ConcurrencyConflict(f"order {order.id!r} already exists") from None
         return self.get(order.id)
 
-    def save(self, order: Order, expected_version: int) -> Order:
+    def save(self, order: Order, expected_version: int, *, command_id: str | None = None) -> Order:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with _storage(f"saving order {order.id!r}"):
             with transaction.atomic():
                 rows = OrderRecord.objects.filter(order_id=order.id, version=expected_version)
                 if rows.update(version=expected_version + 1, **_columns(order)):
                     pk = OrderRecord.objects.values_list("pk", flat=True).get(order_id=order.id)
-                    _children(pk, order)
+                    _children(pk, order, command_id)
                     return attrs.evolve(order, version=expected_version + 1)
             current = OrderRecord.objects.filter(order_id=order.id).values("version").first()
         if current is None:
@@ -501,9 +534,6 @@ class DjangoDriverProfiles:
         )
 
 
-_OUTCOMES = ("offered", "accepted", "refused", "expired", "cancelled_after_accept")
-
-
 def _raise(model: Any, key: dict[str, str], **by: int) -> None:
     """Add ``by`` to the row's columns in one ``UPDATE`` (F() expressions), creating the row.
 
@@ -532,20 +562,27 @@ class DjangoStatsStore:
     for the acceptance and cancellation rates.
     """
 
-    def __init__(self, *, window: timedelta = timedelta(days=7)) -> None:
+    def __init__(
+        self, *, window: timedelta = timedelta(days=7), kept: timedelta = ACTIVITY_KEPT
+    ) -> None:
         if window <= timedelta(0):
             raise ValueError(f"window must be positive, got {window}")
         self._window = window
+        self._kept = kept
 
     def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
         """See :class:`~vtc_dispatch.ports.StatsStore` (one transaction)."""
-        if outcome not in _OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(_OUTCOMES)}")
+        check_outcome(outcome)
         what = f"recording an offer outcome of driver {driver_id!r}"
         with _storage(what), transaction.atomic():
-            _raise(StatsRecord, {"driver_id": driver_id}, **{outcome: 1})
             if outcome == "offered":
+                _raise(StatsRecord, {"driver_id": driver_id}, offered=1)
                 return
+            DriverActivity.objects.create(driver_id=driver_id, outcome=outcome, at=at)
+            DriverActivity.objects.filter(driver_id=driver_id, at__lt=at - self._kept).delete()
+            if outcome in PRESENCE:
+                return
+            _raise(StatsRecord, {"driver_id": driver_id}, **{outcome: 1})
             DriverAnswer.objects.create(driver_id=driver_id, outcome=outcome, at=at)
             # As StatsBook: the oldest answers go while they are older than the window.
             answers = DriverAnswer.objects.filter(driver_id=driver_id)
@@ -560,13 +597,24 @@ class DjangoStatsStore:
     def get(self, driver_id: str) -> DriverStats:
         """See :class:`~vtc_dispatch.ports.StatsStore`."""
         with _storage(f"reading the statistics of driver {driver_id!r}"):
-            counts = StatsRecord.objects.filter(driver_id=driver_id).values(*_OUTCOMES).first()
+            counts = StatsRecord.objects.filter(driver_id=driver_id).values(*COUNTED).first()
             recent = deque(
                 DriverAnswer.objects.filter(driver_id=driver_id)
                 .order_by("seq")
                 .values_list("at", "outcome")
             )
         return DriverStats(self._window, **(counts or {}), recent=recent)
+
+    def activity(
+        self, driver_id: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, str]]:
+        """See :class:`~vtc_dispatch.ports.StatsStore` (one indexed query)."""
+        with _storage(f"reading the activity of driver {driver_id!r}"):
+            return list(
+                DriverActivity.objects.filter(driver_id=driver_id, at__gte=since, at__lt=until)
+                .order_by("at", "seq")
+                .values_list("at", "outcome")
+            )
 
 
 class DjangoRatingStore:

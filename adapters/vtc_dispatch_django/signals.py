@@ -1,4 +1,5 @@
-"""A change of the configuration tables rebuilds the service (here at once, elsewhere soon)."""
+"""A change of the configuration tables rebuilds the service (here at once, elsewhere soon),
+and is recorded (:mod:`vtc_dispatch_django.audit`)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ def _changed(sender: type, **kwargs: Any) -> None:
 
 def connect() -> None:
     """Listen to saves and deletes of every configuration model."""
-    from vtc_dispatch_django import models
+    from vtc_dispatch_django import audit, models
 
-    for model in (
+    config_models = (
         models.Country,
         models.City,
         models.VehicleType,
@@ -32,6 +33,8 @@ def connect() -> None:
         models.FixedPriceRoute,
         models.PaymentMethod,
         models.DispatchSettings,
-    ):
+    )
+    audit.connect(config_models)
+    for model in config_models:
         post_save.connect(_changed, sender=model, dispatch_uid=f"vtc-config-{model.__name__}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"vtc-config-del-{model.__name__}")

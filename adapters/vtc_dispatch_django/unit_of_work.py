@@ -344,10 +344,13 @@ class DjangoUnitOfWork:
             if not self._db_drivers:
                 undo.reservations.append(wanted)
         stored: dict[str, Order] = {}
+        command_id = None if command is None else command.command_id
         for new in changes.new_orders:
-            stored[new.id] = self.orders.add(new)
+            stored[new.id] = self.orders.add(new, command_id=command_id)
         for write in changes.orders:
-            stored[write.order.id] = self.orders.save(write.order, write.expected_version)
+            stored[write.order.id] = self.orders.save(
+                write.order, write.expected_version, command_id=command_id
+            )
         if self._db_drivers:
             self._free_and_update_drivers(changes)
         if self._db_progress:

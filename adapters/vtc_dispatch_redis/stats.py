@@ -1,9 +1,12 @@
 """Drivers' offer statistics and customers' rating totals in Redis.
 
-Keys: ``P:st:<driver>`` hash of counts per outcome; ``P:sr:<driver>`` list
-of the recent answers (``<microseconds>|<outcome>``, oldest first, trimmed
-to the window at each record); ``P:rt:<party>`` hash ``s`` sum of stars,
-``n`` number of ratings.
+Keys: ``P:st:<driver>`` hash of counts per outcome (and ``#``, the number
+of activity entries ever recorded); ``P:sr:<driver>`` list of the recent
+answers (``<microseconds>|<outcome>``, oldest first, trimmed to the window
+at each record); ``P:sa:<driver>`` sorted set of the driver's activity
+(member ``<microseconds>|<outcome>|<n>``, scored by the microseconds,
+trimmed to what is kept); ``P:rt:<party>`` hash ``s`` sum of stars, ``n``
+number of ratings.
 """
 
 from __future__ import annotations
@@ -11,51 +14,70 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime, timedelta
 
-from vtc_dispatch.pool.stats import DriverStats, Outcome
+from vtc_dispatch.pool.stats import ACTIVITY_KEPT, COUNTED, DriverStats, Outcome, check_outcome
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, from_us, guarded, to_us
 
-__all__ = ["OUTCOMES", "RedisRatingStore", "RedisStatsStore"]
+__all__ = ["OUTCOMES", "STATS_LUA", "RedisRatingStore", "RedisStatsStore", "stat_keys"]
 
-OUTCOMES = ("offered", "accepted", "refused", "expired", "cancelled_after_accept")
+OUTCOMES = COUNTED
 """The outcomes of an offer that the statistics count."""
 
-# KEYS[1] counts, KEYS[2] recent; ARGV outcome, at (us), horizon (us)
-_RECORD = """
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-if ARGV[1] ~= 'offered' then
-  redis.call('RPUSH', KEYS[2], ARGV[2] .. '|' .. ARGV[1])
-  local horizon = tonumber(ARGV[3])
+STATS_LUA = r"""
+local function record_stat(st, sr, sa, o, at, horizon, kept)
+  if o ~= 'online' and o ~= 'offline' then redis.call('HINCRBY', st, o, 1) end
+  if o == 'offered' then return end
+  local n = redis.call('HINCRBY', st, '#', 1)
+  redis.call('ZADD', sa, at, at .. '|' .. o .. '|' .. n)
+  redis.call('ZREMRANGEBYSCORE', sa, '-inf', '(' .. kept)
+  if o == 'online' or o == 'offline' then return end
+  redis.call('RPUSH', sr, at .. '|' .. o)
+  horizon = tonumber(horizon)
   while true do
-    local first = redis.call('LINDEX', KEYS[2], 0)
+    local first = redis.call('LINDEX', sr, 0)
     if not first or tonumber(string.match(first, '^(%d+)')) >= horizon then break end
-    redis.call('LPOP', KEYS[2])
+    redis.call('LPOP', sr)
   end
 end
-return 1
 """
+"""``record_stat(counts, recent, activity, outcome, at, horizon, kept)``: one outcome
+recorded (times in microseconds; ``horizon`` the window's start, ``kept`` the
+activity's), by the store and by the unit of work's commit."""
+
+# KEYS counts, recent, activity; ARGV outcome, at, horizon, kept (us)
+_RECORD = STATS_LUA + "record_stat(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])"
+
+
+def stat_keys(prefix: str, driver_id: str) -> tuple[str, str, str]:
+    """The counts, recent answers and activity keys of a driver."""
+    return f"{prefix}:st:{driver_id}", f"{prefix}:sr:{driver_id}", f"{prefix}:sa:{driver_id}"
 
 
 class RedisStatsStore:
     """The :class:`~vtc_dispatch.ports.StatsStore` in Redis (one script per record)."""
 
     def __init__(
-        self, client: RedisClient, settings: RedisSettings, *, window: timedelta = timedelta(days=7)
+        self,
+        client: RedisClient,
+        settings: RedisSettings,
+        *,
+        window: timedelta = timedelta(days=7),
+        kept: timedelta = ACTIVITY_KEPT,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError(f"window must be positive, got {window}")
         self._client = client
         self._p = settings.prefix
         self._window = window
+        self._kept = kept
         self._record = client.register_script(_RECORD)
 
     def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
         """See :class:`~vtc_dispatch.ports.StatsStore`."""
-        if outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
+        check_outcome(outcome)
         with guarded(f"recording an offer outcome of driver {driver_id!r}"):
             self._record(
-                keys=[f"{self._p}:st:{driver_id}", f"{self._p}:sr:{driver_id}"],
-                args=[outcome, to_us(at), to_us(at - self._window)],
+                keys=list(stat_keys(self._p, driver_id)),
+                args=[outcome, to_us(at), to_us(at - self._window), to_us(at - self._kept)],
             )
 
     def get(self, driver_id: str) -> DriverStats:
@@ -69,6 +91,17 @@ class RedisStatsStore:
         return DriverStats(
             self._window, **{o: int(counts.get(o, 0)) for o in OUTCOMES}, recent=entries
         )
+
+    def activity(
+        self, driver_id: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, str]]:
+        """See :class:`~vtc_dispatch.ports.StatsStore` (one ZRANGEBYSCORE)."""
+        with guarded(f"reading the activity of driver {driver_id!r}"):
+            found = self._client.zrangebyscore(
+                f"{self._p}:sa:{driver_id}", to_us(since), f"({to_us(until)}"
+            )
+        entries = (member.split("|") for member in found)
+        return [(from_us(at), outcome) for at, outcome, _ in entries]
 
 
 class RedisRatingStore:

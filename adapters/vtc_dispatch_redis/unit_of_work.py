@@ -98,6 +98,7 @@ from vtc_dispatch.changes import (
 from vtc_dispatch.codec import datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound, PaymentRefused
 from vtc_dispatch.order import Order
+from vtc_dispatch.pool.stats import ACTIVITY_KEPT, check_outcome
 from vtc_dispatch.wallet_ops import (
     amount_text,
     check_amount,
@@ -114,7 +115,7 @@ from vtc_dispatch_redis.drivers import RedisDriverRegistry, check_geo, presence_
 from vtc_dispatch_redis.orders import ORDER_LUA, RedisOrderRepository, order_fields
 from vtc_dispatch_redis.records import RedisCommandLog
 from vtc_dispatch_redis.rides import RideCache
-from vtc_dispatch_redis.stats import OUTCOMES
+from vtc_dispatch_redis.stats import STATS_LUA, stat_keys
 from vtc_dispatch_redis.streams import stream_name
 from vtc_dispatch_redis.wallet import WALLET_LUA
 
@@ -126,6 +127,7 @@ _PAID_MARK = Decimal(-1)
 _COMMIT = (
     ORDER_LUA
     + WALLET_LUA
+    + STATS_LUA
     + r"""
 local plan = cjson.decode(ARGV[1])
 local p = plan.p
@@ -327,17 +329,8 @@ for i, s in ipairs(plan.settle) do
   table.insert(paid, taken)
 end
 for _, st in ipairs(plan.stats) do
-  local rk = p .. ':sr:' .. st.d
-  redis.call('HINCRBY', p .. ':st:' .. st.d, st.o, 1)
-  if st.o ~= 'offered' then
-    redis.call('RPUSH', rk, st.at .. '|' .. st.o)
-    local horizon = tonumber(st.hz)
-    while true do
-      local first = redis.call('LINDEX', rk, 0)
-      if not first or tonumber(string.match(first, '^(%d+)')) >= horizon then break end
-      redis.call('LPOP', rk)
-    end
-  end
+  record_stat(p .. ':st:' .. st.d, p .. ':sr:' .. st.d, p .. ':sa:' .. st.d, st.o, st.at, st.hz,
+    st.kp)
 end
 for _, r in ipairs(plan.ratings) do
   redis.call('HINCRBY', p .. ':rt:' .. r[1], 's', r[2])
@@ -615,14 +608,14 @@ class _Plan:
         return entry
 
     def _stat(self, driver_id: str, outcome: str, at: datetime) -> dict[str, Any]:
-        if outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
-        self.keys.update((f"{self._p}:st:{driver_id}", f"{self._p}:sr:{driver_id}"))
+        check_outcome(outcome)
+        self.keys.update(stat_keys(self._p, driver_id))
         return {
             "d": driver_id,
             "o": outcome,
             "at": str(to_us(at)),
             "hz": str(to_us(at - self._window)),
+            "kp": str(to_us(at - ACTIVITY_KEPT)),
         }
 
     def _messages(self, uow: RedisUnitOfWork) -> list[list[str]]:

@@ -462,13 +462,28 @@ def _lifecycle(life: Lifecycle) -> list[Data]:
         life.machine.name,
         life.subject_id,
         life.state,
-        [
-            [h.event, h.source, h.target, h.actor, datetime_to_data(h.at), h.reason]
-            for h in life.history
-        ],
+        [_history_entry(h) for h in life.history],
         {state: datetime_to_data(at) for state, at in life.entered_at.items()},
         datetime_to_data(life.created_at),
     ]
+
+
+def _history_entry(h: HistoryEntry) -> list[Data]:
+    entry: list[Data] = [h.event, h.source, h.target, h.actor, datetime_to_data(h.at), h.reason]
+    if h.actor_id is not None:
+        # Added after format 2 as a seventh item: entries stored before read without it.
+        entry.append(h.actor_id)
+    return entry
+
+
+def _unhistory_entry(v: Data) -> HistoryEntry:
+    items = _list(v)
+    if len(items) == 6:
+        items = [*items, None]
+    e, s, t, a, at, r, actor_id = items
+    return HistoryEntry(
+        _str(e), _str(s), _str(t), _str(a), datetime_from_data(at), _opt_str(r), _opt_str(actor_id)
+    )
 
 
 def _unlifecycle(v: Data) -> Lifecycle:
@@ -482,10 +497,7 @@ def _unlifecycle(v: Data) -> Lifecycle:
         machine=machine,
         subject_id=_str(subject),
         state=_str(state),
-        history=tuple(
-            HistoryEntry(_str(e), _str(s), _str(t), _str(a), datetime_from_data(at), _opt_str(r))
-            for e, s, t, a, at, r in _list(history)
-        ),
+        history=tuple(_unhistory_entry(entry) for entry in _list(history)),
         entered_at={_str(k): datetime_from_data(at) for k, at in entered.items()},
         created_at=datetime_from_data(created),
     )

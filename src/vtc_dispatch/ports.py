@@ -257,15 +257,27 @@ class StatsStore(Protocol):
 
     :class:`~vtc_dispatch.pool.StatsBook` is the in-memory one.  An
     implementation shared by several workers MUST count every
-    :meth:`record` exactly once.
+    :meth:`record` exactly once.  It MUST keep every recorded outcome but
+    ``offered`` with its time in the driver's activity for at least
+    :data:`~vtc_dispatch.pool.stats.ACTIVITY_KEPT` (the dashboards' periods)
+    and MAY forget it after.
     """
 
     def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
-        """Count one outcome of an offer; ValueError for an unknown outcome."""
+        """Count one outcome of an offer, or note that the driver went ``online`` or
+        ``offline`` (activity only); ValueError for an unknown outcome
+        (:func:`~vtc_dispatch.pool.stats.check_outcome`)."""
         ...
 
     def get(self, driver_id: str) -> DriverStats:
         """The driver's statistics (all zero for a driver never offered anything)."""
+        ...
+
+    def activity(
+        self, driver_id: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, str]]:
+        """The driver's recorded outcomes but ``offered``, at instants in ``[since, until)``,
+        oldest first, as ``(at, outcome)``."""
         ...
 
 

@@ -186,7 +186,7 @@ class Dispatching:
         first_price = PriceChange(None, quote.estimate, "quoted", quote.at)
         lifecycle = spec.machine.start(order_id, now)
         for event in spec.opening:
-            lifecycle = lifecycle.fire(event, actor="customer", at=now)
+            lifecycle = lifecycle.fire(event, actor="customer", at=now, actor_id=customer_id)
         order = Order(
             id=order_id,
             customer_id=customer_id,
@@ -255,7 +255,9 @@ class Dispatching:
     def search_again(self, customer_id: str, order_id: str, now: datetime) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.search_again`."""
         order = self.ctx.owned(Actor.customer(customer_id), order_id)
-        lifecycle = order.lifecycle.fire(RideEvent.SEARCH_AGAIN, actor="customer", at=now)
+        lifecycle = order.lifecycle.fire(
+            RideEvent.SEARCH_AGAIN, actor="customer", at=now, actor_id=customer_id
+        )
         step = self.offer_next(evolve(order, lifecycle=lifecycle, offers_made=0), now)
         return Decision(step.order, step_changes(step, order, SearchStarted(order.id, now)))
 

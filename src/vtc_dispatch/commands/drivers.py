@@ -14,6 +14,7 @@ from vtc_dispatch.changes import (
     DriverOnline,
     DriverSeen,
     Reservation,
+    StatIncrement,
 )
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
@@ -53,12 +54,21 @@ class Drivers:
     def online(
         self, driver_id: str, vehicle_type: str, position: LatLng, now: datetime
     ) -> Decision:
-        """See :meth:`vtc_dispatch.service.DispatchService.driver_online`."""
+        """See :meth:`vtc_dispatch.service.DispatchService.driver_online`.
+
+        A driver who was offline (or never seen) starts a period online in his
+        activity (:meth:`~vtc_dispatch.ports.StatsStore.activity`).
+        """
         self.ctx.vehicle_type(vehicle_type)
+        try:
+            was_online = self.ctx.drivers.get(driver_id).online
+        except NotFound:
+            was_online = False
         return Decision(
             None,
             ChangeSet(
                 drivers=(DriverOnline(driver_id, vehicle_type, position, now),),
+                stats=() if was_online else (StatIncrement(driver_id, "online", now),),
                 events=(DriverWentOnline(driver_id, vehicle_type, position, now),),
             ),
         )
@@ -74,13 +84,16 @@ class Drivers:
         """See :meth:`vtc_dispatch.service.DispatchService.driver_offline`.
 
         With ``seen_at`` (the presence sweep), only a driver still online and
-        last heard from then goes off; an order he drives keeps him on.
+        last heard from then goes off; an order he drives keeps him on.  A
+        driver who was online ends a period online in his activity.
         """
         status = self.ctx.drivers.get(driver_id)
         if seen_at is not None and (not status.online or status.seen_at != seen_at):
             return Decision(None)  # heard from since, or off already: nothing to do
         off = ChangeSet(
             drivers=(DriverOffline(driver_id, now, reason, seen_at),),
+            # A silent driver's time online ends when he was last heard from.
+            stats=(StatIncrement(driver_id, "offline", seen_at or now),) if status.online else (),
             events=(DriverWentOffline(driver_id, now, reason),),
         )
         if status.order_id is None:

@@ -98,7 +98,9 @@ class KindSteps:
         now: datetime,
         reason: str | None = None,
     ) -> Decision:
-        lifecycle = order.lifecycle.fire(lifecycle_event, actor=actor.role, at=now, reason=reason)
+        lifecycle = order.lifecycle.fire(
+            lifecycle_event, actor=actor.role, at=now, reason=reason, actor_id=actor.id
+        )
         moved = evolve(order, lifecycle=lifecycle)
         return Decision(
             moved,
@@ -111,7 +113,7 @@ class KindSteps:
     def post(self, actor: Actor, order_id: str, now: datetime) -> Decision:
         """See :meth:`vtc_dispatch.service.DispatchService.post_load`."""
         order = self.ctx.owned(actor, order_id)
-        lifecycle = order.lifecycle.fire("post", actor=actor.role, at=now)
+        lifecycle = order.lifecycle.fire("post", actor=actor.role, at=now, actor_id=actor.id)
         posted = evolve(order, lifecycle=lifecycle)
         searching = self.dispatching.search_from(posted, "search", "system", now)
         changes = searching.changes
@@ -127,7 +129,7 @@ class KindSteps:
             raise InvalidTransition(order_id, event, order.state, f"a {order.kind} has no merchant")
         if event != "mark_ready":
             return self._write(order, event, actor, now)
-        lifecycle = order.lifecycle.fire(event, actor=actor.role, at=now)
+        lifecycle = order.lifecycle.fire(event, actor=actor.role, at=now, actor_id=actor.id)
         ready = evolve(order, lifecycle=lifecycle)
         searching = self.dispatching.search_from(ready, "search", "system", now)
         changes = searching.changes

@@ -277,7 +277,9 @@ class Trip:
                     f" {ctx.settings.arrive_radius_km * 1000:.0f} m",
                 )
         role = "driver" if operator_id is None else "operator"
-        lifecycle = order.lifecycle.fire(RideEvent.ARRIVE, actor=role, at=now)
+        lifecycle = order.lifecycle.fire(
+            RideEvent.ARRIVE, actor=role, at=now, actor_id=operator_id or driver_id
+        )
         arrived = evolve(order, lifecycle=lifecycle)
         return Decision(
             arrived,
@@ -292,7 +294,9 @@ class Trip:
         """See :meth:`vtc_dispatch.service.DispatchService.start_trip`."""
         ctx = self.ctx
         status, order, progress = ctx.assigned_ride(driver_id, order_id)
-        lifecycle = order.lifecycle.fire(RideEvent.START, actor="driver", at=now)
+        lifecycle = order.lifecycle.fire(
+            RideEvent.START, actor="driver", at=now, actor_id=driver_id
+        )
         trip, _ = Track(policy=ctx.settings.track_policy()).add(status.position, now)
         started = evolve(order, lifecycle=lifecycle)
         return Decision(
@@ -319,10 +323,16 @@ class Trip:
         ctx = self.ctx
         status, order, progress = ctx.assigned_ride(driver_id, order_id)
         if proof is None:
-            lifecycle = order.lifecycle.fire(RideEvent.COMPLETE, actor="driver", at=now)
+            lifecycle = order.lifecycle.fire(
+                RideEvent.COMPLETE, actor="driver", at=now, actor_id=driver_id
+            )
         else:
             lifecycle = order.lifecycle.fire(
-                "deliver", actor="driver", at=now, context={"proof_of_delivery": proof}
+                "deliver",
+                actor="driver",
+                at=now,
+                context={"proof_of_delivery": proof},
+                actor_id=driver_id,
             )
         position = status.position
         trip = progress.trip
@@ -432,7 +442,9 @@ class Trip:
             and ctx.pool_settings(order, now).on_driver_cancel == "requeue"
         ):
             return self._requeue(order, actor.id, reason, now)
-        lifecycle = order.lifecycle.fire(RideEvent.CANCEL, actor=actor.role, at=now, reason=reason)
+        lifecycle = order.lifecycle.fire(
+            RideEvent.CANCEL, actor=actor.role, at=now, reason=reason, actor_id=actor.id
+        )
         fee = ctx.pricer.cancellation_fee(
             order.quote,
             cancelled_by=_FEE_ROLES.get(actor.role, "operator"),

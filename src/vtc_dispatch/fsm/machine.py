@@ -72,11 +72,16 @@ class Transition:
 class HistoryEntry:
     """One accepted fire: which ``event`` took the subject from ``source`` to ``target``.
 
+    ``actor`` is the role that fired it, ``actor_id`` who in that role (the
+    driver's, customer's, merchant's or operator's id; ``None`` for the
+    system, or an entry stored before ids were kept): the order's history is
+    its audit trail.
+
     >>> from datetime import UTC, datetime
     >>> at = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> e = HistoryEntry("accept", "searching", "accepted", "driver", at)
-    >>> e.reason is None, e.target
-    (True, 'accepted')
+    >>> e = HistoryEntry("accept", "searching", "accepted", "driver", at, actor_id="amadou")
+    >>> e.reason is None, e.target, e.actor_id
+    (True, 'accepted', 'amadou')
     """
 
     event: str
@@ -85,6 +90,7 @@ class HistoryEntry:
     actor: str
     at: datetime
     reason: str | None = None
+    actor_id: str | None = None
 
 
 def _is_name(value: object) -> bool:
@@ -438,8 +444,11 @@ class Lifecycle:
         at: datetime,
         reason: str | None = None,
         context: object = None,
+        actor_id: str | None = None,
     ) -> Lifecycle:
         """The lifecycle after ``actor`` fires ``event`` ``at`` a time; ``self`` is never changed.
+
+        ``actor_id`` says who in the role fired it (kept in the history entry).
 
         Raises :class:`InvalidTransition` when the event is not defined from
         the current state, when its guards fail (the detail names them), or
@@ -470,7 +479,7 @@ class Lifecycle:
                 self.state,
                 f"at {at.isoformat()} is before the last change at {self.changed_at.isoformat()}",
             )
-        entry = HistoryEntry(event, self.state, transition.target, actor, at, reason)
+        entry = HistoryEntry(event, self.state, transition.target, actor, at, reason, actor_id)
         return evolve(
             self,
             state=transition.target,

@@ -306,7 +306,7 @@ def assign(
 
     ``card`` is who he is, for the customer's ``driver_assigned``.
     """
-    lifecycle = order.lifecycle.fire(RideEvent.ACCEPT, actor="driver", at=now)
+    lifecycle = order.lifecycle.fire(RideEvent.ACCEPT, actor="driver", at=now, actor_id=driver_id)
     others = [o.driver_id for o in order.offers if o.driver_id != driver_id]
     history = order.price_history
     if price is not None:

@@ -1,7 +1,11 @@
 """What each driver did with the offers made: for ranking and for operators.
 
 Counts since the start, and the acceptance rate over a sliding window of
-time (recent behaviour matters more than last month's).
+time (recent behaviour matters more than last month's).  Every timed
+outcome (answers, cancellations after accepting) and every time the driver
+went online or offline is also kept in his activity, for
+:data:`ACTIVITY_KEPT`: the figures of a period (his dashboard,
+:mod:`vtc_dispatch.dashboards`) are read from it.
 
 >>> from datetime import datetime, timedelta, timezone
 >>> t0 = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
@@ -12,10 +16,14 @@ time (recent behaviour matters more than last month's).
 0.5
 >>> book.get("d1").acceptance_rate(t0 + timedelta(hours=2)) is None
 True
+>>> book.record("d1", "offline", t0 + timedelta(hours=1))
+>>> [what for _, what in book.activity("d1", t0, t0 + timedelta(hours=2))]
+['accepted', 'refused', 'expired', 'accepted', 'offline']
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import deque
 from datetime import datetime, timedelta
@@ -25,11 +33,43 @@ import attrs
 
 from vtc_dispatch.errors import shown
 
-__all__ = ["DriverStats", "Outcome", "StatsBook"]
+__all__ = [
+    "ACTIVITY_KEPT",
+    "COUNTED",
+    "OUTCOMES",
+    "PRESENCE",
+    "DriverStats",
+    "Outcome",
+    "StatsBook",
+    "check_outcome",
+]
 
-Outcome = Literal["offered", "accepted", "refused", "expired", "cancelled_after_accept"]
+Outcome = Literal[
+    "offered", "accepted", "refused", "expired", "cancelled_after_accept", "online", "offline"
+]
+"""What a driver did: an offer's outcome (counted), or going online or offline (his
+activity only)."""
 _ANSWERS = ("accepted", "refused", "expired")
-_OUTCOMES = ("offered", *_ANSWERS, "cancelled_after_accept")
+COUNTED = ("offered", *_ANSWERS, "cancelled_after_accept")
+"""The outcomes counted since the start (:class:`DriverStats`' counts)."""
+PRESENCE = ("online", "offline")
+"""The outcomes that are the driver going online or offline: kept in his activity only."""
+OUTCOMES = (*COUNTED, *PRESENCE)
+"""Every outcome a :class:`~vtc_dispatch.ports.StatsStore` records."""
+ACTIVITY_KEPT = timedelta(days=400)
+"""How long a driver's activity is kept: a year of dashboards, and a little more."""
+
+
+def check_outcome(outcome: str) -> None:
+    """ValueError for an outcome that is not one of :data:`OUTCOMES` (every store's rule).
+
+    >>> check_outcome("landed")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown outcome 'landed'; one of offered, accepted, refused, expired, ...
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {shown(outcome)}; one of {', '.join(OUTCOMES)}")
 
 
 @attrs.define
@@ -72,18 +112,31 @@ class DriverStats:
 class StatsBook:
     """Statistics of every driver, kept in memory; thread-safe."""
 
-    def __init__(self, *, window: timedelta = timedelta(days=7)) -> None:
+    def __init__(
+        self, *, window: timedelta = timedelta(days=7), kept: timedelta = ACTIVITY_KEPT
+    ) -> None:
         if window <= timedelta(0):
             raise ValueError(f"window must be positive, got {window}")
         self._window = window
+        self._kept = kept
         self._stats: dict[str, DriverStats] = {}
+        self._activity: dict[str, list[tuple[datetime, int, str]]] = {}
+        self._seq = 0
         self._lock = threading.Lock()
 
     def record(self, driver_id: str, outcome: Outcome, at: datetime) -> None:
-        """Count one outcome of an offer for ``driver_id``."""
-        if outcome not in _OUTCOMES:
-            raise ValueError(f"unknown outcome {shown(outcome)}; one of {', '.join(_OUTCOMES)}")
+        """Count one outcome of an offer for ``driver_id`` (see
+        :meth:`~vtc_dispatch.ports.StatsStore.record`)."""
+        check_outcome(outcome)
         with self._lock:
+            if outcome != "offered":
+                self._seq += 1
+                activity = self._activity.setdefault(driver_id, [])
+                bisect.insort(activity, (at, self._seq, outcome))
+                old = bisect.bisect_left(activity, (at - self._kept,))
+                del activity[:old]
+            if outcome in PRESENCE:
+                return
             stats = self._stats.get(driver_id)
             if stats is None:
                 stats = self._stats[driver_id] = DriverStats(self._window)
@@ -96,3 +149,13 @@ class StatsBook:
         """The driver's statistics (all zero for a driver never offered anything)."""
         found = self._stats.get(driver_id)
         return DriverStats(self._window) if found is None else found
+
+    def activity(
+        self, driver_id: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, str]]:
+        """See :meth:`~vtc_dispatch.ports.StatsStore.activity`."""
+        with self._lock:
+            activity = self._activity.get(driver_id, [])
+            start = bisect.bisect_left(activity, (since,))
+            end = bisect.bisect_left(activity, (until,))
+            return [(at, outcome) for at, _, outcome in activity[start:end]]
