@@ -81,7 +81,7 @@ def _remember(sender: type[models.Model], instance: models.Model, **kwargs: Any)
     if not instance._state.adding and instance.pk is not None:
         stored = sender._default_manager.filter(pk=instance.pk).first()
         before = None if stored is None else _fields(stored)
-    instance._vtc_before = before  # type: ignore[attr-defined]
+    instance._vtc_before = before
 
 
 def _write(instance: models.Model, action: str, changes: dict[str, list[Any]]) -> None:

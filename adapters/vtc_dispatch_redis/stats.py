@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import datetime, timedelta
+from typing import cast
 
 from vtc_dispatch.pool.stats import ACTIVITY_KEPT, COUNTED, DriverStats, Outcome, check_outcome
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, from_us, guarded, to_us
@@ -97,8 +98,11 @@ class RedisStatsStore:
     ) -> list[tuple[datetime, str]]:
         """See :class:`~vtc_dispatch.ports.StatsStore` (one ZRANGEBYSCORE)."""
         with guarded(f"reading the activity of driver {driver_id!r}"):
-            found = self._client.zrangebyscore(
-                f"{self._p}:sa:{driver_id}", to_us(since), f"({to_us(until)}"
+            found = cast(
+                list[str],
+                self._client.zrangebyscore(
+                    f"{self._p}:sa:{driver_id}", to_us(since), f"({to_us(until)}"
+                ),
             )
         entries = (member.split("|") for member in found)
         return [(from_us(at), outcome) for at, outcome, _ in entries]

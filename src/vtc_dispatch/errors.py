@@ -21,6 +21,7 @@ __all__ = [
     "InvalidCoordinates",
     "InvalidDefinition",
     "InvalidMoney",
+    "InvalidPeriod",
     "InvalidPricingConfig",
     "InvalidRating",
     "InvalidTransition",
@@ -176,6 +177,11 @@ class InvalidArgument(DispatchError, ValueError):
     def __init__(self, message: str, *, argument: str | None = None) -> None:
         self.argument = argument
         super().__init__(message)
+
+
+class InvalidPeriod(InvalidArgument):
+    """A dashboard's period that cannot be read: an unknown name, a start after its end, a
+    period longer than the dashboards cover (:mod:`vtc_dispatch.dashboards`)."""
 
 
 class InvalidRating(InvalidArgument):

@@ -41,7 +41,7 @@ What each viewer sees (:func:`order_view`):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -54,10 +54,18 @@ from vtc_dispatch._wire_fields import (
     Id,
     Km,
     PaymentMethod,
+    WholeSeconds,
     WireBreakdownLine,
     WireModel,
     WirePoint,
     to_metre,
+)
+from vtc_dispatch.dashboards import (
+    CustomerDashboard,
+    DriverDashboard,
+    MethodTotal,
+    Period,
+    RatingFigure,
 )
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.order import (
@@ -77,12 +85,16 @@ from vtc_dispatch.tracking import Track
 __all__ = [
     "BidView",
     "CancellationView",
+    "CustomerDashboardView",
+    "DashboardPeriodView",
     "DriverCardView",
+    "DriverDashboardView",
     "DriverStatusView",
     "DriverView",
     "FinalFareView",
     "HistoryView",
     "LiveOfferView",
+    "MethodTotalView",
     "OfferView",
     "OperatorOrderView",
     "OrderView",
@@ -93,6 +105,7 @@ __all__ = [
     "PriceChangeView",
     "ProofView",
     "QuoteView",
+    "RatingFigureView",
     "RatingView",
     "RideTrackView",
     "TrackPointView",
@@ -670,3 +683,149 @@ class PaymentReceiptView(WireModel):
 
     order_id: Id
     payment_status: str
+
+
+class DashboardPeriodView(WireModel):
+    """A dashboard's period: whole local days ``first_day`` to ``last_day`` (both
+    included), the instants ``start`` (included) to ``end`` (excluded), in ``timezone``;
+    ``name``: ``today``, ``7d``, ``30d``, or ``null`` for dates."""
+
+    name: str | None
+    first_day: date
+    last_day: date
+    start: AwareDatetime
+    end: AwareDatetime
+    timezone: str
+
+    @classmethod
+    def of(cls, period: Period) -> DashboardPeriodView:
+        """The view of ``period``."""
+        return cls(
+            name=period.name,
+            first_day=period.first_day,
+            last_day=period.last_day,
+            start=period.start,
+            end=period.end,
+            timezone=period.timezone,
+        )
+
+
+class MethodTotalView(WireModel):
+    """Money of one payment method in one currency: the rides done, their fares, the
+    cancellation fees, and the total (exact sums of the amounts as shown)."""
+
+    payment_method: PaymentMethod
+    currency: Currency
+    rides: Annotated[int, Field(ge=0)]
+    fares: Amount
+    fees: Amount
+    total: Amount
+
+    @classmethod
+    def of(cls, total: MethodTotal) -> MethodTotalView:
+        """The view of ``total``."""
+        return cls(
+            payment_method=total.payment_method,
+            currency=total.currency,
+            rides=total.rides,
+            fares=total.fares,
+            fees=total.fees,
+            total=total.total,
+        )
+
+
+class RatingFigureView(WireModel):
+    """Stars: how many, and their average to two decimals (``null`` without any)."""
+
+    count: Annotated[int, Field(ge=0)]
+    average: Annotated[float, Field(ge=1, le=5)] | None
+
+    @classmethod
+    def of(cls, figure: RatingFigure) -> RatingFigureView:
+        """The view of ``figure``."""
+        average = figure.average
+        return cls(count=figure.count, average=None if average is None else round(average, 2))
+
+
+class DriverDashboardView(WireModel):
+    """A driver's figures over a period: rides done, earnings by payment method, time
+    online (``online_s``, and in hours to two decimals), the offers he accepted, refused
+    and let expire with his acceptance rate (three decimals, ``null`` without any), the
+    rides he cancelled after accepting, the stars his customers gave in the period and
+    overall (:mod:`vtc_dispatch.dashboards`)."""
+
+    driver_id: Id
+    period: DashboardPeriodView
+    rides_done: Annotated[int, Field(ge=0)]
+    earnings: tuple[MethodTotalView, ...]
+    online_s: WholeSeconds
+    hours_online: Annotated[float, Field(ge=0)]
+    accepted: Annotated[int, Field(ge=0)]
+    refused: Annotated[int, Field(ge=0)]
+    expired: Annotated[int, Field(ge=0)]
+    acceptance_rate: Annotated[float, Field(ge=0, le=1)] | None
+    cancelled_after_accept: Annotated[int, Field(ge=0)]
+    rating: RatingFigureView
+    overall_rating: RatingFigureView
+
+    @classmethod
+    def of(cls, board: DriverDashboard) -> DriverDashboardView:
+        """The view of ``board``.
+
+        >>> from datetime import UTC
+        >>> from vtc_dispatch.dashboards import period_of
+        >>> now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+        >>> board = DriverDashboard("amadou", period_of("today", now, UTC), 0, (), 5400.0,
+        ...     3, 1, 0, 0, RatingFigure(2, 9), RatingFigure())
+        >>> view = DriverDashboardView.of(board).model_dump(mode="json")
+        >>> view["hours_online"], view["acceptance_rate"], view["rating"]
+        (1.5, 0.75, {'count': 2, 'average': 4.5})
+        """
+        rate = board.acceptance_rate
+        online_s = round(board.online_s)
+        return cls(
+            driver_id=board.driver_id,
+            period=DashboardPeriodView.of(board.period),
+            rides_done=board.rides_done,
+            earnings=tuple(MethodTotalView.of(t) for t in board.earnings),
+            online_s=online_s,
+            hours_online=round(online_s / 3600, 2),
+            accepted=board.accepted,
+            refused=board.refused,
+            expired=board.expired,
+            acceptance_rate=None if rate is None else round(rate, 3),
+            cancelled_after_accept=board.cancelled_after_accept,
+            rating=RatingFigureView.of(board.rating),
+            overall_rating=RatingFigureView.of(board.overall_rating),
+        )
+
+
+class CustomerDashboardView(WireModel):
+    """A customer's figures over a period: orders placed, rides done, orders cancelled,
+    spending by payment method, the stars he gave and received in the period, and all he
+    received (:mod:`vtc_dispatch.dashboards`)."""
+
+    customer_id: Id
+    period: DashboardPeriodView
+    orders_placed: Annotated[int, Field(ge=0)]
+    rides_done: Annotated[int, Field(ge=0)]
+    cancelled: Annotated[int, Field(ge=0)]
+    spending: tuple[MethodTotalView, ...]
+    rating_given: RatingFigureView
+    rating_received: RatingFigureView
+    overall_rating: RatingFigureView
+
+    @classmethod
+    def of(cls, board: CustomerDashboard) -> CustomerDashboardView:
+        """The view of ``board``."""
+        return cls(
+            customer_id=board.customer_id,
+            period=DashboardPeriodView.of(board.period),
+            orders_placed=board.orders_placed,
+            rides_done=board.rides_done,
+            cancelled=board.cancelled,
+            spending=tuple(MethodTotalView.of(t) for t in board.spending),
+            rating_given=RatingFigureView.of(board.rating_given),
+            rating_received=RatingFigureView.of(board.rating_received),
+            overall_rating=RatingFigureView.of(board.overall_rating),
+        )

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,14 @@ from vtc_dispatch.commands.payments import Payments
 from vtc_dispatch.commands.runner import CommandRunner
 from vtc_dispatch.commands.search import search
 from vtc_dispatch.commands.trip import Trip
+from vtc_dispatch.dashboards import (
+    CustomerDashboard,
+    DriverDashboard,
+    RatingFigure,
+    customer_dashboard,
+    driver_dashboard,
+    period_of,
+)
 from vtc_dispatch.errors import (
     ConcurrencyConflict,
     DispatchError,
@@ -71,7 +79,7 @@ from vtc_dispatch.errors import (
     shown,
 )
 from vtc_dispatch.events import DriverMoved, Event
-from vtc_dispatch.fsm import RideState
+from vtc_dispatch.fsm import RideState, Role
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.kinds import OrderKind
 from vtc_dispatch.memory import (
@@ -1125,6 +1133,66 @@ class DispatchService:
         return self.orders.find(
             actor.role, actor.id, offset=(page - 1) * page_size, limit=page_size
         )
+
+    def dashboard(
+        self, actor: Actor, period: str | tuple[date, date] = "7d"
+    ) -> DriverDashboard | CustomerDashboard:
+        """A driver's or a customer's figures over ``period`` (:mod:`vtc_dispatch.dashboards`).
+
+        ``period`` is ``today``, ``7d``, ``30d`` or ``(from_day, to_day)``, whole days in
+        the local time of the party's city (his last order's; a driver's position's
+        before his first order); :class:`~vtc_dispatch.errors.InvalidPeriod` otherwise.
+        Only customers and drivers have one (Forbidden for the others).
+
+        >>> from datetime import UTC, datetime
+        >>> from vtc_dispatch.memory import ManualClock
+        >>> from vtc_dispatch.order import Actor
+        >>> from vtc_dispatch.pricing import douala_config
+        >>> service = DispatchService(pricing=douala_config(),
+        ...     clock=ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC)))
+        >>> board = service.dashboard(Actor.customer("chantal"), "today")
+        >>> board.period.timezone, board.period.start.isoformat(), board.orders_placed
+        ('Africa/Douala', '2026-11-21T00:00:00+01:00', 0)
+        """
+        self._party(actor)
+        if actor.role not in (Role.CUSTOMER, Role.DRIVER):
+            raise Forbidden(
+                f"{actor.role} {shown(actor.id)} has no dashboard: only customers and drivers do"
+            )
+        now = self.clock.now()
+        status = None
+        if actor.role == Role.DRIVER:
+            with contextlib.suppress(NotFound):
+                status = self.drivers.get(actor.id)
+        last = self.orders.find(actor.role, actor.id, limit=1)
+        span = period_of(period, now, self._zone_of(last[0] if last else None, status))
+        if actor.role == Role.CUSTOMER:
+            return customer_dashboard(actor.id, span, orders=self.orders, ratings=self.ratings)
+        return driver_dashboard(
+            actor.id,
+            span,
+            orders=self.orders,
+            stats=self.stats,
+            now=now,
+            online=status is not None and status.online,
+            overall_rating=RatingFigure()
+            if status is None
+            else RatingFigure(status.rating_count, status.rating_sum),
+        )
+
+    def _zone_of(self, order: Order | None, status: DriverStatus | None) -> tzinfo:
+        """The time zone of the order's city, else of the city where the driver is, else of
+        the first city configured."""
+        cities = self.pricer.config.cities
+        city = next(iter(cities))
+        if order is not None:
+            city = order.quote.city
+        elif status is not None:
+            with contextlib.suppress(DispatchError):
+                city = self.pricer.city_at(status.position)
+        zone = self.pricer.local_time(city, self.clock.now()).tzinfo
+        assert zone is not None
+        return zone
 
     def _party(self, actor: Actor) -> None:
         """``actor`` checked, and refused when it is an overseer: they have no orders."""
