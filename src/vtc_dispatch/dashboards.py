@@ -1,11 +1,13 @@
 """A driver's and a customer's figures over a period: rides, money, time online, ratings.
 
-Computed from what the stores keep: the orders (:class:`~vtc_dispatch.ports.OrderRepository`,
-newest first), the driver's activity (his answers to offers and his times online,
-:meth:`~vtc_dispatch.ports.StatsStore.activity`) and the customers' rating totals
-(:class:`~vtc_dispatch.ports.RatingStore`).  Nothing here keeps a count of its own,
-so the simulation, a host's REST API or an operator's script get the same figures
-from the same stores (:meth:`vtc_dispatch.service.DispatchService.dashboard`).
+Computed from what the stores keep: the orders (pages of
+:meth:`~vtc_dispatch.ports.OrderRepository.find`, newest first, read by
+:func:`orders_since`), the driver's activity (his answers to offers and his times
+online, :meth:`~vtc_dispatch.ports.StatsStore.activity`) and the rating totals.
+Nothing here keeps a count of its own, and nothing reads a store itself: the
+service reads them (:meth:`vtc_dispatch.service.DispatchService.dashboard`), so the
+simulation, a host's REST API or an operator's script get the same figures from
+the same stores.
 
 A period is whole days in the city's local time (:func:`period_of`): ``today``,
 ``7d`` (today and the six days before), ``30d``, or from one day to another, both
@@ -28,7 +30,7 @@ vtc_dispatch.errors.InvalidPeriod: period: from 2026-11-02 is after to 2026-11-0
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
@@ -38,7 +40,6 @@ from vtc_dispatch.errors import InvalidPeriod, shown
 from vtc_dispatch.fsm import RideState, Role
 from vtc_dispatch.order import Order, Rating
 from vtc_dispatch.pool.stats import PRESENCE
-from vtc_dispatch.ports import OrderRepository, RatingStore, StatsStore
 from vtc_dispatch.pricing.money import in_currency
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "RatingFigure",
     "customer_dashboard",
     "driver_dashboard",
+    "orders_since",
     "period_of",
 ]
 
@@ -218,12 +220,22 @@ class CustomerDashboard:
     overall_rating: RatingFigure
 
 
-def _orders(orders: OrderRepository, role: str, party_id: str, since: datetime) -> Iterator[Order]:
-    """The party's orders created since ``since`` less :data:`LOOKBACK` (newest first)."""
+def orders_since(find: Callable[[int, int], list[Order]], since: datetime) -> Iterator[Order]:
+    """The orders created since ``since`` less :data:`LOOKBACK`, read by pages newest
+    first with ``find(offset, limit)`` (a party's :meth:`~vtc_dispatch.ports.OrderRepository.find`),
+    up to the first page that holds none of them.
+
+    >>> from vtc_dispatch.memory import InMemoryOrderRepository
+    >>> from datetime import UTC
+    >>> orders = InMemoryOrderRepository()
+    >>> list(orders_since(lambda offset, limit: orders.find("customer", "chantal",
+    ...     offset=offset, limit=limit), datetime(2026, 11, 21, tzinfo=UTC)))
+    []
+    """
     oldest = since - LOOKBACK
     offset = 0
     while True:
-        page = orders.find(role, party_id, offset=offset, limit=_PAGE)
+        page = find(offset, _PAGE)
         yield from (o for o in page if o.created_at >= oldest)
         if len(page) < _PAGE or all(o.created_at < oldest for o in page):
             return
@@ -260,31 +272,31 @@ def driver_dashboard(
     driver_id: str,
     period: Period,
     *,
-    orders: OrderRepository,
-    stats: StatsStore,
+    orders: Iterable[Order],
+    activity: list[tuple[datetime, str]],
     now: datetime,
     online: bool,
     overall_rating: RatingFigure = RatingFigure(),
 ) -> DriverDashboard:
-    """The driver's figures over ``period`` as of ``now``; ``online``: whether he is online
-    now (his state through the period when his activity does not say).
+    """The driver's figures over ``period`` as of ``now``, from his ``orders`` (those of
+    :func:`orders_since` the period's start) and his ``activity`` from the period's start
+    to its end or ``now``, whichever is later; ``online``: whether he is online now (his
+    state through the period when his activity does not say).
 
     >>> from datetime import UTC
-    >>> from vtc_dispatch.memory import InMemoryOrderRepository
-    >>> from vtc_dispatch.pool import StatsBook
     >>> now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-    >>> stats = StatsBook()
-    >>> stats.record("amadou", "online", datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
-    >>> stats.record("amadou", "offline", datetime(2026, 11, 21, 10, 30, tzinfo=UTC))
+    >>> activity = [(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), "online"),
+    ...             (datetime(2026, 11, 21, 9, 0, tzinfo=UTC), "accepted"),
+    ...             (datetime(2026, 11, 21, 10, 30, tzinfo=UTC), "offline")]
     >>> board = driver_dashboard("amadou", period_of("today", now, UTC),
-    ...     orders=InMemoryOrderRepository(), stats=stats, now=now, online=False)
+    ...     orders=[], activity=activity, now=now, online=False)
     >>> board.online_s / 3600, board.rides_done, board.acceptance_rate
-    (2.5, 0, None)
+    (2.5, 0, 1.0)
     """
     money = _Money()
     rides = 0
     ratings: list[Rating] = []
-    for order in _orders(orders, "driver", driver_id, period.start):
+    for order in orders:
         if order.driver_id != driver_id:
             continue
         if _done_in(order, period):
@@ -299,7 +311,6 @@ def driver_dashboard(
             for r in order.ratings
             if r.by.role == Role.CUSTOMER and r.about_id == driver_id and r.at in period
         ]
-    activity = stats.activity(driver_id, period.start, max(period.end, now))
     counts = {"accepted": 0, "refused": 0, "expired": 0, "cancelled_after_accept": 0}
     for at, outcome in activity:
         if outcome in counts and at < period.end:
@@ -345,16 +356,16 @@ def customer_dashboard(
     customer_id: str,
     period: Period,
     *,
-    orders: OrderRepository,
-    ratings: RatingStore,
+    orders: Iterable[Order],
+    overall_rating: RatingFigure = RatingFigure(),
 ) -> CustomerDashboard:
-    """The customer's figures over ``period``.
+    """The customer's figures over ``period``, from his ``orders`` (those of
+    :func:`orders_since` the period's start); ``overall_rating``: all the stars drivers
+    gave him.
 
     >>> from datetime import UTC
-    >>> from vtc_dispatch.memory import InMemoryOrderRepository, InMemoryRatingStore
     >>> now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-    >>> board = customer_dashboard("chantal", period_of("30d", now, UTC),
-    ...     orders=InMemoryOrderRepository(), ratings=InMemoryRatingStore())
+    >>> board = customer_dashboard("chantal", period_of("30d", now, UTC), orders=[])
     >>> board.rides_done, board.spending, board.overall_rating.average
     (0, (), None)
     """
@@ -362,7 +373,7 @@ def customer_dashboard(
     placed = rides = cancelled = 0
     given: list[Rating] = []
     received: list[Rating] = []
-    for order in _orders(orders, "customer", customer_id, period.start):
+    for order in orders:
         placed += order.created_at in period
         if _done_in(order, period):
             rides += 1
@@ -385,5 +396,5 @@ def customer_dashboard(
         spending=money.totals(),
         rating_given=RatingFigure.of(given),
         rating_received=RatingFigure.of(received),
-        overall_rating=RatingFigure(*reversed(ratings.totals(customer_id))),
+        overall_rating=overall_rating,
     )

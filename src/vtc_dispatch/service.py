@@ -67,6 +67,7 @@ from vtc_dispatch.dashboards import (
     RatingFigure,
     customer_dashboard,
     driver_dashboard,
+    orders_since,
     period_of,
 )
 from vtc_dispatch.errors import (
@@ -1166,13 +1167,22 @@ class DispatchService:
                 status = self.drivers.get(actor.id)
         last = self.orders.find(actor.role, actor.id, limit=1)
         span = period_of(period, now, self._zone_of(last[0] if last else None, status))
+        orders = orders_since(
+            lambda offset, limit: self.orders.find(
+                actor.role, actor.id, offset=offset, limit=limit
+            ),
+            span.start,
+        )
         if actor.role == Role.CUSTOMER:
-            return customer_dashboard(actor.id, span, orders=self.orders, ratings=self.ratings)
+            total, count = self.ratings.totals(actor.id)
+            return customer_dashboard(
+                actor.id, span, orders=orders, overall_rating=RatingFigure(count, total)
+            )
         return driver_dashboard(
             actor.id,
             span,
-            orders=self.orders,
-            stats=self.stats,
+            orders=orders,
+            activity=self.stats.activity(actor.id, span.start, max(span.end, now)),
             now=now,
             online=status is not None and status.online,
             overall_rating=RatingFigure()
