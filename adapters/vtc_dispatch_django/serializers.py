@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from typing import Any, ClassVar
 
 from django.core.validators import RegexValidator
@@ -29,9 +30,12 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from pydantic import BaseModel
 from rest_framework import serializers
 
+from vtc_dispatch.dashboards import PERIODS
 from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.presentation import (
+    CustomerDashboardView,
+    DriverDashboardView,
     DriverStatusView,
     OrderView,
     PaymentMethodsView,
@@ -49,6 +53,9 @@ __all__ = [
     "CancelSerializer",
     "CompleteSerializer",
     "CreateOrderSerializer",
+    "CustomerDashboardSerializer",
+    "DashboardQuerySerializer",
+    "DriverDashboardSerializer",
     "DriverStateSerializer",
     "DriverStatusSerializer",
     "DriversAvailableSerializer",
@@ -75,6 +82,7 @@ __all__ = [
     "VehicleTypesSerializer",
     "WireSerializer",
     "answer",
+    "period_spec",
     "point",
 ]
 
@@ -196,6 +204,45 @@ class QueryPointSerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return _finite(attrs)
+
+
+class DashboardQuerySerializer(serializers.Serializer[Any]):
+    """``?period=today|7d|30d`` (default ``7d``), or ``?from=YYYY-MM-DD&to=YYYY-MM-DD``:
+    whole days in the city's local time, both included, at most 92 of them."""
+
+    period = serializers.ChoiceField(
+        choices=list(PERIODS),
+        required=False,
+        help_text="today, 7d (today and the 6 days before) or 30d; not with from/to.",
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "from" is a Python keyword: declared here rather than as a class attribute.
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(
+            required=False, help_text="The first day (local), with `to`."
+        )
+        fields["to"] = serializers.DateField(
+            required=False, help_text="The last day (local, included), with `from`."
+        )
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        days = [name for name in ("from", "to") if name in attrs]
+        if days and "period" in attrs:
+            raise serializers.ValidationError({"period": "give period, or from and to, not both"})
+        if len(days) == 1:
+            missing = "to" if days == ["from"] else "from"
+            raise serializers.ValidationError({missing: f"needed with {days[0]}"})
+        return attrs
+
+
+def period_spec(data: dict[str, Any]) -> str | tuple[date, date]:
+    """The period of a checked :class:`DashboardQuerySerializer`, as the service takes it."""
+    if "from" in data:
+        return data["from"], data["to"]
+    period: str = data.get("period", "7d")
+    return period
 
 
 def point(data: dict[str, float]) -> LatLng:
@@ -384,6 +431,10 @@ VehicleTypesSerializer = answer(VehicleTypesView)
 
 PaymentReceiptSerializer = answer(PaymentReceiptView)
 """The answer to a provider's callback."""
+DriverDashboardSerializer = answer(DriverDashboardView)
+"""A driver's figures over a period."""
+CustomerDashboardSerializer = answer(CustomerDashboardView)
+"""A customer's figures over a period."""
 
 
 class PhoneSerializer(serializers.Serializer[Any]):

@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("driver/current/", v.CurrentView.as_view(), name="driver-current"),
     path("driver/history/", v.DriverHistoryView.as_view(), name="driver-history"),
+    path("driver/dashboard/", v.DriverDashboardView.as_view(), name="driver-dashboard"),
     path("customer/search-drivers/", v.SearchDriversView.as_view(), name="customer-search"),
     path("customer/estimate-price/", v.EstimatePriceView.as_view(), name="customer-estimate"),
     path("customer/create/", v.CreateOrderView.as_view(), name="customer-create"),
@@ -42,6 +43,7 @@ urlpatterns = [
     path("customer/track/<str:order_id>/", v.TrackView.as_view(), name="customer-track"),
     path("customer/rate/<str:order_id>/", v.RateView.as_view(), name="customer-rate"),
     path("customer/history/", v.CustomerHistoryView.as_view(), name="customer-history"),
+    path("customer/dashboard/", v.CustomerDashboardView.as_view(), name="customer-dashboard"),
     path("customer/pay/<str:order_id>/", v.PayView.as_view(), name="customer-pay"),
     *(
         path(

@@ -54,6 +54,7 @@ from vtc_dispatch.presentation import (
     RideTrackView,
     VehicleTypeCountView,
     VehicleTypesView,
+    dashboard_view,
     driver_view,
     order_view,
 )
@@ -139,7 +140,8 @@ _ERRORS = {
     415: "The body is not JSON.",
     422: "Well formed, but refused: unknown vehicle type or supplement, a place outside"
     " every priced city, an id longer than the service takes, an Idempotency-Key used for"
-    " another request.",
+    " another request, a dashboard's period that ends before it starts or is too long"
+    " (InvalidPeriod).",
     429: "Too many requests: see the Retry-After header.",
     503: "Storage or transport unavailable: send it again (with the same Idempotency-Key).",
 }
@@ -422,6 +424,44 @@ class _HistoryView(_View):
             assert page is not None
         data = [s.OrderSerializer(self.shown(o, card=False)).data for o in page]
         return self.get_paginated_response(data)
+
+
+class _DashboardView(_View):
+    answer_serializer: type[s.WireSerializer]
+
+    def get(self, request: Request) -> Response:
+        spec = s.period_spec(_valid(s.DashboardQuerySerializer, request.query_params))
+        board = self.service.dashboard(self.actor(), spec)
+        return Response(self.answer_serializer(dashboard_view(board)).data)
+
+
+class DriverDashboardView(_DashboardView):
+    """The driver's figures over a period (``?period=today|7d|30d``, default ``7d``, or
+    ``?from=..&to=..``, local days): rides done, earnings by payment method, hours online,
+    acceptance rate, cancellations after accepting, ratings."""
+
+    permission_classes = (IsDriver,)
+    role = "driver"
+    answer_serializer = s.DriverDashboardSerializer
+
+    @_api(answer=s.DriverDashboardSerializer, parameters=[s.DashboardQuerySerializer],
+          errors=(400, 422))  # fmt: skip
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class CustomerDashboardView(_DashboardView):
+    """The customer's figures over a period (``?period=today|7d|30d``, default ``7d``, or
+    ``?from=..&to=..``, local days): orders placed, rides done, cancellations, spending by
+    payment method, ratings given and received."""
+
+    permission_classes = (IsCustomer,)
+    answer_serializer = s.CustomerDashboardSerializer
+
+    @_api(answer=s.CustomerDashboardSerializer, parameters=[s.DashboardQuerySerializer],
+          errors=(400, 422))  # fmt: skip
+    def get(self, request: Request) -> Response:
+        return super().get(request)
 
 
 class DriverHistoryView(_HistoryView):

@@ -43,6 +43,8 @@ from vtc_dispatch.pool.stats import PRESENCE
 from vtc_dispatch.pricing.money import in_currency
 
 __all__ = [
+    "FIRST_DAY",
+    "LAST_DAY",
     "MAX_DAYS",
     "PERIODS",
     "CustomerDashboard",
@@ -60,6 +62,10 @@ PERIODS = {"today": 1, "7d": 7, "30d": 30}
 """The named periods and their number of days, ending today."""
 MAX_DAYS = 92
 """The longest period a dashboard covers (a quarter): longer ones are refused."""
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+"""The days a period may cover: the stores count time from 1970, and a day's end must
+still be a date."""
 LOOKBACK = timedelta(days=1)
 """How long before a period an order may have been created and still count in it (a
 ride done, a rating given the next day)."""
@@ -89,7 +95,8 @@ def period_of(spec: str | tuple[date, date], now: datetime, zone: tzinfo) -> Per
 
     ``spec`` is one of :data:`PERIODS` or ``(from_day, to_day)`` (both included).
     :class:`~vtc_dispatch.errors.InvalidPeriod` for an unknown name, a start after
-    its end or a period longer than :data:`MAX_DAYS`.
+    its end, a period longer than :data:`MAX_DAYS` or days outside :data:`FIRST_DAY`
+    to :data:`LAST_DAY`.
 
     >>> from datetime import UTC
     >>> now = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
@@ -112,6 +119,12 @@ def period_of(spec: str | tuple[date, date], now: datetime, zone: tzinfo) -> Per
         name, (first, last) = None, spec
         if first > last:
             raise InvalidPeriod(f"period: from {first} is after to {last}", argument="from")
+        for argument, day in (("from", first), ("to", last)):
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise InvalidPeriod(
+                    f"period: {argument} {day} is not between {FIRST_DAY} and {LAST_DAY}",
+                    argument=argument,
+                )
         days = (last - first).days + 1
         if days > MAX_DAYS:
             raise InvalidPeriod(

@@ -111,6 +111,7 @@ __all__ = [
     "TrackPointView",
     "VehicleTypeCountView",
     "VehicleTypesView",
+    "dashboard_view",
     "driver_view",
     "order_json",
     "order_view",
@@ -829,3 +830,12 @@ class CustomerDashboardView(WireModel):
             rating_received=RatingFigureView.of(board.rating_received),
             overall_rating=RatingFigureView.of(board.overall_rating),
         )
+
+
+def dashboard_view(
+    board: DriverDashboard | CustomerDashboard,
+) -> DriverDashboardView | CustomerDashboardView:
+    """The JSON form of a driver's or a customer's dashboard."""
+    if isinstance(board, DriverDashboard):
+        return DriverDashboardView.of(board)
+    return CustomerDashboardView.of(board)
