@@ -20,6 +20,8 @@ from places import AKWA, DEIDO
 from vtc_dispatch.codec import order_from_data, order_to_data
 from vtc_dispatch.dashboards import (
     MAX_DAYS,
+    CustomerDashboard,
+    DriverDashboard,
     RatingFigure,
     customer_dashboard,
     driver_dashboard,
@@ -108,7 +110,7 @@ ORDERS = [
         done_after=20 * M,
         fare="1500",
         ratings=(("customer", 5, 30 * M), ("driver", 4, 31 * M)),
-    ),  # fmt: skip
+    ),
     order(
         "o2",
         created=local(21, 11),
@@ -116,7 +118,7 @@ ORDERS = [
         done_after=25 * M,
         fare="2250.4",
         ratings=(("customer", 3, H),),
-    ),  # fmt: skip
+    ),
     order("o3", created=local(21, 12), cancelled=("customer", 5 * M, "500")),
     order("o4", created=local(21, 13), cancelled=("driver", 3 * M, "0")),
     # Created yesterday before midnight, done today: today's ride.
@@ -124,7 +126,7 @@ ORDERS = [
     # Earlier this week and this month.
     order(
         "o6", created=local(17, 8), done_after=15 * M, fare="1750", ratings=(("customer", 4, H),)
-    ),  # fmt: skip
+    ),
     order("o7", created=local(2, 8), method="OM", done_after=15 * M, fare="1000"),
     # Another driver's ride for the same customer; another customer's for amadou.
     order("o8", created=local(21, 10), driver="brice", done_after=10 * M, fare="999"),
@@ -292,17 +294,20 @@ def test_the_service_reads_the_stores_in_the_citys_day() -> None:
     fare = done.final_fare.amount
 
     driver = service.dashboard(Actor.driver("amadou"), "today")
+    assert isinstance(driver, DriverDashboard)
     assert driver.period.first_day == date(2026, 11, 21)
     assert driver.rides_done == 1
     assert [(t.payment_method, t.fares) for t in driver.earnings] == [("CASH", fare)]
     # He accepted yesterday (local): not an answer of today's.
     assert (driver.accepted, driver.acceptance_rate) == (0, None)
     week = service.dashboard(Actor.driver("amadou"), "7d")
+    assert isinstance(week, DriverDashboard)
     assert (week.accepted, week.acceptance_rate, week.online_s) == (1, 1.0, 60 * 60)
     # Online at 23:30 the day before: from midnight to 00:30.
     assert driver.online_s == 30 * 60
     assert (driver.rating.count, driver.overall_rating.count) == (1, 1)
     customer = service.dashboard(Actor.customer("chantal"), "today")
+    assert isinstance(customer, CustomerDashboard)
     # Placed yesterday (local), done today.
     assert (customer.orders_placed, customer.rides_done) == (0, 1)
     assert customer.rating_given.average == 5.0
