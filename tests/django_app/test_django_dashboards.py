@@ -102,7 +102,7 @@ def test_dashboards_over_rest_and_the_orders_transitions_in_the_admin(demo: Demo
             {"period": "7d", "from": "2026-11-01", "to": "2026-11-02"},
             400,
             "period",
-        ),  # fmt: skip
+        ),
         ("chantal", "customer/dashboard/", {"from": "2026-11-22", "to": "2026-11-21"}, 422, None),
         ("chantal", "customer/dashboard/", {"from": "2026-01-01", "to": "2026-12-31"}, 422, None),
         ("chantal", "driver/dashboard/", {}, 403, None),
@@ -133,7 +133,8 @@ def test_dashboards_over_rest_and_the_orders_transitions_in_the_admin(demo: Demo
     assert list(activity.values_list("outcome", flat=True)) == ["online", "accepted"]
     admin = _admin()
     listing = admin.get("/admin/vtc_dispatch/ordertransition/").content.decode()
-    assert done["id"] in listing and "in_progress" in listing
+    assert done["id"] in listing
+    assert "in_progress" in listing
     assert admin.get("/admin/vtc_dispatch/ordertransition/add/").status_code == 403
 
 
@@ -174,7 +175,8 @@ def test_configuration_changes_are_recorded_with_who_and_what(demo: Demo) -> Non
     assert last is not None
     assert (last.by, last.changes) == ("unknown", {"seats": [5, 3]})
     listing = admin.get("/admin/vtc_dispatch/configchange/").content.decode()
-    assert "Taxi jaune (city)" in listing and "root" in listing
+    assert "Taxi jaune (city)" in listing
+    assert "root" in listing
     page = admin.get(f"/admin/vtc_dispatch/configchange/{rows[0].pk}/change/").content.decode()
     assert "label: &#x27;Taxi Jaune&#x27; -&gt; &#x27;Taxi jaune (city)&#x27;" in page
     assert admin.get("/admin/vtc_dispatch/configchange/add/").status_code == 403
