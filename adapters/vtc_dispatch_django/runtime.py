@@ -119,6 +119,7 @@ from vtc_dispatch_django.unit_of_work import (
 __all__ = [
     "PORTS",
     "BackendUnavailable",
+    "app_stores",
     "default_stores",
     "dispatch_setting",
     "fix_batcher",
@@ -240,9 +241,16 @@ def _notifier() -> Notifier:
     raise BackendUnavailable(f"VTC_DISPATCH['NOTIFIER'] must be 'channels' or 'none', got {kind!r}")
 
 
+def app_stores() -> dict[str, Any]:
+    """The storage ports the service is built on (``STORES``' over the ORM defaults) and
+    the unit of work over them: what another service of the app (a simulation filling
+    the history) must write to."""
+    return with_unit_of_work(_stores())
+
+
 def _build() -> DispatchService:
     config = load_from_db()
-    stores = with_unit_of_work(_stores())
+    stores = app_stores()
     clock_path = dispatch_setting("CLOCK")
     clock: Clock | None = import_string(clock_path)() if clock_path else None
     return build_service(

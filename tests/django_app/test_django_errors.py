@@ -142,6 +142,9 @@ BAD_INPUT = [
     *((None, "post", f"payments/callback/{slug}/", {"status": "SUCCESSFUL"}, 403,
        "PermissionDenied", None) for slug in SLUGS.values()),
     ("amadou", "put", "driver/toggle-status/", ON, 405, "MethodNotAllowed", None),
+    ("amadou", "get", "driver/dashboard/", {"period": "week"}, 400, "ValidationError", "period"),
+    ("chantal", "get", "customer/dashboard/", {"from": "2026-11-22", "to": "2026-11-21"}, 422,
+     "InvalidPeriod", None),
 ]  # fmt: skip
 
 

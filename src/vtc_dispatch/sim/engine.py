@@ -39,7 +39,7 @@ import heapq
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import IO, Any
@@ -298,6 +298,11 @@ class _Listener:
 class Simulation:
     """One run of a scenario against a fresh :class:`DispatchService`.
 
+    The service's stores are in memory unless ``stores`` gives others
+    (:func:`~vtc_dispatch.bootstrap.build_service`): a host fills its own
+    stores with a few days of history that way (``order_prefix`` starts the
+    ids of the orders, so that runs never collide).
+
     >>> from vtc_dispatch.sim.scenario import load_scenario
     >>> small = load_scenario("douala").scaled(requests_per_day=200, drivers=20)
     >>> result = Simulation(small, seed=3).run()
@@ -315,6 +320,8 @@ class Simulation:
         event_log: IO[str] | None = None,
         route_estimator: RouteEstimator | None = None,
         progress: Callable[[float], None] | None = None,
+        stores: Mapping[str, Any] | None = None,
+        order_prefix: str = "o",
     ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
@@ -324,9 +331,10 @@ class Simulation:
         counter = iter(range(1, 1 << 62))
         self.service = build_service(
             config,
+            stores,
             clock=self.clock,
             notifier=NullNotifier(),
-            new_order_id=lambda: f"o{next(counter)}",
+            new_order_id=lambda: f"{order_prefix}{next(counter)}",
         )
         self._replay = decider if isinstance(decider, ReplayDecider) else None
         self._writer: LogWriter | None = None
