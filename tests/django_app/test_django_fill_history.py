@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.management import call_command
-from django_app.test_django_rest import get  # type: ignore[import-not-found]
 from django_demo import Demo
 from django_example import PROJECT
+
+from django_app.test_django_rest import get  # type: ignore[import-not-found]
 
 
 def test_a_simulated_day_shows_in_the_demo_users_dashboards(demo: Demo) -> None:
@@ -19,7 +20,9 @@ def test_a_simulated_day_shows_in_the_demo_users_dashboards(demo: Demo) -> None:
 
     sys.path.insert(0, str(PROJECT))
     try:
-        from demo.management.commands.fill_history import Command
+        from demo.management.commands.fill_history import (  # type: ignore[import-not-found]
+            Command,
+        )
     finally:
         sys.path.remove(str(PROJECT))
     out = io.StringIO()
@@ -43,6 +46,8 @@ def test_a_simulated_day_shows_in_the_demo_users_dashboards(demo: Demo) -> None:
         assert went.filter(outcome="online").count() == went.filter(outcome="offline").count()
         assert (board["online_s"] > 0) == went.filter(outcome="online").exists()
     assert rides > 0
-    customers = [get(demo, n, "customer/dashboard/", **period).json() for n in ("chantal", "didier")]
+    customers = [
+        get(demo, n, "customer/dashboard/", **period).json() for n in ("chantal", "didier")
+    ]
     placed = orders.filter(customer_id__in=[demo.ids["chantal"], demo.ids["didier"]])
     assert sum(c["orders_placed"] for c in customers) == placed.count() > 0

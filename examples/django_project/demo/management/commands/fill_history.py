@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from vtc_dispatch.errors import NotFound
 from vtc_dispatch.sim import Simulation, load_scenario
 from vtc_dispatch.sim.behaviour import Decider, ModelDecider, RequestPlan, ShiftPlan
-from vtc_dispatch.errors import NotFound
 from vtc_dispatch_django.runtime import app_stores, reset_service
 
 DEMO_DRIVERS = {"taxi_jaune": ("amadou", "brice"), "confort": ("carine",)}
@@ -44,14 +44,12 @@ class DemoParties:
     """A :class:`~vtc_dispatch.sim.behaviour.Decider` that renames the simulation's parties:
     some to the demo users' ids, the others ``sim-...``; the decisions are the model's."""
 
-    def __init__(
-        self, model: Decider, drivers: dict[str, list[str]], customers: list[str]
-    ) -> None:
+    def __init__(self, model: Decider, drivers: dict[str, list[str]], customers: list[str]) -> None:
         self._model = model
         self._free_drivers = {vehicle: list(ids) for vehicle, ids in drivers.items()}
         self._drivers: dict[str, str] = {}
         self._customers = customers
-        self._last_us = {c: -(10**18) for c in customers}
+        self._last_us = dict.fromkeys(customers, -(10**18))
         self._turn = 0
 
     def _driver(self, sim_id: str, vehicle_type: str) -> str:
@@ -117,7 +115,10 @@ class Command(BaseCommand):
                 "start": (today - timedelta(days=days)).isoformat(),
                 "duration_h": 24 * days,
                 # The phones' presence reports are not played: a seventh of the writes.
-                "dispatch": {**data["dispatch"], "service": {**service, "presence_timeout_s": None}},
+                "dispatch": {
+                    **data["dispatch"],
+                    "service": {**service, "presence_timeout_s": None},
+                },
             }
         )
         users = get_user_model()
