@@ -34,7 +34,7 @@ raises :class:`CodecError` naming the record, the field and the value.
 >>> order = Order("o1", "alice", "taxi_jaune", a, b, "CASH", quote, RIDE.start("o1", t0), t0)
 >>> data = json.loads(json.dumps(order_to_data(order)))
 >>> data["format"], data["id"], data["created_at"]
-(2, 'o1', 1795248000000000)
+(3, 'o1', 1795248000000000)
 >>> back = order_from_data(data, version=3)
 >>> back == attrs.evolve(order, version=3), back.quote.breakdown == quote.breakdown
 (True, True)
@@ -76,10 +76,10 @@ workers of two releases share one store, so the form changes by rules
 
 * **A format number this code does not read is refused**, naming it:
 
-  >>> order_from_data({**data, "format": 3}, version=3)
+  >>> order_from_data({**data, "format": 4}, version=3)
   Traceback (most recent call last):
   ...
-  vtc_dispatch.codec.CodecError: order 'o1': stored in format 3, this code reads 2 (...)
+  vtc_dispatch.codec.CodecError: order 'o1': stored in format 4, this code reads formats 2 to 3 (...)
 
 **Adding a field** (no format change): give it a default in the class,
 and one line in this module's table of added fields (``_ORDER_ADDED``,
@@ -153,8 +153,11 @@ __all__ = [
     "quote_to_data",
 ]
 
-FORMAT = 2
-"""The format of the stored form this code writes (see the module's docstring to change it)."""
+FORMAT = 3
+"""The format of the stored form this code writes (see the module's docstring to change it).
+
+Format 3: a lifecycle's history entries have a seventh item, the id of the
+actor who fired the transition (``null`` for the system)."""
 
 OLDEST_FORMAT = 2
 """The oldest format this code reads: from it to :data:`FORMAT`, through the upgrade steps.
@@ -469,18 +472,11 @@ def _lifecycle(life: Lifecycle) -> list[Data]:
 
 
 def _history_entry(h: HistoryEntry) -> list[Data]:
-    entry: list[Data] = [h.event, h.source, h.target, h.actor, datetime_to_data(h.at), h.reason]
-    if h.actor_id is not None:
-        # Added after format 2 as a seventh item: entries stored before read without it.
-        entry.append(h.actor_id)
-    return entry
+    return [h.event, h.source, h.target, h.actor, datetime_to_data(h.at), h.reason, h.actor_id]
 
 
 def _unhistory_entry(v: Data) -> HistoryEntry:
-    items = _list(v)
-    if len(items) == 6:
-        items = [*items, None]
-    e, s, t, a, at, r, actor_id = items
+    e, s, t, a, at, r, actor_id = _list(v)
     return HistoryEntry(
         _str(e), _str(s), _str(t), _str(a), datetime_from_data(at), _opt_str(r), _opt_str(actor_id)
     )
@@ -758,9 +754,19 @@ _QUOTE_FIELDS: tuple[_Field, ...] = (_Field("quote", _unquote),)
 
 _Upgrade = Callable[[str, dict[str, Data]], dict[str, Data]]
 
-_UPGRADES: dict[int, _Upgrade] = {}
+
+def _actor_ids(record: str, data: dict[str, Data]) -> dict[str, Data]:
+    """Format 2 to 3: an order's history entries get the actor's id, unknown (``null``)."""
+    if record != "order" or "lifecycle" not in data:
+        return data  # a record without one is refused by the reader, naming what it misses
+    name, subject, state, history, entered, created = _list(data["lifecycle"])
+    entries = [[*_list(entry), None] for entry in _list(history)]
+    return {**data, "lifecycle": [name, subject, state, entries, entered, created]}
+
+
+_UPGRADES: dict[int, _Upgrade] = {2: _actor_ids}
 """Step ``N`` turns a record of format ``N`` into format ``N + 1``, for every ``N`` from
-:data:`OLDEST_FORMAT` to ``FORMAT - 1``; none yet (format 2 is the first one released).
+:data:`OLDEST_FORMAT` to ``FORMAT - 1``.
 
 A step takes the record's kind (``"order"``, ``"ride progress"``,
 ``"quote"``) and its fields, and returns the fields of the next format

@@ -43,6 +43,9 @@ FORMAT2 = load(2)
 STORED = [e for fmt in range(OLDEST_FORMAT, FORMAT + 1) for e in load(fmt)]
 """Every record kept, of every format this code reads (a bump adds the fixtures of its own)."""
 ORDERS = [e for e in FORMAT2 if e["record"] == "order"]
+FORMAT3 = load(3)
+ORDERS3 = [e for e in FORMAT3 if e["record"] == "order"]
+"""Orders as this code writes them (format 3: history entries name the actor's id)."""
 
 
 def read(entry: Entry, data: Any = None) -> Order | RideProgress | FareQuote:
@@ -139,7 +142,7 @@ def test_an_unknown_format_number_is_refused_naming_it(record: str, fmt: int) ->
         read(entry, {**entry["data"], "format": fmt})
     message = str(refusal.value)
     assert message.startswith(record)
-    assert f"stored in format {fmt}, this code reads {FORMAT}" in message
+    assert f"stored in format {fmt}, this code reads formats {OLDEST_FORMAT} to {FORMAT}" in message
     assert ("written by newer code" in message) == (fmt > FORMAT)
 
 
@@ -167,7 +170,7 @@ def with_added_fields() -> Iterator[None]:
         yield
 
 
-@pytest.mark.parametrize("entry", ORDERS, ids=[e["where"] for e in ORDERS])
+@pytest.mark.parametrize("entry", ORDERS3, ids=[e["where"] for e in ORDERS3])
 def test_an_added_field_reads_as_its_default_and_is_written_only_when_not_its_default(
     entry: Entry,
 ) -> None:
@@ -191,10 +194,24 @@ def test_an_added_field_reads_as_its_default_and_is_written_only_when_not_its_de
 
 
 # A format bump: FORMAT raised to 4 with two upgrade steps, as a change would add them.
+ACTOR_IDS = codec._UPGRADES[2]
+"""The real step 2 to 3 (history entries get the actor's id): the pretend one runs it too."""
+
+
+def test_format_3_gives_the_history_entries_of_format_2_an_unknown_actor_id() -> None:
+    entry = next(e for e in ORDERS if e["facts"]["state"] == "done")
+    upgraded = ACTOR_IDS("order", entry["data"])
+    history = upgraded["lifecycle"][3]
+    assert history == [[*e, None] for e in entry["data"]["lifecycle"][3]]
+    order = read(entry)
+    assert isinstance(order, Order)
+    assert {h.actor_id for h in order.lifecycle.history} == {None}
+    assert ACTOR_IDS("quote", {"q": 1}) == {"q": 1}
 
 
 def step_2_to_3(record: str, data: dict[str, Any]) -> dict[str, Any]:
-    """(Pretend) format 3 called the payment status "none" "unpaid"."""
+    """(Pretend) format 3 also called the payment status "none" "unpaid"."""
+    data = ACTOR_IDS(record, data)
     if record == "order" and data.get("payment_status", "none") == "none":
         return {**data, "payment_status": "unpaid"}
     return data
