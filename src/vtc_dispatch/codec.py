@@ -79,7 +79,7 @@ workers of two releases share one store, so the form changes by rules
   >>> order_from_data({**data, "format": 4}, version=3)
   Traceback (most recent call last):
   ...
-  vtc_dispatch.codec.CodecError: order 'o1': stored in format 4, this code reads formats 2 to 3 (...)
+  vtc_dispatch.codec.CodecError: order 'o1': stored in format 4, this code reads formats 2 to 3 ...
 
 **Adding a field** (no format change): give it a default in the class,
 and one line in this module's table of added fields (``_ORDER_ADDED``,
