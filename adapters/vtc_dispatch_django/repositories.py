@@ -92,6 +92,7 @@ __all__ = [
     "DjangoStatsStore",
     "DjangoWallet",
     "driver_status",
+    "transition_rows",
 ]
 
 _T = TypeVar("_T")
@@ -175,23 +176,30 @@ def _children(record_pk: int, order: Order, command_id: str | None) -> None:
             )
             for r in order.ratings[stored:]
         )
-    history = order.lifecycle.history
-    if history:
+    if order.lifecycle.history:
         stored = OrderTransition.objects.filter(order_id=order.id).count()
         OrderTransition.objects.bulk_create(
-            OrderTransition(
-                order_id=order.id,
-                event=h.event,
-                source=h.source,
-                target=h.target,
-                actor_role=h.actor,
-                actor_id=h.actor_id,
-                at=h.at,
-                reason=h.reason,
-                command_id=command_id,
-            )
-            for h in history[stored:]
+            transition_rows(OrderTransition, order, stored, command_id)
         )
+
+
+def transition_rows(model: Any, order: Order, start: int, command_id: str | None) -> list[Any]:
+    """The :class:`~vtc_dispatch_django.models.OrderTransition` rows (``model``: the class, or
+    a migration's historical one) of the order's history entries from ``start``."""
+    return [
+        model(
+            order_id=order.id,
+            event=h.event,
+            source=h.source,
+            target=h.target,
+            actor_role=h.actor,
+            actor_id=h.actor_id,
+            at=h.at,
+            reason=h.reason,
+            command_id=command_id,
+        )
+        for h in order.lifecycle.history[start:]
+    ]
 
 
 def _order(record: OrderRecord) -> Order:

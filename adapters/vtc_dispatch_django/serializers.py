@@ -208,39 +208,31 @@ class QueryPointSerializer(serializers.Serializer[Any]):
 
 class DashboardQuerySerializer(serializers.Serializer[Any]):
     """``?period=today|7d|30d`` (default ``7d``), or ``?from=YYYY-MM-DD&to=YYYY-MM-DD``:
-    whole days in the city's local time, both included, at most 92 of them."""
+    whole days in the city's local time, both included, at most 92 of them (``to``
+    defaults to today, ``from`` to ``to``; dates win over ``period``)."""
 
     period = serializers.ChoiceField(
         choices=list(PERIODS),
         required=False,
-        help_text="today, 7d (today and the 6 days before) or 30d; not with from/to.",
+        help_text="today, 7d (today and the 6 days before) or 30d; from/to win over it.",
     )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # "from" is a Python keyword: declared here rather than as a class attribute.
         fields = super().get_fields()
         fields["from"] = serializers.DateField(
-            required=False, help_text="The first day (local), with `to`."
+            required=False, help_text="The first day (local; default: `to`)."
         )
         fields["to"] = serializers.DateField(
-            required=False, help_text="The last day (local, included), with `from`."
+            required=False, help_text="The last day (local, included; default: today)."
         )
         return fields
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        days = [name for name in ("from", "to") if name in attrs]
-        if days and "period" in attrs:
-            raise serializers.ValidationError({"period": "give period, or from and to, not both"})
-        if len(days) == 1:
-            missing = "to" if days == ["from"] else "from"
-            raise serializers.ValidationError({missing: f"needed with {days[0]}"})
-        return attrs
 
-
-def period_spec(data: dict[str, Any]) -> str | tuple[date, date]:
+def period_spec(data: dict[str, Any]) -> str | tuple[date | None, date | None]:
     """The period of a checked :class:`DashboardQuerySerializer`, as the service takes it."""
-    if "from" in data:
-        return data["from"], data["to"]
+    if "from" in data or "to" in data:
+        return data.get("from"), data.get("to")
     period: str = data.get("period", "7d")
     return period
 

@@ -90,10 +90,11 @@ class Period:
         return isinstance(at, datetime) and self.start <= at < self.end
 
 
-def period_of(spec: str | tuple[date, date], now: datetime, zone: tzinfo) -> Period:
+def period_of(spec: str | tuple[date | None, date | None], now: datetime, zone: tzinfo) -> Period:
     """The period ``spec`` names, in the time zone ``zone``, as of ``now``.
 
-    ``spec`` is one of :data:`PERIODS` or ``(from_day, to_day)`` (both included).
+    ``spec`` is one of :data:`PERIODS` or ``(from_day, to_day)`` (both included; a
+    missing ``to_day`` is today, a missing ``from_day`` is ``to_day``: one day).
     :class:`~vtc_dispatch.errors.InvalidPeriod` for an unknown name, a start after
     its end, a period longer than :data:`MAX_DAYS` or days outside :data:`FIRST_DAY`
     to :data:`LAST_DAY`.
@@ -102,21 +103,25 @@ def period_of(spec: str | tuple[date, date], now: datetime, zone: tzinfo) -> Per
     >>> now = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
     >>> period_of("today", now, UTC).end.isoformat()
     '2026-11-22T00:00:00+00:00'
+    >>> period_of((date(2026, 11, 20), None), now, UTC).last_day
+    datetime.date(2026, 11, 21)
     >>> period_of("week", now, UTC)
     Traceback (most recent call last):
     ...
     vtc_dispatch.errors.InvalidPeriod: period must be one of today, 7d, 30d or (from, to) dates, got 'week'
     """  # noqa: E501
+    today = now.astimezone(zone).date()
     if isinstance(spec, str) and spec in PERIODS:
-        today = now.astimezone(zone).date()
         name: str | None = spec
         first, last = today - timedelta(days=PERIODS[spec] - 1), today
     elif (
         isinstance(spec, tuple)
         and len(spec) == 2
-        and all(isinstance(d, date) and not isinstance(d, datetime) for d in spec)
+        and spec != (None, None)
+        and all(d is None or (isinstance(d, date) and not isinstance(d, datetime)) for d in spec)
     ):
-        name, (first, last) = None, spec
+        last = spec[1] or today
+        name, first = None, spec[0] or last
         if first > last:
             raise InvalidPeriod(f"period: from {first} is after to {last}", argument="from")
         for argument, day in (("from", first), ("to", last)):

@@ -1136,11 +1136,12 @@ class DispatchService:
         )
 
     def dashboard(
-        self, actor: Actor, period: str | tuple[date, date] = "7d"
+        self, actor: Actor, period: str | tuple[date | None, date | None] = "7d"
     ) -> DriverDashboard | CustomerDashboard:
         """A driver's or a customer's figures over ``period`` (:mod:`vtc_dispatch.dashboards`).
 
-        ``period`` is ``today``, ``7d``, ``30d`` or ``(from_day, to_day)``, whole days in
+        ``period`` is ``today``, ``7d``, ``30d`` or ``(from_day, to_day)`` (``None``: today
+        for ``to_day``, ``to_day`` for ``from_day``), whole days in
         the local time of the party's city (his last order's; a driver's position's
         before his first order); :class:`~vtc_dispatch.errors.InvalidPeriod` otherwise.
         Only customers and drivers have one (Forbidden for the others).

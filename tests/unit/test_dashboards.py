@@ -257,6 +257,8 @@ def test_a_customers_figures() -> None:
         ((date(1969, 12, 31), date(1970, 1, 1)), "from 1969-12-31 is not between"),
         ((datetime(2026, 11, 1), date(2026, 11, 2)), "got (datetime.datetime(2026, 11, 1"),
         ("", "got ''"),
+        ((None, None), "got (None, None)"),
+        ((date(2026, 11, 22), None), "from 2026-11-22 is after to 2026-11-21"),
     ],
 )
 def test_bad_periods_are_refused_naming_the_value(spec: object, message: str) -> None:
@@ -271,6 +273,10 @@ def test_named_periods_are_whole_local_days_ending_today() -> None:
     month = period_of("30d", NOW, DOUALA)
     assert (month.first_day, month.last_day) == (date(2026, 10, 23), date(2026, 11, 21))
     assert month.end - month.start == timedelta(days=30)
+    one_day = period_of((None, date(2026, 11, 2)), NOW, DOUALA)
+    assert (one_day.first_day, one_day.last_day) == (date(2026, 11, 2), date(2026, 11, 2))
+    since = period_of((date(2026, 11, 2), None), NOW, DOUALA)
+    assert (since.first_day, since.last_day) == (date(2026, 11, 2), date(2026, 11, 21))
     longest = period_of((date(2026, 1, 1), date(2026, 1, 1) + timedelta(MAX_DAYS - 1)), NOW, UTC)
     assert longest.name is None
 

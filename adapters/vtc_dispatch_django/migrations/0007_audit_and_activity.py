@@ -11,24 +11,13 @@ def _backfill_transitions(apps: Any, schema_editor: Any) -> None:
     """The state changes of the orders stored before: rows from their history (no command
     id), so that a later save adds only its own."""
     from vtc_dispatch.codec import order_from_data
+    from vtc_dispatch_django.repositories import transition_rows
 
     OrderRecord = apps.get_model("vtc_dispatch", "OrderRecord")
     OrderTransition = apps.get_model("vtc_dispatch", "OrderTransition")
     for record in OrderRecord.objects.iterator():
         order = order_from_data(record.data, version=record.version)
-        OrderTransition.objects.bulk_create(
-            OrderTransition(
-                order_id=order.id,
-                event=h.event,
-                source=h.source,
-                target=h.target,
-                actor_role=h.actor,
-                actor_id=h.actor_id,
-                at=h.at,
-                reason=h.reason,
-            )
-            for h in order.lifecycle.history
-        )
+        OrderTransition.objects.bulk_create(transition_rows(OrderTransition, order, 0, None))
 
 
 class Migration(migrations.Migration):
