@@ -206,12 +206,30 @@ class QueryPointSerializer(serializers.Serializer[Any]):
         return _finite(attrs)
 
 
+class _GivenAsIs:
+    """A query parameter read as given: REST framework reads ``?to=`` as no ``to`` at all,
+    where the schema's date (or name) refuses it."""
+
+    field_name: str
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary.get(self.field_name, serializers.empty)
+
+
+class _QueryDate(_GivenAsIs, serializers.DateField):
+    pass
+
+
+class _QueryChoice(_GivenAsIs, serializers.ChoiceField):
+    pass
+
+
 class DashboardQuerySerializer(serializers.Serializer[Any]):
     """``?period=today|7d|30d`` (default ``7d``), or ``?from=YYYY-MM-DD&to=YYYY-MM-DD``:
     whole days in the city's local time, both included, at most 92 of them (``to``
     defaults to today, ``from`` to ``to``; dates win over ``period``)."""
 
-    period = serializers.ChoiceField(
+    period = _QueryChoice(
         choices=list(PERIODS),
         required=False,
         help_text="today, 7d (today and the 6 days before) or 30d; from/to win over it.",
@@ -220,10 +238,10 @@ class DashboardQuerySerializer(serializers.Serializer[Any]):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # "from" is a Python keyword: declared here rather than as a class attribute.
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(
+        fields["from"] = _QueryDate(
             required=False, help_text="The first day (local; default: `to`)."
         )
-        fields["to"] = serializers.DateField(
+        fields["to"] = _QueryDate(
             required=False, help_text="The last day (local, included; default: today)."
         )
         return fields

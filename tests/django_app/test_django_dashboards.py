@@ -98,6 +98,8 @@ def test_dashboards_over_rest_and_the_orders_transitions_in_the_admin(demo: Demo
     for who, path, params, status, field in (
         ("amadou", "driver/dashboard/", {"from": "21/11/2026", "to": "2026-11-21"}, 400, "from"),
         ("chantal", "customer/dashboard/", {"period": "today", "to": "2026-13-01"}, 400, "to"),
+        ("chantal", "customer/dashboard/", {"to": ""}, 400, "to"),
+        ("chantal", "customer/dashboard/", {"period": ""}, 400, "period"),
         ("chantal", "customer/dashboard/", {"from": "2026-11-22", "to": "2026-11-21"}, 422, None),
         ("chantal", "customer/dashboard/", {"from": "2026-01-01", "to": "2026-12-31"}, 422, None),
         ("chantal", "driver/dashboard/", {}, 403, None),
