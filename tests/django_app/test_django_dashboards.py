@@ -177,3 +177,47 @@ def test_configuration_changes_are_recorded_with_who_and_what(demo: Demo) -> Non
     page = admin.get(f"/admin/vtc_dispatch/configchange/{rows[0].pk}/change/").content.decode()
     assert "label: &#x27;Taxi Jaune&#x27; -&gt; &#x27;Taxi jaune (city)&#x27;" in page
     assert admin.get("/admin/vtc_dispatch/configchange/add/").status_code == 403
+
+
+def test_the_migration_fills_the_transitions_of_the_orders_stored_before(
+    transactional_db: Any,
+) -> None:
+    import json
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from vtc_dispatch.codec import order_to_data
+    from vtc_dispatch.memory import ManualClock
+    from vtc_dispatch.order import Actor
+    from vtc_dispatch.pricing import douala_config
+    from vtc_dispatch.service import DispatchService
+    from vtc_dispatch_django.models import OrderTransition
+
+    service = DispatchService(pricing=douala_config(), clock=ManualClock(T0))
+    service.driver_online("d-1", "taxi_jaune", LatLng(4.0530, 9.7050))
+    placed = service.create_order("c-1", LatLng(**AKWA), LatLng(**DEIDO), "taxi_jaune", "CASH")
+    service.accept("d-1", placed.id)
+    order = service.cancel(Actor.customer("c-1"), placed.id, "changed plans")
+    before = [("vtc_dispatch", "0006_payments_and_user_references")]
+    latest = [("vtc_dispatch", "0007_audit_and_activity")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("vtc_dispatch", "OrderRecord")
+        old.objects.create(
+            order_id=order.id, version=order.version, customer_id="c-1", driver_id="d-1",
+            vehicle_type="taxi_jaune", state=order.state, active=False, payment_method="CASH",
+            payment_status="none", currency="XAF", estimate=order.quote.estimate,
+            created_at=order.created_at, data=json.loads(json.dumps(order_to_data(order))),
+        )  # fmt: skip
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    rows = OrderTransition.objects.filter(order_id=order.id).order_by("seq")
+    assert [(r.target, r.actor_role, r.actor_id, r.command_id) for r in rows] == [
+        ("searching", "customer", "c-1", None),
+        ("accepted", "driver", "d-1", None),
+        ("cancelled", "customer", "c-1", None),
+    ]
