@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -120,6 +120,9 @@ VALID["goods_amount"] = st.sampled_from([None, Decimal(4500)])
 VALID["valid_for_s"] = st.sampled_from([None, 60.0, 900.0])
 VALID["event"] = st.sampled_from(["confirm", "prepare", "mark_ready"])
 VALID["radius"] = st.sampled_from([0.5, 3.0, 10.0])
+VALID["period"] = st.sampled_from(
+    ["today", "7d", "30d", (date(2026, 11, 1), date(2026, 11, 30)), (None, date(2026, 11, 21))]
+)
 VALID["vehicle_types"] = st.sampled_from([["taxi_jaune"], ["taxi_jaune", "confort"]])
 VALID["limit"] = st.integers(1, 50)
 VALID["fixes"] = st.builds(
@@ -252,6 +255,7 @@ COMMANDS: dict[str, dict[str, str]] = {
     "get_order": {"actor": "actor", "order_id": "order_id"},
     "current_order": {"actor": "actor"},
     "history": {"actor": "actor", "page": "page", "page_size": "page_size"},
+    "dashboard": {"actor": "actor", "period": "period"},
     "update_positions": {"fixes": "fixes"},
     # Freight and deliveries (the world's orders are rides: these are refused as
     # commands of another kind, or for their bad values).
