@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.core.management import call_command
 from django_demo import Demo
 from django_example import PROJECT
@@ -14,6 +15,7 @@ from django_example import PROJECT
 from django_app.test_django_rest import get  # type: ignore[import-not-found]
 
 
+@pytest.mark.slow
 def test_a_simulated_day_shows_in_the_demo_users_dashboards(demo: Demo) -> None:
     from vtc_dispatch_django.models import DriverActivity, DriverPresence, OrderRecord
     from vtc_dispatch_django.models import OrderTransition as Transition
