@@ -78,7 +78,7 @@ KEY_PARTS = frozenset(
         # drivers (drivers.py)
         "d", "lease", "g", "vts", "hp", "ha",
         # ride progress, statistics, ratings, streams
-        "p", "st", "sr", "rt", "s",
+        "p", "st", "sr", "sa", "rt", "s",
         # wallet (wallet.py); "whseq" numbered holds before operation ids
         "w", "wh", "wop", "whseq",
         # commands run with a command_id (unit_of_work.py), quotes shown at search
