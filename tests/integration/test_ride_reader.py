@@ -255,3 +255,29 @@ def test_a_batch_with_a_ride_another_worker_moved_runs_each_fix_alone(
     assert ports_b["drivers"].get("binta").position == destination_point(DEIDO, 0, 1.05)
     # The ended ride's track is as B ended it: A's fix did not land on it.
     assert ports_b["orders"].get(order_id).trip == done.trip
+
+
+# -- the customer's order ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ranking", "trips"),
+    # His active orders, the quote his search remembered, the nearest drivers, the commit;
+    # an ETA ranker also reads each candidate's position (the three drivers within reach).
+    [("distance", 4), ("eta", 7)],
+)
+def test_an_order_costs_four_round_trips_unless_its_ranker_reads_positions(
+    ranking: str, trips: int
+) -> None:
+    from vtc_dispatch.pool import PoolConfig, PoolSettings
+
+    storage = redis_support.fresh_storage()
+    service = build_service(douala_config(), storage.ports(), clock=ManualClock(T0))
+    service.pool = PoolConfig(default=PoolSettings(ranking=ranking))
+    for i, km in enumerate((0.3, 0.6, 0.9)):
+        service.driver_online(f"d{i}", "taxi_jaune", destination_point(AKWA, 90 * i, km))
+    assert [line.count for line in service.search(AKWA, DEIDO)] == [3]
+    with count_round_trips() as counter:
+        order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.offered_to == "d0"
+    assert counter.n == trips
