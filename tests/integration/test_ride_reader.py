@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import redis_support
@@ -177,6 +177,42 @@ def test_a_fix_on_a_ride_the_worker_keeps_is_one_round_trip() -> None:
     assert len(storage.progress.get(order_id).trip.points) == 3
 
 
+def test_the_first_fix_after_accepting_is_one_round_trip() -> None:
+    storage = redis_support.fresh_storage()
+    clock = ManualClock(T0)
+    service = build_service(douala_config(), storage.ports(), clock=clock)
+    service.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
+    order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    service.accept("amadou", order.id)  # kept from the status it read, once committed
+    clock.advance(timedelta(seconds=20))
+    with count_round_trips() as counter:
+        assert service.update_position("amadou", destination_point(AKWA, 0, 0.2)).accepted
+    assert counter.n == 1
+    assert storage.progress.get(order.id).version == 1
+
+
+def test_a_ride_kept_at_accepting_follows_a_cancellation_by_another_worker(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    from vtc_dispatch.order import Actor
+
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_a = build_service(douala_config(), ports_a, clock=clock)
+    worker_b = build_service(douala_config(), ports_b, clock=clock)
+    worker_a.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
+    order = worker_a.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    worker_a.accept("amadou", order.id)
+    worker_b.cancel(Actor.customer("chantal"), order.id, "changed my mind")
+    clock.advance(timedelta(seconds=20))
+    # A kept the ride ACCEPTED: its commit is refused, the fix decided again off the ride.
+    answer = worker_a.update_position("amadou", destination_point(AKWA, 0, 0.2))
+    assert answer.accepted
+    assert ports_b["orders"].get(order.id).state == "cancelled"
+    assert ports_b["progress"].get(order.id).trip.points == ()
+    assert ports_b["drivers"].get("amadou").position == destination_point(AKWA, 0, 0.2)
+
+
 # -- fixes in bulk ----------------------------------------------------------------------
 
 
@@ -267,7 +303,7 @@ def test_a_batch_with_a_ride_another_worker_moved_runs_each_fix_alone(
     [("distance", 4), ("eta", 7)],
 )
 def test_an_order_costs_four_round_trips_unless_its_ranker_reads_positions(
-    ranking: str, trips: int
+    ranking: Literal["distance", "eta"], trips: int
 ) -> None:
     from vtc_dispatch.pool import PoolConfig, PoolSettings
 
