@@ -46,11 +46,14 @@ _MAX_LABELS = 14
 
 
 def _ceiling(value: float) -> float:
-    """The scale's top: ``value`` rounded up to 1, 2 or 5 times a power of ten (1 at least)."""
-    if value <= 1:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+    """The scale's top: ``value`` rounded up to an even digit times a power of ten (2 at
+    least), so that the middle gridline is a whole number too.
+
+    >>> [_ceiling(v) for v in (1, 3, 5, 12, 45, 900)]
+    [2, 4, 6, 20, 60, 1000]
+    """
+    power = 10 ** math.floor(math.log10(max(value, 1)))
+    return next(step * power for step in (2, 4, 6, 8, 10) if step * power >= value)
 
 
 def _number(value: float) -> str:

@@ -22,7 +22,7 @@ from vtc_dispatch.order import Actor, Cancellation, Order
 from vtc_dispatch.pricing import Pricer, douala_config
 from vtc_dispatch.pricing.quote import BreakdownLine, FinalFare
 
-__all__ = ["DAY_1", "ZONES", "done_ride", "made_order", "two_days_of_orders"]
+__all__ = ["DAY_1", "ZONES", "Step", "done_ride", "made_order", "two_days_of_orders"]
 
 _PRICER = Pricer(douala_config())
 
