@@ -450,18 +450,9 @@ class WalletAccountAdmin(_ReadOnly):
 
 
 @admin.register(m.Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(_ReadOnly):
     """The reports page and its CSV (:mod:`vtc_dispatch_django.reports`): two views, no rows
     to list, add or change."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         # Only these two: the proxy's change pages would show orders by another door.

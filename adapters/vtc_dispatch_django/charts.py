@@ -108,52 +108,78 @@ def _empty(chart: str, label: str) -> SafeString:
     )
 
 
+def _slot(count: int) -> float:
+    return _PLOT_W / count
+
+
+def _columns(bars: Sequence[tuple[str, str, int, str]], top: float, fill: float) -> SafeString:
+    """Vertical bars side by side, each ``(key attribute, key, figure, hover text)``,
+    ``fill`` of their slot wide."""
+    slot = _slot(len(bars))
+    marks = []
+    for i, (attribute, key, value, title) in enumerate(bars):
+        height = _PLOT_H * value / top
+        x = _LEFT + slot * (i + (1 - fill) / 2)
+        y = _TOP + _PLOT_H - height
+        marks.append((_f(x), _f(y), _f(slot * fill), _f(height), attribute, key, value, title))
+    return format_html_join(
+        "",
+        '<rect class="vtc-chart__bar" x="{}" y="{}" width="{}" height="{}" {}="{}"'
+        ' data-value="{}"><title>{}</title></rect>',
+        marks,
+    )
+
+
+def _x_labels(texts: Sequence[str | None]) -> SafeString:
+    """Labels under the slots (``None``: none under that one)."""
+    slot = _slot(len(texts))
+    return format_html_join(
+        "",
+        '<text class="vtc-chart__label" x="{}" y="{}" text-anchor="middle">{}</text>',
+        (
+            (_f(_LEFT + slot * (i + 0.5)), _HEIGHT - _BOTTOM + 16, text)
+            for i, text in enumerate(texts)
+            if text is not None
+        ),
+    )
+
+
 def daily_chart(days: Sequence[DayTotal]) -> SafeString:
     """Requests per day as bars (left scale) and the served share as a line (right, 0-100 %)."""
     label = "Requests and served share by day"
     if not any(d.requests for d in days):
         return _empty("daily", label)
     top = _ceiling(max(d.requests for d in days))
-    slot = _PLOT_W / len(days)
+    slot = _slot(len(days))
     every = math.ceil(len(days) / _MAX_LABELS)
-    bars, points, names = [], [], []
-    for i, day in enumerate(days):
-        x = _LEFT + i * slot
-        height = _PLOT_H * day.requests / top
-        text = day.day.isoformat()
-        bars.append(
-            (
-                _f(x + slot * 0.15),
-                _f(_TOP + _PLOT_H - height),
-                _f(slot * 0.7),
-                _f(height),
-                text,
-                day.requests,
-                f"{text}: {day.requests} requests, {day.done} served",
-            )
+    points = [
+        (
+            _f(_LEFT + slot * (i + 0.5)),
+            _f(_TOP + _PLOT_H * (1 - day.served_pct / 100)),
+            day.day.isoformat(),
+            day.served_pct,
+            f"{day.day.isoformat()}: {day.served_pct} % served",
         )
-        if day.requests:
-            y = _TOP + _PLOT_H * (1 - day.served_pct / 100)
-            point = (
-                _f(x + slot / 2),
-                _f(y),
-                text,
-                day.served_pct,
-                f"{text}: {day.served_pct} % served",
-            )
-            points.append(point)
-        if i % every == 0:
-            names.append((_f(x + slot / 2), _HEIGHT - _BOTTOM + 16, day.day.strftime("%d %b")))
+        for i, day in enumerate(days)
+        if day.requests
+    ]
     body = format_html(
         "{}{}{}{}{}{}{}",
         _grid(),
         _y_axis(top, _LEFT - 6, "end"),
         _y_axis(100, _WIDTH - _RIGHT + 6, "start", " %"),
-        format_html_join(
-            "",
-            '<rect class="vtc-chart__bar" x="{}" y="{}" width="{}" height="{}"'
-            ' data-day="{}" data-value="{}"><title>{}</title></rect>',
-            bars,
+        _columns(
+            [
+                (
+                    "data-day",
+                    d.day.isoformat(),
+                    d.requests,
+                    f"{d.day.isoformat()}: {d.requests} requests, {d.done} served",
+                )
+                for d in days
+            ],
+            top,
+            0.7,
         ),
         format_html(
             '<polyline class="vtc-chart__line" points="{}"></polyline>',
@@ -165,8 +191,8 @@ def daily_chart(days: Sequence[DayTotal]) -> SafeString:
             ' data-value="{}"><title>{}</title></circle>',
             points,
         ),
-        format_html_join(
-            "", '<text class="vtc-chart__label" x="{}" y="{}" text-anchor="middle">{}</text>', names
+        _x_labels(
+            [d.day.strftime("%d %b") if i % every == 0 else None for i, d in enumerate(days)]
         ),
     )
     return _svg("daily", label, body)
@@ -176,47 +202,28 @@ def _minutes(seconds: float) -> str:
     return _number(seconds / 60)
 
 
+def _span(one: WaitBin) -> str:
+    if one.to_s is None:
+        return f"{_minutes(one.from_s)} min or more"
+    return f"{_minutes(one.from_s)}-{_minutes(one.to_s)} min"
+
+
 def wait_chart(bins: Sequence[WaitBin]) -> SafeString:
     """How many customers waited for their driver how long: one bar per bin."""
     label = "Customer wait for the driver (assignment to arrival)"
     if not any(b.count for b in bins):
         return _empty("waits", label)
     top = _ceiling(max(b.count for b in bins))
-    slot = _PLOT_W / len(bins)
-    bars, names = [], []
-    for i, one in enumerate(bins):
-        x = _LEFT + i * slot
-        height = _PLOT_H * one.count / top
-        span = (
-            f"{_minutes(one.from_s)} min or more"
-            if one.to_s is None
-            else f"{_minutes(one.from_s)}-{_minutes(one.to_s)} min"
-        )
-        bars.append(
-            (
-                _f(x + slot * 0.1),
-                _f(_TOP + _PLOT_H - height),
-                _f(slot * 0.8),
-                _f(height),
-                _number(one.from_s),
-                one.count,
-                f"{span}: {one.count} customers",
-            )
-        )
-        names.append((_f(x + slot / 2), _HEIGHT - _BOTTOM + 16, span.replace(" or more", "+")))
+    bars = [
+        ("data-from-s", _number(b.from_s), b.count, f"{_span(b)}: {b.count} customers")
+        for b in bins
+    ]
     body = format_html(
         "{}{}{}{}",
         _grid(),
         _y_axis(top, _LEFT - 6, "end"),
-        format_html_join(
-            "",
-            '<rect class="vtc-chart__bar" x="{}" y="{}" width="{}" height="{}"'
-            ' data-from-s="{}" data-value="{}"><title>{}</title></rect>',
-            bars,
-        ),
-        format_html_join(
-            "", '<text class="vtc-chart__label" x="{}" y="{}" text-anchor="middle">{}</text>', names
-        ),
+        _columns(bars, top, 0.8),
+        _x_labels([_span(b).replace(" or more", "+") for b in bins]),
     )
     return _svg("waits", label, body)
 

@@ -65,14 +65,6 @@ class _Page(HTMLParser):
 
 
 @pytest.fixture
-def operator(demo: Demo) -> Client:
-    User.objects.create_superuser("root", password="root")
-    client = Client()
-    client.login(username="root", password="root")
-    return client
-
-
-@pytest.fixture
 def two_days(demo: Demo) -> list[list[str]]:
     """The hand-built orders stored by the service; the cells the core makes of them."""
     memory = InMemoryOrderRepository()
