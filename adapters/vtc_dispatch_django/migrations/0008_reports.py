@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("vtc_dispatch", "0006_payments_and_user_references"),
+        ("vtc_dispatch", "0007_driver_suspension"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
