@@ -87,6 +87,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 _KM_PER_DEG_LAT = 111.19
+_CHUNK = 500
+"""Orders read per round trip when a report iterates over many."""
 
 
 @contextmanager
@@ -255,6 +257,24 @@ class DjangoOrderRepository:
         with _storage("finding orders with a due offer"):
             rows = OrderRecord.objects.filter(next_deadline__lte=due_by).order_by("next_deadline")
             return [_order(r) for r in rows]
+
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderHistory`: rows by ``created_at`` (indexed),
+        read in chunks as they are iterated."""
+        check_instant(start, "start")
+        check_instant(end, "end")
+        rows = (
+            OrderRecord.objects.filter(created_at__gte=start, created_at__lt=end)
+            .order_by("created_at", "seq")
+            .only("data", "version")
+        )
+        return self._read(rows, f"reading the orders created from {start} to {end}")
+
+    @staticmethod
+    def _read(rows: Any, what: str) -> Iterator[Order]:
+        with _storage(what):
+            for record in rows.iterator(chunk_size=_CHUNK):
+                yield _order(record)
 
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
