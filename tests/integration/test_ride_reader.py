@@ -136,16 +136,24 @@ def test_a_fix_stored_while_the_trip_ends_is_on_the_final_track(
     assert float(done.final_fare.distance_km) == pytest.approx(done.trip.distance_km, abs=0.01)
 
 
-def test_a_worker_that_kept_a_ride_follows_what_another_worker_did_to_it(
-    two_workers: tuple[dict[str, Any], dict[str, Any]],
-) -> None:
-    clock = ManualClock(T0)
-    ports_a, ports_b = two_workers
+def _accepted_on_a(
+    ports_a: dict[str, Any], ports_b: dict[str, Any], clock: ManualClock
+) -> tuple[Any, Any, Order]:
+    """Two workers; on A, amadou accepts chantal's ride."""
     worker_a = build_service(douala_config(), ports_a, clock=clock)
     worker_b = build_service(douala_config(), ports_b, clock=clock)
     worker_a.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
     order = worker_a.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
     worker_a.accept("amadou", order.id)
+    return worker_a, worker_b, order
+
+
+def test_a_worker_that_kept_a_ride_follows_what_another_worker_did_to_it(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_a, worker_b, order = _accepted_on_a(ports_a, ports_b, clock)
     clock.advance(timedelta(seconds=30))
     worker_a.update_position("amadou", destination_point(AKWA, 0, 0.05))  # kept by A
     worker_b.arrived("amadou", order.id)
@@ -198,11 +206,7 @@ def test_a_ride_kept_at_accepting_follows_a_cancellation_by_another_worker(
 
     clock = ManualClock(T0)
     ports_a, ports_b = two_workers
-    worker_a = build_service(douala_config(), ports_a, clock=clock)
-    worker_b = build_service(douala_config(), ports_b, clock=clock)
-    worker_a.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
-    order = worker_a.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
-    worker_a.accept("amadou", order.id)
+    worker_a, worker_b, order = _accepted_on_a(ports_a, ports_b, clock)
     worker_b.cancel(Actor.customer("chantal"), order.id, "changed my mind")
     clock.advance(timedelta(seconds=20))
     # A kept the ride ACCEPTED: its commit is refused, the fix decided again off the ride.
