@@ -1129,7 +1129,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    37
+    38
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),
