@@ -393,6 +393,27 @@ class LiveMapFeed:
         window_s: float = 0.5,
         after_flush: Callable[[], None] | None = None,
     ) -> None:
+        self.window_s = window_s
+        self._service: Callable[[], DispatchService] = (
+            (lambda: service) if isinstance(service, DispatchService) else service
+        )
+        self._publish = publish
+        self._after_flush = after_flush
+        self._changes = MapChanges()
+        self._wake = threading.Condition()
+        self._pending = False
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="vtc-live-map", daemon=True)
+        self._thread.start()
+
+    @property
+    def window_s(self) -> float:
+        """How long changes are gathered into one message (may be changed while it runs:
+        from the next window on)."""
+        return self._window_s
+
+    @window_s.setter
+    def window_s(self, window_s: float) -> None:
         if isinstance(window_s, bool) or not isinstance(window_s, int | float):
             raise InvalidArgument(
                 f"window_s must be a number of seconds, got {shown(window_s)}",
@@ -403,18 +424,7 @@ class LiveMapFeed:
                 f"window_s must be within (0, 60] seconds, got {shown(window_s)}",
                 argument="window_s",
             )
-        self._service: Callable[[], DispatchService] = (
-            (lambda: service) if isinstance(service, DispatchService) else service
-        )
-        self._publish = publish
-        self.window_s = float(window_s)
-        self._after_flush = after_flush
-        self._changes = MapChanges()
-        self._wake = threading.Condition()
-        self._pending = False
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="vtc-live-map", daemon=True)
-        self._thread.start()
+        self._window_s = float(window_s)
 
     def record(self, event: Event) -> None:
         """The service's listener: note the event for the next batch."""
