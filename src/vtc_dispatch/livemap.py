@@ -54,12 +54,12 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from types import TracebackType
 from typing import assert_never
 
 import attrs
 
-from vtc_dispatch.errors import InvalidArgument, NotFound, shown
+from vtc_dispatch.batching import BatchThread, check_window, service_getter
+from vtc_dispatch.errors import NotFound, shown
 from vtc_dispatch.events import (
     BidSubmitted,
     DriverArrived,
@@ -274,6 +274,11 @@ class MapChanges:
     def note(self, event: Event) -> bool:
         """:meth:`record`, telling whether ``event`` is the first change since the last
         :meth:`drain` (a batch is then to be started)."""
+        if type(event) is DriverMoved:  # nearly every event: a fix
+            with self._lock:
+                was_empty = not (self._moves or self._drivers or self._orders)
+                self._moves[event.driver_id] = event.position
+                return was_empty
         moved: tuple[str, LatLng] | None = None
         drivers: tuple[str | None, ...] = ()
         orders: tuple[str, ...] = ()
@@ -369,7 +374,7 @@ def map_update(pending: Pending, service: DispatchService) -> MapUpdateMessage |
     )
 
 
-class LiveMapFeed:
+class LiveMapFeed(BatchThread):
     """Batches of the map's changes, read and published from a thread of their own.
 
     ``service`` is the service, or a function giving it (a host that
@@ -383,6 +388,8 @@ class LiveMapFeed:
     logged and dropped (the next positions and the next snapshot repair the
     map).  ``after_flush`` is called in the thread after each batch (a host
     frees what the thread holds there, such as its database connection).
+    :meth:`~vtc_dispatch.batching.BatchThread.close` publishes what was
+    recorded, then stops the thread.
     """
 
     def __init__(
@@ -394,17 +401,12 @@ class LiveMapFeed:
         after_flush: Callable[[], None] | None = None,
     ) -> None:
         self.window_s = window_s
-        self._service: Callable[[], DispatchService] = (
-            (lambda: service) if isinstance(service, DispatchService) else service
-        )
+        self._service = service_getter(service)
         self._publish = publish
         self._after_flush = after_flush
         self._changes = MapChanges()
-        self._wake = threading.Condition()
         self._pending = False
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="vtc-live-map", daemon=True)
-        self._thread.start()
+        super().__init__("vtc-live-map")
 
     @property
     def window_s(self) -> float:
@@ -414,17 +416,7 @@ class LiveMapFeed:
 
     @window_s.setter
     def window_s(self, window_s: float) -> None:
-        if isinstance(window_s, bool) or not isinstance(window_s, int | float):
-            raise InvalidArgument(
-                f"window_s must be a number of seconds, got {shown(window_s)}",
-                argument="window_s",
-            )
-        if not 0 < window_s <= 60:
-            raise InvalidArgument(
-                f"window_s must be within (0, 60] seconds, got {shown(window_s)}",
-                argument="window_s",
-            )
-        self._window_s = float(window_s)
+        self._window_s = check_window(window_s, 60)
 
     def record(self, event: Event) -> None:
         """The service's listener: note the event for the next batch."""
@@ -440,24 +432,6 @@ class LiveMapFeed:
         if update is not None:
             self._publish(update)
         return update
-
-    def close(self) -> None:
-        """Publish what was recorded, then stop the thread (idempotent)."""
-        with self._wake:
-            self._closing = True
-            self._wake.notify()
-        self._thread.join()
-
-    def __enter__(self) -> LiveMapFeed:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _run(self) -> None:
         while True:
