@@ -228,6 +228,10 @@
       self.showOrder(view.id);
     });
     group.addTo(this.orderLayer);
+    // One canvas draws (and hit-tests) in the order layers came: orders go under the drivers.
+    group.eachLayer(function (layer) {
+      layer.bringToBack();
+    });
     var layers = group.getLayers();
     this.orders.set(view.id, { view: view, group: group, line: layers[0], pickup: layers[1], destination: layers[2] });
   };
