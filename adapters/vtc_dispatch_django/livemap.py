@@ -32,6 +32,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
 
 from vtc_dispatch.livemap import map_snapshot
 from vtc_dispatch.presentation import MapUpdateMessage
@@ -65,8 +66,9 @@ def publish(update: MapUpdateMessage) -> None:
     if loop is not None and loop.is_running():
         sent = asyncio.run_coroutine_threadsafe(layer.group_send(MAP_GROUP, event), loop)
         sent.result(_SEND_TIMEOUT_S)
-    else:
+    elif not isinstance(layer, InMemoryChannelLayer):
         async_to_sync(layer.group_send)(MAP_GROUP, event)
+    # Else no socket of this process listens, and an in-memory layer reaches no other.
 
 
 def snapshot_text() -> str:
