@@ -167,8 +167,9 @@ class DriverPresence(models.Model):
     """A driver as the registry knows it: state, vehicle type, last position, ratings, and
     whether his phone is heard from.
 
-    ``available`` is kept equal to online, present, not on an order and not
-    blocked, so that the nearest-driver query reads one indexed column.
+    ``available`` is kept equal to online, present, not on an order, not
+    blocked (by his ratings) and not suspended (by an operator), so that the
+    nearest-driver query reads one indexed column.
     ``seen_at`` is when his phone was last heard from (rows written before
     it got their ``updated_at``); ``presence`` is ``present``,
     ``silent`` or ``unreachable``; ``offline_reason`` why the service put
@@ -182,6 +183,7 @@ class DriverPresence(models.Model):
     online = models.BooleanField(default=False)
     order_id = models.CharField(max_length=64, null=True, blank=True)
     blocked = models.BooleanField(default=False)
+    suspended = models.BooleanField(default=False)
     available = models.BooleanField(default=False)
     rating_sum = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)

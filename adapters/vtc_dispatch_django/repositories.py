@@ -332,6 +332,7 @@ def driver_status(row: DriverPresence) -> DriverStatus:
         seen_at=row.seen_at,
         presence=Presence(row.presence),
         offline_reason=row.offline_reason,
+        suspended=row.suspended,
     )
 
 
@@ -358,6 +359,7 @@ class DjangoDriverRegistry:
                     "online": status.online,
                     "order_id": status.order_id,
                     "blocked": status.blocked,
+                    "suspended": status.suspended,
                     "available": status.available,
                     "rating_sum": status.rating_sum,
                     "rating_count": status.rating_count,
@@ -384,6 +386,7 @@ class DjangoDriverRegistry:
                     online=True,
                     order_id__isnull=True,
                     blocked=False,
+                    suspended=False,
                     presence=Presence.PRESENT,
                 ).update(order_id=order_id, available=False)
             )
@@ -392,27 +395,10 @@ class DjangoDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""
         with _storage(f"releasing driver {driver_id!r}"):
             held = DriverPresence.objects.filter(driver_id=driver_id, order_id=order_id)
-            held.filter(online=True, blocked=False, presence=Presence.PRESENT).update(
-                order_id=None, available=True
-            )
+            held.filter(
+                online=True, blocked=False, suspended=False, presence=Presence.PRESENT
+            ).update(order_id=None, available=True)
             held.update(order_id=None)
-
-    def set_blocked(self, driver_id: str, blocked: bool) -> None:
-        """An operator blocks a driver (no more offers) or lifts the block.
-
-        Conditional UPDATEs, like :meth:`reserve`: ``available`` follows the
-        same rule as everywhere (online, present, on no order, not blocked),
-        and a ride he is on goes on.  His next rating recomputes the block
-        from his average (:class:`~vtc_dispatch.changes.DriverRated`).
-        """
-        with _storage(f"blocking driver {driver_id!r}"), transaction.atomic():
-            rows = DriverPresence.objects.filter(driver_id=driver_id)
-            if not rows.update(blocked=blocked, available=False):
-                raise NotFound(f"no driver {driver_id!r}")
-            if not blocked:
-                rows.filter(online=True, order_id__isnull=True, presence=Presence.PRESENT).update(
-                    available=True
-                )
 
     def _within(
         self,

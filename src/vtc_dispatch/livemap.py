@@ -67,6 +67,7 @@ from vtc_dispatch.events import (
     DriverAssigned,
     DriverLocated,
     DriverMoved,
+    DriverSuspensionChanged,
     DriverWentOffline,
     DriverWentOnline,
     DriverWentSilent,
@@ -128,7 +129,8 @@ class DriverMapState(StrEnum):
 
     ``silent`` (his phone not heard from for the presence timeout, or his
     connection closed) comes first: his position is stale whatever he was
-    doing; ``blocked``: under the rating threshold, offered nothing.
+    doing; ``blocked``: under the rating threshold or suspended by an
+    operator, offered nothing.
     """
 
     AVAILABLE = "available"
@@ -172,7 +174,8 @@ def driver_map_state(
             return DriverMapState.ON_THE_WAY
     if status.order_id is not None:
         return DriverMapState.OFFERED
-    return DriverMapState.BLOCKED if status.blocked else DriverMapState.AVAILABLE
+    blocked = status.blocked or status.suspended
+    return DriverMapState.BLOCKED if blocked else DriverMapState.AVAILABLE
 
 
 def _order_named(
@@ -285,7 +288,12 @@ class MapChanges:
         match event:
             case DriverMoved():
                 moved = (event.driver_id, event.position)
-            case DriverWentOnline() | DriverWentOffline() | DriverWentSilent():
+            case (
+                DriverWentOnline()
+                | DriverWentOffline()
+                | DriverWentSilent()
+                | DriverSuspensionChanged()
+            ):
                 drivers = (event.driver_id,)
             case OrderCreated() | SearchStarted() | NoDriverFound():
                 orders = (event.order_id,)

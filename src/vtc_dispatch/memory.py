@@ -357,7 +357,13 @@ class InMemoryDriverRegistry:
             online = status.online
             present = status.presence is Presence.PRESENT
             # status.available, spelled out: every fix comes here.
-            if online and present and status.order_id is None and not status.blocked:
+            if (
+                online
+                and present
+                and status.order_id is None
+                and not status.blocked
+                and not status.suspended
+            ):
                 self._index.upsert(driver_id, status.position, status.vehicle_type)
             else:
                 self._index.discard(driver_id)

@@ -326,6 +326,38 @@ class DispatchService:
             lambda now: self._drivers.offline(driver_id, now),
         )
 
+    def suspend_driver(
+        self,
+        actor: Actor,
+        driver_id: str,
+        *,
+        suspended: bool = True,
+        reason: str | None = None,
+        command_id: str | None = None,
+    ) -> None:
+        """An operator suspends a driver (``suspended``) or lifts his suspension.
+
+        A suspended driver gets no offer, whatever his rating; his ratings
+        never lift it.  A live offer is taken back (``offer_withdrawn``, reason
+        ``suspended``, not counted as his refusal) and goes to the next
+        driver; a ride he drives goes on.  He is told (``suspension``).
+        ``reason``, when given, is a non-blank text of at most the settings'
+        ``limits.text_max_chars``.
+        """
+        check_actor(actor, self._id_max())
+        check_id(driver_id, "driver_id", self._id_max())
+        if not isinstance(suspended, bool):
+            raise InvalidArgument(
+                f"suspended must be true or false, got {shown(suspended)}", argument="suspended"
+            )
+        if reason is not None:
+            check_text(reason, "reason", self._ctx.settings.limits.text_max_chars)
+        self._run(
+            command_id,
+            lambda: _fingerprint("suspend_driver", actor, driver_id, suspended, reason),
+            lambda now: self._drivers.suspend(actor, driver_id, suspended, now, reason),
+        )
+
     def update_position(
         self,
         driver_id: str,

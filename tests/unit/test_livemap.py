@@ -74,6 +74,9 @@ def test_a_blocked_driver_is_shown_blocked_until_an_order_holds_him() -> None:
     assert driver_map_state(attrs.evolve(status, order_id="o"), None).value == "offered"
     silent = attrs.evolve(status, presence=Presence.UNREACHABLE)
     assert driver_map_state(silent, None).value == "silent"
+    suspended = attrs.evolve(status, blocked=False, suspended=True)
+    assert driver_map_state(suspended, None).value == "blocked"
+    assert driver_map_state(attrs.evolve(suspended, suspended=False), None).value == "available"
 
 
 def test_the_snapshot_keeps_the_latest_heard_and_the_newest_and_says_it_cut() -> None:
@@ -140,11 +143,15 @@ def test_changes_of_state_are_read_again_and_ended_things_go() -> None:
     assert [(d.id, d.state) for d in update.drivers] == [("amadou", "on_the_way")]
     assert [(o.phase, o.driver_id) for o in update.orders] == [("accepted", "amadou")]
     service.cancel(Actor.customer("chantal"), order.id, "changed my mind")
+    service.suspend_driver(Actor.operator("op-1"), "amadou", reason="complaints")
+    update = map_update(changes.drain(), service)
+    assert update is not None
+    assert [(d.id, d.state) for d in update.drivers] == [("amadou", "blocked")]
+    assert (update.orders, update.gone_orders) == ((), (order.id,))
     service.driver_offline("amadou")
     update = map_update(changes.drain(), service)
     assert update is not None
     assert (update.drivers, update.gone_drivers) == ((), ("amadou",))
-    assert (update.orders, update.gone_orders) == ((), (order.id,))
 
 
 @given(st.lists(st.tuples(st.sampled_from("abc"), st.floats(-80, 80), st.floats(-179, 179))))
