@@ -30,9 +30,9 @@ import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
+from django.db import connections
 
 from vtc_dispatch.livemap import map_snapshot
 from vtc_dispatch.presentation import MapUpdateMessage
@@ -81,6 +81,15 @@ def snapshot_text() -> str:
     return snapshot.model_dump_json()
 
 
+def _snapshot_apart() -> str:
+    """:func:`snapshot_text` off the thread the views share (thousands of rows are read
+    and written), its database connection closed after it."""
+    try:
+        return snapshot_text()
+    finally:
+        connections.close_all()
+
+
 class LiveMapConsumer(AsyncWebsocketConsumer):
     """``ws/ops/map/``: the live map of the staff (see the module)."""
 
@@ -113,7 +122,7 @@ class LiveMapConsumer(AsyncWebsocketConsumer):
     async def send_snapshot(self) -> None:
         """A fresh snapshot; the batches published before it was read are dropped."""
         started = time.time()
-        text = await database_sync_to_async(snapshot_text)()
+        text = await asyncio.to_thread(_snapshot_apart)
         self.since = started
         await self.send(text_data=text)
 
