@@ -14,6 +14,9 @@ The drivers' presence list links to the live map
 (:mod:`vtc_dispatch_django.admin_map`): online drivers by state and the
 active orders, updated as they move.
 
+Reports (per day, city and vehicle type, with charts and a CSV) have their
+own page under Dispatch (:mod:`vtc_dispatch_django.reports`).
+
 Operators act through the service, as the apps do (one command, one
 commit): cancel stuck orders with a reason, mark orders paid, put drivers
 offline, suspend them or lift a suspension
@@ -32,9 +35,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 from vtc_dispatch.codec import order_from_data
 from vtc_dispatch.order import Actor, Order
@@ -49,6 +54,7 @@ from vtc_dispatch_django.admin_forms import (
     ZoneForm,
     fixed_route_form,
 )
+from vtc_dispatch_django.reports import report_context, report_csv
 
 __all__ = ["CheckedForm"]
 
@@ -407,3 +413,40 @@ class WalletAccountAdmin(_ReadOnly):
     @admin.display(description="balance", ordering="balance")
     def balance_shown(self, obj: m.WalletAccount) -> str:
         return format_amount(obj.balance, obj.currency)
+
+
+@admin.register(m.Report)
+class ReportAdmin(_ReadOnly):
+    """The reports page and its CSV (:mod:`vtc_dispatch_django.reports`): two views, no rows
+    to list, add or change."""
+
+    def get_urls(self) -> list[URLPattern]:
+        # Only these two: the proxy's change pages would show orders by another door.
+        view = self.admin_site.admin_view
+        return [
+            path("", view(self.changelist_view), name="vtc_dispatch_report_changelist"),
+            path("csv/", view(self.csv_view), name="vtc_dispatch_report_csv"),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The page: filters, table, charts."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return TemplateResponse(
+            request,
+            "vtc_dispatch_django/admin/reports.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Reports",
+                "opts": self.model._meta,
+                **report_context(request),
+            },
+        )
+
+    def csv_view(self, request: HttpRequest) -> HttpResponse:
+        """The page's table as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return report_csv(request)

@@ -41,6 +41,7 @@ __all__ = [
     "ProgressRecord",
     "RatingRecord",
     "RatingTotal",
+    "Report",
     "StatsRecord",
     "Tariff",
     "VehicleType",
@@ -108,10 +109,24 @@ class OrderRecord(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["customer_id", "active", "-seq"], name="vtc_order_customer"),
             models.Index(fields=["driver_id", "active", "-seq"], name="vtc_order_driver"),
+            # The operator's reports read orders by the day they were made.
+            models.Index(fields=["created_at"], name="vtc_order_created"),
         ]
 
     def __str__(self) -> str:
         return f"{self.order_id} ({self.state})"
+
+
+class Report(OrderRecord):
+    """The operator's reports (:mod:`vtc_dispatch_django.reports`): no table of their own,
+    a proxy of the orders they are computed from, so that the admin lists them under
+    Dispatch and the permission ``vtc_dispatch.view_report`` grants them to staff."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "report"
+        verbose_name_plural = "reports"
+        default_permissions = ("view",)
 
 
 class OfferRecord(models.Model):

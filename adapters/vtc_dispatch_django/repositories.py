@@ -94,6 +94,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 _KM_PER_DEG_LAT = 111.19
+_CHUNK = 500
+"""Orders read per round trip when a report iterates over many."""
 
 
 @contextmanager
@@ -268,6 +270,24 @@ class DjangoOrderRepository:
         rows = OrderRecord.objects.filter(state__in=sorted(ACTIVE_STATES)).order_by("-seq")
         with _storage("listing the active orders"):
             return [_order(r) for r in rows[: check_limit(limit)]]
+
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderHistory`: rows by ``created_at`` (indexed),
+        read in chunks as they are iterated."""
+        check_instant(start, "start")
+        check_instant(end, "end")
+        rows = (
+            OrderRecord.objects.filter(created_at__gte=start, created_at__lt=end)
+            .order_by("created_at", "seq")
+            .only("data", "version")
+        )
+        return self._read(rows, f"reading the orders created from {start} to {end}")
+
+    @staticmethod
+    def _read(rows: Any, what: str) -> Iterator[Order]:
+        with _storage(what):
+            for record in rows.iterator(chunk_size=_CHUNK):
+                yield _order(record)
 
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""

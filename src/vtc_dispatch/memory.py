@@ -17,7 +17,7 @@ import heapq
 import itertools
 import threading
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -216,6 +216,15 @@ class InMemoryOrderRepository:
         with self._lock:
             newest = sorted(self._active.items(), key=lambda item: item[1], reverse=True)
             return [self._orders[order_id] for order_id, _ in newest[:limit]]
+
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderHistory` (a scan of every order: the
+        in-memory store is for tests, simulations and small hosts)."""
+        check_instant(start, "start")
+        check_instant(end, "end")
+        with self._lock:
+            found = [o for o in self._orders.values() if start <= o.created_at < end]
+        return iter(sorted(found, key=lambda o: (o.created_at, o.id)))
 
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""

@@ -73,7 +73,6 @@ from vtc_dispatch.errors import (
 from vtc_dispatch.events import DriverMoved, Event
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.kinds import OrderKind
 from vtc_dispatch.memory import (
     InMemoryCommandLog,
     InMemoryDriverProfiles,
@@ -653,15 +652,13 @@ class DispatchService:
         args = (customer_id, pickup, dropoff, vehicle_type, payment_method, supplements)
 
         def decide(now: datetime) -> Decision:
+            replaced = self._dispatching.replaced_order(customer_id, vehicle_type)
             created = self._dispatching.create_order(
                 *args, now, merchant_id=merchant_id, goods_amount=goods_amount
             )
-            assert created.result is not None
-            if created.result.kind is not OrderKind.RIDE:
+            if replaced is None:
                 return created
-            closed = self._trip.close_unserved(customer_id, now)
-            if closed is None:
-                return created
+            closed = self._trip.close_unserved(replaced, now)
             return Decision(created.result, closed.changes.merge(created.changes))
 
         extra = () if (merchant_id, goods_amount) == (None, None) else (merchant_id, goods_amount)

@@ -29,14 +29,6 @@ def _box(lng: float, lat: float, size: float) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
-@pytest.fixture
-def operator(demo: Demo) -> Client:
-    User.objects.create_superuser("root", password="root")
-    client = Client()
-    client.login(username="root", password="root")
-    return client
-
-
 def _form_data(client: Client, url: str) -> dict[str, Any]:
     """What the change page at ``url`` would post back unchanged."""
     form = client.get(url).context["adminform"].form
