@@ -10,6 +10,10 @@ rebuilds the service's configuration (:mod:`vtc_dispatch_django.signals`);
 a change that makes the whole configuration invalid is refused with the
 core's message.
 
+The drivers' presence list links to the live map
+(:mod:`vtc_dispatch_django.admin_map`): online drivers by state and the
+active orders, updated as they move.
+
 Reports (per day, city and vehicle type, with charts and a CSV) have their
 own page under Dispatch (:mod:`vtc_dispatch_django.reports`).
 
@@ -369,6 +373,13 @@ class DriverPresenceAdmin(_ReadOnly):
     list_filter = ("online", "available", "presence", "blocked", "suspended", "vehicle_type")
     search_fields = ("driver_id",)
     actions = (put_offline, suspend, lift_suspension)
+    # A "Live map" button above the list (vtc_dispatch_django.admin_map).
+    change_list_template = "vtc_dispatch_django/admin/driverpresence_change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        from vtc_dispatch_django.admin_map import map_urls
+
+        return [*map_urls(self.admin_site), *super().get_urls()]
 
 
 @admin.register(m.StatsRecord)

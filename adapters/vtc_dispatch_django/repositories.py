@@ -44,9 +44,16 @@ from vtc_dispatch.errors import (
 )
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
-from vtc_dispatch.order import DriverCard, DriverStatus, Order, Presence, RideProgress
+from vtc_dispatch.order import (
+    ACTIVE_STATES,
+    DriverCard,
+    DriverStatus,
+    Order,
+    Presence,
+    RideProgress,
+)
 from vtc_dispatch.pool.stats import DriverStats, Outcome
-from vtc_dispatch.ports import check_page
+from vtc_dispatch.ports import check_limit, check_page
 from vtc_dispatch.validation import check_instant
 from vtc_dispatch.wallet_ops import (
     amount_text,
@@ -258,6 +265,12 @@ class DjangoOrderRepository:
             rows = OrderRecord.objects.filter(next_deadline__lte=due_by).order_by("next_deadline")
             return [_order(r) for r in rows]
 
+    def active_orders(self, *, limit: int = 1000) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository` (the indexed ``state`` column)."""
+        rows = OrderRecord.objects.filter(state__in=sorted(ACTIVE_STATES)).order_by("-seq")
+        with _storage("listing the active orders"):
+            return [_order(r) for r in rows[: check_limit(limit)]]
+
     def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
         """See :class:`~vtc_dispatch.ports.OrderHistory`: rows by ``created_at`` (indexed),
         read in chunks as they are iterated."""
@@ -376,6 +389,13 @@ class DjangoDriverRegistry:
                     "offline_reason": status.offline_reason,
                 },
             )
+
+    def online_drivers(self, *, limit: int = 10_000) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one query on the index of the
+        online drivers by presence and time heard from)."""
+        rows = DriverPresence.objects.filter(online=True).order_by("-seen_at", "driver_id")
+        with _storage("listing the online drivers"):
+            return [driver_status(row) for row in rows[: check_limit(limit)]]
 
     def reserve(self, driver_id: str, order_id: str) -> bool:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""

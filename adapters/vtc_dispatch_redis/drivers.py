@@ -49,7 +49,7 @@ import math
 import threading
 from collections.abc import Collection
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
@@ -57,6 +57,7 @@ from vtc_dispatch.geo import LatLng, haversine_km
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus, Presence
+from vtc_dispatch.ports import check_limit
 from vtc_dispatch.validation import check_instant
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
 
@@ -327,6 +328,22 @@ end
 return out
 """
 
+# KEYS present, absent (the online drivers by when they were heard from); ARGV prefix, limit
+_ONLINE = """
+local out = {}
+local limit = tonumber(ARGV[2])
+for k = 1, 2 do
+  for _, d in ipairs(redis.call('ZREVRANGE', KEYS[k], 0, limit - 1)) do
+    local h = redis.call('HGETALL', ARGV[1] .. ':d:' .. d)
+    if #h > 0 then
+      table.insert(out, d)
+      table.insert(out, h)
+    end
+  end
+end
+return out
+"""
+
 
 PRESENCE_CODES: dict[str, Presence] = {
     "": Presence.PRESENT,
@@ -412,6 +429,7 @@ class RedisDriverRegistry:
         self._nearest = client.register_script(_NEAREST)
         self._count = client.register_script(_COUNT)
         self._heard = client.register_script(_HEARD)
+        self._online = client.register_script(_ONLINE)
         self._seen: dict[str, _Seen] = {}
         self._types: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -652,6 +670,21 @@ class RedisDriverRegistry:
                 keys=[f"{self._p}:{which}"],
                 args=[self._p, cutoff, limit, "0" if present else "1"],
             )
+        return self._statuses(flat)
+
+    def online_drivers(self, *, limit: int = 10_000) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one script: the most recently
+        heard from of the present and of the absent, merged here)."""
+        if check_limit(limit) == 0:
+            return []
+        with guarded("listing the online drivers"):
+            flat = self._online(keys=[f"{self._p}:hp", f"{self._p}:ha"], args=[self._p, limit])
+        online = self._statuses(flat)
+        online.sort(key=lambda status: status.seen_at, reverse=True)
+        return online[:limit]
+
+    def _statuses(self, flat: list[Any]) -> list[DriverStatus]:
+        """The statuses of a script's reply: driver ids, each followed by his hash's fields."""
         return [
             self.status_from_hash(
                 flat[i], dict(zip(flat[i + 1][::2], flat[i + 1][1::2], strict=True))

@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, AwareDatetime, ConfigDict, Field
 
@@ -83,6 +83,12 @@ __all__ = [
     "FinalFareView",
     "HistoryView",
     "LiveOfferView",
+    "MapDriverDetails",
+    "MapDriverView",
+    "MapOrderDetails",
+    "MapOrderView",
+    "MapSnapshotMessage",
+    "MapUpdateMessage",
     "OfferView",
     "OperatorOrderView",
     "OrderView",
@@ -99,6 +105,8 @@ __all__ = [
     "VehicleTypeCountView",
     "VehicleTypesView",
     "driver_view",
+    "map_driver_view",
+    "map_order_view",
     "order_json",
     "order_view",
     "route_geojson",
@@ -670,3 +678,133 @@ class PaymentReceiptView(WireModel):
 
     order_id: Id
     payment_status: str
+
+
+# -- the operator's live map (vtc_dispatch.livemap) ------------------------------------
+
+
+class MapDriverView(WireModel):
+    """An online driver on the operator's live map: where he is and what he is doing.
+
+    ``state`` is one of :class:`~vtc_dispatch.livemap.DriverMapState`
+    (``available``, ``offered``, ``on_the_way``, ``on_ride``, ``silent``,
+    ``blocked``); ``order_id`` the order he is offered or drives.
+    """
+
+    id: Id
+    vehicle_type: Code
+    state: str
+    position: WirePoint
+    order_id: Id | None
+    seen_at: AwareDatetime
+    """When his phone was last heard from."""
+
+
+def map_driver_view(status: DriverStatus, state: str) -> MapDriverView:
+    """The map's view of a driver's ``status`` in the map ``state`` the caller worked out.
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.geo import LatLng
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    >>> status = DriverStatus("d-1", "taxi_jaune", LatLng(4.05, 9.7), True, at)
+    >>> map_driver_view(status, "available").model_dump_json()[:80]
+    '{"id":"d-1","vehicle_type":"taxi_jaune","state":"available","position":{"lat":4.'
+    """
+    return MapDriverView(
+        id=status.driver_id,
+        vehicle_type=status.vehicle_type,
+        state=state,
+        position=WirePoint.from_latlng(status.position),
+        order_id=status.order_id,
+        seen_at=status.seen_at,
+    )
+
+
+class MapOrderView(WireModel):
+    """An active order on the operator's live map: its pickup, destination and driver.
+
+    ``state`` is the order's own (its kind's machine), ``phase`` the ride's
+    state it plays (``draft``, ``searching``, ``accepted``, ``arrived``,
+    ``in_progress``, ``no_driver``), the same for every kind.
+    """
+
+    id: Id
+    kind: str
+    state: str
+    phase: str
+    vehicle_type: Code
+    customer_id: Id
+    driver_id: Id | None
+    pickup: WirePoint
+    destination: WirePoint
+    created_at: AwareDatetime
+
+
+def map_order_view(order: Order) -> MapOrderView:
+    """The map's view of ``order``."""
+    return MapOrderView(
+        id=order.id,
+        kind=str(order.kind),
+        state=order.state,
+        phase=str(order.phase),
+        vehicle_type=order.vehicle_type,
+        customer_id=order.customer_id,
+        driver_id=order.driver_id,
+        pickup=WirePoint.from_latlng(order.pickup),
+        destination=WirePoint.from_latlng(order.dropoff),
+        created_at=order.created_at,
+    )
+
+
+class MapSnapshotMessage(WireModel):
+    """The whole live map at ``at``: every online driver and every active order, read
+    from the stores (the first message of the map's socket, and again now and then).
+
+    ``truncated``: there were more drivers or orders than the host's limits, the
+    most recently heard from and the newest kept.
+    """
+
+    type: Literal["map_snapshot"] = "map_snapshot"
+    at: AwareDatetime
+    drivers: tuple[MapDriverView, ...]
+    orders: tuple[MapOrderView, ...]
+    truncated: bool = False
+
+
+class MapUpdateMessage(WireModel):
+    """What changed on the live map during one batching window, as one message.
+
+    ``moves``: the latest position of each driver who only moved, as
+    ``[driver_id, lat, lng]`` (degrees, rounded to 6 decimals: 0.1 m): a
+    compact form, as thousands of drivers move every few seconds;
+    ``drivers`` and ``orders``: those whose state changed, as they now are;
+    ``gone_drivers`` (offline) and ``gone_orders`` (ended): to take off the map.
+    """
+
+    type: Literal["map_update"] = "map_update"
+    at: AwareDatetime
+    moves: tuple[tuple[Id, float, float], ...] = ()
+    drivers: tuple[MapDriverView, ...] = ()
+    gone_drivers: tuple[Id, ...] = ()
+    orders: tuple[MapOrderView, ...] = ()
+    gone_orders: tuple[Id, ...] = ()
+
+
+class MapDriverDetails(WireModel):
+    """A driver clicked on the live map: who he is, what he is doing, the order he is
+    offered or drives, and that order's routes so far (:func:`route_geojson`: the
+    planned line, his approach and the trip), ``None`` without an order."""
+
+    driver: DriverView
+    state: str
+    order: OperatorOrderView | None
+    route: dict[str, Any] | None
+
+
+class MapOrderDetails(WireModel):
+    """An order clicked on the live map: the order as an operator sees it, its driver
+    (``None`` before one accepts) and its routes so far (:func:`route_geojson`)."""
+
+    order: OperatorOrderView
+    driver: DriverView | None
+    route: dict[str, Any]
