@@ -162,7 +162,10 @@ def test_cross_checks_with_the_operator_configuration() -> None:
 
 
 def test_missing_files_and_names_are_told(tmp_path: Path) -> None:
-    with pytest.raises(InvalidScenario, match=r"no scenario 'paris'.*built-in scenario \(douala\)"):
+    with pytest.raises(
+        InvalidScenario,
+        match=r"no scenario 'paris'.*built-in scenario \(douala, dakar-freight, dakar-delivery\)",
+    ):
         load_scenario("paris")
     data = douala_data()
     data["dispatch"]["pricing"] = "nowhere.yaml"
