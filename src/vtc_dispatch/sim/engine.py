@@ -1161,11 +1161,17 @@ class Simulation:
     # -- phones ------------------------------------------------------------------------
 
     def _phones(self, _: Any, __: Any) -> None:
-        """Every waiting driver's phone pings; the presence deadlines are handled."""
+        """Every waiting driver's phone pings; the presence deadlines are handled.
+
+        With freight and deliveries a driver on his order pings too: loading,
+        waiting for the food or unloading lasts longer than the service's
+        presence timeout, and he is not silent then.
+        """
         assert self._phones_us is not None
         ping = self.service.ping
+        goods = self._kind is not OrderKind.RIDE
         for driver in self._drivers.values():
-            if driver.online and driver.request is None and driver.died_us is None:
+            if driver.online and (driver.request is None or goods) and driver.died_us is None:
                 self._call(ping, driver.id)
         if self._deaths_per_us > 0:
             self._call(self.service.expire_due, self.clock.now())
