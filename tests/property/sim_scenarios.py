@@ -42,6 +42,11 @@ def douala_data() -> dict[str, Any]:
     return copy.deepcopy(_DOUALA)
 
 
+def goods_data(name: str) -> dict[str, Any]:
+    """A deep copy of a shipped Dakar scenario (``dakar-freight``, ``dakar-delivery``)."""
+    return copy.deepcopy(_GOODS[name])
+
+
 def _changed(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """``data`` with ``changes`` made: dotted paths, e.g. ``drivers__no_answer=1``."""
     for path, value in changes.items():
@@ -77,7 +82,7 @@ def small_goods(
 ) -> Scenario:
     """A shipped Dakar scenario (``dakar-freight``, ``dakar-delivery``) from ``start_hour``
     local for ``hours``, at a small volume; ``changes`` as for :func:`small_scenario`."""
-    data = copy.deepcopy(_GOODS[name])
+    data = goods_data(name)
     data["demand"]["requests_per_day"] = requests_per_day
     data["duration_h"] = hours
     data["start"] = f"2026-11-23T{start_hour:02d}:00:00+00:00"

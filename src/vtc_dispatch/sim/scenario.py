@@ -568,14 +568,16 @@ def scenario_kind(scenario: Scenario, config: DispatchConfig) -> OrderKind:
 
 
 def bidding_types(scenario: Scenario, config: DispatchConfig) -> frozenset[str]:
-    """The vehicle types whose orders the pool puts up for bids in the scenario's city."""
+    """The scenario's vehicle types whose orders the pool puts up for bids in its city."""
     city_id = Pricer(config.pricing).city_at(scenario.city.center_point)
-    default_mode = KINDS[scenario_kind(scenario, config)].default_mode
-    return frozenset(
-        vehicle_type
-        for vehicle_type in config.pricing.vehicle_types
-        if config.pool.settings_for(city_id, vehicle_type, default_mode).mode == "bidding"
-    )
+    vehicle_types = config.pricing.vehicle_types
+    named = {g.vehicle_type for g in scenario.fleet} | set(scenario.customers.vehicle_preference)
+    out = set()
+    for code in named:
+        default_mode = KINDS[OrderKind(vehicle_types[code].kind)].default_mode
+        if config.pool.settings_for(city_id, code, default_mode).mode == "bidding":
+            out.add(code)
+    return frozenset(out)
 
 
 def _resolve(data: Mapping[str, Any], base: Path | None) -> dict[str, Any]:
