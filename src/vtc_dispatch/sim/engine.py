@@ -121,6 +121,7 @@ _REVIEW, _MERCHANT, _HANDED_OVER, _RECEIPT, _RESOLVE = 12, 13, 14, 15, 16
 _BID = 3
 """A carrier's answer to an invitation: his bid (the others are the offers' answers)."""
 _OPERATOR = "ops"
+"""The operator who settles disputes."""
 
 _APPROACH, _TRIP = 1, 2
 
@@ -174,7 +175,6 @@ class _Goods:
     """What a freight load or a delivery goes through besides a ride's steps."""
 
     __slots__ = (
-        "accepted_bid",
         "agreed",
         "at_dropoff_us",
         "bids",
@@ -191,7 +191,6 @@ class _Goods:
         "prep_us",
         "proof_m",
         "ready_us",
-        "receipt",
     )
 
     def __init__(self, plan: OrderPlan) -> None:
@@ -199,8 +198,6 @@ class _Goods:
         self.estimate: Decimal | None = None
         """The quote's estimate: the price the load was posted at."""
         self.bids = 0
-        self.accepted_bid: Decimal | None = None
-        """The amount of the bid the shipper took, as he read it."""
         self.agreed: Decimal | None = None
         """The order's agreed price, as the service answered ``accept_bid``."""
         self.confirmed_us: int | None = None
@@ -219,7 +216,6 @@ class _Goods:
         """Those of them from the pickup to the destination."""
         self.departure_eta: tuple[int, float] | None = None
         """When the first position after the pickup was pushed, and the ETA it carried."""
-        self.receipt: str | None = None
 
 
 class _Leg:
@@ -844,7 +840,6 @@ class Simulation:
         best = min(live, key=lambda b: (cost(b.amount, b.driver_id), b.at, b.driver_id))
         goods = request.goods
         assert goods is not None
-        goods.accepted_bid = best.amount
         taken = self._call(
             self.service.accept_bid, request.customer_id, request.order_id, best.driver_id
         )
@@ -909,9 +904,10 @@ class Simulation:
         if plan.action == ACCEPT:
             rule = self._bid_rounding
             middle = (message.fare_min + message.fare_max) / 2
-            amount = round_to_step(middle * Decimal(plan.factor), rule.step, rule.mode)
-            answer = (message.order_id, driver.offer_seq, _BID, max(amount, rule.step))
-            answer += (plan.valid_for_s,)
+            amount = max(
+                rule.step, round_to_step(middle * Decimal(plan.factor), rule.step, rule.mode)
+            )
+            answer = (message.order_id, driver.offer_seq, _BID, amount, plan.valid_for_s)
         self._push(self._at(plan.delay_s), _ANSWER, driver, answer)
 
     def _on_offer_withdrawn(self, driver: _Driver, message: Any) -> None:
@@ -1070,7 +1066,6 @@ class Simulation:
         shipper = Actor.customer(request.customer_id)
         if goods.plan.dispute:
             self._call(self.service.dispute, shipper, request.order_id, "goods short or damaged")
-            goods.receipt = "disputed"
             self._push(self._at(goods.plan.resolve_s), _RESOLVE, request)
             return
         self._call(self.service.confirm_delivery, shipper, request.order_id)
@@ -1089,7 +1084,6 @@ class Simulation:
         assert request.order_id is not None
         shipper = Actor.customer(request.customer_id)
         self._call(self.service.rate, shipper, request.order_id, goods.plan.stars)
-        goods.receipt = outcome
         self._finish(request, outcome)
 
     def _end_ride(self, driver: _Driver) -> None:

@@ -45,7 +45,7 @@ OUTCOMES: tuple[str, ...] = (
     "cancelled_by_system",
     "unpriced",
 )
-"""Every request ends in exactly one of these.
+"""Every ride request ends in exactly one of these.
 
 ``no_supply``: the search showed no vehicle type the customer takes, so
 no order was made; ``no_driver``: the order ended in NO_DRIVER and the
@@ -475,8 +475,9 @@ def _delivery(
     located = sum(r.goods.located for r in delivered)
     on_the_way = sum(r.goods.located_on_the_way for r in delivered)
     driving_s = sum(_between(delivered, "picked_us", "at_dropoff_us"))
-    eta_errors = [
-        abs((r.goods.at_dropoff_us - r.goods.departure_eta[0]) / _US - r.goods.departure_eta[1])
+    # Positive: the rider arrived after the ETA the customer was shown at departure.
+    late = [
+        (r.goods.at_dropoff_us - r.goods.departure_eta[0]) / _US - r.goods.departure_eta[1]
         for r in delivered
         if r.goods.departure_eta is not None
     ]
@@ -499,7 +500,7 @@ def _delivery(
             "pushed_to_customers": located,
             "per_delivery": round(located / len(delivered), 2) if delivered else 0.0,
             "seconds_between_pushes": round(driving_s / on_the_way, 2) if on_the_way else None,
-            "eta_error_at_departure_s": _summary(eta_errors),
+            "late_on_eta_at_departure_s": _summary(late),
         },
         "goods": {"currency": currency, "carried": _money(goods_total)},
     }
@@ -515,7 +516,7 @@ def _p(key: str, *path: str) -> Callable[[dict[str, Any]], str]:
         for part in path:
             k = k[part]
         s = k[key]
-        return "-" if s["p50"] is None else f"{s['p50']:.0f} / {s['p90']:.0f}"
+        return "-" if s["p50"] is None else f"{round(s['p50'])} / {round(s['p90'])}"
 
     return show
 
@@ -618,7 +619,7 @@ _DELIVERY_ROWS: list[Row] = [
             f"{k['tracking']['pushed_to_customers']} / {k['tracking']['seconds_between_pushes']}"
         ),
     ),
-    ("ETA error at departure p50/p90 s", _p("eta_error_at_departure_s", "tracking")),
+    ("late on the ETA at departure p50/p90 s", _p("late_on_eta_at_departure_s", "tracking")),
     ("proof from destination p50/max m", lambda k: _pair(k["proof_distance_m"], "max")),
     ("riders who worked", lambda k: k["drivers"]["worked"]),
     ("rider utilisation", lambda k: f"{k['drivers']['utilisation_pct']:.1f} %"),
