@@ -145,25 +145,31 @@ def goods_runs(draw: st.DrawFn) -> tuple[Any, int]:
         "receipt__proof_offset_m": draw(st.sampled_from([0, [0, 40, 100]])),
     }
     if freight:
-        scenario = small_goods(
+        name, volume, fleet, hours, starts = (
             "dakar-freight",
-            draw(st.integers(5, 150)),
-            draw(st.integers(2, 15)),
-            hours=draw(st.floats(1, 3)),
-            start_hour=draw(st.sampled_from([6, 9, 14])),
-            **changes,
+            (5, 150),
+            (2, 15),
+            (1.0, 3.0),
+            [6, 9, 14],
         )
     else:
+        name, volume, fleet, hours, starts = (
+            "dakar-delivery",
+            (10, 200),
+            (2, 12),
+            (0.5, 2),
+            [11, 19],
+        )
         changes["merchants__count"] = draw(st.integers(1, 8))
         changes["merchants__refuse"] = draw(st.floats(0, 0.5))
-        scenario = small_goods(
-            "dakar-delivery",
-            draw(st.integers(10, 200)),
-            draw(st.integers(2, 12)),
-            hours=draw(st.floats(0.5, 2)),
-            start_hour=draw(st.sampled_from([11, 12, 19])),
-            **changes,
-        )
+    scenario = small_goods(
+        name,
+        draw(st.integers(*volume)),
+        draw(st.integers(*fleet)),
+        hours=draw(st.floats(*hours)),
+        start_hour=draw(st.sampled_from(starts)),
+        **changes,
+    )
     return scenario, draw(st.integers(0, 10_000))
 
 

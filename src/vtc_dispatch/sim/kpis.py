@@ -35,16 +35,11 @@ __all__ = [
     "percentile",
 ]
 
-OUTCOMES: tuple[str, ...] = (
-    "done",
-    "no_driver",
-    "no_supply",
-    "cancelled_by_customer",
-    "cancelled_by_driver",
-    "cancelled_by_operator",
-    "cancelled_by_system",
-    "unpriced",
-)
+_ROLES = ("customer", "driver", "operator", "system")
+"""Who may cancel a ride (and a load): the ``cancelled_by_<role>`` outcomes."""
+_CANCELLED = tuple(f"cancelled_by_{role}" for role in _ROLES)
+
+OUTCOMES: tuple[str, ...] = ("done", "no_driver", "no_supply", *_CANCELLED, "unpriced")
 """Every ride request ends in exactly one of these.
 
 ``no_supply``: the search showed no vehicle type the customer takes, so
@@ -302,7 +297,7 @@ def compute_kpis(
     n = len(requests)
     orders = [r for r in requests if r.order_id is not None]
     assigned = [r for r in requests if r.assigned_us is not None]
-    cancelled = _cancellations(outcomes, ("customer", "driver", "operator", "system"))
+    cancelled = _cancellations(outcomes, _ROLES)
     kpis: dict[str, Any] = {
         "requests": n,
         "outcomes": outcomes,
@@ -336,10 +331,7 @@ FREIGHT_OUTCOMES: tuple[str, ...] = (
     "resolved",
     "no_driver",
     "no_supply",
-    "cancelled_by_customer",
-    "cancelled_by_driver",
-    "cancelled_by_operator",
-    "cancelled_by_system",
+    *_CANCELLED,
     "unpriced",
 )
 """Every load ends in one of these: ``completed`` (the shipper confirmed receipt),
@@ -350,10 +342,7 @@ DELIVERY_OUTCOMES: tuple[str, ...] = (
     "no_driver",
     "no_supply",
     "cancelled_by_merchant",
-    "cancelled_by_customer",
-    "cancelled_by_driver",
-    "cancelled_by_operator",
-    "cancelled_by_system",
+    *_CANCELLED,
     "unpriced",
 )
 """Every delivery order ends in one of these; ``cancelled_by_merchant``: the restaurant
@@ -393,8 +382,7 @@ def compute_goods_kpis(
     orders = [r for r in requests if r.order_id is not None]
     assigned = [r for r in orders if r.assigned_us is not None]
     delivered = [r for r in orders if r.goods.delivered_us is not None]
-    roles = ("customer", "driver", "operator", "system")
-    cancelled = _cancellations(outcomes, roles if freight else ("merchant", *roles))
+    cancelled = _cancellations(outcomes, _ROLES if freight else ("merchant", *_ROLES))
     proofs = [r.goods.proof_m for r in delivered]
     common: dict[str, Any] = {
         "outcomes": outcomes,
@@ -565,11 +553,27 @@ _RIDE_ROWS: list[Row] = [
     ("average fare", _amount("revenue", "average_fare")),
 ]
 
+
+def _counts(noun: str, placed: str) -> Row:
+    """Orders placed (freight: posted), assigned a driver, delivered."""
+    return (
+        f"{noun} {placed}/assigned/delivered",
+        lambda k: f"{k[placed]}/{k['assigned']}/{k['delivered']}",
+    )
+
+
+def _proofs_and_fleet(driver: str, orders: str) -> list[Row]:
+    """Where proofs were taken, and the fleet's work (carriers, riders)."""
+    return [
+        ("proof from destination p50/max m", lambda k: _pair(k["proof_distance_m"], "max")),
+        (f"{driver}s who worked", lambda k: k["drivers"]["worked"]),
+        (f"{driver} utilisation", lambda k: f"{k['drivers']['utilisation_pct']:.1f} %"),
+        (f"{orders} per {driver}", lambda k: k["drivers"]["rides_per_driver"]),
+    ]
+
+
 _FREIGHT_ROWS: list[Row] = [
-    (
-        "loads posted/assigned/delivered",
-        lambda k: f"{k['posted']}/{k['assigned']}/{k['delivered']}",
-    ),
+    _counts("loads", "posted"),
     ("completed (confirmed or resolved)", lambda k: f"{k['completed_pct']:.1f} %"),
     ("no carrier (posted, given up)", lambda k: f"{k['no_driver_pct']:.1f} %"),
     ("cancelled by the shipper", lambda k: k["cancellations"]["customer"]),
@@ -587,19 +591,13 @@ _FREIGHT_ROWS: list[Row] = [
         "disputes (of delivered)",
         lambda k: f"{k['disputes']['opened']} ({k['disputes']['rate_pct']:.1f} %)",
     ),
-    ("proof from destination p50/max m", lambda k: _pair(k["proof_distance_m"], "max")),
-    ("carriers who worked", lambda k: k["drivers"]["worked"]),
-    ("carrier utilisation", lambda k: f"{k['drivers']['utilisation_pct']:.1f} %"),
-    ("loads per carrier", lambda k: k["drivers"]["rides_per_driver"]),
+    *_proofs_and_fleet("carrier", "loads"),
     ("earnings per carrier (mean)", _amount("drivers", "earnings_mean")),
     ("revenue", _amount("revenue", "total")),
 ]
 
 _DELIVERY_ROWS: list[Row] = [
-    (
-        "orders placed/assigned/delivered",
-        lambda k: f"{k['placed']}/{k['assigned']}/{k['delivered']}",
-    ),
+    _counts("orders", "placed"),
     ("delivered", lambda k: f"{k['delivered_pct']:.1f} %"),
     ("no rider (given up)", lambda k: f"{k['no_driver_pct']:.1f} %"),
     (
@@ -620,10 +618,7 @@ _DELIVERY_ROWS: list[Row] = [
         ),
     ),
     ("late on the ETA at departure p50/p90 s", _p("late_on_eta_at_departure_s", "tracking")),
-    ("proof from destination p50/max m", lambda k: _pair(k["proof_distance_m"], "max")),
-    ("riders who worked", lambda k: k["drivers"]["worked"]),
-    ("rider utilisation", lambda k: f"{k['drivers']['utilisation_pct']:.1f} %"),
-    ("deliveries per rider", lambda k: k["drivers"]["rides_per_driver"]),
+    *_proofs_and_fleet("rider", "deliveries"),
     ("delivery fees", _amount("revenue", "fares")),
     ("average fee", _amount("revenue", "average_fare")),
     ("goods carried", lambda k: f"{k['goods']['carried']} {k['goods']['currency']}"),
