@@ -69,6 +69,7 @@ from vtc_dispatch.events import (
     DriverAssigned,
     DriverLocated,
     DriverMoved,
+    DriverSuspensionChanged,
     DriverWentOffline,
     DriverWentOnline,
     DriverWentSilent,
@@ -136,6 +137,7 @@ __all__ = [
     "SearchMessage",
     "StartMessage",
     "StateMessage",
+    "SuspensionMessage",
     "TripCompletedMessage",
     "TripStartedMessage",
     "VehicleTypeAvailability",
@@ -706,6 +708,16 @@ class WentOfflineMessage(_Message):
     at: AwareDatetime
 
 
+class SuspensionMessage(_Message):
+    """Server: an operator suspended you (no offers until lifted; a ride you drive goes
+    on) or lifted your suspension (``suspended`` false), with his ``reason``."""
+
+    type: Literal["suspension"] = "suspension"
+    suspended: bool
+    reason: str | None = None
+    at: AwareDatetime
+
+
 class DriverSilentMessage(_Message):
     """Server (to the customer): your driver's phone has not been heard from since
     ``seen_at``: the position shown is that old (``driver_location`` resumes with it)."""
@@ -737,7 +749,7 @@ DriverInbound: TypeAlias = Annotated[
 DriverOutbound: TypeAlias = Annotated[
     StateMessage | OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage
     | TripCompletedMessage | OkMessage | ErrorMessage | PositionRefusedMessage | PongMessage
-    | WentOfflineMessage | OrderStatusMessage,
+    | WentOfflineMessage | SuspensionMessage | OrderStatusMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
@@ -761,7 +773,7 @@ OutboundMessage: TypeAlias = (
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
     | DriverWithdrewMessage | BidReceivedMessage | StateMessage | OkMessage | ErrorMessage
     | OrderCreatedMessage | PositionRefusedMessage | PongMessage | WentOfflineMessage
-    | DriverSilentMessage | OrderStatusMessage
+    | DriverSilentMessage | SuspensionMessage | OrderStatusMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -927,25 +939,26 @@ def offer_message(event: OfferSent) -> OfferMessage:
 def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     """The messages an event produces, each with its recipient; ``[]`` for internal events.
 
-    ==================  =============================================
-    event               messages
-    ==================  =============================================
-    OfferSent           driver: ``offer``
-    OfferWithdrawn      driver: ``offer_withdrawn`` (its reason)
-    OfferExpired        driver: ``offer_withdrawn`` (reason ``expired``)
-    DriverAssigned      customer: ``driver_assigned``
-    DriverLocated       customer: ``driver_location``
-    DriverArriving      customer: ``driver_arriving``
-    DriverArrived       customer: ``driver_arrived``
-    TripStarted         customer: ``trip_started``
-    TripCompleted       customer and driver: ``trip_completed``
-    NoDriverFound       customer: ``no_driver_found``
-    OrderCancelled      customer, and the driver if any: ``order_cancelled``
-    DriverWentOffline   driver, when the service put him offline: ``went_offline``
-    DriverWentSilent    customer and watchers of his ride: ``driver_silent``
-    BidSubmitted        customer: ``bid_received``
-    OrderStepped        customer, watchers and the driver if any: ``order_status``
-    ==================  =============================================
+    =======================  =============================================
+    event                    messages
+    =======================  =============================================
+    OfferSent                driver: ``offer``
+    OfferWithdrawn           driver: ``offer_withdrawn`` (its reason)
+    OfferExpired             driver: ``offer_withdrawn`` (reason ``expired``)
+    DriverAssigned           customer: ``driver_assigned``
+    DriverLocated            customer: ``driver_location``
+    DriverArriving           customer: ``driver_arriving``
+    DriverArrived            customer: ``driver_arrived``
+    TripStarted              customer: ``trip_started``
+    TripCompleted            customer and driver: ``trip_completed``
+    NoDriverFound            customer: ``no_driver_found``
+    OrderCancelled           customer, and the driver if any: ``order_cancelled``
+    DriverWentOffline        driver, when the service put him offline: ``went_offline``
+    DriverWentSilent         customer and watchers of his ride: ``driver_silent``
+    DriverSuspensionChanged  driver: ``suspension``
+    BidSubmitted             customer: ``bid_received``
+    OrderStepped             customer, watchers and the driver if any: ``order_status``
+    =======================  =============================================
 
     Drivers going on and off by themselves, moves, order creation, search
     start, refusals, ratings and price changes have no wire form: the
@@ -1071,6 +1084,9 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 return []  # he went off himself: his command's answer told him
             off = WentOfflineMessage(reason=event.reason, at=event.at)
             return [(Recipient("driver", event.driver_id), off)]
+        case DriverSuspensionChanged():
+            told = SuspensionMessage(suspended=event.suspended, reason=event.reason, at=event.at)
+            return [(Recipient("driver", event.driver_id), told)]
         case DriverWentSilent():
             if event.order_id is None or event.customer_id is None:
                 return []

@@ -2,7 +2,8 @@
 
 KPIs are plain JSON values (amounts as decimal strings beside their
 currency), the same for the same scenario and seed; :class:`Timing` is the
-wall time, which is not.  Percentiles interpolate linearly between ranks.
+wall time, which is not.  Percentiles interpolate linearly between ranks
+(:func:`vtc_dispatch.measures.percentile`, kept importable from here).
 
 >>> percentile([1.0, 2.0, 3.0, 4.0], 0.5), percentile([], 0.9) is None
 (2.5, True)
@@ -10,7 +11,6 @@ wall time, which is not.  Percentiles interpolate linearly between ranks.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.measures import percent, percentile
 
 if TYPE_CHECKING:
     from vtc_dispatch.sim.scenario import Scenario
@@ -51,17 +52,6 @@ _US = 1_000_000
 _HOUR_US = 3600 * _US
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q`` quantile (0-1) of ``values``, ``None`` when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -72,10 +62,6 @@ def _summary(values: Sequence[float]) -> dict[str, float | None]:
         "p90": _r(percentile(values, 0.9), 1),
         "mean": _r(sum(values) / len(values), 1) if values else None,
     }
-
-
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 0.0
 
 
 class Observations:
@@ -227,8 +213,8 @@ def _drivers(drivers: Sequence[Any], fare_total: Decimal) -> dict[str, Any]:
     return {
         "worked": len(worked),
         "online_hours": round(online_us / _HOUR_US, 2),
-        "utilisation_pct": _pct(sum(d.busy_us for d in worked), online_us),
-        "occupied_pct": _pct(sum(d.trip_us for d in worked), online_us),
+        "utilisation_pct": percent(sum(d.busy_us for d in worked), online_us),
+        "occupied_pct": percent(sum(d.trip_us for d in worked), online_us),
         "rides_per_driver": round(sum(d.rides for d in worked) / len(worked), 2) if worked else 0.0,
         "earnings_mean": _money(fare_total / len(worked)) if worked else "0",
         "earnings_p50": _money(earnings[len(earnings) // 2]) if earnings else "0",
@@ -301,10 +287,10 @@ def compute_kpis(
     kpis: dict[str, Any] = {
         "requests": n,
         "outcomes": outcomes,
-        "served_pct": _pct(outcomes["done"], n),
-        "no_driver_pct": _pct(outcomes["no_driver"], n),
-        "no_supply_pct": _pct(outcomes["no_supply"], n),
-        "cancelled_pct": _pct(sum(cancelled.values()), n),
+        "served_pct": percent(outcomes["done"], n),
+        "no_driver_pct": percent(outcomes["no_driver"], n),
+        "no_supply_pct": percent(outcomes["no_supply"], n),
+        "cancelled_pct": percent(sum(cancelled.values()), n),
         "cancellations": cancelled,
         "orders": len(orders),
         "offers": _offers(obs, len(orders)),
@@ -388,8 +374,8 @@ def compute_goods_kpis(
         "outcomes": outcomes,
         "assigned": len(assigned),
         "delivered": len(delivered),
-        "no_driver_pct": _pct(outcomes["no_driver"], n),
-        "cancelled_pct": _pct(sum(cancelled.values()), n),
+        "no_driver_pct": percent(outcomes["no_driver"], n),
+        "cancelled_pct": percent(sum(cancelled.values()), n),
         "cancellations": cancelled,
         "retries": obs.retries,
         "driver_withdrawals": obs.withdrawals,
@@ -426,7 +412,7 @@ def _freight(
     over = [float(r.goods.agreed / r.goods.estimate - 1) * 100.0 for r in agreed]
     disputed = [r for r in delivered if r.goods.plan.dispute]
     return {
-        "completed_pct": _pct(outcomes["completed"] + outcomes["resolved"], len(requests)),
+        "completed_pct": percent(outcomes["completed"] + outcomes["resolved"], len(requests)),
         "bids": {
             "invitations": obs.offers,
             "submitted": sum(bids),
@@ -445,7 +431,7 @@ def _freight(
         },
         "disputes": {
             "opened": len(disputed),
-            "rate_pct": _pct(len(disputed), len(delivered)),
+            "rate_pct": percent(len(disputed), len(delivered)),
             "resolved": outcomes["resolved"],
         },
     }
@@ -471,7 +457,7 @@ def _delivery(
     ]
     goods_total = sum((Decimal(round(r.goods.plan.goods_amount)) for r in delivered), Decimal(0))
     return {
-        "delivered_pct": _pct(outcomes["delivered"], len(requests)),
+        "delivered_pct": percent(outcomes["delivered"], len(requests)),
         "offers": _offers(obs, len(orders)),
         "merchants": {
             "refused": sum(1 for r in orders if r.goods.plan.refuse),
