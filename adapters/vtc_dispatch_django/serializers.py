@@ -298,10 +298,8 @@ class CancelSerializer(serializers.Serializer[Any]):
     reason = JsonTextField(min_length=1, max_length=TEXT_MAX)
 
 
-class DisputeSerializer(serializers.Serializer[Any]):
-    """What the shipper contests about the delivered load."""
-
-    reason = JsonTextField(min_length=1, max_length=TEXT_MAX)
+class DisputeSerializer(CancelSerializer):
+    """What the shipper contests about the delivered load (a ``reason``, as a cancellation's)."""
 
 
 class BidSerializer(serializers.Serializer[Any]):
