@@ -42,6 +42,7 @@ __all__ = [
     "ProgressRecord",
     "RatingRecord",
     "RatingTotal",
+    "Report",
     "StatsRecord",
     "Tariff",
     "VehicleType",
@@ -117,10 +118,24 @@ class OrderRecord(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["customer_id", "active", "-seq"], name="vtc_order_customer"),
             models.Index(fields=["driver_id", "active", "-seq"], name="vtc_order_driver"),
+            # The operator's reports read orders by the day they were made.
+            models.Index(fields=["created_at"], name="vtc_order_created"),
         ]
 
     def __str__(self) -> str:
         return f"{self.order_id} ({self.state})"
+
+
+class Report(OrderRecord):
+    """The operator's reports (:mod:`vtc_dispatch_django.reports`): no table of their own,
+    a proxy of the orders they are computed from, so that the admin lists them under
+    Dispatch and the permission ``vtc_dispatch.view_report`` grants them to staff."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "report"
+        verbose_name_plural = "reports"
+        default_permissions = ("view",)
 
 
 class OfferRecord(models.Model):
@@ -176,8 +191,9 @@ class DriverPresence(models.Model):
     """A driver as the registry knows it: state, vehicle type, last position, ratings, and
     whether his phone is heard from.
 
-    ``available`` is kept equal to online, present, not on an order and not
-    blocked, so that the nearest-driver query reads one indexed column.
+    ``available`` is kept equal to online, present, not on an order, not
+    blocked (by his ratings) and not suspended (by an operator), so that the
+    nearest-driver query reads one indexed column.
     ``seen_at`` is when his phone was last heard from (rows written before
     it got their ``updated_at``); ``presence`` is ``present``,
     ``silent`` or ``unreachable``; ``offline_reason`` why the service put
@@ -191,6 +207,7 @@ class DriverPresence(models.Model):
     online = models.BooleanField(default=False)
     order_id = models.CharField(max_length=64, null=True, blank=True)
     blocked = models.BooleanField(default=False)
+    suspended = models.BooleanField(default=False)
     available = models.BooleanField(default=False)
     rating_sum = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)

@@ -87,6 +87,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 _KM_PER_DEG_LAT = 111.19
+_CHUNK = 500
+"""Orders read per round trip when a report iterates over many."""
 
 
 @contextmanager
@@ -257,6 +259,24 @@ class DjangoOrderRepository:
             rows = OrderRecord.objects.filter(next_deadline__lte=due_by).order_by("next_deadline")
             return [_order(r) for r in rows]
 
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderHistory`: rows by ``created_at`` (indexed),
+        read in chunks as they are iterated."""
+        check_instant(start, "start")
+        check_instant(end, "end")
+        rows = (
+            OrderRecord.objects.filter(created_at__gte=start, created_at__lt=end)
+            .order_by("created_at", "seq")
+            .only("data", "version")
+        )
+        return self._read(rows, f"reading the orders created from {start} to {end}")
+
+    @staticmethod
+    def _read(rows: Any, what: str) -> Iterator[Order]:
+        with _storage(what):
+            for record in rows.iterator(chunk_size=_CHUNK):
+                yield _order(record)
+
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with _storage("reading the next deadline"):
@@ -320,6 +340,7 @@ def driver_status(row: DriverPresence) -> DriverStatus:
         seen_at=row.seen_at,
         presence=Presence(row.presence),
         offline_reason=row.offline_reason,
+        suspended=row.suspended,
     )
 
 
@@ -346,6 +367,7 @@ class DjangoDriverRegistry:
                     "online": status.online,
                     "order_id": status.order_id,
                     "blocked": status.blocked,
+                    "suspended": status.suspended,
                     "available": status.available,
                     "rating_sum": status.rating_sum,
                     "rating_count": status.rating_count,
@@ -365,6 +387,7 @@ class DjangoDriverRegistry:
                     online=True,
                     order_id__isnull=True,
                     blocked=False,
+                    suspended=False,
                     presence=Presence.PRESENT,
                 ).update(order_id=order_id, available=False)
             )
@@ -373,27 +396,10 @@ class DjangoDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""
         with _storage(f"releasing driver {driver_id!r}"):
             held = DriverPresence.objects.filter(driver_id=driver_id, order_id=order_id)
-            held.filter(online=True, blocked=False, presence=Presence.PRESENT).update(
-                order_id=None, available=True
-            )
+            held.filter(
+                online=True, blocked=False, suspended=False, presence=Presence.PRESENT
+            ).update(order_id=None, available=True)
             held.update(order_id=None)
-
-    def set_blocked(self, driver_id: str, blocked: bool) -> None:
-        """An operator blocks a driver (no more offers) or lifts the block.
-
-        Conditional UPDATEs, like :meth:`reserve`: ``available`` follows the
-        same rule as everywhere (online, present, on no order, not blocked),
-        and a ride he is on goes on.  His next rating recomputes the block
-        from his average (:class:`~vtc_dispatch.changes.DriverRated`).
-        """
-        with _storage(f"blocking driver {driver_id!r}"), transaction.atomic():
-            rows = DriverPresence.objects.filter(driver_id=driver_id)
-            if not rows.update(blocked=blocked, available=False):
-                raise NotFound(f"no driver {driver_id!r}")
-            if not blocked:
-                rows.filter(online=True, order_id__isnull=True, presence=Presence.PRESENT).update(
-                    available=True
-                )
 
     def _within(
         self,

@@ -6,7 +6,8 @@ Keys (``P`` is the prefix):
   Python writes floats), ``on`` online, ``at`` last update, ``o`` order
   held (offered or assigned), ``ru`` until when a reservation not yet
   confirmed by its order holds (Redis time, ms; 0 once confirmed), ``b``
-  blocked, ``rs``/``rc`` rating sum and count, ``sn`` when his phone was
+  blocked (by his ratings), ``su`` suspended (by an operator; absent in
+  hashes written before suspensions), ``rs``/``rc`` rating sum and count, ``sn`` when his phone was
   last heard from (``at`` in hashes written before presence), ``pr``
   presence (empty: present, ``s`` silent, ``u`` unreachable), ``or`` why
   the service put him offline;
@@ -81,10 +82,10 @@ _SLACK = 8
 HOLD_LUA = """
 local function free_driver(p, d)
   local k = p .. ':d:' .. d
-  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng', 'pr')
+  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng', 'pr', 'su')
   redis.call('HSET', k, 'o', '', 'ru', 0)
   redis.call('ZREM', p .. ':lease', d)
-  if s[1] == '1' and s[2] ~= '1' and (s[6] or '') == '' then
+  if s[1] == '1' and s[2] ~= '1' and (s[6] or '') == '' and s[7] ~= '1' then
     redis.call('GEOADD', p .. ':g:' .. s[3], s[5], s[4], d)
   end
 end
@@ -121,7 +122,7 @@ end
 # KEYS driver hash, [GEO set of the type last seen], leases, GEO set of vt, types, heard
 # present, heard absent; ARGV prefix, id, vt, lat, lng, online, at, blocked,
 # order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc,
-# seen, seen (microseconds), presence, offline reason
+# seen, seen (microseconds), presence, offline reason, suspended
 _PUT = (
     HOLD_LUA
     + """
@@ -140,14 +141,15 @@ if ARGV[12] == 'delta' then
 end
 redis.call('HSET', KEYS[1], 'vt', vt, 'lat', ARGV[4], 'lng', ARGV[5], 'on', ARGV[6],
   'at', ARGV[7], 'b', ARGV[8], 'o', order, 'rs', rs, 'rc', rc, 'sn', ARGV[15],
-  'pr', ARGV[17], 'or', ARGV[18])
+  'pr', ARGV[17], 'or', ARGV[18], 'su', ARGV[19])
 if ARGV[9] ~= 'keep' then
   redis.call('HSET', KEYS[1], 'ru', 0)
   redis.call('ZREM', p .. ':lease', id)
 end
 heard(p, id, ARGV[6] == '1', ARGV[17], ARGV[16])
 if old[1] and old[1] ~= vt then redis.call('ZREM', p .. ':g:' .. old[1], id) end
-if ARGV[6] == '1' and order == '' and ARGV[8] == '0' and ARGV[17] == '' then
+if ARGV[6] == '1' and order == '' and ARGV[8] == '0' and ARGV[17] == ''
+    and ARGV[19] == '0' then
   redis.call('GEOADD', p .. ':g:' .. vt, ARGV[5], ARGV[4], id)
   redis.call('SADD', p .. ':vts', vt)
 else
@@ -161,8 +163,11 @@ return {1, order, tostring(rs), tostring(rc)}
 _RESERVE = (
     HOLD_LUA
     + """
-local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt', 'pr')
-if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' or (s[5] or '') ~= '' then return 0 end
+local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt', 'pr', 'su')
+if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' or (s[5] or '') ~= ''
+    or s[6] == '1' then
+  return 0
+end
 local until_ms = now_ms() + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'o', ARGV[3], 'ru', until_ms)
 redis.call('ZADD', ARGV[1] .. ':lease', until_ms, ARGV[2])
@@ -448,6 +453,7 @@ class RedisDriverRegistry:
             updated_at if seen is None or seen == h["at"] else _time(seen),
             PRESENCE_CODES[h.get("pr", "")],
             h.get("or") or None,
+            h.get("su") == "1",
         )
         with self._lock:
             self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)
@@ -501,6 +507,7 @@ class RedisDriverRegistry:
                     to_us(heard_at),
                     presence_code(status.presence),
                     status.offline_reason or "",
+                    "1" if status.suspended else "0",
                 ],
             )
         if not done:

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidCommandId",
     "InvalidCoordinates",
+    "InvalidDateRange",
     "InvalidDefinition",
     "InvalidMoney",
     "InvalidPricingConfig",
@@ -176,6 +177,15 @@ class InvalidArgument(DispatchError, ValueError):
     def __init__(self, message: str, *, argument: str | None = None) -> None:
         self.argument = argument
         super().__init__(message)
+
+
+class InvalidDateRange(InvalidArgument):
+    """The days a report covers: not dates, the last before the first, or more than a
+    report may span (the message names the dates given).
+
+    >>> issubclass(InvalidDateRange, InvalidArgument)
+    True
+    """
 
 
 class InvalidRating(InvalidArgument):

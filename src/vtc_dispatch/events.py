@@ -44,6 +44,7 @@ __all__ = [
     "DriverAssigned",
     "DriverLocated",
     "DriverMoved",
+    "DriverSuspensionChanged",
     "DriverWentOffline",
     "DriverWentOnline",
     "DriverWentSilent",
@@ -108,6 +109,17 @@ class DriverWentOffline:
     (``"silent"``: his phone was not heard from)."""
 
     driver_id: str
+    at: datetime = attrs.field(validator=_aware)
+    reason: str | None = None
+
+
+@attrs.frozen
+class DriverSuspensionChanged:
+    """An operator (``by``) suspended the driver, or lifted his suspension, for ``reason``."""
+
+    driver_id: str
+    suspended: bool
+    by: str
     at: datetime = attrs.field(validator=_aware)
     reason: str | None = None
 
@@ -421,6 +433,7 @@ Event: TypeAlias = (
     DriverWentOnline
     | DriverWentOffline
     | DriverWentSilent
+    | DriverSuspensionChanged
     | DriverMoved
     | OrderCreated
     | SearchStarted

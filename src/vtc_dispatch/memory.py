@@ -17,7 +17,7 @@ import heapq
 import itertools
 import threading
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -203,6 +203,15 @@ class InMemoryOrderRepository:
                 return len(ids)
             return sum(1 for i in ids if self._orders[i].driver_id == party_id)
 
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderHistory` (a scan of every order: the
+        in-memory store is for tests, simulations and small hosts)."""
+        check_instant(start, "start")
+        check_instant(end, "end")
+        with self._lock:
+            found = [o for o in self._orders.values() if start <= o.created_at < end]
+        return iter(sorted(found, key=lambda o: (o.created_at, o.id)))
+
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with self._lock:
@@ -343,7 +352,13 @@ class InMemoryDriverRegistry:
             online = status.online
             present = status.presence is Presence.PRESENT
             # status.available, spelled out: every fix comes here.
-            if online and present and status.order_id is None and not status.blocked:
+            if (
+                online
+                and present
+                and status.order_id is None
+                and not status.blocked
+                and not status.suspended
+            ):
                 self._index.upsert(driver_id, status.position, status.vehicle_type)
             else:
                 self._index.discard(driver_id)

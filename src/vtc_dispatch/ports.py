@@ -12,10 +12,10 @@ code that uses them; adapters implement the same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from vtc_dispatch.errors import InvalidArgument, NotFound, shown
 from vtc_dispatch.geo.sphere import LatLng
@@ -40,6 +40,7 @@ __all__ = [
     "DriverProfiles",
     "DriverRegistry",
     "Notifier",
+    "OrderHistory",
     "OrderRepository",
     "PaymentProvider",
     "PortsRideReader",
@@ -123,6 +124,25 @@ class OrderRepository(Protocol):
 
     def next_deadline(self) -> datetime | None:
         """The earliest :attr:`Order.next_deadline` of all orders, ``None`` if none."""
+        ...
+
+
+@runtime_checkable
+class OrderHistory(Protocol):
+    """Orders by when they were made: what the operator's reports read
+    (:mod:`vtc_dispatch.reports`).
+
+    Implemented beside :class:`OrderRepository` by the in-memory and the
+    Django repositories.  :meth:`created_between` MUST yield every stored
+    order (its current version) created in ``[start, end)``, oldest first
+    (ties in any fixed order), and nothing else; it SHOULD read them in
+    chunks rather than all at once.  Instants without a time zone are an
+    :class:`~vtc_dispatch.errors.InvalidArgument`, raised at the call;
+    backend failures surface as :class:`~vtc_dispatch.errors.StorageUnavailable`.
+    """
+
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """The orders with ``start <= created_at < end``, oldest first."""
         ...
 
 

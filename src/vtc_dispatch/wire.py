@@ -70,6 +70,7 @@ from vtc_dispatch.events import (
     DriverAssigned,
     DriverLocated,
     DriverMoved,
+    DriverSuspensionChanged,
     DriverWentOffline,
     DriverWentOnline,
     DriverWentSilent,
@@ -140,6 +141,7 @@ __all__ = [
     "SearchMessage",
     "StartMessage",
     "StateMessage",
+    "SuspensionMessage",
     "TripCompletedMessage",
     "TripStartedMessage",
     "VehicleTypeAvailability",
@@ -742,6 +744,16 @@ class WentOfflineMessage(_Message):
     at: AwareDatetime
 
 
+class SuspensionMessage(_Message):
+    """Server: an operator suspended you (no offers until lifted; a ride you drive goes
+    on) or lifted your suspension (``suspended`` false), with his ``reason``."""
+
+    type: Literal["suspension"] = "suspension"
+    suspended: bool
+    reason: str | None = None
+    at: AwareDatetime
+
+
 class DriverSilentMessage(_Message):
     """Server (to the customer): your driver's phone has not been heard from since
     ``seen_at``: the position shown is that old (``driver_location`` resumes with it)."""
@@ -773,7 +785,7 @@ DriverInbound: TypeAlias = Annotated[
 DriverOutbound: TypeAlias = Annotated[
     StateMessage | OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage
     | TripCompletedMessage | OkMessage | ErrorMessage | PositionRefusedMessage | PongMessage
-    | WentOfflineMessage | OrderStatusMessage | BidAcceptedMessage,
+    | WentOfflineMessage | SuspensionMessage | OrderStatusMessage | BidAcceptedMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
@@ -798,7 +810,7 @@ OutboundMessage: TypeAlias = (
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
     | DriverWithdrewMessage | BidReceivedMessage | StateMessage | OkMessage | ErrorMessage
     | OrderCreatedMessage | PositionRefusedMessage | PongMessage | WentOfflineMessage
-    | DriverSilentMessage | OrderStatusMessage | BidAcceptedMessage
+    | DriverSilentMessage | SuspensionMessage | OrderStatusMessage | BidAcceptedMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -964,26 +976,27 @@ def offer_message(event: OfferSent) -> OfferMessage:
 def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     """The messages an event produces, each with its recipient; ``[]`` for internal events.
 
-    ==================  =============================================
-    event               messages
-    ==================  =============================================
-    OfferSent           driver: ``offer``
-    OfferWithdrawn      driver: ``offer_withdrawn`` (its reason)
-    OfferExpired        driver: ``offer_withdrawn`` (reason ``expired``)
-    DriverAssigned      customer: ``driver_assigned``
-    DriverLocated       customer: ``driver_location``
-    DriverArriving      customer: ``driver_arriving``
-    DriverArrived       customer: ``driver_arrived``
-    TripStarted         customer: ``trip_started``
-    TripCompleted       customer and driver: ``trip_completed``
-    NoDriverFound       customer: ``no_driver_found``
-    OrderCancelled      customer, and the driver if any: ``order_cancelled``
-    DriverWentOffline   driver, when the service put him offline: ``went_offline``
-    DriverWentSilent    customer and watchers of his ride: ``driver_silent``
-    BidSubmitted        customer: ``bid_received``
-    BidAccepted         driver: ``bid_accepted``
-    OrderStepped        customer, watchers and the driver if any: ``order_status``
-    ==================  =============================================
+    =======================  =============================================
+    event                    messages
+    =======================  =============================================
+    OfferSent                driver: ``offer``
+    OfferWithdrawn           driver: ``offer_withdrawn`` (its reason)
+    OfferExpired             driver: ``offer_withdrawn`` (reason ``expired``)
+    DriverAssigned           customer: ``driver_assigned``
+    DriverLocated            customer: ``driver_location``
+    DriverArriving           customer: ``driver_arriving``
+    DriverArrived            customer: ``driver_arrived``
+    TripStarted              customer: ``trip_started``
+    TripCompleted            customer and driver: ``trip_completed``
+    NoDriverFound            customer: ``no_driver_found``
+    OrderCancelled           customer, and the driver if any: ``order_cancelled``
+    DriverWentOffline        driver, when the service put him offline: ``went_offline``
+    DriverWentSilent         customer and watchers of his ride: ``driver_silent``
+    DriverSuspensionChanged  driver: ``suspension``
+    BidSubmitted             customer: ``bid_received``
+    BidAccepted              driver: ``bid_accepted``
+    OrderStepped             customer, watchers and the driver if any: ``order_status``
+    =======================  =============================================
 
     Drivers going on and off by themselves, moves, order creation, search
     start, refusals, ratings and price changes have no wire form: the
@@ -1117,6 +1130,9 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 return []  # he went off himself: his command's answer told him
             off = WentOfflineMessage(reason=event.reason, at=event.at)
             return [(Recipient("driver", event.driver_id), off)]
+        case DriverSuspensionChanged():
+            told = SuspensionMessage(suspended=event.suspended, reason=event.reason, at=event.at)
+            return [(Recipient("driver", event.driver_id), told)]
         case DriverWentSilent():
             if event.order_id is None or event.customer_id is None:
                 return []

@@ -38,6 +38,26 @@ def test_only_available_drivers_are_found(registry: DriverRegistry) -> None:
     assert registry.nearest_available(AKWA, 5, 3.0, exclude={"near"}) == []
 
 
+def test_a_suspended_driver_is_stored_and_neither_found_nor_reserved(
+    registry: DriverRegistry,
+) -> None:
+    near = DriverStatus("near", "taxi_jaune", destination_point(AKWA, 0, 0.2), True, T0)
+    registry.put(attrs.evolve(near, suspended=True))
+    stored = registry.get("near")
+    assert (stored.suspended, stored.blocked, stored.available) == (True, False, False)
+    assert registry.nearest_available(AKWA, 5, 3.0) == []
+    assert registry.count_available(AKWA, 3.0) == {}
+    assert not registry.reserve("near", "o1")
+    registry.put(attrs.evolve(registry.get("near"), suspended=False))
+    assert [d for d, _ in registry.nearest_available(AKWA, 5, 3.0)] == ["near"]
+    assert registry.reserve("near", "o1")
+    # Freed while suspended, he stays out of search.
+    registry.put(attrs.evolve(registry.get("near"), suspended=True))
+    registry.release("near", "o1")
+    assert registry.nearest_available(AKWA, 5, 3.0) == []
+    assert registry.get("near").order_id is None
+
+
 def test_unknown_driver(registry: DriverRegistry) -> None:
     with pytest.raises(NotFound, match="no driver 'ghost'"):
         registry.get("ghost")

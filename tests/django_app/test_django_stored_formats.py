@@ -78,12 +78,12 @@ def test_a_row_stored_before_a_field_reads_with_its_default_and_a_newer_one_is_r
 
 
 def test_rows_stored_before_the_kind_column_get_the_kind_of_their_lifecycle(db: Any) -> None:
-    """Migration 0007 adds the column with ``ride`` and reads each row's kind from its data."""
+    """Migration 0009 adds the column with ``ride`` and reads each row's kind from its data."""
     from django.apps import apps
 
     from vtc_dispatch_django.models import OrderRecord
 
-    migration = importlib.import_module("vtc_dispatch_django.migrations.0007_kinds")
+    migration = importlib.import_module("vtc_dispatch_django.migrations.0009_kinds")
     orders = {
         "r1": new_order("r1"),
         "f1": attrs.evolve(new_order("f1"), lifecycle=FREIGHT.start("f1", T0)),

@@ -122,6 +122,8 @@ VALID["event"] = st.sampled_from(["confirm", "prepare", "mark_ready"])
 VALID["radius"] = st.sampled_from([0.5, 3.0, 10.0])
 VALID["vehicle_types"] = st.sampled_from([["taxi_jaune"], ["taxi_jaune", "confort"]])
 VALID["limit"] = st.integers(1, 50)
+VALID["flag"] = st.booleans()
+VALID["note"] = st.sampled_from([None, "complaints"])
 VALID["fixes"] = st.builds(
     FixesRef,
     st.lists(
@@ -166,6 +168,13 @@ COMMANDS: dict[str, dict[str, str]] = {
         "command_id": "command_id",
     },
     "driver_offline": {"driver_id": "driver_id", "command_id": "command_id"},
+    "suspend_driver": {
+        "actor": "actor",
+        "driver_id": "driver_id",
+        "suspended": "flag",
+        "reason": "note",
+        "command_id": "command_id",
+    },
     "update_position": {
         "driver_id": "driver_id",
         "position": "point",

@@ -24,6 +24,7 @@ from vtc_dispatch.events import (
     DriverAssigned,
     DriverLocated,
     DriverMoved,
+    DriverSuspensionChanged,
     DriverWentOffline,
     DriverWentOnline,
     DriverWentSilent,
@@ -96,6 +97,7 @@ from vtc_dispatch.wire import (
     SearchMessage,
     StartMessage,
     StateMessage,
+    SuspensionMessage,
     TripCompletedMessage,
     TripStartedMessage,
     VehicleTypeAvailability,
@@ -132,6 +134,8 @@ DESIGN_TYPES = {
     # the protocol around the phone: acknowledgements, presence, refused fixes (issue 14)
     "ok", "error", "order_created", "position_refused", "ping", "pong", "went_offline",
     "driver_silent", "search_again",
+    # an operator's suspension, told to the driver (issue 16)
+    "suspension",
 }  # fmt: skip
 
 
@@ -257,6 +261,7 @@ def driver_outbound() -> list[BaseModel]:
         PositionRefusedMessage(reason="offline", offline_reason="silent"),
         PongMessage(id="10", at=T0, online=True),
         WentOfflineMessage(reason="silent", at=T0),
+        SuspensionMessage(suspended=True, reason="complaints", at=T0),
         BidAcceptedMessage(order_id="o-1", amount=Decimal(45000), currency="XOF", at=T0),
     ]  # fmt: skip
 
@@ -572,6 +577,7 @@ def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
         DriverWentOnline("d-7", "taxi_jaune", DRIVER_AT, T0),
         DriverWentOffline("d-7", T0, "silent"),
         DriverWentSilent("d-7", T0, LATER, "o-1", "c-1"),
+        DriverSuspensionChanged("d-7", True, "ops-1", T0, "complaints"),
         DriverMoved("d-7", DRIVER_AT, T0, "o-1"),
         OrderCreated("o-1", "c-1", "taxi_jaune", AKWA, DEIDO, "OM", quote, T0),
         SearchStarted("o-1", T0),
@@ -605,6 +611,7 @@ DRIVER = Recipient("driver", "d-7")
 EXPECTED: dict[type, list[tuple[Recipient, str]]] = {
     DriverWentOnline: [],
     DriverWentOffline: [(DRIVER, "went_offline")],
+    DriverSuspensionChanged: [(DRIVER, "suspension")],
     DriverWentSilent: [
         (CUSTOMER, "driver_silent"),
         (Recipient("watchers", "o-1"), "driver_silent"),

@@ -77,6 +77,7 @@ __all__ = [
     "offer_next",
     "search_deadline",
     "search_room",
+    "withdraw_offer",
 ]
 
 
@@ -238,6 +239,18 @@ def drop_offer(order: Order, driver_id: str, now: datetime, *, expired: bool) ->
         stats=(StatIncrement(driver_id, "expired" if expired else "refused", now),),
         events=(passed,),
         handled=1 if expired else 0,
+    )
+
+
+def withdraw_offer(order: Order, driver_id: str, now: datetime, reason: str) -> Step:
+    """Take the driver's live offer back for ``reason`` (an operator suspended him):
+    free him, never offer him again.  Not his refusal: his statistics stay as they are.
+
+    With no offer left the order :attr:`Step.needs_offer`.
+    """
+    dropped = drop_offer(order, driver_id, now, expired=False)
+    return evolve(
+        dropped, stats=(), events=(OfferWithdrawnEvent(order.id, driver_id, reason, now),)
     )
 
 

@@ -2,7 +2,8 @@
 
 KPIs are plain JSON values (amounts as decimal strings beside their
 currency), the same for the same scenario and seed; :class:`Timing` is the
-wall time, which is not.  Percentiles interpolate linearly between ranks.
+wall time, which is not.  Percentiles interpolate linearly between ranks
+(:func:`vtc_dispatch.measures.percentile`, kept importable from here).
 
 >>> percentile([1.0, 2.0, 3.0, 4.0], 0.5), percentile([], 0.9) is None
 (2.5, True)
@@ -10,7 +11,6 @@ wall time, which is not.  Percentiles interpolate linearly between ranks.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.measures import percent, percentile
 
 if TYPE_CHECKING:
     from vtc_dispatch.sim.scenario import Scenario
@@ -53,17 +54,6 @@ _US = 1_000_000
 _HOUR_US = 3600 * _US
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q`` quantile (0-1) of ``values``, ``None`` when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -74,10 +64,6 @@ def _summary(values: Sequence[float]) -> dict[str, float | None]:
         "p90": _r(percentile(values, 0.9), 1),
         "mean": _r(sum(values) / len(values), 1) if values else None,
     }
-
-
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 0.0
 
 
 class Observations:
@@ -229,10 +215,10 @@ def compute_kpis(
     kpis: dict[str, Any] = {
         "requests": n,
         "outcomes": outcomes,
-        "served_pct": _pct(outcomes["done"], n),
-        "no_driver_pct": _pct(outcomes["no_driver"], n),
-        "no_supply_pct": _pct(outcomes["no_supply"], n),
-        "cancelled_pct": _pct(sum(cancelled.values()), n),
+        "served_pct": percent(outcomes["done"], n),
+        "no_driver_pct": percent(outcomes["no_driver"], n),
+        "no_supply_pct": percent(outcomes["no_supply"], n),
+        "cancelled_pct": percent(sum(cancelled.values()), n),
         "cancellations": cancelled,
         "orders": len(orders),
         "offers": {
@@ -257,8 +243,8 @@ def compute_kpis(
         "drivers": {
             "worked": len(worked),
             "online_hours": round(online_us / _HOUR_US, 2),
-            "utilisation_pct": _pct(sum(d.busy_us for d in worked), online_us),
-            "occupied_pct": _pct(sum(d.trip_us for d in worked), online_us),
+            "utilisation_pct": percent(sum(d.busy_us for d in worked), online_us),
+            "occupied_pct": percent(sum(d.trip_us for d in worked), online_us),
             "rides_per_driver": round(sum(d.rides for d in worked) / len(worked), 2)
             if worked
             else 0.0,

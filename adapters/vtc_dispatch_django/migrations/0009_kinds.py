@@ -24,7 +24,7 @@ def kinds_from_the_stored_orders(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("vtc_dispatch", "0006_payments_and_user_references"),
+        ("vtc_dispatch", "0008_reports"),
     ]
 
     operations = [
