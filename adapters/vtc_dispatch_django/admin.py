@@ -83,7 +83,8 @@ class CityAdmin(_Checked):
 
 @admin.register(m.VehicleType)
 class VehicleTypeAdmin(_Checked):
-    list_display = ("code", "label", "seats")
+    list_display = ("code", "label", "seats", "kind")
+    list_filter = ("kind",)
 
 
 def _tariff_fieldsets() -> list[tuple[str | None, dict[str, Any]]]:
@@ -269,10 +270,10 @@ class CancelForm(forms.Form):
 @admin.register(m.OrderRecord)
 class OrderAdmin(_ReadOnly):
     list_display = (
-        "order_id", "state", "customer_id", "driver_id", "estimate_shown", "final_shown",
-        "payment_method", "payment_status", "created_at",
+        "order_id", "kind", "state", "customer_id", "driver_id", "estimate_shown",
+        "final_shown", "payment_method", "payment_status", "created_at",
     )  # fmt: skip
-    list_filter = ("state", "vehicle_type", "payment_method", "payment_status")
+    list_filter = ("kind", "state", "vehicle_type", "payment_method", "payment_status")
     search_fields = ("order_id", "customer_id", "driver_id")
     exclude = ("data",)
     readonly_fields = ("quote", "price_history", "final_fare", "lifecycle")

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from vtc_dispatch.kinds import OrderKind
 from vtc_dispatch.payments import PAYMENT_METHODS
 from vtc_dispatch_django.geojson import validate_area
 
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 _MONEY: dict[str, Any] = {"max_digits": 18, "decimal_places": 4}
+_KINDS = [(kind.value, kind.value) for kind in OrderKind]
 
 
 # -- dispatch state ----------------------------------------------------------------
@@ -91,6 +93,13 @@ class OrderRecord(models.Model):
         help_text="The driver as a user of this site, when driver_id is a user's key",
     )
     vehicle_type = models.CharField(max_length=64)
+    kind = models.CharField(
+        max_length=16,
+        choices=_KINDS,
+        default=OrderKind.RIDE.value,
+        db_index=True,
+        help_text="Ride, freight load or delivery: the lifecycle the state belongs to",
+    )
     state = models.CharField(max_length=32, db_index=True)
     active = models.BooleanField(default=True)
     payment_method = models.CharField(max_length=32)
@@ -424,11 +433,19 @@ class City(models.Model):
 
 
 class VehicleType(models.Model):
-    """A vehicle type customers choose (``taxi_jaune``, ``confort``)."""
+    """A vehicle type customers choose (``taxi_jaune``, ``confort``), and the kind of its
+    orders (rides; freight loads carriers bid on; deliveries a merchant prepares)."""
 
     code = models.SlugField(max_length=64, primary_key=True)
     label = models.CharField(max_length=100)
     seats = models.PositiveSmallIntegerField(default=4)
+    kind = models.CharField(
+        max_length=16,
+        choices=_KINDS,
+        default=OrderKind.RIDE.value,
+        help_text="The lifecycle of its orders: ride, freight (bids, proof of delivery) or"
+        " delivery (the merchant's states, then a rider)",
+    )
 
     def __str__(self) -> str:
         return self.label

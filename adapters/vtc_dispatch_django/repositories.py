@@ -133,6 +133,7 @@ def _columns(order: Order) -> dict[str, Any]:
         "customer_user_id": user_key(order.customer_id),
         "driver_user_id": user_key(order.driver_id),
         "vehicle_type": order.vehicle_type,
+        "kind": str(order.kind),
         "state": order.state,
         "active": order.is_active,
         "payment_method": order.payment_method,

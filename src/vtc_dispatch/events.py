@@ -37,6 +37,7 @@ from vtc_dispatch.order import DriverCard
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
 
 __all__ = [
+    "BidAccepted",
     "BidSubmitted",
     "DriverArrived",
     "DriverArriving",
@@ -253,6 +254,19 @@ class BidSubmitted:
 
 
 @attrs.frozen
+class BidAccepted:
+    """The customer took a carrier's bid: the carrier has the job at ``amount`` (the
+    order's final fare); :class:`DriverAssigned` tells the customer, this the carrier."""
+
+    order_id: str
+    driver_id: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
 class DriverWithdrew:
     """The driver who accepted cancelled: the order is searching again without them."""
 
@@ -430,6 +444,7 @@ Event: TypeAlias = (
     | NoDriverFound
     | DriverWithdrew
     | BidSubmitted
+    | BidAccepted
     | DriverAssigned
     | DriverLocated
     | DriverArriving

@@ -61,6 +61,7 @@ import attrs
 from vtc_dispatch.batching import BatchThread, check_window, service_getter
 from vtc_dispatch.errors import NotFound, shown
 from vtc_dispatch.events import (
+    BidAccepted,
     BidSubmitted,
     DriverArrived,
     DriverArriving,
@@ -304,6 +305,7 @@ class MapChanges:
                 | OfferExpired()
                 | DriverWithdrew()
                 | BidSubmitted()
+                | BidAccepted()
                 | DriverAssigned()
                 | DriverArrived()
                 | TripStarted()

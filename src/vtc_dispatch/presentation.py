@@ -76,12 +76,15 @@ from vtc_dispatch.tracking import Track
 
 __all__ = [
     "BidView",
+    "BidsView",
     "CancellationView",
     "DriverCardView",
     "DriverStatusView",
     "DriverView",
+    "DriversNearView",
     "FinalFareView",
     "HistoryView",
+    "LineStringView",
     "LiveOfferView",
     "MapDriverDetails",
     "MapDriverView",
@@ -89,25 +92,33 @@ __all__ = [
     "MapOrderView",
     "MapSnapshotMessage",
     "MapUpdateMessage",
+    "NearbyDriverView",
     "OfferView",
     "OperatorOrderView",
     "OrderView",
     "PaymentMethodView",
     "PaymentMethodsView",
     "PaymentReceiptView",
+    "PingView",
+    "PingsView",
     "PositionAnswerView",
     "PriceChangeView",
     "ProofView",
     "QuoteView",
     "RatingView",
     "RideTrackView",
+    "RouteFeatureView",
+    "RouteView",
     "TrackPointView",
     "VehicleTypeCountView",
     "VehicleTypesView",
+    "bids_view",
     "driver_view",
+    "drivers_near_view",
     "map_driver_view",
     "map_order_view",
     "order_json",
+    "order_pings",
     "order_view",
     "route_geojson",
 ]
@@ -449,13 +460,7 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
         "offer": None
         if offer is None
         else OfferView(driver_id=offer.driver_id, expires_at=offer.expires_at),
-        "bids": tuple(
-            BidView(
-                driver_id=b.driver_id, amount=money(b.amount), at=b.at, valid_until=b.valid_until
-            )
-            for b in order.bids
-            if driver_id is None or b.driver_id == driver_id
-        ),
+        "bids": _bids(order, driver_id),
         "final_fare": None if fare is None else FinalFareView.from_fare(fare),
         "price_history": tuple(
             PriceChangeView(
@@ -485,6 +490,62 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
     }
 
 
+def _bids(order: Order, driver_id: str | None) -> tuple[BidView, ...]:
+    """The bids in the running: all of them, or only ``driver_id``'s (a carrier looking)."""
+    currency = order.quote.currency
+    return tuple(
+        BidView(
+            driver_id=b.driver_id,
+            amount=in_currency(b.amount, currency),
+            at=b.at,
+            valid_until=b.valid_until,
+        )
+        for b in order.bids
+        if driver_id is None or b.driver_id == driver_id
+    )
+
+
+class BidsView(WireModel):
+    """The bids on an order in the running (bidding mode), in its quote's currency: all of
+    them for the customer (the shipper) and operators, his own for a carrier."""
+
+    order_id: Id
+    state: str
+    currency: Currency
+    bids: tuple[BidView, ...]
+
+
+def bids_view(order: Order, viewer: Actor) -> BidsView:
+    """The bids on ``order`` as ``viewer`` sees them (whether he may see the order is the
+    service's rule).
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.memory import ManualClock
+    >>> from vtc_dispatch.pricing import dakar_config
+    >>> from vtc_dispatch.service import DispatchService
+    >>> service = DispatchService(pricing=dakar_config(),
+    ...     clock=ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC)))
+    >>> for carrier, lat in (("k1", 14.671), ("k2", 14.672)):
+    ...     service.driver_online(carrier, "camion_10t", LatLng(lat, -17.439))
+    >>> draft = service.create_order("s-1", LatLng(14.67, -17.44), LatLng(14.69, -17.45),
+    ...     "camion_10t", "WAVE")
+    >>> load = service.post_load(Actor.customer("s-1"), draft.id)
+    >>> for carrier, amount in (("k1", 61000), ("k2", 58000)):
+    ...     load = service.submit_bid(carrier, load.id, Decimal(amount))
+    >>> [(b.driver_id, str(b.amount)) for b in bids_view(load, Actor.customer("s-1")).bids]
+    [('k1', '61000'), ('k2', '58000')]
+    >>> [b.driver_id for b in bids_view(load, Actor.driver("k2")).bids]
+    ['k2']
+    """
+    return BidsView(
+        order_id=order.id,
+        state=order.state,
+        currency=order.quote.currency,
+        bids=_bids(order, viewer.id if viewer.role == "driver" else None),
+    )
+
+
 def _proof_view(proof: ProofOfDelivery) -> ProofView:
     return ProofView(
         position=WirePoint.from_latlng(proof.position),
@@ -499,8 +560,55 @@ def order_json(order: Order, viewer: Actor, *, driver: DriverCard | None = None)
     return order_view(order, viewer, driver=driver).model_dump(mode="json")
 
 
+class LineStringView(WireModel):
+    """A GeoJSON LineString: ``coordinates`` are ``[lng, lat]`` pairs, as GeoJSON wants."""
+
+    type: Literal["LineString"] = "LineString"
+    coordinates: tuple[tuple[float, float], ...]
+
+
+class RouteLegView(WireModel):
+    """Which route a feature is (``planned``, ``approach``, ``actual``) and the times of
+    its positions (``null`` for the planned line's ends)."""
+
+    route: Literal["planned", "approach", "actual"]
+    times: tuple[AwareDatetime | None, ...]
+
+
+class RouteFeatureView(WireModel):
+    """One route as a GeoJSON Feature; ``geometry`` is ``null`` for fewer than two positions."""
+
+    type: Literal["Feature"] = "Feature"
+    properties: RouteLegView
+    geometry: LineStringView | None
+
+
+class RouteOrderView(WireModel):
+    """The order a route collection is of: its id, kind and state."""
+
+    order_id: Id
+    kind: str
+    state: str
+
+
+class RouteView(WireModel):
+    """An order's planned and actual routes as a GeoJSON FeatureCollection (see
+    :func:`route_geojson`)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    properties: RouteOrderView
+    features: tuple[RouteFeatureView, ...]
+
+
+def _tracks(order: Order, progress: RideProgress | None) -> tuple[Track, Track]:
+    """The approach and the trip: ``progress``'s while the order runs, the order's after."""
+    if progress is None:
+        return order.approach, order.trip
+    return progress.approach, progress.trip
+
+
 def route_geojson(order: Order, progress: RideProgress | None = None) -> dict[str, Any]:
-    """The order's planned and actual routes as a GeoJSON FeatureCollection.
+    """The order's planned and actual routes as a GeoJSON FeatureCollection (:class:`RouteView`).
 
     ``planned`` is the line from the pickup to the destination; ``approach``
     and ``actual`` are the driver's accepted positions on the way to the
@@ -523,35 +631,125 @@ def route_geojson(order: Order, progress: RideProgress | None = None) -> dict[st
     >>> routes["features"][0]["geometry"]["coordinates"]
     [[9.7043, 4.0511], [9.725, 4.065]]
     """
-    approach = order.approach if progress is None else progress.approach
-    trip = order.trip if progress is None else progress.trip
+    approach, trip = _tracks(order, progress)
     planned = _line("planned", [(order.pickup, None), (order.dropoff, None)])
-    return {
-        "type": "FeatureCollection",
-        "properties": {"order_id": order.id, "kind": str(order.kind), "state": order.state},
-        "features": [
+    view = RouteView(
+        properties=RouteOrderView(order_id=order.id, kind=str(order.kind), state=order.state),
+        features=(
             planned,
             _line("approach", [(p.position, p.at) for p in approach.points if p.accepted]),
             _line("actual", [(p.position, p.at) for p in trip.points if p.accepted]),
-        ],
-    }
+        ),
+    )
+    return view.model_dump(mode="json")
 
 
-def _line(route: str, points: list[tuple[LatLng, datetime | None]]) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "properties": {
-            "route": route,
-            "times": [None if at is None else at.isoformat() for _, at in points],
-        },
+def _line(
+    route: Literal["planned", "approach", "actual"], points: list[tuple[LatLng, datetime | None]]
+) -> RouteFeatureView:
+    return RouteFeatureView(
+        properties=RouteLegView(route=route, times=tuple(at for _, at in points)),
         # A LineString needs two positions: fewer (no fix yet) is a feature without geometry.
-        "geometry": None
+        geometry=None
         if len(points) < 2
-        else {
-            "type": "LineString",
-            "coordinates": [[position.lng, position.lat] for position, _ in points],
-        },
-    }
+        else LineStringView(coordinates=tuple((p.lng, p.lat) for p, _ in points)),
+    )
+
+
+class PingView(WireModel):
+    """One GPS position the driver sent on an order: on his way to the pickup (``approach``)
+    or from it (``trip``), when it was measured, and ``flag``, why it was set aside
+    (``jump``, ``stale``, ``out_of_order``, ``duplicate``, ``future``, ``inaccurate``;
+    ``null`` for a position taken)."""
+
+    leg: Literal["approach", "trip"]
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    at: AwareDatetime
+    flag: str | None
+
+
+class PingsView(WireModel):
+    """The GPS positions of an order's driver, in the order they were recorded (see
+    :func:`order_pings`)."""
+
+    order_id: Id
+    pings: tuple[PingView, ...]
+
+
+def order_pings(order: Order, progress: RideProgress | None = None) -> dict[str, Any]:
+    """Every GPS position recorded on the order (:class:`PingsView`), the set-aside ones
+    with their flag: the approach's, then the trip's (from ``progress`` while the order
+    runs, from the order once it ended).
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.fsm import FREIGHT
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.pricing import Pricer, douala_config
+    >>> from vtc_dispatch.tracking import Flag, TrackPoint
+    >>> t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    >>> a, b = LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250)
+    >>> quote = Pricer(douala_config()).quote(a, b, "taxi_jaune", t0)
+    >>> load = Order("o1", "s", "taxi_jaune", a, b, "CASH", quote, FREIGHT.start("o1", t0), t0,
+    ...     trip=Track((TrackPoint(a, t0), TrackPoint(b, t0, Flag.JUMP))))
+    >>> [(p["leg"], p["flag"]) for p in order_pings(load)["pings"]]
+    [('trip', None), ('trip', 'jump')]
+    """
+    approach, trip = _tracks(order, progress)
+    legs: tuple[tuple[Literal["approach", "trip"], Track], ...] = (
+        ("approach", approach),
+        ("trip", trip),
+    )
+    view = PingsView(
+        order_id=order.id,
+        pings=tuple(
+            PingView(
+                leg=leg,
+                lat=p.position.lat,
+                lng=p.position.lng,
+                at=p.at,
+                flag=None if p.flag is None else str(p.flag),
+            )
+            for leg, track in legs
+            for p in track.points
+        ),
+    )
+    return view.model_dump(mode="json")
+
+
+class NearbyDriverView(WireModel):
+    """An available driver (a carrier, a rider) near a place: where he is, how far, when
+    his phone was last heard from, and his customers' average stars."""
+
+    driver_id: Id
+    vehicle_type: Code
+    position: WirePoint
+    distance_km: Km
+    seen_at: AwareDatetime
+    rating: Annotated[float, Field(ge=1, le=5)] | None
+
+
+class DriversNearView(WireModel):
+    """The available drivers within a radius, nearest first."""
+
+    drivers: tuple[NearbyDriverView, ...]
+
+
+def drivers_near_view(found: Iterable[tuple[DriverStatus, float]]) -> DriversNearView:
+    """The view of :meth:`~vtc_dispatch.service.DispatchService.drivers_near`'s answer."""
+    return DriversNearView(
+        drivers=tuple(
+            NearbyDriverView(
+                driver_id=status.driver_id,
+                vehicle_type=status.vehicle_type,
+                position=WirePoint.from_latlng(status.position),
+                distance_km=to_metre(km),
+                seen_at=status.seen_at,
+                rating=status.rating,
+            )
+            for status, km in found
+        )
+    )
 
 
 class DriverStatusView(WireModel):

@@ -116,7 +116,7 @@ from vtc_dispatch.ports import (
     UnitOfWork,
     Wallet,
 )
-from vtc_dispatch.presentation import route_geojson
+from vtc_dispatch.presentation import order_pings, route_geojson
 from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.settings import Availability, ServiceSettings
@@ -1085,10 +1085,19 @@ class DispatchService:
     def route(self, actor: Actor, order_id: str) -> dict[str, Any]:
         """The order's planned and actual routes as GeoJSON
         (:func:`vtc_dispatch.presentation.route_geojson`), for whoever may see the order."""
+        return route_geojson(*self._tracked(actor, order_id))
+
+    def pings(self, actor: Actor, order_id: str) -> dict[str, Any]:
+        """Every GPS position recorded on the order, the set-aside ones flagged
+        (:func:`vtc_dispatch.presentation.order_pings`), for whoever may see the order."""
+        return order_pings(*self._tracked(actor, order_id))
+
+    def _tracked(self, actor: Actor, order_id: str) -> tuple[Order, RideProgress | None]:
+        """The order, if ``actor`` may see it, and its live progress while a driver is on it."""
         self._actor_and_order(actor, order_id)
         order = self._ctx.owned(actor, order_id)
         progress = self.progress.get(order.id) if order.phase in _DRIVING_PHASES else None
-        return route_geojson(order, progress)
+        return order, progress
 
     def drivers_near(
         self, at: LatLng, radius_km: float, vehicle_types: Sequence[str], *, limit: int = 50

@@ -63,6 +63,7 @@ from vtc_dispatch._wire_fields import (
 )
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
+    BidAccepted,
     BidSubmitted,
     DriverArrived,
     DriverArriving,
@@ -89,6 +90,7 @@ from vtc_dispatch.events import (
     TripCompleted,
     TripStarted,
 )
+from vtc_dispatch.kinds import MerchantStatus
 from vtc_dispatch.order import PositionAnswer
 from vtc_dispatch.presentation import DriverCardView, DriverView, OrderView
 from vtc_dispatch.pricing.money import in_currency, lines_in_currency
@@ -99,6 +101,7 @@ __all__ = [
     "AcceptMessage",
     "ArrivedMessage",
     "AvailabilityLine",
+    "BidAcceptedMessage",
     "BidMessage",
     "BidReceivedMessage",
     "CancelMessage",
@@ -120,6 +123,7 @@ __all__ = [
     "ErrorMessage",
     "InvalidMessage",
     "LocationMessage",
+    "MerchantUpdateMessage",
     "NoDriverFoundMessage",
     "OfferMessage",
     "OfferWithdrawnMessage",
@@ -347,7 +351,12 @@ class SearchMessage(_Message):
 
 
 class CreateOrderMessage(_Message):
-    """Customer: order this vehicle type, paying with this method."""
+    """Customer: order this vehicle type, paying with this method.
+
+    A delivery (a vehicle type of kind ``delivery``) names its merchant
+    (``merchant_id``) and may carry what the merchant charges for the goods
+    (``goods_amount``, in the quote's currency: carried, not priced).
+    """
 
     type: Literal["create_order"] = "create_order"
     pickup: WirePoint
@@ -355,6 +364,8 @@ class CreateOrderMessage(_Message):
     vehicle_type: Code
     payment_method: PaymentMethod
     supplements: tuple[Code, ...] = ()
+    merchant_id: Id | None = None
+    goods_amount: Amount | None = None
 
 
 class CancelMessage(_Message):
@@ -378,6 +389,20 @@ class AcceptBidMessage(_Message):
     type: Literal["accept_bid"] = "accept_bid"
     order_id: Id
     driver_id: Id
+
+
+class MerchantUpdateMessage(_Message):
+    """Merchant of a delivery (on the customer's connection: a merchant is no driver): the
+    order is ``confirmed``, ``preparing`` or ``ready``; once ready, a rider is searched for.
+
+    >>> parse_customer_message({"type": "merchant_update", "order_id": "o-1",
+    ...                         "status": "ready"}).status is MerchantStatus.READY
+    True
+    """
+
+    type: Literal["merchant_update"] = "merchant_update"
+    order_id: Id
+    status: MerchantStatus
 
 
 # -- server -> customer ----------------------------------------------------------------
@@ -598,6 +623,17 @@ class BidReceivedMessage(_Message):
     valid_until: AwareDatetime | None = None
 
 
+class BidAcceptedMessage(_Message):
+    """Server (to the carrier, bidding mode): the customer took your bid; the job is yours
+    at ``amount``: go to the pickup."""
+
+    type: Literal["bid_accepted"] = "bid_accepted"
+    order_id: Id
+    amount: Amount
+    currency: Currency
+    at: AwareDatetime
+
+
 class OrderStatusMessage(_Message):
     """Server (freight, delivery): the order took a step of its own kind (``event``) and is
     now in ``state``: a merchant's state, a load posted, the driver leaving the pickup,
@@ -749,12 +785,13 @@ DriverInbound: TypeAlias = Annotated[
 DriverOutbound: TypeAlias = Annotated[
     StateMessage | OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage
     | TripCompletedMessage | OkMessage | ErrorMessage | PositionRefusedMessage | PongMessage
-    | WentOfflineMessage | SuspensionMessage | OrderStatusMessage,
+    | WentOfflineMessage | SuspensionMessage | OrderStatusMessage | BidAcceptedMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
 CustomerInbound: TypeAlias = Annotated[
-    SearchMessage | CreateOrderMessage | CancelMessage | SearchAgainMessage | AcceptBidMessage,
+    SearchMessage | CreateOrderMessage | CancelMessage | SearchAgainMessage | AcceptBidMessage
+    | MerchantUpdateMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a customer sends."""
@@ -773,7 +810,7 @@ OutboundMessage: TypeAlias = (
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
     | DriverWithdrewMessage | BidReceivedMessage | StateMessage | OkMessage | ErrorMessage
     | OrderCreatedMessage | PositionRefusedMessage | PongMessage | WentOfflineMessage
-    | DriverSilentMessage | SuspensionMessage | OrderStatusMessage
+    | DriverSilentMessage | SuspensionMessage | OrderStatusMessage | BidAcceptedMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -957,6 +994,7 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     DriverWentSilent         customer and watchers of his ride: ``driver_silent``
     DriverSuspensionChanged  driver: ``suspension``
     BidSubmitted             customer: ``bid_received``
+    BidAccepted              driver: ``bid_accepted``
     OrderStepped             customer, watchers and the driver if any: ``order_status``
     =======================  =============================================
 
@@ -1041,6 +1079,14 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 valid_until=event.valid_until,
             )
             return [(Recipient("customer", event.customer_id), bid)]
+        case BidAccepted():
+            taken = BidAcceptedMessage(
+                order_id=event.order_id,
+                amount=in_currency(event.amount, event.currency),
+                currency=event.currency,
+                at=event.at,
+            )
+            return [(Recipient("driver", event.driver_id), taken)]
         case OrderStepped():
             status = OrderStatusMessage(
                 order_id=event.order_id,
@@ -1129,7 +1175,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    38
+    40
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django_demo import AKWA, DEIDO, Demo
+from django_demo import AKWA, DEIDO, LOAD_FROM, LOAD_TO, Demo, with_dakar
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -236,6 +236,33 @@ def test_an_operator_cancels_a_stuck_order_with_a_reason(demo: Demo, operator: C
         f"{order_id}: order '{order_id}': cannot 'cancel' in state 'cancelled' (the state is"
         " terminal)"
     ]
+
+
+def test_the_orders_show_their_kind_and_filter_by_it(demo: Demo, operator: Client) -> None:
+    with_dakar()
+    ride = _order(demo)
+    service = demo.service
+    load = service.create_order(demo.ids["didier"], LOAD_FROM, LOAD_TO, "camion_10t", "WAVE")
+    url = LIST.format(model="orderrecord")
+    listed = operator.get(url)
+    assert "kind" in listed.context["cl"].list_display
+    assert [(str(choice["display"])) for choice in _kind_choices(listed)] == [
+        "All", "ride", "freight", "delivery",
+    ]  # fmt: skip
+    page = listed.content.decode()
+    assert '<td class="field-kind">freight</td>' in page
+    assert '<td class="field-kind">ride</td>' in page
+    freight = operator.get(url, {"kind__exact": "freight"})
+    shown = [row.order_id for row in freight.context["cl"].result_list]
+    assert shown == [load.id]
+    assert ride not in freight.content.decode()
+    types = operator.get(LIST.format(model="vehicletype"), {"kind__exact": "delivery"})
+    assert [v.code for v in types.context["cl"].result_list] == ["moto_livraison"]
+
+
+def _kind_choices(listed: Any) -> list[dict[str, Any]]:
+    [spec] = [f for f in listed.context["cl"].filter_specs if f.field_path == "kind"]
+    return list(spec.choices(listed.context["cl"]))
 
 
 def test_an_operator_suspends_lifts_and_puts_a_driver_offline(demo: Demo, operator: Client) -> None:

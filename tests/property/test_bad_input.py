@@ -292,6 +292,7 @@ COMMANDS: dict[str, dict[str, str]] = {
         "command_id": "command_id",
     },
     "route": {"actor": "actor", "order_id": "order_id"},
+    "pings": {"actor": "actor", "order_id": "order_id"},
     "drivers_near": {
         "at": "point",
         "radius_km": "radius",

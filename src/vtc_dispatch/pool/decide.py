@@ -49,6 +49,7 @@ from vtc_dispatch.errors import (
     shown,
 )
 from vtc_dispatch.events import (
+    BidAccepted,
     DriverAssigned,
     Event,
     NoDriverFound,
@@ -315,7 +316,8 @@ def assign(
     price: Decimal | None = None,
     card: DriverCard | None = None,
 ) -> Step:
-    """Give the order to ``driver_id`` (at ``price``: a bid); withdraw the other offers.
+    """Give the order to ``driver_id`` (at ``price``: a bid, which he is told was taken);
+    withdraw the other offers.
 
     ``card`` is who he is, for the customer's ``driver_assigned``.
     """
@@ -336,6 +338,8 @@ def assign(
     events: list[Event] = [OfferWithdrawnEvent(order.id, other, "taken", now) for other in others]
     if price is not None:
         events.append(PriceChanged(order.id, history[-1]))
+        currency = order.quote.currency
+        events.append(BidAccepted(order.id, driver_id, order.customer_id, price, currency, now))
     events.append(
         DriverAssigned(
             order.id, driver_id, order.customer_id, order.vehicle_type, position, eta_s, now, card
