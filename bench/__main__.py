@@ -23,6 +23,7 @@ SUITES: dict[str, str] = {
     "sim": "bench.sim",
     "quality": "bench.quality",
     "city": "bench.city",
+    "livemap": "bench.livemap",
 }
 """Suite name -> module defining ``run(options: Options) -> SuiteReport``.
 

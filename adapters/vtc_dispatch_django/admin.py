@@ -11,33 +11,42 @@ rebuilds the service's configuration (:mod:`vtc_dispatch_django.signals`);
 a change that makes the whole configuration invalid is refused with the
 core's message.
 
+The drivers' presence list links to the live map
+(:mod:`vtc_dispatch_django.admin_map`): online drivers by state and the
+active orders, updated as they move.
+
+Reports (per day, city and vehicle type, with charts and a CSV) have their
+own page under Dispatch (:mod:`vtc_dispatch_django.reports`).
+
 Operators act through the service, as the apps do (one command, one
-commit): cancel stuck orders with a reason, put drivers offline; and
-block or unblock drivers (their presence row, see
-:meth:`~vtc_dispatch_django.repositories.DjangoDriverRegistry.set_blocked`).
+commit): cancel stuck orders with a reason, mark orders paid, put drivers
+offline, suspend them or lift a suspension
+(:mod:`vtc_dispatch_django.admin_actions`).  The driver actions are on the
+driver presence rows and on the driver profiles, so that they also reach
+drivers whose presence is stored in Redis.
 The state's tables are read-only: no "Add", no change, no delete.
 Amounts are shown with their currency.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 from vtc_dispatch.codec import order_from_data
-from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.order import Actor, Order
 from vtc_dispatch.pricing.quote import format_amount
 from vtc_dispatch_django import models as m
-from vtc_dispatch_django.admin_actions import mark_paid
+from vtc_dispatch_django.admin_actions import act, lift_suspension, mark_paid, put_offline, suspend
 from vtc_dispatch_django.admin_forms import (
     CheckedForm,
     CityForm,
@@ -47,6 +56,7 @@ from vtc_dispatch_django.admin_forms import (
     fixed_route_form,
 )
 from vtc_dispatch_django.audit import changed_by
+from vtc_dispatch_django.reports import report_context, report_csv
 
 __all__ = ["CheckedForm"]
 
@@ -90,7 +100,8 @@ class CityAdmin(_Checked):
 
 @admin.register(m.VehicleType)
 class VehicleTypeAdmin(_Checked):
-    list_display = ("code", "label", "seats")
+    list_display = ("code", "label", "seats", "kind")
+    list_filter = ("kind",)
 
 
 def _tariff_fieldsets() -> list[tuple[str | None, dict[str, Any]]]:
@@ -273,27 +284,13 @@ class CancelForm(forms.Form):
     )
 
 
-def _act(request: HttpRequest, ids: list[str], act: Callable[[str], Any], done: str) -> None:
-    """Run ``act`` on each id through the service, one command each; say what happened."""
-    succeeded = []
-    for one in ids:
-        try:
-            act(one)
-        except DispatchError as exc:
-            messages.error(request, f"{one}: {exc}")
-        else:
-            succeeded.append(one)
-    if succeeded:
-        messages.success(request, f"{done}: {', '.join(succeeded)}")
-
-
 @admin.register(m.OrderRecord)
 class OrderAdmin(_ReadOnly):
     list_display = (
-        "order_id", "state", "customer_id", "driver_id", "estimate_shown", "final_shown",
-        "payment_method", "payment_status", "created_at",
+        "order_id", "kind", "state", "customer_id", "driver_id", "estimate_shown",
+        "final_shown", "payment_method", "payment_status", "created_at",
     )  # fmt: skip
-    list_filter = ("state", "vehicle_type", "payment_method", "payment_status")
+    list_filter = ("kind", "state", "vehicle_type", "payment_method", "payment_status")
     search_fields = ("order_id", "customer_id", "driver_id")
     exclude = ("data",)
     readonly_fields = ("quote", "price_history", "final_fare", "lifecycle")
@@ -319,7 +316,7 @@ class OrderAdmin(_ReadOnly):
             # The operator by his user id, as every party is (and as "Mark paid" does).
             operator = Actor.operator(str(request.user.pk))
             reason = form.cleaned_data["reason"]
-            _act(
+            act(
                 request,
                 list(queryset.values_list("order_id", flat=True)),
                 lambda order_id: service.cancel(operator, order_id, reason),
@@ -389,43 +386,18 @@ class DriverPresenceAdmin(_ReadOnly):
     # presence and seen_at: an operator sees whose position is stale (a silent phone).
     list_display = (
         "driver_id", "vehicle_type", "online", "available", "presence", "seen_at", "order_id",
-        "blocked", "offline_reason",
+        "blocked", "suspended", "offline_reason",
     )  # fmt: skip
-    list_filter = ("online", "available", "presence", "blocked", "vehicle_type")
+    list_filter = ("online", "available", "presence", "blocked", "suspended", "vehicle_type")
     search_fields = ("driver_id",)
-    actions = ("put_offline", "block", "unblock")
+    actions = (put_offline, suspend, lift_suspension)
+    # A "Live map" button above the list (vtc_dispatch_django.admin_map).
+    change_list_template = "vtc_dispatch_django/admin/driverpresence_change_list.html"
 
-    @admin.action(description="Put the selected drivers offline")
-    def put_offline(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        """Through the service: a live offer counts as refused; a driver on a ride stays."""
-        from vtc_dispatch_django.runtime import get_service
+    def get_urls(self) -> list[Any]:
+        from vtc_dispatch_django.admin_map import map_urls
 
-        service = get_service()
-        _act(
-            request,
-            list(queryset.values_list("driver_id", flat=True)),
-            service.driver_offline,
-            "Put offline",
-        )
-
-    @admin.action(description="Block the selected drivers (no more offers)")
-    def block(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._set_blocked(request, queryset, blocked=True)
-
-    @admin.action(description="Unblock the selected drivers")
-    def unblock(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._set_blocked(request, queryset, blocked=False)
-
-    def _set_blocked(self, request: HttpRequest, queryset: QuerySet[Any], *, blocked: bool) -> None:
-        from vtc_dispatch_django.repositories import DjangoDriverRegistry
-
-        registry = DjangoDriverRegistry()
-        _act(
-            request,
-            list(queryset.values_list("driver_id", flat=True)),
-            lambda driver_id: registry.set_blocked(driver_id, blocked),
-            "Blocked" if blocked else "Unblocked",
-        )
+        return [*map_urls(self.admin_site), *super().get_urls()]
 
 
 @admin.register(m.StatsRecord)
@@ -446,6 +418,7 @@ class RatingTotalAdmin(_ReadOnly):
 class DriverProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "vehicle_type", "vehicle", "plate", "phone")
     search_fields = ("plate", "phone")
+    actions = (put_offline, suspend, lift_suspension)
 
 
 @admin.register(m.WalletAccount)
@@ -490,3 +463,40 @@ class ConfigChangeAdmin(_ReadOnly):
         return "\n".join(
             f"{name}: {before!r} -> {after!r}" for name, (before, after) in obj.changes.items()
         )
+
+
+@admin.register(m.Report)
+class ReportAdmin(_ReadOnly):
+    """The reports page and its CSV (:mod:`vtc_dispatch_django.reports`): two views, no rows
+    to list, add or change."""
+
+    def get_urls(self) -> list[URLPattern]:
+        # Only these two: the proxy's change pages would show orders by another door.
+        view = self.admin_site.admin_view
+        return [
+            path("", view(self.changelist_view), name="vtc_dispatch_report_changelist"),
+            path("csv/", view(self.csv_view), name="vtc_dispatch_report_csv"),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The page: filters, table, charts."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return TemplateResponse(
+            request,
+            "vtc_dispatch_django/admin/reports.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Reports",
+                "opts": self.model._meta,
+                **report_context(request),
+            },
+        )
+
+    def csv_view(self, request: HttpRequest) -> HttpResponse:
+        """The page's table as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return report_csv(request)

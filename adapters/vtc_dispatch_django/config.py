@@ -106,7 +106,8 @@ def config_as_dict() -> dict[str, Any]:
             for c in City.objects.all()
         },
         "vehicle_types": {
-            v.code: {"label": v.label, "seats": v.seats} for v in VehicleType.objects.all()
+            v.code: {"label": v.label, "seats": v.seats, "kind": v.kind}
+            for v in VehicleType.objects.all()
         },
         "tariffs": tariffs,
         "zones": zones,
@@ -187,7 +188,12 @@ def _write_tables(data: Mapping[str, Any], checked: DispatchConfig) -> DispatchC
             route_spread=c.get("route_spread", 0.15),
         )
     for code, v in data["vehicle_types"].items():
-        VehicleType.objects.create(code=code, label=v["label"], seats=v.get("seats", 4))
+        VehicleType.objects.create(
+            code=code,
+            label=v["label"],
+            seats=v.get("seats", 4),
+            kind=checked.pricing.vehicle_types[code].kind,
+        )
     columns = ("base_fare", "per_minute", "minimum_fare", "booking_fee")
     fees = ("cancellation_fee", "no_show_fee")
     for t in data["tariffs"]:

@@ -45,7 +45,8 @@ from pydantic import BaseModel
 
 from vtc_dispatch.batching import FixBatcher
 from vtc_dispatch.errors import DispatchError, InvalidArgument, InvalidCommandId, NotFound
-from vtc_dispatch.order import Actor, Fix, Order, PositionAnswer
+from vtc_dispatch.kinds import MERCHANT_STEPS
+from vtc_dispatch.order import Actor, Fix, Order, PositionAnswer, ProofOfDelivery
 from vtc_dispatch.wire import (
     AcceptBidMessage,
     AcceptMessage,
@@ -54,8 +55,11 @@ from vtc_dispatch.wire import (
     CancelMessage,
     CompleteMessage,
     CreateOrderMessage,
+    DeliverMessage,
+    DepartMessage,
     ErrorMessage,
     LocationMessage,
+    MerchantUpdateMessage,
     OkMessage,
     OrderCreatedMessage,
     PingMessage,
@@ -179,7 +183,8 @@ def _position(answer: PositionAnswer, message_id: str | None) -> BaseModel:
 
 
 class DriverConsumer(_Consumer):
-    """``ws/driver/``: offers in; location, ping, accept, reject, arrived, start, complete out."""
+    """``ws/driver/``: offers in; location, ping, accept, reject, arrived, start, complete,
+    bid, depart, deliver out."""
 
     role = "driver"
 
@@ -269,14 +274,29 @@ class DriverConsumer(_Consumer):
                 )
                 return _ok(message_id, done)
             case BidMessage():
-                bid = service.submit_bid(me, message.order_id, message.amount, command_id=cid)
+                bid = service.submit_bid(
+                    me,
+                    message.order_id,
+                    message.amount,
+                    valid_for_s=message.valid_for_s,
+                    command_id=cid,
+                )
                 return _ok(message_id, bid)
+            case DepartMessage():
+                return _ok(message_id, service.depart(me, message.order_id, command_id=cid))
+            case DeliverMessage():
+                proof = ProofOfDelivery(
+                    message.position.to_latlng(), message.at, message.code, message.reference
+                )
+                delivered = service.deliver(me, message.order_id, proof, command_id=cid)
+                return _ok(message_id, delivered)
         raise AssertionError(f"unhandled driver message {message!r}")
 
 
 class CustomerConsumer(_Consumer):
-    """``ws/customer/``: search, create_order, search_again, cancel, accept_bid; the ride's
-    news out."""
+    """``ws/customer/``: search, create_order, search_again, cancel, accept_bid, and a
+    merchant's merchant_update (a merchant is no driver: he connects here); the ride's news
+    out."""
 
     role = "customer"
 
@@ -301,6 +321,8 @@ class CustomerConsumer(_Consumer):
                     message.vehicle_type,
                     message.payment_method,
                     supplements=message.supplements,
+                    merchant_id=message.merchant_id,
+                    goods_amount=message.goods_amount,
                     command_id=command_id,
                 )
                 return OrderCreatedMessage(id=message_id, order_id=order.id, state=order.state)
@@ -317,4 +339,12 @@ class CustomerConsumer(_Consumer):
                     me, message.order_id, message.driver_id, command_id=command_id
                 )
                 return _ok(message_id, taken)
+            case MerchantUpdateMessage():
+                updated = service.merchant_update(
+                    Actor.merchant(me),
+                    message.order_id,
+                    MERCHANT_STEPS[message.status],
+                    command_id=command_id,
+                )
+                return _ok(message_id, updated)
         raise AssertionError(f"unhandled customer message {message!r}")

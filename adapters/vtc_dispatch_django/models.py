@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from vtc_dispatch.kinds import OrderKind
 from vtc_dispatch.payments import PAYMENT_METHODS
 from vtc_dispatch_django.geojson import validate_area
 
@@ -48,6 +49,7 @@ __all__ = [
     "ProgressRecord",
     "RatingRecord",
     "RatingTotal",
+    "Report",
     "StatsRecord",
     "Tariff",
     "VehicleType",
@@ -58,6 +60,7 @@ __all__ = [
 ]
 
 _MONEY: dict[str, Any] = {"max_digits": 18, "decimal_places": 4}
+_KINDS = [(kind.value, kind.value) for kind in OrderKind]
 
 
 # -- dispatch state ----------------------------------------------------------------
@@ -97,6 +100,13 @@ class OrderRecord(models.Model):
         help_text="The driver as a user of this site, when driver_id is a user's key",
     )
     vehicle_type = models.CharField(max_length=64)
+    kind = models.CharField(
+        max_length=16,
+        choices=_KINDS,
+        default=OrderKind.RIDE.value,
+        db_index=True,
+        help_text="Ride, freight load or delivery: the lifecycle the state belongs to",
+    )
     state = models.CharField(max_length=32, db_index=True)
     active = models.BooleanField(default=True)
     payment_method = models.CharField(max_length=32)
@@ -115,10 +125,24 @@ class OrderRecord(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["customer_id", "active", "-seq"], name="vtc_order_customer"),
             models.Index(fields=["driver_id", "active", "-seq"], name="vtc_order_driver"),
+            # The operator's reports read orders by the day they were made.
+            models.Index(fields=["created_at"], name="vtc_order_created"),
         ]
 
     def __str__(self) -> str:
         return f"{self.order_id} ({self.state})"
+
+
+class Report(OrderRecord):
+    """The operator's reports (:mod:`vtc_dispatch_django.reports`): no table of their own,
+    a proxy of the orders they are computed from, so that the admin lists them under
+    Dispatch and the permission ``vtc_dispatch.view_report`` grants them to staff."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "report"
+        verbose_name_plural = "reports"
+        default_permissions = ("view",)
 
 
 class OfferRecord(models.Model):
@@ -174,8 +198,9 @@ class DriverPresence(models.Model):
     """A driver as the registry knows it: state, vehicle type, last position, ratings, and
     whether his phone is heard from.
 
-    ``available`` is kept equal to online, present, not on an order and not
-    blocked, so that the nearest-driver query reads one indexed column.
+    ``available`` is kept equal to online, present, not on an order, not
+    blocked (by his ratings) and not suspended (by an operator), so that the
+    nearest-driver query reads one indexed column.
     ``seen_at`` is when his phone was last heard from (rows written before
     it got their ``updated_at``); ``presence`` is ``present``,
     ``silent`` or ``unreachable``; ``offline_reason`` why the service put
@@ -189,6 +214,7 @@ class DriverPresence(models.Model):
     online = models.BooleanField(default=False)
     order_id = models.CharField(max_length=64, null=True, blank=True)
     blocked = models.BooleanField(default=False)
+    suspended = models.BooleanField(default=False)
     available = models.BooleanField(default=False)
     rating_sum = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
@@ -438,11 +464,19 @@ class City(models.Model):
 
 
 class VehicleType(models.Model):
-    """A vehicle type customers choose (``taxi_jaune``, ``confort``)."""
+    """A vehicle type customers choose (``taxi_jaune``, ``confort``), and the kind of its
+    orders (rides; freight loads carriers bid on; deliveries a merchant prepares)."""
 
     code = models.SlugField(max_length=64, primary_key=True)
     label = models.CharField(max_length=100)
     seats = models.PositiveSmallIntegerField(default=4)
+    kind = models.CharField(
+        max_length=16,
+        choices=_KINDS,
+        default=OrderKind.RIDE.value,
+        help_text="The lifecycle of its orders: ride, freight (bids, proof of delivery) or"
+        " delivery (the merchant's states, then a rider)",
+    )
 
     def __str__(self) -> str:
         return self.label

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from vtc_dispatch.errors import TransportUnavailable
 from vtc_dispatch.wire import Recipient
 
-__all__ = ["MESSAGE_TYPE", "ChannelsNotifier", "group_name"]
+__all__ = ["MESSAGE_TYPE", "ChannelsNotifier", "channel_layer", "group_name"]
 
 MESSAGE_TYPE = "vtc.message"
 """The Channels event type consumers handle (method ``vtc_message``)."""
@@ -43,6 +43,16 @@ def group_name(role: str, party_id: str) -> str:
     return f"vtc.{role}.h-{hashlib.sha1(party_id.encode()).hexdigest()}"
 
 
+def channel_layer(alias: str = "default") -> Any:
+    """The Channels layer ``alias``; TransportUnavailable when none is configured."""
+    layer = get_channel_layer(alias)
+    if layer is None:
+        raise TransportUnavailable(
+            "no Channels layer is configured: set CHANNEL_LAYERS in the settings"
+        )
+    return layer
+
+
 class ChannelsNotifier:
     """Sends each message as JSON text to the recipient's group."""
 
@@ -52,11 +62,7 @@ class ChannelsNotifier:
 
     def _get_layer(self) -> Any:
         if self._layer is None:
-            self._layer = get_channel_layer(self._alias)
-            if self._layer is None:
-                raise TransportUnavailable(
-                    "no Channels layer is configured: set CHANNEL_LAYERS in the settings"
-                )
+            self._layer = channel_layer(self._alias)
         return self._layer
 
     def send(self, recipient: Recipient, message: BaseModel) -> None:

@@ -4,8 +4,9 @@ draft 2020-12), and links that follow a ride from operation to operation.
 A link tells a client (and a stateful API tester such as schemathesis)
 where the answer's ids go next: the order that ``customer/create/``
 answers is the ``order_id`` of every order endpoint, the offer that
-``driver/current/`` shows is the one ``driver/accept/{order_id}/`` takes,
-and each step of the ride leads to the next.
+``driver/current/`` shows is the one ``driver/accept/{order_id}/`` takes
+(or a carrier's bid), and each step of the ride, or of a load, leads to
+the next.
 """
 
 from __future__ import annotations
@@ -28,13 +29,28 @@ _ORDER_OPERATIONS = {
     "rate": "customer/rate/{order_id}/",
     "pay": "customer/pay/{order_id}/",
     "detail": "{order_id}/",
+    "post_load": "{order_id}/post/",
+    "bids": "{order_id}/bids/",
+    "bid": "{order_id}/bids/",
+    "depart": "{order_id}/depart/",
+    "proof": "{order_id}/proof-of-delivery/",
+    "confirm_delivery": "{order_id}/confirm-delivery/",
+    "dispute": "{order_id}/dispute/",
+    "order_rate": "{order_id}/rate/",
+    "pings": "tracking/orders/{order_id}/pings/",
+    "route": "tracking/orders/{order_id}/route/",
 }
-_CUSTOMER = ("search_again", "cancel", "track", "rate", "pay", "detail")
+_READS = frozenset({"track", "detail", "bids", "pings", "route"})
+"""The operations that are a GET (the others a POST)."""
+_CUSTOMER = ("search_again", "cancel", "track", "rate", "pay", "detail", "post_load", "bids",
+             "pings", "route")  # fmt: skip
 _DRIVER_NEXT = {
     "accept": ("arrived", "cancel", "detail"),
     "arrived": ("start", "cancel", "detail"),
-    "start": ("complete", "detail"),
+    "start": ("complete", "depart", "detail"),
     "complete": ("confirm_cash", "driver_rate", "detail"),
+    "depart": ("proof", "pings", "detail"),
+    "proof": ("confirm_delivery", "dispute", "order_rate", "route"),
 }
 
 LINKS: dict[tuple[str, str], dict[str, str]] = {
@@ -42,7 +58,9 @@ LINKS: dict[tuple[str, str], dict[str, str]] = {
     ("driver/current/", "get"): {
         "accept": "$response.body#/offer/order_id",
         "reject": "$response.body#/offer/order_id",
+        "bid": "$response.body#/offer/order_id",
     },
+    ("{order_id}/post/", "post"): dict.fromkeys(("bids", "cancel", "detail"), "$response.body#/id"),
     **{
         (_ORDER_OPERATIONS[step], "post"): dict.fromkeys(following, "$response.body#/id")
         for step, following in _DRIVER_NEXT.items()
@@ -71,7 +89,7 @@ def add_links(result: dict[str, Any], generator: Any, request: Any, public: Any)
         links = answer.setdefault("links", {})
         for name, expression in targets.items():
             target_path = _ORDER_OPERATIONS[name]
-            method_of = "get" if name in ("track", "detail") else "post"
+            method_of = "get" if name in _READS else "post"
             target = _find(paths, target_path, method_of)
             if target is None:
                 continue

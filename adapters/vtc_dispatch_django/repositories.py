@@ -44,7 +44,14 @@ from vtc_dispatch.errors import (
 )
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
-from vtc_dispatch.order import DriverCard, DriverStatus, Order, Presence, RideProgress
+from vtc_dispatch.order import (
+    ACTIVE_STATES,
+    DriverCard,
+    DriverStatus,
+    Order,
+    Presence,
+    RideProgress,
+)
 from vtc_dispatch.pool.stats import (
     ACTIVITY_KEPT,
     COUNTED,
@@ -53,7 +60,7 @@ from vtc_dispatch.pool.stats import (
     Outcome,
     check_outcome,
 )
-from vtc_dispatch.ports import check_page
+from vtc_dispatch.ports import check_limit, check_page
 from vtc_dispatch.validation import check_instant
 from vtc_dispatch.wallet_ops import (
     amount_text,
@@ -97,6 +104,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 _KM_PER_DEG_LAT = 111.19
+_CHUNK = 500
+"""Orders read per round trip when a report iterates over many."""
 
 
 @contextmanager
@@ -134,6 +143,7 @@ def _columns(order: Order) -> dict[str, Any]:
         "customer_user_id": user_key(order.customer_id),
         "driver_user_id": user_key(order.driver_id),
         "vehicle_type": order.vehicle_type,
+        "kind": str(order.kind),
         "state": order.state,
         "active": order.is_active,
         "payment_method": order.payment_method,
@@ -297,6 +307,30 @@ class DjangoOrderRepository:
             rows = OrderRecord.objects.filter(next_deadline__lte=due_by).order_by("next_deadline")
             return [_order(r) for r in rows]
 
+    def active_orders(self, *, limit: int = 1000) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository` (the indexed ``state`` column)."""
+        rows = OrderRecord.objects.filter(state__in=sorted(ACTIVE_STATES)).order_by("-seq")
+        with _storage("listing the active orders"):
+            return [_order(r) for r in rows[: check_limit(limit)]]
+
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderHistory`: rows by ``created_at`` (indexed),
+        read in chunks as they are iterated."""
+        check_instant(start, "start")
+        check_instant(end, "end")
+        rows = (
+            OrderRecord.objects.filter(created_at__gte=start, created_at__lt=end)
+            .order_by("created_at", "seq")
+            .only("data", "version")
+        )
+        return self._read(rows, f"reading the orders created from {start} to {end}")
+
+    @staticmethod
+    def _read(rows: Any, what: str) -> Iterator[Order]:
+        with _storage(what):
+            for record in rows.iterator(chunk_size=_CHUNK):
+                yield _order(record)
+
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
         with _storage("reading the next deadline"):
@@ -360,6 +394,7 @@ def driver_status(row: DriverPresence) -> DriverStatus:
         seen_at=row.seen_at,
         presence=Presence(row.presence),
         offline_reason=row.offline_reason,
+        suspended=row.suspended,
     )
 
 
@@ -386,6 +421,7 @@ class DjangoDriverRegistry:
                     "online": status.online,
                     "order_id": status.order_id,
                     "blocked": status.blocked,
+                    "suspended": status.suspended,
                     "available": status.available,
                     "rating_sum": status.rating_sum,
                     "rating_count": status.rating_count,
@@ -396,6 +432,13 @@ class DjangoDriverRegistry:
                 },
             )
 
+    def online_drivers(self, *, limit: int = 10_000) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one query on the index of the
+        online drivers by presence and time heard from)."""
+        rows = DriverPresence.objects.filter(online=True).order_by("-seen_at", "driver_id")
+        with _storage("listing the online drivers"):
+            return [driver_status(row) for row in rows[: check_limit(limit)]]
+
     def reserve(self, driver_id: str, order_id: str) -> bool:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""
         with _storage(f"reserving driver {driver_id!r}"):
@@ -405,6 +448,7 @@ class DjangoDriverRegistry:
                     online=True,
                     order_id__isnull=True,
                     blocked=False,
+                    suspended=False,
                     presence=Presence.PRESENT,
                 ).update(order_id=order_id, available=False)
             )
@@ -413,27 +457,10 @@ class DjangoDriverRegistry:
         """See :class:`~vtc_dispatch.ports.DriverRegistry` (one conditional UPDATE)."""
         with _storage(f"releasing driver {driver_id!r}"):
             held = DriverPresence.objects.filter(driver_id=driver_id, order_id=order_id)
-            held.filter(online=True, blocked=False, presence=Presence.PRESENT).update(
-                order_id=None, available=True
-            )
+            held.filter(
+                online=True, blocked=False, suspended=False, presence=Presence.PRESENT
+            ).update(order_id=None, available=True)
             held.update(order_id=None)
-
-    def set_blocked(self, driver_id: str, blocked: bool) -> None:
-        """An operator blocks a driver (no more offers) or lifts the block.
-
-        Conditional UPDATEs, like :meth:`reserve`: ``available`` follows the
-        same rule as everywhere (online, present, on no order, not blocked),
-        and a ride he is on goes on.  His next rating recomputes the block
-        from his average (:class:`~vtc_dispatch.changes.DriverRated`).
-        """
-        with _storage(f"blocking driver {driver_id!r}"), transaction.atomic():
-            rows = DriverPresence.objects.filter(driver_id=driver_id)
-            if not rows.update(blocked=blocked, available=False):
-                raise NotFound(f"no driver {driver_id!r}")
-            if not blocked:
-                rows.filter(online=True, order_id__isnull=True, presence=Presence.PRESENT).update(
-                    available=True
-                )
 
     def _within(
         self,

@@ -1,4 +1,6 @@
-"""WebSocket routes: ``ws/driver/`` and ``ws/customer/``, to wrap in the token middleware.
+"""WebSocket routes: ``ws/driver/``, ``ws/customer/`` and the staff's ``ws/ops/map/``
+(:mod:`vtc_dispatch_django.livemap`, also open to the admin's session), to wrap in the
+token middleware.
 
 :func:`websocket_application` refuses any other path with the close code
 4404 (:data:`NO_SUCH_PATH`, before the handshake is accepted, as 4401 and
@@ -6,7 +8,7 @@
 patterns with its own adds :data:`unknown_path_route` last.
 
 >>> [str(p.pattern) for p in websocket_urlpatterns]
-['ws/driver/', 'ws/customer/']
+['ws/driver/', 'ws/customer/', 'ws/ops/map/']
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 from channels.routing import URLRouter
 from django.urls import path, re_path
 
-from vtc_dispatch_django.auth import TokenAuthMiddleware
+from vtc_dispatch_django.auth import TokenAuthMiddleware, staff_socket
 from vtc_dispatch_django.consumers import CustomerConsumer, DriverConsumer
+from vtc_dispatch_django.livemap import LiveMapConsumer
 
 __all__ = [
     "NO_SUCH_PATH",
@@ -32,6 +35,7 @@ NO_SUCH_PATH = 4404
 websocket_urlpatterns = [
     path("ws/driver/", DriverConsumer.as_asgi()),
     path("ws/customer/", CustomerConsumer.as_asgi()),
+    path("ws/ops/map/", staff_socket(LiveMapConsumer.as_asgi())),
 ]
 
 

@@ -60,9 +60,19 @@ others (they compare the configuration's revision number).
     is heard from again (a fix, a ping, a new connection); ``False``: he
     stays present until the presence timeout says otherwise.
 ``MAP_TILE_URL``, ``MAP_ATTRIBUTION``
-    The tiles behind the admin's area map (:mod:`vtc_dispatch_django.widgets`):
-    a URL template (default OpenStreetMap's; ``""``: no tiles, the map
-    still draws and edits) and the credit shown for them.
+    The tiles behind the admin's maps (the area widget,
+    :mod:`vtc_dispatch_django.widgets`, and the live map): a URL template
+    (default OpenStreetMap's; ``""``: no tiles, the maps still work) and
+    the credit shown for them.
+``LIVE_MAP``
+    ``True`` (default): the process's events feed the staff's live map
+    (:func:`live_map_feed`, :mod:`vtc_dispatch_django.livemap`); ``False``:
+    the service has no listener for it (the map then shows its snapshots only).
+``LIVE_MAP_WINDOW_MS``
+    How long the live map's changes are gathered into one message (500).
+``LIVE_MAP_RESYNC_S``, ``LIVE_MAP_MAX_DRIVERS``, ``LIVE_MAP_MAX_ORDERS``
+    How often a map socket sends a fresh snapshot (30 s), and how many
+    drivers (10 000) and orders (2 000) a snapshot holds at most.
 
 Drivers' cards (name, phone, vehicle, plate) come from the app's
 :class:`~vtc_dispatch_django.models.DriverProfile` rows
@@ -83,6 +93,8 @@ from django.utils.module_loading import import_string
 from vtc_dispatch.batching import FixBatcher
 from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.errors import DispatchError
+from vtc_dispatch.events import Event
+from vtc_dispatch.livemap import LiveMapFeed
 from vtc_dispatch.memory import RecordingNotifier
 from vtc_dispatch.ports import (
     Clock,
@@ -124,6 +136,7 @@ __all__ = [
     "dispatch_setting",
     "fix_batcher",
     "get_service",
+    "live_map_feed",
     "reset_service",
     "with_unit_of_work",
 ]
@@ -133,6 +146,7 @@ __all__ = [
 _lock = threading.RLock()
 _service: DispatchService | None = None
 _batcher: FixBatcher | None = None
+_feed: LiveMapFeed | None = None
 _revision = -1
 _checked_at = 0.0
 
@@ -253,13 +267,16 @@ def _build() -> DispatchService:
     stores = app_stores()
     clock_path = dispatch_setting("CLOCK")
     clock: Clock | None = import_string(clock_path)() if clock_path else None
-    return build_service(
+    service = build_service(
         config,
         stores,
         clock=clock,
         notifier=OnCommitNotifier(_notifier()),
         profiles=DjangoDriverProfiles(),
     )
+    if dispatch_setting("LIVE_MAP", True):
+        service.subscribe(_to_live_map)
+    return service
 
 
 def get_service() -> DispatchService:
@@ -294,6 +311,31 @@ def fix_batcher() -> FixBatcher | None:
                 get_service, window_s=window_ms / 1000, after_batch=close_old_connections
             )
         return _batcher
+
+
+def live_map_feed() -> LiveMapFeed:
+    """The process's :class:`~vtc_dispatch.livemap.LiveMapFeed`: its events, in batches of
+    ``VTC_DISPATCH["LIVE_MAP_WINDOW_MS"]`` (500), to the staff's live map sockets of every
+    process (:func:`vtc_dispatch_django.livemap.publish`, through the Channels layer)."""
+    global _feed
+    window_s = dispatch_setting("LIVE_MAP_WINDOW_MS", 500) / 1000
+    with _lock:
+        if _feed is None:
+            from vtc_dispatch_django.livemap import publish
+
+            # Its thread holds a database connection: given back as after a request.
+            _feed = LiveMapFeed(
+                get_service, publish, window_s=window_s, after_flush=close_old_connections
+            )
+        elif _feed.window_s != window_s:
+            _feed.window_s = window_s
+        return _feed
+
+
+def _to_live_map(event: Event) -> None:
+    """The services' listener: the event joins the live map's next batch."""
+    feed = _feed if _feed is not None else live_map_feed()
+    feed.record(event)
 
 
 def reset_service() -> None:

@@ -33,16 +33,21 @@ from rest_framework import serializers
 from vtc_dispatch.dashboards import PERIODS
 from vtc_dispatch.errors import shown
 from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.kinds import MerchantStatus
 from vtc_dispatch.presentation import (
+    BidsView,
     CustomerDashboardView,
     DriverDashboardView,
+    DriversNearView,
     DriverStatusView,
     OrderView,
     PaymentMethodsView,
     PaymentReceiptView,
+    PingsView,
     PositionAnswerView,
     QuoteView,
     RideTrackView,
+    RouteView,
     VehicleTypesView,
 )
 from vtc_dispatch.settings import InputLimits
@@ -50,15 +55,21 @@ from vtc_dispatch.validation import ACCURACY_MAX_M
 from vtc_dispatch.wire import DriversAvailableMessage, StateMessage
 
 __all__ = [
+    "AcceptBidSerializer",
+    "BidSerializer",
+    "BidsSerializer",
     "CancelSerializer",
     "CompleteSerializer",
     "CreateOrderSerializer",
     "CustomerDashboardSerializer",
     "DashboardQuerySerializer",
+    "DisputeSerializer",
     "DriverDashboardSerializer",
     "DriverStateSerializer",
     "DriverStatusSerializer",
     "DriversAvailableSerializer",
+    "DriversNearQuerySerializer",
+    "DriversNearSerializer",
     "ErrorSerializer",
     "EstimateSerializer",
     "JsonBooleanField",
@@ -67,16 +78,20 @@ __all__ = [
     "JsonRegexField",
     "JsonTextField",
     "LocationSerializer",
+    "MerchantStatusSerializer",
     "OrderSerializer",
     "PaymentMethodsSerializer",
     "PaymentReceiptSerializer",
     "PhoneSerializer",
+    "PingsSerializer",
     "PointSerializer",
     "PositionAnswerSerializer",
+    "ProofSerializer",
     "QueryPointSerializer",
     "QuoteSerializer",
     "RateSerializer",
     "RideTrackSerializer",
+    "RouteSerializer",
     "SearchSerializer",
     "ToggleStatusSerializer",
     "VehicleTypesSerializer",
@@ -314,16 +329,73 @@ class EstimateSerializer(SearchSerializer):
     supplements = _supplements()
 
 
+def _id(**kwargs: Any) -> JsonTextField:
+    return JsonTextField(min_length=1, max_length=ID_MAX, **kwargs)
+
+
+def _amount(**kwargs: Any) -> JsonRegexField:
+    # A decimal string, as the answers write amounts: a float never holds money.
+    return JsonRegexField(r"^[0-9]{1,15}(\.[0-9]{1,4})?$", **kwargs)
+
+
 class CreateOrderSerializer(EstimateSerializer):
-    """An order: where, which vehicle type, how the customer pays."""
+    """An order: where, which vehicle type, how the customer pays.  A delivery (a vehicle
+    type of kind ``delivery``) names its merchant (``merchant_id``: the merchant user's id)
+    and may carry what the merchant charges for the goods (``goods_amount``, a decimal
+    string in the quote's currency: carried, not priced)."""
 
     payment_method = JsonRegexField(r"^[A-Z][A-Z0-9_]*$", max_length=32)
+    merchant_id = _id(required=False)
+    goods_amount = _amount(required=False)
 
 
 class CancelSerializer(serializers.Serializer[Any]):
     """Why the order is cancelled."""
 
     reason = JsonTextField(min_length=1, max_length=TEXT_MAX)
+
+
+class DisputeSerializer(CancelSerializer):
+    """What the shipper contests about the delivered load (a ``reason``, as a cancellation's)."""
+
+
+class BidSerializer(serializers.Serializer[Any]):
+    """A carrier's price for the job (a decimal string in the order's currency), valid for
+    ``valid_for_s`` seconds (default: while the bidding lasts)."""
+
+    amount = _amount()
+    valid_for_s = JsonFloatField(required=False, min_value=1, max_value=604_800)
+
+
+class AcceptBidSerializer(serializers.Serializer[Any]):
+    """The carrier whose bid the shipper takes."""
+
+    driver_id = _id()
+
+
+class ProofSerializer(serializers.Serializer[Any]):
+    """The proof of delivery: where and when it was taken (near the destination, after the
+    pickup), the code the receiver gave, the reference of a photo or signature the app
+    uploaded to the host (freight needs one)."""
+
+    position = PointSerializer()
+    at = serializers.DateTimeField()
+    code = JsonTextField(required=False, min_length=1, max_length=64)
+    reference = JsonTextField(required=False, min_length=1, max_length=512)
+
+
+class MerchantStatusSerializer(serializers.Serializer[Any]):
+    """Where the merchant's part of a delivery stands; ``ready`` sends for a rider."""
+
+    status = serializers.ChoiceField(choices=[s.value for s in MerchantStatus])
+
+
+class DriversNearQuerySerializer(QueryPointSerializer):
+    """``?lat=..&lng=..&radius_km=..`` and, repeated, the ``vehicle_type`` codes to look
+    for (default: every configured type)."""
+
+    radius_km = serializers.FloatField(min_value=0.01, max_value=500, default=5.0)
+    vehicle_type = serializers.ListField(child=_code(), required=False, max_length=100)
 
 
 class CompleteSerializer(serializers.Serializer[Any]):
@@ -445,6 +517,14 @@ DriverDashboardSerializer = answer(DriverDashboardView)
 """A driver's figures over a period."""
 CustomerDashboardSerializer = answer(CustomerDashboardView)
 """A customer's figures over a period."""
+BidsSerializer = answer(BidsView)
+"""The bids on an order in the running."""
+DriversNearSerializer = answer(DriversNearView)
+"""The available drivers within a radius."""
+PingsSerializer = answer(PingsView)
+"""Every GPS position of an order's driver."""
+RouteSerializer = answer(RouteView)
+"""An order's planned and actual routes, GeoJSON."""
 
 
 class PhoneSerializer(serializers.Serializer[Any]):

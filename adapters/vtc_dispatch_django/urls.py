@@ -1,4 +1,5 @@
-"""The REST endpoints.
+"""The REST endpoints: the ride's (:mod:`vtc_dispatch_django.views`), freight's and
+deliveries' (:mod:`vtc_dispatch_django.freight_views`).
 
 Mount them with ``path("api/v1/order/", include("vtc_dispatch_django.urls"))``.
 Any other path under the mount answers a 404 in the app's error shape.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
+from vtc_dispatch_django import freight_views as f
 from vtc_dispatch_django import views as v
 from vtc_dispatch_django.errors import no_such_endpoint
 from vtc_dispatch_django.payments import SLUGS
@@ -58,6 +60,42 @@ urlpatterns = [
         "vehicle-types/available/",
         v.AvailableVehicleTypesView.as_view(),
         name="vehicle-types-available",
+    ),
+    path(
+        "tracking/available-drivers/",
+        f.AvailableDriversView.as_view(),
+        name="tracking-available-drivers",
+    ),
+    path(
+        "tracking/orders/<str:order_id>/pings/",
+        f.OrderPingsView.as_view(),
+        name="tracking-pings",
+    ),
+    path(
+        "tracking/orders/<str:order_id>/route/",
+        f.OrderRouteView.as_view(),
+        name="tracking-route",
+    ),
+    path("<str:order_id>/post/", f.PostLoadView.as_view(), name="order-post"),
+    path("<str:order_id>/bids/", f.BidsView.as_view(), name="order-bids"),
+    path("<str:order_id>/accept-bid/", f.AcceptBidView.as_view(), name="order-accept-bid"),
+    path("<str:order_id>/depart/", f.DepartView.as_view(), name="order-depart"),
+    path(
+        "<str:order_id>/proof-of-delivery/",
+        f.ProofOfDeliveryView.as_view(),
+        name="order-proof-of-delivery",
+    ),
+    path(
+        "<str:order_id>/confirm-delivery/",
+        f.ConfirmDeliveryView.as_view(),
+        name="order-confirm-delivery",
+    ),
+    path("<str:order_id>/dispute/", f.DisputeView.as_view(), name="order-dispute"),
+    path("<str:order_id>/rate/", f.OrderRateView.as_view(), name="order-rate"),
+    path(
+        "<str:order_id>/merchant-status/",
+        f.MerchantStatusView.as_view(),
+        name="order-merchant-status",
     ),
     path("<str:order_id>/", v.OrderDetailView.as_view(), name="order-detail"),
     re_path(r"", no_such_endpoint, name="no-such-endpoint"),

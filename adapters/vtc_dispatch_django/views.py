@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -531,7 +532,9 @@ class EstimatePriceView(_CustomerView):
 
 class CreateOrderView(_CustomerView):
     """Order a ride: the search for a driver starts.  The answer's ``id`` is the
-    ``order_id`` of every other order endpoint."""
+    ``order_id`` of every other order endpoint.  The vehicle type's kind decides the
+    lifecycle: a freight load is created a ``draft`` (``{id}/post/`` publishes it), a
+    delivery (``merchant_id`` required) ``waiting`` for its merchant."""
 
     throttle_scope = "vtc_order"
 
@@ -541,6 +544,7 @@ class CreateOrderView(_CustomerView):
                                                     "payment_method": "CASH"}))  # fmt: skip
     def post(self, request: Request) -> Response:
         data = _valid(s.CreateOrderSerializer, request.data)
+        goods = data.get("goods_amount")
         order = self.service.create_order(
             self.actor().id,
             s.point(data["pickup"]),
@@ -548,6 +552,8 @@ class CreateOrderView(_CustomerView):
             data["vehicle_type"],
             data["payment_method"],
             supplements=data["supplements"],
+            merchant_id=data.get("merchant_id"),
+            goods_amount=None if goods is None else Decimal(goods),
             command_id=self.command_id(),
         )
         return self.order_answer(order, status=201)

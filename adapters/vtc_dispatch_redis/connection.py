@@ -74,7 +74,7 @@ RedisClient: TypeAlias = "redis.Redis | RedisCluster"
 KEY_PARTS = frozenset(
     {
         # orders (orders.py); "stall" only in data written before the commit script
-        "o", "oseq", "oc", "od", "ac", "ad", "dl", "cl", "cw", "stall",
+        "o", "oseq", "oc", "od", "ac", "ad", "ao", "dl", "cl", "cw", "stall",
         # drivers (drivers.py)
         "d", "lease", "g", "vts", "hp", "ha",
         # ride progress, statistics, ratings, streams

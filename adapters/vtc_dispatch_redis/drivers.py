@@ -6,7 +6,8 @@ Keys (``P`` is the prefix):
   Python writes floats), ``on`` online, ``at`` last update, ``o`` order
   held (offered or assigned), ``ru`` until when a reservation not yet
   confirmed by its order holds (Redis time, ms; 0 once confirmed), ``b``
-  blocked, ``rs``/``rc`` rating sum and count, ``sn`` when his phone was
+  blocked (by his ratings), ``su`` suspended (by an operator; absent in
+  hashes written before suspensions), ``rs``/``rc`` rating sum and count, ``sn`` when his phone was
   last heard from (``at`` in hashes written before presence), ``pr``
   presence (empty: present, ``s`` silent, ``u`` unreachable), ``or`` why
   the service put him offline;
@@ -48,7 +49,7 @@ import math
 import threading
 from collections.abc import Collection
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidCoordinates, NotFound
@@ -56,6 +57,7 @@ from vtc_dispatch.geo import LatLng, haversine_km
 from vtc_dispatch.geo.index import check_count_cap, check_k, check_radius
 from vtc_dispatch.geo.sphere import EARTH_RADIUS_KM
 from vtc_dispatch.order import DriverStatus, Presence
+from vtc_dispatch.ports import check_limit
 from vtc_dispatch.validation import check_instant
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
 
@@ -81,10 +83,10 @@ _SLACK = 8
 HOLD_LUA = """
 local function free_driver(p, d)
   local k = p .. ':d:' .. d
-  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng', 'pr')
+  local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng', 'pr', 'su')
   redis.call('HSET', k, 'o', '', 'ru', 0)
   redis.call('ZREM', p .. ':lease', d)
-  if s[1] == '1' and s[2] ~= '1' and (s[6] or '') == '' then
+  if s[1] == '1' and s[2] ~= '1' and (s[6] or '') == '' and s[7] ~= '1' then
     redis.call('GEOADD', p .. ':g:' .. s[3], s[5], s[4], d)
   end
 end
@@ -121,7 +123,7 @@ end
 # KEYS driver hash, [GEO set of the type last seen], leases, GEO set of vt, types, heard
 # present, heard absent; ARGV prefix, id, vt, lat, lng, online, at, blocked,
 # order mode (set/keep/cas), order, expected order, ratings mode (set/delta), rs, rc,
-# seen, seen (microseconds), presence, offline reason
+# seen, seen (microseconds), presence, offline reason, suspended
 _PUT = (
     HOLD_LUA
     + """
@@ -140,14 +142,15 @@ if ARGV[12] == 'delta' then
 end
 redis.call('HSET', KEYS[1], 'vt', vt, 'lat', ARGV[4], 'lng', ARGV[5], 'on', ARGV[6],
   'at', ARGV[7], 'b', ARGV[8], 'o', order, 'rs', rs, 'rc', rc, 'sn', ARGV[15],
-  'pr', ARGV[17], 'or', ARGV[18])
+  'pr', ARGV[17], 'or', ARGV[18], 'su', ARGV[19])
 if ARGV[9] ~= 'keep' then
   redis.call('HSET', KEYS[1], 'ru', 0)
   redis.call('ZREM', p .. ':lease', id)
 end
 heard(p, id, ARGV[6] == '1', ARGV[17], ARGV[16])
 if old[1] and old[1] ~= vt then redis.call('ZREM', p .. ':g:' .. old[1], id) end
-if ARGV[6] == '1' and order == '' and ARGV[8] == '0' and ARGV[17] == '' then
+if ARGV[6] == '1' and order == '' and ARGV[8] == '0' and ARGV[17] == ''
+    and ARGV[19] == '0' then
   redis.call('GEOADD', p .. ':g:' .. vt, ARGV[5], ARGV[4], id)
   redis.call('SADD', p .. ':vts', vt)
 else
@@ -161,8 +164,11 @@ return {1, order, tostring(rs), tostring(rc)}
 _RESERVE = (
     HOLD_LUA
     + """
-local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt', 'pr')
-if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' or (s[5] or '') ~= '' then return 0 end
+local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt', 'pr', 'su')
+if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' or (s[5] or '') ~= ''
+    or s[6] == '1' then
+  return 0
+end
 local until_ms = now_ms() + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'o', ARGV[3], 'ru', until_ms)
 redis.call('ZADD', ARGV[1] .. ':lease', until_ms, ARGV[2])
@@ -322,6 +328,22 @@ end
 return out
 """
 
+# KEYS present, absent (the online drivers by when they were heard from); ARGV prefix, limit
+_ONLINE = """
+local out = {}
+local limit = tonumber(ARGV[2])
+for k = 1, 2 do
+  for _, d in ipairs(redis.call('ZREVRANGE', KEYS[k], 0, limit - 1)) do
+    local h = redis.call('HGETALL', ARGV[1] .. ':d:' .. d)
+    if #h > 0 then
+      table.insert(out, d)
+      table.insert(out, h)
+    end
+  end
+end
+return out
+"""
+
 
 PRESENCE_CODES: dict[str, Presence] = {
     "": Presence.PRESENT,
@@ -407,6 +429,7 @@ class RedisDriverRegistry:
         self._nearest = client.register_script(_NEAREST)
         self._count = client.register_script(_COUNT)
         self._heard = client.register_script(_HEARD)
+        self._online = client.register_script(_ONLINE)
         self._seen: dict[str, _Seen] = {}
         self._types: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -448,6 +471,7 @@ class RedisDriverRegistry:
             updated_at if seen is None or seen == h["at"] else _time(seen),
             PRESENCE_CODES[h.get("pr", "")],
             h.get("or") or None,
+            h.get("su") == "1",
         )
         with self._lock:
             self._seen[driver_id] = _Seen(status.order_id, status.rating_sum, status.rating_count)
@@ -501,6 +525,7 @@ class RedisDriverRegistry:
                     to_us(heard_at),
                     presence_code(status.presence),
                     status.offline_reason or "",
+                    "1" if status.suspended else "0",
                 ],
             )
         if not done:
@@ -645,6 +670,21 @@ class RedisDriverRegistry:
                 keys=[f"{self._p}:{which}"],
                 args=[self._p, cutoff, limit, "0" if present else "1"],
             )
+        return self._statuses(flat)
+
+    def online_drivers(self, *, limit: int = 10_000) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry` (one script: the most recently
+        heard from of the present and of the absent, merged here)."""
+        if check_limit(limit) == 0:
+            return []
+        with guarded("listing the online drivers"):
+            flat = self._online(keys=[f"{self._p}:hp", f"{self._p}:ha"], args=[self._p, limit])
+        online = self._statuses(flat)
+        online.sort(key=lambda status: status.seen_at, reverse=True)
+        return online[:limit]
+
+    def _statuses(self, flat: list[Any]) -> list[DriverStatus]:
+        """The statuses of a script's reply: driver ids, each followed by his hash's fields."""
         return [
             self.status_from_hash(
                 flat[i], dict(zip(flat[i + 1][::2], flat[i + 1][1::2], strict=True))

@@ -9,7 +9,8 @@ Keys (``P`` is the prefix):
 * ``P:oseq`` counter giving each new order its sequence;
 * ``P:oc:<customer>`` / ``P:od:<driver>`` sorted sets of order ids by
   sequence (history, newest first), ``P:ac:<customer>`` / ``P:ad:<driver>``
-  the active ones only;
+  the active ones only; ``P:ao`` every active order (an operator's map;
+  an order stored by a version before it is listed once saved again);
 * ``P:dl`` sorted set: order id -> next deadline (microseconds since the
   epoch) of orders with live offers; ``P:cl`` sorted set: order id -> until
   when a worker holds it, ``P:cw`` hash: order id -> which worker (see
@@ -49,7 +50,7 @@ import attrs
 from vtc_dispatch.errors import ConcurrencyConflict, NotFound
 from vtc_dispatch.kinds import DRIVING_STATES
 from vtc_dispatch.order import Order
-from vtc_dispatch.ports import check_page
+from vtc_dispatch.ports import check_limit, check_page
 from vtc_dispatch_redis.codec import decode_order, encode_order, json_id
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, from_us, guarded, to_us
 from vtc_dispatch_redis.drivers import HOLD_LUA, RedisDriverRegistry
@@ -95,8 +96,10 @@ end
 local function index(p, id, n, customer, old_driver, driver, active)
   if active == '1' then
     redis.call('ZADD', p .. ':ac:' .. customer, n, id)
+    redis.call('ZADD', p .. ':ao', n, id)
   else
     redis.call('ZREM', p .. ':ac:' .. customer, id)
+    redis.call('ZREM', p .. ':ao', id)
   end
   if old_driver ~= driver and old_driver ~= '' then
     redis.call('ZREM', p .. ':od:' .. old_driver, id)
@@ -365,6 +368,15 @@ class RedisOrderRepository:
             count: int = self._client.zcard(f"{self._p}:o{kind}:{party_id}")
             return count
 
+    def active_orders(self, *, limit: int = 1000) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository` (the index ``P:ao``, one script)."""
+        if check_limit(limit) == 0:
+            return []
+        index = f"{self._p}:ao"
+        with guarded("listing the active orders"):
+            flat = self._find(keys=[index, index], args=[self._p, 0, limit, "all"])
+        return self._decode_pairs(flat)
+
     def with_live_offer(self, due_by: datetime) -> list[Order]:
         """See :class:`~vtc_dispatch.ports.OrderRepository`; claims what it returns (above)."""
         due = to_us(due_by)
@@ -416,7 +428,7 @@ def order_keys(
 ) -> set[str]:
     """The keys a write of ``order`` (:data:`ORDER_LUA`) touches that Python can name.
 
-    The order's hash, its customer's indexes, the deadlines and claims,
+    The order's hash, its customer's indexes, the active orders, the deadlines and claims,
     the leases, its driver's indexes, the drivers it holds with the GEO set
     of its vehicle type; and, from ``before`` (the order as stored at the
     version the write expects, when known), its previous driver's indexes
@@ -430,6 +442,7 @@ def order_keys(
         f"{p}:oseq",
         f"{p}:oc:{order.customer_id}",
         f"{p}:ac:{order.customer_id}",
+        f"{p}:ao",
         f"{p}:dl",
         f"{p}:cl",
         f"{p}:cw",

@@ -105,6 +105,7 @@ class RideCache:
         self._drivers: dict[str, str] = {}  # order id -> its driver's id
         self._lock = threading.Lock()
         self._served = threading.local()
+        self._read = threading.local()  # statuses this thread read, no ride kept with them
 
     def get(self, driver_id: str) -> _Ride | None:
         """The ride kept for ``driver_id``, if any (remembered as served to this thread)."""
@@ -128,12 +129,27 @@ class RideCache:
             with self._lock:
                 self._put(status, order, progress)
 
+    def read(self, status: DriverStatus) -> None:
+        """A driver read without a ride to keep (an offer he is about to accept): should
+        this thread's next commit put him on his order, his ride is kept from then on."""
+        if self._size and status.order_id is not None:
+            self._read.statuses = {**getattr(self._read, "statuses", {}), status.driver_id: status}
+
     def committed(self, changes: ChangeSet, stored: dict[str, Order]) -> None:
         """Follow a change set this process stored (``stored``: its orders as stored).
 
-        What was served to this thread is then no longer in question.
+        What was served to this thread is then no longer in question.  A ride
+        it starts (a driver read by this thread, now on his order: ``accept``)
+        is kept from the status read, with the writes of the change set: the
+        first fix after accepting is then one round trip, like the others (a
+        ride that moved meanwhile is caught by its next commit, as any ride
+        kept).
         """
         self._served.drivers = ()
+        read: dict[str, DriverStatus] = getattr(self._read, "statuses", {})
+        self._read.statuses = {}
+        if read:
+            self._start(read, changes, stored)
         if not self._rides:
             return
         with self._lock:
@@ -159,9 +175,42 @@ class RideCache:
                     else:
                         self._put(status, ride[1], ride[2])
 
+    def _start(
+        self, read: dict[str, DriverStatus], changes: ChangeSet, stored: dict[str, Order]
+    ) -> None:
+        moved = {r.driver_id for r in (*changes.reserve, *changes.release)}
+        progress = {saved.progress.order_id: saved for saved in changes.progress}
+        for order in stored.values():
+            driver_id = order.driver_id
+            status = read.get(driver_id) if driver_id is not None else None
+            if (
+                status is None
+                or driver_id in moved
+                or driver_id in self._rides
+                or status.order_id != order.id
+                or order.state not in DRIVING_STATES
+                or order.id in changes.discard_progress
+            ):
+                continue
+            after: DriverStatus | None = status
+            for write in changes.drivers:
+                if after is not None and write.driver_id == driver_id:
+                    after = apply_driver_write(after, write)
+            if after is None:
+                continue
+            saved = progress.get(order.id)
+            kept = (
+                RideProgress(order.id)
+                if saved is None
+                else evolve(saved.progress, version=saved.expected_version + 1)
+            )
+            with self._lock:
+                self._put(after, order, kept)
+
     def clear(self) -> None:
         """Forget every ride."""
         self._served.drivers = ()
+        self._read.statuses = {}
         with self._lock:
             self._rides.clear()
             self._drivers.clear()
@@ -217,6 +266,8 @@ class RedisRideReader:
         status, order, progress = self._read(driver_id)
         if order is not None and progress is not None:
             self.cache.keep(status, order, progress)
+        else:
+            self.cache.read(status)
         return status, order, progress
 
     def rides_of(self, driver_ids: Sequence[str]) -> list[Ride | NotFound]:

@@ -12,7 +12,8 @@ script first checks every expectation, writing nothing:
 * ride progress is at its expected version, and every ride the decision
   read (:class:`~vtc_dispatch.changes.RideRead`) is still at the order and
   progress versions it read;
-* every driver to reserve is online, free, present and not blocked, and
+* every driver to reserve is online, free, present, neither blocked nor
+  suspended, and
   every driver a presence write expects (silent, unreachable, put
   offline for silence) is online and last heard from when it expects;
 * every wallet hold is covered by the free balance, every capture or
@@ -90,6 +91,7 @@ from vtc_dispatch.changes import (
     DriverOnline,
     DriverPositioned,
     DriverSeen,
+    DriverSuspension,
     DriverWrite,
     WalletCapture,
     WalletHold,
@@ -140,9 +142,9 @@ if plan.cmd and redis.call('EXISTS', p .. ':cmd:' .. plan.cmd.id) == 1 then
 end
 local owner = {}
 for _, r in ipairs(plan.reserve) do
-  local s = redis.call('HMGET', dkey(r[1]), 'on', 'o', 'b', 'pr')
+  local s = redis.call('HMGET', dkey(r[1]), 'on', 'o', 'b', 'pr', 'su')
   if owner[r[1]] or s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1'
-      or (s[4] or '') ~= '' then
+      or (s[4] or '') ~= '' or s[5] == '1' then
     return {'driver', r[1], r[2]}
   end
   owner[r[1]] = r[2]
@@ -256,9 +258,10 @@ for _, r in ipairs(plan.release) do
 end
 -- The driver is in his type's GEO set exactly when he is available.
 local function place(d, old_vt)
-  local s = redis.call('HMGET', dkey(d), 'on', 'o', 'b', 'vt', 'lat', 'lng', 'pr')
+  local s = redis.call('HMGET', dkey(d), 'on', 'o', 'b', 'vt', 'lat', 'lng', 'pr', 'su')
   if old_vt and old_vt ~= s[4] then redis.call('ZREM', p .. ':g:' .. old_vt, d) end
-  if s[1] == '1' and (s[2] or '') == '' and s[3] ~= '1' and (s[7] or '') == '' then
+  if s[1] == '1' and (s[2] or '') == '' and s[3] ~= '1' and (s[7] or '') == ''
+      and s[8] ~= '1' then
     redis.call('GEOADD', p .. ':g:' .. s[4], s[6], s[5], d)
   else
     redis.call('ZREM', p .. ':g:' .. s[4], d)
@@ -289,6 +292,8 @@ for _, w in ipairs(plan.drivers) do
     elseif w.k == 'absent' then
       redis.call('HSET', k, 'pr', w.pr)
       heard(p, w.id, old[4] == '1', w.pr, w.us)
+    elseif w.k == 'susp' then
+      redis.call('HSET', k, 'su', w.su)
     else
       local total, count = tonumber(old[2]) + w.stars, tonumber(old[3]) + 1
       local blocked = count >= w.min and total / count < tonumber(w.thr)
@@ -546,6 +551,8 @@ class _Plan:
             if write.seen_at is not None:
                 off["exp"] = _times(write.seen_at)[0]
             return off
+        if isinstance(write, DriverSuspension):
+            return {"k": "susp", "id": write.driver_id, "su": "1" if write.suspended else "0"}
         return {
             "k": "rated",
             "id": write.driver_id,

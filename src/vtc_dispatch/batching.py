@@ -27,6 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from types import TracebackType
+from typing import Self
 
 import attrs
 
@@ -34,7 +35,7 @@ from vtc_dispatch.errors import InvalidArgument, shown
 from vtc_dispatch.order import Fix, PositionAnswer
 from vtc_dispatch.service import DispatchService
 
-__all__ = ["FixBatcher", "Heard"]
+__all__ = ["BatchThread", "FixBatcher", "Heard", "check_window", "service_getter"]
 
 _log = logging.getLogger(__name__)
 
@@ -47,7 +48,74 @@ class Heard:
     at: datetime
 
 
-class FixBatcher:
+def check_window(window_s: object, max_s: float) -> float:
+    """A batching window: a number of seconds within ``(0, max_s]``.
+
+    >>> check_window(0.1, 10)
+    0.1
+    >>> check_window(0, 10)
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidArgument: window_s must be within (0, 10] seconds, got 0
+    """
+    if isinstance(window_s, bool) or not isinstance(window_s, int | float):
+        raise InvalidArgument(
+            f"window_s must be a number of seconds, got {shown(window_s)}", argument="window_s"
+        )
+    if not 0 < window_s <= max_s:
+        raise InvalidArgument(
+            f"window_s must be within (0, {max_s:g}] seconds, got {shown(window_s)}",
+            argument="window_s",
+        )
+    return float(window_s)
+
+
+def service_getter(
+    service: DispatchService | Callable[[], DispatchService],
+) -> Callable[[], DispatchService]:
+    """A function giving the service: ``service`` itself when it is one (a host that
+    rebuilds its service passes a function giving the current one)."""
+    return (lambda: service) if isinstance(service, DispatchService) else service
+
+
+class BatchThread:
+    """The background thread of a batcher: started when built, woken through one condition
+    (``_wake``), stopped by :meth:`close` once its last batch is done.
+
+    A subclass sets what its :meth:`_run` reads, then calls this constructor
+    (the thread starts at once), and ends :meth:`_run` when ``_closing`` is
+    set and nothing is left.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._wake = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Handle what was given, then stop the thread (idempotent)."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class FixBatcher(BatchThread):
     """Groups fixes submitted from any thread into batches, one background thread storing them.
 
     ``service`` is the service, or a function giving it (a host that
@@ -67,69 +135,36 @@ class FixBatcher:
         window_s: float = 0.1,
         after_batch: Callable[[], None] | None = None,
     ) -> None:
-        if isinstance(window_s, bool) or not isinstance(window_s, int | float):
-            raise InvalidArgument(
-                f"window_s must be a number of seconds, got {shown(window_s)}",
-                argument="window_s",
-            )
-        if not 0 < window_s <= 10:
-            raise InvalidArgument(
-                f"window_s must be within (0, 10] seconds, got {shown(window_s)}",
-                argument="window_s",
-            )
-        self._service: Callable[[], DispatchService] = (
-            (lambda: service) if isinstance(service, DispatchService) else service
-        )
-        self._window_s = float(window_s)
+        self._window_s = check_window(window_s, 10)
+        self._service = service_getter(service)
         self._after_batch = after_batch
         self._pending: list[tuple[Fix, Future[Heard]]] = []
-        self._ready = threading.Condition()
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="vtc-fix-batcher", daemon=True)
-        self._thread.start()
+        super().__init__("vtc-fix-batcher")
 
     def submit(self, fix: Fix) -> Future[Heard]:
         """Queue ``fix`` for the next batch; the future gives its answer once stored."""
         if not isinstance(fix, Fix):
             raise InvalidArgument(f"fix must be a Fix, got {shown(fix)}", argument="fix")
         future: Future[Heard] = Future()
-        with self._ready:
+        with self._wake:
             if self._closing:
                 raise RuntimeError("this FixBatcher is closed")
             self._pending.append((fix, future))
-            self._ready.notify()
+            self._wake.notify()
         return future
-
-    def close(self) -> None:
-        """Store what was submitted, then stop (idempotent)."""
-        with self._ready:
-            self._closing = True
-            self._ready.notify()
-        self._thread.join()
-
-    def __enter__(self) -> FixBatcher:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _run(self) -> None:
         while True:
-            with self._ready:
+            with self._wake:
                 while not self._pending and not self._closing:
-                    self._ready.wait()
+                    self._wake.wait()
                 if not self._pending:
                     return  # closing, nothing left
                 closing = self._closing
             if not closing:
                 # The window starts with the first fix: what arrives meanwhile joins it.
-                with self._ready:
-                    self._ready.wait_for(lambda: self._closing, timeout=self._window_s)
+                with self._wake:
+                    self._wake.wait_for(lambda: self._closing, timeout=self._window_s)
             self._store()
             if self._after_batch is not None:
                 try:
@@ -155,7 +190,7 @@ class FixBatcher:
             future.set_result(Heard(answer, now))
 
     def _take(self, limit: int | None) -> list[tuple[Fix, Future[Heard]]]:
-        with self._ready:
+        with self._wake:
             cut = len(self._pending) if limit is None else limit
             batch, self._pending = self._pending[:cut], self._pending[cut:]
         return batch

@@ -51,6 +51,7 @@ __all__ = [
     "DriverPositioned",
     "DriverRated",
     "DriverSeen",
+    "DriverSuspension",
     "DriverWrite",
     "OrderWrite",
     "ProgressWrite",
@@ -173,8 +174,26 @@ class DriverRated:
     threshold: float
 
 
+@attrs.frozen
+class DriverSuspension:
+    """An operator suspends the driver (no more offers) or lifts the suspension.
+
+    Only :attr:`~vtc_dispatch.order.DriverStatus.suspended` changes: an order
+    he holds frees him itself, and a ride he drives goes on.
+    """
+
+    driver_id: str
+    suspended: bool
+
+
 DriverWrite: TypeAlias = (
-    DriverOnline | DriverOffline | DriverPositioned | DriverSeen | DriverAbsent | DriverRated
+    DriverOnline
+    | DriverOffline
+    | DriverPositioned
+    | DriverSeen
+    | DriverAbsent
+    | DriverRated
+    | DriverSuspension
 )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidCommandId",
     "InvalidCoordinates",
+    "InvalidDateRange",
     "InvalidDefinition",
     "InvalidMoney",
     "InvalidPeriod",
@@ -179,7 +180,16 @@ class InvalidArgument(DispatchError, ValueError):
         super().__init__(message)
 
 
-class InvalidPeriod(InvalidArgument):
+class InvalidDateRange(InvalidArgument):
+    """The days a report covers: not dates, the last before the first, or more than a
+    report may span (the message names the dates given).
+
+    >>> issubclass(InvalidDateRange, InvalidArgument)
+    True
+    """
+
+
+class InvalidPeriod(InvalidDateRange):
     """A dashboard's period that cannot be read: an unknown name, a start after its end, a
     period longer than the dashboards cover (:mod:`vtc_dispatch.dashboards`)."""
 

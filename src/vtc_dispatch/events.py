@@ -37,12 +37,14 @@ from vtc_dispatch.order import DriverCard
 from vtc_dispatch.pricing.quote import FareQuote, FinalFare, PriceChange
 
 __all__ = [
+    "BidAccepted",
     "BidSubmitted",
     "DriverArrived",
     "DriverArriving",
     "DriverAssigned",
     "DriverLocated",
     "DriverMoved",
+    "DriverSuspensionChanged",
     "DriverWentOffline",
     "DriverWentOnline",
     "DriverWentSilent",
@@ -107,6 +109,17 @@ class DriverWentOffline:
     (``"silent"``: his phone was not heard from)."""
 
     driver_id: str
+    at: datetime = attrs.field(validator=_aware)
+    reason: str | None = None
+
+
+@attrs.frozen
+class DriverSuspensionChanged:
+    """An operator (``by``) suspended the driver, or lifted his suspension, for ``reason``."""
+
+    driver_id: str
+    suspended: bool
+    by: str
     at: datetime = attrs.field(validator=_aware)
     reason: str | None = None
 
@@ -238,6 +251,19 @@ class BidSubmitted:
     at: datetime = attrs.field(validator=_aware)
     valid_until: datetime | None = None
     """Until when the customer may take the bid (``None``: while the bidding lasts)."""
+
+
+@attrs.frozen
+class BidAccepted:
+    """The customer took a carrier's bid: the carrier has the job at ``amount`` (the
+    order's final fare); :class:`DriverAssigned` tells the customer, this the carrier."""
+
+    order_id: str
+    driver_id: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    at: datetime = attrs.field(validator=_aware)
 
 
 @attrs.frozen
@@ -407,6 +433,7 @@ Event: TypeAlias = (
     DriverWentOnline
     | DriverWentOffline
     | DriverWentSilent
+    | DriverSuspensionChanged
     | DriverMoved
     | OrderCreated
     | SearchStarted
@@ -417,6 +444,7 @@ Event: TypeAlias = (
     | NoDriverFound
     | DriverWithdrew
     | BidSubmitted
+    | BidAccepted
     | DriverAssigned
     | DriverLocated
     | DriverArriving

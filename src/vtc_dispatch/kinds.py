@@ -42,7 +42,9 @@ __all__ = [
     "ACTIVE_STATES",
     "DRIVING_STATES",
     "KINDS",
+    "MERCHANT_STEPS",
     "KindSpec",
+    "MerchantStatus",
     "OrderKind",
     "kind_of_machine",
 ]
@@ -162,6 +164,35 @@ KINDS: Mapping[OrderKind, KindSpec] = MappingProxyType(
     }
 )
 """Every kind by name."""
+
+
+class MerchantStatus(StrEnum):
+    """What a delivery's merchant reports before a rider is searched for: the order is
+    confirmed, being prepared, ready to be picked up (the states of the same names).
+
+    >>> source = DeliveryState.WAITING
+    >>> for status in MerchantStatus:
+    ...     source = DELIVERY.transition_for(source, MERCHANT_STEPS[status], "merchant").target
+    ...     print(status.value, source)
+    confirmed confirmed
+    preparing preparing
+    ready ready
+    """
+
+    CONFIRMED = "confirmed"
+    PREPARING = "preparing"
+    READY = "ready"
+
+
+MERCHANT_STEPS: Mapping[MerchantStatus, str] = MappingProxyType(
+    {
+        MerchantStatus.CONFIRMED: "confirm",
+        MerchantStatus.PREPARING: "prepare",
+        MerchantStatus.READY: "mark_ready",
+    }
+)
+"""The event of the delivery's machine that each merchant's status fires (clients speak
+of states, the machine of events)."""
 
 _BY_MACHINE = {spec.machine.name: spec.kind for spec in KINDS.values()}
 

@@ -17,7 +17,7 @@ import heapq
 import itertools
 import threading
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,7 @@ from vtc_dispatch.geo.index import DriverIndex, check_count_cap
 from vtc_dispatch.geo.sphere import LatLng, haversine_km
 from vtc_dispatch.order import DriverCard, DriverStatus, Order, Presence, RideProgress
 from vtc_dispatch.pool.stats import StatsBook
-from vtc_dispatch.ports import Clock, check_page
+from vtc_dispatch.ports import Clock, check_limit, check_page
 from vtc_dispatch.pricing.quote import FareQuote
 from vtc_dispatch.unit_of_work import StoresUnitOfWork
 from vtc_dispatch.validation import check_instant
@@ -115,6 +115,9 @@ class InMemoryOrderRepository:
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
         self._by_party: dict[tuple[str, str], list[str]] = defaultdict(list)
+        # The active orders, by their rank of creation (newest: highest).
+        self._active: dict[str, int] = {}
+        self._added = itertools.count()
         # Deadlines of the live offers (the truth), and a heap of them for
         # the earliest ones; a heap entry no longer in `_deadlines` is stale
         # and dropped when it comes up.
@@ -147,6 +150,8 @@ class InMemoryOrderRepository:
             stored = evolve(order, version=1)
             self._orders[order.id] = stored
             self._track_deadline(stored)
+            if stored.is_active:
+                self._active[order.id] = next(self._added)
             self._by_party["customer", order.customer_id].append(order.id)
             if order.driver_id is not None:
                 self._by_party["driver", order.driver_id].append(order.id)
@@ -166,6 +171,8 @@ class InMemoryOrderRepository:
             stored = evolve(order, version=expected_version + 1)
             self._orders[order.id] = stored
             self._track_deadline(stored)
+            if not stored.is_active:
+                self._active.pop(order.id, None)
             if order.driver_id is not None and order.driver_id != current.driver_id:
                 self._by_party["driver", order.driver_id].append(order.id)
             return stored
@@ -202,6 +209,22 @@ class InMemoryOrderRepository:
             if role == "customer":
                 return len(ids)
             return sum(1 for i in ids if self._orders[i].driver_id == party_id)
+
+    def active_orders(self, *, limit: int = 1000) -> list[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderRepository`."""
+        check_limit(limit)
+        with self._lock:
+            newest = sorted(self._active.items(), key=lambda item: item[1], reverse=True)
+            return [self._orders[order_id] for order_id, _ in newest[:limit]]
+
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """See :class:`~vtc_dispatch.ports.OrderHistory` (a scan of every order: the
+        in-memory store is for tests, simulations and small hosts)."""
+        check_instant(start, "start")
+        check_instant(end, "end")
+        with self._lock:
+            found = [o for o in self._orders.values() if start <= o.created_at < end]
+        return iter(sorted(found, key=lambda o: (o.created_at, o.id)))
 
     def next_deadline(self) -> datetime | None:
         """See :class:`~vtc_dispatch.ports.OrderRepository`."""
@@ -343,7 +366,13 @@ class InMemoryDriverRegistry:
             online = status.online
             present = status.presence is Presence.PRESENT
             # status.available, spelled out: every fix comes here.
-            if online and present and status.order_id is None and not status.blocked:
+            if (
+                online
+                and present
+                and status.order_id is None
+                and not status.blocked
+                and not status.suspended
+            ):
                 self._index.upsert(driver_id, status.position, status.vehicle_type)
             else:
                 self._index.discard(driver_id)
@@ -366,6 +395,16 @@ class InMemoryDriverRegistry:
         else:
             self._present.drivers.pop(driver_id, None)
             self._absent.add(driver_id, status.seen_at)
+
+    def online_drivers(self, *, limit: int = 10_000) -> list[DriverStatus]:
+        """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
+        check_limit(limit)
+        with self._lock:
+            drivers = self._drivers
+            heard = itertools.chain(self._present.drivers, self._absent.drivers)
+            online = [drivers[d] for d in heard]
+        online.sort(key=lambda status: status.seen_at, reverse=True)
+        return online[:limit]
 
     def reserve(self, driver_id: str, order_id: str) -> bool:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""

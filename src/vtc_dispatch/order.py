@@ -494,14 +494,20 @@ class DriverStatus:
     offline_reason: str | None = None
     """Why he went offline when the service put him there (``"silent"``); ``None`` when he
     went offline himself, or is online."""
+    suspended: bool = False
+    """An operator suspended him: no offers until an operator lifts it.  Apart from
+    :attr:`blocked`, which his ratings decide, so that a good rating never lifts an
+    operator's decision."""
 
     @property
     def available(self) -> bool:
-        """Online, heard from, not on an order, not blocked: may receive an offer."""
+        """Online, heard from, not on an order, neither blocked nor suspended: may
+        receive an offer."""
         return (
             self.online
             and self.order_id is None
             and not self.blocked
+            and not self.suspended
             and self.presence is Presence.PRESENT
         )
 

@@ -12,10 +12,10 @@ code that uses them; adapters implement the same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from vtc_dispatch.errors import InvalidArgument, NotFound, shown
 from vtc_dispatch.geo.sphere import LatLng
@@ -40,6 +40,7 @@ __all__ = [
     "DriverProfiles",
     "DriverRegistry",
     "Notifier",
+    "OrderHistory",
     "OrderRepository",
     "PaymentProvider",
     "PortsRideReader",
@@ -53,6 +54,7 @@ __all__ = [
     "StraightLineEstimator",
     "UnitOfWork",
     "Wallet",
+    "check_limit",
     "check_page",
 ]
 
@@ -125,6 +127,54 @@ class OrderRepository(Protocol):
         """The earliest :attr:`Order.next_deadline` of all orders, ``None`` if none."""
         ...
 
+    def active_orders(self, *, limit: int = 1000) -> list[Order]:
+        """Every order in an active state (:attr:`Order.is_active`), newest first, at most
+        ``limit`` (checked by :func:`check_limit`): an operator's map of what is going on.
+
+        An implementation SHOULD answer in proportion to the active orders, not to all
+        the orders ever stored.
+        """
+        ...
+
+
+def check_limit(limit: object) -> int:
+    """The ``limit`` of a listing (:meth:`OrderRepository.active_orders`,
+    :meth:`DriverRegistry.online_drivers`, a page), checked the same way by every store.
+
+    >>> check_limit(20)
+    20
+    >>> check_limit(-1)
+    Traceback (most recent call last):
+    ...
+    vtc_dispatch.errors.InvalidArgument: limit must be an integer >= 0, got -1
+    """
+    return _count("limit", limit)
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgument(f"{name} must be an integer >= 0, got {shown(value)}")
+    return value
+
+
+@runtime_checkable
+class OrderHistory(Protocol):
+    """Orders by when they were made: what the operator's reports read
+    (:mod:`vtc_dispatch.reports`).
+
+    Implemented beside :class:`OrderRepository` by the in-memory and the
+    Django repositories.  :meth:`created_between` MUST yield every stored
+    order (its current version) created in ``[start, end)``, oldest first
+    (ties in any fixed order), and nothing else; it SHOULD read them in
+    chunks rather than all at once.  Instants without a time zone are an
+    :class:`~vtc_dispatch.errors.InvalidArgument`, raised at the call;
+    backend failures surface as :class:`~vtc_dispatch.errors.StorageUnavailable`.
+    """
+
+    def created_between(self, start: datetime, end: datetime) -> Iterator[Order]:
+        """The orders with ``start <= created_at < end``, oldest first."""
+        ...
+
 
 def check_page(role: str, offset: int, limit: int) -> None:
     """The arguments of :meth:`OrderRepository.find`, checked the same way by every repository.
@@ -137,9 +187,8 @@ def check_page(role: str, offset: int, limit: int) -> None:
     """
     if role not in ("customer", "driver"):
         raise InvalidArgument(f"role must be 'customer' or 'driver', got {shown(role)}")
-    for name, value in (("offset", offset), ("limit", limit)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidArgument(f"{name} must be an integer >= 0, got {shown(value)}")
+    _count("offset", offset)
+    _count("limit", limit)
 
 
 class ProgressStore(Protocol):
@@ -223,6 +272,13 @@ class DriverRegistry(Protocol):
         """Online drivers last heard from before ``before``, the longest silent first, at most
         ``limit``: those still present (``present=True``: to be marked silent), or those
         already not present and holding no order (``present=False``: to be put offline)."""
+        ...
+
+    def online_drivers(self, *, limit: int = 10_000) -> list[DriverStatus]:
+        """Every online driver, present or not, the most recently heard from first, at most
+        ``limit`` (checked by :func:`~vtc_dispatch.ports.check_limit`): an operator's map
+        of the fleet.  It SHOULD cost in proportion to the online drivers, not to every
+        driver ever seen."""
         ...
 
     def reserve(self, driver_id: str, order_id: str) -> bool:

@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, AwareDatetime, ConfigDict, Field
 
@@ -84,6 +84,7 @@ from vtc_dispatch.tracking import Track
 
 __all__ = [
     "BidView",
+    "BidsView",
     "CancellationView",
     "CustomerDashboardView",
     "DashboardPeriodView",
@@ -91,16 +92,27 @@ __all__ = [
     "DriverDashboardView",
     "DriverStatusView",
     "DriverView",
+    "DriversNearView",
     "FinalFareView",
     "HistoryView",
+    "LineStringView",
     "LiveOfferView",
+    "MapDriverDetails",
+    "MapDriverView",
+    "MapOrderDetails",
+    "MapOrderView",
+    "MapSnapshotMessage",
+    "MapUpdateMessage",
     "MethodTotalView",
+    "NearbyDriverView",
     "OfferView",
     "OperatorOrderView",
     "OrderView",
     "PaymentMethodView",
     "PaymentMethodsView",
     "PaymentReceiptView",
+    "PingView",
+    "PingsView",
     "PositionAnswerView",
     "PriceChangeView",
     "ProofView",
@@ -108,12 +120,19 @@ __all__ = [
     "RatingFigureView",
     "RatingView",
     "RideTrackView",
+    "RouteFeatureView",
+    "RouteView",
     "TrackPointView",
     "VehicleTypeCountView",
     "VehicleTypesView",
+    "bids_view",
     "dashboard_view",
     "driver_view",
+    "drivers_near_view",
+    "map_driver_view",
+    "map_order_view",
     "order_json",
+    "order_pings",
     "order_view",
     "route_geojson",
 ]
@@ -455,13 +474,7 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
         "offer": None
         if offer is None
         else OfferView(driver_id=offer.driver_id, expires_at=offer.expires_at),
-        "bids": tuple(
-            BidView(
-                driver_id=b.driver_id, amount=money(b.amount), at=b.at, valid_until=b.valid_until
-            )
-            for b in order.bids
-            if driver_id is None or b.driver_id == driver_id
-        ),
+        "bids": _bids(order, driver_id),
         "final_fare": None if fare is None else FinalFareView.from_fare(fare),
         "price_history": tuple(
             PriceChangeView(
@@ -491,6 +504,62 @@ def _party_fields(order: Order, driver_id: str | None) -> dict[str, Any]:
     }
 
 
+def _bids(order: Order, driver_id: str | None) -> tuple[BidView, ...]:
+    """The bids in the running: all of them, or only ``driver_id``'s (a carrier looking)."""
+    currency = order.quote.currency
+    return tuple(
+        BidView(
+            driver_id=b.driver_id,
+            amount=in_currency(b.amount, currency),
+            at=b.at,
+            valid_until=b.valid_until,
+        )
+        for b in order.bids
+        if driver_id is None or b.driver_id == driver_id
+    )
+
+
+class BidsView(WireModel):
+    """The bids on an order in the running (bidding mode), in its quote's currency: all of
+    them for the customer (the shipper) and operators, his own for a carrier."""
+
+    order_id: Id
+    state: str
+    currency: Currency
+    bids: tuple[BidView, ...]
+
+
+def bids_view(order: Order, viewer: Actor) -> BidsView:
+    """The bids on ``order`` as ``viewer`` sees them (whether he may see the order is the
+    service's rule).
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.memory import ManualClock
+    >>> from vtc_dispatch.pricing import dakar_config
+    >>> from vtc_dispatch.service import DispatchService
+    >>> service = DispatchService(pricing=dakar_config(),
+    ...     clock=ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC)))
+    >>> for carrier, lat in (("k1", 14.671), ("k2", 14.672)):
+    ...     service.driver_online(carrier, "camion_10t", LatLng(lat, -17.439))
+    >>> draft = service.create_order("s-1", LatLng(14.67, -17.44), LatLng(14.69, -17.45),
+    ...     "camion_10t", "WAVE")
+    >>> load = service.post_load(Actor.customer("s-1"), draft.id)
+    >>> for carrier, amount in (("k1", 61000), ("k2", 58000)):
+    ...     load = service.submit_bid(carrier, load.id, Decimal(amount))
+    >>> [(b.driver_id, str(b.amount)) for b in bids_view(load, Actor.customer("s-1")).bids]
+    [('k1', '61000'), ('k2', '58000')]
+    >>> [b.driver_id for b in bids_view(load, Actor.driver("k2")).bids]
+    ['k2']
+    """
+    return BidsView(
+        order_id=order.id,
+        state=order.state,
+        currency=order.quote.currency,
+        bids=_bids(order, viewer.id if viewer.role == "driver" else None),
+    )
+
+
 def _proof_view(proof: ProofOfDelivery) -> ProofView:
     return ProofView(
         position=WirePoint.from_latlng(proof.position),
@@ -505,8 +574,55 @@ def order_json(order: Order, viewer: Actor, *, driver: DriverCard | None = None)
     return order_view(order, viewer, driver=driver).model_dump(mode="json")
 
 
+class LineStringView(WireModel):
+    """A GeoJSON LineString: ``coordinates`` are ``[lng, lat]`` pairs, as GeoJSON wants."""
+
+    type: Literal["LineString"] = "LineString"
+    coordinates: tuple[tuple[float, float], ...]
+
+
+class RouteLegView(WireModel):
+    """Which route a feature is (``planned``, ``approach``, ``actual``) and the times of
+    its positions (``null`` for the planned line's ends)."""
+
+    route: Literal["planned", "approach", "actual"]
+    times: tuple[AwareDatetime | None, ...]
+
+
+class RouteFeatureView(WireModel):
+    """One route as a GeoJSON Feature; ``geometry`` is ``null`` for fewer than two positions."""
+
+    type: Literal["Feature"] = "Feature"
+    properties: RouteLegView
+    geometry: LineStringView | None
+
+
+class RouteOrderView(WireModel):
+    """The order a route collection is of: its id, kind and state."""
+
+    order_id: Id
+    kind: str
+    state: str
+
+
+class RouteView(WireModel):
+    """An order's planned and actual routes as a GeoJSON FeatureCollection (see
+    :func:`route_geojson`)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    properties: RouteOrderView
+    features: tuple[RouteFeatureView, ...]
+
+
+def _tracks(order: Order, progress: RideProgress | None) -> tuple[Track, Track]:
+    """The approach and the trip: ``progress``'s while the order runs, the order's after."""
+    if progress is None:
+        return order.approach, order.trip
+    return progress.approach, progress.trip
+
+
 def route_geojson(order: Order, progress: RideProgress | None = None) -> dict[str, Any]:
-    """The order's planned and actual routes as a GeoJSON FeatureCollection.
+    """The order's planned and actual routes as a GeoJSON FeatureCollection (:class:`RouteView`).
 
     ``planned`` is the line from the pickup to the destination; ``approach``
     and ``actual`` are the driver's accepted positions on the way to the
@@ -529,35 +645,125 @@ def route_geojson(order: Order, progress: RideProgress | None = None) -> dict[st
     >>> routes["features"][0]["geometry"]["coordinates"]
     [[9.7043, 4.0511], [9.725, 4.065]]
     """
-    approach = order.approach if progress is None else progress.approach
-    trip = order.trip if progress is None else progress.trip
+    approach, trip = _tracks(order, progress)
     planned = _line("planned", [(order.pickup, None), (order.dropoff, None)])
-    return {
-        "type": "FeatureCollection",
-        "properties": {"order_id": order.id, "kind": str(order.kind), "state": order.state},
-        "features": [
+    view = RouteView(
+        properties=RouteOrderView(order_id=order.id, kind=str(order.kind), state=order.state),
+        features=(
             planned,
             _line("approach", [(p.position, p.at) for p in approach.points if p.accepted]),
             _line("actual", [(p.position, p.at) for p in trip.points if p.accepted]),
-        ],
-    }
+        ),
+    )
+    return view.model_dump(mode="json")
 
 
-def _line(route: str, points: list[tuple[LatLng, datetime | None]]) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "properties": {
-            "route": route,
-            "times": [None if at is None else at.isoformat() for _, at in points],
-        },
+def _line(
+    route: Literal["planned", "approach", "actual"], points: list[tuple[LatLng, datetime | None]]
+) -> RouteFeatureView:
+    return RouteFeatureView(
+        properties=RouteLegView(route=route, times=tuple(at for _, at in points)),
         # A LineString needs two positions: fewer (no fix yet) is a feature without geometry.
-        "geometry": None
+        geometry=None
         if len(points) < 2
-        else {
-            "type": "LineString",
-            "coordinates": [[position.lng, position.lat] for position, _ in points],
-        },
-    }
+        else LineStringView(coordinates=tuple((p.lng, p.lat) for p, _ in points)),
+    )
+
+
+class PingView(WireModel):
+    """One GPS position the driver sent on an order: on his way to the pickup (``approach``)
+    or from it (``trip``), when it was measured, and ``flag``, why it was set aside
+    (``jump``, ``stale``, ``out_of_order``, ``duplicate``, ``future``, ``inaccurate``;
+    ``null`` for a position taken)."""
+
+    leg: Literal["approach", "trip"]
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    at: AwareDatetime
+    flag: str | None
+
+
+class PingsView(WireModel):
+    """The GPS positions of an order's driver, in the order they were recorded (see
+    :func:`order_pings`)."""
+
+    order_id: Id
+    pings: tuple[PingView, ...]
+
+
+def order_pings(order: Order, progress: RideProgress | None = None) -> dict[str, Any]:
+    """Every GPS position recorded on the order (:class:`PingsView`), the set-aside ones
+    with their flag: the approach's, then the trip's (from ``progress`` while the order
+    runs, from the order once it ended).
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.fsm import FREIGHT
+    >>> from vtc_dispatch.geo import LatLng
+    >>> from vtc_dispatch.pricing import Pricer, douala_config
+    >>> from vtc_dispatch.tracking import Flag, TrackPoint
+    >>> t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    >>> a, b = LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250)
+    >>> quote = Pricer(douala_config()).quote(a, b, "taxi_jaune", t0)
+    >>> load = Order("o1", "s", "taxi_jaune", a, b, "CASH", quote, FREIGHT.start("o1", t0), t0,
+    ...     trip=Track((TrackPoint(a, t0), TrackPoint(b, t0, Flag.JUMP))))
+    >>> [(p["leg"], p["flag"]) for p in order_pings(load)["pings"]]
+    [('trip', None), ('trip', 'jump')]
+    """
+    approach, trip = _tracks(order, progress)
+    legs: tuple[tuple[Literal["approach", "trip"], Track], ...] = (
+        ("approach", approach),
+        ("trip", trip),
+    )
+    view = PingsView(
+        order_id=order.id,
+        pings=tuple(
+            PingView(
+                leg=leg,
+                lat=p.position.lat,
+                lng=p.position.lng,
+                at=p.at,
+                flag=None if p.flag is None else str(p.flag),
+            )
+            for leg, track in legs
+            for p in track.points
+        ),
+    )
+    return view.model_dump(mode="json")
+
+
+class NearbyDriverView(WireModel):
+    """An available driver (a carrier, a rider) near a place: where he is, how far, when
+    his phone was last heard from, and his customers' average stars."""
+
+    driver_id: Id
+    vehicle_type: Code
+    position: WirePoint
+    distance_km: Km
+    seen_at: AwareDatetime
+    rating: Annotated[float, Field(ge=1, le=5)] | None
+
+
+class DriversNearView(WireModel):
+    """The available drivers within a radius, nearest first."""
+
+    drivers: tuple[NearbyDriverView, ...]
+
+
+def drivers_near_view(found: Iterable[tuple[DriverStatus, float]]) -> DriversNearView:
+    """The view of :meth:`~vtc_dispatch.service.DispatchService.drivers_near`'s answer."""
+    return DriversNearView(
+        drivers=tuple(
+            NearbyDriverView(
+                driver_id=status.driver_id,
+                vehicle_type=status.vehicle_type,
+                position=WirePoint.from_latlng(status.position),
+                distance_km=to_metre(km),
+                seen_at=status.seen_at,
+                rating=status.rating,
+            )
+            for status, km in found
+        )
+    )
 
 
 class DriverStatusView(WireModel):
@@ -839,3 +1045,133 @@ def dashboard_view(
     if isinstance(board, DriverDashboard):
         return DriverDashboardView.of(board)
     return CustomerDashboardView.of(board)
+
+
+# -- the operator's live map (vtc_dispatch.livemap) ------------------------------------
+
+
+class MapDriverView(WireModel):
+    """An online driver on the operator's live map: where he is and what he is doing.
+
+    ``state`` is one of :class:`~vtc_dispatch.livemap.DriverMapState`
+    (``available``, ``offered``, ``on_the_way``, ``on_ride``, ``silent``,
+    ``blocked``); ``order_id`` the order he is offered or drives.
+    """
+
+    id: Id
+    vehicle_type: Code
+    state: str
+    position: WirePoint
+    order_id: Id | None
+    seen_at: AwareDatetime
+    """When his phone was last heard from."""
+
+
+def map_driver_view(status: DriverStatus, state: str) -> MapDriverView:
+    """The map's view of a driver's ``status`` in the map ``state`` the caller worked out.
+
+    >>> from datetime import UTC, datetime
+    >>> from vtc_dispatch.geo import LatLng
+    >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    >>> status = DriverStatus("d-1", "taxi_jaune", LatLng(4.05, 9.7), True, at)
+    >>> map_driver_view(status, "available").model_dump_json()[:80]
+    '{"id":"d-1","vehicle_type":"taxi_jaune","state":"available","position":{"lat":4.'
+    """
+    return MapDriverView(
+        id=status.driver_id,
+        vehicle_type=status.vehicle_type,
+        state=state,
+        position=WirePoint.from_latlng(status.position),
+        order_id=status.order_id,
+        seen_at=status.seen_at,
+    )
+
+
+class MapOrderView(WireModel):
+    """An active order on the operator's live map: its pickup, destination and driver.
+
+    ``state`` is the order's own (its kind's machine), ``phase`` the ride's
+    state it plays (``draft``, ``searching``, ``accepted``, ``arrived``,
+    ``in_progress``, ``no_driver``), the same for every kind.
+    """
+
+    id: Id
+    kind: str
+    state: str
+    phase: str
+    vehicle_type: Code
+    customer_id: Id
+    driver_id: Id | None
+    pickup: WirePoint
+    destination: WirePoint
+    created_at: AwareDatetime
+
+
+def map_order_view(order: Order) -> MapOrderView:
+    """The map's view of ``order``."""
+    return MapOrderView(
+        id=order.id,
+        kind=str(order.kind),
+        state=order.state,
+        phase=str(order.phase),
+        vehicle_type=order.vehicle_type,
+        customer_id=order.customer_id,
+        driver_id=order.driver_id,
+        pickup=WirePoint.from_latlng(order.pickup),
+        destination=WirePoint.from_latlng(order.dropoff),
+        created_at=order.created_at,
+    )
+
+
+class MapSnapshotMessage(WireModel):
+    """The whole live map at ``at``: every online driver and every active order, read
+    from the stores (the first message of the map's socket, and again now and then).
+
+    ``truncated``: there were more drivers or orders than the host's limits, the
+    most recently heard from and the newest kept.
+    """
+
+    type: Literal["map_snapshot"] = "map_snapshot"
+    at: AwareDatetime
+    drivers: tuple[MapDriverView, ...]
+    orders: tuple[MapOrderView, ...]
+    truncated: bool = False
+
+
+class MapUpdateMessage(WireModel):
+    """What changed on the live map during one batching window, as one message.
+
+    ``moves``: the latest position of each driver who only moved, as
+    ``[driver_id, lat, lng]`` (degrees, rounded to 6 decimals: 0.1 m): a
+    compact form, as thousands of drivers move every few seconds;
+    ``drivers`` and ``orders``: those whose state changed, as they now are;
+    ``gone_drivers`` (offline) and ``gone_orders`` (ended): to take off the map.
+    """
+
+    type: Literal["map_update"] = "map_update"
+    at: AwareDatetime
+    moves: tuple[tuple[Id, float, float], ...] = ()
+    drivers: tuple[MapDriverView, ...] = ()
+    gone_drivers: tuple[Id, ...] = ()
+    orders: tuple[MapOrderView, ...] = ()
+    gone_orders: tuple[Id, ...] = ()
+
+
+class MapDriverDetails(WireModel):
+    """A driver clicked on the live map: who he is, what he is doing, the order he is
+    offered or drives, and that order's routes so far (:func:`route_geojson`: the
+    planned line, his approach and the trip), ``None`` without an order."""
+
+    driver: DriverView
+    state: str
+    order: OperatorOrderView | None
+    route: dict[str, Any] | None
+
+
+class MapOrderDetails(WireModel):
+    """An order clicked on the live map: the order as an operator sees it, its driver
+    (``None`` before one accepts) and its routes so far (:func:`route_geojson`)."""
+
+    order: OperatorOrderView
+    driver: DriverView | None
+    route: dict[str, Any]

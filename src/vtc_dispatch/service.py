@@ -82,7 +82,6 @@ from vtc_dispatch.errors import (
 from vtc_dispatch.events import DriverMoved, Event
 from vtc_dispatch.fsm import RideState, Role
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.kinds import OrderKind
 from vtc_dispatch.memory import (
     InMemoryCommandLog,
     InMemoryDriverProfiles,
@@ -126,7 +125,7 @@ from vtc_dispatch.ports import (
     UnitOfWork,
     Wallet,
 )
-from vtc_dispatch.presentation import route_geojson
+from vtc_dispatch.presentation import order_pings, route_geojson
 from vtc_dispatch.pricing.config import PricingConfig
 from vtc_dispatch.pricing.engine import Pricer
 from vtc_dispatch.settings import Availability, ServiceSettings
@@ -333,6 +332,38 @@ class DispatchService:
             command_id,
             lambda: _fingerprint("driver_offline", driver_id),
             lambda now: self._drivers.offline(driver_id, now),
+        )
+
+    def suspend_driver(
+        self,
+        actor: Actor,
+        driver_id: str,
+        *,
+        suspended: bool = True,
+        reason: str | None = None,
+        command_id: str | None = None,
+    ) -> None:
+        """An operator suspends a driver (``suspended``) or lifts his suspension.
+
+        A suspended driver gets no offer, whatever his rating; his ratings
+        never lift it.  A live offer is taken back (``offer_withdrawn``, reason
+        ``suspended``, not counted as his refusal) and goes to the next
+        driver; a ride he drives goes on.  He is told (``suspension``).
+        ``reason``, when given, is a non-blank text of at most the settings'
+        ``limits.text_max_chars``.
+        """
+        check_actor(actor, self._id_max())
+        check_id(driver_id, "driver_id", self._id_max())
+        if not isinstance(suspended, bool):
+            raise InvalidArgument(
+                f"suspended must be true or false, got {shown(suspended)}", argument="suspended"
+            )
+        if reason is not None:
+            check_text(reason, "reason", self._ctx.settings.limits.text_max_chars)
+        self._run(
+            command_id,
+            lambda: _fingerprint("suspend_driver", actor, driver_id, suspended, reason),
+            lambda now: self._drivers.suspend(actor, driver_id, suspended, now, reason),
         )
 
     def update_position(
@@ -630,15 +661,13 @@ class DispatchService:
         args = (customer_id, pickup, dropoff, vehicle_type, payment_method, supplements)
 
         def decide(now: datetime) -> Decision:
+            replaced = self._dispatching.replaced_order(customer_id, vehicle_type)
             created = self._dispatching.create_order(
                 *args, now, merchant_id=merchant_id, goods_amount=goods_amount
             )
-            assert created.result is not None
-            if created.result.kind is not OrderKind.RIDE:
+            if replaced is None:
                 return created
-            closed = self._trip.close_unserved(customer_id, now)
-            if closed is None:
-                return created
+            closed = self._trip.close_unserved(replaced, now)
             return Decision(created.result, closed.changes.merge(created.changes))
 
         extra = () if (merchant_id, goods_amount) == (None, None) else (merchant_id, goods_amount)
@@ -1065,10 +1094,19 @@ class DispatchService:
     def route(self, actor: Actor, order_id: str) -> dict[str, Any]:
         """The order's planned and actual routes as GeoJSON
         (:func:`vtc_dispatch.presentation.route_geojson`), for whoever may see the order."""
+        return route_geojson(*self._tracked(actor, order_id))
+
+    def pings(self, actor: Actor, order_id: str) -> dict[str, Any]:
+        """Every GPS position recorded on the order, the set-aside ones flagged
+        (:func:`vtc_dispatch.presentation.order_pings`), for whoever may see the order."""
+        return order_pings(*self._tracked(actor, order_id))
+
+    def _tracked(self, actor: Actor, order_id: str) -> tuple[Order, RideProgress | None]:
+        """The order, if ``actor`` may see it, and its live progress while a driver is on it."""
         self._actor_and_order(actor, order_id)
         order = self._ctx.owned(actor, order_id)
         progress = self.progress.get(order.id) if order.phase in _DRIVING_PHASES else None
-        return route_geojson(order, progress)
+        return order, progress
 
     def drivers_near(
         self, at: LatLng, radius_km: float, vehicle_types: Sequence[str], *, limit: int = 50

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import attrs
@@ -116,6 +117,11 @@ class ServiceSettings(BaseModel):
                 " a driver goes silent before he is put offline"
             )
         return self
+
+    def heard_since(self, now: datetime) -> datetime | None:
+        """Drivers last heard from before this are silent (``None``: presence not checked)."""
+        timeout_s = self.presence_timeout_s
+        return None if timeout_s is None else now - timedelta(seconds=timeout_s)
 
     def track_policy(self) -> TrackPolicy:
         """The plausibility rules of recorded positions."""

@@ -44,6 +44,7 @@ from vtc_dispatch.changes import (
     DriverOnline,
     DriverPositioned,
     DriverSeen,
+    DriverSuspension,
     DriverWrite,
     Reservation,
     WalletCapture,
@@ -284,6 +285,7 @@ def apply_driver_write(status: DriverStatus | None, write: DriverWrite) -> Drive
             at,
             Presence.PRESENT,
             status.offline_reason,
+            status.suspended,
         )
     if isinstance(write, DriverOnline):
         if status is None:
@@ -307,6 +309,8 @@ def apply_driver_write(status: DriverStatus | None, write: DriverWrite) -> Drive
     if isinstance(write, DriverOffline):
         # An order that holds him frees him itself (in the same change set, or at its end).
         return evolve(status, online=False, updated_at=write.at, offline_reason=write.reason)
+    if isinstance(write, DriverSuspension):
+        return evolve(status, suspended=write.suspended)
     total, count = status.rating_sum + write.stars, status.rating_count + 1
     blocked = count >= write.min_count and total / count < write.threshold
     return evolve(status, rating_sum=total, rating_count=count, blocked=blocked)

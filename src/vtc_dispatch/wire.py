@@ -63,12 +63,14 @@ from vtc_dispatch._wire_fields import (
 )
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
+    BidAccepted,
     BidSubmitted,
     DriverArrived,
     DriverArriving,
     DriverAssigned,
     DriverLocated,
     DriverMoved,
+    DriverSuspensionChanged,
     DriverWentOffline,
     DriverWentOnline,
     DriverWentSilent,
@@ -88,6 +90,7 @@ from vtc_dispatch.events import (
     TripCompleted,
     TripStarted,
 )
+from vtc_dispatch.kinds import MerchantStatus
 from vtc_dispatch.order import PositionAnswer
 from vtc_dispatch.presentation import DriverCardView, DriverView, OrderView
 from vtc_dispatch.pricing.money import in_currency, lines_in_currency
@@ -98,6 +101,7 @@ __all__ = [
     "AcceptMessage",
     "ArrivedMessage",
     "AvailabilityLine",
+    "BidAcceptedMessage",
     "BidMessage",
     "BidReceivedMessage",
     "CancelMessage",
@@ -119,6 +123,7 @@ __all__ = [
     "ErrorMessage",
     "InvalidMessage",
     "LocationMessage",
+    "MerchantUpdateMessage",
     "NoDriverFoundMessage",
     "OfferMessage",
     "OfferWithdrawnMessage",
@@ -136,6 +141,7 @@ __all__ = [
     "SearchMessage",
     "StartMessage",
     "StateMessage",
+    "SuspensionMessage",
     "TripCompletedMessage",
     "TripStartedMessage",
     "VehicleTypeAvailability",
@@ -345,7 +351,12 @@ class SearchMessage(_Message):
 
 
 class CreateOrderMessage(_Message):
-    """Customer: order this vehicle type, paying with this method."""
+    """Customer: order this vehicle type, paying with this method.
+
+    A delivery (a vehicle type of kind ``delivery``) names its merchant
+    (``merchant_id``) and may carry what the merchant charges for the goods
+    (``goods_amount``, in the quote's currency: carried, not priced).
+    """
 
     type: Literal["create_order"] = "create_order"
     pickup: WirePoint
@@ -353,6 +364,8 @@ class CreateOrderMessage(_Message):
     vehicle_type: Code
     payment_method: PaymentMethod
     supplements: tuple[Code, ...] = ()
+    merchant_id: Id | None = None
+    goods_amount: Amount | None = None
 
 
 class CancelMessage(_Message):
@@ -376,6 +389,20 @@ class AcceptBidMessage(_Message):
     type: Literal["accept_bid"] = "accept_bid"
     order_id: Id
     driver_id: Id
+
+
+class MerchantUpdateMessage(_Message):
+    """Merchant of a delivery (on the customer's connection: a merchant is no driver): the
+    order is ``confirmed``, ``preparing`` or ``ready``; once ready, a rider is searched for.
+
+    >>> parse_customer_message({"type": "merchant_update", "order_id": "o-1",
+    ...                         "status": "ready"}).status is MerchantStatus.READY
+    True
+    """
+
+    type: Literal["merchant_update"] = "merchant_update"
+    order_id: Id
+    status: MerchantStatus
 
 
 # -- server -> customer ----------------------------------------------------------------
@@ -596,6 +623,17 @@ class BidReceivedMessage(_Message):
     valid_until: AwareDatetime | None = None
 
 
+class BidAcceptedMessage(_Message):
+    """Server (to the carrier, bidding mode): the customer took your bid; the job is yours
+    at ``amount``: go to the pickup."""
+
+    type: Literal["bid_accepted"] = "bid_accepted"
+    order_id: Id
+    amount: Amount
+    currency: Currency
+    at: AwareDatetime
+
+
 class OrderStatusMessage(_Message):
     """Server (freight, delivery): the order took a step of its own kind (``event``) and is
     now in ``state``: a merchant's state, a load posted, the driver leaving the pickup,
@@ -706,6 +744,16 @@ class WentOfflineMessage(_Message):
     at: AwareDatetime
 
 
+class SuspensionMessage(_Message):
+    """Server: an operator suspended you (no offers until lifted; a ride you drive goes
+    on) or lifted your suspension (``suspended`` false), with his ``reason``."""
+
+    type: Literal["suspension"] = "suspension"
+    suspended: bool
+    reason: str | None = None
+    at: AwareDatetime
+
+
 class DriverSilentMessage(_Message):
     """Server (to the customer): your driver's phone has not been heard from since
     ``seen_at``: the position shown is that old (``driver_location`` resumes with it)."""
@@ -737,12 +785,13 @@ DriverInbound: TypeAlias = Annotated[
 DriverOutbound: TypeAlias = Annotated[
     StateMessage | OfferMessage | OfferWithdrawnMessage | OrderCancelledMessage
     | TripCompletedMessage | OkMessage | ErrorMessage | PositionRefusedMessage | PongMessage
-    | WentOfflineMessage | OrderStatusMessage,
+    | WentOfflineMessage | SuspensionMessage | OrderStatusMessage | BidAcceptedMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a driver receives (``trip_completed`` too: the driver collects the final fare)."""
 CustomerInbound: TypeAlias = Annotated[
-    SearchMessage | CreateOrderMessage | CancelMessage | SearchAgainMessage | AcceptBidMessage,
+    SearchMessage | CreateOrderMessage | CancelMessage | SearchAgainMessage | AcceptBidMessage
+    | MerchantUpdateMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 """What a customer sends."""
@@ -761,7 +810,7 @@ OutboundMessage: TypeAlias = (
     | DriverArrivedMessage | TripStartedMessage | TripCompletedMessage | NoDriverFoundMessage
     | DriverWithdrewMessage | BidReceivedMessage | StateMessage | OkMessage | ErrorMessage
     | OrderCreatedMessage | PositionRefusedMessage | PongMessage | WentOfflineMessage
-    | DriverSilentMessage | OrderStatusMessage
+    | DriverSilentMessage | SuspensionMessage | OrderStatusMessage | BidAcceptedMessage
 )  # fmt: skip
 """Any message the server sends (to a driver or a customer)."""
 
@@ -927,25 +976,27 @@ def offer_message(event: OfferSent) -> OfferMessage:
 def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
     """The messages an event produces, each with its recipient; ``[]`` for internal events.
 
-    ==================  =============================================
-    event               messages
-    ==================  =============================================
-    OfferSent           driver: ``offer``
-    OfferWithdrawn      driver: ``offer_withdrawn`` (its reason)
-    OfferExpired        driver: ``offer_withdrawn`` (reason ``expired``)
-    DriverAssigned      customer: ``driver_assigned``
-    DriverLocated       customer: ``driver_location``
-    DriverArriving      customer: ``driver_arriving``
-    DriverArrived       customer: ``driver_arrived``
-    TripStarted         customer: ``trip_started``
-    TripCompleted       customer and driver: ``trip_completed``
-    NoDriverFound       customer: ``no_driver_found``
-    OrderCancelled      customer, and the driver if any: ``order_cancelled``
-    DriverWentOffline   driver, when the service put him offline: ``went_offline``
-    DriverWentSilent    customer and watchers of his ride: ``driver_silent``
-    BidSubmitted        customer: ``bid_received``
-    OrderStepped        customer, watchers and the driver if any: ``order_status``
-    ==================  =============================================
+    =======================  =============================================
+    event                    messages
+    =======================  =============================================
+    OfferSent                driver: ``offer``
+    OfferWithdrawn           driver: ``offer_withdrawn`` (its reason)
+    OfferExpired             driver: ``offer_withdrawn`` (reason ``expired``)
+    DriverAssigned           customer: ``driver_assigned``
+    DriverLocated            customer: ``driver_location``
+    DriverArriving           customer: ``driver_arriving``
+    DriverArrived            customer: ``driver_arrived``
+    TripStarted              customer: ``trip_started``
+    TripCompleted            customer and driver: ``trip_completed``
+    NoDriverFound            customer: ``no_driver_found``
+    OrderCancelled           customer, and the driver if any: ``order_cancelled``
+    DriverWentOffline        driver, when the service put him offline: ``went_offline``
+    DriverWentSilent         customer and watchers of his ride: ``driver_silent``
+    DriverSuspensionChanged  driver: ``suspension``
+    BidSubmitted             customer: ``bid_received``
+    BidAccepted              driver: ``bid_accepted``
+    OrderStepped             customer, watchers and the driver if any: ``order_status``
+    =======================  =============================================
 
     Drivers going on and off by themselves, moves, order creation, search
     start, refusals, ratings and price changes have no wire form: the
@@ -1028,6 +1079,14 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 valid_until=event.valid_until,
             )
             return [(Recipient("customer", event.customer_id), bid)]
+        case BidAccepted():
+            taken = BidAcceptedMessage(
+                order_id=event.order_id,
+                amount=in_currency(event.amount, event.currency),
+                currency=event.currency,
+                at=event.at,
+            )
+            return [(Recipient("driver", event.driver_id), taken)]
         case OrderStepped():
             status = OrderStatusMessage(
                 order_id=event.order_id,
@@ -1071,6 +1130,9 @@ def to_wire(event: Event) -> list[tuple[Recipient, OutboundMessage]]:
                 return []  # he went off himself: his command's answer told him
             off = WentOfflineMessage(reason=event.reason, at=event.at)
             return [(Recipient("driver", event.driver_id), off)]
+        case DriverSuspensionChanged():
+            told = SuspensionMessage(suspended=event.suspended, reason=event.reason, at=event.at)
+            return [(Recipient("driver", event.driver_id), told)]
         case DriverWentSilent():
             if event.order_id is None or event.customer_id is None:
                 return []
@@ -1113,7 +1175,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     >>> schemas["offer"]["properties"]["fare_min"]["type"], schemas["offer"]["required"][0]
     ('string', 'type')
     >>> len(schemas)
-    37
+    40
     """
     directions: tuple[tuple[object, JsonSchemaMode], ...] = (
         (DriverInbound, "validation"),

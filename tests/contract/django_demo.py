@@ -1,13 +1,17 @@
-"""The Django tests' world: the Douala configuration, users with tokens, a manual clock."""
+"""The Django tests' world: the Douala configuration, users with tokens, a manual clock;
+Dakar's freight and delivery beside it on demand (:func:`with_dakar`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import places
 from places import T0
 
+from vtc_dispatch.geo import LatLng
 from vtc_dispatch.memory import ManualClock
+from vtc_dispatch.pricing.dakar import DAKAR_CONFIG
 from vtc_dispatch.pricing.douala import DOUALA_CONFIG
 from vtc_dispatch.service import DispatchService
 
@@ -16,7 +20,20 @@ AKWA = {"lat": places.AKWA.lat, "lng": places.AKWA.lng}
 DEIDO = {"lat": places.DEIDO.lat, "lng": places.DEIDO.lng}
 
 # T0 stays importable from here for the Django tests that take it from here.
-__all__ = ["AKWA", "DEIDO", "T0", "Demo", "make_demo"]
+__all__ = [
+    "AKWA",
+    "DEIDO",
+    "LOAD_FROM",
+    "LOAD_TO",
+    "T0",
+    "Demo",
+    "make_demo",
+    "rest",
+    "with_dakar",
+]
+
+# A load (or a parcel) in Dakar: from the Plateau to Medina, 2.5 km.
+LOAD_FROM, LOAD_TO = LatLng(14.670, -17.440), LatLng(14.690, -17.450)
 
 
 @dataclass
@@ -60,3 +77,33 @@ def make_demo(pool_mode: str = "sequential") -> Demo:
         if vehicle is not None:
             DriverProfile.objects.create(user=user, vehicle_type=vehicle)
     return Demo(ids, tokens, ManualClock(T0))
+
+
+def with_dakar() -> None:
+    """The configuration of Douala (rides) and Dakar (freight and delivery types, XOF),
+    each kind's pool mode its default (freight bids), and a service built on it."""
+    from vtc_dispatch_django.config import import_config
+    from vtc_dispatch_django.runtime import reset_service
+
+    both: dict[str, Any] = {
+        **DOUALA_CONFIG,
+        "tariffs": [*DOUALA_CONFIG["tariffs"], *DAKAR_CONFIG["tariffs"]],
+    }
+    for section in ("countries", "cities", "vehicle_types", "zones"):
+        both[section] = {**DOUALA_CONFIG[section], **DAKAR_CONFIG[section]}
+    import_config(both)
+    reset_service()
+
+
+def rest(demo: Demo, name: str | None, method: str, path: str, body: Any = None) -> Any:
+    """``name``'s request (``None``: anonymous) to the app's endpoint ``path`` under
+    ``/api/v1/order/``: a GET's ``body`` is its query parameters, another's its JSON body."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if name is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {demo.tokens[name]}")
+    send = getattr(client, method.lower())
+    if method.lower() == "get":
+        return send(f"/api/v1/order/{path}", body)
+    return send(f"/api/v1/order/{path}", body, format="json")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from places import AKWA, DEIDO, T0
 
 from vtc_dispatch.fsm import RIDE, RideEvent
 from vtc_dispatch.order import Order
+from vtc_dispatch.ports import OrderHistory, OrderRepository
 from vtc_dispatch.pricing import Pricer, douala_config
 
 # AKWA and DEIDO stay importable from here for the tests that still do.
-__all__ = ["AKWA", "DEIDO", "new_order"]
+__all__ = ["AKWA", "DEIDO", "StoredOrders", "new_order"]
 
 _PRICER = Pricer(douala_config())
 
@@ -30,3 +33,7 @@ def new_order(order_id: str, customer_id: str = "c1", *, searching: bool = True)
         lifecycle=lifecycle,
         created_at=T0,
     )
+
+
+class StoredOrders(OrderRepository, OrderHistory, Protocol):
+    """A repository that also lists its orders by date (the reports' port)."""

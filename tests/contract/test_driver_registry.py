@@ -10,7 +10,7 @@ import attrs
 import pytest
 from places import AKWA, T0
 
-from vtc_dispatch.errors import InvalidCoordinates, NotFound
+from vtc_dispatch.errors import InvalidArgument, InvalidCoordinates, NotFound
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.order import DriverStatus, Presence
 from vtc_dispatch.ports import DriverRegistry
@@ -36,6 +36,26 @@ def test_only_available_drivers_are_found(registry: DriverRegistry) -> None:
     registry.put(attrs.evolve(near, order_id=None))
     assert [d for d, _ in registry.nearest_available(AKWA, 5, 3.0, exclude={"x"})] == ["near"]
     assert registry.nearest_available(AKWA, 5, 3.0, exclude={"near"}) == []
+
+
+def test_a_suspended_driver_is_stored_and_neither_found_nor_reserved(
+    registry: DriverRegistry,
+) -> None:
+    near = DriverStatus("near", "taxi_jaune", destination_point(AKWA, 0, 0.2), True, T0)
+    registry.put(attrs.evolve(near, suspended=True))
+    stored = registry.get("near")
+    assert (stored.suspended, stored.blocked, stored.available) == (True, False, False)
+    assert registry.nearest_available(AKWA, 5, 3.0) == []
+    assert registry.count_available(AKWA, 3.0) == {}
+    assert not registry.reserve("near", "o1")
+    registry.put(attrs.evolve(registry.get("near"), suspended=False))
+    assert [d for d, _ in registry.nearest_available(AKWA, 5, 3.0)] == ["near"]
+    assert registry.reserve("near", "o1")
+    # Freed while suspended, he stays out of search.
+    registry.put(attrs.evolve(registry.get("near"), suspended=True))
+    registry.release("near", "o1")
+    assert registry.nearest_available(AKWA, 5, 3.0) == []
+    assert registry.get("near").order_id is None
 
 
 def test_unknown_driver(registry: DriverRegistry) -> None:
@@ -186,3 +206,33 @@ def test_heard_before_lists_the_longest_silent_first(registry: DriverRegistry) -
     assert registry.heard_before(_at(30), present=True) == []
     assert [s.driver_id for s in registry.heard_before(_at(30), present=False)] == ["a"]
     assert registry.heard_before(_at(10), present=False) == []
+
+
+# -- the operator's map: every online driver (issue 17) ------------------------------
+
+
+def test_online_drivers_lists_every_online_driver_the_latest_heard_first(
+    registry: DriverRegistry,
+) -> None:
+    assert registry.online_drivers() == []
+    for driver_id, seconds in (("a", 10), ("b", 30), ("c", 20), ("off", 40)):
+        registry.put(_heard(driver_id, seconds))
+    registry.put(attrs.evolve(registry.get("off"), online=False))
+    # Whatever they do, online drivers are listed: held by an order, silent, blocked.
+    assert registry.reserve("a", "o1") is True
+    registry.put(attrs.evolve(registry.get("c"), presence=Presence.SILENT))
+    registry.put(attrs.evolve(registry.get("b"), blocked=True))
+    online = registry.online_drivers()
+    assert [s.driver_id for s in online] == ["b", "c", "a"]
+    assert online == [registry.get(d) for d in ("b", "c", "a")]
+    assert [s.driver_id for s in registry.online_drivers(limit=2)] == ["b", "c"]
+    assert registry.online_drivers(limit=0) == []
+    # Heard from again: first.
+    registry.put(attrs.evolve(registry.get("a"), seen_at=_at(50)))
+    assert [s.driver_id for s in registry.online_drivers(limit=1)] == ["a"]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", None, True])
+def test_every_registry_refuses_the_same_limits(registry: DriverRegistry, bad: object) -> None:
+    with pytest.raises(InvalidArgument, match="limit must be an integer >= 0"):
+        registry.online_drivers(limit=bad)  # type: ignore[arg-type]

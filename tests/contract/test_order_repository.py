@@ -15,7 +15,7 @@ from samples import new_order
 
 from vtc_dispatch.errors import ConcurrencyConflict, InvalidArgument, NotFound
 from vtc_dispatch.fsm import DELIVERY, FREIGHT, RideEvent
-from vtc_dispatch.order import Bid, LiveOffer, ProofOfDelivery
+from vtc_dispatch.order import Bid, LiveOffer, Order, ProofOfDelivery
 from vtc_dispatch.ports import OrderRepository
 
 
@@ -180,3 +180,39 @@ def test_freight_and_delivery_orders_come_back_whole(repository: OrderRepository
     assert repository.get("p1").kind == "delivery"
     assert [o.id for o in repository.find("driver", "k1")] == ["f1"]
     assert {o.id for o in repository.find("customer", "c1", active=True)} == {"f1", "p1"}
+
+
+# -- the operator's map: every active order (issue 17) -------------------------------
+
+
+def _cancelled(order: Order) -> Order:
+    return attrs.evolve(
+        order, lifecycle=order.lifecycle.fire(RideEvent.CANCEL, actor="customer", at=T0)
+    )
+
+
+def test_active_orders_lists_every_active_order_the_newest_first(
+    repository: OrderRepository,
+) -> None:
+    assert repository.active_orders() == []
+    draft = repository.add(new_order("draft", "alice", searching=False))
+    searching = repository.add(new_order("searching", "bob"))
+    ended = repository.add(new_order("ended", "carol"))
+    taken = repository.add(new_order("taken", "dan"))
+    repository.add(_cancelled(new_order("born-ended", "erin")))
+    repository.save(_cancelled(ended), ended.version)
+    driven = repository.save(attrs.evolve(taken, driver_id="d1"), taken.version)
+    active = repository.active_orders()
+    assert [o.id for o in active] == ["taken", "searching", "draft"]
+    assert active == [driven, searching, draft]
+    assert [o.id for o in repository.active_orders(limit=2)] == ["taken", "searching"]
+    assert repository.active_orders(limit=0) == []
+    # An order leaves the list when it ends, whoever ends it.
+    repository.save(_cancelled(driven), driven.version)
+    assert [o.id for o in repository.active_orders()] == ["searching", "draft"]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", None, True])
+def test_every_repository_refuses_the_same_limits(repository: OrderRepository, bad: object) -> None:
+    with pytest.raises(InvalidArgument, match="limit must be an integer >= 0"):
+        repository.active_orders(limit=bad)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
 from django_demo import Demo, make_demo
 
 
@@ -29,3 +30,14 @@ def demo(db: Any) -> Iterator[Demo]:
 def live_demo(transactional_db: Any) -> Iterator[Demo]:
     """Committed rows: for code running in other threads (consumers)."""
     yield from _fresh_demo()
+
+
+@pytest.fixture
+def operator(demo: Demo) -> Client:
+    """A client logged into the admin as a superuser."""
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("root", password="root")
+    client = Client()
+    client.login(username="root", password="root")
+    return client

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django_demo import AKWA, DEIDO, Demo
+from django_demo import AKWA, DEIDO, LOAD_FROM, LOAD_TO, Demo, with_dakar
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,14 +27,6 @@ DOUALA = validate_area(DOUALA_CONFIG["cities"]["douala"]["area"])
 def _box(lng: float, lat: float, size: float) -> dict[str, Any]:
     ring = [[lng, lat], [lng + size, lat], [lng + size, lat + size], [lng, lat + size]]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
-
-
-@pytest.fixture
-def operator(demo: Demo) -> Client:
-    User.objects.create_superuser("root", password="root")
-    client = Client()
-    client.login(username="root", password="root")
-    return client
 
 
 def _form_data(client: Client, url: str) -> dict[str, Any]:
@@ -246,17 +238,43 @@ def test_an_operator_cancels_a_stuck_order_with_a_reason(demo: Demo, operator: C
     ]
 
 
-def test_an_operator_blocks_unblocks_and_puts_a_driver_offline(
-    demo: Demo, operator: Client
-) -> None:
+def test_the_orders_show_their_kind_and_filter_by_it(demo: Demo, operator: Client) -> None:
+    with_dakar()
+    ride = _order(demo)
+    service = demo.service
+    load = service.create_order(demo.ids["didier"], LOAD_FROM, LOAD_TO, "camion_10t", "WAVE")
+    url = LIST.format(model="orderrecord")
+    listed = operator.get(url)
+    assert "kind" in listed.context["cl"].list_display
+    assert [(str(choice["display"])) for choice in _kind_choices(listed)] == [
+        "All", "ride", "freight", "delivery",
+    ]  # fmt: skip
+    page = listed.content.decode()
+    assert '<td class="field-kind">freight</td>' in page
+    assert '<td class="field-kind">ride</td>' in page
+    freight = operator.get(url, {"kind__exact": "freight"})
+    shown = [row.order_id for row in freight.context["cl"].result_list]
+    assert shown == [load.id]
+    assert ride not in freight.content.decode()
+    types = operator.get(LIST.format(model="vehicletype"), {"kind__exact": "delivery"})
+    assert [v.code for v in types.context["cl"].result_list] == ["moto_livraison"]
+
+
+def _kind_choices(listed: Any) -> list[dict[str, Any]]:
+    [spec] = [f for f in listed.context["cl"].filter_specs if f.field_path == "kind"]
+    return list(spec.choices(listed.context["cl"]))
+
+
+def test_an_operator_suspends_lifts_and_puts_a_driver_offline(demo: Demo, operator: Client) -> None:
+    from vtc_dispatch_django.models import DriverProfile
+
     service, amadou = demo.service, demo.ids["amadou"]
     service.driver_online(amadou, "taxi_jaune", LatLng(4.0520, 9.7045))
+    profile = str(DriverProfile.objects.get(user_id=amadou).pk)
 
-    def act(action: str) -> str:
+    def act(action: str, model: str = "driverpresence", row: str = amadou) -> str:
         answer = operator.post(
-            LIST.format(model="driverpresence"),
-            {"action": action, "_selected_action": [amadou]},
-            follow=True,
+            LIST.format(model=model), {"action": action, "_selected_action": [row]}, follow=True
         )
         return str(answer.content.decode())
 
@@ -264,16 +282,22 @@ def test_an_operator_blocks_unblocks_and_puts_a_driver_offline(
         return service.count_available(LatLng(**AKWA)).get("taxi_jaune", 0)
 
     assert offered() == 1
-    assert f"Blocked: {amadou}" in act("block")
-    assert (service.drivers.get(amadou).blocked, offered()) == (True, 0)
-    assert f"Unblocked: {amadou}" in act("unblock")
-    assert (service.drivers.get(amadou).blocked, offered()) == (False, 1)
-    assert f"Put offline: {amadou}" in act("put_offline")
+    assert f"Suspended: {amadou}" in act("suspend")
+    assert (service.drivers.get(amadou).suspended, offered()) == (True, 0)
+    # The same actions on the driver's profile: they reach drivers whatever stores them.
+    assert f"Suspension lifted: {amadou}" in act("lift_suspension", "driverprofile", profile)
+    assert (service.drivers.get(amadou).suspended, offered()) == (False, 1)
+    assert f"Put offline: {amadou}" in act("put_offline", "driverprofile", profile)
     assert (service.drivers.get(amadou).online, offered()) == (False, 0)
-    # Unblocking a driver who is offline leaves him unavailable.
-    act("block")
-    act("unblock")
+    # Lifting the suspension of a driver who is offline leaves him unavailable.
+    act("suspend")
+    act("lift_suspension")
     assert offered() == 0
+    # A driver never seen online (a profile, no presence): the service's refusal, by driver.
+    brice = demo.ids["brice"]
+    brice_profile = str(DriverProfile.objects.get(user_id=brice).pk)
+    refused = act("suspend", "driverprofile", brice_profile).replace("&#x27;", "'")
+    assert f"{brice}: no driver '{brice}'" in refused
 
 
 def test_state_is_read_only_and_money_has_its_currency(demo: Demo, operator: Client) -> None:

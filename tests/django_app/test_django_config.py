@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -44,6 +45,22 @@ def test_the_tables_price_as_the_file_they_were_loaded_from(demo: Demo) -> None:
                 b.breakdown,
             )
     assert from_db.quote(*TRIPS[1], MOMENTS[0]).fixed_route == "akwa_airport"
+
+
+def test_the_kind_of_each_vehicle_type_goes_through_the_tables(demo: Demo) -> None:
+    from django.core.management import call_command
+
+    from vtc_dispatch.pricing import dakar_config
+    from vtc_dispatch_django.config import load_from_db
+    from vtc_dispatch_django.models import VehicleType
+
+    call_command("import_dispatch_config", "--dakar", stdout=io.StringIO())
+    assert dict(VehicleType.objects.values_list("code", "kind")) == {
+        code: vt.kind for code, vt in dakar_config().vehicle_types.items()
+    }
+    assert {c: vt.kind for c, vt in load_from_db().pricing.vehicle_types.items()} == {
+        "camion_10t": "freight", "camionnette_3t": "freight", "moto_livraison": "delivery",
+    }  # fmt: skip
 
 
 def test_an_empty_configuration_says_what_to_do(db: object) -> None:

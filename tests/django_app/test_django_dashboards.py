@@ -199,8 +199,8 @@ def test_the_migration_fills_the_transitions_of_the_orders_stored_before(
     placed = service.create_order("c-1", LatLng(**AKWA), LatLng(**DEIDO), "taxi_jaune", "CASH")
     service.accept("d-1", placed.id)
     order = service.cancel(Actor.customer("c-1"), placed.id, "changed plans")
-    before = [("vtc_dispatch", "0006_payments_and_user_references")]
-    latest = [("vtc_dispatch", "0007_audit_and_activity")]
+    before = [("vtc_dispatch", "0009_kinds")]
+    latest = [("vtc_dispatch", "0010_audit_and_activity")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     try:

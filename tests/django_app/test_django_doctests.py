@@ -18,6 +18,7 @@ MODULES = [
     "throttling",
     "layers",
     "checks",
+    "charts",
 ]
 
 

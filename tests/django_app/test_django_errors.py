@@ -145,6 +145,49 @@ BAD_INPUT = [
     ("amadou", "get", "driver/dashboard/", {"period": "week"}, 400, "ValidationError", "period"),
     ("chantal", "get", "customer/dashboard/", {"from": "2026-11-22", "to": "2026-11-21"}, 422,
      "InvalidPeriod", None),
+    # Freight and deliveries (freight_views).
+    ("chantal", "post", "customer/create/", {**ORDER, "payment_method": "CASH",
+     "goods_amount": 7500}, 400, "ValidationError", "goods_amount"),
+    ("chantal", "post", "customer/create/", {**ORDER, "payment_method": "CASH",
+     "merchant_id": ""}, 400, "ValidationError", "merchant_id"),
+    ("chantal", "post", "nope-1/post/", None, 404, "NotFound", None),
+    ("amadou", "post", "nope-1/post/", None, 403, "PermissionDenied", None),
+    ("chantal", "get", "nope-1/bids/", None, 404, "NotFound", None),
+    ("amadou", "post", "nope-1/bids/", {"amount": "1e5"}, 400, "ValidationError", "amount"),
+    ("amadou", "post", "nope-1/bids/", {"amount": "55000", "valid_for_s": 0}, 400,
+     "ValidationError", "valid_for_s"),
+    ("amadou", "post", "nope-1/bids/", {"amount": "55000"}, 404, "NotFound", None),
+    ("chantal", "post", "nope-1/bids/", {"amount": "55000"}, 403, "PermissionDenied", None),
+    ("chantal", "post", "nope-1/accept-bid/", {"driver_id": 7}, 400, "ValidationError",
+     "driver_id"),
+    ("chantal", "post", "nope-1/accept-bid/", {"driver_id": "7"}, 404, "NotFound", None),
+    ("amadou", "post", "nope-1/depart/", None, 404, "NotFound", None),
+    ("chantal", "post", "nope-1/depart/", None, 403, "PermissionDenied", None),
+    ("amadou", "post", "nope-1/proof-of-delivery/", {"position": AKWA}, 400, "ValidationError",
+     "at"),
+    ("amadou", "post", "nope-1/proof-of-delivery/", {"position": AKWA,
+     "at": "2026-11-21T09:00:00Z", "code": ""}, 400, "ValidationError", "code"),
+    ("amadou", "post", "nope-1/proof-of-delivery/", {"position": AKWA,
+     "at": "2026-11-21T09:00:00Z", "code": "482913"}, 404, "NotFound", None),
+    ("chantal", "post", "nope-1/confirm-delivery/", None, 404, "NotFound", None),
+    ("chantal", "post", "nope-1/dispute/", {"reason": ""}, 400, "ValidationError", "reason"),
+    ("chantal", "post", "nope-1/dispute/", {"reason": "short"}, 404, "NotFound", None),
+    ("chantal", "post", "nope-1/rate/", {"stars": 0}, 400, "ValidationError", "stars"),
+    ("amadou", "post", "nope-1/rate/", {"stars": 5}, 404, "NotFound", None),
+    ("didier", "post", "nope-1/merchant-status/", {"status": "waiting"}, 400, "ValidationError",
+     "status"),
+    ("didier", "post", "nope-1/merchant-status/", {"status": "ready"}, 404, "NotFound", None),
+    ("amadou", "post", "nope-1/merchant-status/", {"status": "ready"}, 403, "PermissionDenied",
+     None),
+    ("chantal", "get", "tracking/available-drivers/", {"lat": 4.05, "lng": 9.7,
+     "radius_km": 0}, 400, "ValidationError", "radius_km"),
+    ("chantal", "get", "tracking/available-drivers/", {"lat": 4.05, "lng": 9.7,
+     "vehicle_type": "no way"}, 400, "ValidationError", "vehicle_type.0"),
+    ("amadou", "get", "tracking/available-drivers/", {"lat": 4.05, "lng": 9.7}, 403,
+     "PermissionDenied", None),
+    ("chantal", "get", "tracking/orders/nope-1/pings/", None, 404, "NotFound", None),
+    ("chantal", "get", "tracking/orders/nope-1/route/", None, 404, "NotFound", None),
+    (None, "get", "tracking/orders/nope-1/route/", None, 401, "NotAuthenticated", None),
 ]  # fmt: skip
 
 
@@ -341,6 +384,8 @@ def test_the_schema_advertises_json_bodies_answers_and_errors_for_every_operatio
     assert (
         len(operations) == 31
     )  # 21 of the ride, pay, confirm-cash, 6 provider webhooks, 2 dashboards
+    # 21 of the ride, pay, confirm-cash, 6 provider webhooks, 13 of freight and deliveries
+    assert len(operations) == 42
     for path, _method, operation in operations:
         if "requestBody" in operation:
             assert list(operation["requestBody"]["content"]) == ["application/json"], path

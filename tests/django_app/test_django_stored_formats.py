@@ -1,14 +1,20 @@
-"""Django rows holding records stored in an earlier format read through the core codec."""
+"""Django rows holding records stored in an earlier format read through the core codec; rows
+stored before the kind column get their kind from the order they hold."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+import attrs
 import pytest
 from make_fixtures import facts, load
+from places import T0
+from samples import new_order
 
-from vtc_dispatch.codec import FORMAT, order_from_data
+from vtc_dispatch.codec import FORMAT, order_from_data, order_to_data
 from vtc_dispatch.errors import StorageUnavailable
+from vtc_dispatch.fsm import DELIVERY, FREIGHT
 
 ENTRIES = load(2)
 
@@ -69,3 +75,28 @@ def test_a_row_stored_before_a_field_reads_with_its_default_and_a_newer_one_is_r
     )
     with pytest.raises(StorageUnavailable, match=f"order 'newer': stored in format {FORMAT + 1}"):
         DjangoOrderRepository().get("newer")
+
+
+def test_rows_stored_before_the_kind_column_get_the_kind_of_their_lifecycle(db: Any) -> None:
+    """Migration 0009 adds the column with ``ride`` and reads each row's kind from its data."""
+    from django.apps import apps
+
+    from vtc_dispatch_django.models import OrderRecord
+
+    migration = importlib.import_module("vtc_dispatch_django.migrations.0009_kinds")
+    orders = {
+        "r1": new_order("r1"),
+        "f1": attrs.evolve(new_order("f1"), lifecycle=FREIGHT.start("f1", T0)),
+        "d1": attrs.evolve(new_order("d1"), lifecycle=DELIVERY.start("d1", T0), merchant_id="m"),
+    }
+    for order_id, order in orders.items():
+        _order_row(order_id, 1, order_to_data(order))
+    assert set(OrderRecord.objects.values_list("kind", flat=True)) == {"ride"}  # the default
+    OrderRecord.objects.create(
+        order_id="unreadable", customer_id="c", vehicle_type="x", state="draft", active=True,
+        payment_method="CASH", payment_status="none", currency="XOF", estimate=0,
+        created_at=T0, version=1, data=["not", "an", "order"],
+    )  # fmt: skip
+    migration.kinds_from_the_stored_orders(apps, None)
+    kinds = dict(OrderRecord.objects.values_list("order_id", "kind"))
+    assert kinds == {"r1": "ride", "f1": "freight", "d1": "delivery", "unreadable": "ride"}

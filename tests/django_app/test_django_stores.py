@@ -1,4 +1,5 @@
-"""The service's storage in the database: statistics and ratings outlive a rebuild; STORES.
+"""The service's storage in the database: statistics and ratings outlive a rebuild; freight
+and delivery orders come back whole at every step, with their kind; STORES.
 
 The contract suites (tests/contract) check each ORM port alone; here the
 drivers' statistics and customers' ratings are followed through the
@@ -12,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django_demo import AKWA, DEIDO, T0, Demo
+from django_demo import AKWA, DEIDO, LOAD_FROM, LOAD_TO, T0, Demo, with_dakar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vtc_dispatch.geo import LatLng, destination_point
 from vtc_dispatch.memory import InMemoryOrderRepository, InMemoryRatingStore
-from vtc_dispatch.order import Actor
+from vtc_dispatch.order import Actor, Order, ProofOfDelivery
 from vtc_dispatch.pool import StatsBook
 from vtc_dispatch.pool.stats import Outcome
 
@@ -74,6 +75,69 @@ def test_statistics_and_ratings_outlive_a_rebuild_of_the_service(demo: Demo) -> 
     stats = rebuilt.stats.get(brice)
     assert (stats.offered, stats.accepted) == (1, 1)
     assert stats.acceptance_rate(now) == 1.0
+
+
+def test_loads_and_deliveries_read_back_whole_at_every_step_with_their_kind(demo: Demo) -> None:
+    """Bids (with their validity), the agreed price, the proof, a dispute and its resolution,
+    a delivery's merchant, goods and merchant states: the row's JSON gives the order back
+    as the service answered it, and its columns follow (kind, state, active)."""
+    from vtc_dispatch_django.models import OrderRecord
+    from vtc_dispatch_django.repositories import DjangoOrderRepository
+
+    with_dakar()
+    service, ids, clock = demo.service, demo.ids, demo.clock
+    stored = DjangoOrderRepository()
+    steps: list[str] = []
+
+    def same(order: Order) -> Order:
+        assert stored.get(order.id) == order, order.state
+        row = OrderRecord.objects.get(order_id=order.id)
+        assert (row.kind, row.state, row.active) == (order.kind, order.state, order.is_active)
+        steps.append(order.state)
+        return order
+
+    amadou, brice, carine = ids["amadou"], ids["brice"], ids["carine"]
+    service.driver_online(amadou, "camion_10t", destination_point(LOAD_FROM, 0, 0.05))
+    service.driver_online(brice, "camion_10t", destination_point(LOAD_FROM, 90, 0.05))
+    shipper = Actor.customer(ids["chantal"])
+    load = same(service.create_order(ids["chantal"], LOAD_FROM, LOAD_TO, "camion_10t", "WAVE"))
+    same(service.post_load(shipper, load.id))
+    same(service.submit_bid(amadou, load.id, Decimal(61000), valid_for_s=600))
+    bidding = same(service.submit_bid(brice, load.id, Decimal(58000)))
+    assert [(b.driver_id, b.valid_until) for b in bidding.bids] == [
+        (amadou, T0 + timedelta(seconds=600)),
+        (brice, None),
+    ]
+    assert same(service.accept_bid(ids["chantal"], load.id, brice)).agreed_price == 58000
+    same(service.arrived(brice, load.id))
+    same(service.start_trip(brice, load.id))
+    demo.clock.advance(timedelta(minutes=15))
+    same(service.depart(brice, load.id))
+    service.update_position(brice, LOAD_TO)
+    proof = ProofOfDelivery(LOAD_TO, clock.now(), load.delivery_code, "pod/7.jpg")
+    assert same(service.deliver(brice, load.id, proof)).proof == proof
+    disputed = same(service.dispute(shipper, load.id, "two pallets short"))
+    assert disputed.lifecycle.history[-1].reason == "two pallets short"
+    same(service.resolve_dispute("ops-1", load.id, "refund 10 %"))
+
+    service.driver_online(carine, "moto_livraison", destination_point(LOAD_FROM, 180, 0.05))
+    parcel = same(
+        service.create_order(
+            ids["didier"], LOAD_FROM, LOAD_TO, "moto_livraison", "CASH",
+            merchant_id=ids["chantal"], goods_amount=Decimal("7500"),
+        )
+    )  # fmt: skip
+    assert (parcel.merchant_id, parcel.goods_amount) == (ids["chantal"], Decimal(7500))
+    merchant = Actor.merchant(ids["chantal"])
+    for event in ("confirm", "prepare", "mark_ready"):
+        same(service.merchant_update(merchant, parcel.id, event))
+    assert steps == [
+        "draft", "bidding", "bidding", "bidding", "assigned", "pickup_pending", "picked_up",
+        "in_transit", "delivered", "disputed", "resolved",
+        "waiting", "confirmed", "preparing", "offered",
+    ]  # fmt: skip
+    kinds = OrderRecord.objects.values_list("kind", flat=True)
+    assert sorted(kinds.filter(kind__in=["freight", "delivery"])) == ["delivery", "freight"]
 
 
 answers = st.lists(

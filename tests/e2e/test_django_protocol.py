@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django_example import A_TAXI_IN_CASH, E2E_DATABASE, call, example_project, token
+from django_example import (
+    A_TAXI_IN_CASH,
+    E2E_DATABASE,
+    call,
+    collect,
+    example_project,
+    next_of,
+    send,
+    token,
+)
 
 AKWA = {"lat": 4.0511, "lng": 9.7043}  # the pickup of A_TAXI_IN_CASH
 NEAR = {"lat": 4.0540, "lng": 9.7060}  # 0.36 km from the pickup
@@ -89,33 +98,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(base, clock_file)
 
 
-async def _next(connection: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:
-    """The next message of type ``kind`` (those before it are skipped)."""
-    while True:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(connection.recv(), timeout))
-        if message["type"] == kind:
-            return message
-
-
-async def _collect(connection: Any, *kinds: str) -> dict[str, dict[str, Any]]:
-    """The next message of each type of ``kinds``, whatever order they come in."""
-    found: dict[str, dict[str, Any]] = {}
-    while set(kinds) - set(found):
-        message = json.loads(await asyncio.wait_for(connection.recv(), 5))
-        if message["type"] in kinds:
-            found.setdefault(message["type"], message)
-    return found
-
-
-async def _send(connection: Any, message: dict[str, Any]) -> dict[str, Any]:
-    """Send a message and return its answer (the next message carrying its id)."""
-    await connection.send(json.dumps(message))
-    while True:
-        answer: dict[str, Any] = json.loads(await asyncio.wait_for(connection.recv(), 5))
-        if answer.get("id") == message["id"]:
-            return answer
-
-
 def _connect(server: Server, role: str, who: str) -> Any:
     import websockets
 
@@ -136,7 +118,7 @@ def test_a_driver_who_connects_after_the_order_was_created_receives_the_offer(
         async with _connect(server, "driver", "amadou") as driver:
             state = json.loads(await asyncio.wait_for(driver.recv(), 1.0))
             took = time.monotonic() - started
-            ok = await _send(driver, {"type": "accept", "order_id": order["id"], "id": "acc-1"})
+            ok = await send(driver, {"type": "accept", "order_id": order["id"], "id": "acc-1"})
             return took, state, ok
 
     took, state, ok = asyncio.run(play())
@@ -197,17 +179,17 @@ def test_a_silent_driver_drops_out_of_search_then_goes_offline_and_is_told(
 
     async def play() -> tuple[int, int, dict[str, Any], dict[str, Any]]:
         async with _connect(server, "driver", "carine") as phone:
-            await _next(phone, "state")
+            await next_of(phone, "state")
             before = confort_count()
             server.advance(61)  # her phone stays connected, and says nothing
             after = confort_count()
             await asyncio.to_thread(
                 server.until, "carine", lambda c: c["driver"]["presence"] == "silent"
             )
-            pong = await _send(phone, {"type": "ping", "id": "p-1"})
+            pong = await send(phone, {"type": "ping", "id": "p-1"})
             assert confort_count() == 1
             server.advance(301)
-            told = await _next(phone, "went_offline", timeout=5)
+            told = await next_of(phone, "went_offline", timeout=5)
             return before, after, pong, told
 
     before, after, pong, told = asyncio.run(play())
@@ -239,28 +221,26 @@ def test_every_driver_command_is_acknowledged_and_a_glitch_does_not_stop_the_rid
     async def play() -> dict[str, dict[str, Any]]:
         seen: dict[str, dict[str, Any]] = {}
         async with _connect(server, "driver", "amadou") as driver:
-            await _next(driver, "state")
+            await next_of(driver, "state")
             order = await asyncio.to_thread(server.order, "chantal")
-            offer = await _next(driver, "offer")
+            offer = await next_of(driver, "offer")
             assert offer["order_id"] == order["id"]
             accept = {"type": "accept", "order_id": order["id"]}
-            seen["accept"] = await _send(driver, {**accept, "id": "a-1"})
-            seen["again"] = await _send(driver, {**accept, "id": "a-1"})
-            seen["retry"] = await _send(driver, {**accept, "id": "a-2"})
+            seen["accept"] = await send(driver, {**accept, "id": "a-1"})
+            seen["again"] = await send(driver, {**accept, "id": "a-1"})
+            seen["retry"] = await send(driver, {**accept, "id": "a-2"})
             server.advance(5)
             glitch = {"type": "location", "position": GLITCH, "id": "g"}
-            seen["glitch"] = await _send(driver, glitch)
-            seen["rough"] = await _send(
+            seen["glitch"] = await send(driver, glitch)
+            seen["rough"] = await send(
                 driver, {"type": "location", "position": AKWA, "accuracy_m": 900.0, "id": "r"}
             )
             for i, lat in enumerate((4.0530, 4.0520, AKWA["lat"])):
                 server.advance(10)
                 fix = {"type": "location", "position": {**AKWA, "lat": lat}, "id": f"f{i}"}
-                seen[f"fix-{i}"] = await _send(driver, fix)
+                seen[f"fix-{i}"] = await send(driver, fix)
             for step in ("arrived", "start"):
-                seen[step] = await _send(
-                    driver, {"type": step, "order_id": order["id"], "id": step}
-                )
+                seen[step] = await send(driver, {"type": step, "order_id": order["id"], "id": step})
             server.advance(20)
             status, seen["rest_jump"] = await asyncio.to_thread(
                 server.call, "amadou", "POST", "driver/update-location/", {"position": GLITCH}
@@ -268,8 +248,8 @@ def test_every_driver_command_is_acknowledged_and_a_glitch_does_not_stop_the_rid
             assert status == 200
             server.advance(20)
             near_end = {"type": "location", "position": FAR, "id": "last"}
-            seen["last"] = await _send(driver, near_end)
-            seen["complete"] = await _send(
+            seen["last"] = await send(driver, near_end)
+            seen["complete"] = await send(
                 driver, {"type": "complete", "order_id": order["id"], "id": "done"}
             )
         return seen
@@ -307,12 +287,12 @@ def test_a_customer_searches_again_after_no_driver_found(server: Server) -> None
 
     async def play() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]:
         async with _connect(server, "customer", "didier") as customer:
-            await _next(customer, "state")
+            await next_of(customer, "state")
             await customer.send(json.dumps({"type": "create_order", "id": "o-1", **A_TAXI_IN_CASH}))
-            told = await _collect(customer, "order_created", "no_driver_found")
+            told = await collect(customer, "order_created", "no_driver_found")
             created, none_found = told["order_created"], told["no_driver_found"]
             brice = await asyncio.to_thread(server.online, "brice", NEAR)
-            again = await _send(
+            again = await send(
                 customer, {"type": "search_again", "order_id": created["order_id"], "id": "s-1"}
             )
             return created, none_found, again, brice

@@ -43,8 +43,11 @@ pytestmark = pytest.mark.slow  # about a minute: a server and three runs
 ROLES = {
     # Who, and the endpoints that are theirs (the anonymous caller tries them all).  The
     # driver goes first: the customer's cancellations end the order he answers.
-    "driver": ("amadou", API + r"(driver/|payment-methods/|vehicle-types/|\{order_id\})"),
-    "customer": ("chantal", API + r"(customer/|payment-methods/|vehicle-types/|\{order_id\})"),
+    "driver": ("amadou", API + r"(driver/|payment-methods/|vehicle-types/|tracking/|\{order_id\})"),
+    "customer": (
+        "chantal",
+        API + r"(customer/|payment-methods/|vehicle-types/|tracking/|\{order_id\})",
+    ),
     # Every endpoint, the providers' webhooks included (an unsigned callback is a 403).
     "anonymous": (None, API),
 }

@@ -27,7 +27,7 @@ drivers = st.lists(
         st.booleans(),  # or anywhere inside twice the radius
         st.floats(0, 2, allow_nan=False),
         st.sampled_from(["taxi_jaune", "confort"]),
-        st.sampled_from(["online", "offline", "reserved", "blocked"]),
+        st.sampled_from(["online", "offline", "reserved", "blocked", "suspended"]),
     ),
     min_size=1,
     max_size=25,
@@ -64,6 +64,7 @@ def test_nearest_and_counts_match_the_in_memory_registry(
                 state != "offline",
                 T0,
                 blocked=state == "blocked",
+                suspended=state == "suspended",
                 # Not heard from for two minutes: left out of counts heard since a minute ago.
                 seen_at=T0 - timedelta(minutes=2) if i in quiet else T0,
             )

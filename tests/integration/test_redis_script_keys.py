@@ -52,6 +52,7 @@ SCRIPTS = {
     "drivers.nearest": drivers._NEAREST,
     "drivers.count": drivers._COUNT,
     "drivers.heard": drivers._HEARD,
+    "drivers.online": drivers._ONLINE,
     "rides.ride_of": rides._RIDE_OF,
     "progress.save": progress._SAVE,
     "stats.record": stats._RECORD,
@@ -72,6 +73,7 @@ DATA_NAMED = {
     "drivers.nearest": {"d", "g"},
     "drivers.count": {"d", "g"},
     "drivers.heard": {"d"},
+    "drivers.online": {"d"},
     "rides.ride_of": {"o", "p"},
     "wallet.settle": {"w"},
     "commit": {"od", "ad", "d", "g", "w"},
@@ -83,6 +85,7 @@ KNOWN_BY_READING = {
     "drivers.nearest": {"d", "g"},
     "drivers.count": {"d", "g"},  # every type's GEO set, the drivers near the edge
     "drivers.heard": {"d"},  # the drivers the sorted set lists
+    "drivers.online": {"d"},  # likewise
     "orders.find": {"o"},
     "orders.claim": {"o"},
     "rides.ride_of": {"o", "p"},
@@ -220,6 +223,8 @@ def ports_one_by_one(storage: RedisStorage, at: datetime) -> None:
     storage.orders.save(stored, stored.version)
     storage.drivers.release("drv-0", "solo-1")
     storage.drivers.nearest_available(AKWA, 2, 5.0)
+    storage.drivers.online_drivers()
+    storage.orders.active_orders()
     storage.progress.save(storage.progress.get("solo-1"), 0)
     storage.stats.record("drv-0", "offered", at)
     storage.stats.get("drv-0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import redis_support
@@ -136,16 +136,24 @@ def test_a_fix_stored_while_the_trip_ends_is_on_the_final_track(
     assert float(done.final_fare.distance_km) == pytest.approx(done.trip.distance_km, abs=0.01)
 
 
-def test_a_worker_that_kept_a_ride_follows_what_another_worker_did_to_it(
-    two_workers: tuple[dict[str, Any], dict[str, Any]],
-) -> None:
-    clock = ManualClock(T0)
-    ports_a, ports_b = two_workers
+def _accepted_on_a(
+    ports_a: dict[str, Any], ports_b: dict[str, Any], clock: ManualClock
+) -> tuple[Any, Any, Order]:
+    """Two workers; on A, amadou accepts chantal's ride."""
     worker_a = build_service(douala_config(), ports_a, clock=clock)
     worker_b = build_service(douala_config(), ports_b, clock=clock)
     worker_a.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
     order = worker_a.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
     worker_a.accept("amadou", order.id)
+    return worker_a, worker_b, order
+
+
+def test_a_worker_that_kept_a_ride_follows_what_another_worker_did_to_it(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_a, worker_b, order = _accepted_on_a(ports_a, ports_b, clock)
     clock.advance(timedelta(seconds=30))
     worker_a.update_position("amadou", destination_point(AKWA, 0, 0.05))  # kept by A
     worker_b.arrived("amadou", order.id)
@@ -175,6 +183,38 @@ def test_a_fix_on_a_ride_the_worker_keeps_is_one_round_trip() -> None:
         trips.append(counter.n)
     assert trips == [1, 2]  # the commit alone; a read and the commit
     assert len(storage.progress.get(order_id).trip.points) == 3
+
+
+def test_the_first_fix_after_accepting_is_one_round_trip() -> None:
+    storage = redis_support.fresh_storage()
+    clock = ManualClock(T0)
+    service = build_service(douala_config(), storage.ports(), clock=clock)
+    service.driver_online("amadou", "taxi_jaune", destination_point(AKWA, 0, 0.3))
+    order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    service.accept("amadou", order.id)  # kept from the status it read, once committed
+    clock.advance(timedelta(seconds=20))
+    with count_round_trips() as counter:
+        assert service.update_position("amadou", destination_point(AKWA, 0, 0.2)).accepted
+    assert counter.n == 1
+    assert storage.progress.get(order.id).version == 1
+
+
+def test_a_ride_kept_at_accepting_follows_a_cancellation_by_another_worker(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    from vtc_dispatch.order import Actor
+
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_a, worker_b, order = _accepted_on_a(ports_a, ports_b, clock)
+    worker_b.cancel(Actor.customer("chantal"), order.id, "changed my mind")
+    clock.advance(timedelta(seconds=20))
+    # A kept the ride ACCEPTED: its commit is refused, the fix decided again off the ride.
+    answer = worker_a.update_position("amadou", destination_point(AKWA, 0, 0.2))
+    assert answer.accepted
+    assert ports_b["orders"].get(order.id).state == "cancelled"
+    assert ports_b["progress"].get(order.id).trip.points == ()
+    assert ports_b["drivers"].get("amadou").position == destination_point(AKWA, 0, 0.2)
 
 
 # -- fixes in bulk ----------------------------------------------------------------------
@@ -255,3 +295,29 @@ def test_a_batch_with_a_ride_another_worker_moved_runs_each_fix_alone(
     assert ports_b["drivers"].get("binta").position == destination_point(DEIDO, 0, 1.05)
     # The ended ride's track is as B ended it: A's fix did not land on it.
     assert ports_b["orders"].get(order_id).trip == done.trip
+
+
+# -- the customer's order ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ranking", "trips"),
+    # His active orders, the quote his search remembered, the nearest drivers, the commit;
+    # an ETA ranker also reads each candidate's position (the three drivers within reach).
+    [("distance", 4), ("eta", 7)],
+)
+def test_an_order_costs_four_round_trips_unless_its_ranker_reads_positions(
+    ranking: Literal["distance", "eta"], trips: int
+) -> None:
+    from vtc_dispatch.pool import PoolConfig, PoolSettings
+
+    storage = redis_support.fresh_storage()
+    service = build_service(douala_config(), storage.ports(), clock=ManualClock(T0))
+    service.pool = PoolConfig(default=PoolSettings(ranking=ranking))
+    for i, km in enumerate((0.3, 0.6, 0.9)):
+        service.driver_online(f"d{i}", "taxi_jaune", destination_point(AKWA, 90 * i, km))
+    assert [line.count for line in service.search(AKWA, DEIDO)] == [3]
+    with count_round_trips() as counter:
+        order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
+    assert order.offered_to == "d0"
+    assert counter.n == trips

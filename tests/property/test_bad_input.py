@@ -125,6 +125,8 @@ VALID["period"] = st.sampled_from(
 )
 VALID["vehicle_types"] = st.sampled_from([["taxi_jaune"], ["taxi_jaune", "confort"]])
 VALID["limit"] = st.integers(1, 50)
+VALID["flag"] = st.booleans()
+VALID["note"] = st.sampled_from([None, "complaints"])
 VALID["fixes"] = st.builds(
     FixesRef,
     st.lists(
@@ -169,6 +171,13 @@ COMMANDS: dict[str, dict[str, str]] = {
         "command_id": "command_id",
     },
     "driver_offline": {"driver_id": "driver_id", "command_id": "command_id"},
+    "suspend_driver": {
+        "actor": "actor",
+        "driver_id": "driver_id",
+        "suspended": "flag",
+        "reason": "note",
+        "command_id": "command_id",
+    },
     "update_position": {
         "driver_id": "driver_id",
         "position": "point",
@@ -287,6 +296,7 @@ COMMANDS: dict[str, dict[str, str]] = {
         "command_id": "command_id",
     },
     "route": {"actor": "actor", "order_id": "order_id"},
+    "pings": {"actor": "actor", "order_id": "order_id"},
     "drivers_near": {
         "at": "point",
         "radius_km": "radius",

@@ -7,6 +7,7 @@ temporary folder.  Used by the end-to-end tests (tests/e2e).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -24,7 +25,17 @@ import django_support
 import pytest
 from django_support import postgres_answers, postgres_dsn, services_required
 
-__all__ = ["A_TAXI_IN_CASH", "E2E_DATABASE", "PROJECT", "call", "example_project", "token"]
+__all__ = [
+    "A_TAXI_IN_CASH",
+    "E2E_DATABASE",
+    "PROJECT",
+    "call",
+    "collect",
+    "example_project",
+    "next_of",
+    "send",
+    "token",
+]
 
 # An order from Akwa to Deido: a short day ride, near the seeded drivers.
 A_TAXI_IN_CASH = {
@@ -153,3 +164,30 @@ def call(base: str, who: str, method: str, path: str, body: Any = None) -> tuple
             return answer.status, json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+async def next_of(connection: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The next message of type ``kind`` on a websocket (those before it are skipped)."""
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(connection.recv(), timeout))
+        if message["type"] == kind:
+            return message
+
+
+async def collect(connection: Any, *kinds: str) -> dict[str, dict[str, Any]]:
+    """The next message of each type of ``kinds``, whatever order they come in."""
+    found: dict[str, dict[str, Any]] = {}
+    while set(kinds) - set(found):
+        message = json.loads(await asyncio.wait_for(connection.recv(), 5))
+        if message["type"] in kinds:
+            found.setdefault(message["type"], message)
+    return found
+
+
+async def send(connection: Any, message: dict[str, Any]) -> dict[str, Any]:
+    """Send a message and return its answer (the next message carrying its id)."""
+    await connection.send(json.dumps(message))
+    while True:
+        answer: dict[str, Any] = json.loads(await asyncio.wait_for(connection.recv(), 5))
+        if answer.get("id") == message["id"]:
+            return answer

@@ -154,6 +154,7 @@ def test_too_small_n_is_a_usage_error() -> None:
         ("service", {"ride_cycle", "search", "create_order", "track_20_points"}),
         ("pool", {"offer_decision", "expire_due"}),
         ("sim", {"request"}),
+        ("livemap", {"record", "flush", "snapshot"}),
     ],
 )
 def test_other_suites_report_our_ops_as_json(suite: str, ops: set[str]) -> None:

@@ -15,7 +15,13 @@ from vtc_dispatch.memory import ManualClock, RecordingNotifier
 from vtc_dispatch.order import Actor, Order, ProofOfDelivery
 from vtc_dispatch.pricing import dakar_config, douala_config
 from vtc_dispatch.service import DispatchService, ServiceSettings
-from vtc_dispatch.wire import BidReceivedMessage, DriverLocationMessage, OrderStatusMessage
+from vtc_dispatch.wire import (
+    BidAcceptedMessage,
+    BidReceivedMessage,
+    DriverLocationMessage,
+    OfferWithdrawnMessage,
+    OrderStatusMessage,
+)
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PICKUP, DROPOFF = LatLng(14.670, -17.440), LatLng(14.690, -17.450)
@@ -131,6 +137,30 @@ def test_only_invited_carriers_bid_and_an_expired_bid_cannot_be_taken(
         service.accept_bid("shipper", load.id, "k1")
     taken = service.accept_bid("shipper", load.id, "k3")
     assert (taken.state, taken.driver_id, taken.agreed_price) == ("assigned", "k3", Decimal(52000))
+    # The carrier whose bid was taken is told so, with the price; the others lose the load.
+    told = [
+        (r.id, m)
+        for r, m in notifier.sent
+        if r.role == "driver" and isinstance(m, OfferWithdrawnMessage | BidAcceptedMessage)
+    ]
+    assert told == [
+        ("k1", OfferWithdrawnMessage(order_id=load.id, reason="taken", at=clock.now())),
+        ("k2", OfferWithdrawnMessage(order_id=load.id, reason="taken", at=clock.now())),
+        ("k3", BidAcceptedMessage(
+            order_id=load.id, amount=Decimal(52000), currency="XOF", at=clock.now())),
+    ]  # fmt: skip
+
+
+def test_a_ride_accepted_by_its_driver_tells_no_driver_of_a_bid(
+    clock: ManualClock, notifier: RecordingNotifier
+) -> None:
+    service = DispatchService(pricing=douala_config(), clock=clock, notifier=notifier)
+    service.driver_online("amadou", "taxi_jaune", LatLng(4.0530, 9.7050))
+    ride = service.create_order(
+        "chantal", LatLng(4.0511, 9.7043), LatLng(4.0650, 9.7250), "taxi_jaune", "CASH"
+    )
+    service.accept("amadou", ride.id)
+    assert not [m for _, m in notifier.sent if isinstance(m, BidAcceptedMessage)]
 
 
 def test_a_load_from_draft_to_completed_at_the_agreed_price(
@@ -214,6 +244,39 @@ def test_the_route_is_geojson_of_the_plan_and_the_track(
     assert planned["geometry"]["coordinates"] == [[-17.44, 14.67], [-17.45, 14.69]]
     assert [c[1] for c in actual["geometry"]["coordinates"]][-3:] == [14.675, 14.68, 14.685]
     assert routes["properties"] == {"order_id": load.id, "kind": "freight", "state": "in_transit"}
+
+
+def test_the_pings_are_every_position_of_the_order_refused_ones_flagged(
+    service: DispatchService, clock: ManualClock
+) -> None:
+    load = bidding(service)
+    assert service.pings(SHIPPER, load.id) == {"order_id": load.id, "pings": []}
+    service.submit_bid("k2", load.id, Decimal(60000))
+    service.accept_bid("shipper", load.id, "k2")
+    clock.advance(timedelta(minutes=1))
+    service.update_position("k2", LatLng(14.6715, -17.4395))
+    clock.advance(timedelta(seconds=10))
+    service.update_position("k2", LatLng(14.75, -17.30))  # 17 km in 10 s: set aside
+    service.arrived("k2", load.id)
+    service.start_trip("k2", load.id)
+    clock.advance(timedelta(minutes=2))
+    service.update_position("k2", LatLng(14.675, -17.442))
+    pings = service.pings(SHIPPER, load.id)["pings"]
+    assert [(p["leg"], p["lat"], p["flag"]) for p in pings] == [
+        ("approach", 14.6715, None),
+        ("approach", 14.75, "jump"),
+        ("trip", 14.6715, None),  # where the trip started: his last position taken
+        ("trip", 14.675, None),
+    ]
+    assert pings[0]["at"] == (T0 + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    # After the delivery, the order keeps them.
+    clock.advance(timedelta(minutes=20))
+    service.depart("k2", load.id)
+    service.update_position("k2", DROPOFF)
+    delivered = service.deliver("k2", load.id, proof(load, clock.now()))
+    assert service.pings(Actor.driver("k2"), delivered.id)["pings"][:4] == pings
+    with pytest.raises(Forbidden):
+        service.pings(Actor.customer("someone"), load.id)
 
 
 def test_carriers_within_a_radius(service: DispatchService) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from vtc_dispatch.sim.scenario import BUILTIN_SCENARIOS
+
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTER_DEPENDENCIES = ("redis", "django", "channels", "celery", "rest_framework")
 
@@ -58,7 +60,8 @@ def test_wheel_holds_the_core_and_every_adapter_package(wheel: zipfile.ZipFile) 
     missing = _expected_files() - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
     assert "vtc_dispatch/py.typed" in names
-    assert "vtc_dispatch/sim/scenarios/douala.yaml" in names  # the default scenario
+    for scenario in BUILTIN_SCENARIOS:  # loadable by name once installed
+        assert f"vtc_dispatch/sim/scenarios/{scenario}.yaml" in names
     strays = [n for n in names if n.startswith(("tests/", "bench/", "src/", "adapters/", "README"))]
     assert strays == []
 

@@ -72,6 +72,33 @@ def test_compare_runs_two_scenarios_side_by_side(
     assert "patient (seed 1)" in header
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"), [("dakar-freight", "freight"), ("dakar-delivery", "delivery")]
+)
+def test_the_dakar_scenarios_run_by_name(
+    name: str, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = ["--requests-per-day", "30", "--drivers", "6", "--hours", "13", "--quiet"]
+    assert main(["simulate", name, *small, "--json", "-"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    data = json.loads("\n".join(lines[start:]))
+    assert (data["scenario"], data["kpis"]["kind"]) == (name, kind)
+    assert lines[0].split() == [name, "(seed", "1)"]
+    assert lines[1].split() == ["requests", str(data["kpis"]["requests"])]
+    assert lines[start - 1].startswith(f"{name}: {data['kpis']['requests']} requests in ")
+
+
+def test_the_help_lists_the_built_in_scenarios(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # argparse wraps its help to the terminal
+    with pytest.raises(SystemExit) as exited:
+        main(["simulate", "--help"])
+    assert exited.value.code == 0
+    assert "built-in name (douala, dakar-freight, dakar-delivery)" in capsys.readouterr().out
+
+
 def test_events_log_then_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "run.jsonl"
     first, second = tmp_path / "first.json", tmp_path / "second.json"

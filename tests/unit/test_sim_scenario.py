@@ -8,10 +8,17 @@ from typing import Any
 
 import pytest
 import yaml
-from sim_scenarios import douala_data
+from sim_scenarios import douala_data, goods_data
 
+from vtc_dispatch.kinds import OrderKind
 from vtc_dispatch.pricing.douala import DOUALA_CONFIG
-from vtc_dispatch.sim.scenario import InvalidScenario, Span, load_scenario
+from vtc_dispatch.sim.scenario import (
+    InvalidScenario,
+    Span,
+    bidding_types,
+    load_scenario,
+    scenario_kind,
+)
 
 
 def test_douala_is_shipped_with_the_douala_tariffs() -> None:
@@ -23,6 +30,28 @@ def test_douala_is_shipped_with_the_douala_tariffs() -> None:
     assert config.service.search_radius_km == 6.0
     assert {g.vehicle_type for g in scenario.fleet} == {"taxi_jaune", "confort"}
     assert len(scenario.demand.hotspots) >= 5
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "bid_on"),
+    [
+        ("dakar-freight", OrderKind.FREIGHT, {"camion_10t", "camionnette_3t"}),
+        ("dakar-delivery", OrderKind.DELIVERY, set()),
+    ],
+)
+def test_the_dakar_scenarios_are_shipped_with_the_dakar_tariffs(
+    name: str, kind: OrderKind, bid_on: set[str]
+) -> None:
+    scenario = load_scenario(name)
+    config = scenario.dispatch_config()
+    assert scenario.name == name
+    assert scenario_kind(scenario, config) is kind
+    assert config.pricing.countries["SN"].currency == "XOF"
+    assert {g.vehicle_type for g in scenario.fleet} <= set(config.pricing.vehicle_types)
+    # Freight is bid on (its kind's default mode), deliveries offered one rider at a time.
+    assert bidding_types(scenario, config) == bid_on
+    assert (scenario.merchants is not None) is (kind is OrderKind.DELIVERY)
+    assert load_scenario(scenario.model_dump(mode="json")) == scenario
 
 
 def test_a_loaded_scenario_rebuilds_from_its_dump() -> None:
@@ -161,8 +190,40 @@ def test_cross_checks_with_the_operator_configuration() -> None:
     assert "radius_min_km (9.0) is above radius_max_km (3.0)" in message
 
 
+def test_cross_checks_of_freight_and_delivery_scenarios() -> None:
+    data = goods_data("dakar-freight")
+    data["customers"]["vehicle_preference"] = {"camion_10t": 1, "moto_livraison": 1}
+    assert _error(data) == (
+        "scenario dakar-freight: customers.vehicle_preference: 'moto_livraison' is of kind"
+        " delivery, fleet[0].vehicle_type 'camion_10t' of kind freight: a scenario simulates"
+        " one kind"
+    )
+
+    data = goods_data("dakar-delivery")
+    data["merchants"] = None
+    assert "merchants: a delivery scenario needs its restaurants" in _error(data)
+
+    data = goods_data("dakar-freight")
+    data["merchants"] = {"count": 3}
+    assert "merchants: only a delivery scenario has merchants" in _error(data)
+
+    data = goods_data("dakar-freight")
+    data["receipt"]["proof_offset_m"] = [0, 50, 500]
+    assert _error(data) == (
+        "scenario dakar-freight: receipt.proof_offset_m: up to 500 m from the destination,"
+        " but a proof counts within 200 m (dispatch.service.proof_radius_km)"
+    )
+
+    data = goods_data("dakar-freight")
+    data["receipt"]["stars"] = [0, 4, 5]
+    assert _error(data) == "scenario: receipt.stars: stars are from 1 to 5, got [0.0, 4.0, 5.0]"
+
+
 def test_missing_files_and_names_are_told(tmp_path: Path) -> None:
-    with pytest.raises(InvalidScenario, match=r"no scenario 'paris'.*built-in scenario \(douala\)"):
+    with pytest.raises(
+        InvalidScenario,
+        match=r"no scenario 'paris'.*built-in scenario \(douala, dakar-freight, dakar-delivery\)",
+    ):
         load_scenario("paris")
     data = douala_data()
     data["dispatch"]["pricing"] = "nowhere.yaml"

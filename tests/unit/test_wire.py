@@ -17,12 +17,14 @@ from pydantic import BaseModel
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.events import (
+    BidAccepted,
     BidSubmitted,
     DriverArrived,
     DriverArriving,
     DriverAssigned,
     DriverLocated,
     DriverMoved,
+    DriverSuspensionChanged,
     DriverWentOffline,
     DriverWentOnline,
     DriverWentSilent,
@@ -44,6 +46,7 @@ from vtc_dispatch.events import (
     TripStarted,
 )
 from vtc_dispatch.geo import LatLng
+from vtc_dispatch.kinds import MerchantStatus
 from vtc_dispatch.memory import ManualClock
 from vtc_dispatch.order import Actor, DriverCard, DriverStatus, Presence
 from vtc_dispatch.presentation import (
@@ -59,6 +62,7 @@ from vtc_dispatch.wire import (
     AcceptBidMessage,
     AcceptMessage,
     ArrivedMessage,
+    BidAcceptedMessage,
     BidMessage,
     BidReceivedMessage,
     CancelMessage,
@@ -76,6 +80,7 @@ from vtc_dispatch.wire import (
     ErrorMessage,
     InvalidMessage,
     LocationMessage,
+    MerchantUpdateMessage,
     NoDriverFoundMessage,
     OfferMessage,
     OfferWithdrawnMessage,
@@ -92,6 +97,7 @@ from vtc_dispatch.wire import (
     SearchMessage,
     StartMessage,
     StateMessage,
+    SuspensionMessage,
     TripCompletedMessage,
     TripStartedMessage,
     VehicleTypeAvailability,
@@ -122,12 +128,14 @@ DESIGN_TYPES = {
     # beyond DESIGN: bidding mode (freight, seed 001)
     "bid", "accept_bid", "bid_received",
     # beyond DESIGN: freight and delivery steps (issue 19)
-    "depart", "deliver", "order_status",
+    "depart", "deliver", "order_status", "bid_accepted", "merchant_update",
     # both sides, first on a connection
     "state",
     # the protocol around the phone: acknowledgements, presence, refused fixes (issue 14)
     "ok", "error", "order_created", "position_refused", "ping", "pong", "went_offline",
     "driver_silent", "search_again",
+    # an operator's suspension, told to the driver (issue 16)
+    "suspension",
 }  # fmt: skip
 
 
@@ -190,6 +198,11 @@ def customer_inbound() -> list[BaseModel]:
         CancelMessage(order_id="o-1", reason="driver too far"),
         SearchAgainMessage(order_id="o-1"),
         AcceptBidMessage(order_id="o-1", driver_id="d-7"),
+        CreateOrderMessage(
+            pickup=point(AKWA), destination=point(DEIDO), vehicle_type="moto_livraison",
+            payment_method="CASH", merchant_id="resto-1", goods_amount=Decimal("7500"),
+        ),
+        MerchantUpdateMessage(order_id="o-1", status=MerchantStatus.PREPARING),
     ]  # fmt: skip
 
 
@@ -248,6 +261,8 @@ def driver_outbound() -> list[BaseModel]:
         PositionRefusedMessage(reason="offline", offline_reason="silent"),
         PongMessage(id="10", at=T0, online=True),
         WentOfflineMessage(reason="silent", at=T0),
+        SuspensionMessage(suspended=True, reason="complaints", at=T0),
+        BidAcceptedMessage(order_id="o-1", amount=Decimal(45000), currency="XOF", at=T0),
     ]  # fmt: skip
 
 
@@ -562,6 +577,7 @@ def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
         DriverWentOnline("d-7", "taxi_jaune", DRIVER_AT, T0),
         DriverWentOffline("d-7", T0, "silent"),
         DriverWentSilent("d-7", T0, LATER, "o-1", "c-1"),
+        DriverSuspensionChanged("d-7", True, "ops-1", T0, "complaints"),
         DriverMoved("d-7", DRIVER_AT, T0, "o-1"),
         OrderCreated("o-1", "c-1", "taxi_jaune", AKWA, DEIDO, "OM", quote, T0),
         SearchStarted("o-1", T0),
@@ -575,6 +591,7 @@ def all_events(quote: FareQuote, fare: FinalFare) -> dict[type, Event]:
         NoDriverFound("o-1", "c-1", T0),
         DriverWithdrew("o-1", "d-7", "c-1", "flat tyre", T0),
         BidSubmitted("o-1", "d-7", "c-1", Decimal("45000"), "XOF", 3.2, T0),
+        BidAccepted("o-1", "d-7", "c-1", Decimal("45000"), "XOF", T0),
         DriverAssigned("o-1", "d-7", "c-1", "taxi_jaune", DRIVER_AT, 179.2, T0),
         DriverLocated("o-1", "d-7", "c-1", DRIVER_AT, 61.0, T0),
         DriverArriving("o-1", "d-7", "c-1", 0.25, 40.5, T0),
@@ -594,6 +611,7 @@ DRIVER = Recipient("driver", "d-7")
 EXPECTED: dict[type, list[tuple[Recipient, str]]] = {
     DriverWentOnline: [],
     DriverWentOffline: [(DRIVER, "went_offline")],
+    DriverSuspensionChanged: [(DRIVER, "suspension")],
     DriverWentSilent: [
         (CUSTOMER, "driver_silent"),
         (Recipient("watchers", "o-1"), "driver_silent"),
@@ -608,6 +626,7 @@ EXPECTED: dict[type, list[tuple[Recipient, str]]] = {
     NoDriverFound: [(CUSTOMER, "no_driver_found")],
     DriverWithdrew: [(CUSTOMER, "driver_withdrew")],
     BidSubmitted: [(CUSTOMER, "bid_received")],
+    BidAccepted: [(DRIVER, "bid_accepted")],
     DriverAssigned: [(CUSTOMER, "driver_assigned")],
     DriverLocated: [(CUSTOMER, "driver_location")],
     DriverArriving: [(CUSTOMER, "driver_arriving")],
@@ -689,6 +708,21 @@ def test_offer_expiry_and_withdrawal_tell_the_driver_why() -> None:
     assert isinstance(expired, OfferWithdrawnMessage)
     assert isinstance(withdrawn, OfferWithdrawnMessage)
     assert (expired.reason, withdrawn.reason) == ("expired", "order_cancelled")
+
+
+def test_a_taken_bid_tells_the_carrier_its_amount_in_the_currency() -> None:
+    [(recipient, taken)] = to_wire(BidAccepted("o-1", "d-7", "c-1", Decimal("45000.00"), "XOF", T0))
+    assert recipient == DRIVER
+    assert json.loads(taken.model_dump_json()) == {
+        "type": "bid_accepted", "order_id": "o-1", "amount": "45000", "currency": "XOF",
+        "at": "2026-11-21T08:00:00Z",
+    }  # fmt: skip
+
+
+def test_a_merchant_reports_one_of_its_three_states_only() -> None:
+    for status in ("waiting", "delivered", "READY", 1):
+        with pytest.raises(InvalidMessage, match=r"^merchant_update message: status: Input"):
+            parse_customer_message({"type": "merchant_update", "order_id": "o-1", "status": status})
 
 
 def test_a_cancellation_before_assignment_goes_to_the_customer_only() -> None:

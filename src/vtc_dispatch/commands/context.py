@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import attrs
 
@@ -112,8 +112,7 @@ class Context:
 
     def heard_since(self, now: datetime) -> datetime | None:
         """Drivers last heard from before this are silent (``None``: presence not checked)."""
-        timeout_s = self.settings.presence_timeout_s
-        return None if timeout_s is None else now - timedelta(seconds=timeout_s)
+        return self.settings.heard_since(now)
 
     def ranker_for(self, order: Order, settings: PoolSettings) -> Ranker:
         """The ranker the settings name (or the one the service was given)."""

@@ -29,6 +29,7 @@ from vtc_dispatch.kinds import KINDS, OrderKind
 from vtc_dispatch.order import DRIVING_STATES, Actor, Bid, DriverStatus, Order, PaymentStatus
 from vtc_dispatch.pool import Candidate, matching
 from vtc_dispatch.pool import decide as pool
+from vtc_dispatch.pool.ranking import reads_positions
 from vtc_dispatch.pricing.quote import FareQuote, PriceChange
 from vtc_dispatch.wallet_ops import hold_id_for
 
@@ -86,8 +87,12 @@ class Dispatching:
                 exclude=order.tried,
                 seen_since=ctx.heard_since(now),
             )
+            # A ranker by distance reads no position: one storage read less per offer.
+            positioned = reads_positions(ranker)
             candidates = [
-                Candidate(driver_id, km, ctx.drivers.get(driver_id).position)
+                Candidate(
+                    driver_id, km, ctx.drivers.get(driver_id).position if positioned else None
+                )
                 for driver_id, km in pool.first_step(found, settings.radii())
             ]
         return pool.offer_next(order, candidates, settings, ranker, now)
@@ -136,6 +141,25 @@ class Dispatching:
 
     # -- commands ------------------------------------------------------------
 
+    def replaced_order(self, customer_id: str, vehicle_type: str) -> Order | None:
+        """The customer's ride no driver took, which a new ride of ``vehicle_type``
+        replaces (the service closes it in the same commit); ``None`` when he has none.
+
+        One ride at a time per customer (Forbidden while another is active);
+        shippers and merchants place many orders.  Read before
+        :meth:`create_order`, which does not read it again.
+        """
+        if self.ctx.kind_of(vehicle_type) is not OrderKind.RIDE:
+            return None
+        active = self.ctx.orders.find("customer", customer_id, active=True, limit=1)
+        if not active:
+            return None
+        if active[0].phase != RideState.NO_DRIVER:
+            raise Forbidden(
+                f"customer {shown(customer_id)} already has an active order {shown(active[0].id)}"
+            )
+        return active[0]
+
     def create_order(
         self,
         customer_id: str,
@@ -149,19 +173,11 @@ class Dispatching:
         merchant_id: str | None = None,
         goods_amount: Decimal | None = None,
     ) -> Decision:
-        """See :meth:`vtc_dispatch.service.DispatchService.create_order`."""
+        """See :meth:`vtc_dispatch.service.DispatchService.create_order` (after
+        :meth:`replaced_order`)."""
         ctx = self.ctx
         kind = ctx.kind_of(vehicle_type)
         spec = KINDS[kind]
-        if kind is OrderKind.RIDE:
-            # One ride at a time per customer; shippers and merchants place many orders.
-            active = ctx.orders.find("customer", customer_id, active=True, limit=1)
-            # An order no driver took is replaced (the service closes it in the same commit).
-            if active and active[0].phase != RideState.NO_DRIVER:
-                raise Forbidden(
-                    f"customer {shown(customer_id)} already has an active order"
-                    f" {shown(active[0].id)}"
-                )
         if kind is OrderKind.DELIVERY and merchant_id is None:
             raise InvalidArgument(
                 f"a delivery ({shown(vehicle_type)}) needs its merchant_id", argument="merchant_id"

@@ -13,15 +13,22 @@ from vtc_dispatch.changes import (
     DriverOffline,
     DriverOnline,
     DriverSeen,
+    DriverSuspension,
     Reservation,
     StatIncrement,
 )
 from vtc_dispatch.commands.context import Context, Decision
 from vtc_dispatch.commands.dispatching import Dispatching, step_changes
 from vtc_dispatch.errors import Forbidden, NotFound, shown
-from vtc_dispatch.events import DriverWentOffline, DriverWentOnline, DriverWentSilent, OfferSent
+from vtc_dispatch.events import (
+    DriverSuspensionChanged,
+    DriverWentOffline,
+    DriverWentOnline,
+    DriverWentSilent,
+    OfferSent,
+)
 from vtc_dispatch.geo.sphere import LatLng
-from vtc_dispatch.order import DRIVING_STATES, DriverStatus, Order, Presence
+from vtc_dispatch.order import DRIVING_STATES, Actor, DriverStatus, Order, Presence
 from vtc_dispatch.pool import decide as pool
 
 __all__ = ["SILENT", "DriverState", "Drivers"]
@@ -110,6 +117,29 @@ class Drivers:
             )
         # The order no longer holds him (it ended): nothing waits for that reservation.
         return Decision(None, off.merge(ChangeSet(release=(Reservation(driver_id, order.id),))))
+
+    def suspend(
+        self, actor: Actor, driver_id: str, suspended: bool, now: datetime, reason: str | None
+    ) -> Decision:
+        """See :meth:`vtc_dispatch.service.DispatchService.suspend_driver`."""
+        if not actor.oversees:
+            raise Forbidden(
+                f"only an operator suspends drivers or lifts a suspension,"
+                f" not {actor.role} {shown(actor.id)}"
+            )
+        status = self.ctx.drivers.get(driver_id)
+        told = ChangeSet(
+            drivers=(DriverSuspension(driver_id, suspended),),
+            events=(DriverSuspensionChanged(driver_id, suspended, actor.id, now, reason),),
+        )
+        if suspended and status.order_id is not None:
+            order = self.ctx.orders.get(status.order_id)
+            if order.offer_to(driver_id) is not None:
+                # His live offer goes to the next driver; a ride he drives goes on.
+                taken = pool.withdraw_offer(order, driver_id, now, "suspended")
+                step = self.dispatching.go_on(taken, now)
+                return Decision(None, step_changes(step, order).merge(told))
+        return Decision(None, told)
 
     def heard(self, driver_id: str, now: datetime) -> tuple[Decision, DriverStatus]:
         """A ping or a connection: he is present; his status as it then is."""

@@ -20,12 +20,12 @@ from vtc_dispatch.errors import Forbidden, InvalidTransition, shown
 from vtc_dispatch.events import OrderStepped
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo.sphere import haversine_km
-from vtc_dispatch.kinds import OrderKind
+from vtc_dispatch.kinds import MERCHANT_STEPS, OrderKind
 from vtc_dispatch.order import Actor, Order, ProofOfDelivery
 
 __all__ = ["KindSteps", "check_proof"]
 
-MERCHANT_EVENTS = ("confirm", "prepare", "mark_ready")
+MERCHANT_EVENTS = tuple(MERCHANT_STEPS.values())
 """What a delivery's merchant reports before a rider is searched for."""
 RECEIPT_EVENTS = ("confirm", "dispute", "resolve")
 """What follows a freight delivery: the shipper's receipt or dispute, an operator's resolution."""

@@ -496,13 +496,10 @@ class Trip:
             ),
         )
 
-    def close_unserved(self, customer_id: str, now: datetime) -> Decision | None:
+    def close_unserved(self, unserved: Order, now: datetime) -> Decision:
         """The customer's order no driver took, cancelled by the system (no fee): a new
-        order replaces it.  ``None`` when he has none."""
-        active = self.ctx.orders.find("customer", customer_id, active=True, limit=1)
-        if not active or active[0].phase != RideState.NO_DRIVER:
-            return None
-        return self.cancel(_DISPATCH, active[0].id, "replaced by a new order", now)
+        order replaces it."""
+        return self.cancel(_DISPATCH, unserved.id, "replaced by a new order", now)
 
     def _requeue(self, order: Order, driver_id: str, reason: str, now: datetime) -> Decision:
         """The driver who accepted withdraws: search again without them."""

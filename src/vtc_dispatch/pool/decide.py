@@ -49,6 +49,7 @@ from vtc_dispatch.errors import (
     shown,
 )
 from vtc_dispatch.events import (
+    BidAccepted,
     DriverAssigned,
     Event,
     NoDriverFound,
@@ -76,6 +77,7 @@ __all__ = [
     "offer_next",
     "search_deadline",
     "search_room",
+    "withdraw_offer",
 ]
 
 
@@ -240,6 +242,18 @@ def drop_offer(order: Order, driver_id: str, now: datetime, *, expired: bool) ->
     )
 
 
+def withdraw_offer(order: Order, driver_id: str, now: datetime, reason: str) -> Step:
+    """Take the driver's live offer back for ``reason`` (an operator suspended him):
+    free him, never offer him again.  Not his refusal: his statistics stay as they are.
+
+    With no offer left the order :attr:`Step.needs_offer`.
+    """
+    dropped = drop_offer(order, driver_id, now, expired=False)
+    return evolve(
+        dropped, stats=(), events=(OfferWithdrawnEvent(order.id, driver_id, reason, now),)
+    )
+
+
 def advance(order: Order, now: datetime) -> Step:
     """Show the staggered offers that are due and drop the expired ones.
 
@@ -302,7 +316,8 @@ def assign(
     price: Decimal | None = None,
     card: DriverCard | None = None,
 ) -> Step:
-    """Give the order to ``driver_id`` (at ``price``: a bid); withdraw the other offers.
+    """Give the order to ``driver_id`` (at ``price``: a bid, which he is told was taken);
+    withdraw the other offers.
 
     ``card`` is who he is, for the customer's ``driver_assigned``.
     """
@@ -323,6 +338,8 @@ def assign(
     events: list[Event] = [OfferWithdrawnEvent(order.id, other, "taken", now) for other in others]
     if price is not None:
         events.append(PriceChanged(order.id, history[-1]))
+        currency = order.quote.currency
+        events.append(BidAccepted(order.id, driver_id, order.customer_id, price, currency, now))
     events.append(
         DriverAssigned(
             order.id, driver_id, order.customer_id, order.vehicle_type, position, eta_s, now, card

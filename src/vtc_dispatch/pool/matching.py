@@ -68,7 +68,7 @@ from vtc_dispatch._records import evolve
 from vtc_dispatch.order import Order
 from vtc_dispatch.pool.config import PoolSettings
 from vtc_dispatch.pool.decide import Step, offer_next, search_deadline, search_room
-from vtc_dispatch.pool.ranking import Candidate, DistanceRanker
+from vtc_dispatch.pool.ranking import Candidate, DistanceRanker, candidate_position
 from vtc_dispatch.routing import RouteEstimator
 
 __all__ = [
@@ -164,7 +164,8 @@ def match_window(
             (
                 c.driver_id,
                 pickup_cost_s(
-                    estimator.estimate(c.position, waiting[i].order.pickup).duration_min * 60.0,
+                    estimator.estimate(candidate_position(c), waiting[i].order.pickup).duration_min
+                    * 60.0,
                     acceptance.get(c.driver_id),
                     settings,
                 ),

@@ -23,7 +23,15 @@ from vtc_dispatch.geo.sphere import LatLng
 from vtc_dispatch.pool.stats import DriverStats
 from vtc_dispatch.routing import RouteEstimator
 
-__all__ = ["Candidate", "DistanceRanker", "EtaRanker", "Ranker", "ScoredRanker"]
+__all__ = [
+    "Candidate",
+    "DistanceRanker",
+    "EtaRanker",
+    "Ranker",
+    "ScoredRanker",
+    "candidate_position",
+    "reads_positions",
+]
 
 
 class StatsReader(Protocol):
@@ -41,7 +49,8 @@ class Candidate:
     driver_id: str
     distance_km: float
     """Great-circle distance to the pickup."""
-    position: LatLng
+    position: LatLng | None
+    """Where he is; ``None`` for a ranker that reads no position (:func:`reads_positions`)."""
 
 
 class Ranker(Protocol):
@@ -49,6 +58,9 @@ class Ranker(Protocol):
 
     MUST return every candidate once, best first, each with its score
     (lower is better), ties broken by driver id; MUST NOT change any state.
+    A ranker whose class sets ``reads_positions = False`` gets candidates
+    without their positions (the pool then reads none: a storage read less
+    per candidate); any other gets them all.
     """
 
     def rank(
@@ -62,8 +74,22 @@ def _sorted(scored: list[tuple[Candidate, float]]) -> list[tuple[Candidate, floa
     return sorted(scored, key=lambda pair: (pair[1], pair[0].driver_id))
 
 
+def reads_positions(ranker: object) -> bool:
+    """Whether ``ranker`` needs its candidates' positions (see :class:`Ranker`)."""
+    return bool(getattr(ranker, "reads_positions", True))
+
+
+def candidate_position(candidate: Candidate) -> LatLng:
+    """The candidate's position, for a ranker that reads positions (ValueError without)."""
+    if candidate.position is None:
+        raise ValueError(f"candidate {candidate.driver_id!r} came without his position")
+    return candidate.position
+
+
 class DistanceRanker:
     """Nearest first (seed 000: "the nearest driver")."""
+
+    reads_positions = False
 
     def rank(
         self, pickup: LatLng, candidates: Sequence[Candidate], now: datetime | None
@@ -83,7 +109,10 @@ class EtaRanker:
     ) -> list[tuple[Candidate, float]]:
         """See :class:`Ranker`."""
         return _sorted(
-            [(c, self.estimator.estimate(c.position, pickup).duration_min) for c in candidates]
+            [
+                (c, self.estimator.estimate(candidate_position(c), pickup).duration_min)
+                for c in candidates
+            ]
         )
 
 
@@ -96,6 +125,7 @@ class ScoredRanker:
     (``prior_acceptance`` for a driver with no recent answer).
     """
 
+    reads_positions = False
     stats: StatsReader
     refusal_weight: float = 1.0
     cancel_weight: float = 2.0

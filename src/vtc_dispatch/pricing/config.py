@@ -408,6 +408,18 @@ class PricingConfig(_Model):
     cancellation: CancellationPolicy = CancellationPolicy()
     promotions: dict[Code, Promotion] = Field(default_factory=dict)
 
+    def time_zones(self) -> dict[str, ZoneInfo]:
+        """Each city's clock: its own time zone, else its country's.
+
+        >>> from vtc_dispatch.pricing import douala_config
+        >>> douala_config().time_zones()
+        {'douala': zoneinfo.ZoneInfo(key='Africa/Douala')}
+        """
+        return {
+            city_id: ZoneInfo(city.timezone or self.countries[city.country].timezone)
+            for city_id, city in self.cities.items()
+        }
+
     @model_validator(mode="after")
     def _references(self) -> PricingConfig:
         for city_id, city in self.cities.items():

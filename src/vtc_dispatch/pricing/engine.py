@@ -176,12 +176,11 @@ class Pricer:
         for zone_id, zone in config.zones.items():
             self._zones.add(zone_id, zone.area.geometry)
         self._meters = {(t.city, t.vehicle_type): self._compile(t) for t in config.tariffs}
-        self._clocks: dict[str, ZoneInfo] = {}
-        self._roundings: dict[str, RoundingRule] = {}
-        for city_id, city in config.cities.items():
-            country = config.countries[city.country]
-            self._clocks[city_id] = ZoneInfo(city.timezone or country.timezone)
-            self._roundings[city_id] = city.rounding or country.rounding_rule()
+        self._clocks: dict[str, ZoneInfo] = config.time_zones()
+        self._roundings: dict[str, RoundingRule] = {
+            city_id: city.rounding or config.countries[city.country].rounding_rule()
+            for city_id, city in config.cities.items()
+        }
         # Fixed routes by the zone a trip must start in, in configuration order.
         self._routes_from: dict[str, list[tuple[int, str, FixedRoute, str]]] = {}
         for order, (route_id, route) in enumerate(config.fixed_routes.items()):

@@ -6,8 +6,12 @@ A discrete-event engine (:class:`Simulation`) drives the real
 requesting by a Poisson process with an hourly profile and hotspots,
 drivers answering offers (or not) and customers losing patience.  A
 scenario file (:func:`load_scenario`) bundles the city, fleet, demand,
-behaviours and the operator's configuration; ``douala`` is shipped.
-Runs are deterministic for a seed, and their event log replays exactly.
+behaviours and the operator's configuration.  Three are shipped, one per
+kind of order: ``douala`` (rides), ``dakar-freight`` (shippers' loads,
+carriers bidding, proofs of delivery, receipts and disputes) and
+``dakar-delivery`` (restaurants preparing, riders tracked every 5 s, codes
+at the door).  Runs are deterministic for a seed, and their event log
+replays exactly.
 
 Plain Python only: plots (:mod:`vtc_dispatch.sim.plots`) need matplotlib
 (``pip install 'vtc-dispatch[sim]'``), asked for only when plotting.
@@ -16,6 +20,8 @@ Plain Python only: plots (:mod:`vtc_dispatch.sim.plots`) need matplotlib
 >>> result = simulate(scenario, seed=2)
 >>> result.kpis["requests"] == simulate(scenario, seed=2).kpis["requests"]
 True
+>>> load_scenario("dakar-freight").dispatch_config().pricing.countries["SN"].currency
+'XOF'
 """
 
 from __future__ import annotations
@@ -25,11 +31,20 @@ from typing import IO
 from vtc_dispatch.errors import shown
 from vtc_dispatch.sim.engine import Simulation
 from vtc_dispatch.sim.eventlog import ReplayDecider, ReplayMismatch, read_header
-from vtc_dispatch.sim.kpis import OUTCOMES, SimResult, Timing, format_kpis
+from vtc_dispatch.sim.kpis import (
+    DELIVERY_OUTCOMES,
+    FREIGHT_OUTCOMES,
+    OUTCOMES,
+    SimResult,
+    Timing,
+    format_kpis,
+)
 from vtc_dispatch.sim.scenario import BUILTIN_SCENARIOS, InvalidScenario, Scenario, load_scenario
 
 __all__ = [
     "BUILTIN_SCENARIOS",
+    "DELIVERY_OUTCOMES",
+    "FREIGHT_OUTCOMES",
     "OUTCOMES",
     "InvalidScenario",
     "ReplayMismatch",

@@ -2,10 +2,12 @@
 
 The engine asks a :class:`Decider` whenever the outside world decides
 something: when the next customer requests and where to, which vehicle
-type they take, how a driver answers an offer.  :class:`ModelDecider`
-draws from the scenario's models with a seeded :class:`random.Random` per
-stream (demand, fleet, customers, drivers), so two scenarios differing
-only in their dispatch settings see the same demand and the same fleet.
+type they take, how a driver answers an offer (or bids on a load), how a
+freight or delivery order goes at its merchant and at its destination.
+:class:`ModelDecider` draws from the scenario's models with a seeded
+:class:`random.Random` per stream (demand, fleet, customers, drivers,
+merchants, orders), so two scenarios differing only in their dispatch
+settings see the same demand and the same fleet.
 :mod:`vtc_dispatch.sim.eventlog` records these decisions and replays them.
 
 >>> from vtc_dispatch.sim.scenario import load_scenario
@@ -32,8 +34,10 @@ __all__ = [
     "BATCH",
     "NO_ANSWER",
     "REJECT",
+    "BidPlan",
     "Decider",
     "ModelDecider",
+    "OrderPlan",
     "RequestPlan",
     "ShiftPlan",
     "disc_point",
@@ -71,6 +75,38 @@ class RequestPlan(NamedTuple):
     payment_method: str
     patience_s: float
     boarding_s: float
+    merchant_id: str | None = None
+    """The restaurant a delivery is ordered from (its pickup); ``None`` for the other kinds."""
+
+
+class BidPlan(NamedTuple):
+    """How an invited carrier answers: :data:`ACCEPT` is a bid of ``factor`` times the middle
+    of the load's fare range, valid ``valid_for_s``; :data:`REJECT` declines."""
+
+    action: int
+    delay_s: float
+    factor: float
+    valid_for_s: float
+
+
+class OrderPlan(NamedTuple):
+    """How one freight or delivery order goes outside the dispatch (see the scenario's
+    ``bidding``, ``merchants`` and ``receipt``); fields of the other kind are 0 or false."""
+
+    review_s: float
+    confirm_s: float
+    start_s: float
+    prep_s: float
+    ready_early_s: float
+    goods_amount: float
+    refuse: bool
+    unload_s: float
+    proof_offset_m: float
+    proof_bearing_deg: float
+    receipt_s: float
+    dispute: bool
+    resolve_s: float
+    stars: int
 
 
 class Decider(Protocol):
@@ -101,6 +137,14 @@ class Decider(Protocol):
 
     def withdraw(self, t_us: int, driver_id: str, order_id: str) -> float | None:
         """After accepting: seconds before the driver cancels, ``None``: goes to the pickup."""
+        ...
+
+    def bid(self, t_us: int, driver_id: str, order_id: str, km: float, fare_mid: float) -> BidPlan:
+        """How an invited carrier answers an invitation to bid."""
+        ...
+
+    def order_plan(self, t_us: int, customer_id: str) -> OrderPlan:
+        """How a freight or delivery order just made will go (one call per order)."""
         ...
 
 
@@ -188,6 +232,16 @@ class ModelDecider:
         self._accept = scenario.drivers.accept
         self._base_logit = math.log(self._accept.base / (1.0 - self._accept.base))
         self._reference = float(self._accept.reference_fare)
+        self._orders = random.Random(f"{seed}:orders")
+        self.merchants: list[LatLng] = []
+        """Where restaurant ``m{i + 1}`` is (delivery scenarios)."""
+        if scenario.merchants is not None:
+            rng = random.Random(f"{seed}:merchants")
+            profile = demand.hourly_profile
+            busiest = max(range(24), key=profile.__getitem__)
+            self.merchants = [
+                self._pickups.draw(rng, busiest) for _ in range(scenario.merchants.count)
+            ]
 
     def hour_of_day(self, t_s: float) -> int:
         """The local hour (0-23) at ``t_s`` seconds from the start."""
@@ -273,13 +327,32 @@ class ModelDecider:
     def _request(self, t_s: float) -> RequestPlan:
         rng = self._demand
         hour = self.hour_of_day(t_s)
-        pickup = self._pickups.draw(rng, hour)
+        merchant_id = None
+        if self.merchants:
+            # A restaurant delivers around it: the drop-off is drawn near the pickup.
+            index = rng.randrange(len(self.merchants))
+            merchant_id = f"m{index + 1}"
+            pickup = self.merchants[index]
+            assert self.scenario.merchants is not None
+            radius_km = self.scenario.merchants.delivery_radius_km
+
+            def dropoff_near() -> LatLng:
+                return disc_point(rng, pickup, radius_km)
+
+            draw_dropoff = dropoff_near
+        else:
+            pickup = self._pickups.draw(rng, hour)
+
+            def dropoff_anywhere() -> LatLng:
+                return self._dropoffs.draw(rng, hour)
+
+            draw_dropoff = dropoff_anywhere
         minimum = self.scenario.demand.min_trip_km
-        dropoff = self._dropoffs.draw(rng, hour)
+        dropoff = draw_dropoff()
         for _ in range(_DRAWS):
             if haversine_km(pickup, dropoff) >= minimum:
                 break
-            dropoff = self._dropoffs.draw(rng, hour)
+            dropoff = draw_dropoff()
         self._n += 1
         customers = self.scenario.customers
         # From the demand's stream too: the same seed gives the same customers
@@ -296,6 +369,7 @@ class ModelDecider:
             method,
             _span(crng, customers.patience_s),
             _span(crng, customers.boarding_s),
+            merchant_id,
         )
 
     def choose(self, t_us: int, customer_id: str, shown: list[str]) -> str | None:
@@ -338,6 +412,55 @@ class ModelDecider:
         )
         p = 0.0 if z < -500.0 else 1.0 / (1.0 + math.exp(-z))
         return (ACCEPT if rng.random() < p else REJECT), delay
+
+    def bid(self, t_us: int, driver_id: str, order_id: str, km: float, fare_mid: float) -> BidPlan:
+        """See :class:`Decider`: he bids when the accept model says the load is worth it."""
+        action, delay = self.answer(t_us, driver_id, order_id, km, fare_mid)
+        if action != ACCEPT:
+            return BidPlan(action, delay, 0.0, 0.0)
+        bidding = self.scenario.bidding
+        factor = _span(self._drivers, bidding.amount)
+        return BidPlan(action, delay, factor, _span(self._drivers, bidding.valid_for_s))
+
+    def order_plan(self, t_us: int, customer_id: str) -> OrderPlan:
+        """See :class:`Decider`: from a stream of its own, one draw of each field an order."""
+        rng = self._orders
+        scenario = self.scenario
+        merchants = scenario.merchants
+        receipt = scenario.receipt
+        review_s = _span(rng, scenario.bidding.review_s)
+        if merchants is None:
+            kitchen = (0.0, 0.0, 0.0, 0.0, 0.0)
+            refuse = False
+        else:
+            kitchen = (
+                _span(rng, merchants.confirm_s),
+                _span(rng, merchants.start_s),
+                _span(rng, merchants.prep_s),
+                _span(rng, merchants.ready_early_s),
+                round(_span(rng, merchants.goods_amount)),
+            )
+            refuse = rng.random() < merchants.refuse
+        unload_s = _span(rng, receipt.unload_s)
+        offset_m = _span(rng, receipt.proof_offset_m)
+        bearing = rng.uniform(0.0, 360.0)
+        receipt_s = _span(rng, receipt.confirm_s)
+        # A delivery ends at its proof: only a freight shipper has a receipt to dispute.
+        dispute = merchants is None and rng.random() < receipt.dispute
+        resolve_s = _span(rng, receipt.resolve_s)
+        stars = round(_span(rng, receipt.stars))
+        return OrderPlan(
+            review_s,
+            *kitchen,
+            refuse,
+            unload_s,
+            offset_m,
+            bearing,
+            receipt_s,
+            dispute,
+            resolve_s,
+            min(stars, 2) if dispute else stars,
+        )
 
     def withdraw(self, t_us: int, driver_id: str, order_id: str) -> float | None:
         """See :class:`Decider`."""

@@ -32,8 +32,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``simulate`` command to an argparse sub-parsers object."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "simulate",
-        help="simulate a day of dispatch in a city (default: Douala)",
-        description="Simulate a scenario with the production dispatch code and print its KPIs.",
+        help="simulate a day of rides, freight or deliveries (default: rides in Douala)",
+        description="Simulate a scenario with the production dispatch code and print its KPIs:"
+        " rides in Douala (douala), freight loads with bidding (dakar-freight) or restaurant"
+        " deliveries (dakar-delivery) in Dakar, or your own scenario file.",
     )
     parser.add_argument(
         "scenario",

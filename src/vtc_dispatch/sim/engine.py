@@ -27,6 +27,21 @@ set before each event (no wall time anywhere).  The events are:
   service that takes him out of search, then offline (reason ``silent``);
   his next shift starts with the phone charged.
 
+Freight loads and deliveries (:mod:`vtc_dispatch.kinds`) go through the
+kind's own commands.  A shipper's load is made and posted at once
+(``create_order``, ``post_load``); invited carriers bid or decline
+(``submit_bid``, ``reject``) and the shipper looks at the bids from time
+to time (``get_order``) until he takes one (``accept_bid``); his patience
+runs until a carrier is assigned.  A delivery is ordered from a
+restaurant, which confirms, prepares and marks it ready
+(``merchant_update``); its patience (the merchant's, who then cancels)
+runs from then until a rider is assigned.  At the pickup the load or
+parcel is taken (``start_trip``, ``depart``); at the destination the
+driver hands over and proves the delivery (``deliver``, with the
+receiver's code read by the customer from ``get_order``); a shipper
+confirms receipt (``confirm_delivery``) or disputes it (``dispute``,
+then an operator's ``resolve_dispute``) and rates the carrier (``rate``).
+
 Drivers and customers react to the service's domain events (through
 :meth:`~vtc_dispatch.service.DispatchService.subscribe`), the facts the
 wire messages of a real app are made from; the service runs with a
@@ -49,7 +64,9 @@ from vtc_dispatch.errors import InvalidTransition, PricingUnavailable
 from vtc_dispatch.errors import OfferExpired as OfferOver
 from vtc_dispatch.errors import OfferWithdrawn as OfferTaken
 from vtc_dispatch.events import (
+    BidSubmitted,
     DriverAssigned,
+    DriverLocated,
     DriverWentOffline,
     Event,
     NoDriverFound,
@@ -59,11 +76,21 @@ from vtc_dispatch.events import (
     OrderCancelled,
     TripCompleted,
 )
-from vtc_dispatch.geo.sphere import LatLng
+from vtc_dispatch.fsm import RideState
+from vtc_dispatch.geo.sphere import LatLng, destination_point, haversine_km
+from vtc_dispatch.kinds import KINDS, OrderKind
 from vtc_dispatch.memory import ManualClock, NullNotifier
-from vtc_dispatch.order import Actor
+from vtc_dispatch.order import Actor, ProofOfDelivery
 from vtc_dispatch.ports import RouteEstimator, StraightLineEstimator
-from vtc_dispatch.sim.behaviour import ACCEPT, NO_ANSWER, Decider, ModelDecider, RequestPlan
+from vtc_dispatch.pricing.money import round_to_step
+from vtc_dispatch.sim.behaviour import (
+    ACCEPT,
+    NO_ANSWER,
+    Decider,
+    ModelDecider,
+    OrderPlan,
+    RequestPlan,
+)
 from vtc_dispatch.sim.eventlog import (
     FORMAT,
     LogWriter,
@@ -71,8 +98,14 @@ from vtc_dispatch.sim.eventlog import (
     ReplayDecider,
     ReplayMismatch,
 )
-from vtc_dispatch.sim.kpis import Observations, SimResult, Timing, compute_kpis
-from vtc_dispatch.sim.scenario import Scenario
+from vtc_dispatch.sim.kpis import (
+    Observations,
+    SimResult,
+    Timing,
+    compute_goods_kpis,
+    compute_kpis,
+)
+from vtc_dispatch.sim.scenario import Scenario, bidding_types, scenario_kind
 
 __all__ = ["Simulation"]
 
@@ -83,6 +116,12 @@ _KM_PER_DEG = 111.195
 # Event kinds, in the heap as (time_us, seq, kind, subject, payload).
 _FIX, _ANSWER, _DEADLINE, _REQUEST, _PATIENCE, _BOARD, _RETRY, _WITHDRAW = range(8)
 _SHIFT_START, _SHIFT_END, _PHONES, _PHONE_DIES = 8, 9, 10, 11
+_REVIEW, _MERCHANT, _HANDED_OVER, _RECEIPT, _RESOLVE = 12, 13, 14, 15, 16
+
+_BID = 3
+"""A carrier's answer to an invitation: his bid (the others are the offers' answers)."""
+_OPERATOR = "ops"
+"""The operator who settles disputes."""
 
 _APPROACH, _TRIP = 1, 2
 
@@ -100,9 +139,11 @@ class _Request:
         "eta_s",
         "fare",
         "fee",
+        "goods",
         "order_id",
         "ordered_us",
         "outcome",
+        "patience_from_us",
         "plan",
         "t_us",
         "vehicle_type",
@@ -124,6 +165,57 @@ class _Request:
         self.outcome: str | None = None
         self.fare: Decimal | None = None
         self.fee: Decimal | None = None
+        self.patience_from_us = 0
+        """When the customer's (a delivery: the merchant's) patience started."""
+        self.goods: _Goods | None = None
+        """A freight load's or a delivery's own steps (``None``: a ride)."""
+
+
+class _Goods:
+    """What a freight load or a delivery goes through besides a ride's steps."""
+
+    __slots__ = (
+        "agreed",
+        "at_dropoff_us",
+        "bids",
+        "confirmed_us",
+        "delivered_us",
+        "departure_eta",
+        "estimate",
+        "fixes",
+        "food_us",
+        "located",
+        "located_on_the_way",
+        "picked_us",
+        "plan",
+        "prep_us",
+        "proof_m",
+        "ready_us",
+    )
+
+    def __init__(self, plan: OrderPlan) -> None:
+        self.plan = plan
+        self.estimate: Decimal | None = None
+        """The quote's estimate: the price the load was posted at."""
+        self.bids = 0
+        self.agreed: Decimal | None = None
+        """The order's agreed price, as the service answered ``accept_bid``."""
+        self.confirmed_us: int | None = None
+        self.prep_us: int | None = None
+        self.food_us: int | None = None
+        """When the food is really ready (the merchant may mark it ready before)."""
+        self.ready_us: int | None = None
+        self.picked_us: int | None = None
+        self.at_dropoff_us: int | None = None
+        self.delivered_us: int | None = None
+        self.proof_m: float | None = None
+        self.fixes = 0
+        self.located = 0
+        """Positions the service pushed to the customer (``DriverLocated``)."""
+        self.located_on_the_way = 0
+        """Those of them from the pickup to the destination."""
+        self.departure_eta: tuple[int, float] | None = None
+        """When the first position after the pickup was pushed, and the ETA it carried."""
 
 
 class _Leg:
@@ -253,6 +345,11 @@ class _Listener:
             DriverWentOffline: self._put_offline,
         }
 
+    def follow_goods(self) -> None:
+        """Also hear the bids and the positions pushed to customers (freight, deliveries)."""
+        self._routes[BidSubmitted] = self._bid
+        self._routes[DriverLocated] = self._located
+
     def __call__(self, event: Event) -> None:
         route = self._routes.get(type(event))
         if route is None:
@@ -284,6 +381,14 @@ class _Listener:
         if event.driver_id is not None:
             sim._on_driver_order_cancelled(sim._drivers[event.driver_id], event)
         sim._on_order_cancelled(self._request(event.customer_id, event.order_id), event)
+
+    def _bid(self, event: BidSubmitted) -> None:
+        goods = self._request(event.customer_id, event.order_id).goods
+        assert goods is not None
+        goods.bids += 1
+
+    def _located(self, event: DriverLocated) -> None:
+        self._sim._on_located(self._request(event.customer_id, event.order_id), event)
 
     def _put_offline(self, event: DriverWentOffline) -> None:
         if event.reason is not None:
@@ -365,7 +470,19 @@ class Simulation:
                     speed_kmh=scenario.city.speed_kmh or city.average_speed_kmh,
                 )
         self._route = route_estimator
-        self._currency = pricer.config.countries[city.country].currency
+        country = pricer.config.countries[city.country]
+        self._currency = country.currency
+        self._kind = scenario_kind(scenario, config)
+        self._spec = KINDS[self._kind]
+        self._bidding = bidding_types(scenario, config)
+        # A bid is a price the shipper could be quoted: a multiple of the country's step.
+        self._bid_rounding = country.rounding_rule()
+        # Goods are ordered without a search: the customer picks among the types he takes.
+        self._types = list(scenario.customers.vehicle_preference)
+        bidding = scenario.bidding
+        self._review_every_us = round(bidding.review_every_s * _US)
+        if self._kind is not OrderKind.RIDE:
+            self._listener.follow_goods()
         self._interval_us = round(scenario.tracking.interval_s * _US)
         # Phones report only to a service that checks presence.
         self._phones_us = (
@@ -448,6 +565,11 @@ class Simulation:
             self._shift_end,
             self._phones,
             self._phone_dies,
+            self._review,
+            self._merchant,
+            self._handed_over,
+            self._receipt,
+            self._resolve,
         ]
         horizon_us = self._horizon_us
         while heap:
@@ -470,7 +592,8 @@ class Simulation:
             progress(1.0)
         wall = time.perf_counter() - wall
         in_service = self._in_service - self._in_handlers
-        kpis, hourly = compute_kpis(
+        compute = compute_kpis if self._kind is OrderKind.RIDE else compute_goods_kpis
+        kpis, hourly = compute(
             self.scenario, self._requests, list(self._drivers.values()), obs, end_us, self._currency
         )
         result = SimResult(
@@ -575,6 +698,9 @@ class Simulation:
         self._customers[plan.customer_id] = request
         self._live += 1
         self._obs.requested(self._now_us)
+        if self._kind is not OrderKind.RIDE:
+            self._order_goods(request)
+            return
         try:
             lines = self._call(self.service.search, plan.pickup, plan.dropoff)
         except PricingUnavailable:
@@ -590,7 +716,7 @@ class Simulation:
             self._finish(request, "no_supply")
             return
         request.vehicle_type = choice
-        request.ordered_us = self._now_us
+        request.ordered_us = request.patience_from_us = self._now_us
         self._push(self._now_us + round(plan.patience_s * _US), _PATIENCE, request)
         order = self._call(
             self.service.create_order,
@@ -603,24 +729,129 @@ class Simulation:
         request.order_id = order.id
         self._watch_deadlines()
 
+    def _order_goods(self, request: _Request) -> None:
+        """A shipper posts a load, or a customer orders from a restaurant: no search first."""
+        plan = request.plan
+        choice = self.decider.choose(self._now_us, plan.customer_id, self._types)
+        if choice is None:
+            self._finish(request, "no_supply")
+            return
+        request.vehicle_type = choice
+        request.ordered_us = request.patience_from_us = self._now_us
+        goods = request.goods = _Goods(self.decider.order_plan(self._now_us, plan.customer_id))
+        delivery = self._kind is OrderKind.DELIVERY
+        try:
+            order = self._call(
+                lambda: self.service.create_order(
+                    plan.customer_id,
+                    plan.pickup,
+                    plan.dropoff,
+                    choice,
+                    plan.payment_method,
+                    merchant_id=plan.merchant_id,
+                    goods_amount=Decimal(round(goods.plan.goods_amount)) if delivery else None,
+                )
+            )
+        except PricingUnavailable:
+            self._finish(request, "unpriced")
+            return
+        request.order_id = order.id
+        goods.estimate = order.quote.estimate
+        if delivery:
+            self._push(self._at(goods.plan.confirm_s), _MERCHANT, request, "confirm")
+            return
+        self._push(self._at(plan.patience_s), _PATIENCE, request)
+        self._bids_from_now(request)
+        self._call(self.service.post_load, Actor.customer(plan.customer_id), order.id)
+        self._watch_deadlines()
+
+    def _at(self, after_s: float) -> int:
+        """The simulated time ``after_s`` seconds from now."""
+        return self._now_us + round(after_s * _US)
+
+    def _waiter(self, request: _Request) -> Actor:
+        """Who waits for the driver and cancels when it takes too long."""
+        if request.plan.merchant_id is not None:
+            return Actor.merchant(request.plan.merchant_id)
+        return Actor.customer(request.customer_id)
+
     def _patience(self, request: _Request, _: Any) -> None:
         if request.outcome is not None or request.arrived_us is not None:
             return
+        if request.goods is not None and request.driver is not None:
+            return  # a load's or a parcel's wait ends with its driver assigned
         if request.driver is None and request.order_id is not None:
             order = self.service.orders.get(request.order_id)
-            if order.state == "no_driver":
+            if order.phase == RideState.NO_DRIVER:
                 self._finish(request, "no_driver")  # was to search again: gives up
                 return
         assert request.order_id is not None
         try:
             self._call(
-                self.service.cancel,
-                Actor.customer(request.customer_id),
-                request.order_id,
-                "waited too long",
+                self.service.cancel, self._waiter(request), request.order_id, "waited too long"
             )
         except InvalidTransition:
             return
+        self._watch_deadlines()
+
+    def _merchant(self, request: _Request, step: str) -> None:
+        """The restaurant's next step: confirm (or refuse), prepare, mark ready."""
+        goods = request.goods
+        assert goods is not None
+        assert request.order_id is not None
+        merchant = self._waiter(request)
+        plan = goods.plan
+        if step == "confirm" and plan.refuse:
+            self._call(self.service.cancel, merchant, request.order_id, "cannot prepare it")
+            return
+        if step == "mark_ready":
+            goods.ready_us = request.patience_from_us = self._now_us
+            self._push(self._at(request.plan.patience_s), _PATIENCE, request)
+            self._bids_from_now(request)
+        self._call(self.service.merchant_update, merchant, request.order_id, step)
+        if step == "confirm":
+            goods.confirmed_us = self._now_us
+            self._push(self._at(plan.start_s), _MERCHANT, request, "prepare")
+        elif step == "prepare":
+            goods.prep_us = self._now_us
+            goods.food_us = self._at(plan.prep_s)
+            ready_us = max(self._now_us, goods.food_us - round(plan.ready_early_s * _US))
+            self._push(ready_us, _MERCHANT, request, "mark_ready")
+        else:
+            self._watch_deadlines()
+
+    def _bids_from_now(self, request: _Request) -> None:
+        """Where the order is put up for bids, its customer will look at them."""
+        if request.vehicle_type in self._bidding:
+            assert request.goods is not None
+            self._push(self._at(request.goods.plan.review_s), _REVIEW, request)
+
+    def _review(self, request: _Request, _: Any) -> None:
+        """The shipper looks at the bids: he takes the best live one, or looks again later."""
+        if request.outcome is not None or request.driver is not None:
+            return
+        assert request.order_id is not None
+        shipper = Actor.customer(request.customer_id)
+        order = self._call(self.service.get_order, shipper, request.order_id)
+        now = self.clock.now()
+        live = [b for b in order.bids if b.valid_at(now)]
+        if order.phase != RideState.SEARCHING or not live:
+            self._push(self._now_us + self._review_every_us, _REVIEW, request)
+            return
+        bidding = self.scenario.bidding
+
+        def cost(amount: Decimal, driver_id: str) -> float:
+            stars = self._call(self.service.driver_card, driver_id).rating
+            stars = bidding.unrated_stars if stars is None else stars
+            return float(amount) * (1.0 + bidding.rating_weight * (5.0 - stars) / 4.0)
+
+        best = min(live, key=lambda b: (cost(b.amount, b.driver_id), b.at, b.driver_id))
+        goods = request.goods
+        assert goods is not None
+        taken = self._call(
+            self.service.accept_bid, request.customer_id, request.order_id, best.driver_id
+        )
+        goods.agreed = taken.agreed_price
         self._watch_deadlines()
 
     def _retry(self, request: _Request, _: Any) -> None:
@@ -656,6 +887,9 @@ class Simulation:
             self._obs.offers_to_dead_phones += 1
             return  # nobody reads it: it expires
         fare_mid = float(message.fare_min + message.fare_max) / 2.0
+        if message.vehicle_type in self._bidding:
+            self._on_invitation(driver, message, fare_mid)
+            return
         action, delay_s = self.decider.answer(
             self._now_us, driver.id, message.order_id, message.distance_to_pickup_km, fare_mid
         )
@@ -667,16 +901,36 @@ class Simulation:
                 (message.order_id, driver.offer_seq, action),
             )
 
+    def _on_invitation(self, driver: _Driver, message: OfferSent, fare_mid: float) -> None:
+        """An invitation to bid: the carrier bids, declines or lets it run out."""
+        plan = self.decider.bid(
+            self._now_us, driver.id, message.order_id, message.distance_to_pickup_km, fare_mid
+        )
+        if plan.action == NO_ANSWER:
+            return
+        answer: tuple[Any, ...] = (message.order_id, driver.offer_seq, plan.action)
+        if plan.action == ACCEPT:
+            rule = self._bid_rounding
+            middle = (message.fare_min + message.fare_max) / 2
+            amount = max(
+                rule.step, round_to_step(middle * Decimal(plan.factor), rule.step, rule.mode)
+            )
+            answer = (message.order_id, driver.offer_seq, _BID, amount, plan.valid_for_s)
+        self._push(self._at(plan.delay_s), _ANSWER, driver, answer)
+
     def _on_offer_withdrawn(self, driver: _Driver, message: Any) -> None:
         if isinstance(message, OfferExpired):
             self._obs.offers_expired += 1
         if driver.offer == message.order_id:
             driver.offer = None
 
-    def _answer(self, driver: _Driver, payload: tuple[str, int, int]) -> None:
-        order_id, seq, action = payload
+    def _answer(self, driver: _Driver, payload: tuple[Any, ...]) -> None:
+        order_id, seq, action = payload[:3]
         if driver.offer != order_id or driver.offer_seq != seq:
             return  # the offer was withdrawn, expired or the driver went off
+        if action == _BID:
+            self._submit_bid(driver, order_id, payload[3], payload[4])
+            return
         driver.offer = None
         try:
             if action == ACCEPT:
@@ -689,9 +943,22 @@ class Simulation:
             self._obs.answers_too_late += 1
         self._watch_deadlines()
 
+    def _submit_bid(
+        self, driver: _Driver, order_id: str, amount: Decimal, valid_for_s: float
+    ) -> None:
+        """The carrier bids; he keeps his invitation until the shipper decides or it ends."""
+        try:
+            self._call(
+                lambda: self.service.submit_bid(
+                    driver.id, order_id, amount, valid_for_s=valid_for_s
+                )
+            )
+        except (OfferOver, OfferTaken):
+            self._obs.answers_too_late += 1
+
     def _on_no_driver(self, request: _Request, message: Any) -> None:
         delay_s = self.decider.retry(self._now_us, request.customer_id)
-        patience_end = (request.ordered_us or request.t_us) + round(request.plan.patience_s * _US)
+        patience_end = request.patience_from_us + round(request.plan.patience_s * _US)
         if delay_s is not None:
             at = self._now_us + round(delay_s * _US)
             if at < patience_end:
@@ -727,6 +994,9 @@ class Simulation:
         )
         driver.leg = leg
         driver.fix = 0
+        request = driver.request
+        if request is not None and request.goods is not None:
+            request.goods.fixes += leg.n
         self._push(self._now_us + leg.step_us, _FIX, driver, driver.token)
 
     def _fix(self, driver: _Driver, token: int) -> None:
@@ -748,7 +1018,14 @@ class Simulation:
             self._call(service.arrived, driver.id, request.order_id)
             request.arrived_us = self._now_us
             self._obs.waited(request.t_us, self._now_us - request.t_us)
-            self._push(self._now_us + round(request.boarding_s * _US), _BOARD, driver, token)
+            ready_us = self._now_us
+            goods = request.goods
+            if goods is not None and goods.food_us is not None:
+                ready_us = max(ready_us, goods.food_us)  # the rider waits for the food
+            self._push(ready_us + round(request.boarding_s * _US), _BOARD, driver, token)
+        elif request.goods is not None:
+            request.goods.at_dropoff_us = self._now_us
+            self._push(self._at(request.goods.plan.unload_s), _HANDED_OVER, driver, token)
         else:
             self._call(service.complete_trip, driver.id, request.order_id)
             driver.trip_us += self._now_us - driver.trip_since
@@ -761,8 +1038,61 @@ class Simulation:
         assert request is not None
         assert request.order_id is not None
         self._call(self.service.start_trip, driver.id, request.order_id)
+        if request.goods is not None:
+            self._call(self.service.depart, driver.id, request.order_id)
+            request.goods.picked_us = self._now_us
         driver.trip_since = self._now_us
         self._drive(driver, request.plan.pickup, request.plan.dropoff, _TRIP)
+
+    def _handed_over(self, driver: _Driver, token: int) -> None:
+        """At the destination, handed over: the driver proves the delivery."""
+        if token != driver.token:
+            return
+        request = driver.request
+        assert request is not None
+        goods = request.goods
+        assert goods is not None
+        assert request.order_id is not None
+        # The receiver reads the code in his app and tells the driver.
+        customer = Actor.customer(request.customer_id)
+        code = self._call(self.service.get_order, customer, request.order_id).delivery_code
+        plan = goods.plan
+        dropoff = request.plan.dropoff
+        where = destination_point(dropoff, plan.proof_bearing_deg, plan.proof_offset_m / 1000.0)
+        reference = f"pod/{request.order_id}.jpg" if "reference" in self._spec.proof else None
+        proof = ProofOfDelivery(where, self.clock.now(), code=code, reference=reference)
+        goods.proof_m = haversine_km(where, dropoff) * 1000.0
+        self._call(self.service.deliver, driver.id, request.order_id, proof)
+        driver.trip_us += self._now_us - driver.trip_since
+        self._end_ride(driver)
+
+    def _receipt(self, request: _Request, _: Any) -> None:
+        """The shipper confirms receipt of the load, or disputes it."""
+        goods = request.goods
+        assert goods is not None
+        assert request.order_id is not None
+        shipper = Actor.customer(request.customer_id)
+        if goods.plan.dispute:
+            self._call(self.service.dispute, shipper, request.order_id, "goods short or damaged")
+            self._push(self._at(goods.plan.resolve_s), _RESOLVE, request)
+            return
+        self._call(self.service.confirm_delivery, shipper, request.order_id)
+        self._rated(request, "completed")
+
+    def _resolve(self, request: _Request, _: Any) -> None:
+        """An operator settles the dispute."""
+        assert request.order_id is not None
+        self._call(self.service.resolve_dispute, _OPERATOR, request.order_id, "settled")
+        self._rated(request, "resolved")
+
+    def _rated(self, request: _Request, outcome: str) -> None:
+        """The load's end: the shipper rates the carrier."""
+        goods = request.goods
+        assert goods is not None
+        assert request.order_id is not None
+        shipper = Actor.customer(request.customer_id)
+        self._call(self.service.rate, shipper, request.order_id, goods.plan.stars)
+        self._finish(request, outcome)
 
     def _end_ride(self, driver: _Driver) -> None:
         driver.request = None
@@ -790,6 +1120,8 @@ class Simulation:
         )
         if driver.request is request:  # requeued: no OrderCancelled came
             self._end_ride(driver)
+            if request.vehicle_type in self._bidding:  # the shipper looks at the new bids
+                self._push(self._now_us + self._review_every_us, _REVIEW, request)
         self._watch_deadlines()
 
     def _on_driver_order_cancelled(self, driver: _Driver, message: Any) -> None:
@@ -808,16 +1140,40 @@ class Simulation:
 
     def _on_trip_completed(self, request: _Request, message: Any) -> None:
         request.fare = message.fare.amount
-        self._finish(request, "done")
+        goods = request.goods
+        if goods is None:
+            self._finish(request, "done")
+        elif self._kind is OrderKind.DELIVERY:
+            goods.delivered_us = self._now_us
+            self._finish(request, "delivered")
+        else:
+            goods.delivered_us = self._now_us
+            self._push(self._at(goods.plan.receipt_s), _RECEIPT, request)
+
+    def _on_located(self, request: _Request, message: DriverLocated) -> None:
+        goods = request.goods
+        assert goods is not None
+        goods.located += 1
+        if goods.picked_us is None:
+            return
+        goods.located_on_the_way += 1
+        if goods.departure_eta is None and message.eta_s is not None:
+            goods.departure_eta = (self._now_us, message.eta_s)
 
     # -- phones ------------------------------------------------------------------------
 
     def _phones(self, _: Any, __: Any) -> None:
-        """Every waiting driver's phone pings; the presence deadlines are handled."""
+        """Every waiting driver's phone pings; the presence deadlines are handled.
+
+        With freight and deliveries a driver on his order pings too: loading,
+        waiting for the food or unloading lasts longer than the service's
+        presence timeout, and he is not silent then.
+        """
         assert self._phones_us is not None
         ping = self.service.ping
+        goods = self._kind is not OrderKind.RIDE
         for driver in self._drivers.values():
-            if driver.online and driver.request is None and driver.died_us is None:
+            if driver.online and (driver.request is None or goods) and driver.died_us is None:
                 self._call(ping, driver.id)
         if self._deaths_per_us > 0:
             self._call(self.service.expire_due, self.clock.now())

@@ -16,12 +16,16 @@ Records (``k`` is the kind, times ``t_us`` in microseconds from the start)::
      "home": [4.05, 9.7]}
     {"k": "request", "t_us": .., "customer": "c1", "pickup": [..], "dropoff": [..],
      "pay": "CASH", "patience_s": 300.0, "boarding_s": 60.0}
+     (a delivery's also has "merchant": "m3")
     {"k": "end_of_demand"}
     {"k": "choose", "t_us": .., "customer": "c1", "shown": [..], "choice": "confort"}
     {"k": "answer", "t_us": .., "driver": "d4", "order": "o1", "action": "accept",
      "delay_s": 5.2}
     {"k": "retry", "t_us": .., "customer": "c1", "delay_s": null}
     {"k": "withdraw", "t_us": .., "driver": "d4", "order": "o1", "after_s": null}
+    {"k": "bid", "t_us": .., "driver": "d4", "order": "o1", "action": "accept",
+     "delay_s": 95.0, "factor": 0.97, "valid_for_s": 900.0}
+    {"k": "plan", "t_us": .., "customer": "c1", "plan": {"review_s": 400.0, ...}}
     {"k": "outcome", "t_us": .., "customer": "c1", "order": "o1", "outcome": "done"}
     {"k": "kpis", "kpis": {...}}
 """
@@ -38,7 +42,9 @@ from vtc_dispatch.sim.behaviour import (
     ACCEPT,
     NO_ANSWER,
     REJECT,
+    BidPlan,
     Decider,
+    OrderPlan,
     RequestPlan,
     ShiftPlan,
 )
@@ -117,18 +123,19 @@ class RecordingDecider:
         if plan is None:
             self._log.write({"k": "end_of_demand"})
         else:
-            self._log.write(
-                {
-                    "k": "request",
-                    "t_us": plan.t_us,
-                    "customer": plan.customer_id,
-                    "pickup": _point(plan.pickup),
-                    "dropoff": _point(plan.dropoff),
-                    "pay": plan.payment_method,
-                    "patience_s": plan.patience_s,
-                    "boarding_s": plan.boarding_s,
-                }
-            )
+            record = {
+                "k": "request",
+                "t_us": plan.t_us,
+                "customer": plan.customer_id,
+                "pickup": _point(plan.pickup),
+                "dropoff": _point(plan.dropoff),
+                "pay": plan.payment_method,
+                "patience_s": plan.patience_s,
+                "boarding_s": plan.boarding_s,
+            }
+            if plan.merchant_id is not None:
+                record["merchant"] = plan.merchant_id
+            self._log.write(record)
         return plan
 
     def choose(self, t_us: int, customer_id: str, shown: list[str]) -> str | None:
@@ -175,6 +182,31 @@ class RecordingDecider:
             }
         )
         return after
+
+    def bid(self, t_us: int, driver_id: str, order_id: str, km: float, fare_mid: float) -> BidPlan:
+        """See :class:`~vtc_dispatch.sim.behaviour.Decider`."""
+        plan = self._inner.bid(t_us, driver_id, order_id, km, fare_mid)
+        self._log.write(
+            {
+                "k": "bid",
+                "t_us": t_us,
+                "driver": driver_id,
+                "order": order_id,
+                "action": _ACTIONS[plan.action],
+                "delay_s": plan.delay_s,
+                "factor": plan.factor,
+                "valid_for_s": plan.valid_for_s,
+            }
+        )
+        return plan
+
+    def order_plan(self, t_us: int, customer_id: str) -> OrderPlan:
+        """See :class:`~vtc_dispatch.sim.behaviour.Decider`."""
+        plan = self._inner.order_plan(t_us, customer_id)
+        self._log.write(
+            {"k": "plan", "t_us": t_us, "customer": customer_id, "plan": plan._asdict()}
+        )
+        return plan
 
 
 def read_header(stream: IO[str]) -> dict[str, Any]:
@@ -266,6 +298,7 @@ class ReplayDecider:
             r["pay"],
             r["patience_s"],
             r["boarding_s"],
+            r.get("merchant"),
         )
 
     def choose(self, t_us: int, customer_id: str, shown: list[str]) -> str | None:
@@ -291,6 +324,16 @@ class ReplayDecider:
         record = self._next("withdraw", t_us=t_us, driver=driver_id, order=order_id)
         after: float | None = record["after_s"]
         return after
+
+    def bid(self, t_us: int, driver_id: str, order_id: str, km: float, fare_mid: float) -> BidPlan:
+        """See :class:`~vtc_dispatch.sim.behaviour.Decider`."""
+        r = self._next("bid", t_us=t_us, driver=driver_id, order=order_id)
+        return BidPlan(_ACTION_CODES[r["action"]], r["delay_s"], r["factor"], r["valid_for_s"])
+
+    def order_plan(self, t_us: int, customer_id: str) -> OrderPlan:
+        """See :class:`~vtc_dispatch.sim.behaviour.Decider`."""
+        record = self._next("plan", t_us=t_us, customer=customer_id)
+        return OrderPlan(**record["plan"])
 
     def outcome(self, t_us: int, customer_id: str, order_id: str | None, outcome: str) -> None:
         """Check that the request ended as recorded."""

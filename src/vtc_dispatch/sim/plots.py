@@ -24,6 +24,10 @@ PLOT_FILES = ("wait_histogram.png", "kpis_by_hour.png", "map.png")
 
 _COLOURS = {
     "done": "#2a9d8f",
+    # Served loads and parcels, as a served ride.
+    "delivered": "#2a9d8f",
+    "completed": "#2a9d8f",
+    "resolved": "#52b788",
     "no_driver": "#e76f51",
     "no_supply": "#f4a261",
     "cancelled": "#8d99ae",

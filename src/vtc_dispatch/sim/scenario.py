@@ -3,8 +3,9 @@
 A scenario is a YAML, TOML or JSON file (or a mapping) checked by pydantic;
 any problem raises :class:`InvalidScenario` naming the field path and the
 bad value.  ``dispatch.pricing`` names a built-in operator configuration
-(``douala``: :data:`vtc_dispatch.pricing.douala.DOUALA_CONFIG`), a file
-relative to the scenario, or holds the pricing mapping itself; the
+(``douala``: :data:`vtc_dispatch.pricing.douala.DOUALA_CONFIG`, ``dakar``:
+:data:`vtc_dispatch.pricing.dakar.DAKAR_CONFIG`), a file relative to the
+scenario, or holds the pricing mapping itself; the
 ``pool`` and ``service`` sections are those of
 :func:`vtc_dispatch.config.load_config`.  A loaded scenario is
 self-contained: files it names are read in, so its JSON dump
@@ -43,13 +44,16 @@ from pydantic import (
 from vtc_dispatch.config import DispatchConfig, load_config
 from vtc_dispatch.errors import DispatchError, PricingUnavailable, shown
 from vtc_dispatch.geo.sphere import LatLng, destination_point
+from vtc_dispatch.kinds import KINDS, OrderKind
 from vtc_dispatch.loading import describe_error, read_config_file
+from vtc_dispatch.pricing.dakar import DAKAR_CONFIG
 from vtc_dispatch.pricing.douala import DOUALA_CONFIG
 from vtc_dispatch.pricing.engine import Pricer
 
 __all__ = [
     "BUILTIN_SCENARIOS",
     "AcceptModel",
+    "Bidding",
     "City",
     "Customers",
     "Demand",
@@ -58,19 +62,24 @@ __all__ = [
     "FleetGroup",
     "Hotspot",
     "InvalidScenario",
+    "Merchants",
+    "Receipt",
     "Scenario",
     "Shift",
     "Span",
     "Tracking",
     "allocate",
+    "bidding_types",
     "load_scenario",
     "local_midnight",
+    "scenario_kind",
 ]
 
-BUILTIN_SCENARIOS: tuple[str, ...] = ("douala",)
-"""Scenarios shipped with the package, loadable by name."""
+BUILTIN_SCENARIOS: tuple[str, ...] = ("douala", "dakar-freight", "dakar-delivery")
+"""Scenarios shipped with the package, loadable by name: rides in Douala, freight loads
+and restaurant deliveries in Dakar."""
 
-BUILTIN_PRICING: dict[str, Mapping[str, Any]] = {"douala": DOUALA_CONFIG}
+BUILTIN_PRICING: dict[str, Mapping[str, Any]] = {"douala": DOUALA_CONFIG, "dakar": DAKAR_CONFIG}
 """Operator configurations ``dispatch.pricing`` may name."""
 
 
@@ -314,11 +323,91 @@ class Tracking(_Model):
     """Time between two positions; at least one midway point is sent per leg."""
 
 
+class Bidding(_Model):
+    """Carriers' bids and the shipper's choice, for orders the pool puts up for bids.
+
+    Used where the pool's mode is ``bidding`` (freight's default).  An
+    invited carrier answers after ``drivers.answer_delay_s``: with
+    ``drivers.no_answer`` never, else he bids with the chance
+    ``drivers.accept`` gives for the load's distance and price (the middle
+    of its fare range), and otherwise declines.  His bid is that price times
+    a draw of ``amount``, rounded to the country's step, valid for a draw
+    of ``valid_for_s``.  The shipper looks at the bids ``review_s`` after
+    posting, then every ``review_every_s`` until one is taken: he takes the
+    live bid of least ``amount x (1 + rating_weight x (5 - stars) / 4)``,
+    ``stars`` being the carrier's rating (``unrated_stars`` before his first).
+    """
+
+    amount: Span = Span(low=0.85, mode=0.97, high=1.15)
+    """The bid over the middle of the load's fare range."""
+    valid_for_s: Span = Span(low=300, mode=900, high=1800)
+    review_s: Span = Span(low=120, mode=400, high=800)
+    review_every_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    rating_weight: Annotated[float, Field(ge=0, le=10)] = 0.1
+    unrated_stars: Annotated[float, Field(ge=1, le=5)] = 4.0
+
+
+class Merchants(_Model):
+    """The restaurants of a delivery scenario: where they are and how they prepare.
+
+    ``count`` restaurants are placed at the start like pickups at the
+    busiest hour of ``demand.hourly_profile`` (``m1``, ``m2``...); each
+    order goes to one of them, uniformly, and to a drop-off within
+    ``delivery_radius_km`` of it (at least ``demand.min_trip_km``).  The
+    merchant confirms after ``confirm_s`` (or refuses the order, with
+    ``refuse``: he cancels it), starts preparing ``start_s`` later, and the
+    food is ready ``prep_s`` after that; he marks the order ready (and the
+    service searches for a rider) ``ready_early_s`` before the food is, never
+    before he started.  The rider takes the parcel ``customers.boarding_s``
+    after both he and the food are there.
+    """
+
+    count: Annotated[int, Field(ge=1, le=100_000)]
+    delivery_radius_km: Annotated[float, Field(gt=0, le=50)] = 4.0
+    confirm_s: Span = Span(low=10, mode=45, high=180)
+    start_s: Span = Span(low=0, mode=30, high=180)
+    prep_s: Span = Span(low=300, mode=900, high=1800)
+    ready_early_s: Span = Span(low=0, mode=60, high=300)
+    goods_amount: Span = Span(low=2000, mode=6000, high=25000)
+    """The order's amount, in the currency's units: carried with the order, not priced."""
+    refuse: Probability = 0.02
+
+
+class Receipt(_Model):
+    """What happens at the destination of a load or a parcel, and after it.
+
+    The driver reaches the destination, hands over for ``unload_s`` and
+    takes the proof of delivery ``proof_offset_m`` from the destination
+    (a random bearing), with the receiver's code and, for freight, a photo
+    reference.  A shipper confirms receipt ``confirm_s`` later, or, with
+    ``dispute``, disputes the load; an operator resolves a dispute
+    ``resolve_s`` after it opened.  The shipper rates the carrier with
+    ``stars`` (rounded), at most 2 after a dispute.
+    """
+
+    unload_s: Span = Span(low=30, mode=120, high=600)
+    proof_offset_m: Span = Span(low=0, mode=20, high=120)
+    confirm_s: Span = Span(low=60, mode=900, high=7200)
+    dispute: Probability = 0.03
+    resolve_s: Span = Span(low=1800, mode=7200, high=28_800)
+    stars: Span = Span(low=2, mode=5, high=5)
+
+    @field_validator("stars")
+    @classmethod
+    def _stars(cls, value: Span) -> Span:
+        if not 1 <= value.low <= value.high <= 5:
+            raise ValueError(
+                f"stars are from 1 to 5, got [{value.low}, {value.mode}, {value.high}]"
+            )
+        return value
+
+
 class Dispatch(_Model):
     """The operator configuration under test."""
 
     pricing: str | dict[str, Any]
-    """A built-in name (``douala``), a file relative to the scenario, or the mapping."""
+    """A built-in name (``douala``, ``dakar``), a file relative to the scenario, or the
+    mapping."""
     pool: dict[str, Any] | None = None
     service: dict[str, Any] | None = None
 
@@ -339,6 +428,12 @@ class Scenario(_Model):
     customers: Customers
     drivers: Drivers = Drivers()
     tracking: Tracking = Tracking()
+    bidding: Bidding = Bidding()
+    """Where the pool's mode is ``bidding`` (freight's default)."""
+    merchants: Merchants | None = None
+    """The restaurants; a delivery scenario needs them, the others have none."""
+    receipt: Receipt = Receipt()
+    """Freight and delivery: the proof at the destination; freight: the shipper's receipt."""
 
     def dispatch_config(self) -> DispatchConfig:
         """The pricing, pool and service configuration, checked."""
@@ -397,13 +492,33 @@ def _check_against_config(scenario: Scenario) -> None:
                 f"scenario {scenario.name}: customers.vehicle_preference: unknown vehicle type"
                 f" {shown(vehicle_type)} (the pricing has {', '.join(sorted(types))})"
             )
-    for city_id in pricing.cities:
-        for vehicle_type in sorted(types):
-            if config.pool.settings_for(city_id, vehicle_type).mode == "bidding":
-                raise InvalidScenario(
-                    f"scenario {scenario.name}: dispatch.pool: mode 'bidding' ({city_id},"
-                    f" {vehicle_type}) is not simulated (use 'sequential', 'batch' or 'matching')"
-                )
+    kind = scenario_kind(scenario, config)
+    if kind is OrderKind.RIDE:
+        for city_id in pricing.cities:
+            for vehicle_type in sorted(types):
+                if config.pool.settings_for(city_id, vehicle_type).mode == "bidding":
+                    raise InvalidScenario(
+                        f"scenario {scenario.name}: dispatch.pool: mode 'bidding' ({city_id},"
+                        f" {vehicle_type}) is not simulated for rides (use 'sequential',"
+                        " 'batch' or 'matching'; freight and deliveries bid)"
+                    )
+    if kind is OrderKind.DELIVERY and scenario.merchants is None:
+        raise InvalidScenario(
+            f"scenario {scenario.name}: merchants: a delivery scenario needs its restaurants"
+            " (merchants.count)"
+        )
+    if kind is not OrderKind.DELIVERY and scenario.merchants is not None:
+        raise InvalidScenario(
+            f"scenario {scenario.name}: merchants: only a delivery scenario has merchants"
+            f" (its vehicle types are of kind {kind})"
+        )
+    proof_m = config.service.proof_radius_km * 1000.0
+    if kind is not OrderKind.RIDE and scenario.receipt.proof_offset_m.high > proof_m:
+        raise InvalidScenario(
+            f"scenario {scenario.name}: receipt.proof_offset_m: up to"
+            f" {scenario.receipt.proof_offset_m.high:g} m from the destination, but a proof"
+            f" counts within {proof_m:g} m (dispatch.service.proof_radius_km)"
+        )
     pricer = Pricer(pricing)
     places = [("city", scenario.city.center_point, scenario.city.radius_km)]
     places += [
@@ -429,6 +544,40 @@ def _check_against_config(scenario: Scenario) -> None:
                 f"scenario {scenario.name}: customers.payment_methods: {shown(method)} is not"
                 f" enabled in {city.country} (enabled: {', '.join(enabled)})"
             )
+
+
+def scenario_kind(scenario: Scenario, config: DispatchConfig) -> OrderKind:
+    """The kind of order the scenario simulates: that of every vehicle type it names.
+
+    A scenario simulates one kind (rides, freight loads or deliveries);
+    :class:`InvalidScenario` when its fleet and its customers' choices mix them.
+    """
+    named = [(f"fleet[{i}].vehicle_type", g.vehicle_type) for i, g in enumerate(scenario.fleet)]
+    named += [("customers.vehicle_preference", vt) for vt in scenario.customers.vehicle_preference]
+    vehicle_types = config.pricing.vehicle_types
+    first_field, first = named[0]
+    kind = OrderKind(vehicle_types[first].kind)
+    for field, vehicle_type in named[1:]:
+        other = OrderKind(vehicle_types[vehicle_type].kind)
+        if other is not kind:
+            raise InvalidScenario(
+                f"scenario {scenario.name}: {field}: {shown(vehicle_type)} is of kind {other},"
+                f" {first_field} {shown(first)} of kind {kind}: a scenario simulates one kind"
+            )
+    return kind
+
+
+def bidding_types(scenario: Scenario, config: DispatchConfig) -> frozenset[str]:
+    """The scenario's vehicle types whose orders the pool puts up for bids in its city."""
+    city_id = Pricer(config.pricing).city_at(scenario.city.center_point)
+    vehicle_types = config.pricing.vehicle_types
+    named = {g.vehicle_type for g in scenario.fleet} | set(scenario.customers.vehicle_preference)
+    out = set()
+    for code in named:
+        default_mode = KINDS[OrderKind(vehicle_types[code].kind)].default_mode
+        if config.pool.settings_for(city_id, code, default_mode).mode == "bidding":
+            out.add(code)
+    return frozenset(out)
 
 
 def _resolve(data: Mapping[str, Any], base: Path | None) -> dict[str, Any]:

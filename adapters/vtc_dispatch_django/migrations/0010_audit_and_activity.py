@@ -22,7 +22,7 @@ def _backfill_transitions(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("vtc_dispatch", "0006_payments_and_user_references"),
+        ("vtc_dispatch", "0009_kinds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
