@@ -146,7 +146,7 @@ def test_configuration_changes_are_recorded_with_who_and_what(demo: Demo) -> Non
     admin = _admin()
     changed = admin.post(
         "/admin/vtc_dispatch/vehicletype/taxi_jaune/change/",
-        {"code": "taxi_jaune", "label": "Taxi jaune (city)", "seats": 4},
+        {"code": "taxi_jaune", "label": "Taxi jaune (city)", "seats": 4, "kind": "ride"},
     )
     assert changed.status_code == 302, changed.content.decode()[:2000]
     assert VehicleType.objects.get(code="taxi_jaune").label == "Taxi jaune (city)"
