@@ -9,7 +9,7 @@ order's id without decoding the rest.
 >>> progress = RideProgress("o1", last_location_sent_at=datetime(1970, 1, 1, tzinfo=UTC))
 >>> text = encode_progress(progress)
 >>> text
-'{"order_id":"o1","format":2,"approach":null,"trip":null,"route_changed":false,...}'
+'{"order_id":"o1","format":3,"approach":null,"trip":null,"route_changed":false,...}'
 >>> decode_progress(text, version=2).last_location_sent_at
 datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
 >>> decode_order("[1, 2", version=3)
@@ -54,7 +54,7 @@ def _loads(text: str | bytes, what: str) -> object:
 def json_id(text: str) -> str:
     """The id of the order stored as ``text``, without decoding the rest (it comes first).
 
-    >>> json_id('{"id":"ord-1","format":2}')
+    >>> json_id('{"id":"ord-1","format":3}')
     'ord-1'
     """
     if text.startswith(_ID_FIRST):
