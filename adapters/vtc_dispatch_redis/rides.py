@@ -131,9 +131,14 @@ class RideCache:
 
     def read(self, status: DriverStatus) -> None:
         """A driver read without a ride to keep (an offer he is about to accept): should
-        this thread's next commit put him on his order, his ride is kept from then on."""
-        if self._size and status.order_id is not None:
-            self._read.statuses = {**getattr(self._read, "statuses", {}), status.driver_id: status}
+        this thread's next commit put him on his order, his ride is kept from then on.
+
+        Only the thread's last such read is remembered: a command that read a driver
+        and stored nothing leaves no older status for a later commit to keep.
+        """
+        self._read.statuses = (
+            {status.driver_id: status} if self._size and status.order_id is not None else {}
+        )
 
     def committed(self, changes: ChangeSet, stored: dict[str, Order]) -> None:
         """Follow a change set this process stored (``stored``: its orders as stored).
