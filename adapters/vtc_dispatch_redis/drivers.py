@@ -81,12 +81,18 @@ _SLACK = 8
 """Candidates asked beyond k: ranks may swap between drivers less than a metre apart."""
 
 HOLD_LUA = """
+-- DriverStatus.available from a driver's fields: online, holding no order, not blocked
+-- by his ratings, present, not suspended (fields missing from older hashes: false).
+local function offerable(on, order, blocked, presence, suspended)
+  return on == '1' and (order or '') == '' and blocked ~= '1' and (presence or '') == ''
+    and suspended ~= '1'
+end
 local function free_driver(p, d)
   local k = p .. ':d:' .. d
   local s = redis.call('HMGET', k, 'on', 'b', 'vt', 'lat', 'lng', 'pr', 'su')
   redis.call('HSET', k, 'o', '', 'ru', 0)
   redis.call('ZREM', p .. ':lease', d)
-  if s[1] == '1' and s[2] ~= '1' and (s[6] or '') == '' and s[7] ~= '1' then
+  if offerable(s[1], '', s[2], s[6], s[7]) then
     redis.call('GEOADD', p .. ':g:' .. s[3], s[5], s[4], d)
   end
 end
@@ -149,8 +155,7 @@ if ARGV[9] ~= 'keep' then
 end
 heard(p, id, ARGV[6] == '1', ARGV[17], ARGV[16])
 if old[1] and old[1] ~= vt then redis.call('ZREM', p .. ':g:' .. old[1], id) end
-if ARGV[6] == '1' and order == '' and ARGV[8] == '0' and ARGV[17] == ''
-    and ARGV[19] == '0' then
+if offerable(ARGV[6], order, ARGV[8], ARGV[17], ARGV[19]) then
   redis.call('GEOADD', p .. ':g:' .. vt, ARGV[5], ARGV[4], id)
   redis.call('SADD', p .. ':vts', vt)
 else
@@ -165,10 +170,7 @@ _RESERVE = (
     HOLD_LUA
     + """
 local s = redis.call('HMGET', KEYS[1], 'on', 'o', 'b', 'vt', 'pr', 'su')
-if s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1' or (s[5] or '') ~= ''
-    or s[6] == '1' then
-  return 0
-end
+if not offerable(s[1], s[2], s[3], s[5], s[6]) then return 0 end
 local until_ms = now_ms() + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'o', ARGV[3], 'ru', until_ms)
 redis.call('ZADD', ARGV[1] .. ':lease', until_ms, ARGV[2])

@@ -143,8 +143,7 @@ end
 local owner = {}
 for _, r in ipairs(plan.reserve) do
   local s = redis.call('HMGET', dkey(r[1]), 'on', 'o', 'b', 'pr', 'su')
-  if owner[r[1]] or s[1] ~= '1' or (s[2] and s[2] ~= '') or s[3] == '1'
-      or (s[4] or '') ~= '' or s[5] == '1' then
+  if owner[r[1]] or not offerable(s[1], s[2], s[3], s[4], s[5]) then
     return {'driver', r[1], r[2]}
   end
   owner[r[1]] = r[2]
@@ -260,8 +259,7 @@ end
 local function place(d, old_vt)
   local s = redis.call('HMGET', dkey(d), 'on', 'o', 'b', 'vt', 'lat', 'lng', 'pr', 'su')
   if old_vt and old_vt ~= s[4] then redis.call('ZREM', p .. ':g:' .. old_vt, d) end
-  if s[1] == '1' and (s[2] or '') == '' and s[3] ~= '1' and (s[7] or '') == ''
-      and s[8] ~= '1' then
+  if offerable(s[1], s[2], s[3], s[7], s[8]) then
     redis.call('GEOADD', p .. ':g:' .. s[4], s[6], s[5], d)
   else
     redis.call('ZREM', p .. ':g:' .. s[4], d)
