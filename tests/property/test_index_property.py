@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -114,8 +115,6 @@ TestIndexMachine = IndexMachine.TestCase
 
 
 def _cluster(focus: tuple[float, float], n: int, seed: int) -> list[LatLng]:
-    import random
-
     rng = random.Random(seed)
     out = []
     for _ in range(n):
@@ -149,3 +148,37 @@ def test_dense_clusters_match_brute_force(
             model, q, k, max_km, {"moto"}
         )
         assert index.count_within(q, max_km) == brute_count(model, q, max_km)
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(2, 60),
+    moves=st.lists(
+        st.tuples(st.integers(0, 59), st.floats(-3e-4, 3e-4), st.floats(-1e-3, 1e-3)),
+        max_size=120,
+    ),
+)
+def test_fixes_moving_drivers_past_their_neighbours_keep_answers_exact(
+    seed: int, n: int, moves: list[tuple[int, float, float]]
+) -> None:
+    # Up to 60 drivers in 0.01 degree of one 0.003-degree band: a fix moves a
+    # driver past several neighbours in longitude, sometimes into the next band.
+    rng = random.Random(seed)
+    index = DriverIndex(row_deg=0.003)
+    model: dict[str, tuple[LatLng, str]] = {}
+    for i in range(n):
+        point = LatLng(4.0503 + rng.uniform(0, 0.0024), 9.70 + rng.uniform(0, 0.01))
+        index.upsert(f"d{i:02d}", point, "taxi_jaune")
+        model[f"d{i:02d}"] = (point, "taxi_jaune")
+    for i, dlat, dlng in moves:
+        did = f"d{i % n:02d}"
+        old = model[did][0]
+        point = LatLng(old.lat + dlat, old.lng + dlng)
+        index.upsert(did, point, "taxi_jaune")
+        model[did] = (point, "taxi_jaune")
+    for did, (pos, _) in model.items():
+        assert index.position(did) == pos
+    for lng in (9.69, 9.705, 9.72):
+        at = LatLng(4.0515, lng)
+        assert index.nearest(at, n, math.inf) == brute_nearest(model, at, n, math.inf)
+        assert index.count_within(at, 0.4) == brute_count(model, at, 0.4)

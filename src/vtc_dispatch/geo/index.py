@@ -108,6 +108,32 @@ class _Band:
             i += 1
         return i
 
+    def moved(self, i: int, driver_id: str, lng: float) -> int:
+        """The slot the driver at slot ``i`` takes at longitude ``lng``: his neighbours
+        between there and ``i`` shift over by one, his id moves there, and his
+        coordinates are left for the caller to write.
+
+        A fix moves a driver by a few slots at most: shifting them costs less
+        than taking him out of four arrays and putting him back.
+        """
+        lngs = self.lngs
+        if i + 1 < len(lngs) and lngs[i + 1] < lng:
+            j = bisect_right(lngs, lng, i + 1) - 1
+            lngs[i:j] = lngs[i + 1 : j + 1]
+            self.ids[i:j] = self.ids[i + 1 : j + 1]
+            self.xyz[3 * i : 3 * j] = self.xyz[3 * i + 3 : 3 * j + 3]
+            self.geo[2 * i : 2 * j] = self.geo[2 * i + 2 : 2 * j + 2]
+        elif i > 0 and lngs[i - 1] > lng:
+            j = bisect_left(lngs, lng, 0, i)
+            lngs[j + 1 : i + 1] = lngs[j:i]
+            self.ids[j + 1 : i + 1] = self.ids[j:i]
+            self.xyz[3 * j + 3 : 3 * i + 3] = self.xyz[3 * j : 3 * i]
+            self.geo[2 * j + 2 : 2 * i + 2] = self.geo[2 * j : 2 * i]
+        else:
+            return i
+        self.ids[j] = driver_id
+        return j
+
 
 class _Entry:
     """Where a driver is stored, and its position as given."""
@@ -342,19 +368,17 @@ class DriverIndex:
             if entry.row == row and entry.vehicle_type == vehicle_type:
                 band = self._grids[vehicle_type][row]
                 i = band.slot_of(driver_id, entry.position.lng)
-                lngs = band.lngs
-                if (i == 0 or lngs[i - 1] <= lng) and (i + 1 == len(lngs) or lng <= lngs[i + 1]):
-                    # Still in longitude order: rewrite the slot in place.
-                    lngs[i] = lng
-                    j = 3 * i
-                    xyz = band.xyz
-                    xyz[j] = x
-                    xyz[j + 1] = y
-                    xyz[j + 2] = z
-                    band.geo[2 * i] = phi
-                    band.geo[2 * i + 1] = cos_phi
-                    entry.position = position
-                    return
+                i = band.moved(i, driver_id, lng)
+                band.lngs[i] = lng
+                j = 3 * i
+                xyz = band.xyz
+                xyz[j] = x
+                xyz[j + 1] = y
+                xyz[j + 2] = z
+                band.geo[2 * i] = phi
+                band.geo[2 * i + 1] = cos_phi
+                entry.position = position
+                return
             self._unlink(driver_id, entry)
         grid = self._grids.get(vehicle_type)
         if grid is None:
