@@ -111,7 +111,7 @@ from vtc_dispatch.wallet_ops import (
     hold_id_for,
 )
 from vtc_dispatch.wire import to_wire
-from vtc_dispatch_redis.codec import encode_order, encode_progress
+from vtc_dispatch_redis.codec import ProgressEncoder, encode_order
 from vtc_dispatch_redis.connection import RedisClient, RedisSettings, guarded, to_us
 from vtc_dispatch_redis.drivers import RedisDriverRegistry, check_geo, presence_code
 from vtc_dispatch_redis.orders import ORDER_LUA, RedisOrderRepository, order_fields
@@ -301,7 +301,7 @@ for _, w in ipairs(plan.drivers) do
   end
 end
 for _, w in ipairs(plan.progress) do
-  redis.call('HSET', p .. ':p:' .. w.id, 'v', w.ev + 1, 'd', w.d)
+  redis.call('HSET', p .. ':p:' .. w.id, 'v', w.ev + 1, 'd', ARGV[w.d])
 end
 for _, id in ipairs(plan.discard) do redis.call('DEL', p .. ':p:' .. id) end
 local paid = {}
@@ -388,6 +388,8 @@ class RedisUnitOfWork:
         self.commands = commands
         self._window = stats_window
         self._rides = RideCache(0) if rides is None else rides
+        # Two tracks per ride kept (approach and trip).
+        self._progress = ProgressEncoder(2 * settings.ride_cache)
         self._commit = client.register_script(_COMMIT)
         self._streams = {
             role: stream_name(settings, role) for role in ("driver", "customer", "watchers")
@@ -398,7 +400,7 @@ class RedisUnitOfWork:
         plan = _Plan(self, changes, command)
         try:
             with guarded(plan.describe()):
-                reply = self._commit(keys=sorted(plan.keys), args=[plan.text()])
+                reply = self._commit(keys=sorted(plan.keys), args=[plan.text(), *plan.texts])
             status = reply[0]
             if status != "ok":
                 _refuse(status, reply[1:])
@@ -407,6 +409,8 @@ class RedisUnitOfWork:
             raise
         stored = plan.stored(cast(list[str], reply[1]), self._orders)
         self._rides.committed(changes, stored)
+        for order_id in changes.discard_progress:
+            self._progress.forget(order_id)
         return stored
 
 
@@ -422,6 +426,10 @@ class _Plan:
 
     def __init__(self, uow: RedisUnitOfWork, changes: ChangeSet, command: Command | None) -> None:
         self.keys: set[str] = set()
+        # The progress texts go as arguments of their own (ARGV[2], ...): inside the plan's
+        # JSON they would be escaped whole, then decoded whole by Redis, at every fix of a
+        # ride whose track grows.
+        self.texts = [uow._progress.encode(w.progress) for w in changes.progress]
         self._p = p = uow._p
         self._uow = uow
         self._window = uow._window
@@ -448,12 +456,8 @@ class _Plan:
             "release": [[r.driver_id, r.order_id] for r in changes.release],
             "drivers": [self._driver(w) for w in changes.drivers],
             "progress": [
-                {
-                    "id": w.progress.order_id,
-                    "ev": w.expected_version,
-                    "d": encode_progress(w.progress),
-                }
-                for w in changes.progress
+                {"id": w.progress.order_id, "ev": w.expected_version, "d": i + 2}
+                for i, w in enumerate(changes.progress)
             ],
             "discard": list(changes.discard_progress),
             "reads": [

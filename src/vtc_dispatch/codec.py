@@ -115,7 +115,7 @@ out like a field (see ``docs/storage.md``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
@@ -151,6 +151,7 @@ __all__ = [
     "progress_to_data",
     "quote_from_data",
     "quote_to_data",
+    "track_points_to_data",
 ]
 
 FORMAT = 3
@@ -504,7 +505,26 @@ _RESYNC = "resync"
 (added after format 2: older readers refuse it as an unknown flag, never misread it)."""
 
 
-def _track(track: Track) -> list[Data] | None:
+def track_points_to_data(points: Sequence[TrackPoint]) -> list[Data]:
+    """Track points in their stored form (inside a progress's ``approach`` and ``trip``).
+
+    >>> from datetime import UTC, datetime
+    >>> minute = datetime(1970, 1, 1, 0, 1, tzinfo=UTC)
+    >>> track_points_to_data([TrackPoint(LatLng(4.05, 9.7), minute)])
+    [[4.05, 9.7, 60000000, None]]
+    """
+    return [
+        [p.position.lat, p.position.lng, datetime_to_data(p.at), _RESYNC if p.resync else p.flag]
+        for p in points
+    ]
+
+
+PointsData = Callable[[str, Track], Data]
+"""What stands in a progress's data for the points of its track named ``approach`` or
+``trip`` (see :func:`progress_to_data`)."""
+
+
+def _track(name: str, track: Track, points: PointsData | None) -> list[Data] | None:
     if track == _EMPTY_TRACK:
         return None
     policy = track.policy
@@ -517,15 +537,7 @@ def _track(track: Track) -> list[Data] | None:
     if policy.resync_fixes != _DEFAULT_RESYNC:  # added after format 2: written when not default
         stored_policy.append(policy.resync_fixes)
     return [
-        [
-            [
-                p.position.lat,
-                p.position.lng,
-                datetime_to_data(p.at),
-                _RESYNC if p.resync else p.flag,
-            ]
-            for p in track.points
-        ],
+        track_points_to_data(track.points) if points is None else points(name, track),
         stored_policy,
     ]
 
@@ -893,8 +905,8 @@ def order_to_data(order: Order) -> dict[str, Data]:
         "bids": _bids(order.bids),
         "agreed_price": _opt_d(order.agreed_price),
         "tried": sorted(order.tried),
-        "approach": _track(order.approach),
-        "trip": _track(order.trip),
+        "approach": _track("approach", order.approach, None),
+        "trip": _track("trip", order.trip, None),
         "route_changed": order.route_changed,
         "final_fare": _final(order.final_fare),
         "price_history": _changes(order.price_history),
@@ -917,13 +929,22 @@ def order_from_data(data: Data, *, version: int) -> Order:
     return _read("order", data, _ORDER_FIELDS, _ORDER_ADDED, Order, version=version)
 
 
-def progress_to_data(progress: RideProgress) -> dict[str, Data]:
-    """Every field of a ride's live progress but its version, in :data:`FORMAT`."""
+def progress_to_data(
+    progress: RideProgress, *, points: PointsData | None = None
+) -> dict[str, Data]:
+    """Every field of a ride's live progress but its version, in :data:`FORMAT`.
+
+    ``points``, when given, gives what stands for each non-empty track's
+    points instead of their data (:func:`track_points_to_data`): an encoder
+    that keeps the text of the points it encoded before puts a mark there
+    and splices the text in, so that a fix encodes one point, not the
+    hundreds of a long ride.
+    """
     data = {
         "order_id": progress.order_id,
         "format": FORMAT,
-        "approach": _track(progress.approach),
-        "trip": _track(progress.trip),
+        "approach": _track("approach", progress.approach, points),
+        "trip": _track("trip", progress.trip, points),
         "route_changed": progress.route_changed,
         "last_location_sent_at": _opt_t(progress.last_location_sent_at),
         "arriving_sent": progress.arriving_sent,
