@@ -12,7 +12,11 @@ go through the adapter against the raw GEOSEARCH / GEOADD of redis-py on
 the same data.  ``ride_steps`` and its steps (``search``, ``create_order``,
 ``accept_to_start``, ``track_20_points``, ``complete_and_rate``) are the
 ride of ``bench service``, on the Redis ports in this process, one ride
-at a time.  Every row has ``round_trips``: Redis requests written per
+at a time, over the rides served (``rides`` of ``attempts``: a pickup with
+no driver around is not counted).  ``fix_long_ride`` is the CPU of one GPS fix along a ride of 600
+points (20 minutes at one fix every 2 s), with its first and last hundred
+fixes apart (``first_100_us``, ``last_100_us``): a fix should not cost more
+as the ride goes on.  Every row has ``round_trips``: Redis requests written per
 operation (a command, a script or a pipeline is one), counted with
 :func:`vtc_dispatch_redis.roundtrips.count_round_trips`; for the worker
 rows it is every request of the workers (offers, expiry polls, re-reads)
@@ -128,15 +132,21 @@ def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
     )
     spent: dict[str, float] = defaultdict(float)
     trips: dict[str, int] = defaultdict(int)
+    # A ride's steps, added to the totals once it is served: a pickup where no
+    # driver was found is no ride, and its search would count against the others.
+    ride_spent: dict[str, float] = {}
+    ride_trips: dict[str, int] = {}
     perf = time.perf_counter
     done = 0
     with count_round_trips() as counter:
 
         def step(name: str, t: float, n: int) -> None:
-            spent[name] += perf() - t
-            trips[name] += counter.n - n
+            ride_spent[name] = perf() - t
+            ride_trips[name] = counter.n - n
 
         for i in range(rides):
+            ride_spent.clear()
+            ride_trips.clear()
             pickup, dropoff = douala_point(rng), douala_point(rng)
             t, n = perf(), counter.n
             lines = service.search(pickup, dropoff)
@@ -171,6 +181,9 @@ def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
             service.rate(Actor.driver(driver), order.id, 5)
             step("complete_and_rate", t, n)
             done += 1
+            for name, seconds in ride_spent.items():
+                spent[name] += seconds
+                trips[name] += ride_trips[name]
     if not done:
         return [Row(OURS_REDIS, "ride_steps", skipped="no ride could be served")]
     rows = [
@@ -178,7 +191,11 @@ def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
             OURS_REDIS,
             "ride_steps",
             sum(spent.values()) / done * 1e6,
-            extra={"rides": done, "round_trips": round(sum(trips.values()) / done, 2)},
+            extra={
+                "rides": done,
+                "attempts": rides,
+                "round_trips": round(sum(trips.values()) / done, 2),
+            },
         )
     ]
     rows += [
@@ -191,6 +208,57 @@ def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
         for name in spent
     ]
     return rows
+
+
+LONG_RIDE_POINTS = 600
+"""A 20-minute ride at one fix every 2 s."""
+
+
+def _long_ride(storage: Any, seed: int) -> list[Row]:
+    """CPU per GPS fix along one ride of :data:`LONG_RIDE_POINTS` points: the first and the
+    last hundred apart, to show whether a fix costs more as the ride's track grows."""
+    rng = random.Random(seed)
+    clock = ManualClock(datetime.now(UTC))
+    service = DispatchService(
+        pricing=douala_config(), settings=unheard_phones(), clock=clock, **storage.ports()
+    )
+    for _ in range(50):
+        pickup, dropoff = douala_point(rng, 4.0), douala_point(rng, 4.0)
+        order = service.create_order("long-ride", pickup, dropoff, "taxi_jaune", "CASH")
+        if order.offered_to is not None:
+            break
+        service.cancel(Actor.customer("long-ride"), order.id, "no driver")
+    else:
+        return [Row(OURS_REDIS, "fix_long_ride", skipped="no driver was offered the ride")]
+    driver = order.offered_to
+    service.accept(driver, order.id)
+    clock.advance(timedelta(seconds=drive_s(order.offers[0].distance_km)))
+    service.update_position(driver, pickup)
+    service.arrived(driver, order.id)
+    service.start_trip(driver, order.id)
+    km, bearing = haversine_km(pickup, dropoff), initial_bearing_deg(pickup, dropoff)
+    cpu: list[float] = []
+    with count_round_trips() as counter:
+        for j in range(1, LONG_RIDE_POINTS + 1):
+            clock.advance(timedelta(seconds=2))
+            point = destination_point(pickup, bearing, km * j / LONG_RIDE_POINTS)
+            t = time.process_time()
+            service.update_position(driver, point)
+            cpu.append(time.process_time() - t)
+    service.complete_trip(driver, order.id)
+    return [
+        Row(
+            OURS_REDIS,
+            "fix_long_ride",
+            sum(cpu) / len(cpu) * 1e6,
+            extra={
+                "points": LONG_RIDE_POINTS,
+                "first_100_us": round(sum(cpu[:100]) / 100 * 1e6, 1),
+                "last_100_us": round(sum(cpu[-100:]) / 100 * 1e6, 1),
+                "round_trips": round(counter.n / LONG_RIDE_POINTS, 2),
+            },
+        )
+    ]
 
 
 def _timed(call: Any, items: list[Any]) -> tuple[float, float]:
@@ -294,6 +362,8 @@ def run(options: Options) -> SuiteReport:
             )
         progress("redis: the rides of bench service, one at a time, round trips counted")
         rows += _ride_steps(storage, 30 if options.quick else 300, options.seed)
+        progress(f"redis: one ride of {LONG_RIDE_POINTS} GPS points")
+        rows += _long_ride(storage, options.seed)
         progress("redis: the same rides in memory, one process")
         per_s = _memory_rides(n_drivers, min(rides, 500), options.seed)
         rows.append(

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, cast
 from vtc_dispatch._records import evolve
 from vtc_dispatch.changes import ChangeSet
 from vtc_dispatch.errors import NotFound
+from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import DRIVING_STATES, DriverStatus, Order, RideProgress
 from vtc_dispatch.unit_of_work import apply_driver_write
 from vtc_dispatch_redis.codec import decode_progress
@@ -94,15 +95,17 @@ class RideCache:
     """The rides in course as this process last read or wrote them, by driver (bounded).
 
     Only a driver on his order (accepted, arrived, in progress) with its
-    progress is kept.  :meth:`committed` follows a change set this process
-    stored; :meth:`clear` forgets everything (after a refused or failed
-    commit).
+    progress is kept; and, apart, the orders of the rides that ended done,
+    as this process stored them, for their ratings.  :meth:`committed`
+    follows a change set this process stored; :meth:`clear` forgets
+    everything (after a refused or failed commit).
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._rides: dict[str, _Ride] = {}
         self._drivers: dict[str, str] = {}  # order id -> its driver's id
+        self._done: dict[str, Order] = {}  # order id -> the order, DONE
         self._lock = threading.Lock()
         self._served = threading.local()
         self._read = threading.local()  # statuses this thread read, no ride kept with them
@@ -114,14 +117,25 @@ class RideCache:
             self._served.drivers = (*getattr(self._served, "drivers", ()), driver_id)
         return ride
 
+    def done(self, order_id: str) -> Order | None:
+        """The order of an ended ride kept, if any (remembered as served to this thread)."""
+        order = self._done.get(order_id)
+        if order is not None:
+            self._served.orders = (*getattr(self._served, "orders", ()), order_id)
+        return order
+
     def forget_served(self) -> bool:
-        """Drop the rides served to this thread since the last call; whether there were any."""
+        """Drop the rides and orders served to this thread since the last call; whether
+        there were any."""
         served: tuple[str, ...] = getattr(self._served, "drivers", ())
-        self._served.drivers = ()
+        orders: tuple[str, ...] = getattr(self._served, "orders", ())
+        self._served.drivers = self._served.orders = ()
         with self._lock:
             for driver_id in served:
                 self._drop(driver_id)
-        return bool(served)
+            for order_id in orders:
+                self._done.pop(order_id, None)
+        return bool(served or orders)
 
     def keep(self, status: DriverStatus, order: Order, progress: RideProgress) -> None:
         """Keep a ride just read (only a driver on his order)."""
@@ -150,11 +164,13 @@ class RideCache:
         ride that moved meanwhile is caught by its next commit, as any ride
         kept).
         """
-        self._served.drivers = ()
+        self._served.drivers = self._served.orders = ()
         read: dict[str, DriverStatus] = getattr(self._read, "statuses", {})
         self._read.statuses = {}
         if read:
             self._start(read, changes, stored)
+        if self._size and stored:
+            self._keep_done(stored)
         if not self._rides:
             return
         with self._lock:
@@ -212,13 +228,23 @@ class RideCache:
             with self._lock:
                 self._put(after, order, kept)
 
+    def _keep_done(self, stored: dict[str, Order]) -> None:
+        with self._lock:
+            for order in stored.values():
+                self._done.pop(order.id, None)  # the most recent last, the oldest evicted first
+                if order.phase == RideState.DONE:
+                    self._done[order.id] = order
+                    if len(self._done) > self._size:
+                        del self._done[next(iter(self._done))]
+
     def clear(self) -> None:
-        """Forget every ride."""
-        self._served.drivers = ()
+        """Forget every ride and order."""
+        self._served.drivers = self._served.orders = ()
         self._read.statuses = {}
         with self._lock:
             self._rides.clear()
             self._drivers.clear()
+            self._done.clear()
 
     def _of_order(self, order_id: str) -> _Ride | None:
         driver_id = self._drivers.get(order_id)
@@ -301,6 +327,12 @@ class RedisRideReader:
                 if order is not None and progress is not None:
                     self.cache.keep(status, order, progress)
         return [ride for ride in rides if ride is not None]
+
+    def order(self, order_id: str) -> Order:
+        """See :class:`~vtc_dispatch.ports.RideReader`: an order of a ride that ended done
+        kept in :attr:`cache`, else read."""
+        kept = self.cache.done(order_id)
+        return self._orders.get(order_id) if kept is None else kept
 
     def refresh(self) -> bool:
         """See :class:`~vtc_dispatch.ports.RideReader`."""

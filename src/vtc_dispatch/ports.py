@@ -448,9 +448,15 @@ class RideReader(Protocol):
         in one round trip (a batch of fixes)."""
         ...
 
+    def order(self, order_id: str) -> Order:
+        """The order as :meth:`OrderRepository.get` answers it, or as this process last
+        stored it when it kept it (a ride that ended, for its ratings): only for a command
+        that writes the order from the version it read, which its commit checks."""
+        ...
+
     def refresh(self) -> bool:
-        """Forget the rides this thread was answered from memory since the last call;
-        whether there were any (``False`` for a reader that always reads)."""
+        """Forget the rides and orders this thread was answered from memory since the last
+        call; whether there were any (``False`` for a reader that always reads)."""
         ...
 
 
@@ -481,6 +487,10 @@ class PortsRideReader:
             except NotFound as exc:
                 rides.append(exc)
         return rides
+
+    def order(self, order_id: str) -> Order:
+        """See :class:`RideReader`."""
+        return self.orders.get(order_id)
 
     def refresh(self) -> bool:
         """See :class:`RideReader`: this reader always reads."""

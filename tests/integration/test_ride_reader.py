@@ -12,10 +12,10 @@ from places import AKWA, DEIDO, T0
 
 from vtc_dispatch.bootstrap import build_service
 from vtc_dispatch.changes import ChangeSet, Command
-from vtc_dispatch.errors import NotFound
+from vtc_dispatch.errors import AlreadyDone, NotFound
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.memory import InMemoryStores, ManualClock
-from vtc_dispatch.order import Fix, Order
+from vtc_dispatch.order import Actor, Fix, Order
 from vtc_dispatch.ports import PortsRideReader, RideReader, UnitOfWork
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch_redis.roundtrips import count_round_trips
@@ -215,6 +215,40 @@ def test_a_ride_kept_at_accepting_follows_a_cancellation_by_another_worker(
     assert ports_b["orders"].get(order.id).state == "cancelled"
     assert ports_b["progress"].get(order.id).trip.points == ()
     assert ports_b["drivers"].get("amadou").position == destination_point(AKWA, 0, 0.2)
+
+
+def test_the_ratings_of_a_ride_the_worker_ended_are_one_round_trip_each() -> None:
+    clock = ManualClock(T0)
+    trips: list[int] = []
+    for storage in (redis_support.fresh_storage(), redis_support.fresh_storage(ride_cache=0)):
+        service, order_id = _on_the_trip(storage.ports(), clock)
+        service.complete_trip("amadou", order_id)
+        for actor in (Actor.customer("chantal"), Actor.driver("amadou")):
+            with count_round_trips() as counter:
+                service.rate(actor, order_id, 5)
+            trips.append(counter.n)
+        assert len(storage.orders.get(order_id).ratings) == 2
+        storage.clear()
+    assert trips == [1, 1, 2, 2]  # the commit alone; a read of the order and the commit
+
+
+def test_a_worker_that_kept_an_ended_ride_follows_the_ratings_another_worker_stored(
+    two_workers: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    clock = ManualClock(T0)
+    ports_a, ports_b = two_workers
+    worker_a, order_id = _on_the_trip(ports_a, clock)
+    worker_a.complete_trip("amadou", order_id)  # A keeps the order, DONE and not rated
+    worker_b = build_service(douala_config(), ports_b, clock=clock)
+    worker_b.rate(Actor.customer("chantal"), order_id, 4)
+    # A decides on its copy, the commit refuses it, and A decides again on a fresh read.
+    with pytest.raises(AlreadyDone):
+        worker_a.rate(Actor.customer("chantal"), order_id, 1)
+    worker_b.rate(Actor.driver("amadou"), order_id, 5)
+    with pytest.raises(AlreadyDone):
+        worker_a.rate(Actor.driver("amadou"), order_id, 2)
+    stars = {r.by.role: r.stars for r in ports_b["orders"].get(order_id).ratings}
+    assert stars == {"customer": 4, "driver": 5}
 
 
 # -- fixes in bulk ----------------------------------------------------------------------

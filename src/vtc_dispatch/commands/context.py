@@ -139,13 +139,18 @@ class Context:
         """Seconds to cover ``distance_km`` in ``city_id``."""
         return eta_s(distance_km, self.speed_kmh(city_id))
 
-    def owned(self, actor: Actor, order_id: str, *, offered: bool = False) -> Order:
+    def owned(
+        self, actor: Actor, order_id: str, *, offered: bool = False, kept: bool = False
+    ) -> Order:
         """The order, if ``actor`` may see it: its customer, its driver, an overseer
         (with ``offered``, also a driver it is offered to).
 
-        Refused unless one of these holds (deny by default).
+        Refused unless one of these holds (deny by default).  ``kept``: the
+        order may be as this process last stored it (:meth:`RideReader.order
+        <vtc_dispatch.ports.RideReader.order>`), for a command that writes it
+        from that version.
         """
-        order = self.orders.get(order_id)
+        order = self.rides.order(order_id) if kept else self.orders.get(order_id)
         if offered and actor.role == Role.DRIVER:
             offer = order.offer_to(actor.id)
             if offer is not None and offer.shown:

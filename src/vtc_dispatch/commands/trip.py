@@ -534,7 +534,8 @@ class Trip:
         """See :meth:`vtc_dispatch.service.DispatchService.rate`."""
         if actor.oversees:
             raise Forbidden(f"only the customer and the driver rate a ride, not a {actor.role}")
-        order = self.ctx.owned(actor, order_id)
+        # Rated just after it ended: the process that ended it may still have it.
+        order = self.ctx.owned(actor, order_id, kept=True)
         if order.phase != RideState.DONE:
             raise InvalidTransition(order_id, "rate", order.state, "only a done ride is rated")
         if any(r.by.role == actor.role for r in order.ratings):
