@@ -93,8 +93,10 @@ class ProgressEncoder:
     that starts with the points kept (a fix adds one at the end) has only
     the new ones encoded, the others' text reused.  Any other track (a
     resynchronisation rewrote recent points, another process wrote the
-    ride) is encoded whole.  The text is the same as
-    :func:`encode_progress`'s.  Thread-safe.
+    ride) is encoded whole.  The text is :func:`encode_progress`'s; only
+    a kept point equal to the new one but timed in another zone object
+    (``ZoneInfo("UTC")`` for ``UTC``) keeps the form it was first written
+    in, which reads back equal.  Thread-safe.
 
     >>> from datetime import UTC, datetime
     >>> from vtc_dispatch.geo import LatLng
