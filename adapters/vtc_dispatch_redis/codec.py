@@ -125,7 +125,7 @@ class ProgressEncoder:
 
         text = json.dumps(progress_to_data(progress, points=points), separators=_COMPACT)
         for name, points_text in texts.items():
-            text = text.replace(_QUOTED_MARKS[name], points_text, 1)
+            text = text.replace(_MARKED[name], f'"{name}":[{points_text}', 1)
         return text
 
     def forget(self, order_id: str) -> None:
@@ -156,9 +156,10 @@ class ProgressEncoder:
 
 
 _MARKS = {name: f"\x00{name}" for name in ("approach", "trip")}
-"""What stands for a track's points in the data :class:`ProgressEncoder` encodes (a text
-no point's data can be: points are lists)."""
-_QUOTED_MARKS = {name: json.dumps(mark) for name, mark in _MARKS.items()}
+"""What stands for a track's points in the data :class:`ProgressEncoder` encodes."""
+# The mark as encoded, after its field's name: no text inside a JSON string can look
+# like that (its quotes would be escaped), whatever an id holds.
+_MARKED = {name: f'"{name}":[{json.dumps(mark)}' for name, mark in _MARKS.items()}
 
 
 def decode_progress(text: str | bytes, *, version: int) -> RideProgress:

@@ -79,3 +79,12 @@ def test_a_resynchronised_track_is_written_as_it_now_is() -> None:
         assert encoder.encode(progress) == encode_progress(progress)
     assert any(p.resync for p in track.points)
     assert '"resync"' in encoder.encode(RideProgress("o1", approach=track))
+
+
+@given(order_id=st.sampled_from(["\x00approach", '"approach":["\x00approach"', "\x00trip"]))
+def test_an_id_that_looks_like_the_mark_is_written_as_it_is(order_id: str) -> None:
+    track, _ = Track().add(LatLng(4.05, 9.70), T0)
+    progress = RideProgress(order_id, approach=track, trip=track)
+    encoder = ProgressEncoder(4)
+    assert encoder.encode(progress) == encode_progress(progress)
+    assert decode_progress(encoder.encode(progress), version=0).order_id == order_id
