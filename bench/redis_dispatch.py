@@ -13,11 +13,12 @@ the same data.  ``ride_steps`` and its steps (``search``, ``create_order``,
 ``accept_to_start``, ``track_20_points``, ``complete_and_rate``) are the
 ride of ``bench service``, on the Redis ports in this process, one ride
 at a time, over the rides served (``rides`` of ``attempts``: a pickup with
-no driver around is not counted).  ``fix_long_ride`` is the CPU of one GPS fix along a ride of 600
-points (20 minutes at one fix every 2 s), with its first and last hundred
-fixes apart (``first_100_us``, ``last_100_us``): a fix should not cost more
-as the ride goes on.  Every row has ``round_trips``: Redis requests written per
-operation (a command, a script or a pipeline is one), counted with
+no driver around is not counted).  ``fix_long_ride`` is the CPU of one GPS
+fix along a ride of 600 points (20 minutes at one fix every 2 s), with its
+first and last hundred fixes apart (``first_100_us``, ``last_100_us``): a
+fix should not cost more as the ride goes on.  Every row has
+``round_trips``: Redis requests written per operation (a command, a
+script or a pipeline is one), counted with
 :func:`vtc_dispatch_redis.roundtrips.count_round_trips`; for the worker
 rows it is every request of the workers (offers, expiry polls, re-reads)
 divided by the rides.  Memory in Redis per driver and per finished order
