@@ -124,13 +124,36 @@ def _ride_cycle(example: Any, settings: Any, workers: int, rides: int) -> tuple[
     return rides / elapsed, trips / rides
 
 
-def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
-    """The ride of ``bench service`` on the Redis ports: time and round trips of each step."""
-    rng = random.Random(seed)
+def _ride_service(storage: Any) -> tuple[ManualClock, DispatchService]:
+    """A service on the Redis ports and its manual clock (phones never go silent)."""
     clock = ManualClock(datetime.now(UTC))
     service = DispatchService(
         pricing=douala_config(), settings=unheard_phones(), clock=clock, **storage.ports()
     )
+    return clock, service
+
+
+def _to_the_trip(service: DispatchService, clock: ManualClock, order: Any) -> str:
+    """The offered driver accepts, drives to the pickup, arrives and starts: his id."""
+    driver: str = order.offered_to
+    service.accept(driver, order.id)
+    clock.advance(timedelta(seconds=drive_s(order.offers[0].distance_km)))
+    service.update_position(driver, order.pickup)
+    service.arrived(driver, order.id)
+    service.start_trip(driver, order.id)
+    return driver
+
+
+def _route(pickup: LatLng, dropoff: LatLng, n: int) -> list[LatLng]:
+    """``n`` points evenly spaced from ``pickup`` to ``dropoff``, the drop-off last."""
+    km, bearing = haversine_km(pickup, dropoff), initial_bearing_deg(pickup, dropoff)
+    return [destination_point(pickup, bearing, km * j / n) for j in range(1, n + 1)]
+
+
+def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
+    """The ride of ``bench service`` on the Redis ports: time and round trips of each step."""
+    rng = random.Random(seed)
+    clock, service = _ride_service(storage)
     spent: dict[str, float] = defaultdict(float)
     trips: dict[str, int] = defaultdict(int)
     # A ride's steps, added to the totals once it is served: a pickup where no
@@ -157,24 +180,16 @@ def _ride_steps(storage: Any, rides: int, seed: int) -> list[Row]:
             t, n = perf(), counter.n
             order = service.create_order(f"rs{i}", pickup, dropoff, lines[0].vehicle_type, "CASH")
             step("create_order", t, n)
-            driver = order.offered_to
-            if driver is None:
+            if order.offered_to is None:
                 continue
             t, n = perf(), counter.n
-            to_pickup_km = order.offers[0].distance_km
-            service.accept(driver, order.id)
-            clock.advance(timedelta(seconds=drive_s(to_pickup_km)))
-            service.update_position(driver, pickup)
-            service.arrived(driver, order.id)
-            service.start_trip(driver, order.id)
+            driver = _to_the_trip(service, clock, order)
             step("accept_to_start", t, n)
-            km, bearing = haversine_km(pickup, dropoff), initial_bearing_deg(pickup, dropoff)
+            route = _route(pickup, dropoff, TRACK_POINTS)
             t, n = perf(), counter.n
-            for j in range(1, TRACK_POINTS + 1):
+            for point in route:
                 clock.advance(timedelta(seconds=20))
-                service.update_position(
-                    driver, destination_point(pickup, bearing, km * j / TRACK_POINTS)
-                )
+                service.update_position(driver, point)
             step("track_20_points", t, n)
             t, n = perf(), counter.n
             service.complete_trip(driver, order.id)
@@ -219,10 +234,7 @@ def _long_ride(storage: Any, seed: int) -> list[Row]:
     """CPU per GPS fix along one ride of :data:`LONG_RIDE_POINTS` points: the first and the
     last hundred apart, to show whether a fix costs more as the ride's track grows."""
     rng = random.Random(seed)
-    clock = ManualClock(datetime.now(UTC))
-    service = DispatchService(
-        pricing=douala_config(), settings=unheard_phones(), clock=clock, **storage.ports()
-    )
+    clock, service = _ride_service(storage)
     for _ in range(50):
         pickup, dropoff = douala_point(rng, 4.0), douala_point(rng, 4.0)
         order = service.create_order("long-ride", pickup, dropoff, "taxi_jaune", "CASH")
@@ -231,18 +243,11 @@ def _long_ride(storage: Any, seed: int) -> list[Row]:
         service.cancel(Actor.customer("long-ride"), order.id, "no driver")
     else:
         return [Row(OURS_REDIS, "fix_long_ride", skipped="no driver was offered the ride")]
-    driver = order.offered_to
-    service.accept(driver, order.id)
-    clock.advance(timedelta(seconds=drive_s(order.offers[0].distance_km)))
-    service.update_position(driver, pickup)
-    service.arrived(driver, order.id)
-    service.start_trip(driver, order.id)
-    km, bearing = haversine_km(pickup, dropoff), initial_bearing_deg(pickup, dropoff)
+    driver = _to_the_trip(service, clock, order)
     cpu: list[float] = []
     with count_round_trips() as counter:
-        for j in range(1, LONG_RIDE_POINTS + 1):
+        for point in _route(pickup, dropoff, LONG_RIDE_POINTS):
             clock.advance(timedelta(seconds=2))
-            point = destination_point(pickup, bearing, km * j / LONG_RIDE_POINTS)
             t = time.process_time()
             service.update_position(driver, point)
             cpu.append(time.process_time() - t)
