@@ -146,6 +146,15 @@ class RedisSettings(BaseModel):
     progress are still at those versions: one round trip instead of two
     while a driver's commands reach the same process, and a read again when
     they did not (see :class:`~vtc_dispatch_redis.rides.RedisRideReader`)."""
+    idle_cache: Annotated[int, Field(ge=0)] = 50_000
+    """How many idle drivers (online, on no order) a process keeps as it last read them
+    (0: none).
+
+    A batch of fixes (``update_positions``) is then decided without reading
+    them, and its commit checks that each is still online and holds no
+    order: one round trip per batch instead of two while a driver's fixes
+    reach the same process; when one was taken or put offline meanwhile,
+    the commit is refused and the batch read again."""
     wallet_op_ttl_s: Annotated[float, Field(ge=0)] = 30 * 86_400.0
     """How long a wallet operation id is remembered (0: for ever); a replay after that moves
     money again."""

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from vtc_dispatch._records import evolve
-from vtc_dispatch.changes import ChangeSet
+from vtc_dispatch.changes import ChangeSet, DriverPositioned, DriverSeen
 from vtc_dispatch.errors import NotFound
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.order import DRIVING_STATES, DriverStatus, Order, RideProgress
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = ["RedisRideReader", "RideCache"]
 
 _Ride = tuple[DriverStatus, Order, RideProgress]
+
+_KEEP_IDLE = (DriverPositioned, DriverSeen)
+"""The driver writes after which an idle driver stays idle (and is kept as read)."""
 
 # KEYS[1]: the driver's hash.  ARGV: the prefix, the driver id.  The order and
 # its progress are named by the driver's hash (one slot with a hash-tag prefix).
@@ -95,17 +98,20 @@ class RideCache:
     """The rides in course as this process last read or wrote them, by driver (bounded).
 
     Only a driver on his order (accepted, arrived, in progress) with its
-    progress is kept; and, apart, the orders of the rides that ended done,
-    as this process stored them, for their ratings.  :meth:`committed`
-    follows a change set this process stored; :meth:`clear` forgets
-    everything (after a refused or failed commit).
+    progress is kept; apart, the orders of the rides that ended done, as
+    this process stored them, for their ratings; and, up to ``idle_size``,
+    the idle drivers (online, on no order), for batches of fixes.
+    :meth:`committed` follows a change set this process stored;
+    :meth:`clear` forgets everything (after a refused or failed commit).
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, idle_size: int = 0) -> None:
         self._size = size
+        self._idle_size = idle_size
         self._rides: dict[str, _Ride] = {}
         self._drivers: dict[str, str] = {}  # order id -> its driver's id
         self._done: dict[str, Order] = {}  # order id -> the order, DONE
+        self._idle: dict[str, DriverStatus] = {}
         self._lock = threading.Lock()
         self._served = threading.local()
         self._read = threading.local()  # statuses this thread read, no ride kept with them
@@ -116,6 +122,30 @@ class RideCache:
         if ride is not None:
             self._served.drivers = (*getattr(self._served, "drivers", ()), driver_id)
         return ride
+
+    def idle(self, driver_id: str) -> DriverStatus | None:
+        """The idle driver kept, if any (remembered as served to this thread: its next
+        commit checks he is still online and free, see :meth:`served_idle`)."""
+        status = self._idle.get(driver_id)
+        if status is not None:
+            served: list[str] | None = getattr(self._served, "idle", None)
+            if served is None:
+                self._served.idle = [driver_id]
+            else:
+                served.append(driver_id)
+        return status
+
+    def keep_idle(self, status: DriverStatus) -> None:
+        """Keep a driver just read, if idle (online, on no order), as read: see
+        :meth:`committed` for what drops him."""
+        if self._idle_size and status.online and status.order_id is None:
+            with self._lock:
+                self._put_idle(status)
+
+    def served_idle(self) -> list[str]:
+        """The idle drivers served to this thread since its last commit: the commit checks
+        each is still online and holds no order."""
+        return list(getattr(self._served, "idle", None) or ())
 
     def done(self, order_id: str) -> Order | None:
         """The order of an ended ride kept, if any (remembered as served to this thread)."""
@@ -129,13 +159,17 @@ class RideCache:
         there were any."""
         served: tuple[str, ...] = getattr(self._served, "drivers", ())
         orders: tuple[str, ...] = getattr(self._served, "orders", ())
+        idle: list[str] = getattr(self._served, "idle", None) or []
         self._served.drivers = self._served.orders = ()
+        self._served.idle = None
         with self._lock:
             for driver_id in served:
                 self._drop(driver_id)
             for order_id in orders:
                 self._done.pop(order_id, None)
-        return bool(served or orders)
+            for driver_id in idle:
+                self._idle.pop(driver_id, None)
+        return bool(served or orders or idle)
 
     def keep(self, status: DriverStatus, order: Order, progress: RideProgress) -> None:
         """Keep a ride just read (only a driver on his order)."""
@@ -165,12 +199,15 @@ class RideCache:
         kept).
         """
         self._served.drivers = self._served.orders = ()
+        self._served.idle = None
         read: dict[str, DriverStatus] = getattr(self._read, "statuses", {})
         self._read.statuses = {}
         if read:
             self._start(read, changes, stored)
         if self._size and stored:
             self._keep_done(stored)
+        if self._idle:
+            self._follow_idle(changes, stored)
         if not self._rides:
             return
         with self._lock:
@@ -195,6 +232,33 @@ class RideCache:
                         self._drop(write.driver_id)
                     else:
                         self._put(status, ride[1], ride[2])
+
+    def _follow_idle(self, changes: ChangeSet, stored: dict[str, Order]) -> None:
+        """Drop the kept idle drivers this change set may have taken or put offline (their
+        next batch reads them again).
+
+        A fix or a heartbeat leaves him idle, and is not applied: only
+        whether he is online and free decides his next fix, and the commit
+        checks exactly that, so the cache answers his status as read, not
+        moved (a new status built per fix would cost the worker a good part
+        of the read it saves)."""
+        idle = self._idle
+        with self._lock:
+            for reservation in (*changes.reserve, *changes.release):
+                idle.pop(reservation.driver_id, None)
+            for order in stored.values():
+                if order.driver_id is not None:
+                    idle.pop(order.driver_id, None)
+            for write in changes.drivers:
+                if type(write) not in _KEEP_IDLE:
+                    idle.pop(write.driver_id, None)
+
+    def _put_idle(self, status: DriverStatus) -> None:
+        idle = self._idle
+        idle.pop(status.driver_id, None)  # the most recent last, the oldest evicted first
+        idle[status.driver_id] = status
+        if len(idle) > self._idle_size:
+            del idle[next(iter(idle))]
 
     def _start(
         self, read: dict[str, DriverStatus], changes: ChangeSet, stored: dict[str, Order]
@@ -240,11 +304,13 @@ class RideCache:
     def clear(self) -> None:
         """Forget every ride and order."""
         self._served.drivers = self._served.orders = ()
+        self._served.idle = None
         self._read.statuses = {}
         with self._lock:
             self._rides.clear()
             self._drivers.clear()
             self._done.clear()
+            self._idle.clear()
 
     def _of_order(self, order_id: str) -> _Ride | None:
         driver_id = self._drivers.get(order_id)
@@ -287,7 +353,7 @@ class RedisRideReader:
         self._orders = orders
         self._ride_of = client.register_script(_RIDE_OF)
         self._rides_of = client.register_script(_RIDES_OF)
-        self.cache = RideCache(settings.ride_cache)
+        self.cache = RideCache(settings.ride_cache, settings.idle_cache)
 
     def ride_of(self, driver_id: str) -> tuple[DriverStatus, Order | None, RideProgress | None]:
         """See :class:`~vtc_dispatch.ports.RideReader`."""
@@ -302,10 +368,27 @@ class RedisRideReader:
         return status, order, progress
 
     def rides_of(self, driver_ids: Sequence[str]) -> list[Ride | NotFound]:
-        """See :class:`~vtc_dispatch.ports.RideReader`: the rides kept answered from
-        :attr:`cache`, all the others read by one script (one round trip)."""
-        rides: list[Ride | NotFound | None] = [self.cache.get(d) for d in driver_ids]
-        missing = [i for i, ride in enumerate(rides) if ride is None]
+        """See :class:`~vtc_dispatch.ports.RideReader`: the rides and idle drivers kept
+        answered from :attr:`cache`, all the others read by one script (one round trip).
+
+        An idle driver answered from the cache is checked by this thread's
+        next commit: still online, holding no order (see
+        :meth:`RideCache.served_idle`); a batch of fixes writes each of its
+        drivers in that commit."""
+        cache = self.cache
+        rides: list[Ride | NotFound | None] = []
+        missing: list[int] = []
+        for i, driver_id in enumerate(driver_ids):
+            kept = cache.get(driver_id)
+            if kept is None:
+                status = cache.idle(driver_id)
+                if status is None:
+                    missing.append(i)
+                    rides.append(None)
+                else:
+                    rides.append((status, None, None))
+            else:
+                rides.append(kept)
         if missing:
             ids = [driver_ids[i] for i in missing]
             with guarded(f"reading {len(ids)} drivers and their rides"):
@@ -325,7 +408,9 @@ class RedisRideReader:
                 rides[i] = ride
                 status, order, progress = ride
                 if order is not None and progress is not None:
-                    self.cache.keep(status, order, progress)
+                    cache.keep(status, order, progress)
+                elif order is None:
+                    cache.keep_idle(status)
         return [ride for ride in rides if ride is not None]
 
     def order(self, order_id: str) -> Order:

@@ -13,7 +13,9 @@ script first checks every expectation, writing nothing:
   read (:class:`~vtc_dispatch.changes.RideRead`) is still at the order and
   progress versions it read;
 * every driver to reserve is online, free, present, neither blocked nor
-  suspended, and
+  suspended; every idle driver the reader answered from its cache
+  (:meth:`RideCache.served_idle <vtc_dispatch_redis.rides.RideCache.served_idle>`)
+  is still online and holds no order; and
   every driver a presence write expects (silent, unreachable, put
   offline for silence) is online and last heard from when it expects;
 * every wallet hold is covered by the free balance, every capture or
@@ -76,6 +78,7 @@ vtc_dispatch.errors.ConcurrencyConflict: driver 'binta' is not available for ord
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -147,6 +150,10 @@ for _, r in ipairs(plan.reserve) do
     return {'driver', r[1], r[2]}
   end
   owner[r[1]] = r[2]
+end
+for _, d in ipairs(plan.idle) do
+  local s = redis.call('HMGET', dkey(d), 'on', 'o')
+  if s[1] ~= '1' or (s[2] or '') ~= '' then return {'busy', d} end
 end
 for _, w in ipairs(plan.drivers) do
   if w.exp then
@@ -300,6 +307,53 @@ for _, w in ipairs(plan.drivers) do
     place(w.id, nil)
   end
 end
+-- The fixes of drivers this change set writes nothing else about: five arguments each
+-- (id, lat, lng, at, heard in microseconds), the writes of 'pos' above with fewer calls.
+-- A driver is in P:ha only while online with a presence stored (every writer of 'pr'
+-- keeps them together): a present one is not removed from it again.
+local hp, ha, geo = p .. ':hp', p .. ':ha', {}
+local heard_now, geo_types = {}, {}
+for i = plan.fix[1], plan.fix[1] + 5 * plan.fix[2] - 1, 5 do
+  local d = ARGV[i]
+  local k = dkey(d)
+  local s = redis.call('HMGET', k, 'vt', 'on', 'o', 'b', 'pr', 'su')
+  if s[1] then
+    redis.call('HSET', k, 'lat', ARGV[i + 1], 'lng', ARGV[i + 2], 'at', ARGV[i + 3],
+      'sn', ARGV[i + 3], 'pr', '')
+    if s[2] == '1' then
+      heard_now[#heard_now + 1] = ARGV[i + 4]
+      heard_now[#heard_now + 1] = d
+      if (s[5] or '') ~= '' then redis.call('ZREM', ha, d) end
+    else
+      redis.call('ZREM', hp, d)
+      redis.call('ZREM', ha, d)
+    end
+    local g = p .. ':g:' .. s[1]
+    if offerable(s[2], s[3], s[4], '', s[6]) then
+      local members = geo[g]
+      if not members then
+        members = {}
+        geo[g] = members
+        geo_types[#geo_types + 1] = g
+      end
+      members[#members + 1] = ARGV[i + 2]
+      members[#members + 1] = ARGV[i + 1]
+      members[#members + 1] = d
+    else
+      redis.call('ZREM', g, d)
+    end
+  end
+end
+-- Many members per call, in chunks that Lua's stack holds.
+for j = 1, #heard_now, 1000 do
+  redis.call('ZADD', hp, unpack(heard_now, j, math.min(j + 999, #heard_now)))
+end
+for _, g in ipairs(geo_types) do
+  local members = geo[g]
+  for j = 1, #members, 1500 do
+    redis.call('GEOADD', g, unpack(members, j, math.min(j + 1499, #members)))
+  end
+end
 for _, w in ipairs(plan.progress) do
   redis.call('HSET', p .. ':p:' .. w.id, 'v', w.ev + 1, 'd', ARGV[w.d])
 end
@@ -429,7 +483,9 @@ class _Plan:
         # The progress texts go as arguments of their own (ARGV[2], ...): inside the plan's
         # JSON they would be escaped whole, then decoded whole by Redis, at every fix of a
         # ride whose track grows.
-        self.texts = [uow._progress.encode(w.progress) for w in changes.progress]
+        self.texts: list[str | float | int] = [
+            uow._progress.encode(w.progress) for w in changes.progress
+        ]
         self._p = p = uow._p
         self._uow = uow
         self._window = uow._window
@@ -454,7 +510,8 @@ class _Plan:
             "orders": orders,
             "reserve": [[r.driver_id, r.order_id] for r in changes.reserve],
             "release": [[r.driver_id, r.order_id] for r in changes.release],
-            "drivers": [self._driver(w) for w in changes.drivers],
+            "drivers": [],
+            "idle": uow._rides.served_idle(),
             "progress": [
                 {"id": w.progress.order_id, "ev": w.expected_version, "d": i + 2}
                 for i, w in enumerate(changes.progress)
@@ -472,8 +529,12 @@ class _Plan:
             "maxlen": uow._settings.stream_maxlen,
             "wttl": round(uow._settings.wallet_op_ttl_s * 1000),
         }
-        for r in (*changes.reserve, *changes.release):
-            self._driver_keys(r.driver_id)
+        self._drivers(changes.drivers)
+        for driver_id in (
+            *(r.driver_id for r in (*changes.reserve, *changes.release)),
+            *self._plan["idle"],
+        ):
+            self._driver_keys(driver_id)
         self.keys.update(f"{p}:rt:{rating.party_id}" for rating in changes.ratings)
         self.keys.update(f"{p}:p:{i}" for i in changes.discard_progress)
         self.keys.update(f"{p}:p:{w.progress.order_id}" for w in changes.progress)
@@ -499,6 +560,33 @@ class _Plan:
     def text(self) -> str:
         # Raw UTF-8, not \u escapes: cjson then hands every string over byte for byte.
         return json.dumps(self._plan, ensure_ascii=False, separators=(",", ":"))
+
+    def _drivers(self, writes: tuple[DriverWrite, ...]) -> None:
+        """The driver writes: in the plan, but a fix of a driver written nowhere else in
+        the change set as five arguments of the script (most commits of a city are
+        batches of fixes, and the script reads arguments faster than JSON)."""
+        if not writes:
+            self._plan["fix"] = [2, 0]
+            return
+        p = self._p
+        self.keys.update((f"{p}:hp", f"{p}:ha"))
+        once = None if len(writes) == 1 else Counter(w.driver_id for w in writes)
+        general = self._plan["drivers"]
+        args = self.texts
+        self._plan["fix"] = [2 + len(args), 0]
+        keys_of = self._driver_keys
+        fixes = 0
+        for write in writes:
+            if type(write) is DriverPositioned and (once is None or once[write.driver_id] == 1):
+                position = write.position
+                check_geo(position)
+                at, us = _times(write.at)
+                args += (write.driver_id, position.lat, position.lng, at, us)
+                keys_of(write.driver_id)
+                fixes += 1
+            else:
+                general.append(self._driver(write))
+        self._plan["fix"][1] = fixes
 
     def _driver_keys(self, driver_id: str) -> None:
         drivers = self._uow._drivers
@@ -526,7 +614,6 @@ class _Plan:
     def _driver(self, write: DriverWrite) -> dict[str, Any]:
         p = self._p
         self._driver_keys(write.driver_id)
-        self.keys.update((f"{p}:hp", f"{p}:ha"))
         if isinstance(write, DriverOnline | DriverPositioned):
             check_geo(write.position)
             position = {"lat": repr(write.position.lat), "lng": repr(write.position.lng)}
@@ -680,6 +767,11 @@ def _refuse(status: str, args: Iterable[str]) -> None:
         )
     if status == "driver":
         raise ConcurrencyConflict(f"driver {a[0]!r} is not available for order {a[1]!r}")
+    if status == "busy":
+        raise ConcurrencyConflict(
+            f"driver {a[0]!r} was given an order or went offline since this process kept"
+            " him idle: reload and retry"
+        )
     if status == "heard":
         raise ConcurrencyConflict(
             f"driver {a[0]!r} was heard from since, or went offline: reload and retry"

@@ -445,7 +445,14 @@ class RideReader(Protocol):
     def rides_of(self, driver_ids: Sequence[str]) -> list[Ride | NotFound]:
         """:meth:`ride_of` of each driver, in order (a driver never seen: the
         :class:`~vtc_dispatch.errors.NotFound` at his place); SHOULD read them all
-        in one round trip (a batch of fixes)."""
+        in one round trip (a batch of fixes).
+
+        It MAY also answer an idle driver (online, on no order) as it read
+        him earlier, position and times included, if this thread's next
+        commit then refuses (:class:`~vtc_dispatch.errors.ConcurrencyConflict`)
+        should he have been taken or put offline since: a fix of an idle
+        driver is decided on nothing else, and a batch of fixes writes each
+        of its drivers."""
         ...
 
     def order(self, order_id: str) -> Order:

@@ -474,16 +474,24 @@ class DispatchService:
                 driver_id = item[1].driver_id
                 (later if driver_id in in_round else round_).append(item)
                 in_round.add(driver_id)
-            self._positions_round(round_, answers)
+            self._positions_round(round_, answers, again=True)
             pending = later
         done = [a for a in answers if a is not None]
         assert len(done) == len(fixes)
         return done
 
     def _positions_round(
-        self, items: Sequence[tuple[int, Fix]], answers: list[PositionAnswer | None]
+        self,
+        items: Sequence[tuple[int, Fix]],
+        answers: list[PositionAnswer | None],
+        *,
+        again: bool,
     ) -> None:
-        """One fix per driver, read together and stored as one change set."""
+        """One fix per driver, read together and stored as one change set.
+
+        A commit that loses a race reads and decides the round once more
+        (``again``), whole: a reader that kept idle drivers finds then the
+        one taken meanwhile; on a second loss each fix goes alone."""
         rides = self._ctx.rides.rides_of([fix.driver_id for _, fix in items])
         found: list[tuple[int, Fix]] = []
         fixes: list[tuple[Fix, Ride]] = []
@@ -504,6 +512,9 @@ class DispatchService:
 
         def alone() -> None:
             went_alone.append(True)
+            if again:
+                self._positions_round(items, answers, again=False)
+                return
             for i, fix in found:
                 try:
                     answers[i] = self.update_position(

@@ -26,7 +26,7 @@ from vtc_dispatch.events import DriverWentOffline, DriverWentSilent, Event
 from vtc_dispatch.fsm import RideState
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.memory import InMemoryStores, ManualClock, RecordingNotifier
-from vtc_dispatch.order import Presence
+from vtc_dispatch.order import Fix, Presence
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService, ServiceSettings
 
@@ -136,6 +136,29 @@ def test_a_fix_or_a_ping_keeps_a_driver_present(world: World) -> None:
     assert service.drivers.get("amadou").presence is Presence.PRESENT
     order = service.create_order("chantal", AKWA, DEIDO, "taxi_jaune", "CASH")
     assert order.offered_to == "amadou"
+
+
+def test_a_batch_of_fixes_brings_silent_and_unreachable_drivers_back(world: World) -> None:
+    """Each driver of the batch is present again, listed once among the online drivers,
+    no longer among the absent; an offline one is answered so and listed nowhere."""
+    service = world.service
+    places = {d: destination_point(AKWA, 90.0 * k, 0.4) for k, d in enumerate("abcd")}
+    for driver, place in places.items():
+        service.driver_online(driver, "taxi_jaune", place)
+    world.later(61)
+    service.expire_due()  # a, b, c, d silent
+    service.driver_unreachable("b")
+    service.driver_offline("d")
+    world.later(5)
+    answers = service.update_positions(
+        [Fix(d, destination_point(p, 0, 0.01)) for d, p in places.items()]
+    )
+    assert [(a.accepted, a.reason) for a in answers] == [(True, None)] * 3 + [(False, "offline")]
+    drivers = service.drivers
+    assert sorted(s.driver_id for s in drivers.online_drivers()) == ["a", "b", "c"]
+    assert {drivers.get(d).presence for d in "abc"} == {Presence.PRESENT}
+    assert drivers.heard_before(world.clock.now(), present=False) == []
+    assert [line.count for line in service.search(AKWA, DEIDO)] == [3]
 
 
 def test_a_driver_on_a_ride_is_never_put_offline_by_silence(world: World) -> None:

@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import redis_support
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from samples import AKWA, DEIDO
 
 from vtc_dispatch.errors import DispatchError
 from vtc_dispatch.geo import destination_point
 from vtc_dispatch.memory import InMemoryStores, ManualClock, RecordingNotifier
-from vtc_dispatch.order import Actor
+from vtc_dispatch.order import Actor, Fix
 from vtc_dispatch.pricing import douala_config
 from vtc_dispatch.service import DispatchService
 
@@ -38,20 +38,36 @@ steps = st.one_of(
 )
 
 
-class World:
-    """One service and what it did: the answers (or errors) of each step."""
+# A batch of fixes: each (driver, place), a driver possibly twice.
+batch = st.tuples(
+    st.just("batch"),
+    st.lists(
+        st.tuples(st.sampled_from(DRIVERS), st.integers(0, len(PLACES) - 1)),
+        min_size=1,
+        max_size=5,
+    ),
+)
 
-    def __init__(self, ports: dict[str, Any]) -> None:
+
+class World:
+    """One service per worker on the same data, and what they did: the answers (or
+    errors) of each step."""
+
+    def __init__(self, *ports: dict[str, Any]) -> None:
         self.clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
         self.notifier = RecordingNotifier()
         ids = itertools.count(1)
-        self.service = DispatchService(
-            pricing=douala_config(),
-            clock=self.clock,
-            notifier=self.notifier,
-            new_order_id=lambda: f"ord-{next(ids)}",
-            **ports,
-        )
+        self.workers = [
+            DispatchService(
+                pricing=douala_config(),
+                clock=self.clock,
+                notifier=self.notifier,
+                new_order_id=lambda: f"ord-{next(ids)}",
+                **each,
+            )
+            for each in ports
+        ]
+        self.service = self.workers[0]
         self.answers: list[object] = []
 
     def latest(self, customer: str) -> str | None:
@@ -67,11 +83,13 @@ class World:
                     return order_id
         return None
 
-    def run(self, step: tuple[Any, ...]) -> None:
-        s, kind = self.service, step[0]
+    def run(self, step: tuple[Any, ...], worker: int = 0) -> None:
+        s, kind = self.workers[worker % len(self.workers)], step[0]
         try:
             answer: object = None
-            if kind == "online":
+            if kind == "batch":
+                answer = s.update_positions([Fix(d, PLACES[i]) for d, i in step[1]])
+            elif kind == "online":
                 s.driver_online(step[1], "taxi_jaune", PLACES[step[2]])
             elif kind == "offline":
                 s.driver_offline(step[1])
@@ -99,9 +117,12 @@ class World:
         self.answers.append(answer)
 
     def outcome(self) -> dict[str, Any]:
+        orders = [o for c in CUSTOMERS for o in self.service.history(Actor.customer(c))]
         return {
             "answers": self.answers,
-            "orders": [o for c in CUSTOMERS for o in self.service.history(Actor.customer(c))],
+            "orders": orders,
+            # The tracks: a fix decided on a stale view of its driver would miss his ride's.
+            "progress": [self.service.progress.get(o.id) for o in orders],
             "drivers": [self.service.drivers.get(d) for d in DRIVERS if self._known(d)],
             "balances": [self.service.wallet.balance(c, "XAF") for c in CUSTOMERS],
             "messages": [(r, m.model_dump_json()) for r, m in self.notifier.sent],
@@ -157,5 +178,60 @@ def test_a_sequence_of_commands_gives_the_same_orders_and_messages(
             for role in ("driver", "customer", "watchers")
         )
         assert appended == len(memory.notifier.sent)
+    finally:
+        redis_support.clean_up()
+
+
+def _memory_ports(stores: InMemoryStores) -> dict[str, Any]:
+    return {**stores.ports(), "unit_of_work": stores.unit_of_work()}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.tuples(st.integers(0, 1), st.one_of(steps, batch)), min_size=1, max_size=30))
+# The races the caches must see, rare among random steps: drivers kept idle by the first
+# worker, then given a ride (or put offline) by the second, then moved by the first.
+@example(
+    [
+        (0, ("batch", [("amadou", 0), ("brice", 1), ("carine", 2)])),
+        (1, ("order", "chantal", "CASH")),
+        *[(1, ("accept", driver)) for driver in DRIVERS],
+        (0, ("wait", 5)),
+        (0, ("batch", [(driver, 3) for driver in DRIVERS])),
+        (1, ("offline", "carine")),
+        (0, ("batch", [("carine", 0), ("brice", 0), ("carine", 1)])),
+    ]
+)
+def test_two_workers_that_keep_rides_and_idle_drivers_do_what_one_store_does(
+    sequence: list[tuple[int, tuple[Any, ...]]],
+) -> None:
+    """Each step on either of two Redis workers of one prefix, each keeping the rides and
+    idle drivers it last read (its decisions checked at commit): the same answers,
+    orders, drivers and messages as in memory, where there is nothing to keep."""
+    stores = InMemoryStores()
+    memory = World(_memory_ports(stores))
+    first = redis_support.fresh_storage()
+    second = redis_support.fresh_storage(prefix=first.settings.prefix)
+    try:
+        worker_ports = []
+        for storage in (first, second):
+            ports = storage.ports()
+            del ports["notifier"]  # recorded on both sides
+            worker_ports.append(ports)
+        on_redis = World(*worker_ports)
+        for customer in CUSTOMERS:
+            stores.wallet.credit(customer, Decimal(3000), "XAF")
+            first.wallet.credit(customer, Decimal(3000), "XAF")
+        start = [(0, ("online", driver, i)) for i, driver in enumerate(DRIVERS)]
+        for worker, step in start + sequence:
+            memory.run(step)
+            on_redis.run(step, worker)
+            # Each step checked at once: what one worker kept must not hide what the
+            # other changed (the first difference, not one ten steps later).
+            assert on_redis.answers[-1] == memory.answers[-1], step
+        assert on_redis.outcome() == memory.outcome()
     finally:
         redis_support.clean_up()

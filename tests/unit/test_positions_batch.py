@@ -171,30 +171,40 @@ def test_an_empty_batch_does_nothing_and_one_too_long_is_refused_whole() -> None
     assert city.seen() == before
 
 
-class _LosesOneRace:
-    """A unit of work whose next commit of more than one driver write loses a race."""
+class _LosesRaces:
+    """A unit of work whose next ``races`` commits of more than one driver write lose."""
 
-    def __init__(self, inner: object) -> None:
+    def __init__(self, inner: object, races: int) -> None:
         self.inner = inner
         self.commands = inner.commands  # type: ignore[attr-defined]
-        self.armed = True
+        self.races = races
         self.commits: list[int] = []
 
     def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
         self.commits.append(len(changes.drivers))
-        if self.armed and len(changes.drivers) > 1:
-            self.armed = False
+        if self.races and len(changes.drivers) > 1:
+            self.races -= 1
             raise ConcurrencyConflict("another worker moved a ride meanwhile")
         return self.inner.commit(changes, command=command)  # type: ignore[attr-defined,no-any-return]
 
 
-def test_a_batch_that_loses_a_race_runs_each_fix_alone_once() -> None:
+@pytest.mark.parametrize(
+    ("races", "commits"),
+    [
+        # The batch's one write, refused, then the batch read and decided again whole.
+        (1, [4, 4]),
+        # Refused twice: then one write per fix (d4 is offline: nothing to write).
+        (2, [4, 4, 1, 1, 1, 1]),
+    ],
+)
+def test_a_batch_that_loses_a_race_is_decided_again_then_each_fix_alone(
+    races: int, commits: list[int]
+) -> None:
     alone, together = City(), City()
-    racing = _LosesOneRace(together.service.uow)
+    racing = _LosesRaces(together.service.uow, races)
     together.service._runner.uow = racing
     batch = [Fix(d, destination_point(AKWA, 90.0, 0.05)) for d in ("d0", "d1", "d2", "d3", "d4")]
     expected = _one_by_one(alone, batch)
     assert together.service.update_positions(batch) == expected
     assert together.seen() == alone.seen()
-    # The batch's one write, refused, then one write per fix (d4 is offline: nothing to write).
-    assert racing.commits == [4, 1, 1, 1, 1]
+    assert racing.commits == commits
