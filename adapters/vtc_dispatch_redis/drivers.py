@@ -447,6 +447,11 @@ class RedisDriverRegistry:
         own = f"{self._p}:d:{driver_id}"
         return [own] if vt is None else [own, f"{self._p}:g:{vt}"]
 
+    def last_type(self, driver_id: str) -> str | None:
+        """The vehicle type this process last read or wrote for the driver, if any (the
+        GEO set a script on him touches, see :meth:`keys_of`)."""
+        return self._types.get(driver_id)
+
     def get(self, driver_id: str) -> DriverStatus:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""
         with guarded(f"reading driver {driver_id!r}"):

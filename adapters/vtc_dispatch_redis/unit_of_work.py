@@ -307,21 +307,23 @@ for _, w in ipairs(plan.drivers) do
     place(w.id, nil)
   end
 end
--- The fixes of drivers this change set writes nothing else about: five arguments each
--- (id, lat, lng, at, heard in microseconds), the writes of 'pos' above with fewer calls.
+-- The fixes of drivers this change set writes nothing else about: four arguments each
+-- (id, lat, lng, time: see _Plan._drivers), the writes of 'pos' above with fewer calls.
 -- A driver is in P:ha only while online with a presence stored (every writer of 'pr'
 -- keeps them together): a present one is not removed from it again.
 local hp, ha, geo = p .. ':hp', p .. ':ha', {}
 local heard_now, geo_types = {}, {}
-for i = plan.fix[1], plan.fix[1] + 5 * plan.fix[2] - 1, 5 do
+for i = plan.fix[1], plan.fix[1] + 4 * plan.fix[2] - 1, 4 do
   local d = ARGV[i]
   local k = dkey(d)
   local s = redis.call('HMGET', k, 'vt', 'on', 'o', 'b', 'pr', 'su')
   if s[1] then
-    redis.call('HSET', k, 'lat', ARGV[i + 1], 'lng', ARGV[i + 2], 'at', ARGV[i + 3],
-      'sn', ARGV[i + 3], 'pr', '')
+    local at, us = ARGV[i + 3], ARGV[i + 3]
+    local bar = string.find(at, '|', 1, true)
+    if bar then us, at = string.sub(at, 1, bar - 1), string.sub(at, bar + 1) end
+    redis.call('HSET', k, 'lat', ARGV[i + 1], 'lng', ARGV[i + 2], 'at', at, 'sn', at, 'pr', '')
     if s[2] == '1' then
-      heard_now[#heard_now + 1] = ARGV[i + 4]
+      heard_now[#heard_now + 1] = us
       heard_now[#heard_now + 1] = d
       if (s[5] or '') ~= '' then redis.call('ZREM', ha, d) end
     else
@@ -563,26 +565,41 @@ class _Plan:
 
     def _drivers(self, writes: tuple[DriverWrite, ...]) -> None:
         """The driver writes: in the plan, but a fix of a driver written nowhere else in
-        the change set as five arguments of the script (most commits of a city are
-        batches of fixes, and the script reads arguments faster than JSON)."""
+        the change set as four arguments of the script (most commits of a city are
+        batches of fixes: the script reads arguments faster than JSON, and redis-py
+        packs each argument in Python, so the fewer the better).
+
+        The four: the driver's id, latitude, longitude, and his time in
+        microseconds, followed by ``|`` and the time as stored when it is
+        not those microseconds (a time outside UTC)."""
         if not writes:
             self._plan["fix"] = [2, 0]
             return
         p = self._p
-        self.keys.update((f"{p}:hp", f"{p}:ha"))
+        keys = self.keys
+        keys.update((f"{p}:hp", f"{p}:ha"))
         once = None if len(writes) == 1 else Counter(w.driver_id for w in writes)
         general = self._plan["drivers"]
         args = self.texts
         self._plan["fix"] = [2 + len(args), 0]
-        keys_of = self._driver_keys
+        drivers = self._uow._drivers
+        last_type = (lambda _: None) if drivers is None else drivers.last_type
+        types: set[str | None] = {None}
         fixes = 0
         for write in writes:
-            if type(write) is DriverPositioned and (once is None or once[write.driver_id] == 1):
+            driver_id = write.driver_id
+            if type(write) is DriverPositioned and (once is None or once[driver_id] == 1):
                 position = write.position
                 check_geo(position)
-                at, us = _times(write.at)
-                args += (write.driver_id, position.lat, position.lng, at, us)
-                keys_of(write.driver_id)
+                stored = datetime_to_data(write.at)
+                if type(stored) is not int:
+                    stored = f"{to_us(write.at)}|{stored}"
+                args += (driver_id, position.lat, position.lng, stored)
+                keys.add(f"{p}:d:{driver_id}")
+                vt = last_type(driver_id)
+                if vt not in types:
+                    types.add(vt)
+                    keys.add(f"{p}:g:{vt}")
                 fixes += 1
             else:
                 general.append(self._driver(write))

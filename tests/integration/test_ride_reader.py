@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import pytest
@@ -329,6 +329,28 @@ def test_a_batch_with_a_ride_another_worker_moved_runs_each_fix_alone(
     assert ports_b["drivers"].get("binta").position == destination_point(DEIDO, 0, 1.05)
     # The ended ride's track is as B ended it: A's fix did not land on it.
     assert ports_b["orders"].get(order_id).trip == done.trip
+
+
+def test_a_batch_keeps_times_outside_utc_as_they_are(ports: dict[str, Any]) -> None:
+    """A clock in another zone: each fix's time is stored as it was, zone included, and
+    his presence is reckoned from it."""
+    west_africa = timezone(timedelta(hours=1))
+    clock = ManualClock(datetime(2026, 11, 21, 10, 0, tzinfo=west_africa))
+    service = build_service(douala_config(), ports, clock=clock)
+    drivers = ["binta", "chris"]
+    for k, driver in enumerate(drivers):
+        service.driver_online(driver, "taxi_jaune", destination_point(AKWA, 90.0 * k, 0.3))
+    clock.advance(timedelta(seconds=7))
+    moved = [destination_point(AKWA, 90.0 * k, 0.31) for k in range(len(drivers))]
+    service.update_positions([Fix(d, p) for d, p in zip(drivers, moved, strict=True)])
+    now = clock.now()
+    for driver, place in zip(drivers, moved, strict=True):
+        status = ports["drivers"].get(driver)
+        assert (status.position, status.updated_at, status.seen_at) == (place, now, now)
+        assert status.updated_at.utcoffset() == timedelta(hours=1)
+    heard = ports["drivers"].heard_before(now + timedelta(microseconds=1), present=True)
+    assert sorted(s.driver_id for s in heard) == drivers
+    assert ports["drivers"].heard_before(now, present=True) == []
 
 
 def test_a_kept_idle_driver_given_a_ride_by_another_worker_has_his_fix_on_its_track(
