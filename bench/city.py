@@ -40,6 +40,7 @@ smaller city and filling one is slow); each phase of the workers lasts
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import math
 import multiprocessing
@@ -97,6 +98,9 @@ TICKS = 100
 """The Redis workers run a city second's load in this many slices."""
 REDIS_N_MAX = 20_000
 CLUSTER_N_MAX = 10_000
+WORKER_GC_THRESHOLD = 20_000
+"""The first threshold of the garbage collector in a Redis worker, as docs/redis.md
+advises for a worker of a GPS stream (0: Python's default)."""
 _CLUSTER_HELPERS = Path(__file__).resolve().parents[1] / "tests" / "integration"
 
 
@@ -464,6 +468,9 @@ def _worker(job: dict[str, Any], barrier: Any, out: Any) -> None:
     load = CityLoad(**job["load"])
     tick = _Tick(load, TICKS)
     batch = job["batch"]
+    settle_heap()
+    if job["gc_threshold"]:
+        gc.set_threshold(job["gc_threshold"])
     chunk = max(100, batch)
     on_idle = round(chunk * (1 - load.ride_share))
     phases: list[Phase] = []
@@ -540,6 +547,7 @@ class RedisCity:
                 "phases": list(phases),
                 "phase_s": phase_s,
                 "batch": batch,
+                "gc_threshold": WORKER_GC_THRESHOLD,
             }
             for w in range(workers)
         ]

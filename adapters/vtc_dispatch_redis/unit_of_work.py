@@ -151,9 +151,13 @@ for _, r in ipairs(plan.reserve) do
   end
   owner[r[1]] = r[2]
 end
+-- What the check reads of a driver, the fixes below use (plan.keep: nothing written
+-- before them changes a driver's hash, no reservation, release nor order).
+local read = {}
 for _, d in ipairs(plan.idle) do
-  local s = redis.call('HMGET', dkey(d), 'on', 'o')
-  if s[1] ~= '1' or (s[2] or '') ~= '' then return {'busy', d} end
+  local s = redis.call('HMGET', dkey(d), 'vt', 'on', 'o', 'b', 'pr', 'su')
+  if s[2] ~= '1' or (s[3] or '') ~= '' then return {'busy', d} end
+  if plan.keep then read[d] = s end
 end
 for _, w in ipairs(plan.drivers) do
   if w.exp then
@@ -312,11 +316,16 @@ end
 -- A driver is in P:ha only while online with a presence stored (every writer of 'pr'
 -- keeps them together): a present one is not removed from it again.
 local hp, ha, geo = p .. ':hp', p .. ':ha', {}
-local heard_now, geo_types = {}, {}
+local heard_now, geo_types, geo_keys = {}, {}, {}
 for i = plan.fix[1], plan.fix[1] + 4 * plan.fix[2] - 1, 4 do
   local d = ARGV[i]
   local k = dkey(d)
-  local s = redis.call('HMGET', k, 'vt', 'on', 'o', 'b', 'pr', 'su')
+  local s = read[d]
+  if s then
+    read[d] = nil
+  else
+    s = redis.call('HMGET', k, 'vt', 'on', 'o', 'b', 'pr', 'su')
+  end
   if s[1] then
     local at, us = ARGV[i + 3], ARGV[i + 3]
     local bar = string.find(at, '|', 1, true)
@@ -330,7 +339,11 @@ for i = plan.fix[1], plan.fix[1] + 4 * plan.fix[2] - 1, 4 do
       redis.call('ZREM', hp, d)
       redis.call('ZREM', ha, d)
     end
-    local g = p .. ':g:' .. s[1]
+    local g = geo_keys[s[1]]
+    if not g then
+      g = p .. ':g:' .. s[1]
+      geo_keys[s[1]] = g
+    end
     if offerable(s[2], s[3], s[4], '', s[6]) then
       local members = geo[g]
       if not members then
@@ -514,6 +527,7 @@ class _Plan:
             "release": [[r.driver_id, r.order_id] for r in changes.release],
             "drivers": [],
             "idle": uow._rides.served_idle(),
+            "keep": not (changes.reserve or changes.release or self._new or changes.orders),
             "progress": [
                 {"id": w.progress.order_id, "ev": w.expected_version, "d": i + 2}
                 for i, w in enumerate(changes.progress)
