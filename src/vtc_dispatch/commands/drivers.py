@@ -145,7 +145,7 @@ class Drivers:
         """A ping or a connection: he is present; his status as it then is."""
         status = self.ctx.drivers.get(driver_id)
         seen = DriverSeen(driver_id, now)
-        return Decision(None, ChangeSet(drivers=(seen,))), evolve(
+        return Decision(None, ChangeSet.of_drivers((seen,))), evolve(
             status, seen_at=now, presence=Presence.PRESENT
         )
 
@@ -160,7 +160,7 @@ class Drivers:
         ):
             return Decision(None)
         absent = DriverAbsent(driver_id, Presence.UNREACHABLE, status.seen_at)
-        return Decision(None, ChangeSet(drivers=(absent,)))
+        return Decision(None, ChangeSet.of_drivers((absent,)))
 
     def silenced(self, status: DriverStatus, now: datetime) -> Decision:
         """A present driver not heard from for the presence timeout: silent now.
