@@ -11,6 +11,7 @@ from strategies import anywhere
 
 from vtc_dispatch._records import slot_copier
 from vtc_dispatch.changes import ChangeSet, DriverPositioned, DriverSeen, DriverWrite
+from vtc_dispatch.commands.context import Decision
 from vtc_dispatch.order import DriverStatus, Presence
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -86,3 +87,6 @@ def test_a_change_set_of_drivers_equals_the_one_attrs_builds(
     )
     assert fast.is_empty is (not drivers)
     assert fast.drivers_only
+    decision = Decision.of_drivers(drivers)
+    assert decision == Decision(None, ChangeSet(drivers=drivers))
+    assert decision.result is None

@@ -138,7 +138,7 @@ class Trip:
         inaccurate = accuracy_m is not None and accuracy_m > self.ctx.settings.accuracy_max_m
         if order is None or progress is None or order.state not in DRIVING_STATES:
             seen, answer = _off_ride(driver_id, position, now, inaccurate)
-            return Decision(None, ChangeSet.of_drivers((seen,))), order, answer
+            return Decision.of_drivers((seen,)), order, answer
         write, events, point, resynced = self._record(
             order, progress, status, position, at, now, inaccurate
         )
