@@ -29,7 +29,7 @@ import attrs
 
 from vtc_dispatch.errors import shown
 
-__all__ = ["evolve", "slot_copier"]
+__all__ = ["evolve", "slot_builder", "slot_copier"]
 
 T = TypeVar("T")
 
@@ -93,6 +93,24 @@ def slot_copier(cls: type[T], *changed: str) -> Callable[..., T]:
     ...
     TypeError: Fix has no field 'speed' to change
     """
+    return _generate(cls, changed, copy=True)
+
+
+def slot_builder(cls: type[T]) -> Callable[..., T]:
+    """A function building ``cls`` from all its fields, given positionally: what
+    :func:`slot_copier` does with every field changed, for the records every fix makes.
+
+    >>> @attrs.frozen
+    ... class Seen:
+    ...     driver: str
+    ...     at: int = 0
+    >>> slot_builder(Seen)("amadou", 7) == Seen("amadou", 7)
+    True
+    """
+    return _generate(cls, tuple(a.name for a in attrs.fields(cls)), copy=False)  # type: ignore[arg-type]
+
+
+def _generate(cls: type[T], changed: tuple[str, ...], *, copy: bool) -> Callable[..., T]:
     fields = attrs.fields(cls)  # type: ignore[arg-type]
     names = [a.name for a in fields]
     if len(set(changed)) != len(changed):
@@ -113,7 +131,8 @@ def slot_copier(cls: type[T], *changed: str) -> Callable[..., T]:
     # Parameters are numbered: a field may be called "inst" or "new".
     params = {name: f"_{k}" for k, name in enumerate(changed)}
     body = "".join(f"    _set_{name}(new, {params.get(name, 'inst.' + name)})\n" for name in names)
-    head = f"def copy(inst, {', '.join(params.values())}):\n    new = _new(cls)\n"
+    first = ["inst"] if copy else []
+    head = f"def copy({', '.join(first + list(params.values()))}):\n    new = _new(cls)\n"
     source = f"{head}{body}    return new\n"
     namespace: dict[str, Any] = {"_new": object.__new__, "cls": cls, **setters}
     exec(source, namespace)

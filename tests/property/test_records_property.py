@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import anywhere
 
-from vtc_dispatch._records import slot_copier
+from vtc_dispatch._records import slot_builder, slot_copier
 from vtc_dispatch.changes import ChangeSet, DriverPositioned, DriverSeen, DriverWrite
 from vtc_dispatch.commands.context import Decision
+from vtc_dispatch.geo import LatLng
 from vtc_dispatch.order import DriverStatus, Presence
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -90,3 +91,13 @@ def test_a_change_set_of_drivers_equals_the_one_attrs_builds(
     decision = Decision.of_drivers(drivers)
     assert decision == Decision(None, ChangeSet(drivers=drivers))
     assert decision.result is None
+
+
+@given(ids, anywhere, instants)
+def test_a_built_fix_write_equals_the_one_attrs_builds(
+    driver_id: str, position: LatLng, at: datetime
+) -> None:
+    built = slot_builder(DriverPositioned)(driver_id, position, at)
+    assert type(built) is DriverPositioned
+    assert built == DriverPositioned(driver_id, position, at)
+    assert hash(built) == hash(DriverPositioned(driver_id, position, at))
