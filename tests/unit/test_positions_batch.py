@@ -208,3 +208,54 @@ def test_a_batch_that_loses_a_race_is_decided_again_then_each_fix_alone(
     assert together.service.update_positions(batch) == expected
     assert together.seen() == alone.seen()
     assert racing.commits == commits
+
+
+class _LosesNextCommits:
+    """A unit of work whose next ``losses`` commits lose a race."""
+
+    def __init__(self, inner: object, losses: int) -> None:
+        self.inner = inner
+        self.commands = inner.commands  # type: ignore[attr-defined]
+        self.losses = losses
+        self.commits = 0
+
+    def commit(self, changes: ChangeSet, *, command: Command | None = None) -> dict[str, Order]:
+        self.commits += 1
+        if self.losses:
+            self.losses -= 1
+            raise ConcurrencyConflict("another worker wrote meanwhile")
+        return self.inner.commit(changes, command=command)  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.mark.parametrize("driver", ["d0", "d2", "d3", "d4"])
+@pytest.mark.parametrize("command_id", [None, "fix-1"])
+def test_a_fix_that_loses_races_is_decided_again_and_published_once(
+    driver: str, command_id: str | None
+) -> None:
+    """On a ride, free or offline, with or without an id: two lost races, then the answer,
+    the writes, the messages and the listeners' events of a fix that raced with nothing."""
+    alone, racing = City(), City()
+    lossy = _LosesNextCommits(racing.service.uow, losses=2)
+    racing.service._runner.uow = lossy
+    far = destination_point(AKWA, 90.0, 0.05)
+    expected = alone.service.update_position(driver, far, command_id=command_id)
+    assert racing.service.update_position(driver, far, command_id=command_id) == expected
+    assert racing.seen() == alone.seen()
+    assert lossy.commits == (0 if driver == "d4" and command_id is None else 3)
+    if command_id is not None:  # replayed: answered duplicate, nothing written again
+        before = racing.seen()
+        assert racing.service.update_position(driver, far, command_id=command_id).reason == (
+            "duplicate"
+        )
+        assert racing.seen() == before
+
+
+def test_a_fix_that_keeps_losing_races_raises_and_publishes_nothing() -> None:
+    city = City()
+    lossy = _LosesNextCommits(city.service.uow, losses=100)
+    city.service._runner.uow = lossy
+    before = city.seen()
+    with pytest.raises(ConcurrencyConflict):
+        city.service.update_position("d0", destination_point(AKWA, 90.0, 0.05))
+    assert lossy.commits == 8
+    assert city.seen() == before

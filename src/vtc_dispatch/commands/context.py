@@ -13,8 +13,8 @@ from datetime import datetime
 
 import attrs
 
-from vtc_dispatch._records import evolve
-from vtc_dispatch.changes import ChangeSet
+from vtc_dispatch._records import evolve, slot_copier
+from vtc_dispatch.changes import ChangeSet, DriverWrite
 from vtc_dispatch.errors import Forbidden, NotFound, shown
 from vtc_dispatch.fsm import Role
 from vtc_dispatch.geo.sphere import LatLng
@@ -54,6 +54,15 @@ class Decision:
 
     result: Order | None
     changes: ChangeSet = attrs.field(factory=ChangeSet)
+
+    @classmethod
+    def of_drivers(cls, writes: tuple[DriverWrite, ...]) -> Decision:
+        """``Decision(None, ChangeSet(drivers=writes))``, built for less: every fix makes one."""
+        return _with_changes(_NO_RESULT, ChangeSet.of_drivers(writes))
+
+
+_NO_RESULT = Decision(None)
+_with_changes = slot_copier(Decision, "changes")
 
 
 @attrs.define

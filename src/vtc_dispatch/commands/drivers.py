@@ -145,9 +145,7 @@ class Drivers:
         """A ping or a connection: he is present; his status as it then is."""
         status = self.ctx.drivers.get(driver_id)
         seen = DriverSeen(driver_id, now)
-        return Decision(None, ChangeSet(drivers=(seen,))), evolve(
-            status, seen_at=now, presence=Presence.PRESENT
-        )
+        return Decision.of_drivers((seen,)), evolve(status, seen_at=now, presence=Presence.PRESENT)
 
     def unreachable(self, driver_id: str, heard_until: datetime | None) -> Decision:
         """His connection closed: not present, unless heard from after ``heard_until``
@@ -160,7 +158,7 @@ class Drivers:
         ):
             return Decision(None)
         absent = DriverAbsent(driver_id, Presence.UNREACHABLE, status.seen_at)
-        return Decision(None, ChangeSet(drivers=(absent,)))
+        return Decision.of_drivers((absent,))
 
     def silenced(self, status: DriverStatus, now: datetime) -> Decision:
         """A present driver not heard from for the presence timeout: silent now.

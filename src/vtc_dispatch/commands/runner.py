@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from vtc_dispatch.changes import Command, CommandRecord
 from vtc_dispatch.commands.context import Context, Decision
@@ -23,6 +24,9 @@ from vtc_dispatch.validation import check_command_id
 from vtc_dispatch.wire import to_wire
 
 __all__ = ["CommandRunner"]
+
+A = TypeVar("A")
+D = TypeVar("D")
 
 # A command that keeps losing races reads and decides again this many times.
 ATTEMPTS = 8
@@ -83,6 +87,31 @@ class CommandRunner:
             return None if result is None else stored.get(result.id, result)
         raise AssertionError("unreachable")
 
+    def run_answered(self, decide: Callable[[datetime], tuple[Decision, A]]) -> A:
+        """:meth:`run` for a command without ``command_id`` whose decision comes with its
+        own answer (a GPS fix): the answer that came with the decision committed.
+
+        Without an id there is nothing to replay and no fingerprint to make:
+        this is the same loop (decide, commit once, publish after the commit,
+        decide again when the commit lost a race) without the bookkeeping of
+        replays, for the commands that every driver sends every few seconds.
+        """
+        for attempt in range(ATTEMPTS):
+            decision, answer = self._decide(decide)
+            changes = decision.changes
+            if changes.is_empty:
+                return answer
+            try:
+                self.uow.commit(changes)
+            except ConcurrencyConflict:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            if changes.events:
+                self.publish(changes.events)
+            return answer
+        raise AssertionError("unreachable")
+
     def run_batch(self, decide: Callable[[datetime], Decision], alone: Callable[[], None]) -> None:
         """A batch of commands without ``command_id`` (``decide`` decides them all, as one
         change set) stored in one write; published after it.
@@ -104,7 +133,7 @@ class CommandRunner:
             return
         self.publish(changes.events)
 
-    def _decide(self, decide: Callable[[datetime], Decision]) -> Decision:
+    def _decide(self, decide: Callable[[datetime], D]) -> D:
         try:
             return decide(self.ctx.clock.now())
         except ConcurrencyConflict:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from vtc_dispatch._records import evolve
+from vtc_dispatch._records import evolve, slot_builder
 from vtc_dispatch.changes import (
     ChangeSet,
     DriverPositioned,
@@ -102,7 +102,11 @@ def _off_ride(
     from only, when the fix is too inaccurate to move him)."""
     if inaccurate:
         return DriverSeen(driver_id, now), _INACCURATE
-    return DriverPositioned(driver_id, position, now), FIX_ACCEPTED
+    return _positioned(driver_id, position, now), FIX_ACCEPTED
+
+
+_positioned = slot_builder(DriverPositioned)
+"""``DriverPositioned(driver_id, position, at)``, made by most fixes: built by slot."""
 
 
 class Trip:
@@ -138,7 +142,7 @@ class Trip:
         inaccurate = accuracy_m is not None and accuracy_m > self.ctx.settings.accuracy_max_m
         if order is None or progress is None or order.state not in DRIVING_STATES:
             seen, answer = _off_ride(driver_id, position, now, inaccurate)
-            return Decision(None, ChangeSet(drivers=(seen,))), order, answer
+            return Decision.of_drivers((seen,)), order, answer
         write, events, point, resynced = self._record(
             order, progress, status, position, at, now, inaccurate
         )

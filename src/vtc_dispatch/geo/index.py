@@ -108,42 +108,67 @@ class _Band:
             i += 1
         return i
 
-    def moved(self, i: int, driver_id: str, lng: float) -> int:
-        """The slot the driver at slot ``i`` takes at longitude ``lng``: his neighbours
-        between there and ``i`` shift over by one, his id moves there, and his
-        coordinates are left for the caller to write.
+    def move(
+        self,
+        driver_id: str,
+        old_lng: float,
+        lng: float,
+        x: float,
+        y: float,
+        z: float,
+        phi: float,
+        cos_phi: float,
+    ) -> None:
+        """The driver stored at ``old_lng`` moves to ``lng`` (and these coordinates) within
+        the band: his neighbours between his old and new slots shift over by one.
 
         A fix moves a driver by a few slots at most: shifting them costs less
-        than taking him out of four arrays and putting him back.
+        than taking him out of four arrays and putting him back.  Every fix of
+        a driver who stays in his band comes here, hence one method.
         """
         lngs = self.lngs
+        ids = self.ids
+        i = bisect_left(lngs, old_lng)
+        while ids[i] != driver_id:
+            i += 1
         if i + 1 < len(lngs) and lngs[i + 1] < lng:
             j = bisect_right(lngs, lng, i + 1) - 1
             lngs[i:j] = lngs[i + 1 : j + 1]
-            self.ids[i:j] = self.ids[i + 1 : j + 1]
+            ids[i:j] = ids[i + 1 : j + 1]
             self.xyz[3 * i : 3 * j] = self.xyz[3 * i + 3 : 3 * j + 3]
             self.geo[2 * i : 2 * j] = self.geo[2 * i + 2 : 2 * j + 2]
+            ids[j] = driver_id
+            i = j
         elif i > 0 and lngs[i - 1] > lng:
             j = bisect_left(lngs, lng, 0, i)
             lngs[j + 1 : i + 1] = lngs[j:i]
-            self.ids[j + 1 : i + 1] = self.ids[j:i]
+            ids[j + 1 : i + 1] = ids[j:i]
             self.xyz[3 * j + 3 : 3 * i + 3] = self.xyz[3 * j : 3 * i]
             self.geo[2 * j + 2 : 2 * i + 2] = self.geo[2 * j : 2 * i]
-        else:
-            return i
-        self.ids[j] = driver_id
-        return j
+            ids[j] = driver_id
+            i = j
+        lngs[i] = lng
+        xyz = self.xyz
+        k = 3 * i
+        xyz[k] = x
+        xyz[k + 1] = y
+        xyz[k + 2] = z
+        geo = self.geo
+        geo[2 * i] = phi
+        geo[2 * i + 1] = cos_phi
 
 
 class _Entry:
     """Where a driver is stored, and its position as given."""
 
-    __slots__ = ("position", "row", "vehicle_type")
+    __slots__ = ("band", "position", "row", "vehicle_type")
 
-    def __init__(self, vehicle_type: str, row: int, position: LatLng):
+    def __init__(self, vehicle_type: str, row: int, position: LatLng, band: _Band):
         self.vehicle_type = vehicle_type
         self.row = row
         self.position = position
+        # The band of (vehicle_type, row), kept so that a fix looks up neither.
+        self.band = band
 
 
 def _query_vector(point: LatLng) -> tuple[float, float, float]:
@@ -366,17 +391,7 @@ class DriverIndex:
         entry = self._drivers.get(driver_id)
         if entry is not None:
             if entry.row == row and entry.vehicle_type == vehicle_type:
-                band = self._grids[vehicle_type][row]
-                i = band.slot_of(driver_id, entry.position.lng)
-                i = band.moved(i, driver_id, lng)
-                band.lngs[i] = lng
-                j = 3 * i
-                xyz = band.xyz
-                xyz[j] = x
-                xyz[j + 1] = y
-                xyz[j + 2] = z
-                band.geo[2 * i] = phi
-                band.geo[2 * i + 1] = cos_phi
+                entry.band.move(driver_id, entry.position.lng, lng, x, y, z, phi, cos_phi)
                 entry.position = position
                 return
             self._unlink(driver_id, entry)
@@ -393,21 +408,22 @@ class DriverIndex:
         band.xyz[3 * i : 3 * i] = array("d", (x, y, z))
         band.geo[2 * i : 2 * i] = array("d", (phi, cos_phi))
         if entry is None:
-            self._drivers[driver_id] = _Entry(vehicle_type, row, position)
+            self._drivers[driver_id] = _Entry(vehicle_type, row, position, band)
         else:
             entry.vehicle_type = vehicle_type
             entry.row = row
             entry.position = position
+            entry.band = band
 
     def _unlink(self, driver_id: str, entry: _Entry) -> None:
-        grid = self._grids[entry.vehicle_type]
-        band = grid[entry.row]
+        band = entry.band
         i = band.slot_of(driver_id, entry.position.lng)
         del band.lngs[i]
         del band.ids[i]
         del band.xyz[3 * i : 3 * i + 3]
         del band.geo[2 * i : 2 * i + 2]
         if not band.ids:
+            grid = self._grids[entry.vehicle_type]
             del grid[entry.row]
             if not grid:
                 del self._grids[entry.vehicle_type]
@@ -604,12 +620,11 @@ class DriverIndex:
             starts.setdefault(id(band), []).append((lo, hi, start))
             start += hi - lo
         drivers = self._drivers
-        grids = self._grids
         for driver_id in excluded:
             entry = drivers.get(driver_id)
             if entry is None:
                 continue
-            band = grids[entry.vehicle_type][entry.row]
+            band = entry.band
             pieces = starts.get(id(band))
             if pieces is None:
                 continue
