@@ -29,6 +29,10 @@ Rows (``us_per_op`` as in the other suites):
   ``cluster2cities`` has ``vs_one_city`` (its ``fixes_per_s`` over
   ``cluster1city``'s).  Skipped, saying why, when no cluster can start.
 
+A Redis worker sends the fixes of its share of the drivers, as the phones
+connected to it would; a ride it starts with a driver of another worker's
+share is his ride's commands here, his fixes there.
+
 The Redis city has ``--redis-n`` drivers (default ``--n``, at most
 20 000: the size of the issue's Redis goals, and each of the 10 % put on a
 ride costs a search that scans the city), each cluster city ``--cluster-n``
@@ -237,8 +241,10 @@ class Rides:
         self.service.arrived(driver, order.id, operator_id="bench")
         self.service.start_trip(driver, order.id)
         self.live.append((driver, order.id))
-        self.idle.remove(driver)
-        self.riding.add(driver, pickup)
+        # A driver of another worker's share keeps reporting to that worker (his phone's
+        # connection), which the service then tells is on a ride: not moved here too.
+        if self.idle.remove(driver) is not None:
+            self.riding.add(driver, pickup)
         return True
 
     def end_oldest(self) -> None:
@@ -553,20 +559,21 @@ class RedisCity:
         ]
 
     def take_back(self, results: Sequence[dict[str, Any]]) -> None:
-        """The workers' fleets and rides as they left them, for the next run."""
-        idle_ids: list[str] = []
-        idle_points: list[LatLng] = []
-        riding_ids: list[str] = []
-        riding_points: list[LatLng] = []
+        """The workers' fleets and rides as they left them, for the next run: the drivers
+        of the rides in course on rides (some reported to another worker than the one
+        that started their ride), the others idle."""
+        where: dict[str, LatLng] = {}
         live: list[tuple[str, str]] = []
         for result in results:
-            idle_ids += result["idle"][0]
-            idle_points += [LatLng(*p) for p in result["idle"][1]]
-            riding_ids += result["riding"][0]
-            riding_points += [LatLng(*p) for p in result["riding"][1]]
+            for fleet in ("idle", "riding"):
+                ids, points = result[fleet]
+                where.update(zip(ids, (LatLng(*p) for p in points), strict=True))
             live += [(d, o) for d, o in result["live"]]
-        self.rides.idle = Fleet(idle_ids, idle_points, self.seed)
-        self.rides.riding = Fleet(riding_ids, riding_points, self.seed + 1)
+        riding = {driver for driver, _ in live}
+        idle_ids = [d for d in where if d not in riding]
+        riding_ids = [d for d, _ in live]
+        self.rides.idle = Fleet(idle_ids, [where[d] for d in idle_ids], self.seed)
+        self.rides.riding = Fleet(riding_ids, [where[d] for d in riding_ids], self.seed + 1)
         self.rides.live = live
 
 
