@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple, cast
 
 from vtc_dispatch.codec import datetime_from_data, datetime_to_data
@@ -434,6 +435,7 @@ class RedisDriverRegistry:
         self._online = client.register_script(_ONLINE)
         self._seen: dict[str, _Seen] = {}
         self._types: dict[str, str] = {}
+        self._types_view = MappingProxyType(self._types)
         self._lock = threading.Lock()
 
     def _key(self, driver_id: str) -> str:
@@ -447,10 +449,11 @@ class RedisDriverRegistry:
         own = f"{self._p}:d:{driver_id}"
         return [own] if vt is None else [own, f"{self._p}:g:{vt}"]
 
-    def last_type(self, driver_id: str) -> str | None:
-        """The vehicle type this process last read or wrote for the driver, if any (the
-        GEO set a script on him touches, see :meth:`keys_of`)."""
-        return self._types.get(driver_id)
+    @property
+    def last_types(self) -> Mapping[str, str]:
+        """The vehicle type this process last read or wrote for each driver (the GEO set
+        a script on him touches, see :meth:`keys_of`); read-only."""
+        return self._types_view
 
     def get(self, driver_id: str) -> DriverStatus:
         """See :class:`~vtc_dispatch.ports.DriverRegistry`."""

@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -330,7 +330,11 @@ for i = plan.fix[1], plan.fix[1] + 4 * plan.fix[2] - 1, 4 do
     local at, us = ARGV[i + 3], ARGV[i + 3]
     local bar = string.find(at, '|', 1, true)
     if bar then us, at = string.sub(at, 1, bar - 1), string.sub(at, bar + 1) end
-    redis.call('HSET', k, 'lat', ARGV[i + 1], 'lng', ARGV[i + 2], 'at', at, 'sn', at, 'pr', '')
+    if (s[5] or '') == '' then
+      redis.call('HSET', k, 'lat', ARGV[i + 1], 'lng', ARGV[i + 2], 'at', at, 'sn', at)
+    else
+      redis.call('HSET', k, 'lat', ARGV[i + 1], 'lng', ARGV[i + 2], 'at', at, 'sn', at, 'pr', '')
+    end
     if s[2] == '1' then
       heard_now[#heard_now + 1] = us
       heard_now[#heard_now + 1] = d
@@ -495,6 +499,10 @@ class _Plan:
 
     def __init__(self, uow: RedisUnitOfWork, changes: ChangeSet, command: Command | None) -> None:
         self.keys: set[str] = set()
+        self._last_types: Mapping[str, str] = (
+            {} if uow._drivers is None else uow._drivers.last_types
+        )
+        self._geo_types: set[str] = set()
         # The progress texts go as arguments of their own (ARGV[2], ...): inside the plan's
         # JSON they would be escaped whole, then decoded whole by Redis, at every fix of a
         # ride whose track grows.
@@ -596,9 +604,8 @@ class _Plan:
         general = self._plan["drivers"]
         args = self.texts
         self._plan["fix"] = [2 + len(args), 0]
-        drivers = self._uow._drivers
-        last_type = (lambda _: None) if drivers is None else drivers.last_type
-        types: set[str | None] = {None}
+        last_types = self._last_types
+        types = self._geo_types
         fixes = 0
         for write in writes:
             driver_id = write.driver_id
@@ -609,9 +616,9 @@ class _Plan:
                 if type(stored) is not int:
                     stored = f"{to_us(write.at)}|{stored}"
                 args += (driver_id, position.lat, position.lng, stored)
-                keys.add(f"{p}:d:{driver_id}")
-                vt = last_type(driver_id)
-                if vt not in types:
+                keys.add(f"{p}:d:{driver_id}")  # _driver_keys, inlined: every fix
+                vt = last_types.get(driver_id)
+                if vt is not None and vt not in types:
                     types.add(vt)
                     keys.add(f"{p}:g:{vt}")
                 fixes += 1
@@ -620,11 +627,13 @@ class _Plan:
         self._plan["fix"][1] = fixes
 
     def _driver_keys(self, driver_id: str) -> None:
-        drivers = self._uow._drivers
-        if drivers is None:
-            self.keys.add(f"{self._p}:d:{driver_id}")
-        else:
-            self.keys.update(drivers.keys_of(driver_id))
+        """The driver's hash and the GEO set of the type this process last saw him with
+        (the keys of ``RedisDriverRegistry.keys_of``)."""
+        self.keys.add(f"{self._p}:d:{driver_id}")
+        vt = self._last_types.get(driver_id)
+        if vt is not None and vt not in self._geo_types:
+            self._geo_types.add(vt)
+            self.keys.add(f"{self._p}:g:{vt}")
 
     def _order(self, order: Order, expected: int) -> dict[str, Any]:
         data, active, driver, deadline, held = order_fields(order)
