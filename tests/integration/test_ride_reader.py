@@ -303,11 +303,11 @@ def test_a_batch_of_fixes_is_two_round_trips_then_one_when_its_drivers_are_kept(
     storage.clear()
 
 
-def test_a_batch_with_a_ride_another_worker_moved_runs_each_fix_alone(
+def test_a_batch_with_a_ride_another_worker_moved_is_decided_again_on_fresh_reads(
     two_workers: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
-    """Worker A keeps the ride; B ends it; A's next batch is refused by the commit and each
-    fix runs alone, on fresh reads: the driver is answered as a free driver, and the other
+    """Worker A keeps the ride; B ends it; A's next batch is refused by the commit and
+    decided again on fresh reads: the driver is answered as a free driver, and the other
     fixes of the batch are stored."""
     clock = ManualClock(T0)
     ports_a, ports_b = two_workers

@@ -118,9 +118,9 @@ class CommandRunner:
 
         The commands must be independent (none reads what another writes),
         so that each one alone would have decided the same.  When the one
-        commit loses a race, ``alone()`` runs each of them by itself
-        (through :meth:`run`, on fresh reads): only the one that raced pays
-        for it, and the batch is not decided again whole.
+        commit loses a race, nothing was written and ``alone()`` is called
+        instead, on fresh reads: the caller's fallback (the fixes of a
+        batch read and decided once more whole, then each by itself).
         """
         changes = self._decide(decide).changes
         if changes.is_empty:
